@@ -1,0 +1,1 @@
+"""Alert payloads, normalization, dedup, rules and safety gates."""

@@ -1,0 +1,1 @@
+"""The process: config, CLI, Slack app, HTTP server, console, leader election."""

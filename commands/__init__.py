@@ -1,0 +1,1 @@
+"""The human verbs: one grammar, one module per verb, permissions and rendering."""

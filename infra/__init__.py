@@ -1,0 +1,1 @@
+"""The infra layer: gateways, topology, planner, journaled operations."""

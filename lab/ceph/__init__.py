@@ -1,0 +1,1 @@
+"""Simulated Ceph, managed by PVE: OSDs, monitors, flags and health checks."""

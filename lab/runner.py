@@ -1,0 +1,132 @@
+"""`drewburr lab up`: start the lab's servers, write the client files, then `DIR/ready`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from aiohttp import web
+
+from lab import control
+from lab.clock import ScaledClock
+from lab.pve import app as pve_app
+from lab.scenario import Scenario
+from lab.tls import make_certificates
+from lab.world import Lab
+
+TOKEN_ID = "root@pam!drewburr"
+TICK_SECONDS = 0.05  # real seconds between ticks of the lab's controllers
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    pve: int
+    k8s: int
+    control: int
+
+
+def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: str,
+                       ca_pem: bytes) -> None:
+    """The files a client needs: drewburr.yaml (fixed keys), the CA, lab.json."""
+    (workdir / "pve-ca.pem").write_bytes(ca_pem)
+    config = {
+        "proxmox": {"url": f"https://127.0.0.1:{ports.pve}", "token_id": TOKEN_ID,
+                    "token_secret": token_secret, "ca_file": str(workdir / "pve-ca.pem")},
+        "kubernetes": {"kubeconfig": str(workdir / "kubeconfig")},
+        "slack": {"mode": "off"},
+        "webhooks": {"token": secrets.token_urlsafe(24)},
+        "server": {"host": "127.0.0.1", "port": 8080},
+        "journal": {"backend": "sqlite", "path": str(workdir / "journal.sqlite")},
+        "permissions": {"read": ["*"], "operate": ["*"], "admin": ["*"]},
+        "remediation": {"mode": "approve", "hold_seconds": 60, "cooldown_seconds": 1800,
+                        "paused": False},
+    }
+    path = workdir / "drewburr.yaml"
+    path.write_text("# Written by `drewburr lab up`; points drewburr at the lab.\n"
+                    + yaml.safe_dump(config, sort_keys=False))
+    path.chmod(0o600)
+    (workdir / "lab.json").write_text(json.dumps({
+        "pid": os.getpid(), "pve_port": ports.pve, "k8s_port": ports.k8s,
+        "control_url": f"http://127.0.0.1:{ports.control}",
+        "metrics_url": f"http://127.0.0.1:{ports.control}/metrics",
+        "time_scale": getattr(lab.clock, "scale", 1.0), "scenario": lab.scenario.name,
+    }, indent=2) + "\n")
+
+
+async def _start(runner: web.AppRunner, port: int, ssl_context: object | None) -> int:
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context)  # type: ignore[arg-type]
+    await site.start()
+    server = site._server
+    assert server is not None
+    return int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+
+
+async def _tick(lab: Lab) -> None:
+    while True:
+        lab.advance()
+        await asyncio.sleep(TICK_SECONDS)
+
+
+class LabServer:
+    """The lab's servers on loopback; `start()` returns once every API answers."""
+
+    def __init__(self, workdir: Path, scenario: Scenario, time_scale: float = 1.0,
+                 port_base: int = 0) -> None:
+        self.workdir = workdir
+        self.port_base = port_base
+        self.lab = Lab(scenario, ScaledClock(time_scale))
+        self.token_secret = secrets.token_hex(16)
+        self.lab.pve.tokens[TOKEN_ID] = self.token_secret
+        self.lab.pve.passwords["root@pam"] = secrets.token_urlsafe(12)
+        self._runners: list[web.AppRunner] = []
+        self._ticker: asyncio.Task[None] | None = None
+        self.ports = Endpoints(0, 0, 0)
+
+    async def start(self) -> Endpoints:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "ready").unlink(missing_ok=True)
+        certs = make_certificates()
+        for blade in self.lab.pve.blades.values():
+            blade.ssl_fingerprint = certs.fingerprint
+        tls = certs.server_context(self.workdir)
+        self._runners = [web.AppRunner(pve_app.make_app(self.lab), access_log=None),
+                         web.AppRunner(control.make_app(self.lab), access_log=None)]
+        self._ticker = asyncio.create_task(_tick(self.lab))
+        base = self.port_base
+        pve_port = await _start(self._runners[0], base, tls)
+        control_port = await _start(self._runners[1], base + 2 if base else 0, None)
+        self.ports = Endpoints(pve=pve_port, k8s=0, control=control_port)
+        write_client_files(self.workdir, self.lab, self.ports, self.token_secret, certs.ca_pem)
+        (self.workdir / "ready").write_text(json.dumps(self.ports.__dict__) + "\n")
+        return self.ports
+
+    async def stop(self) -> None:
+        (self.workdir / "ready").unlink(missing_ok=True)
+        if self._ticker:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        for r in self._runners:
+            await r.cleanup()
+
+
+async def run_lab(workdir: Path, scenario: Scenario, time_scale: float, port_base: int) -> None:
+    """Serve the lab until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = LabServer(workdir, scenario, time_scale, port_base)
+    try:
+        await server.start()
+        await stop.wait()
+    finally:
+        await server.stop()

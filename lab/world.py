@@ -1,0 +1,30 @@
+"""The whole simulated homelab: PVE, Ceph and K3s on one virtual clock.
+
+Systems are coupled here and only here: Ceph sees which blades are up, Kubernetes sees
+which VMs run.
+"""
+
+from __future__ import annotations
+
+from lab.ceph.models import CephCluster
+from lab.clock import Clock
+from lab.pve.models import PveCluster
+from lab.recorder import Recorder
+from lab.scenario import Scenario
+
+
+class Lab:
+    def __init__(self, scenario: Scenario, clock: Clock) -> None:
+        self.scenario = scenario
+        self.clock = clock
+        now = clock.now()
+        self.pve = PveCluster.from_scenario(scenario, now)
+        self.ceph = CephCluster.from_scenario(scenario, now)
+        self.recorder = Recorder()
+
+    def advance(self) -> float:
+        """Bring every system up to the clock's now; called before each request and by a ticker."""
+        now = self.clock.now()
+        self.pve.advance(now)
+        self.ceph.advance(now, {b.name for b in self.pve.blades.values() if b.online(now)})
+        return now

@@ -1,0 +1,49 @@
+"""`drewburr lab up` as a user runs it: a foreground process that writes its files and exits cleanly."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+
+def _wait_ready(workdir: Path, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not (workdir / "ready").exists():
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert time.monotonic() < deadline, "lab did not become ready"
+        time.sleep(0.05)
+
+
+def test_lab_up_writes_client_files_and_stops_on_sigterm(tmp_path: Path) -> None:
+    workdir = tmp_path / "lab"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "lab", "up", "--dir", str(workdir), "--port-base", "0",
+         "--time-scale", "10"], stderr=subprocess.PIPE)
+    try:
+        _wait_ready(workdir, proc)
+        config = yaml.safe_load((workdir / "drewburr.yaml").read_text())
+        assert config["proxmox"]["token_id"] == "root@pam!drewburr"
+        assert config["proxmox"]["url"].startswith("https://127.0.0.1:")
+        assert Path(config["proxmox"]["ca_file"]).read_text().startswith("-----BEGIN CERTIFICATE")
+        assert config["journal"] == {"backend": "sqlite", "path": str(workdir / "journal.sqlite")}
+        assert set(config) >= {"proxmox", "kubernetes", "slack", "webhooks", "server", "journal",
+                               "permissions", "remediation"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    assert not (workdir / "ready").exists()
+
+
+def test_lab_up_refuses_a_bad_scenario_with_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("blades:\n  - name: blade1\n    cores: many\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "lab", "up", "--dir", str(tmp_path / "lab"),
+         "--scenario", str(bad)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert f"{bad}:3: blades.0.cores" in proc.stderr
