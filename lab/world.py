@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lab.ceph.models import CephCluster
 from lab.clock import Clock
+from lab.k8s.models import K8sCluster
 from lab.pve.models import PveCluster
 from lab.recorder import Recorder
 from lab.scenario import Scenario
@@ -20,6 +21,7 @@ class Lab:
         now = clock.now()
         self.pve = PveCluster.from_scenario(scenario, now)
         self.ceph = CephCluster.from_scenario(scenario, now)
+        self.k8s = K8sCluster.from_scenario(scenario, self.pve, clock.now)
         self.recorder = Recorder()
 
     def advance(self) -> float:
@@ -27,4 +29,5 @@ class Lab:
         now = self.clock.now()
         self.pve.advance(now)
         self.ceph.advance(now, {b.name for b in self.pve.blades.values() if b.online(now)})
+        self.k8s.advance(now)
         return now

@@ -1,0 +1,79 @@
+"""Domain errors of the Kubernetes model, each with the `Status` reason and code it becomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class K8sError(Exception):
+    reason = "InternalError"
+    code = 500
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def status(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                "status": "Failure", "message": self.message,
+                                "reason": self.reason, "code": self.code}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def _details(resource: str, name: str, group: str = "") -> dict[str, Any]:
+    d: dict[str, Any] = {"name": name, "kind": resource}
+    if group:
+        d["group"] = group
+    return d
+
+
+class NotFound(K8sError):
+    reason, code = "NotFound", 404
+
+    @classmethod
+    def of(cls, resource: str, name: str, group: str = "") -> NotFound:
+        qualified = f"{resource}.{group}" if group else resource
+        return cls(f'{qualified} "{name}" not found', _details(resource, name, group))
+
+
+class AlreadyExists(K8sError):
+    reason, code = "AlreadyExists", 409
+
+    @classmethod
+    def of(cls, resource: str, name: str, group: str = "") -> AlreadyExists:
+        qualified = f"{resource}.{group}" if group else resource
+        return cls(f'{qualified} "{name}" already exists', _details(resource, name, group))
+
+
+class Conflict(K8sError):
+    reason, code = "Conflict", 409
+
+    @classmethod
+    def stale(cls, resource: str, name: str, group: str = "") -> Conflict:
+        qualified = f"{resource}.{group}" if group else resource
+        return cls(f'Operation cannot be fulfilled on {qualified} "{name}": the object has been '
+                   "modified; please apply your changes to the latest version and try again",
+                   _details(resource, name, group))
+
+
+class Invalid(K8sError):
+    reason, code = "Invalid", 422
+
+
+class BadRequest(K8sError):
+    reason, code = "BadRequest", 400
+
+
+class Gone(K8sError):
+    reason, code = "Expired", 410
+
+
+class TooManyRequests(K8sError):
+    reason, code = "TooManyRequests", 429
+
+
+class MethodNotAllowed(K8sError):
+    reason, code = "MethodNotAllowed", 405
