@@ -1,0 +1,156 @@
+"""drewburr's configuration: a YAML file (`--config` or `DREWBURR_CONFIG`) plus env overrides.
+
+`DREWBURR_<SECTION>__<KEY>` overrides a key of the file (`DREWBURR_PROXMOX__TOKEN_SECRET`).
+Unknown keys and wrong types are refused with the field's dotted path, never ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_FILE_VAR = "DREWBURR_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the file and the field."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProxmoxConfig(_Section):
+    url: str = Field(pattern=r"^https?://")
+    token_id: str = Field(pattern=r"^[^@\s]+@[^!\s]+![^\s]+$", description="user@realm!tokenid")
+    token_secret: SecretStr
+    ca_file: Path | None = None
+    verify_tls: bool = Field(True, description="false turns TLS verification off (a warning is logged)")
+    timeout_seconds: float = Field(10, gt=0)
+
+
+class KubernetesConfig(_Section):
+    kubeconfig: Path | None = Field(None, description="absent: in-cluster service account")
+    context: str | None = None
+
+
+class UrlConfig(_Section):
+    url: str = Field(pattern=r"^https?://")
+
+
+class SlackConfig(_Section):
+    mode: Literal["socket", "http", "off"] = "off"
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    channel: str | None = None
+    api_url: str = "https://slack.com/api/"
+
+
+class WebhooksConfig(_Section):
+    token: SecretStr | None = None
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class JournalConfig(_Section):
+    backend: Literal["sqlite"] = "sqlite"
+    path: Path = Path("journal.sqlite")
+
+
+class PermissionsConfig(_Section):
+    read: list[str] = Field(default_factory=lambda: ["*"])
+    operate: list[str] = Field(default_factory=list)
+    admin: list[str] = Field(default_factory=list)
+
+
+class RemediationConfig(_Section):
+    mode: Literal["auto", "approve", "notify"] = "approve"
+    hold_seconds: float = Field(60, ge=0)
+    cooldown_seconds: float = Field(1800, ge=0)
+    paused: bool = False
+
+
+class PlannerConfig(_Section):
+    headroom_gib: float = Field(1.0, ge=0, description="memory kept free on every target blade")
+    node_pattern: str = Field("{vm}", description="K8s node name of a VM; {vm} is the VM's name")
+
+
+class OperationsConfig(_Section):
+    eviction_retry_seconds: float = Field(5, gt=0, description="like kubectl drain")
+    drain_timeout_seconds: float = Field(600, gt=0)
+    migrations_per_nic: int = Field(2, ge=1, description="parallel live migrations per source blade")
+    migration_timeout_seconds: float = Field(900, gt=0)
+    poll_seconds: float = Field(1, gt=0)
+    boot_timeout_seconds: float = Field(900, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DREWBURR_", env_nested_delimiter="__",
+                                      extra="forbid")
+
+    proxmox: ProxmoxConfig
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
+    prometheus: UrlConfig | None = None
+    alertmanager: UrlConfig | None = None
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    journal: JournalConfig = Field(default_factory=JournalConfig)
+    permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
+    remediation: RemediationConfig = Field(default_factory=RemediationConfig)
+    planner: PlannerConfig = Field(default_factory=PlannerConfig)
+    operations: OperationsConfig = Field(default_factory=OperationsConfig)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's contents arrive as init kwargs; the environment wins over the file.
+        return env_settings, init_settings
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{source}: {field}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Load the file at `path` (else `$DREWBURR_CONFIG`), apply env overrides, validate."""
+    path = path or os.environ.get(ENV_FILE_VAR)
+    data: Any = {}
+    source = "environment"
+    if path:
+        source = str(path)
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{source}:{mark.line + 1}" if mark else source
+            raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: a config file is a mapping of sections (proxmox, kubernetes, ...)")
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+    base = Path(path).parent if path else Path.cwd()
+    if not settings.journal.path.is_absolute():
+        settings.journal.path = base / settings.journal.path
+    return settings

@@ -1,0 +1,64 @@
+"""Errors typed by what the caller should do next.
+
+Gateways raise `GatewayError` subclasses `from` the client library's exception, so nothing
+above a gateway ever sees (or compares the text of) a library error. Steps of an operation
+raise `Retryable` (try again after `delay` seconds) or `Fatal` (stop the operation).
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_DETAIL = 500
+_SECRETS = re.compile(
+    r"(PVEAPIToken=[^=\s]+=)\S+|(Bearer\s+)\S+|((?:token|secret|password|ticket)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+",
+    re.IGNORECASE,
+)
+
+
+def redact(text: object, limit: int = MAX_DETAIL) -> str:
+    """Bound and redact a payload before it goes into an error, a log or the journal."""
+    s = _SECRETS.sub(lambda m: (m.group(1) or m.group(2) or m.group(3)) + "***", str(text))
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+class InfraError(Exception):
+    """Base of every error the infra layer raises on purpose."""
+
+
+class GatewayError(InfraError):
+    """An external system refused or failed a call. `status` is its HTTP status, if any."""
+
+    def __init__(self, system: str, message: object, status: int | None = None) -> None:
+        self.system = system
+        self.status = status
+        self.detail = redact(message)
+        super().__init__(f"{system}: {self.detail}" + (f" (HTTP {status})" if status else ""))
+
+
+class NotFound(GatewayError):
+    """The object does not exist (a VM, a node, a pod)."""
+
+
+class Conflict(GatewayError):
+    """The object is in a state that forbids the call now (locked, stale version, PDB)."""
+
+
+class Unavailable(GatewayError):
+    """The system could not be reached or answered 5xx/595; trying later may work."""
+
+
+class StepError(InfraError):
+    """Raised by a step of a journaled operation."""
+
+
+class Retryable(StepError):
+    """Not done yet; run the step again after `delay` seconds."""
+
+    def __init__(self, message: str, delay: float = 5.0) -> None:
+        self.delay = delay
+        super().__init__(message)
+
+
+class Fatal(StepError):
+    """The step cannot succeed; the operation stops here and says why."""

@@ -1,0 +1,127 @@
+"""The journal: operations, their steps, per-blade locks and maintenance records.
+
+An interface (`Journal`) with one backend today (`infra.journal_sqlite`). Each step is one
+fixed-shape record; an operation's status reads like a Kubernetes resource's status.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Cancelled"]
+Outcome = Literal["pending", "running", "retrying", "done", "failed", "cancelled"]
+FINISHED: frozenset[str] = frozenset({"Succeeded", "Failed", "Cancelled"})
+
+
+class Locked(Exception):
+    """A blade is held by another operation (or another blade is already in maintenance)."""
+
+    def __init__(self, blade: str, holder: int, kind: str) -> None:
+        self.blade, self.holder, self.kind = blade, holder, kind
+        super().__init__(f"{blade} is locked by operation {holder} ({kind}); "
+                         f"see `drewburr ops show {holder}`")
+
+
+class StepRecord(BaseModel):
+    name: str
+    outcome: Outcome = "pending"
+    started: float | None = None
+    finished: float | None = None
+    attempts: int = 0
+    message: str = ""
+
+
+class OperationStatus(BaseModel):
+    id: int
+    kind: str  # drain | restore | reboot | reboot-all
+    target: str  # a blade, or "all"
+    params: dict[str, Any] = Field(default_factory=dict)
+    phase: Phase = "Pending"
+    created: float
+    last_transition: float
+    last_error: str | None = None
+    cancel_requested: bool = False
+    pid: int | None = None
+    steps: list[StepRecord] = Field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return sum(s.outcome == "done" for s in self.steps)
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+    @property
+    def pending(self) -> list[str]:
+        return [s.name for s in self.steps if s.outcome != "done"]
+
+    def step(self, name: str) -> StepRecord:
+        return next(s for s in self.steps if s.name == name)
+
+
+class Maintenance(BaseModel):
+    """A blade in maintenance and what is needed to undo it."""
+
+    blade: str
+    op_id: int
+    since: float
+    placement: dict[int, str] = Field(default_factory=dict)  # vmid -> blade before the drain
+    cordoned: list[str] = Field(default_factory=list)  # nodes we cordoned (not ones already cordoned)
+    noout_set: bool = False  # we set noout (it was not set before)
+    ceph_checks: list[str] = Field(default_factory=list)  # Ceph health checks before the drain
+
+
+class Journal(ABC):
+    @abstractmethod
+    def create(self, kind: str, target: str, params: dict[str, Any], steps: list[str],
+               blades: list[str], now: float) -> OperationStatus:
+        """Record a new operation and take the locks of `blades` atomically, or raise Locked."""
+
+    @abstractmethod
+    def get(self, op_id: int) -> OperationStatus | None: ...
+
+    @abstractmethod
+    def list(self, limit: int = 20) -> list[OperationStatus]: ...
+
+    @abstractmethod
+    def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
+                  pid: int | None = None) -> None: ...
+
+    @abstractmethod
+    def update_params(self, op_id: int, params: dict[str, Any]) -> None:
+        """Merge `params` into the operation's recorded data (plan, placement)."""
+
+    @abstractmethod
+    def record_step(self, op_id: int, step: StepRecord) -> None: ...
+
+    @abstractmethod
+    def request_cancel(self, op_id: int) -> None: ...
+
+    @abstractmethod
+    def take_locks(self, op_id: int, blades: list[str]) -> None:
+        """Take (again) the locks of a resumed operation, or raise Locked."""
+
+    @abstractmethod
+    def release_locks(self, op_id: int) -> None: ...
+
+    @abstractmethod
+    def locks(self) -> dict[str, int]: ...
+
+    @abstractmethod
+    def put_maintenance(self, record: Maintenance) -> None: ...
+
+    @abstractmethod
+    def get_maintenance(self, blade: str) -> Maintenance | None: ...
+
+    @abstractmethod
+    def clear_maintenance(self, blade: str) -> None: ...
+
+    @abstractmethod
+    def maintenance(self) -> list[Maintenance]: ...
+
+    def unfinished(self) -> list[OperationStatus]:
+        return [op for op in self.list(limit=1000) if op.phase not in FINISHED]
