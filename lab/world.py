@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lab.ceph.models import CephCluster
 from lab.clock import Clock
+from lab.faults import ApiFaults
 from lab.k8s.models import K8sCluster
 from lab.pve.models import PveCluster
 from lab.recorder import Recorder
@@ -23,6 +24,7 @@ class Lab:
         self.ceph = CephCluster.from_scenario(scenario, now)
         self.k8s = K8sCluster.from_scenario(scenario, self.pve, clock.now)
         self.recorder = Recorder()
+        self.api_faults = ApiFaults()  # slow/flaky PVE answers (lab.faults)
 
     def advance(self) -> float:
         """Bring every system up to the clock's now; called before each request and by a ticker."""

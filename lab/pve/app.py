@@ -1,4 +1,8 @@
-"""The PVE HTTP application: middlewares (record, errors, auth, schema) around the routes."""
+"""The PVE HTTP application: middlewares around the routes, outermost first.
+
+record (every request) -> api faults (slow/flaky answers) -> advance the lab's clock ->
+errors (domain error -> PVE's answer) -> auth (token/ticket/CSRF) -> schema (501 / 400) -> route.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,43 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.pve import routes
+from lab.pve.schema import Handler, Middleware
 
 if TYPE_CHECKING:
     from lab.world import Lab
 
 LAB_KEY = web.AppKey("lab", object)
+NOW_KEY = web.RequestKey("lab_now", float)  # the lab time this request is served at
+
+
+def _advance(lab: Lab) -> Middleware:
+    @web.middleware
+    async def advance(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request[NOW_KEY] = lab.advance()
+        return await handler(request)
+
+    return advance
 
 
 def make_app(lab: Lab) -> web.Application:
-    app = web.Application(middlewares=[lab.recorder.middleware("pve")])
+    # Imported here: route modules import LAB_KEY from this module.
+    from lab.ceph import routes as ceph_routes
+    from lab.faults import api_faults_middleware
+    from lab.pve import auth, routes
+    from lab.pve.errors import pve_errors
+    from lab.pve.schema import ApiSchema, schema_middleware
+
+    pve_auth = auth.PveAuth(lab.pve.tokens, lab.pve.passwords, lab.clock.now)
+    app = web.Application(middlewares=[
+        lab.recorder.middleware("pve"),
+        api_faults_middleware(lab.api_faults),
+        _advance(lab),
+        pve_errors,
+        auth.auth_middleware(pve_auth),
+        schema_middleware(ApiSchema.load()),
+    ])
     app[LAB_KEY] = lab
     app.add_routes(routes.table)
+    app.add_routes(ceph_routes.table)
+    app.add_routes(auth.make_routes(pve_auth))
     return app
