@@ -29,8 +29,11 @@ class SqliteJournal(Journal):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.executescript(SCHEMA)  # executescript commits by itself
+        finally:
+            db.close()
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

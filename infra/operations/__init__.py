@@ -1,0 +1,1 @@
+"""Operations as journaled step machines: drain, restore, reboot (one blade or all)."""
