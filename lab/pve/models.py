@@ -2,103 +2,32 @@
 
 Methods are named after the API they serve (`cluster_resources`, `qemu_migrate`) so one
 grep finds both a client call and its handler. Every method takes `now` (lab seconds).
+The state lives in `base.PveState`; each area of the API is one mixin module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any
 
-GIB = 1024**3
-MIB = 1024**2
+from lab.pve.agent import AgentApi, ExecHook
+from lab.pve.ha import HaApi
+from lab.pve.migrate import MigrateApi
+from lab.pve.nodes import NodesApi
+from lab.pve.objects import GIB, MIB, Blade, Disk, Vm, mac_for, uuid_for
+from lab.pve.qemu import QemuApi
+from lab.pve.tasks import Task, make_upid, task_log, tasks_list
 
-
-@dataclass
-class Blade:
-    name: str
-    cores: int
-    memory: int  # bytes
-    nic_bandwidth: float  # bytes per lab second, for live migration
-    powered: bool = True
-    boot_done_at: float = 0.0  # when a powered blade is online again
-    booted_at: float = 0.0
-    ssl_fingerprint: str = ""
-
-    def online(self, now: float) -> bool:
-        return self.powered and now >= self.boot_done_at
+__all__ = ["GIB", "MIB", "Blade", "Disk", "PveCluster", "Task", "Vm", "make_upid"]
 
 
-@dataclass
-class Disk:
-    key: str  # scsi0
-    storage: str
-    volume: str  # vm-101-disk-0
-    size: int  # bytes
-
-    def config_value(self) -> str:
-        return f"{self.storage}:{self.volume},size={self.size // GIB}G"
-
-
-@dataclass
-class Vm:
-    vmid: int
-    name: str
-    node: str  # the blade it is on
-    cores: int
-    memory: int  # bytes
-    disks: list[Disk]
-    status: Literal["running", "stopped"] = "stopped"
-    template: bool = False
-    ha: bool = False
-    agent: bool = True
-    k3s_role: str | None = None
-    lock: str | None = None
-    config: dict[str, str] = field(default_factory=dict)  # other config keys, PVE wording
-    pending: dict[str, str] = field(default_factory=dict)
-    started_at: float = 0.0
-    agent_ready_at: float = 0.0
-
-    @property
-    def maxdisk(self) -> int:
-        return sum(d.size for d in self.disks)
-
-
-@dataclass
-class Task:
-    upid: str
-    node: str
-    type: str
-    id: str
-    user: str
-    pid: int
-    pstart: int
-    starttime: int
-    status: Literal["running", "stopped"] = "running"
-    exitstatus: str | None = None
-    endtime: int | None = None
-    log: list[str] = field(default_factory=list)
-
-
-def make_upid(node: str, pid: int, pstart: int, starttime: int, kind: str, obj: str, user: str) -> str:
-    """`UPID:node:PID:PSTART:STARTTIME:type:id:user:` with PVE's hex fields."""
-    return f"UPID:{node}:{pid:08X}:{pstart:08X}:{starttime:08X}:{kind}:{obj}:{user}:"
-
-
-class PveCluster:
-    """The PVE cluster's state. API methods are added per endpoint (see routes.py)."""
+class PveCluster(NodesApi, QemuApi, MigrateApi, HaApi, AgentApi):
+    """The PVE cluster's state and API methods."""
 
     def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,
-                 timings: object, now: float) -> None:
-        self.blades = blades
-        self.vms = vms
-        self.storage = storage
-        self.timings = timings
-        self.tasks: dict[str, Task] = {}
-        self.quorate = True
-        self.tokens: dict[str, str] = {}  # "user@realm!tokenid" -> secret
-        self.passwords: dict[str, str] = {}  # "user@realm" -> password, for ticket auth
-        self._pid = 0x1000
-        self.started = now
+                 timings: Any, now: float) -> None:
+        super().__init__(blades, vms, storage, timings, now)
+        self.agent_exec_hooks: list[ExecHook] = []
+        self._execs = {}
 
     @classmethod
     def from_scenario(cls, scenario: object, now: float) -> PveCluster:
@@ -107,22 +36,47 @@ class PveCluster:
         assert isinstance(scenario, Scenario)
         blades = {
             b.name: Blade(name=b.name, cores=b.cores, memory=int(b.memory_gib * GIB),
-                          nic_bandwidth=b.nic_gbps * 1e9 / 8, powered=b.online,
-                          booted_at=now - 86_400)
-            for b in scenario.blades
+                          nic_bandwidth=b.nic_gbps * 1e9 / 8, nodeid=i + 1, ip=f"10.0.0.{11 + i}",
+                          powered=b.online, booted_at=now - 86_400)
+            for i, b in enumerate(scenario.blades)
         }
-        vms = {}
-        for v in scenario.vms:
-            disk = Disk("scsi0", v.storage, f"vm-{v.vmid}-disk-0" if not v.template
-                        else f"base-{v.vmid}-disk-0", v.disk_gb * GIB)
-            vms[v.vmid] = Vm(vmid=v.vmid, name=v.name, node=v.blade, cores=v.cores,
-                             memory=int(v.memory_gib * GIB), disks=[disk],
-                             status="stopped" if v.template else v.status,
-                             template=v.template, ha=v.ha, agent=v.agent, k3s_role=v.k3s,
-                             started_at=now - 86_000)
-            if v.ipconfig0:
-                vms[v.vmid].config["ipconfig0"] = v.ipconfig0
+        vms = {v.vmid: _vm_from_spec(v, now) for v in scenario.vms}
         return cls(blades, vms, scenario.storage, scenario.timings, now)
 
-    def advance(self, now: float) -> None:
-        """Move time-driven state (tasks, migrations, HA recovery) up to `now`."""
+    # --- tasks ------------------------------------------------------------------------------------
+    def node_tasks(self, node: str, now: float, **filters: Any) -> list[dict[str, Any]]:
+        self.online_blade(node, now)
+        return tasks_list(self.task_table.on_node(node), **filters)
+
+    def task_status(self, node: str, upid: str, now: float) -> dict[str, Any]:
+        self.online_blade(node, now)
+        return self.task_table.get(node, upid).status_json()
+
+    def task_log(self, node: str, upid: str, now: float, start: int = 0,
+                 limit: int = 50) -> list[dict[str, Any]]:
+        self.online_blade(node, now)
+        return task_log(self.task_table.get(node, upid), start, limit)
+
+
+def _vm_from_spec(v: Any, now: float) -> Vm:
+    """A scenario VM as a cloud-init clone of the template looks on PVE."""
+    prefix = "base" if v.template else "vm"
+    disk = Disk("scsi0", v.storage, f"{prefix}-{v.vmid}-disk-0", v.disk_gb * GIB)
+    config = {
+        "boot": "order=scsi0", "scsihw": "virtio-scsi-single", "ostype": "l26", "cpu": "x86-64-v2-AES",
+        "net0": f"virtio={mac_for(v.vmid)},bridge=vmbr0", "serial0": "socket", "vga": "serial0",
+        "ide2": f"{v.storage}:vm-{v.vmid}-cloudinit,media=cdrom", "ciuser": "ubuntu",
+        "smbios1": f"uuid={uuid_for(v.vmid)}", "vmgenid": uuid_for(-v.vmid),
+        "meta": "creation-qemu=10.0.2,ctime=1761000000",
+    }
+    if v.ipconfig0:
+        config["ipconfig0"] = v.ipconfig0
+    running = v.status == "running" and not v.template
+    if running:
+        config["onboot"] = "1"  # homelab guests come back with their blade
+    return Vm(vmid=v.vmid, name=v.name, node=v.blade, cores=v.cores, memory=int(v.memory_gib * GIB),
+              disks=[disk], status="running" if running else "stopped", template=v.template,
+              ha=v.ha, agent=v.agent, k3s_role=v.k3s, config=config,
+              ha_request="started" if running else "stopped",
+              ha_state="started" if running else "stopped",
+              started_at=now - 86_000, agent_ready_at=now - 86_000)

@@ -1,0 +1,166 @@
+"""State shared by every area of the PVE model: blades, VMs, tasks, a timeline of due events.
+
+Time moves only through `advance(now)`: events scheduled with `at(t, fn)` run in time
+order with their own due time, so a model driven by a manual clock is deterministic.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+from lab.pve.domain import ConfigLocked, NodeOffline, NoSuchNode, NotQuorate, PveError, VmNotFound
+from lab.pve.objects import HOST_RESERVED, Blade, Vm
+from lab.pve.tasks import Task, TaskTable
+
+ROOT = "root@pam"
+
+
+class PveState:
+    def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,
+                 timings: Any, now: float) -> None:
+        self.blades = blades
+        self.vms = vms
+        self.storage = storage
+        self.timings = timings
+        self.task_table = TaskTable()
+        self.fence_due: dict[str, float] = {}  # blade -> when HA has fenced it
+        self.quorum_lost = False  # the lose_quorum fault, on top of the votes of online blades
+        self.tokens: dict[str, str] = {}  # "user@realm!tokenid" -> secret
+        self.passwords: dict[str, str] = {}  # "user@realm" -> password, for ticket auth
+        self.started = now
+        self.now = now
+        self._events: list[tuple[float, int, Callable[[float], None]]] = []
+        self._seq = count()
+
+    @property
+    def tasks(self) -> dict[str, Task]:
+        return self.task_table.tasks
+
+    # --- time -------------------------------------------------------------------------------
+    def at(self, when: float, fn: Callable[[float], None]) -> None:
+        heapq.heappush(self._events, (when, next(self._seq), fn))
+
+    def advance(self, now: float) -> None:
+        """Run every event due by `now`, in order; then let HA act."""
+        while self._events and self._events[0][0] <= now:
+            when, _, fn = heapq.heappop(self._events)
+            self.now = max(self.now, when)
+            fn(when)
+            self._ha_tick(when)
+        self.now = max(self.now, now)
+        self._ha_tick(self.now)
+
+    # Hooks one area offers another; each is overridden by the area named.
+    def _ha_tick(self, now: float) -> None:
+        """HA: act on the services' states (recovery, queued starts)."""
+
+    def ha_node_state(self, node: str, now: float) -> str:
+        """HA: the node's state in ha-manager."""
+        return "online"
+
+    def ha_node_lost(self, node: str, now: float) -> None:
+        """HA: a blade went down."""
+
+    def ha_node_back(self, node: str, now: float) -> None:
+        """HA: a blade is back online."""
+
+    def qemu_power_on(self, vm: Vm, now: float) -> None:
+        """qemu: start the VM's QEMU process (no task)."""
+
+    def ha_migrate_request(self, vm: Vm, target: str, now: float, user: str) -> Task:
+        """HA: queue `ha-manager migrate`; returns the `hamigrate` task."""
+        raise NotImplementedError
+
+    # --- lookups and checks ----------------------------------------------------------------------
+    def blade(self, node: str) -> Blade:
+        blade = self.blades.get(node)
+        if blade is None:
+            raise NoSuchNode(node)
+        return blade
+
+    def online_blade(self, node: str, now: float) -> Blade:
+        """The blade a `/nodes/{node}/...` request is proxied to; 595 when it does not answer."""
+        blade = self.blade(node)
+        if not blade.online(now):
+            raise NodeOffline(node)
+        return blade
+
+    def vm_on(self, node: str, vmid: int, now: float) -> Vm:
+        self.online_blade(node, now)
+        vm = self.vms.get(vmid)
+        if vm is None or vm.node != node:
+            raise VmNotFound(node, vmid)
+        return vm
+
+    def quorate(self, now: float) -> bool:
+        votes = sum(1 for b in self.blades.values() if b.online(now))
+        return not self.quorum_lost and votes * 2 > len(self.blades)
+
+    def require_quorum(self, now: float) -> None:
+        if not self.quorate(now):
+            raise NotQuorate()
+
+    @staticmethod
+    def check_lock(vm: Vm) -> None:
+        if vm.lock:
+            raise ConfigLocked(vm.vmid, vm.lock)
+
+    def local_node(self, now: float) -> str:
+        """The node answering the API (pveproxy's own node): the first online blade."""
+        return next((b.name for b in self.blades.values() if b.online(now)),
+                    next(iter(self.blades)))
+
+    def mem_used(self, node: str) -> int:
+        """Host memory in use: PVE and Ceph, running guests, and guests migrating in."""
+        return HOST_RESERVED + sum(v.memory for v in self.vms.values()
+                                   if (v.running() or v.starting)
+                                   and (v.node == node or v.migrating_to == node))
+
+    def mem_free(self, node: str) -> int:
+        return self.blades[node].memory - self.mem_used(node)
+
+    # --- tasks -----------------------------------------------------------------------------------
+    def run_task(self, node: str, kind: str, obj: str | int, now: float, duration: float,
+                 work: Callable[[Task, float], None] | None = None, user: str = ROOT,
+                 cleanup: Callable[[], None] | None = None) -> Task:
+        """Start a worker task that runs `work(task, end)` after `duration` lab seconds.
+
+        `work` raising PveError ends the task with that message as exitstatus; a pending
+        `fail_next_task` for this kind ends it with the given message instead. `cleanup`
+        runs however the task ends (e.g. to release a config lock).
+        """
+        blade = self.blade(node)
+        task, forced = self.open_task(node, kind, obj, now, user)
+        boot_seq = blade.boot_seq
+
+        def finish(end: float) -> None:
+            if task.status == "stopped":
+                return
+            if blade.boot_seq != boot_seq:  # the blade lost power under the task
+                return
+            error = forced
+            try:
+                if work is not None and forced is None:
+                    work(task, end)
+            except PveError as exc:
+                error = exc.message
+            finally:
+                if cleanup is not None:
+                    cleanup()
+            task.finish(end, error)
+
+        self.at(now + duration, finish)
+        return task
+
+    def open_task(self, node: str, kind: str, obj: str | int, now: float,
+                  user: str = ROOT) -> tuple[Task, str | None]:
+        """A new running task, and the error it must end with if a fault asked for one."""
+        task = self.task_table.new(node, kind, str(obj), user, now, self.blades[node].booted_at)
+        return task, self.task_table.fail_next.pop(kind, None)
+
+    def fail_next_task(self, kind: str, message: str) -> None:
+        """Fault: the next task of type `kind` (e.g. "qmigrate") ends with `message`."""
+        self.task_table.fail_next[kind] = message

@@ -1,0 +1,157 @@
+"""Migration: `GET/POST .../migrate` and `POST /nodes/{node}/migrateall`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.pve.base import ROOT, PveState
+from lab.pve.domain import ParamError, PveError
+from lab.pve.objects import GIB, Vm
+from lab.pve.tasks import Task
+
+MIGRATE_OVERHEAD = 3.0  # lab seconds of setup and switch-over on top of the memory transfer
+OFFLINE_MIGRATE = 2.0  # shared storage: only the config moves
+LOCAL_DEVICES = ("hostpci", "usb")
+
+
+class MigrateApi(PveState):
+    def _local_resources(self, vm: Vm) -> list[str]:
+        return sorted(k for k in vm.config if k.startswith(LOCAL_DEVICES))
+
+    def qemu_migrate_precondition(self, node: str, vmid: int, now: float,
+                                  target: str | None = None) -> dict[str, Any]:
+        """`GET .../migrate`: shared Ceph storage, so every other node is allowed, as on PVE."""
+        self.require_quorum(now)
+        vm = self.vm_on(node, vmid, now)
+        self.check_lock(vm)
+        out: dict[str, Any] = {
+            "running": int(vm.running()),
+            "allowed_nodes": [n for n in self.blades if n != node],
+            "not_allowed_nodes": {}, "local_disks": [],
+            "local_resources": self._local_resources(vm),
+            "mapped-resources": [], "mapped-resource-info": {}, "has-dbus-vmstate": 1,
+        }
+        if vm.ha:
+            out["dependent-ha-resources"] = []
+        return out
+
+    def cluster_node(self, name: str) -> None:
+        if name not in self.blades:
+            raise PveError(f"no such cluster node '{name}'")
+
+    def _check_migrate(self, vm: Vm, target: str, online: bool, now: float) -> None:
+        """The checks PVE makes before forking the migration worker."""
+        if target == vm.node:
+            raise ParamError("target", "target is local node.")
+        self.require_quorum(now)
+        self.cluster_node(target)
+        self.check_lock(vm)
+        if vm.running():
+            if not online:
+                raise PveError("can't migrate running VM without --online")
+            if local := self._local_resources(vm):
+                raise PveError(f"can't migrate VM which uses local devices: {', '.join(local)}")
+
+    def qemu_migrate(self, node: str, vmid: int, target: str, now: float, online: bool = False,
+                     user: str = ROOT) -> str:
+        """`POST .../migrate`. An HA-managed VM only queues `ha-manager migrate` (`hamigrate`)."""
+        vm = self.vm_on(node, vmid, now)
+        self._check_migrate(vm, target, online, now)
+        if vm.ha:
+            return self.ha_migrate_request(vm, target, now, user).upid
+        return self.qm_migrate(vm, target, now, user).upid
+
+    def qm_migrate(self, vm: Vm, target: str, now: float, user: str = ROOT) -> Task:
+        """The `qmigrate` worker: live when running (memory over the slower NIC), else offline."""
+        source = vm.node
+        live = vm.running()
+        vm.lock = "migrate"
+        no_room = live and self.mem_free(target) < vm.memory
+        if live and not no_room:
+            vm.migrating_to = target
+        bandwidth = min(self.blades[source].nic_bandwidth, self.blades[target].nic_bandwidth)
+        duration = (1.5 if no_room else vm.memory / bandwidth + MIGRATE_OVERHEAD) if live \
+            else OFFLINE_MIGRATE
+        start = now
+
+        def move(task: Task, end: float) -> None:
+            task.write(f"starting migration of VM {vm.vmid} to node '{target}' "
+                       f"({self.blades[target].ip})")
+            if live:
+                task.write(f"starting VM {vm.vmid} on remote node '{target}'")
+            if not self.blades[target].online(end) or no_room:
+                if no_room:
+                    task.write(f"[{target}] kvm: cannot set up guest memory 'pc.ram': "
+                               "Cannot allocate memory")
+                    task.write(f"[{target}] start failed: QEMU exited with code 1")
+                task.write("ERROR: online migrate failure - remote command failed with exit code 255")
+                task.write("aborting phase 2 - cleanup resources")
+                task.write(f"ERROR: migration finished with problems (duration {_hms(end - start)})")
+                raise PveError("migration problems")
+            if live:
+                mib = vm.memory // (1024 * 1024)
+                task.write(f"starting online/live migration on unix:/run/qemu-server/{vm.vmid}.migrate")
+                task.write(f"average migration speed: {bandwidth / GIB * 1024:.1f} MiB/s - downtime 42 ms")
+                task.write(f"migration completed, transferred {mib} MiB VM-state")
+            vm.node = target
+            if vm.ha:
+                vm.ha_state = "started" if vm.running() else "stopped"
+            task.write(f"migration finished successfully (duration {_hms(end - start)})")
+
+        def unlock() -> None:
+            vm.lock = None
+            vm.migrating_to = None
+
+        return self.run_task(source, "qmigrate", vm.vmid, now, duration, move, user=user,
+                             cleanup=unlock)
+
+    def node_migrateall(self, node: str, target: str, now: float, maxworkers: int | None = None,
+                        vms: list[int] | None = None, user: str = ROOT) -> str:
+        """`POST /nodes/{node}/migrateall`: every guest (or `vms`) to one target, `maxworkers` at
+        a time; guests that fail the checks are skipped with a warning."""
+        self.online_blade(node, now)
+        if target == node:
+            raise ParamError("target", "target is local node.")
+        self.require_quorum(now)
+        self.cluster_node(target)
+        if not maxworkers:
+            raise PveError("either 'max-workers' parameter or max_workers in datacenter.cfg must be set!")
+        queue = sorted(v.vmid for v in self.vms.values()
+                       if v.node == node and (vms is None or v.vmid in vms))
+        task, forced = self.open_task(node, "migrateall", "", now, user)
+        if forced is not None or not queue:
+            if not queue:
+                task.warn("no virtual guests matched, nothing to do..")
+            self.at(now + 1, lambda t: task.finish(t, forced))
+            return task.upid
+        active: set[str] = set()
+        started = 0
+
+        def pump(t: float) -> None:
+            nonlocal started
+            while queue and len(active) < maxworkers:
+                vm = self.vms[queue.pop(0)]
+                try:
+                    self._check_migrate(vm, target, True, t)
+                    child = (self.ha_migrate_request(vm, target, t, user) if vm.ha
+                             else self.qm_migrate(vm, target, t, user))
+                except PveError as exc:
+                    task.warn(f"Check VM {vm.vmid}: {exc.message}")
+                    continue
+                task.write(f"Check VM {vm.vmid}: precondition check passed")
+                task.write(f"Migrating VM {vm.vmid}")
+                started += 1
+                active.add(child.upid)
+                child.on_end.append(lambda t2, upid=child.upid: (active.discard(upid), pump(t2)))
+            if not queue and not active and task.status == "running":
+                if started:
+                    task.write(f"All jobs finished, used {started} workers in total.")
+                task.finish(t, None if started else "no migrations worker started...")
+
+        self.at(now + 0.5, pump)
+        return task.upid
+
+
+def _hms(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"

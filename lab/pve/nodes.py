@@ -1,0 +1,222 @@
+"""Nodes and cluster views: `/nodes`, node status and power, `/cluster/status|resources|nextid`,
+and the blade and quorum faults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.pve.base import PveState
+from lab.pve.domain import ParamError, PveError
+from lab.pve.objects import GIB, Vm
+
+ROOTFS = 100 * GIB  # each blade's system disk (the NVMe is Ceph's)
+VERSION = "pve-manager/9.1.1/42ab3d9f1e5c2d7b"
+KERNEL = "6.14.11-4-pve"
+
+
+class NodesApi(PveState):
+    # --- reads ------------------------------------------------------------------------------------
+    def _node_entry(self, node: str, now: float) -> dict[str, Any]:
+        blade = self.blades[node]
+        entry: dict[str, Any] = {"id": f"node/{node}", "node": node, "type": "node", "level": "",
+                                 "maxcpu": blade.cores, "maxmem": blade.memory, "maxdisk": ROOTFS}
+        if blade.online(now):
+            running = [v for v in self.vms.values() if v.node == node and v.running()]
+            entry.update(status="online", uptime=int(now - blade.booted_at),
+                         cpu=round(0.02 + 0.1 * sum(v.cores for v in running) / blade.cores / 4, 6),
+                         mem=self.mem_used(node), disk=int(ROOTFS * 0.03))
+        else:
+            entry["status"] = "offline"
+        return entry
+
+    def nodes(self, now: float) -> list[dict[str, Any]]:
+        out = []
+        for node, blade in self.blades.items():
+            entry = self._node_entry(node, now)
+            entry["ssl_fingerprint"] = blade.ssl_fingerprint
+            if entry["status"] != "online":  # PVE keeps only the static facts of an offline node
+                entry = {k: entry[k] for k in ("id", "node", "type", "status", "level",
+                                               "ssl_fingerprint")}
+            out.append(entry)
+        return out
+
+    def node_status(self, node: str, now: float) -> dict[str, Any]:
+        blade = self.online_blade(node, now)
+        used = self.mem_used(node)
+        entry = self._node_entry(node, now)
+        return {
+            "cpu": entry["cpu"], "wait": 0.0001, "idle": 0, "uptime": entry["uptime"],
+            "loadavg": ["0.42", "0.38", "0.35"],
+            "cpuinfo": {"cpus": blade.cores, "cores": blade.cores, "sockets": 1, "hvm": "1",
+                        "model": "AMD Ryzen 5 5600U with Radeon Graphics", "mhz": "2894.562",
+                        "user_hz": 100, "flags": "fpu vme de pse tsc msr pae mce cx8 apic svm"},
+            "memory": {"total": blade.memory, "used": used, "free": blade.memory - used,
+                       "available": blade.memory - used},
+            "swap": {"total": 0, "used": 0, "free": 0},
+            "ksm": {"shared": 0},
+            "rootfs": {"total": ROOTFS, "used": entry["disk"], "free": ROOTFS - entry["disk"],
+                       "avail": ROOTFS - entry["disk"]},
+            "pveversion": VERSION, "kversion": f"Linux {KERNEL} #1 SMP PREEMPT_DYNAMIC PMX",
+            "current-kernel": {"sysname": "Linux", "release": KERNEL, "machine": "x86_64",
+                               "version": "#1 SMP PREEMPT_DYNAMIC PMX 6.14.11-4"},
+            "boot-info": {"mode": "efi", "secureboot": 0},
+        }
+
+    def cluster_status(self, now: float) -> list[dict[str, Any]]:
+        local = self.local_node(now)
+        out: list[dict[str, Any]] = [{"type": "cluster", "id": "cluster", "name": "homelab",
+                                      "version": len(self.blades) + 2, "nodes": len(self.blades),
+                                      "quorate": int(self.quorate(now))}]
+        for name, blade in self.blades.items():
+            out.append({"type": "node", "id": f"node/{name}", "name": name, "nodeid": blade.nodeid,
+                        "ip": blade.ip, "level": "", "local": int(name == local),
+                        "online": int(blade.online(now))})
+        return out
+
+    def _vm_resource(self, vm: Vm, now: float) -> dict[str, Any]:
+        running = vm.running()
+        entry: dict[str, Any] = {
+            "id": f"qemu/{vm.vmid}", "type": "qemu", "vmid": vm.vmid, "name": vm.name,
+            "node": vm.node, "status": vm.status, "template": int(vm.template),
+            "maxcpu": vm.cores, "maxmem": vm.memory, "maxdisk": vm.maxdisk, "disk": 0,
+            "mem": int(vm.memory * 0.55) if running else 0, "cpu": 0.03 if running else 0,
+            "uptime": int(now - vm.started_at) if running else 0,
+            "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0,
+        }
+        if vm.lock:
+            entry["lock"] = vm.lock
+        if vm.ha:
+            entry["hastate"] = vm.ha_state
+        if "tags" in vm.config:
+            entry["tags"] = vm.config["tags"]
+        return entry
+
+    def cluster_resources(self, now: float, type: str | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if type in (None, "vm"):
+            out += [self._vm_resource(vm, now) for vm in sorted(self.vms.values(), key=lambda v: v.vmid)]
+        if type in (None, "node"):
+            for node in self.blades:
+                entry = self._node_entry(node, now)
+                entry["cgroup-mode"] = 2
+                entry["hastate"] = self.ha_node_state(node, now)
+                out.append(entry)
+        if type in (None, "storage"):
+            for node in self.blades:
+                online = self.blades[node].online(now)
+                out.append({"id": f"storage/{node}/{self.storage}", "type": "storage",
+                            "storage": self.storage, "node": node, "plugintype": "rbd",
+                            "status": "available" if online else "unknown", "shared": 1,
+                            "content": "images", "disk": sum(v.maxdisk for v in self.vms.values()),
+                            "maxdisk": 1000 * GIB * len(self.blades) // 3})
+        return out
+
+    def cluster_nextid(self, now: float, vmid: int | None = None) -> str:
+        if vmid is not None:
+            if vmid in self.vms:
+                raise ParamError("vmid", f"VM {vmid} already exists")
+            return str(vmid)
+        return str(next(i for i in range(100, 1_000_000_000) if i not in self.vms))
+
+    # --- power ----------------------------------------------------------------------------------
+    def node_status_command(self, node: str, command: str, now: float) -> None:
+        """`POST /nodes/{node}/status`: a clean reboot or shutdown of the blade.
+
+        Guests stop first. HA follows PVE's default shutdown_policy `conditional`: on a reboot
+        HA services are frozen and started again on the same blade when it is back; on a
+        shutdown they stay as they are, so HA recovers them on other blades after fencing.
+        """
+        blade = self.online_blade(node, now)
+        if command not in ("reboot", "shutdown"):
+            raise ParamError("command", f"value '{command}' does not have a value in the enumeration "
+                                        "'reboot, shutdown'")
+        self.require_quorum(now)
+        if blade.shutting_down:
+            return
+        blade.shutting_down = True
+        task = self.run_task(node, "stopall", "", now, 0.5)
+        for vm in self.vms.values():
+            if vm.node == node and vm.running():
+                task.write(f"Stopping VM {vm.vmid} (timeout = 180 seconds)")
+                if vm.ha and command == "reboot":
+                    vm.ha_state = "freeze"
+        seq = blade.boot_seq
+
+        def down(t: float) -> None:
+            if blade.boot_seq != seq:
+                return
+            self._halt(node, t)
+            if command == "reboot":
+                blade.powered = True
+                blade.boot_done_at = t + self.timings.blade_boot
+                self.at(blade.boot_done_at, lambda t2: self._booted(node, blade.boot_seq, t2))
+
+        self.at(now + self.timings.vm_shutdown, down)
+
+    def power_off(self, blade_name: str, now: float) -> None:
+        """Fault: pull the blade's power cable."""
+        if self.blade(blade_name).powered:
+            self._halt(blade_name, now)
+
+    def power_on(self, blade_name: str, now: float) -> None:
+        """Fault: power the blade on; it is online after `timings.blade_boot`."""
+        blade = self.blade(blade_name)
+        if blade.powered:
+            return
+        blade.powered = True
+        blade.boot_done_at = now + self.timings.blade_boot
+        seq = blade.boot_seq
+        self.at(blade.boot_done_at, lambda t: self._booted(blade_name, seq, t))
+
+    def _halt(self, node: str, now: float) -> None:
+        """The blade is down: its guests stop where they are, its running tasks die with it."""
+        blade = self.blades[node]
+        blade.powered = False
+        blade.shutting_down = False
+        blade.boot_seq += 1
+        for vm in self.vms.values():
+            if vm.migrating_to == node:
+                vm.migrating_to = None  # its migration task fails when due
+            if vm.node != node:
+                continue
+            vm.status = "stopped"
+            vm.migrating_to = None
+            if vm.lock == "migrate":
+                vm.lock = None
+        self.ha_node_lost(node, now)
+
+    def _booted(self, node: str, seq: int, now: float) -> None:
+        blade = self.blades[node]
+        if blade.boot_seq != seq or not blade.powered:
+            return
+        blade.booted_at = now
+        for task in self.task_table.on_node(node):
+            if task.status == "running":  # as PVE finds a dead worker of a previous boot
+                task.finish(now, "unexpected status")
+        startall = [vm for vm in self.vms.values() if vm.node == node and not vm.ha
+                    and vm.config.get("onboot") == "1" and not vm.running()]
+        if startall:
+            self.run_task(node, "startall", "", now, 1)
+            for vm in startall:
+                self.qemu_power_on(vm, now)
+        self.ha_node_back(node, now)
+
+    def lose_quorum(self, now: float) -> None:
+        """Fault: corosync loses quorum; reads work, writes fail, HA stands still."""
+        self.quorum_lost = True
+
+    def regain_quorum(self, now: float) -> None:
+        self.quorum_lost = False
+
+    def hold_lock(self, vmid: int, lock: str = "backup") -> None:
+        """Fault: hold a VM's config lock, as a running backup does."""
+        vm = self.vms.get(vmid)
+        if vm is None:
+            raise PveError(f"VM {vmid} does not exist")
+        vm.lock = lock
+
+    def release_lock(self, vmid: int) -> None:
+        vm = self.vms.get(vmid)
+        if vm is not None:
+            vm.lock = None
+

@@ -1,0 +1,98 @@
+"""The things a PVE cluster is made of: blades (PVE nodes), VMs and their disks."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+GIB = 1024**3
+MIB = 1024**2
+HOST_RESERVED = 2 * GIB  # PVE itself plus the blade's Ceph OSD; not available to guests
+
+
+@dataclass
+class Blade:
+    name: str
+    cores: int
+    memory: int  # bytes
+    nic_bandwidth: float  # bytes per lab second, for live migration
+    nodeid: int = 1
+    ip: str = ""
+    powered: bool = True
+    boot_done_at: float = 0.0  # when a powered blade is online again
+    booted_at: float = 0.0
+    ssl_fingerprint: str = ""
+    boot_seq: int = 0  # bumped on every power loss, so stale boot events are ignored
+    shutting_down: bool = False
+
+    def online(self, now: float) -> bool:
+        return self.powered and now >= self.boot_done_at
+
+
+@dataclass
+class Disk:
+    key: str  # scsi0
+    storage: str
+    volume: str  # vm-101-disk-0
+    size: int  # bytes
+
+    def config_value(self) -> str:
+        return f"{self.storage}:{self.volume},iothread=1,size={_size_text(self.size)}"
+
+
+def _size_text(size: int) -> str:
+    for unit, factor in (("T", 1024**4), ("G", GIB), ("M", MIB), ("K", 1024)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+@dataclass
+class Vm:
+    vmid: int
+    name: str
+    node: str  # the blade it is on
+    cores: int
+    memory: int  # bytes
+    disks: list[Disk]
+    status: Literal["running", "stopped"] = "stopped"
+    template: bool = False
+    ha: bool = False
+    agent: bool = True
+    k3s_role: str | None = None
+    lock: str | None = None
+    config: dict[str, str] = field(default_factory=dict)  # other config keys, PVE wording
+    pending: dict[str, str] = field(default_factory=dict)
+    pending_delete: set[str] = field(default_factory=set)
+    started_at: float = 0.0
+    agent_ready_at: float = 0.0
+    # HA-manager view of the VM as service "vm:<vmid>" (meaningful only when `ha`)
+    ha_request: str = "started"  # the configured state (request_state)
+    ha_state: str = "started"  # the CRM's state: started, stopped, migrate, fence, recovery, freeze
+    migrating_to: str | None = None
+    starting: bool = False  # QEMU is being started: its memory is already taken
+
+    @property
+    def sid(self) -> str:
+        return f"vm:{self.vmid}"
+
+    @property
+    def maxdisk(self) -> int:
+        return sum(d.size for d in self.disks)
+
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def agent_up(self, now: float) -> bool:
+        return self.running() and self.agent and now >= self.agent_ready_at
+
+
+def mac_for(vmid: int) -> str:
+    """A stable MAC in Proxmox's BC:24:11 range."""
+    return f"BC:24:11:{(vmid >> 16) & 0xFF:02X}:{(vmid >> 8) & 0xFF:02X}:{vmid & 0xFF:02X}"
+
+
+def uuid_for(seed: int) -> str:
+    h = hashlib.md5(str(seed).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
