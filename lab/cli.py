@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.error
+import urllib.request
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from lab.faults import FAULTS
 from lab.scenario import ScenarioError, load_scenario
 
 app = typer.Typer(help="The embedded lab: a simulated PVE + Ceph + K3s homelab.",
@@ -46,3 +52,94 @@ def up_command(
 ) -> None:
     """Start the lab; writes DIR/drewburr.yaml, DIR/kubeconfig, DIR/pve-ca.pem, then DIR/ready."""
     up(workdir, scenario, time_scale, port_base)
+
+
+def _control_url(workdir: Path) -> str:
+    try:
+        info = json.loads((workdir / "lab.json").read_text())
+    except (OSError, ValueError):
+        typer.echo(f"error: no lab in {workdir} (no readable {workdir / 'lab.json'}); "
+                   f"start one with `drewburr lab up --dir {workdir}`", err=True)
+        raise typer.Exit(1) from None
+    return str(info["control_url"])
+
+
+def _call(workdir: Path, path: str, body: dict[str, object] | None = None) -> dict[str, Any]:
+    """A request to the running lab's control endpoint; exits 1 if the lab does not answer."""
+    url = _control_url(workdir) + path
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return dict(json.loads(response.read()))
+    except urllib.error.HTTPError as exc:
+        answer = json.loads(exc.read() or b"{}")
+        typer.echo(f"error: {answer.get('error', exc.reason)}", err=True)
+        raise typer.Exit(2 if exc.code == 400 else 1) from None
+    except (urllib.error.URLError, OSError) as exc:
+        typer.echo(f"error: the lab in {workdir} is not running (no answer at {url}: "
+                   f"{getattr(exc, 'reason', exc)})", err=True)
+        raise typer.Exit(1) from None
+
+
+_FAULT_HELP = "; ".join(f"{name} {target}" for name, (target, _) in FAULTS.items())
+
+
+@app.command("fault")
+def fault_command(
+    fault: Annotated[str, typer.Argument(help=f"The fault and its target: {_FAULT_HELP}.")],
+    target: Annotated[str | None, typer.Argument(help="Blade, osd.N, VMID[:LOCK], KIND, ...")] = None,
+    workdir: DirOption = Path(".lab"),
+) -> None:
+    """Inject a fault into the running lab (power-off blade3, osd-down blade2, lose-quorum, ...)."""
+    if fault not in FAULTS:
+        typer.echo(f"error: unknown fault {fault!r}; faults: {', '.join(FAULTS)}", err=True)
+        raise typer.Exit(2)
+    answer = _call(workdir, "/lab/fault", {"fault": fault, "target": target})
+    typer.echo(answer["message"])
+
+
+def _yes(flag: bool) -> str:
+    return "[green]yes[/]" if flag else "[red]no[/]"
+
+
+def _osd_text(osd: dict[str, Any] | None) -> str:
+    if not osd:
+        return "-"
+    return f"{osd['name']} {'up' if osd['up'] else '[red]down[/]'}/{'in' if osd['in'] else '[red]out[/]'}"
+
+
+@app.command("status")
+def status_command(
+    workdir: DirOption = Path(".lab"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON.")] = False,
+) -> None:
+    """Show the running lab: blades, VMs and Ceph."""
+    state = _call(workdir, "/lab/status")
+    if as_json:
+        typer.echo(json.dumps(state, indent=2))
+        return
+    console = Console()
+    blades = Table(title=f"Blades (PVE {'quorate' if state['quorate'] else 'NOT quorate'})")
+    for column in ("blade", "power", "online", "cores", "memory GiB", "VMs", "OSD", "mon"):
+        blades.add_column(column)
+    for b in state["blades"]:
+        blades.add_row(b["name"], "on" if b["powered"] else "[red]off[/]", _yes(b["online"]),
+                       str(b["cores"]), str(b["memory_gib"]), " ".join(map(str, b["vms"])),
+                       _osd_text(b["osd"]), "mon" if b["mon"] else "")
+    vms = Table(title="VMs")
+    for column in ("vmid", "name", "blade", "status", "HA", "lock", "cores", "memory GiB"):
+        vms.add_column(column)
+    for v in state["vms"]:
+        vms.add_row(str(v["vmid"]), v["name"] + (" (template)" if v["template"] else ""), v["node"],
+                    v["status"], "yes" if v["ha"] else "", v["lock"] or "", str(v["cores"]),
+                    str(v["memory_gib"]))
+    ceph = state["ceph"]
+    checks = Table(title=f"Ceph {ceph['health']} (quorum {','.join(ceph['quorum']) or 'none'}; "
+                         f"flags {','.join(ceph['flags']) or 'none'})")
+    checks.add_column("check")
+    checks.add_column("summary")
+    for name, message in ceph["checks"].items():
+        checks.add_row(name, message)
+    for table in (blades, vms, checks):
+        console.print(table)

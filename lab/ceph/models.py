@@ -111,9 +111,10 @@ class CephCluster:
             osd.host_down_since = None
         running = host_up and not osd.stopped
         if osd.up and not running and "nodown" not in self.flags:
-            grace_over = osd.stopped or (now - (osd.host_down_since or now) >= HEARTBEAT_GRACE)
-            if grace_over:
-                self._mark_down(osd, now)
+            # peers report a dead host's OSD once the heartbeat grace has passed
+            when = now if osd.stopped else (osd.host_down_since or now) + HEARTBEAT_GRACE
+            if when <= now:
+                self._mark_down(osd, when)
         elif not osd.up and running and "noup" not in self.flags:
             self._mark_up(osd, now)
         if (not osd.up and osd.in_ and "noout" not in self.flags and osd.down_since is not None

@@ -228,9 +228,9 @@ def _scalar_error(text: str, schema: Mapping[str, Any]) -> str | None:
     if "minLength" in schema and len(text) < schema["minLength"]:
         return f"value must be at least {schema['minLength']} characters long"
     if _NUMBER.fullmatch(text):
-        if "maximum" in schema and float(text) > schema["maximum"]:
+        if "maximum" in schema and float(text) > float(schema["maximum"]):
             return f"value must have a maximum value of {schema['maximum']}"
-        if "minimum" in schema and float(text) < schema["minimum"]:
+        if "minimum" in schema and float(text) < float(schema["minimum"]):
             return f"value must have a minimum value of {schema['minimum']}"
     enum = schema.get("enum")
     if enum and text not in [str(e) for e in enum]:

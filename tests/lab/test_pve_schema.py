@@ -1,0 +1,64 @@
+"""Every route the lab serves exists in PVE's own API schema; what the schema refuses, the lab refuses."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+from proxmoxer import ProxmoxAPI
+from proxmoxer.core import ResourceException
+
+from lab.clock import ManualClock
+from lab.pve.app import make_app
+from lab.pve.schema import NOT_DEFINED, ApiSchema
+from lab.scenario import load_scenario
+from lab.world import Lab
+from tests.conftest import RunningLab
+
+
+def _api(lab: RunningLab) -> ProxmoxAPI:
+    host, port = lab.pve_url.removeprefix("https://").split(":")
+    return ProxmoxAPI(host, port=int(port), user="root@pam", token_name="drewburr",
+                      token_value=lab.server.token_secret, verify_ssl=lab.ca_file)
+
+
+def test_every_route_the_lab_serves_is_in_the_pve_schema_with_its_method() -> None:
+    app = make_app(Lab(load_scenario(None), ManualClock()))
+    schema = ApiSchema.load()
+    served = set()
+    for route in app.router.routes():
+        if route.method == "HEAD":  # aiohttp adds HEAD to every GET
+            continue
+        path = route.resource.canonical.removeprefix("/api2/json")  # type: ignore[union-attr]
+        template = re.sub(r"\{(\w+)[^}]*\}", r"{\1}", path)
+        served.add((route.method, template))
+    missing = sorted((m, p) for m, p in served if m not in schema.methods(p))
+    assert not missing
+    assert ("PUT", "/cluster/ceph/flags/{flag}") in served
+
+
+def test_an_unknown_parameter_gets_pves_400_with_the_field(running_lab: RunningLab) -> None:
+    with pytest.raises(ResourceException) as exc:
+        _api(running_lab).cluster.ceph.flags.noout.put(value=1, force=1)
+    assert exc.value.status_code == 400
+    assert exc.value.errors == {"force": NOT_DEFINED}
+
+
+def test_a_bad_value_and_a_missing_parameter_get_field_errors(running_lab: RunningLab) -> None:
+    url = f"{running_lab.pve_url}/api2/json/cluster/ceph/flags/noout"
+    headers = {"Authorization": f"PVEAPIToken=root@pam!drewburr={running_lab.server.token_secret}"}
+    answer = requests.put(url, data={"value": "maybe"}, headers=headers, verify=running_lab.ca_file,
+                          timeout=10)
+    assert (answer.status_code, answer.reason) == (400, "Parameter verification failed.")
+    assert answer.json() == {"data": None, "message": "Parameter verification failed.\n",
+                             "errors": {"value": "type check ('boolean') failed - got 'maybe'"}}
+    missing = requests.put(url, json={}, headers=headers, verify=running_lab.ca_file, timeout=10)
+    assert missing.json()["errors"] == {"value": "property is missing and it is not optional"}
+
+
+def test_a_path_pve_does_not_have_is_not_implemented(running_lab: RunningLab) -> None:
+    with pytest.raises(ResourceException) as exc:
+        _api(running_lab).nodes("blade1").bogus.get()
+    assert exc.value.status_code == 501
+    assert "Method 'GET /nodes/blade1/bogus' not implemented" in str(exc.value)
