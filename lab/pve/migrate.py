@@ -75,10 +75,6 @@ class MigrateApi(PveState):
         start = now
 
         def move(task: Task, end: float) -> None:
-            task.write(f"starting migration of VM {vm.vmid} to node '{target}' "
-                       f"({self.blades[target].ip})")
-            if live:
-                task.write(f"starting VM {vm.vmid} on remote node '{target}'")
             if not self.blades[target].online(end) or no_room:
                 if no_room:
                     task.write(f"[{target}] kvm: cannot set up guest memory 'pc.ram': "
@@ -102,8 +98,12 @@ class MigrateApi(PveState):
             vm.lock = None
             vm.migrating_to = None
 
-        return self.run_task(source, "qmigrate", vm.vmid, now, duration, move, user=user,
+        task = self.run_task(source, "qmigrate", vm.vmid, now, duration, move, user=user,
                              cleanup=unlock)
+        task.write(f"starting migration of VM {vm.vmid} to node '{target}' ({self.blades[target].ip})")
+        if live:
+            task.write(f"starting VM {vm.vmid} on remote node '{target}'")
+        return task
 
     def node_migrateall(self, node: str, target: str, now: float, maxworkers: int | None = None,
                         vms: list[int] | None = None, user: str = ROOT) -> str:

@@ -1,0 +1,60 @@
+"""What every PVE route needs: the model, the request's lab time, user and checked parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from lab.pve.app import LAB_KEY, NOW_KEY
+from lab.pve.auth import USER_KEY
+from lab.pve.schema import PARAMS_KEY
+
+if TYPE_CHECKING:
+    from lab.pve.models import PveCluster
+
+URI_PARAMS = ("node", "vmid")
+
+
+@dataclass(frozen=True)
+class Call:
+    pve: PveCluster
+    now: float
+    user: str
+    params: dict[str, Any]
+    node: str
+
+    def flag(self, key: str) -> bool | None:
+        """A PVE boolean: 1/0 (also true/false, on/off, yes/no, as PVE's parser takes them)."""
+        value = self.params.get(key)
+        if value is None or value == "":
+            return None
+        return str(value).lower() in ("1", "true", "on", "yes")
+
+    def integer(self, key: str) -> int | None:
+        value = self.params.get(key)
+        return None if value is None or value == "" else int(value)
+
+    def text(self, key: str) -> str | None:
+        value = self.params.get(key)
+        return None if value is None else str(value)
+
+    @property
+    def vmid(self) -> int:
+        return int(self.params["vmid"])
+
+    def body(self) -> dict[str, str]:
+        """The parameters other than the URI's, as strings."""
+        return {k: str(v) for k, v in self.params.items() if k not in URI_PARAMS}
+
+
+def call(request: web.Request) -> Call:
+    lab: Any = request.app[LAB_KEY]
+    params = request.get(PARAMS_KEY) or {**request.query, **request.match_info}
+    return Call(lab.pve, request[NOW_KEY], request.get(USER_KEY, "root@pam"), params,
+                request.match_info.get("node", ""))
+
+
+def data(value: object) -> web.Response:
+    return web.json_response({"data": value})

@@ -1,0 +1,46 @@
+"""proxmoxer against the lab, and polling with deadlines (never long sleeps)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from proxmoxer import ProxmoxAPI
+
+from tests.conftest import RunningLab
+
+T = TypeVar("T")
+
+
+def proxmox(lab: RunningLab) -> ProxmoxAPI:
+    host, port = lab.pve_url.removeprefix("https://").split(":")
+    return ProxmoxAPI(host, port=int(port), user="root@pam", token_name="drewburr",
+                      token_value=lab.server.token_secret, verify_ssl=lab.ca_file)
+
+
+def wait_for(check: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy; fail after `timeout` real seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def wait_task(api: ProxmoxAPI, upid: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Poll a task on the UPID's node until it stops; return its final status."""
+    node = upid.split(":")[1]
+
+    def stopped() -> dict[str, Any] | None:
+        status = api.nodes(node).tasks(upid).status.get()
+        return status if status["status"] == "stopped" else None
+
+    return wait_for(stopped, timeout, f"task {upid}")
+
+
+def vm_resource(api: ProxmoxAPI, vmid: int) -> dict[str, Any]:
+    return next(r for r in api.cluster.resources.get(type="vm") if r["vmid"] == vmid)
