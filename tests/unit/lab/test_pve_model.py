@@ -1,0 +1,142 @@
+"""The PVE model on a manual clock: migration time, HA fencing and recovery, reboots, quorum."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.clock import ManualClock
+from lab.pve.domain import ConfigLocked, NodeOffline, NotQuorate, PveError
+from lab.pve.migrate import MIGRATE_OVERHEAD
+from lab.pve.models import GIB, PveCluster
+from lab.scenario import load_scenario
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def pve(clock: ManualClock) -> PveCluster:
+    return PveCluster.from_scenario(load_scenario(None), clock.now())
+
+
+def run(pve: PveCluster, clock: ManualClock, seconds: float, step: float = 1.0) -> None:
+    """Advance the model in small steps, as the lab's ticker does."""
+    end = clock.now() + seconds
+    while clock.now() < end:
+        pve.advance(clock.advance(min(step, end - clock.now())))
+
+
+def test_a_live_migration_takes_memory_over_the_slower_nic(pve: PveCluster, clock: ManualClock) -> None:
+    pve.blades["blade4"].nic_bandwidth = 1e9 / 8  # 1 Gbit/s: the slower end sets the pace
+    expected = 6 * GIB / (1e9 / 8) + MIGRATE_OVERHEAD
+    task = pve.tasks[pve.qemu_migrate("blade3", 105, "blade4", clock.now(), online=True)]
+    vm = pve.vms[105]
+    run(pve, clock, expected - 1)
+    assert (vm.node, vm.lock, task.status) == ("blade3", "migrate", "running")
+    run(pve, clock, 2)
+    assert (vm.node, vm.lock, task.exitstatus) == ("blade4", None, "OK")
+    assert task.endtime - task.starttime == pytest.approx(expected, abs=1.5)
+
+
+def test_a_migration_to_a_blade_without_room_fails_and_leaves_the_vm(
+        pve: PveCluster, clock: ManualClock) -> None:
+    pve.vms[104].memory = 13 * GIB  # blade4: 16 GiB - 2 GiB host - 13 GiB = 1 GiB free
+    task = pve.tasks[pve.qemu_migrate("blade3", 105, "blade4", clock.now(), online=True)]
+    run(pve, clock, 10)
+    assert task.exitstatus == "migration problems"
+    assert any("Cannot allocate memory" in line for line in task.log)
+    assert (pve.vms[105].node, pve.vms[105].lock, pve.vms[105].status) == ("blade3", None, "running")
+
+
+def test_migrating_a_running_vm_needs_online_and_a_free_lock(pve: PveCluster, clock: ManualClock) -> None:
+    with pytest.raises(PveError, match="can't migrate running VM without --online"):
+        pve.qemu_migrate("blade3", 105, "blade4", clock.now())
+    pve.hold_lock(105, "backup")
+    with pytest.raises(ConfigLocked, match=r"VM is locked \(backup\)"):
+        pve.qemu_migrate("blade3", 105, "blade4", clock.now(), online=True)
+
+
+def test_an_ha_migration_request_ends_before_the_vm_moves(pve: PveCluster, clock: ManualClock) -> None:
+    request = pve.tasks[pve.qemu_migrate("blade1", 101, "blade2", clock.now(), online=True)]
+    run(pve, clock, 2)
+    assert (request.type, request.exitstatus, pve.vms[101].node) == ("hamigrate", "OK", "blade1")
+    run(pve, clock, 30)
+    migrations = [t for t in pve.tasks.values() if t.type == "qmigrate" and t.id == "101"]
+    assert [t.exitstatus for t in migrations] == ["OK"]
+    assert migrations[0].starttime > request.endtime
+    assert (pve.vms[101].node, pve.vms[101].ha_state) == ("blade2", "started")
+
+
+def test_a_dead_blades_ha_vms_are_fenced_then_recovered_elsewhere(
+        pve: PveCluster, clock: ManualClock) -> None:
+    pve.power_off("blade3", clock.now())
+    assert (pve.vms[103].status, pve.vms[105].status) == ("stopped", "stopped")
+    with pytest.raises(NodeOffline):
+        pve.qemu_list("blade3", clock.now())
+    run(pve, clock, pve.timings.ha_fence_delay - 5)
+    assert pve.vms[103].ha_state == "fence"
+    assert pve.ha_node_state("blade3", clock.now()) == "fence"
+    run(pve, clock, 15)
+    assert pve.vms[103].node != "blade3"
+    assert (pve.vms[103].status, pve.vms[103].ha_state) == ("running", "started")
+    assert (pve.vms[105].node, pve.vms[105].status) == ("blade3", "stopped")  # not HA-managed
+
+
+def test_a_blade_back_before_fencing_starts_its_ha_vms_again(pve: PveCluster, clock: ManualClock) -> None:
+    pve.power_off("blade3", clock.now())
+    run(pve, clock, 10)
+    pve.power_on("blade3", clock.now())
+    run(pve, clock, pve.timings.blade_boot + 10)
+    assert pve.blades["blade3"].online(clock.now())
+    assert (pve.vms[103].node, pve.vms[103].status) == ("blade3", "running")
+    assert pve.vms[105].status == "running"  # onboot
+
+
+def test_a_reboot_freezes_ha_vms_and_restarts_them_on_the_same_blade(
+        pve: PveCluster, clock: ManualClock) -> None:
+    pve.node_status_command("blade3", "reboot", clock.now())
+    assert pve.vms[103].ha_state == "freeze"
+    run(pve, clock, pve.timings.vm_shutdown + 1)
+    assert not pve.blades["blade3"].online(clock.now())
+    assert pve.vms[103].status == "stopped"
+    run(pve, clock, pve.timings.ha_fence_delay + pve.timings.blade_boot)
+    assert (pve.vms[103].node, pve.vms[103].status, pve.vms[103].ha_state) == ("blade3", "running", "started")
+
+
+def test_losing_two_of_four_blades_loses_quorum_and_writes_fail(pve: PveCluster, clock: ManualClock) -> None:
+    pve.power_off("blade3", clock.now())
+    assert pve.quorate(clock.now())
+    pve.power_off("blade4", clock.now())
+    assert not pve.quorate(clock.now())
+    with pytest.raises(NotQuorate, match=r"cluster not ready - no quorum\?"):
+        pve.qemu_status_command("blade1", 101, "stop", clock.now())
+    assert pve.qemu_list("blade1", clock.now())  # reads still work
+    run(pve, clock, 300)
+    assert pve.vms[103].ha_state == "fence"  # HA stands still without quorum
+
+
+def test_the_next_task_of_a_kind_fails_with_the_given_message(pve: PveCluster, clock: ManualClock) -> None:
+    pve.fail_next_task("qmstart", "start failed: simulated")
+    pve.qemu_status_command("blade3", 105, "stop", clock.now())
+    run(pve, clock, 5)
+    first = pve.tasks[pve.qemu_status_command("blade3", 105, "start", clock.now())]
+    run(pve, clock, 5)
+    second = pve.tasks[pve.qemu_status_command("blade3", 105, "start", clock.now())]
+    run(pve, clock, 5)
+    assert first.exitstatus == "start failed: simulated"
+    assert second.exitstatus == "OK"
+    assert pve.vms[105].status == "running"
+
+
+def test_cold_config_changes_of_a_running_vm_wait_for_a_restart(pve: PveCluster, clock: ManualClock) -> None:
+    pve.qemu_config_update("blade3", 105, {"memory": "8192", "description": "agent"}, clock.now(),
+                           is_async=False)
+    assert pve.vms[105].memory == 6 * GIB
+    assert pve.qemu_config("blade3", 105, clock.now(), current=True)["description"] == "agent"
+    assert pve.qemu_config("blade3", 105, clock.now())["memory"] == "8192"
+    pve.qemu_status_command("blade3", 105, "reboot", clock.now())
+    run(pve, clock, 20)
+    assert pve.vms[105].memory == 8 * GIB
+    assert pve.qemu_pending("blade3", 105, clock.now())[0].keys() >= {"key", "value"}
