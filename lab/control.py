@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from lab.faults import FAULTS, FaultError, apply_fault
 from lab.metrics import make_registry
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 LAB_KEY = web.AppKey("lab", object)
 REGISTRY_KEY = web.AppKey("registry", object)
+# the classic text format, as ceph-mgr and prometheus-pve-exporter serve it
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 FAULT_CHOICES = {name: target for name, (target, _) in FAULTS.items()}
 
 
@@ -34,7 +36,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     _lab(request).advance()
     body = generate_latest(request.app[REGISTRY_KEY])  # type: ignore[arg-type]
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(body=body, headers={"Content-Type": METRICS_TYPE})
 
 
 def lab_status(lab: Lab, now: float) -> dict[str, Any]:

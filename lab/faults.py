@@ -94,7 +94,7 @@ def _number(target: str | None, what: str, low: float, high: float) -> float:
 
 def _hold_lock(lab: Lab, target: str | None, now: float) -> str:
     vmid, lock = _vm_and_arg(lab, target, "LOCK")
-    lock = lock or "migrate"
+    lock = lock or "backup"  # as a running vzdump holds it
     if lock not in LOCKS:
         raise FaultError(f"unknown lock {lock!r}; locks: {', '.join(LOCKS)}")
     lab.pve.hold_lock(vmid, lock)

@@ -1,0 +1,64 @@
+"""`drewburr lab fault` and `drewburr lab status` as a user runs them against `drewburr lab up`."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.lab.test_lab_up import _wait_ready
+
+
+def _drewburr(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", "lab", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    workdir = tmp_path_factory.mktemp("cli") / "lab"
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "lab", "up", "--dir", str(workdir),
+                             "--port-base", "0", "--time-scale", "50"], stderr=subprocess.PIPE)
+    try:
+        _wait_ready(workdir, proc)
+        yield workdir
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+
+
+def test_fault_then_status_shows_the_down_osd(workdir: Path) -> None:
+    done = _drewburr("fault", "--dir", str(workdir), "osd-down", "blade2")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "osd.1 stopped"
+    status = _drewburr("status", "--dir", str(workdir))
+    assert status.returncode == 0, status.stderr
+    for text in ("blade2", "osd.1 down/in", "kube05", "HEALTH_WARN", "OSD_DOWN", "1 osds down"):
+        assert text in status.stdout
+    assert _drewburr("fault", "--dir", str(workdir), "osd-up", "osd.1").returncode == 0
+
+
+def test_an_unknown_fault_exits_2_listing_the_faults(workdir: Path) -> None:
+    done = _drewburr("fault", "--dir", str(workdir), "unplug", "blade2")
+    assert done.returncode == 2
+    assert "unknown fault 'unplug'; faults: power-off, power-on, osd-down, osd-up" in done.stderr
+
+
+def test_an_unknown_blade_exits_2_listing_the_blades(workdir: Path) -> None:
+    done = _drewburr("fault", "--dir", str(workdir), "power-off", "blade7")
+    assert done.returncode == 2
+    assert "unknown blade 'blade7'; blades: blade1, blade2, blade3, blade4" in done.stderr
+
+
+def test_without_a_running_lab_the_cli_says_so(tmp_path: Path) -> None:
+    done = _drewburr("status", "--dir", str(tmp_path))
+    assert done.returncode == 1
+    assert f"no lab in {tmp_path}" in done.stderr
+    (tmp_path / "lab.json").write_text('{"control_url": "http://127.0.0.1:9"}')
+    done = _drewburr("fault", "--dir", str(tmp_path), "lose-quorum")
+    assert done.returncode == 1
+    assert "is not running" in done.stderr
