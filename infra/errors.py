@@ -44,6 +44,10 @@ class Conflict(GatewayError):
     """The object is in a state that forbids the call now (locked, stale version, PDB)."""
 
 
+class Blocked(Conflict):
+    """Refused for now by a rule that may allow it later (an eviction a PDB forbids: 429)."""
+
+
 class Unavailable(GatewayError):
     """The system could not be reached or answered 5xx/595; trying later may work."""
 

@@ -70,6 +70,7 @@ class Maintenance(BaseModel):
     op_id: int
     since: float
     placement: dict[int, str] = Field(default_factory=dict)  # vmid -> blade before the drain
+    nodes: list[str] = Field(default_factory=list)  # K8s nodes drained (the blade's VMs)
     cordoned: list[str] = Field(default_factory=list)  # nodes we cordoned (not ones already cordoned)
     noout_set: bool = False  # we set noout (it was not set before)
     ceph_checks: list[str] = Field(default_factory=list)  # Ceph health checks before the drain

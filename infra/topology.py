@@ -87,10 +87,14 @@ class Pod(_Model):
         return f"{self.namespace}/{self.owner_kind}/{self.owner_name}" if self.owner_kind else None
 
     @property
+    def drained(self) -> bool:
+        """A drain waits for it to leave: not a DaemonSet or mirror pod, not finished."""
+        return not (self.owner_kind == "DaemonSet" or self.mirror or self.phase in ("Succeeded", "Failed"))
+
+    @property
     def evictable(self) -> bool:
-        """What a drain evicts: not DaemonSet or mirror pods, not pods already finished or going."""
-        return not (self.owner_kind == "DaemonSet" or self.mirror or self.deleting
-                    or self.phase in ("Succeeded", "Failed"))
+        """What a drain evicts: a drained pod not already on its way out."""
+        return self.drained and not self.deleting
 
 
 class Pdb(_Model):
@@ -151,6 +155,7 @@ class Snapshot(_Model):
     ceph: Ceph = Field(default_factory=Ceph)
     pve_quorate: bool = True
     mismatches: list[str] = Field(default_factory=list)  # name/zone disagreements, reported as is
+    errors: list[str] = Field(default_factory=list)  # systems that could not be read
     taken_at: float = 0.0
 
     @cached_property

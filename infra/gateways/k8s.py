@@ -1,0 +1,175 @@
+"""Kubernetes through the official client: kubeconfig, or the in-cluster service account.
+
+Lists come back as the API's JSON (dicts, camelCase) without the client's model
+deserialization, which is slow for tens of thousands of pods; the topology parsers read them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client, config, watch
+from kubernetes.client.exceptions import ApiException
+
+from infra.errors import Blocked, Conflict, GatewayError, NotFound, Unavailable
+from infra.gateways._calls import Caller
+
+SYSTEM = "k8s"
+Json = dict[str, Any]
+
+
+def _message(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "{}").get("message") or exc.reason)
+    except (ValueError, AttributeError):
+        return str(exc.reason)
+
+
+def translate(exc: Exception) -> GatewayError:
+    if isinstance(exc, ApiException):
+        status = int(exc.status or 0)
+        kind = {404: NotFound, 409: Conflict, 410: Conflict, 429: Blocked}.get(status)
+        if kind is None:
+            kind = Unavailable if status >= 500 or status == 0 else GatewayError
+        return kind(SYSTEM, _message(exc), status or None)
+    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
+        return Unavailable(SYSTEM, f"{type(exc).__name__}: {exc}")
+    return GatewayError(SYSTEM, f"{type(exc).__name__}: {exc}")
+
+
+def _json(response: Any) -> Json:
+    return json.loads(response.data)
+
+
+class K8sGateway:
+    def __init__(self, kubeconfig: Path | str | None = None, context: str | None = None) -> None:
+        if kubeconfig:
+            api = config.new_client_from_config(config_file=str(kubeconfig), context=context)
+        else:
+            config.load_incluster_config()
+            api = client.ApiClient()
+        self.api = api
+        self.core = client.CoreV1Api(api)
+        self.apps = client.AppsV1Api(api)
+        self.policy = client.PolicyV1Api(api)
+        self.coordination = client.CoordinationV1Api(api)
+        self.caller = Caller(SYSTEM, translate)
+
+    @property
+    def calls(self) -> int:
+        return self.caller.total
+
+    # -- reads (raw JSON lists)
+    async def list_nodes(self) -> list[Json]:
+        return (await self.caller.read("list nodes", lambda: _json(
+            self.core.list_node(_preload_content=False))))["items"]
+
+    async def get_node(self, name: str) -> Json:
+        return await self.caller.read("get node", lambda: _json(
+            self.core.read_node(name, _preload_content=False)))
+
+    async def list_pods(self, node: str | None = None) -> list[Json]:
+        selector = f"spec.nodeName={node}" if node else None
+        return (await self.caller.read("list pods", lambda: _json(self.core.list_pod_for_all_namespaces(
+            field_selector=selector, _preload_content=False))))["items"]
+
+    async def list_replicasets(self) -> list[Json]:
+        return (await self.caller.read("list replicasets", lambda: _json(
+            self.apps.list_replica_set_for_all_namespaces(_preload_content=False))))["items"]
+
+    async def list_pdbs(self) -> list[Json]:
+        return (await self.caller.read("list pdbs", lambda: _json(
+            self.policy.list_pod_disruption_budget_for_all_namespaces(_preload_content=False))))["items"]
+
+    # -- node changes (merge patches: they touch only the fields named)
+    async def patch_node(self, name: str, patch: Json) -> None:
+        await self.caller.write("patch node", lambda: self.core.patch_node(
+            name, patch, _content_type="application/merge-patch+json", _preload_content=False))
+
+    async def cordon(self, name: str, on: bool = True) -> None:
+        await self.patch_node(name, {"spec": {"unschedulable": True if on else None}})
+
+    async def set_labels(self, name: str, labels: dict[str, str | None]) -> None:
+        """Set labels; a None value removes the label."""
+        await self.patch_node(name, {"metadata": {"labels": labels}})
+
+    async def set_annotations(self, name: str, annotations: dict[str, str | None]) -> None:
+        await self.patch_node(name, {"metadata": {"annotations": annotations}})
+
+    async def set_taint(self, name: str, key: str, effect: str, value: str | None = None,
+                        present: bool = True) -> None:
+        """Add (or remove) one taint, keeping the others; the whole list is replaced on write."""
+        node = await self.get_node(name)
+        taints = [t for t in node.get("spec", {}).get("taints") or [] if t.get("key") != key
+                  or t.get("effect") != effect]
+        if present:
+            taint: Json = {"key": key, "effect": effect}
+            if value is not None:
+                taint["value"] = value
+            taints.append(taint)
+        patch = {"metadata": {"resourceVersion": node["metadata"]["resourceVersion"]},
+                 "spec": {"taints": taints or None}}
+        await self.patch_node(name, patch)
+
+    # -- pods
+    async def evict(self, namespace: str, name: str) -> None:
+        """POST .../pods/NAME/eviction; Blocked (429) while a PDB forbids it, NotFound if gone."""
+        body = client.V1Eviction(metadata=client.V1ObjectMeta(name=name, namespace=namespace))
+        await self.caller.write("evict pod", lambda: self.core.create_namespaced_pod_eviction(
+            name, namespace, body, _preload_content=False))
+
+    # -- watch: the blocking stream runs in a thread and feeds a queue
+    async def watch_nodes(self, resource_version: str | None = None,
+                          timeout_seconds: int = 300) -> AsyncIterator[tuple[str, Json]]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Json] | BaseException | None] = asyncio.Queue()
+        w = watch.Watch()
+
+        def pump() -> None:
+            try:
+                for event in w.stream(self.core.list_node, resource_version=resource_version,
+                                      timeout_seconds=timeout_seconds, _preload_content=False):
+                    raw = event.get("raw_object") or {}
+                    loop.call_soon_threadsafe(queue.put_nowait, (event["type"], raw))
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+            except Exception as exc:
+                loop.call_soon_threadsafe(queue.put_nowait, translate(exc))
+
+        threading.Thread(target=pump, daemon=True, name="k8s-node-watch").start()
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            w.stop()
+
+    # -- Leases (coordination.k8s.io/v1), for leader election
+    async def get_lease(self, namespace: str, name: str) -> Json | None:
+        try:
+            return await self.caller.read("get lease", lambda: _json(
+                self.coordination.read_namespaced_lease(name, namespace, _preload_content=False)))
+        except NotFound:
+            return None
+
+    async def put_lease(self, namespace: str, name: str, holder: str, duration_seconds: int,
+                        resource_version: str | None = None) -> Json:
+        """Create the Lease, or take/renew it at `resource_version` (Conflict if someone else did)."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration_seconds,
+                         "renewTime": now, "acquireTime": now}}
+        if resource_version is None:
+            return await self.caller.write("create lease", lambda: _json(
+                self.coordination.create_namespaced_lease(namespace, body, _preload_content=False)))
+        body["metadata"]["resourceVersion"] = resource_version
+        return await self.caller.write("replace lease", lambda: _json(
+            self.coordination.replace_namespaced_lease(name, namespace, body, _preload_content=False)))

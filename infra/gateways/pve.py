@@ -1,0 +1,145 @@
+"""Proxmox VE through proxmoxer, with an API token.
+
+TLS is verified against `ca_file` (or the system store); `verify_tls=False` turns it off
+with a logged warning. Reads are retried on connection errors, 5xx and 595; changes are
+not. Tasks are polled on the node their UPID names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from proxmoxer import ProxmoxAPI
+from proxmoxer.core import ResourceException
+from pydantic import BaseModel
+
+from infra.errors import Conflict, GatewayError, NotFound, Unavailable, redact
+from infra.gateways._calls import Caller
+
+log = logging.getLogger(__name__)
+SYSTEM = "pve"
+UNAVAILABLE_STATUS = frozenset({502, 503, 504, 595, 596})
+
+
+class TaskResult(BaseModel):
+    upid: str
+    node: str
+    exitstatus: str
+
+    @property
+    def ok(self) -> bool:
+        """`OK`, or `WARNINGS: n` (a success that logged warnings)."""
+        return self.exitstatus == "OK" or self.exitstatus.startswith("WARNINGS")
+
+    @property
+    def warnings(self) -> int:
+        if self.exitstatus.startswith("WARNINGS:"):
+            return int(self.exitstatus.split(":", 1)[1].strip() or 0)
+        return 0
+
+
+def upid_node(upid: str) -> str:
+    """`UPID:node:PID:PSTART:STARTTIME:type:id:user:` -> node."""
+    parts = upid.split(":")
+    if len(parts) < 8 or parts[0] != "UPID":
+        raise ValueError(f"not a UPID: {upid!r}")
+    return parts[1]
+
+
+def translate(exc: Exception) -> GatewayError:
+    if isinstance(exc, ResourceException):
+        status = int(exc.status_code)
+        detail = f"{exc.status_message}: {exc.content}" + (f" {exc.errors}" if exc.errors else "")
+        if status in UNAVAILABLE_STATUS or status > 500:
+            return Unavailable(SYSTEM, detail, status)
+        kind = {404: NotFound, 409: Conflict, 423: Conflict}.get(status, GatewayError)
+        return kind(SYSTEM, detail, status)
+    if isinstance(exc, requests.RequestException):
+        return Unavailable(SYSTEM, f"{type(exc).__name__}: {exc}")
+    return GatewayError(SYSTEM, f"{type(exc).__name__}: {exc}")
+
+
+def _retryable(exc: BaseException) -> bool:
+    """PVE answers 500 for transient trouble too, so idempotent reads retry on any 5xx."""
+    return isinstance(exc, Unavailable) or (isinstance(exc, GatewayError) and exc.status == 500)
+
+
+class PveGateway:
+    def __init__(self, url: str, token_id: str, token_secret: str, ca_file: Path | str | None = None,
+                 verify_tls: bool = True, timeout: float = 10) -> None:
+        parts = urlsplit(url)
+        user, _, token_name = token_id.partition("!")
+        verify: bool | str = str(ca_file) if ca_file and verify_tls else verify_tls
+        if not verify_tls:
+            log.warning("TLS verification for %s is OFF (proxmox.verify_tls: false)", url)
+        self.url = url
+        self._api = ProxmoxAPI(parts.hostname, port=parts.port or 8006, user=user, token_name=token_name,
+                               token_value=token_secret, verify_ssl=verify, timeout=timeout,
+                               backend="https", service="PVE")
+        self.caller = Caller(SYSTEM, translate, retryable=_retryable)
+
+    @property
+    def calls(self) -> int:
+        return self.caller.total
+
+    async def get(self, path: str, **params: Any) -> Any:
+        return await self.caller.read(f"GET {path}", lambda: self._api(path).get(**params))
+
+    async def post(self, path: str, **data: Any) -> Any:
+        return await self.caller.write(f"POST {path}", lambda: self._api(path).post(**data))
+
+    async def put(self, path: str, **data: Any) -> Any:
+        return await self.caller.write(f"PUT {path}", lambda: self._api(path).put(**data))
+
+    # -- reads
+    async def version(self) -> dict[str, Any]:
+        return await self.get("version")
+
+    async def cluster_resources(self, type: str | None = None) -> list[dict[str, Any]]:
+        return await self.get("cluster/resources", type=type)
+
+    async def cluster_status(self) -> list[dict[str, Any]]:
+        return await self.get("cluster/status")
+
+    async def ha_status(self) -> list[dict[str, Any]]:
+        return await self.get("cluster/ha/status/current")
+
+    async def vm_status(self, node: str, vmid: int) -> dict[str, Any]:
+        return await self.get(f"nodes/{node}/qemu/{vmid}/status/current")
+
+    async def migrate_preconditions(self, node: str, vmid: int, target: str) -> dict[str, Any]:
+        return await self.get(f"nodes/{node}/qemu/{vmid}/migrate", target=target)
+
+    async def task_status(self, upid: str) -> dict[str, Any]:
+        return await self.get(f"nodes/{upid_node(upid)}/tasks/{upid}/status")
+
+    async def task_log(self, upid: str, limit: int = 50) -> list[str]:
+        lines = await self.get(f"nodes/{upid_node(upid)}/tasks/{upid}/log", limit=limit)
+        return [str(line.get("t", "")) for line in lines]
+
+    # -- changes
+    async def migrate_vm(self, node: str, vmid: int, target: str, online: bool = True) -> str:
+        """Start a migration; returns the UPID (for an HA VM, of the `hamigrate` task)."""
+        return await self.post(f"nodes/{node}/qemu/{vmid}/migrate", target=target, online=int(online))
+
+    async def node_command(self, node: str, command: str) -> Any:
+        """`reboot` or `shutdown` a blade."""
+        return await self.post(f"nodes/{node}/status", command=command)
+
+    async def wait_task(self, upid: str, within: float = 600, poll: float = 1.0) -> TaskResult:
+        """Poll the task on its node until it stops; Unavailable if it outlives `within` seconds."""
+        deadline = time.monotonic() + within
+        while True:
+            status = await self.task_status(upid)
+            if status.get("status") == "stopped":
+                return TaskResult(upid=upid, node=upid_node(upid),
+                                  exitstatus=redact(status.get("exitstatus") or "unknown"))
+            if time.monotonic() >= deadline:
+                raise Unavailable(SYSTEM, f"task {upid} still running after {within:.0f}s")
+            await asyncio.sleep(poll)

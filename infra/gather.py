@@ -1,0 +1,54 @@
+"""Gather a topology snapshot: a fixed set of calls per system, issued concurrently.
+
+PVE: /cluster/resources, /cluster/status, /cluster/ha/status/current; Ceph (via PVE):
+status, flags, one OSD tree; Kubernetes: one list each of nodes, pods, ReplicaSets, PDBs.
+The count never depends on the number of VMs or pods. A system that cannot be reached
+leaves its part empty and says so in `snapshot.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
+
+from infra.errors import GatewayError
+from infra.gateways.ceph import CephGateway
+from infra.gateways.k8s import K8sGateway
+from infra.gateways.pve import PveGateway
+from infra.topology import Snapshot
+from infra.topology_build import RawTopology, build_snapshot
+
+T = TypeVar("T")
+
+
+async def _soft(call: Awaitable[T], default: T, errors: list[str]) -> T:
+    try:
+        return await call
+    except GatewayError as exc:
+        errors.append(str(exc))
+        return default
+
+
+async def gather(pve: PveGateway, k8s: K8sGateway | None, pattern: str = "{vm}",
+                 maintenance: Iterable[str] = ()) -> Snapshot:
+    """PVE must answer (GatewayError otherwise); Ceph and Kubernetes may be missing."""
+    ceph = CephGateway(pve)
+    errors: list[str] = []
+    resources, cluster_status = await asyncio.gather(pve.cluster_resources(), pve.cluster_status())
+    online = sorted(e["name"] for e in cluster_status if e.get("type") == "node" and e.get("online"))
+    empty: list[dict[str, Any]] = []
+    ha, ceph_status, flags, tree = await asyncio.gather(
+        _soft(pve.ha_status(), empty, errors), _soft(ceph.status(), {}, errors),
+        _soft(ceph.flags(), empty, errors),
+        _soft(ceph.osd_tree(online[0]), {}, errors) if online else asyncio.sleep(0, {}))
+    raw = RawTopology(resources=resources, cluster_status=cluster_status, ha_status=ha,
+                      ceph_status=ceph_status, ceph_flags=flags, osd_tree=tree)
+    if k8s is not None:
+        raw.nodes, raw.pods, raw.replicasets, raw.pdbs = await asyncio.gather(
+            _soft(k8s.list_nodes(), [], errors), _soft(k8s.list_pods(), [], errors),
+            _soft(k8s.list_replicasets(), [], errors), _soft(k8s.list_pdbs(), [], errors))
+    snap = build_snapshot(raw, pattern, maintenance, now=time.time())
+    snap.errors = errors
+    return snap

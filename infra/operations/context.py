@@ -1,0 +1,61 @@
+"""What every operation step needs: gateways, the journal, options and a clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from infra.gateways.ceph import CephGateway
+from infra.gateways.k8s import K8sGateway
+from infra.gateways.pve import PveGateway
+from infra.gather import gather
+from infra.journal import Journal
+from infra.planner import PlanOptions
+from infra.topology import Snapshot
+
+
+@dataclass(frozen=True)
+class OpsOptions:
+    eviction_retry_seconds: float = 5.0  # like kubectl drain
+    drain_timeout_seconds: float = 600.0
+    migrations_per_nic: int = 2
+    migration_timeout_seconds: float = 900.0
+    poll_seconds: float = 1.0
+    boot_timeout_seconds: float = 900.0
+    headroom_gib: float = 1.0
+    node_pattern: str = "{vm}"
+    allow_more_maintenance: bool = False  # admin override of one blade in maintenance
+    force: bool = False  # go on despite blockers (admin)
+
+
+@dataclass
+class Context:
+    pve: PveGateway
+    k8s: K8sGateway | None
+    journal: Journal
+    options: OpsOptions = field(default_factory=OpsOptions)
+    clock: Callable[[], float] = time.time
+
+    @property
+    def ceph(self) -> CephGateway:
+        return CephGateway(self.pve)
+
+    def plan_options(self) -> PlanOptions:
+        return PlanOptions(headroom_gib=self.options.headroom_gib,
+                           allow_more_maintenance=self.options.allow_more_maintenance)
+
+    async def snapshot(self) -> Snapshot:
+        held = [m.blade for m in self.journal.maintenance()]
+        return await gather(self.pve, self.k8s, self.options.node_pattern, held)
+
+    async def sleep(self, seconds: float | None = None) -> None:
+        await asyncio.sleep(self.options.poll_seconds if seconds is None else seconds)
+
+    def deadline(self, seconds: float) -> float:
+        return time.monotonic() + seconds
+
+    @staticmethod
+    def past(deadline: float) -> bool:
+        return time.monotonic() >= deadline

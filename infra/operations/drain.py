@@ -1,0 +1,120 @@
+"""`drain BLADE`: noout -> cordon -> evict -> live-migrate -> recorded in maintenance.
+
+Each step looks at the real system first, so running it again (resume after a crash)
+does no harm. What must be undone later (placement, cordons, noout) is in the journal's
+maintenance record before the change is made.
+"""
+
+from __future__ import annotations
+
+from infra.errors import Blocked, Fatal, NotFound
+from infra.journal import Maintenance
+from infra.operations.context import Context
+from infra.operations.machine import Step
+from infra.operations.migrate import migrate_all
+from infra.planner import Intent, plan
+from infra.topology_build import MAINTENANCE_ANNOTATION, parse_pods
+
+__all__ = ["Blocked", "drain_steps"]
+
+
+def _record(ctx: Context, blade: str) -> Maintenance:
+    record = ctx.journal.get_maintenance(blade)
+    if record is None:
+        raise Fatal(f"no maintenance record for {blade}: run the plan step first")
+    return record
+
+
+def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: str = "drain") -> list[Step]:
+    async def check() -> str:
+        snap = await ctx.snapshot()
+        intent = Intent(kind="reboot" if kind == "reboot" else "drain", blade=blade)
+        p = plan(snap, intent, ctx.plan_options())
+        if p.blockers and not ctx.options.force:
+            raise Fatal("refused: " + "; ".join(f.message for f in p.blockers))
+        here = {vm.vmid: blade for vm in snap.vms_on(blade) if vm.running}
+        record = ctx.journal.get_maintenance(blade)
+        if record is None:
+            record = Maintenance(blade=blade, op_id=op_id, since=ctx.clock(), placement=here,
+                                 nodes=[n.node for n in p.nodes], ceph_checks=sorted(snap.ceph.problems()))
+        else:  # resumed, or drained again while in maintenance: keep what it knew, add what is new
+            record.placement = {**here, **record.placement}
+            record.nodes = sorted({*record.nodes, *(n.node for n in p.nodes)})
+        ctx.journal.put_maintenance(record)
+        ctx.journal.update_params(op_id, {f"{prefix}plan": p.model_dump(mode="json")})
+        return f"{len(p.moves)} VM(s) to move, {len(p.nodes)} node(s) to drain, {len(p.warnings)} warning(s)"
+
+    async def noout() -> str:
+        record = _record(ctx, blade)
+        if "noout" in await ctx.ceph.flags_set():
+            return "noout already set"
+        record.noout_set = True  # recorded before the change, so a crash cannot orphan the flag
+        ctx.journal.put_maintenance(record)
+        await ctx.ceph.set_flag("noout", True)
+        return "noout set"
+
+    async def cordon() -> str:
+        record = _record(ctx, blade)
+        if ctx.k8s is None:
+            return "no Kubernetes configured"
+        done = []
+        for name in record.nodes:
+            node = await ctx.k8s.get_node(name)
+            if node.get("spec", {}).get("unschedulable"):
+                continue
+            record.cordoned = sorted({*record.cordoned, name})
+            ctx.journal.put_maintenance(record)
+            await ctx.k8s.cordon(name)
+            done.append(name)
+        return f"cordoned {', '.join(done) or 'nothing new'}"
+
+    async def evict() -> str:
+        record = _record(ctx, blade)
+        if ctx.k8s is None or not record.nodes:
+            return "nothing to evict"
+        deadline = ctx.deadline(ctx.options.drain_timeout_seconds)
+        evicted: set[str] = set()
+        while True:
+            remaining, blocked = [], []
+            for name in record.nodes:
+                for pod in parse_pods(await ctx.k8s.list_pods(node=name)):
+                    if not pod.drained:
+                        continue
+                    remaining.append(pod.key)
+                    if pod.deleting:
+                        continue
+                    try:
+                        await ctx.k8s.evict(pod.namespace, pod.name)
+                        evicted.add(pod.key)
+                    except Blocked as exc:
+                        blocked.append(f"{pod.key} ({exc.detail})")
+                    except NotFound:
+                        pass
+            if not remaining:
+                return f"evicted {len(evicted)} pod(s)"
+            if ctx.past(deadline):
+                stuck = blocked or remaining
+                raise Fatal(f"drain timed out after {ctx.options.drain_timeout_seconds:.0f}s; "
+                            f"stuck: {', '.join(stuck[:10])}")
+            await ctx.sleep(ctx.options.eviction_retry_seconds if blocked else None)
+
+    async def migrate() -> str:
+        record = _record(ctx, blade)
+        snap = await ctx.snapshot()
+        p = plan(snap, Intent(kind="drain", blade=blade), ctx.plan_options())
+        moves = [(m.vmid, m.source, m.target) for m in p.moves if m.vmid in record.placement]
+        homeless = [str(v) for v, _, t in moves if t is None]
+        if homeless:
+            raise Fatal(f"no blade has room for VM(s) {', '.join(homeless)}")
+        done = await migrate_all(ctx, [(v, s, t) for v, s, t in moves if t])
+        return "; ".join(done) or "no VM left to move"
+
+    async def mark() -> str:
+        record = _record(ctx, blade)
+        if ctx.k8s is not None:
+            for name in record.nodes:
+                await ctx.k8s.set_annotations(name, {MAINTENANCE_ANNOTATION: blade})
+        return f"{blade} in maintenance (nodes {', '.join(record.nodes) or 'none'} annotated)"
+
+    return [Step(f"{prefix}plan", check), Step(f"{prefix}noout", noout), Step(f"{prefix}cordon", cordon),
+            Step(f"{prefix}evict", evict), Step(f"{prefix}migrate", migrate), Step(f"{prefix}mark", mark)]

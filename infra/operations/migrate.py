@@ -1,0 +1,82 @@
+"""Live migration of a set of VMs, bounded per source NIC, confirmed from /cluster/resources.
+
+The task's end is not the proof: an HA-managed VM migrates through a `hamigrate` task that
+ends before the VM moves. A VM counts as moved when /cluster/resources shows it running on
+the target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from infra.errors import Fatal, GatewayError
+from infra.operations.context import Context
+
+MIGRATING = "migrate"
+
+
+async def _where(ctx: Context, vmid: int) -> tuple[str, str, str | None]:
+    """(blade, status, lock) of a VM, read from /cluster/resources."""
+    for entry in await ctx.pve.cluster_resources(type="vm"):
+        if int(entry.get("vmid", -1)) == vmid:
+            return entry["node"], entry.get("status", "unknown"), entry.get("lock") or None
+    raise Fatal(f"VM {vmid} is gone from /cluster/resources")
+
+
+async def _settle(ctx: Context, vmid: int, deadline: float) -> tuple[str, str]:
+    """Wait out a migration already under way (a resumed operation); returns (blade, status)."""
+    while True:
+        blade, status, lock = await _where(ctx, vmid)
+        if lock != MIGRATING:
+            return blade, status
+        if ctx.past(deadline):
+            raise Fatal(f"VM {vmid} is still locked ({lock}) by a migration")
+        await ctx.sleep()
+
+
+async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
+    deadline = ctx.deadline(ctx.options.migration_timeout_seconds)
+    source, status = await _settle(ctx, vmid, deadline)
+    if source == target:
+        return f"{vmid} already on {target}"
+    current = await ctx.pve.vm_status(source, vmid)
+    if current.get("lock"):
+        raise Fatal(f"VM {vmid} is locked ({current['lock']}) on {source}")
+    online = current.get("status", status) == "running"
+    upid = await ctx.pve.migrate_vm(source, vmid, target, online=online)
+    result = await ctx.pve.wait_task(upid, within=ctx.options.migration_timeout_seconds,
+                                     poll=ctx.options.poll_seconds)
+    if not result.ok:
+        raise Fatal(f"migration of VM {vmid} {source} -> {target} failed: {result.exitstatus}")
+    while True:
+        blade, now_status, lock = await _where(ctx, vmid)
+        if blade == target and lock is None and (now_status == "running" or not online):
+            return f"{vmid} {source} -> {target}"
+        if ctx.past(deadline):
+            raise Fatal(f"VM {vmid} not on {target} after {ctx.options.migration_timeout_seconds:.0f}s "
+                        f"(on {blade}, {now_status}, lock {lock})")
+        await ctx.sleep()
+
+
+async def migrate_all(ctx: Context, moves: list[tuple[int, str, str]]) -> list[str]:
+    """Run (vmid, source, target) moves in parallel, at most `migrations_per_nic` per source.
+
+    Every migration runs to its end even when one fails, so no VM is left half-handled;
+    then one Fatal names every failure.
+    """
+    limits: dict[str, asyncio.Semaphore] = defaultdict(
+        lambda: asyncio.Semaphore(ctx.options.migrations_per_nic))
+
+    async def one(vmid: int, source: str, target: str) -> str:
+        async with limits[source]:
+            return await migrate_one(ctx, vmid, target)
+
+    results = await asyncio.gather(*(one(*m) for m in moves), return_exceptions=True)
+    failures = [str(r) for r in results if isinstance(r, Fatal | GatewayError)]
+    others = [r for r in results if isinstance(r, BaseException) and not isinstance(r, Fatal | GatewayError)]
+    if others:
+        raise others[0]
+    if failures:
+        raise Fatal("; ".join(failures))
+    return [str(r) for r in results]

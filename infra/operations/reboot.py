@@ -1,0 +1,78 @@
+"""`reboot BLADE`: drain -> reboot through PVE -> online, OSD up, Ceph as before -> restore.
+
+`reboot all` runs the same steps blade by blade; the first failure stops it (the machine
+stops at the first failed step).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.errors import Fatal, Unavailable
+from infra.operations.context import Context
+from infra.operations.drain import drain_steps
+from infra.operations.machine import Step
+from infra.operations.restore import restore_steps
+from infra.topology_build import parse_ceph
+
+
+async def _node(ctx: Context, blade: str) -> dict[str, Any]:
+    for entry in await ctx.pve.cluster_resources(type="node"):
+        if entry.get("node") == blade:
+            return entry
+    raise Fatal(f"{blade} is not in /cluster/resources")
+
+
+def reboot_steps(ctx: Context, op_id: int, blade: str, prefix: str = "") -> list[Step]:
+    key = f"{prefix}uptime_before"
+
+    async def reboot() -> str:
+        node = await _node(ctx, blade)
+        op = ctx.journal.get(op_id)
+        before = op.params.get(key) if op else None
+        if before is not None and (node.get("status") != "online" or int(node.get("uptime") or 0) < before):
+            return f"{blade} is already rebooting"
+        ctx.journal.update_params(op_id, {key: int(node.get("uptime") or 0)})
+        await ctx.pve.node_command(blade, "reboot")
+        return f"reboot of {blade} requested"
+
+    async def online() -> str:
+        deadline = ctx.deadline(ctx.options.boot_timeout_seconds)
+        op = ctx.journal.get(op_id)
+        before = int(op.params.get(key, 0)) if op else 0
+        while True:
+            try:
+                node = await _node(ctx, blade)
+                if node.get("status") == "online" and int(node.get("uptime") or 0) < before:
+                    return f"{blade} online again (uptime {node.get('uptime')}s)"
+            except Unavailable:
+                pass  # the node we asked may be the one rebooting
+            if ctx.past(deadline):
+                raise Fatal(f"{blade} not back online after {ctx.options.boot_timeout_seconds:.0f}s")
+            await ctx.sleep()
+
+    async def ceph_back() -> str:
+        record = ctx.journal.get_maintenance(blade)
+        before = set(record.ceph_checks) if record else set()
+        deadline = ctx.deadline(ctx.options.boot_timeout_seconds)
+        while True:
+            ceph = parse_ceph(await ctx.ceph.status(), await ctx.ceph.flags(), await ctx.ceph.osd_tree(blade))
+            osds = [o for o in ceph.osds if o.host == blade]
+            new = set(ceph.problems()) - before
+            ids = ", ".join(f"osd.{o.id}" for o in osds)
+            if osds and all(o.up for o in osds) and not new:
+                return f"{ids} up; Ceph {ceph.health}, no check that was not there before the drain"
+            if ctx.past(deadline):
+                waited = ctx.options.boot_timeout_seconds
+                raise Fatal(f"Ceph not back to its pre-drain health after {waited:.0f}s: "
+                            f"{', '.join(sorted(new)) or ids + ' not up'}")
+            await ctx.sleep()
+
+    return [*drain_steps(ctx, op_id, blade, prefix=f"{prefix}drain:", kind="reboot"),
+            Step(f"{prefix}reboot", reboot), Step(f"{prefix}wait-online", online),
+            Step(f"{prefix}wait-ceph", ceph_back),
+            *restore_steps(ctx, blade, migrate_back=True, prefix=f"{prefix}restore:")]
+
+
+def reboot_all_steps(ctx: Context, op_id: int, blades: list[str]) -> list[Step]:
+    return [step for blade in blades for step in reboot_steps(ctx, op_id, blade, prefix=f"{blade}/")]

@@ -1,0 +1,74 @@
+"""Start, run and resume journaled operations by kind."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from infra.journal import OperationStatus
+from infra.operations.context import Context
+from infra.operations.drain import drain_steps
+from infra.operations.machine import Listener, Machine, Step
+from infra.operations.reboot import reboot_all_steps, reboot_steps
+from infra.operations.restore import restore_steps
+
+KINDS = ("drain", "restore", "reboot", "reboot-all")
+
+
+def steps_for(ctx: Context, kind: str, op_id: int, target: str, params: dict[str, Any]) -> list[Step]:
+    if kind == "drain":
+        return drain_steps(ctx, op_id, target)
+    if kind == "restore":
+        return restore_steps(ctx, target, bool(params.get("migrate_back")))
+    if kind == "reboot":
+        return reboot_steps(ctx, op_id, target)
+    if kind == "reboot-all":
+        return reboot_all_steps(ctx, op_id, list(params["blades"]))
+    raise ValueError(f"unknown operation kind {kind!r}; kinds: {', '.join(KINDS)}")
+
+
+def blades_of(op: OperationStatus) -> list[str]:
+    return list(op.params.get("blades") or [op.target])
+
+
+def create(ctx: Context, kind: str, target: str, params: dict[str, Any]) -> OperationStatus:
+    """Journal a new operation and take its blade locks (raises journal.Locked if held)."""
+    names = [s.name for s in steps_for(ctx, kind, 0, target, params)]
+    blades = list(params.get("blades") or [target])
+    return ctx.journal.create(kind, target, params, names, blades, now=ctx.clock())
+
+
+async def run(ctx: Context, op_id: int, listener: Listener | None = None) -> OperationStatus:
+    op = ctx.journal.get(op_id)
+    if op is None:
+        raise KeyError(op_id)
+    steps = steps_for(ctx, op.kind, op.id, op.target, op.params)
+    return await Machine(ctx.journal, clock=ctx.clock, listener=listener).run(op_id, steps)
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def interrupted(ctx: Context) -> list[OperationStatus]:
+    """Operations left unfinished by a process that is gone (killed, crashed, rebooted)."""
+    return [op for op in ctx.journal.unfinished() if not _alive(op.pid)]
+
+
+async def resume(ctx: Context, op_id: int, listener: Listener | None = None) -> OperationStatus:
+    """Continue an interrupted operation from the journal; steps look at the real system again."""
+    op = ctx.journal.get(op_id)
+    if op is None:
+        raise KeyError(op_id)
+    ctx.journal.take_locks(op.id, blades_of(op))
+    return await run(ctx, op_id, listener)
