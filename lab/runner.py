@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from lab import control
 from lab.clock import ScaledClock
+from lab.k8s import app as k8s_app
 from lab.pve import app as pve_app
 from lab.scenario import Scenario
 from lab.tls import make_certificates
@@ -32,9 +34,24 @@ class Endpoints:
     control: int
 
 
+def write_kubeconfig(path: Path, port: int, token: str, ca_pem: bytes) -> None:
+    """A kubeconfig for the lab's API server: its CA inline and a bearer token."""
+    name = "drewburr-lab"
+    config = {
+        "apiVersion": "v1", "kind": "Config", "current-context": name, "preferences": {},
+        "clusters": [{"name": name, "cluster": {
+            "server": f"https://127.0.0.1:{port}",
+            "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name, "namespace": "default"}}],
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.chmod(0o600)
+
+
 def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: str,
-                       ca_pem: bytes) -> None:
-    """The files a client needs: drewburr.yaml (fixed keys), the CA, lab.json."""
+                       ca_pem: bytes, k8s_token: str) -> None:
+    """The files a client needs: drewburr.yaml (fixed keys), the CA, the kubeconfig, lab.json."""
     (workdir / "pve-ca.pem").write_bytes(ca_pem)
     config = {
         "proxmox": {"url": f"https://127.0.0.1:{ports.pve}", "token_id": TOKEN_ID,
@@ -48,6 +65,7 @@ def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: 
         "remediation": {"mode": "approve", "hold_seconds": 60, "cooldown_seconds": 1800,
                         "paused": False},
     }
+    write_kubeconfig(workdir / "kubeconfig", ports.k8s, k8s_token, ca_pem)
     path = workdir / "drewburr.yaml"
     path.write_text("# Written by `drewburr lab up`; points drewburr at the lab.\n"
                     + yaml.safe_dump(config, sort_keys=False))
@@ -84,6 +102,7 @@ class LabServer:
         self.port_base = port_base
         self.lab = Lab(scenario, ScaledClock(time_scale))
         self.token_secret = secrets.token_hex(16)
+        self.k8s_token = secrets.token_urlsafe(32)
         self.lab.pve.tokens[TOKEN_ID] = self.token_secret
         self.lab.pve.passwords["root@pam"] = secrets.token_urlsafe(12)
         self._runners: list[web.AppRunner] = []
@@ -98,13 +117,16 @@ class LabServer:
             blade.ssl_fingerprint = certs.fingerprint
         tls = certs.server_context(self.workdir)
         self._runners = [web.AppRunner(pve_app.make_app(self.lab), access_log=None),
-                         web.AppRunner(control.make_app(self.lab), access_log=None)]
+                         web.AppRunner(control.make_app(self.lab), access_log=None),
+                         web.AppRunner(k8s_app.make_app(self.lab, self.k8s_token), access_log=None)]
         self._ticker = asyncio.create_task(_tick(self.lab))
         base = self.port_base
         pve_port = await _start(self._runners[0], base, tls)
         control_port = await _start(self._runners[1], base + 2 if base else 0, None)
-        self.ports = Endpoints(pve=pve_port, k8s=0, control=control_port)
-        write_client_files(self.workdir, self.lab, self.ports, self.token_secret, certs.ca_pem)
+        k8s_port = await _start(self._runners[2], base + 1 if base else 0, tls)
+        self.ports = Endpoints(pve=pve_port, k8s=k8s_port, control=control_port)
+        write_client_files(self.workdir, self.lab, self.ports, self.token_secret, certs.ca_pem,
+                           self.k8s_token)
         (self.workdir / "ready").write_text(json.dumps(self.ports.__dict__) + "\n")
         return self.ports
 

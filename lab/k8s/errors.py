@@ -77,3 +77,24 @@ class TooManyRequests(K8sError):
 
 class MethodNotAllowed(K8sError):
     reason, code = "MethodNotAllowed", 405
+
+
+class Unauthorized(K8sError):
+    reason, code = "Unauthorized", 401
+
+
+class Forbidden(K8sError):
+    reason, code = "Forbidden", 403
+
+
+class UnsupportedMediaType(K8sError):
+    reason, code = "UnsupportedMediaType", 415
+
+
+class Timeout(K8sError):
+    reason, code = "Timeout", 504
+
+
+def no_such_resource() -> NotFound:
+    """A path the API server does not serve (unknown group, version or resource)."""
+    return NotFound("the server could not find the requested resource")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+CUSTOM_GROUPS = frozenset({"helm.cattle.io", "metallb.io", "cert-manager.io", "monitoring.coreos.com"})
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -18,6 +20,11 @@ class Resource:
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def custom(self) -> bool:
+        """Served from a CustomResourceDefinition (K3s' and the addons' groups), not built in."""
+        return self.group in CUSTOM_GROUPS
 
     @property
     def key(self) -> str:

@@ -32,6 +32,7 @@ class WatchEvent:
     type: str  # ADDED | MODIFIED | DELETED
     resource: Resource
     obj: Obj
+    old: Obj | None = None  # the object before a MODIFIED event (watch selectors need it)
 
 
 class Store:
@@ -113,7 +114,7 @@ class Store:
         self._objects[res.key][(ns, meta["name"])] = obj
         if "deletionTimestamp" in meta and not meta.get("finalizers"):
             return self.remove(res, ns, meta["name"])
-        self._emit("MODIFIED", res, obj)
+        self._emit("MODIFIED", res, obj, current)
         return obj
 
     def mutate(self, res: Resource, namespace: str, name: str, fn: Callable[[Obj], None]) -> Obj:
@@ -135,7 +136,7 @@ class Store:
         obj = copy.deepcopy(current)
         mark(obj)
         self._objects[res.key][(obj["metadata"].get("namespace", ""), name)] = obj
-        self._emit("MODIFIED", res, obj)
+        self._emit("MODIFIED", res, obj, current)
         return obj
 
     def remove(self, res: Resource, namespace: str, name: str) -> Obj:
@@ -144,15 +145,18 @@ class Store:
         obj = self._objects.get(res.key, {}).pop((ns, name), None)
         if obj is None:
             raise NotFound.of(res.plural, name, res.group)
+        # a fresh metadata dict: the DELETED event gets its own resourceVersion, and the
+        # object of the previous event in the history keeps its own
+        obj = {**obj, "metadata": dict(obj["metadata"])}
         self._emit("DELETED", res, obj)
         return obj
 
     # watch
 
-    def _emit(self, kind: str, res: Resource, obj: Obj) -> None:
+    def _emit(self, kind: str, res: Resource, obj: Obj, old: Obj | None = None) -> None:
         self._rv += 1
         obj["metadata"]["resourceVersion"] = str(self._rv)
-        event = WatchEvent(self._rv, kind, res, obj)
+        event = WatchEvent(self._rv, kind, res, obj, old)
         self._history.append(event)
         for queue in self._watchers:
             queue.put_nowait(event)

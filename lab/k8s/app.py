@@ -1,0 +1,99 @@
+"""The Kubernetes API server's HTTP application: record, errors as `Status`, bearer auth, advance."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from lab.k8s import defaults, discovery, routes
+from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
+from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
+
+if TYPE_CHECKING:
+    from lab.world import Lab
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PUBLIC = {"/version", "/version/", "/healthz", "/livez", "/readyz"}  # system:public-info-viewer
+log = logging.getLogger(__name__)
+
+
+def _status(exc: K8sError) -> web.Response:
+    return respond(exc.status(), exc.code)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except K8sError as exc:
+        return _status(exc)
+    except web.HTTPNotFound:
+        if request.path.startswith(("/api/", "/apis/")) or request.path in ("/api", "/apis"):
+            return _status(no_such_resource())
+        return web.Response(text="404 page not found\n", status=404)
+    except web.HTTPMethodNotAllowed:
+        return _status(MethodNotAllowed("the server does not allow this method on the requested resource"))
+    except (web.HTTPException, asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception as exc:  # a lab bug still answers as the API server would, not with a traceback
+        log.exception("k8s %s %s failed", request.method, request.path)
+        return _status(K8sError(f"Internal error occurred: {type(exc).__name__}: {exc}"))
+
+
+def make_auth(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        sent = request.headers.get("Authorization", "").encode()
+        if request.path not in PUBLIC and not hmac.compare_digest(sent, expected):
+            return _status(Unauthorized("Unauthorized"))
+        return await handler(request)
+    return auth
+
+
+@web.middleware
+async def advance(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request.app[LAB_KEY].advance()  # type: ignore[attr-defined]
+    return await handler(request)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def ensure_system_namespaces(lab: Lab) -> None:
+    """What the API server's bootstrap controller does at start."""
+    res = routes.NAMESPACES
+    for name in SYSTEM_NAMESPACES:
+        if lab.k8s.store.find(res, "", name) is None:
+            obj = {"metadata": {"name": name}}
+            defaults.on_create(res.kind, obj)
+            lab.k8s.store.create(res, obj)
+
+
+def make_app(lab: Lab, token: str) -> web.Application:
+    app = web.Application(middlewares=[lab.recorder.middleware("k8s"), errors, make_auth(token), advance],
+                          client_max_size=3 * 1024 * 1024)  # the API server's 3 MiB request limit
+    app[LAB_KEY] = lab
+    ensure_system_namespaces(lab)
+    stopping = asyncio.Event()
+    app[STOPPING_KEY] = stopping
+
+    async def stop_watches(app: web.Application) -> None:
+        stopping.set()
+
+    app.on_shutdown.append(stop_watches)
+    for path in ("/healthz", "/livez", "/readyz"):
+        app.router.add_get(path, healthz)
+    discovery.add_routes(app)
+    routes.add_routes(app)
+    return app

@@ -1,0 +1,111 @@
+"""Discovery: /version, /api, /apis and the APIResourceList of each group version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from lab.k8s.errors import no_such_resource
+from lab.k8s.resources import RESOURCES, Resource
+
+VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.4+k3s1",
+           "gitCommit": "a562d7d7a6ac2a7b4bc2a0bbbbf5c0f1ae12e2fd", "gitTreeState": "clean",
+           "buildDate": "2024-12-12T02:10:32Z", "goVersion": "go1.22.9", "compiler": "gc",
+           "platform": "linux/amd64"}
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+CATEGORY_ALL = {"pods", "services", "deployments", "replicasets", "statefulsets", "daemonsets"}
+# subresource -> (group, version, kind, verbs); an empty kind means the parent's kind
+SUBRESOURCES: dict[str, tuple[str, str, str, list[str]]] = {
+    "status": ("", "", "", ["get", "patch", "update"]),
+    "scale": ("autoscaling", "v1", "Scale", ["get", "patch", "update"]),
+    "eviction": ("policy", "v1", "Eviction", ["create"]),
+    "binding": ("", "", "Binding", ["create"]),
+    "log": ("", "", "", ["get"]),
+}
+
+
+def _group_versions() -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for r in RESOURCES:
+        if r.group and r.version not in groups.setdefault(r.group, []):
+            groups[r.group].append(r.version)
+    return groups
+
+
+def _group(name: str, versions: list[str]) -> dict[str, Any]:
+    listed = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"name": name, "versions": listed, "preferredVersion": listed[0]}
+
+
+def _resource_entries(r: Resource) -> list[dict[str, Any]]:
+    entry: dict[str, Any] = {"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced,
+                             "kind": r.kind, "verbs": VERBS}
+    if r.short_names:
+        entry["shortNames"] = list(r.short_names)
+    if r.plural in CATEGORY_ALL:
+        entry["categories"] = ["all"]
+    entries = [entry]
+    for sub in r.subresources:
+        group, version, kind, verbs = SUBRESOURCES[sub]
+        e: dict[str, Any] = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
+                             "kind": kind or r.kind, "verbs": verbs}
+        if group:
+            e["group"], e["version"] = group, version
+        entries.append(e)
+    return entries
+
+
+async def version(request: web.Request) -> web.Response:
+    return web.json_response(VERSION)
+
+
+async def api_versions(request: web.Request) -> web.Response:
+    host = request.host if ":" in request.host else f"{request.host}:443"
+    return web.json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+        {"clientCIDR": "0.0.0.0/0", "serverAddress": host}]})
+
+
+async def api_groups(request: web.Request) -> web.Response:
+    return web.json_response({"kind": "APIGroupList", "apiVersion": "v1",
+                              "groups": [_group(g, vs) for g, vs in _group_versions().items()]})
+
+
+async def api_group(request: web.Request) -> web.Response:
+    name = request.match_info["group"]
+    versions = _group_versions().get(name)
+    if not versions:
+        raise no_such_resource()
+    return web.json_response({"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)})
+
+
+def _resource_list(group: str, version: str) -> web.Response:
+    entries = [e for r in RESOURCES if (r.group, r.version) == (group, version) for e in _resource_entries(r)]
+    if not entries:
+        raise no_such_resource()
+    return web.json_response({"kind": "APIResourceList", "apiVersion": "v1",
+                              "groupVersion": f"{group}/{version}" if group else version,
+                              "resources": entries})
+
+
+async def core_resources(request: web.Request) -> web.Response:
+    return _resource_list("", "v1")
+
+
+async def group_resources(request: web.Request) -> web.Response:
+    return _resource_list(request.match_info["group"], request.match_info["version"])
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/version", version)
+    app.router.add_get("/version/", version)
+    app.router.add_get("/api", api_versions)
+    app.router.add_get("/api/", api_versions)
+    app.router.add_get("/api/v1", core_resources)
+    app.router.add_get("/api/v1/", core_resources)
+    app.router.add_get("/apis", api_groups)
+    app.router.add_get("/apis/", api_groups)
+    app.router.add_get("/apis/{group}", api_group)
+    app.router.add_get("/apis/{group}/", api_group)
+    app.router.add_get("/apis/{group}/{version}", group_resources)
+    app.router.add_get("/apis/{group}/{version}/", group_resources)

@@ -1,0 +1,65 @@
+"""What every Kubernetes route shares: the parsed path, the Lab, the JSON response."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from lab.k8s import validation
+from lab.k8s.errors import no_such_resource
+from lab.k8s.resources import BY_PATH, Resource
+
+if TYPE_CHECKING:
+    from lab.world import Lab
+
+Obj = dict[str, Any]
+LAB_KEY = web.AppKey("lab", object)
+STOPPING_KEY = web.AppKey("stopping", object)  # an asyncio.Event set when the server shuts down
+
+
+@dataclass(frozen=True)
+class Target:
+    res: Resource
+    namespace: str | None  # None: cluster-scoped, or a namespaced kind across all namespaces
+    name: str | None
+    sub: str | None
+
+
+def parse_target(group: str, version: str, tail: str) -> Target:
+    """`[namespaces/NS/]PLURAL[/NAME[/SUB]]`; anything else is the server's plain 404."""
+    parts = [p for p in tail.split("/") if p]
+    namespace = None
+    if len(parts) >= 3 and parts[0] == "namespaces" and (group, version, parts[2]) in BY_PATH:
+        namespace, parts = parts[1], parts[2:]
+    res = BY_PATH.get((group, version, parts[0])) if parts else None
+    if res is None or len(parts) > 3 or (namespace is not None and not res.namespaced):
+        raise no_such_resource()
+    name = parts[1] if len(parts) > 1 else None
+    sub = parts[2] if len(parts) > 2 else None
+    if (res.namespaced and name is not None and namespace is None) or (sub and sub not in res.subresources):
+        raise no_such_resource()
+    return Target(res, namespace, name, sub)
+
+
+def lab_of(request: web.Request) -> Lab:
+    return request.app[LAB_KEY]  # type: ignore[return-value]
+
+
+def respond(obj: Any, status: int = 200) -> web.Response:
+    return web.Response(body=json.dumps(obj, separators=(",", ":")), status=status,
+                        content_type="application/json")
+
+
+def success(code: int) -> Obj:
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code}
+
+
+async def read_object(request: web.Request, res: Resource) -> Obj:
+    return validation.decode_object(await request.read(), res, request.content_type)
+
+
+def truthy(value: str | None) -> bool:
+    return value in ("1", "true", "True")

@@ -1,0 +1,76 @@
+"""List responses: selectors, `limit`/`continue` pagination, the `<Kind>List` envelope."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import Any
+
+from lab.k8s import selectors
+from lab.k8s.errors import BadRequest
+from lab.k8s.resources import Resource
+from lab.k8s.store import Store
+
+Obj = dict[str, Any]
+Filter = Callable[[Obj], bool]
+
+
+def label_filter(text: str | None) -> Filter:
+    reqs = selectors.parse_label_selector(text)
+    return lambda obj: selectors.labels_match(reqs, obj)
+
+
+def field_filter(text: str | None, res: Resource) -> Filter:
+    reqs = selectors.parse_field_selector(text, res.kind)
+    return lambda obj: selectors.fields_match(reqs, obj)
+
+
+def _encode_continue(rv: int, start: tuple[str, str]) -> str:
+    token = {"v": "meta.k8s.io/v1", "rv": rv, "start": "/".join(start) + "\x00"}
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+
+
+def _decode_continue(token: str) -> tuple[str, str]:
+    try:
+        start = json.loads(base64.urlsafe_b64decode(token.encode()))["start"].rstrip("\x00")
+        ns, _, name = start.rpartition("/")
+        return ns, name
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError):
+        raise BadRequest("continue key is not valid: incorrect encoded start resourceVersion "
+                         "(version meta.k8s.io/v1)") from None
+
+
+def _limit(text: str | None) -> int:
+    if not text:
+        return 0
+    try:
+        return max(int(text), 0)
+    except ValueError:
+        raise BadRequest(f'limit: Invalid value: "{text}": strconv.ParseInt: parsing "{text}": '
+                         "invalid syntax") from None
+
+
+def _bare(obj: Obj) -> Obj:
+    """Items of a built-in kind's list carry no kind/apiVersion (custom resources keep theirs)."""
+    return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
+
+
+def list_body(store: Store, res: Resource, namespace: str | None, keep: Filter,
+              limit_text: str | None, continue_token: str | None) -> Obj:
+    items = [o for o in store.list(res, namespace) if keep(o)]
+    if continue_token:
+        after = _decode_continue(continue_token)
+        items = [o for o in items
+                 if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after]
+    meta: Obj = {"resourceVersion": str(store.resource_version)}
+    limit = _limit(limit_text)
+    if limit and len(items) > limit:
+        last = items[limit - 1]["metadata"]
+        meta["continue"] = _encode_continue(store.resource_version,
+                                            (last.get("namespace", ""), last["name"]))
+        meta["remainingItemCount"] = len(items) - limit
+        items = items[:limit]
+    return {"kind": f"{res.kind}List", "apiVersion": res.api_version, "metadata": meta,
+            "items": items if res.custom else [_bare(o) for o in items]}

@@ -1,0 +1,274 @@
+"""Kubernetes resource routes: parse the path and query, call the store or the cluster, serialize.
+
+Every kind in resources.py is served at its real paths:
+`/api/v1[/namespaces/NS]/PLURAL[/NAME[/SUB]]` and `/apis/GROUP/VERSION/...` likewise.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from lab.k8s import defaults, gc, lists, patch, subresources, validation
+from lab.k8s import watch as watches
+from lab.k8s.errors import BadRequest, Conflict, K8sError, MethodNotAllowed, NotFound
+from lab.k8s.http import STOPPING_KEY, Target, lab_of, parse_target, read_object, respond, truthy
+from lab.k8s.resources import BY_KIND, RESOURCES, Resource
+
+if TYPE_CHECKING:
+    from lab.world import Lab
+
+Obj = dict[str, Any]
+NAMESPACES = BY_KIND["Namespace"]
+RETURNS_DELETED_OBJECT = {"Pod", "Service", "Namespace"}  # the registries with ReturnDeletedObject
+
+
+async def resource(request: web.Request) -> web.StreamResponse:
+    m = request.match_info
+    t = parse_target(m.get("group", ""), m.get("version", "v1"), m["tail"])
+    method = request.method
+    if t.name is None:
+        handler = {"GET": _list_or_watch, "POST": _create, "DELETE": _delete_collection}.get(method)
+        if method == "POST" and t.namespace is None and t.res.namespaced:
+            handler = None
+    elif t.sub is None:
+        handler = {"GET": _get, "PUT": _replace, "PATCH": _patch, "DELETE": _delete}.get(method)
+    elif t.sub == "status":
+        handler = {"GET": _get, "PUT": _replace, "PATCH": _patch}.get(method)
+    else:
+        handler = subresources.HANDLERS.get((t.sub, method))
+    if handler is None:
+        raise MethodNotAllowed("the server does not allow this method on the requested resource")
+    return await handler(request, t)
+
+
+def _qualified(res: Resource) -> str:
+    return f"{res.plural}.{res.group}" if res.group else res.plural
+
+
+def _dry_run(request: web.Request) -> bool:
+    return "All" in request.query.getall("dryRun", [])
+
+
+# reads
+
+async def _get(request: web.Request, t: Target) -> web.Response:
+    assert t.name is not None
+    return respond(lab_of(request).k8s.store.get(t.res, t.namespace or "", t.name))
+
+
+async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
+    q = request.query
+    labels = lists.label_filter(q.get("labelSelector"))
+    fields = lists.field_filter(q.get("fieldSelector"), t.res)
+    lab = lab_of(request)
+    if not truthy(q.get("watch")):
+        return respond(lists.list_body(lab.k8s.store, t.res, t.namespace, lambda o: labels(o) and fields(o),
+                                       q.get("limit"), q.get("continue")))
+    try:
+        timeout = float(q.get("timeoutSeconds") or watches.DEFAULT_TIMEOUT)
+    except ValueError:
+        raise BadRequest(f'timeoutSeconds: Invalid value: "{q["timeoutSeconds"]}"') from None
+    req = watches.WatchRequest(
+        t.res, t.namespace, None, lambda o: labels(o) and fields(o),
+        watches.parse_rv(q.get("resourceVersion", "")), truthy(q.get("allowWatchBookmarks")),
+        truthy(q.get("sendInitialEvents")), timeout)
+    scale = float(getattr(lab.clock, "scale", 1.0))
+    return await watches.serve(request, lab.k8s.store, req, scale, request.app[STOPPING_KEY])  # type: ignore[arg-type]
+
+
+# writes
+
+def _require_namespace(lab: Lab, namespace: str | None) -> None:
+    if namespace is not None and lab.k8s.store.find(NAMESPACES, "", namespace) is None:
+        raise NotFound.of("namespaces", namespace)
+
+
+def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
+    validation.check_target(t.res, obj, t.namespace, t.name)
+    validation.check_object(t.res, obj, creating=True)
+    if obj["metadata"].get("resourceVersion"):
+        raise K8sError("resourceVersion should not be set on objects to be created")
+    lab = lab_of(request)
+    _require_namespace(lab, t.namespace)
+    obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
+    defaults.on_create(t.res.kind, obj)
+    if _dry_run(request):
+        return respond(obj, 201)
+    return respond(lab.k8s.store.create(t.res, obj), 201)
+
+
+async def _create(request: web.Request, t: Target) -> web.Response:
+    return _create_checked(request, t, await read_object(request, t.res))
+
+
+def _keep_subresource_fields(t: Target, current: Obj, new: Obj) -> Obj:
+    """A main-resource write leaves status alone; a status write changes only status."""
+    if "status" not in t.res.subresources:
+        return new
+    if t.sub == "status":
+        result = copy.deepcopy(current)
+        if "status" in new:
+            result["status"] = new["status"]
+        result["metadata"]["resourceVersion"] = new.get("metadata", {}).get("resourceVersion")
+        return result
+    if "status" in current:
+        new["status"] = current["status"]
+    else:
+        new.pop("status", None)
+    return new
+
+
+def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Response:
+    new = _keep_subresource_fields(t, current, new)
+    validation.check_target(t.res, new, t.namespace, t.name)
+    validation.check_object(t.res, new, creating=False)
+    if _dry_run(request):
+        return respond(new)
+    store = lab_of(request).k8s.store
+    if _same(current, new):  # a no-op write keeps its resourceVersion and wakes no watcher
+        if new["metadata"].get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
+            raise Conflict.stale(t.res.plural, current["metadata"]["name"], t.res.group)
+        return respond(current)
+    return respond(store.update(t.res, new))
+
+
+def _same(current: Obj, new: Obj) -> bool:
+    def content(obj: Obj) -> Obj:
+        meta = {k: v for k, v in obj["metadata"].items()
+                if k not in ("resourceVersion", "uid", "creationTimestamp", "generation")}
+        return {**{k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}, "metadata": meta}
+    return content(current) == content(new)
+
+
+async def _replace(request: web.Request, t: Target) -> web.Response:
+    assert t.name is not None
+    obj = await read_object(request, t.res)
+    validation.check_target(t.res, obj, t.namespace, t.name)
+    current = lab_of(request).k8s.store.get(t.res, t.namespace or "", t.name)
+    if not obj["metadata"].get("resourceVersion"):
+        # a PUT without resourceVersion is an unconditional update, as the server allows
+        obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    return _update(request, t, current, obj)
+
+
+async def _patch(request: web.Request, t: Target) -> web.Response:
+    assert t.name is not None
+    current = lab_of(request).k8s.store.find(t.res, t.namespace or "", t.name)
+    ctype, raw = request.content_type, await request.read()
+    field_manager = request.query.get("fieldManager")
+    if current is None and ctype == patch.APPLY_PATCH and t.sub is None:
+        patch.require_field_manager(field_manager)
+        return _create_checked(request, t, validation.decode_object(raw, t.res, ctype))
+    if current is None:
+        raise NotFound.of(t.res.plural, t.name, t.res.group)
+    patched = patch.apply_patch(current, ctype, validation.decode(raw, t.res, ctype), custom=t.res.custom,
+                                field_manager=field_manager)
+    if not isinstance(patched, dict):
+        raise BadRequest(f"the object provided is unrecognized (must be of type {t.res.kind})")
+    meta = patched.setdefault("metadata", {})
+    if meta.get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
+        raise Conflict.stale(t.res.plural, t.name, t.res.group)
+    meta["resourceVersion"] = current["metadata"]["resourceVersion"]
+    return _update(request, t, current, patched)
+
+
+# deletes
+
+def _check_preconditions(t: Target, obj: Obj, options: Obj) -> None:
+    pre = options.get("preconditions") or {}
+    meta = obj["metadata"]
+    for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+        if pre.get(field) and pre[field] != meta.get(field):
+            details = {"name": meta["name"], "kind": t.res.plural}
+            if t.res.group:
+                details["group"] = t.res.group
+            raise Conflict(f'Operation cannot be fulfilled on {_qualified(t.res)} "{meta["name"]}": '
+                           f"Precondition failed: {label} in precondition: {pre[field]}, {label} in "
+                           f"object meta: {meta.get(field)}", details)
+
+
+async def _delete_options(request: web.Request) -> Obj:
+    raw = await request.read()
+    options: Any = {}
+    if raw.strip():
+        try:
+            options = json.loads(raw)
+        except json.JSONDecodeError:
+            options = None
+    if not isinstance(options, dict):
+        raise BadRequest("the body of the request was in an unknown format - accepted media types "
+                         "include: application/json, application/yaml")
+    for key in ("gracePeriodSeconds", "propagationPolicy"):
+        if key in request.query:
+            options[key] = request.query[key]
+    grace = options.get("gracePeriodSeconds")
+    if grace is not None:
+        try:
+            options["gracePeriodSeconds"] = int(grace)
+        except (TypeError, ValueError):
+            raise BadRequest(f'gracePeriodSeconds: Invalid value: "{grace}"') from None
+    return options
+
+
+def _empty_namespace(lab: Lab, namespace: str) -> None:
+    """What the namespace controller does before it removes a deleted namespace."""
+    for res in RESOURCES:
+        if res.namespaced:
+            for obj in lab.k8s.store.list(res, namespace):
+                delete_one(lab, Target(res, namespace, None, None), obj["metadata"]["name"],
+                           {"gracePeriodSeconds": 0})
+
+
+def delete_one(lab: Lab, t: Target, name: str, options: Obj) -> Obj:
+    """Delete one object the way its registry does; returns what the server answers."""
+    store = lab.k8s.store
+    ns = t.namespace or ""
+    obj = store.get(t.res, ns, name)
+    _check_preconditions(t, obj, options)
+    if t.res.kind == "Pod":
+        lab.k8s.delete_namespaced_pod(ns, name, options.get("gracePeriodSeconds"))
+        return store.find(t.res, ns, name) or obj
+    gc.cascade(lab, obj, options.get("propagationPolicy") or "Background")
+    if t.res.kind == "Namespace":
+        _empty_namespace(lab, name)
+    if obj["metadata"].get("finalizers"):
+        return store.mark_deleting(t.res, ns, name, 0)
+    gone = store.remove(t.res, ns, name)
+    if t.res.kind == "Namespace":
+        return {**gone, "status": {"phase": "Terminating"}}
+    if t.res.kind in RETURNS_DELETED_OBJECT:
+        return gone
+    details = {"name": name, "kind": t.res.plural, "uid": gone["metadata"]["uid"]}
+    if t.res.group:
+        details["group"] = t.res.group
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+
+async def _delete(request: web.Request, t: Target) -> web.Response:
+    assert t.name is not None
+    options = await _delete_options(request)
+    return respond(delete_one(lab_of(request), t, t.name, options))
+
+
+async def _delete_collection(request: web.Request, t: Target) -> web.Response:
+    q = request.query
+    labels = lists.label_filter(q.get("labelSelector"))
+    fields = lists.field_filter(q.get("fieldSelector"), t.res)
+    options = await _delete_options(request)
+    lab = lab_of(request)
+    doomed = [o for o in lab.k8s.store.list(t.res, t.namespace) if labels(o) and fields(o)]
+    gone = [delete_one(lab, Target(t.res, o["metadata"].get("namespace"), None, None), o["metadata"]["name"],
+                       options) for o in doomed]
+    return respond({"kind": f"{t.res.kind}List", "apiVersion": t.res.api_version,
+                    "metadata": {"resourceVersion": str(lab.k8s.store.resource_version)},
+                    "items": [o for o in gone if o.get("kind") != "Status"]})
+
+
+def add_routes(app: web.Application) -> None:
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        app.router.add_route(method, "/api/v1/{tail:.+}", resource)
+        app.router.add_route(method, "/apis/{group}/{version}/{tail:.+}", resource)

@@ -1,0 +1,124 @@
+"""Decoding and validating request bodies, with the API server's 400 and 422 wording."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+from lab.k8s.errors import BadRequest, Invalid
+from lab.k8s.resources import Resource
+
+Obj = dict[str, Any]
+
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_TYPE_META = 'APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\""'
+_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+                  "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+                  "regex used for validation is "
+                  "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+              "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
+              "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+
+
+def _summary(body: bytes) -> str:
+    """`summarizeData(body, 30)` of the API server: JSON-looking text as is, anything else as hex."""
+    if not body:
+        return "<empty>"
+    cut = body[:30]
+    text = cut.decode(errors="replace") if body[:1] == b"{" else cut.hex()
+    return text + (" ..." if len(body) > 30 else "")
+
+
+def _go_json_error(exc: json.JSONDecodeError, body: bytes) -> str:
+    if exc.pos >= len(exc.doc.strip()):
+        return "unexpected end of JSON input"
+    return f"invalid character {exc.doc[exc.pos]!r} looking for beginning of value"
+
+
+def decode(body: bytes, res: Resource, content_type: str = "application/json") -> Any:
+    """The request body as JSON (or YAML when sent as YAML); 400 with the server's wording otherwise."""
+    try:
+        if "yaml" in content_type:
+            return yaml.safe_load(body) or {}
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        reason = (_go_json_error(exc, body) if isinstance(exc, json.JSONDecodeError)
+                  else "error converting YAML to JSON")
+        raise BadRequest(f"the object provided is unrecognized (must be of type {res.kind}): couldn't "
+                         f"get version/kind; json parse error: {reason} ({_summary(body)})") from None
+
+
+def decode_object(body: bytes, res: Resource, content_type: str = "application/json") -> Obj:
+    obj = decode(body, res, content_type)
+    if not isinstance(obj, dict):
+        go_type = {list: "array", str: "string", bool: "bool"}.get(type(obj), "number")
+        raise BadRequest(f"the object provided is unrecognized (must be of type {res.kind}): "
+                         f"couldn't get version/kind; json parse error: json: cannot unmarshal {go_type} "
+                         f"into Go value of type struct {{ {_TYPE_META} }} ({_summary(body)})")
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if kind and kind != res.kind:
+        version = str(api_version or "").rsplit("/", 1)[-1]
+        raise BadRequest(f'{kind} in version "{version}" cannot be handled as a {res.kind}: '
+                         f"converting ({version}.{kind}) to ({version}.{res.kind}): unknown conversion")
+    if api_version and api_version != res.api_version:
+        raise BadRequest(f"the API version in the data ({api_version}) does not match the expected "
+                         f"API version ({res.api_version})")
+    if not isinstance(obj.get("metadata", {}), dict):
+        raise BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                         "json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta")
+    return obj
+
+
+def invalid(res: Resource, name: str, causes: list[tuple[str, str, str]]) -> Invalid:
+    """422 Invalid: `causes` are (field, reason, message) like field.ErrorList."""
+    qualified = f"{res.kind}.{res.group}" if res.group else res.kind
+    texts = [f"{field}: {message}" for field, _, message in causes]
+    joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+    details: dict[str, Any] = {"name": name, "kind": res.kind,
+                               "causes": [{"reason": r, "message": m, "field": f} for f, r, m in causes]}
+    if res.group:
+        details["group"] = res.group
+    return Invalid(f'{qualified} "{name}" is invalid: {joined}', details)
+
+
+def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
+    meta = obj.setdefault("metadata", {})
+    name = meta.get("name") or ""
+    causes: list[tuple[str, str, str]] = []
+    if not name and not (creating and meta.get("generateName")):
+        causes.append(("metadata.name", "FieldValueRequired",
+                       "Required value: name or generateName is required"))
+    elif name:
+        pattern, msg = (_LABEL, _LABEL_MSG) if res.kind == "Namespace" else (_SUBDOMAIN, _SUBDOMAIN_MSG)
+        if not pattern.match(name) or len(name) > 253:
+            causes.append(("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {msg}'))
+    for field in ("labels", "annotations"):
+        values = meta.get(field)
+        if values is not None and (not isinstance(values, dict)
+                                   or not all(isinstance(v, str) for v in values.values())):
+            causes.append((f"metadata.{field}", "FieldValueInvalid",
+                           f"Invalid value: {json.dumps(values)}: must be a map of strings"))
+    if res.kind == "Pod" and not (obj.get("spec") or {}).get("containers"):
+        causes.append(("spec.containers", "FieldValueRequired", "Required value"))
+    if causes:
+        raise invalid(res, name, causes)
+
+
+def check_target(res: Resource, obj: Obj, namespace: str | None, name: str | None) -> None:
+    """The body must name the object of the URL (400 BadRequest otherwise, as the server words it)."""
+    meta = obj.setdefault("metadata", {})
+    if name is not None and meta.get("name") and meta["name"] != name:
+        raise BadRequest(f"the name of the object ({meta['name']}) does not match the name on the URL "
+                         f"({name})")
+    if name is not None and not meta.get("name"):
+        meta["name"] = name
+    if res.namespaced and namespace is not None:
+        if meta.get("namespace") and meta["namespace"] != namespace:
+            raise BadRequest("the namespace of the provided object does not match the namespace sent "
+                             "on the request")
+        meta["namespace"] = namespace

@@ -1,0 +1,147 @@
+"""Watch streams: newline-delimited `{"type", "object"}` events, as the API server's watch cache sends.
+
+- no resourceVersion (or "0"): synthetic ADDED events for what exists, then changes;
+- a resourceVersion: the changes after it, or one ERROR event with a 410 Expired Status
+  when it is older than the history kept (the Python client's Watch retries once, then raises);
+- with selectors, an object that stops matching arrives as DELETED, one that starts as ADDED;
+- `allowWatchBookmarks`: BOOKMARK events carrying only the current resourceVersion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from lab.k8s.errors import BadRequest, K8sError
+from lab.k8s.resources import Resource
+from lab.k8s.store import Store, WatchEvent
+
+Obj = dict[str, Any]
+DEFAULT_TIMEOUT = 1800.0  # real seconds; the API server's --min-request-timeout
+BOOKMARK_LAB_SECONDS = 60.0  # the watch cache sends a bookmark about once a minute
+
+
+@dataclass(frozen=True)
+class WatchRequest:
+    res: Resource
+    namespace: str | None
+    name: str | None  # a watch on one object (fieldSelector metadata.name or /watch/.../name)
+    matches: Callable[[Obj], bool]
+    resource_version: str
+    bookmarks: bool
+    initial_events: bool  # sendInitialEvents=true: the watch-list protocol
+    timeout: float
+
+
+def _line(kind: str, obj: Obj) -> bytes:
+    return json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+def _bookmark(req: WatchRequest, rv: int, initial_end: bool = False) -> Obj:
+    meta: Obj = {"resourceVersion": str(rv)}
+    if initial_end:
+        meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+    return {"kind": req.res.kind, "apiVersion": req.res.api_version, "metadata": meta}
+
+
+def _in_scope(req: WatchRequest, obj: Obj) -> bool:
+    meta = obj.get("metadata", {})
+    return ((req.namespace is None or meta.get("namespace") == req.namespace)
+            and (req.name is None or meta.get("name") == req.name))
+
+
+def translate(req: WatchRequest, event: WatchEvent) -> tuple[str, Obj] | None:
+    """The event a watcher with these selectors sees, or None."""
+    if event.resource.key != req.res.key or not _in_scope(req, event.obj):
+        return None
+    now = req.matches(event.obj)
+    if event.type != "MODIFIED" or event.old is None:
+        return (event.type, event.obj) if now else None
+    before = req.matches(event.old)
+    if now and before:
+        return "MODIFIED", event.obj
+    if now:
+        return "ADDED", event.obj
+    if before:
+        gone = {**event.old, "metadata": {**event.old["metadata"], "resourceVersion": str(event.rv)}}
+        return "DELETED", gone
+    return None
+
+
+def _initial(req: WatchRequest, store: Store) -> tuple[list[bytes], int]:
+    """What the stream starts with, and the resourceVersion it continues after."""
+    rv_text = req.resource_version
+    if rv_text in ("", "0") or req.initial_events:
+        objects = store.list(req.res, req.namespace)
+        lines = [_line("ADDED", o) for o in objects if _in_scope(req, o) and req.matches(o)]
+        if req.initial_events and req.bookmarks:
+            lines.append(_line("BOOKMARK", _bookmark(req, store.resource_version, initial_end=True)))
+        return lines, store.resource_version
+    rv = int(rv_text)
+    lines = []
+    for event in store.events_since(rv, req.res):
+        seen = translate(req, event)
+        if seen:
+            lines.append(_line(*seen))
+    return lines, max(rv, store.resource_version)
+
+
+def parse_rv(text: str) -> str:
+    if text and not text.isdigit():
+        raise BadRequest(f'resourceVersion: Invalid value: "{text}": strconv.ParseUint: parsing '
+                         f'"{text}": invalid syntax')
+    return text
+
+
+async def serve(request: web.Request, store: Store, req: WatchRequest, scale: float,
+                stopping: asyncio.Event) -> web.StreamResponse:
+    queue = store.subscribe()  # before reading history, so no event falls between the two
+    try:
+        try:
+            lines, last_rv = _initial(req, store)
+        except K8sError as exc:  # 410: the real server answers 200 and sends an ERROR event
+            lines, last_rv = [_line("ERROR", exc.status())], -1
+        response = web.StreamResponse(headers={"Content-Type": "application/json",
+                                               "Cache-Control": "no-cache, private"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        if lines:
+            await response.write(b"".join(lines))
+        if last_rv >= 0:
+            with contextlib.suppress(ConnectionResetError):
+                await _follow(request, response, queue, req, last_rv, store, BOOKMARK_LAB_SECONDS / scale,
+                              stopping)
+        return response
+    finally:
+        store.unsubscribe(queue)
+
+
+async def _follow(request: web.Request, response: web.StreamResponse, queue: asyncio.Queue[WatchEvent],
+                  req: WatchRequest, last_rv: int, store: Store, bookmark_every: float,
+                  stopping: asyncio.Event) -> None:
+    end = time.monotonic() + req.timeout
+    next_bookmark = time.monotonic() + bookmark_every
+    # wake at least once a second: a client that went away must not keep a queue growing
+    while (now := time.monotonic()) < end and not stopping.is_set():
+        if request.transport is None or request.transport.is_closing():
+            return
+        wait = min(end, next_bookmark if req.bookmarks else end, now + 1.0) - now
+        try:
+            event = await asyncio.wait_for(queue.get(), timeout=max(wait, 0.001))
+        except TimeoutError:
+            if req.bookmarks and time.monotonic() >= next_bookmark:
+                await response.write(_line("BOOKMARK", _bookmark(req, store.resource_version)))
+                next_bookmark = time.monotonic() + bookmark_every
+            continue
+        if event.rv <= last_rv:
+            continue
+        seen = translate(req, event)
+        if seen:
+            await response.write(_line(*seen))
