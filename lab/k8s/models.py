@@ -1,25 +1,201 @@
 """The K3s cluster's state: the object store plus the controllers that act on it.
 
-Controllers (lab/k8s/controllers/) each take `now` and the PVE state they need; the
-`advance` loop runs them in a fixed order, as the real control plane's loops would.
+Controllers (lab/k8s/controllers/) each take `now`; `advance` runs them in a fixed order,
+as the real control plane's loops would, and only when something changed: the store, the
+PVE state the kubelets depend on, or a timer one of them asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from lab.k8s.controllers.admission import admit_pod
+from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
+from lab.k8s.controllers.daemonset import DaemonSetController
+from lab.k8s.controllers.deployment import DeploymentController
+from lab.k8s.controllers.disruption import DisruptionController
+from lab.k8s.controllers.eviction import create_namespaced_pod_eviction
+from lab.k8s.controllers.garbage_collector import GarbageCollector
+from lab.k8s.controllers.helm import HelmController
+from lab.k8s.controllers.kubelet import Kubelet
+from lab.k8s.controllers.node_lifecycle import NodeLifecycle
+from lab.k8s.controllers.replicaset import ReplicaSetController
+from lab.k8s.controllers.scheduler import Scheduler, create_namespaced_pod_binding
+from lab.k8s.controllers.statefulset import StatefulSetController
+from lab.k8s.controllers.taint_eviction import TaintEviction
+from lab.k8s.controllers.volumes import Volumes
+from lab.k8s.join import K3sJoin
+from lab.k8s.resources import Resource
 from lab.k8s.store import Store
-from lab.pve.models import PveCluster
+from lab.pve.models import PveCluster, Vm
+from lab.scenario import Scenario, Timings
+
+MAX_PASSES = 12  # controller rounds per advance; a round that changes nothing ends it
+IDLE_WAKE = 60.0  # re-run at least this often (lab seconds), whatever the timers say
 
 
 class K8sCluster:
-    def __init__(self, pve: PveCluster, clock: Callable[[], float]) -> None:
+    def __init__(self, pve: PveCluster, clock: Callable[[], float], timings: Timings | None = None) -> None:
         self.pve = pve
+        self.clock = clock
+        self.timings = timings or Timings()
         self.store = Store(clock)
+        self.names = Names()
+        self.joins: dict[str, K3sJoin] = {}  # VM name -> how K3s was installed on it
+        self.kubelet = Kubelet(self)
+        self.controllers = [
+            HelmController(self),
+            DeploymentController(self),
+            ReplicaSetController(self),
+            StatefulSetController(self),
+            DaemonSetController(self),
+            GarbageCollector(self),
+            Volumes(self),
+            Scheduler(self),
+            self.kubelet,
+            NodeLifecycle(self),
+            TaintEviction(self),
+            DisruptionController(self),
+        ]
+        self._seen: tuple[int, Any] | None = None
+        self._wake = 0.0
+        hooks = getattr(pve, "agent_exec_hooks", None)
+        if hooks is not None:
+            hooks.append(self.agent_exec)
 
     @classmethod
-    def from_scenario(cls, scenario: object, pve: PveCluster, clock: Callable[[], float]) -> K8sCluster:
-        return cls(pve, clock)
+    def from_scenario(cls, scenario: Scenario, pve: PveCluster, clock: Callable[[], float]) -> K8sCluster:
+        from lab.k8s.workloads import install_default_workloads, system_namespaces
+
+        cluster = cls(pve, clock, scenario.timings)
+        now = clock()
+        system_namespaces(cluster)
+        for vm in sorted(pve.vms.values(), key=lambda v: v.name):
+            if vm.k3s_role and not vm.template:
+                cluster.joins[vm.name] = K3sJoin(role=vm.k3s_role)
+                # joined long ago; a VM that is down now has not posted status since
+                stale = None if cluster.vm_alive(vm, now) else now - cluster.timings.node_monitor_grace_period
+                cluster.kubelet.register(vm, now, stale)
+        if scenario.workloads == "default":
+            install_default_workloads(cluster)
+        cluster.advance(now)
+        return cluster
+
+    # the coupling with PVE
+
+    def vm_alive(self, vm: Vm, now: float) -> bool:
+        """K3s runs: the VM runs on an online blade and has booted."""
+        blade = self.pve.blades.get(vm.node)
+        return (
+            vm.name in self.joins
+            and vm.status == "running"
+            and blade is not None
+            and blade.online(now)
+            and now >= vm.started_at + self.timings.vm_boot
+        )
+
+    def live_vms(self, now: float) -> dict[str, Vm]:
+        """Node name -> VM, for every K3s node whose kubelet runs."""
+        return {
+            self.joins[vm.name].node_name or vm.name: vm
+            for vm in self.pve.vms.values()
+            if self.vm_alive(vm, now)
+        }
+
+    def live_nodes(self, now: float) -> set[str]:
+        return set(self.live_vms(now))
+
+    def agent_exec(self, vm: Vm, argv: list[str], now: float) -> tuple[int, str, str] | None:
+        """Guest-agent hook: a K3s install makes the VM join (its kubelet registers once it runs)."""
+        from lab.k8s.join import NotAnInstall, install_output, parse_install
+
+        try:
+            join = parse_install(argv)
+        except NotAnInstall as exc:
+            return (1, "", f"{exc}\n") if "K3S_URL" in str(exc) else None
+        self.joins[vm.name] = join
+        vm.k3s_role = join.role
+        self.advance(now)
+        return 0, install_output(join), ""
+
+    # API methods the routes call (named after the client's)
+
+    def create(self, res: Resource, obj: Obj) -> Obj:
+        if res.kind == "Pod":
+            return self.create_pod(obj)
+        return self.store.create(res, obj)
+
+    def create_pod(self, pod: Obj) -> Obj:
+        return self.store.create(POD, admit_pod(pod, int(self.timings.pod_eviction_toleration)))
+
+    def delete(self, res: Resource, obj: Obj) -> None:
+        meta = obj["metadata"]
+        if res.kind == "Pod":
+            self.delete_namespaced_pod(meta["namespace"], meta["name"], None)
+        elif self.store.find(res, meta.get("namespace", ""), meta["name"]) is not None:
+            self.store.remove(res, meta.get("namespace", ""), meta["name"])
+
+    def delete_namespaced_pod(self, namespace: str, name: str, grace_period_seconds: int | None) -> Obj:
+        """Graceful unless grace is 0 or the pod never ran: the kubelet finishes it (not a dead one)."""
+        pod = self.store.get(POD, namespace, name)
+        grace = grace_period_seconds
+        if grace is None:
+            grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
+        unstarted = not pod["spec"].get("nodeName") or pod.get("status", {}).get("phase") in (
+            "Succeeded",
+            "Failed",
+        )
+        if grace <= 0 or unstarted:
+            if pod["metadata"].get("finalizers"):
+                return self.store.mark_deleting(POD, namespace, name, 0)
+            return self.store.remove(POD, namespace, name)
+        return self.store.mark_deleting(POD, namespace, name, max(1, grace))
+
+    def create_namespaced_pod_eviction(self, namespace: str, name: str, body: Obj) -> Obj:
+        return create_namespaced_pod_eviction(self, namespace, name, body)
+
+    def create_namespaced_pod_binding(self, namespace: str, name: str, body: Obj) -> Obj:
+        return create_namespaced_pod_binding(self, namespace, name, body)
+
+    def evict_for_taint(self, pod: Obj, now: float) -> None:
+        """The taint manager's deletion: marks the pod as a disruption target, then deletes it."""
+        if deleting(pod):
+            return
+        update_if_changed(
+            self.store,
+            POD,
+            pod,
+            lambda o: set_condition(
+                o["status"].setdefault("conditions", []),
+                "DisruptionTarget",
+                "True",
+                now,
+                "DeletionByTaintManager",
+                "Taint manager: deleting due to NoExecute taint",
+                probe=True,
+            ),
+        )
+        self.delete_namespaced_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], None)
+
+    # the control loop
+
+    def _fingerprint(self, now: float) -> Any:
+        return (tuple(sorted(self.live_vms(now))), len(self.joins))
 
     def advance(self, now: float) -> None:
-        """Run every controller once, up to `now`."""
+        """Run every controller, up to `now`, when anything they depend on moved."""
+        seen = (self.store.resource_version, self._fingerprint(now))
+        if seen == self._seen and now < self._wake:
+            return
+        wake = now + IDLE_WAKE
+        for _ in range(MAX_PASSES):
+            rv = self.store.resource_version
+            for controller in self.controllers:
+                due = controller.run(now)
+                if due is not None and due > now:
+                    wake = min(wake, due)
+            if self.store.resource_version == rv:
+                break
+        self._wake = wake
+        self._seen = (self.store.resource_version, self._fingerprint(now))

@@ -1,0 +1,192 @@
+"""The kubelet of each K3s VM: registers its Node, renews its Lease, runs and stops its pods.
+
+A kubelet lives while its VM runs on an online blade. It renews its Lease every 10 s (the
+heartbeat the node lifecycle controller watches) and, as a real kubelet with leases does,
+rewrites node status only when it changes or every 5 minutes (nodeStatusReportFrequency).
+The zone label is set once at registration: K3s does not relabel a node whose VM migrates.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lab.k8s.controllers.base import (
+    LEASE,
+    NODE,
+    POD,
+    Obj,
+    deleting,
+    earliest,
+    micro_timestamp,
+    node_ready,
+    parse_time,
+    pvc_names,
+    set_condition,
+    timestamp,
+    update_if_changed,
+)
+from lab.k8s.controllers.node_object import node_object, node_status
+from lab.k8s.controllers.volumes import volumes_attached
+
+if TYPE_CHECKING:
+    from lab.k8s.models import K8sCluster
+    from lab.pve.models import Vm
+
+LEASE_RENEW = 10.0
+STATUS_REPORT = 300.0
+_POD_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
+
+
+class Kubelet:
+    def __init__(self, cluster: K8sCluster) -> None:
+        self.cluster = cluster
+        self.renewed: dict[str, float] = {}
+        self.reported: dict[str, float] = {}
+        self._ips: dict[str, int] = {}
+
+    def run(self, now: float) -> float | None:
+        store, wake = self.cluster.store, None
+        alive = self.cluster.live_vms(now)
+        for name, vm in alive.items():
+            node = store.find(NODE, "", name) or self.register(vm, now)
+            if self.renewed.get(name, float("-inf")) + LEASE_RENEW <= now:
+                self._renew_lease(node, now)
+            if not node_ready(node) or self.reported.get(name, float("-inf")) + STATUS_REPORT <= now:
+                self._post_status(node, vm, now)
+            wake = earliest(wake, self.renewed[name] + LEASE_RENEW, self.reported[name] + STATUS_REPORT)
+        for pod in store.list(POD):
+            node_name = pod["spec"].get("nodeName")
+            if node_name in alive and "phase" in pod.get("status", {}):
+                wake = earliest(wake, self._sync_pod(pod, now))
+        return wake
+
+    def register(self, vm: Vm, now: float, heartbeat: float | None = None) -> Obj:
+        """Create this VM's Node (K3s does it on first start); `heartbeat` backdates its status."""
+        join = self.cluster.joins[vm.name]
+        index = len(self.cluster.store.list(NODE))
+        node = self.cluster.store.create(
+            NODE, node_object(vm, join, index, now if heartbeat is None else heartbeat)
+        )
+        self.reported[node["metadata"]["name"]] = now if heartbeat is None else heartbeat
+        return node
+
+    def _renew_lease(self, node: Obj, now: float) -> None:
+        store, name = self.cluster.store, node["metadata"]["name"]
+        self.renewed[name] = now
+        lease = store.find(LEASE, "kube-node-lease", name)
+        if lease is None:
+            store.create(
+                LEASE,
+                {
+                    "metadata": {
+                        "name": name,
+                        "namespace": "kube-node-lease",
+                        "ownerReferences": [
+                            {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]}
+                        ],
+                    },
+                    "spec": {
+                        "holderIdentity": name,
+                        "leaseDurationSeconds": 40,
+                        "renewTime": micro_timestamp(now),
+                    },
+                },
+            )
+        else:
+            update_if_changed(store, LEASE, lease, lambda o: o["spec"].update(renewTime=micro_timestamp(now)))
+
+    def _post_status(self, node: Obj, vm: Vm, now: float) -> None:
+        self.reported[node["metadata"]["name"]] = now
+        update_if_changed(self.cluster.store, NODE, node, lambda o: node_status(o, vm, now))
+
+    def _sync_pod(self, pod: Obj, now: float) -> float | None:
+        store, meta = self.cluster.store, pod["metadata"]
+        if deleting(pod):
+            due = parse_time(meta["deletionTimestamp"]) or now
+            if now < due:
+                return due
+            if not meta.get("finalizers"):
+                store.remove(POD, meta["namespace"], meta["name"])
+            return None
+        phase = pod["status"].get("phase")
+        node = store.find(NODE, "", pod["spec"]["nodeName"])
+        if node is None:
+            return None
+        if phase == "Pending":
+            if all(
+                volumes_attached(store, meta["namespace"], claim, node["metadata"]["name"])
+                for claim in pvc_names(pod)
+            ):
+                update_if_changed(store, POD, pod, lambda o: self._start(o, node, now))
+            else:
+                update_if_changed(store, POD, pod, _waiting_for_volumes)
+        elif phase == "Running" and not all(
+            c.get("status") == "True"
+            for c in pod["status"].get("conditions", [])
+            if c.get("type") in ("Ready", "ContainersReady")
+        ):
+            # back after the node was unreachable: the containers kept running
+            update_if_changed(store, POD, pod, lambda o: _set_ready(o, now))
+        return None
+
+    def _start(self, pod: Obj, node: Obj, now: float) -> None:
+        name = node["metadata"]["name"]
+        host_ip = next(
+            (a["address"] for a in node["status"].get("addresses", []) if a["type"] == "InternalIP"), ""
+        )
+        if pod["spec"].get("hostNetwork"):
+            pod_ip = host_ip
+        else:
+            self._ips[name] = self._ips.get(name, 1) % 250 + 1
+            prefix = node["spec"].get("podCIDR", "10.42.0.0/24").rsplit(".", 1)[0]
+            pod_ip = f"{prefix}.{self._ips[name] + 1}"
+        status = pod["status"]
+        status.update(
+            phase="Running",
+            hostIP=host_ip,
+            hostIPs=[{"ip": host_ip}],
+            podIP=pod_ip,
+            podIPs=[{"ip": pod_ip}],
+            startTime=status.get("startTime") or timestamp(now),
+        )
+        status["containerStatuses"] = [
+            {
+                "name": c["name"],
+                "image": c.get("image", ""),
+                "imageID": f"{c.get('image', '')}@sha256:"
+                + self.cluster.names.uid_like(c.get("image", "")).replace("-", "") * 2,
+                "containerID": "containerd://" + self.cluster.names.uid_like(c["name"]).replace("-", "") * 2,
+                "ready": True,
+                "started": True,
+                "restartCount": 0,
+                "lastState": {},
+                "state": {"running": {"startedAt": timestamp(now)}},
+            }
+            for c in pod["spec"].get("containers") or []
+        ]
+        conditions = status.setdefault("conditions", [])
+        for kind in _POD_CONDITIONS:
+            set_condition(conditions, kind, "True", now, probe=True)
+
+
+def _set_ready(pod: Obj, now: float) -> None:
+    for kind in ("Ready", "ContainersReady"):
+        set_condition(pod["status"].setdefault("conditions", []), kind, "True", now, probe=True)
+    for cs in pod["status"].get("containerStatuses") or []:
+        cs["ready"] = True
+
+
+def _waiting_for_volumes(pod: Obj) -> None:
+    pod["status"]["containerStatuses"] = [
+        {
+            "name": c["name"],
+            "image": c.get("image", ""),
+            "imageID": "",
+            "ready": False,
+            "started": False,
+            "restartCount": 0,
+            "lastState": {},
+            "state": {"waiting": {"reason": "ContainerCreating"}},
+        }
+        for c in pod["spec"].get("containers") or []
+    ]

@@ -1,0 +1,47 @@
+"""Pods made from a controller's template, admitted like any created pod."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from lab.k8s.controllers.base import POD, Obj, owner_ref
+
+if TYPE_CHECKING:
+    from lab.k8s.models import K8sCluster
+
+
+def pod_from_template(
+    cluster: K8sCluster,
+    owner: Obj,
+    name: str,
+    labels: dict[str, str] | None = None,
+    spec: dict[str, Any] | None = None,
+) -> Obj:
+    """Create a pod owned by `owner` from its spec.template; `spec` overrides parts of the pod spec."""
+    template = owner["spec"].get("template") or {}
+    meta = copy.deepcopy(template.get("metadata") or {})
+    pod_meta: Obj = {
+        "name": name,
+        "namespace": owner["metadata"]["namespace"],
+        "labels": {**(meta.get("labels") or {}), **(labels or {})},
+        "ownerReferences": [owner_ref(owner)],
+    }
+    if meta.get("annotations"):
+        pod_meta["annotations"] = meta["annotations"]
+    pod = {"metadata": pod_meta, "spec": {**copy.deepcopy(template.get("spec") or {}), **(spec or {})}}
+    return cluster.create_pod(pod)
+
+
+def generated_name(cluster: K8sCluster, prefix: str) -> str:
+    return f"{prefix}-{cluster.names.suffix(prefix)}"
+
+
+def by_owner(cluster: K8sCluster) -> dict[str, list[Obj]]:
+    """Pods grouped by the uid of their controller, in name order."""
+    groups: dict[str, list[Obj]] = {}
+    for pod in cluster.store.list(POD):
+        for ref in pod["metadata"].get("ownerReferences") or []:
+            if ref.get("controller"):
+                groups.setdefault(ref["uid"], []).append(pod)
+    return groups

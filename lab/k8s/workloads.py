@@ -1,0 +1,201 @@
+"""What the default homelab runs, installed at start when the scenario asks for `workloads: default`.
+
+K3s' own pieces (CoreDNS, local-path-provisioner, metrics-server, Traefik through its
+bundled HelmChart, set to 2 replicas by a HelmChartConfig), the addons as HelmCharts
+(kube-prometheus-stack with an RBD volume for Prometheus, MetalLB, cert-manager), and three
+apps that make the homelab's real problems appear: `whoami` (3 replicas, PDB minAvailable 2,
+spread across zones = blades), `postgres` (one replica on an RWO RBD volume) and
+`ingress-solo` (both replicas pinned to kube05: a single point of failure).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lab.k8s.controllers.base import NAMESPACE, Obj
+from lab.k8s.manifests import deployment, pdb, service, statefulset
+from lab.k8s.resources import BY_KIND
+
+if TYPE_CHECKING:
+    from lab.k8s.models import K8sCluster
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+ADDON_NAMESPACES = ("monitoring", "metallb-system", "cert-manager")
+_CRITICAL = {
+    "priorityClassName": "system-cluster-critical",
+    "tolerations": [
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+        {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "node-role.kubernetes.io/master", "operator": "Exists", "effect": "NoSchedule"},
+    ],
+}
+
+
+def _namespace(cluster: K8sCluster, name: str) -> None:
+    if cluster.store.find(NAMESPACE, "", name) is None:
+        cluster.store.create(
+            NAMESPACE,
+            {
+                "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"},
+            },
+        )
+
+
+def system_namespaces(cluster: K8sCluster) -> None:
+    for name in SYSTEM_NAMESPACES:
+        _namespace(cluster, name)
+
+
+def _chart(
+    name: str, chart: str, version: str | None, target: str | None, values: str = "", repo: str | None = None
+) -> Obj:
+    spec: Obj = {"chart": chart}
+    if version:
+        spec["version"] = version
+    if repo:
+        spec["repo"] = repo
+    if target:
+        spec.update(targetNamespace=target, createNamespace=True)
+    if values:
+        spec["valuesContent"] = values
+    return {
+        "apiVersion": "helm.cattle.io/v1",
+        "kind": "HelmChart",
+        "metadata": {"name": name, "namespace": "kube-system"},
+        "spec": spec,
+    }
+
+
+def _k3s_system() -> list[Obj]:
+    ns = "kube-system"
+    return [
+        deployment(
+            "coredns",
+            ns,
+            "rancher/mirrored-coredns-coredns:1.11.3",
+            app="kube-dns",
+            port=53,
+            cpu="100m",
+            memory="70Mi",
+            pod=_CRITICAL,
+            labels={"k8s-app": "kube-dns"},
+        ),
+        deployment(
+            "local-path-provisioner", ns, "rancher/local-path-provisioner:v0.0.30", port=None, pod=_CRITICAL
+        ),
+        deployment(
+            "metrics-server",
+            ns,
+            "rancher/mirrored-metrics-server:v0.7.2",
+            port=10250,
+            cpu="100m",
+            memory="70Mi",
+            pod=_CRITICAL,
+        ),
+        _chart(
+            "traefik",
+            "https://%{KUBERNETES_API}%/static/charts/traefik-27.0.201+up27.0.2.tgz",
+            None,
+            None,
+            'podAnnotations:\n  prometheus.io/port: "8082"\n  prometheus.io/scrape: "true"\n',
+        ),
+        {
+            "apiVersion": "helm.cattle.io/v1",
+            "kind": "HelmChartConfig",
+            "metadata": {"name": "traefik", "namespace": ns},
+            "spec": {"valuesContent": "deployment:\n  replicas: 2\n"},
+        },
+    ]
+
+
+def _addons() -> list[Obj]:
+    return [
+        _chart(
+            "kube-prometheus-stack",
+            "kube-prometheus-stack",
+            "65.1.1",
+            "monitoring",
+            "prometheus:\n  prometheusSpec:\n    storageSpec:\n      volumeClaimTemplate:\n        spec:\n"
+            "          storageClassName: ceph-rbd\n          resources:\n            requests:\n"
+            "              storage: 20Gi\n",
+            "https://prometheus-community.github.io/helm-charts",
+        ),
+        _chart("metallb", "metallb", "0.14.8", "metallb-system", repo="https://metallb.github.io/metallb"),
+        _chart(
+            "cert-manager",
+            "cert-manager",
+            "v1.16.1",
+            "cert-manager",
+            "crds:\n  enabled: true\n",
+            "https://charts.jetstack.io",
+        ),
+        {
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "IPAddressPool",
+            "metadata": {"name": "default-pool", "namespace": "metallb-system"},
+            "spec": {"addresses": ["192.168.1.240-192.168.1.250"], "autoAssign": True},
+        },
+        {
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "L2Advertisement",
+            "metadata": {"name": "default", "namespace": "metallb-system"},
+            "spec": {"ipAddressPools": ["default-pool"]},
+        },
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "ClusterIssuer",
+            "metadata": {"name": "letsencrypt"},
+            "spec": {
+                "acme": {
+                    "server": "https://acme-v02.api.letsencrypt.org/directory",
+                    "email": "admin@homelab.example",
+                    "privateKeySecretRef": {"name": "letsencrypt-account"},
+                    "solvers": [{"http01": {"ingress": {"ingressClassName": "traefik"}}}],
+                }
+            },
+        },
+    ]
+
+
+def _apps() -> list[Obj]:
+    ns = "default"
+    whoami_labels = {"app.kubernetes.io/name": "whoami", "app.kubernetes.io/instance": "whoami"}
+    spread = {
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": whoami_labels},
+            }
+        ]
+    }
+    return [
+        deployment("whoami", ns, "traefik/whoami:v1.10.3", 3, pod=spread),
+        pdb("whoami", ns, whoami_labels, 2),
+        service("whoami", ns, whoami_labels, 80),
+        statefulset(
+            "postgres",
+            ns,
+            "postgres:16.4",
+            1,
+            port=5432,
+            claims=[("data", "10Gi")],
+            mount="/var/lib/postgresql/data",
+        ),
+        service("postgres", ns, {"app.kubernetes.io/name": "postgres"}, 5432, headless=True),
+        deployment(
+            "ingress-solo", ns, "nginx:1.27.2", 2, pod={"nodeSelector": {"kubernetes.io/hostname": "kube05"}}
+        ),
+    ]
+
+
+def install_default_workloads(cluster: K8sCluster) -> None:
+    for name in ADDON_NAMESPACES:
+        _namespace(cluster, name)
+    for obj in [*_k3s_system(), *_addons(), *_apps()]:
+        res = BY_KIND[obj["kind"]]
+        if cluster.store.find(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) is None:
+            cluster.create(res, obj)
