@@ -24,10 +24,14 @@ async def qemu_status_current(request: web.Request) -> web.Response:
     return data(c.pve.qemu_status_current(c.node, c.vmid, c.now))
 
 
-@table.post(VM + "/status/{command:start|stop|shutdown|reboot}")
 async def qemu_status_command(request: web.Request) -> web.Response:
     c = call(request)
-    return data(c.pve.qemu_status_command(c.node, c.vmid, request.match_info["command"], c.now, c.user))
+    command = request.path.rsplit("/", 1)[1]
+    return data(c.pve.qemu_status_command(c.node, c.vmid, command, c.now, c.user))
+
+
+for _command in ("start", "stop", "shutdown", "reboot"):  # one schema path each
+    table.post(f"{VM}/status/{_command}")(qemu_status_command)
 
 
 @table.get(f"{VM}/config")

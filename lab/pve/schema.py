@@ -138,6 +138,9 @@ def normalize(params: dict[str, Any], schema: Mapping[str, Any]) -> dict[str, An
     return out
 
 
+_INDEXED = re.compile(r"(?<=[a-z])\d+$")
+
+
 def check_parameters(schema: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, str]:
     """PVE's per-field errors for `params` against a method's `parameters` schema ({} when valid)."""
     errors: dict[str, str] = {}
@@ -145,10 +148,14 @@ def check_parameters(schema: Mapping[str, Any], params: Mapping[str, Any]) -> di
     for name in sorted(props):
         _check_prop(params.get(name), props[name], name, errors)
     additional = schema.get("additionalProperties")
-    if additional is not None and not additional:
-        for name in params:
-            if name not in props:
-                _add(errors, name, NOT_DEFINED)
+    for name in params:
+        if name in props:
+            continue
+        indexed = props.get(_INDEXED.sub("[n]", name))  # ipconfig0 is the schema's `ipconfig[n]`
+        if indexed is not None:
+            _check_prop(params[name], indexed, name, errors)
+        elif additional is not None and not additional:
+            _add(errors, name, NOT_DEFINED)
     return errors
 
 
