@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from infra.journal import OperationStatus
 from infra.planner import Plan
 from infra.topology import GIB, Snapshot
@@ -74,12 +76,17 @@ def render_status(snap: Snapshot) -> str:
                          f"{'cordoned' if n.unschedulable else 'yes':<11} "
                          f"{snap.blade_of_node(n.name) or '?':<10} {counts.get(n.name, 0)}")
     lines.extend(f"! {m}" for m in snap.mismatches)
+    lines.extend(f"! unreachable: {e}" for e in snap.errors)
     return "\n".join(lines)
+
+
+def _when(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def render_operation(op: OperationStatus, steps: bool = True) -> str:
     lines = [f"Operation {op.id}: {op.kind} {op.target}  phase={op.phase}  "
-             f"progress={op.done}/{op.total}  since {op.last_transition}"]
+             f"progress={op.done}/{op.total}  since {_when(op.last_transition)}"]
     if op.last_error:
         lines.append(f"  last error: {op.last_error}")
     if op.pending and op.phase not in ("Succeeded",):

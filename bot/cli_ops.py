@@ -1,0 +1,192 @@
+"""The maintenance verbs on the command line: status, plan, drain, restore, reboot, ops.
+
+Exit codes: 0 done, 1 the operation failed, 2 usage error or refused before anything
+changed. Progress: rich on a terminal, plain lines otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from bot.config import ConfigError, Settings, load_settings
+from commands import drain as drain_verb
+from commands import ops as ops_verb
+from commands import plan as plan_verb
+from commands import reboot as reboot_verb
+from commands import restore as restore_verb
+from commands import status as status_verb
+from commands.result import FAILED, REFUSED, Result
+from infra.errors import GatewayError
+from infra.gateways.k8s import K8sGateway
+from infra.gateways.pve import PveGateway
+from infra.journal import OperationStatus, StepRecord
+from infra.journal_sqlite import SqliteJournal
+from infra.operations.context import Context, OpsOptions
+
+ops_app = typer.Typer(help="The journal of operations: list, show, cancel, resume.", no_args_is_help=False)
+
+
+def config_path(ctx: typer.Context) -> str | None:
+    """The root `--config` if the root app has one, else $DREWBURR_CONFIG (load_settings reads it)."""
+    root = ctx.find_root()
+    value = (root.params or {}).get("config") or (root.obj or {}).get("config") if root else None
+    return str(value) if value else None
+
+
+def build_context(settings: Settings, admin_override: bool = False) -> Context:
+    px = settings.proxmox
+    pve = PveGateway(px.url, px.token_id, px.token_secret.get_secret_value(), ca_file=px.ca_file,
+                     verify_tls=px.verify_tls, timeout=px.timeout_seconds)
+    kube = settings.kubernetes
+    k8s = None
+    if kube.kubeconfig is not None and Path(kube.kubeconfig).exists():
+        k8s = K8sGateway(kube.kubeconfig, kube.context)
+    elif kube.kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        k8s = K8sGateway(None)
+    o = settings.operations
+    options = OpsOptions(eviction_retry_seconds=o.eviction_retry_seconds,
+                         drain_timeout_seconds=o.drain_timeout_seconds,
+                         migrations_per_nic=o.migrations_per_nic,
+                         migration_timeout_seconds=o.migration_timeout_seconds,
+                         poll_seconds=o.poll_seconds, boot_timeout_seconds=o.boot_timeout_seconds,
+                         headroom_gib=settings.planner.headroom_gib,
+                         node_pattern=settings.planner.node_pattern,
+                         allow_more_maintenance=admin_override)
+    return Context(pve=pve, k8s=k8s, journal=SqliteJournal(settings.journal.path), options=options)
+
+
+class Progress:
+    """Step transitions as they happen: a rich status line on a TTY, plain lines otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stdout.isatty()
+        self.console = Console()
+        self._status = None
+
+    def __call__(self, op: OperationStatus, step: StepRecord) -> None:
+        line = f"[{op.done}/{op.total}] {step.name}: {step.outcome}"
+        line += f" - {step.message}" if step.message else ""
+        if self.tty:
+            if self._status is None:
+                self._status = self.console.status(line)
+                self._status.start()
+            self._status.update(line)
+            if step.outcome in ("done", "failed", "retrying"):
+                self.console.print(line, highlight=False)
+        else:
+            print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+
+def _confirm(text: str) -> bool:
+    typer.echo(text)
+    if not sys.stdin.isatty():
+        typer.echo("Not a terminal: pass --yes to go ahead.", err=True)
+        return False
+    return typer.confirm("Go ahead?", default=False)
+
+
+def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Result]],
+            admin_override: bool = False) -> None:
+    try:
+        settings = load_settings(config_path(ctx))
+    except ConfigError as exc:
+        typer.echo(f"config error:\n{exc}", err=True)
+        raise typer.Exit(REFUSED) from None
+    progress = Progress()
+    try:
+        result = asyncio.run(verb(build_context(settings, admin_override), progress))
+    except GatewayError as exc:
+        progress.stop()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(FAILED) from None
+    progress.stop()
+    typer.echo(result.text, err=result.code == REFUSED)
+    raise typer.Exit(result.code)
+
+
+def status(ctx: typer.Context) -> None:
+    """Blades, VMs, K8s nodes and Ceph health."""
+    execute(ctx, lambda c, _: status_verb.status(c))
+
+
+def plan(ctx: typer.Context, blade: str = typer.Argument(..., help="e.g. blade3")) -> None:
+    """What draining BLADE would do (changes nothing)."""
+    execute(ctx, lambda c, _: plan_verb.show_plan(c, blade))
+
+
+def drain(ctx: typer.Context, blade: str = typer.Argument(...),
+          dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and stop"),
+          yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
+          admin_override: bool = typer.Option(False, "--admin-override",
+                                              help="allow a second blade in maintenance")) -> None:
+    """Move every VM and pod off BLADE and mark it in maintenance."""
+    execute(ctx, lambda c, p: drain_verb.drain(c, blade, dry_run=dry_run, yes=yes, confirm=_confirm,
+                                                listener=p), admin_override)
+
+
+def restore(ctx: typer.Context, blade: str = typer.Argument(...),
+            migrate_back: bool = typer.Option(False, "--migrate-back", help="move its VMs back")) -> None:
+    """End BLADE's maintenance: uncordon, clear noout when it is the last."""
+    execute(ctx, lambda c, p: restore_verb.restore(c, blade, migrate_back=migrate_back, listener=p))
+
+
+def reboot(ctx: typer.Context, blade: str = typer.Argument(..., help="a blade, or all"),
+           yes: bool = typer.Option(False, "--yes", "-y"),
+           admin_override: bool = typer.Option(False, "--admin-override")) -> None:
+    """Drain BLADE, reboot it, wait for it and Ceph, restore (all: one blade at a time)."""
+    execute(ctx, lambda c, p: reboot_verb.reboot(c, blade, yes=yes, confirm=_confirm, listener=p),
+            admin_override)
+
+
+@ops_app.callback(invoke_without_command=True)
+def ops_default(ctx: typer.Context) -> None:
+    """With no subcommand: list recent operations."""
+    if ctx.invoked_subcommand is None:
+        execute(ctx, lambda c, _: _sync(ops_verb.list_ops(c)))
+
+
+async def _sync(result: Result) -> Result:
+    return result
+
+
+@ops_app.command("list")
+def ops_list(ctx: typer.Context, limit: int = typer.Option(20, min=1)) -> None:
+    """Recent operations, newest first."""
+    execute(ctx, lambda c, _: _sync(ops_verb.list_ops(c, limit)))
+
+
+@ops_app.command("show")
+def ops_show(ctx: typer.Context, op_id: int = typer.Argument(..., metavar="ID")) -> None:
+    """One operation with its steps."""
+    execute(ctx, lambda c, _: _sync(ops_verb.show(c, op_id)))
+
+
+@ops_app.command("cancel")
+def ops_cancel(ctx: typer.Context, op_id: int = typer.Argument(..., metavar="ID")) -> None:
+    """Stop an operation before its next step."""
+    execute(ctx, lambda c, _: _sync(ops_verb.cancel(c, op_id)))
+
+
+@ops_app.command("resume")
+def ops_resume(ctx: typer.Context, op_id: int | None = typer.Argument(None, metavar="[ID]")) -> None:
+    """Continue operations a killed process left unfinished."""
+    execute(ctx, lambda c, p: ops_verb.resume(c, op_id, listener=p))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the maintenance verbs to the root `drewburr` app."""
+    for fn in (status, plan, drain, restore, reboot):
+        app.command(fn.__name__)(fn)
+    app.add_typer(ops_app, name="ops")

@@ -1,0 +1,41 @@
+"""The common path of a changing verb: plan -> confirm -> journaled operation -> outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commands.plan import make_plan
+from commands.render import render_operation, render_plan
+from commands.result import DONE, Confirm, Result, finished, refused
+from infra.journal import Locked
+from infra.operations import run as ops
+from infra.operations.context import Context
+from infra.operations.machine import Listener
+from infra.planner import IntentKind
+
+
+async def start(ctx: Context, kind: str, target: str, params: dict[str, Any],
+                listener: Listener | None) -> Result:
+    try:
+        op = ops.create(ctx, kind, target, params)
+    except Locked as exc:
+        return refused(str(exc))
+    final = await ops.run(ctx, op.id, listener)
+    return finished(final, render_operation(final))
+
+
+async def planned(ctx: Context, kind: str, blade: str, intent: IntentKind, *, dry_run: bool, yes: bool,
+                  confirm: Confirm | None, listener: Listener | None) -> Result:
+    """Show the plan; stop on dry-run, blockers or a no; else run the operation."""
+    p = await make_plan(ctx, blade, intent)
+    if isinstance(p, Result):
+        return p
+    text = render_plan(p)
+    if dry_run:
+        return Result(DONE, text)
+    if p.blockers and not ctx.options.force:
+        return refused(text)
+    if not yes and (confirm is None or not confirm(text)):
+        return refused(text + "\nNot confirmed: nothing changed.")
+    result = await start(ctx, kind, blade, {}, listener)
+    return Result(result.code, f"{text}\n{result.text}", result.operation)

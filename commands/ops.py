@@ -1,0 +1,54 @@
+"""`ops [list | show ID | cancel ID | resume [ID]]`: the journal of operations."""
+
+from __future__ import annotations
+
+from commands.render import render_operation
+from commands.result import DONE, FAILED, Result, refused
+from infra.journal import Locked
+from infra.operations import run as ops
+from infra.operations.context import Context
+from infra.operations.machine import Listener
+
+
+def list_ops(ctx: Context, limit: int = 20) -> Result:
+    rows = ctx.journal.list(limit)
+    if not rows:
+        return Result(DONE, "No operations yet.")
+    return Result(DONE, "\n".join(render_operation(op, steps=False) for op in rows))
+
+
+def show(ctx: Context, op_id: int) -> Result:
+    op = ctx.journal.get(op_id)
+    return Result(DONE, render_operation(op)) if op else refused(f"no operation {op_id}")
+
+
+def cancel(ctx: Context, op_id: int) -> Result:
+    op = ctx.journal.get(op_id)
+    if op is None:
+        return refused(f"no operation {op_id}")
+    if op.phase in ("Succeeded", "Failed", "Cancelled"):
+        return refused(f"operation {op_id} already ended: {op.phase}")
+    if op in ops.interrupted(ctx):  # nobody runs it: cancel it here and free its blades
+        ctx.journal.set_phase(op_id, "Cancelled", ctx.clock(), error="cancelled while interrupted")
+        return Result(DONE, f"operation {op_id} cancelled")
+    ctx.journal.request_cancel(op_id)
+    return Result(DONE, f"operation {op_id}: cancel requested; it stops before its next step")
+
+
+async def resume(ctx: Context, op_id: int | None = None, listener: Listener | None = None) -> Result:
+    candidates = ops.interrupted(ctx)
+    if op_id is not None:
+        candidates = [op for op in candidates if op.id == op_id]
+        if not candidates:
+            return refused(f"operation {op_id} is not an interrupted operation")
+    if not candidates:
+        return Result(DONE, "Nothing to resume.")
+    texts, code = [], DONE
+    for op in sorted(candidates, key=lambda o: o.id):
+        try:
+            final = await ops.resume(ctx, op.id, listener)
+        except Locked as exc:
+            return refused(str(exc))
+        texts.append(render_operation(final))
+        code = code if final.phase == "Succeeded" else FAILED
+    return Result(code, "\n".join(texts))

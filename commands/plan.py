@@ -1,0 +1,24 @@
+"""`plan BLADE`: what draining BLADE would do, without doing it."""
+
+from __future__ import annotations
+
+from commands.render import render_plan
+from commands.result import DONE, Result, refused
+from infra.operations.context import Context
+from infra.planner import Intent, IntentKind, Plan, UnknownBlade, plan
+
+
+async def make_plan(ctx: Context, blade: str, kind: IntentKind = "drain") -> Plan | Result:
+    """The plan, or the refusal for an unknown blade."""
+    snap = await ctx.snapshot()
+    try:
+        return plan(snap, Intent(kind=kind, blade=blade), ctx.plan_options())
+    except UnknownBlade as exc:
+        return refused(str(exc))
+
+
+async def show_plan(ctx: Context, blade: str) -> Result:
+    p = await make_plan(ctx, blade)
+    if isinstance(p, Result):
+        return p
+    return Result(DONE, render_plan(p))

@@ -1,0 +1,16 @@
+"""`status`: blades, VMs, K8s nodes and Ceph at a glance (a constant number of API calls)."""
+
+from __future__ import annotations
+
+from commands.render import render_status
+from commands.result import DONE, Result
+from infra.operations.context import Context
+
+
+async def status(ctx: Context) -> Result:
+    snap = await ctx.snapshot()
+    text = render_status(snap)
+    held = ctx.journal.locks()
+    if held:
+        text += "\nLocks: " + ", ".join(f"{b} (operation {op})" for b, op in sorted(held.items()))
+    return Result(DONE, text)
