@@ -136,37 +136,44 @@ def _api_ok(lab: Lab, target: str | None, now: float) -> str:
     return "PVE answers are fast and reliable again"
 
 
-def _power(on: bool) -> Callable[[Lab, str | None, float], str]:
-    def apply(lab: Lab, target: str | None, now: float) -> str:
-        blade = _blade(lab, target)
-        (lab.pve.power_on if on else lab.pve.power_off)(blade, now)
-        return f"{blade} powered {'on' if on else 'off'}"
-    return apply
+def _power_off(lab: Lab, target: str | None, now: float) -> str:
+    lab.pve.power_off(blade := _blade(lab, target), now)
+    return f"{blade} powered off"
 
 
-def _osd_state(up: bool) -> Callable[[Lab, str | None, float], str]:
-    def apply(lab: Lab, target: str | None, now: float) -> str:
-        osd = _osd(lab, target)
-        (lab.ceph.osd_up if up else lab.ceph.osd_down)(osd, now)
-        return f"osd.{osd} {'started' if up else 'stopped'}"
-    return apply
+def _power_on(lab: Lab, target: str | None, now: float) -> str:
+    lab.pve.power_on(blade := _blade(lab, target), now)
+    return f"{blade} powered on (online after the boot time)"
 
 
-def _quorum(keep: bool) -> Callable[[Lab, str | None, float], str]:
-    def apply(lab: Lab, target: str | None, now: float) -> str:
-        (lab.pve.regain_quorum if keep else lab.pve.lose_quorum)(now)
-        return "PVE cluster quorate again" if keep else "PVE cluster lost quorum"
-    return apply
+def _osd_down(lab: Lab, target: str | None, now: float) -> str:
+    lab.ceph.osd_down(osd := _osd(lab, target), now)
+    return f"osd.{osd} stopped"
+
+
+def _osd_up(lab: Lab, target: str | None, now: float) -> str:
+    lab.ceph.osd_up(osd := _osd(lab, target), now)
+    return f"osd.{osd} started"
+
+
+def _lose_quorum(lab: Lab, target: str | None, now: float) -> str:
+    lab.pve.lose_quorum(now)
+    return "PVE cluster lost quorum"
+
+
+def _regain_quorum(lab: Lab, target: str | None, now: float) -> str:
+    lab.pve.regain_quorum(now)
+    return "PVE cluster quorate again"
 
 
 # name -> (what the target is, how to apply); the help text of `drewburr lab fault` comes from here
 FAULTS: dict[str, tuple[str, Callable[[Lab, str | None, float], str]]] = {
-    "power-off": ("BLADE", _power(False)),
-    "power-on": ("BLADE", _power(True)),
-    "osd-down": ("BLADE|osd.N", _osd_state(False)),
-    "osd-up": ("BLADE|osd.N", _osd_state(True)),
-    "lose-quorum": ("-", _quorum(False)),
-    "regain-quorum": ("-", _quorum(True)),
+    "power-off": ("BLADE", _power_off),
+    "power-on": ("BLADE", _power_on),
+    "osd-down": ("BLADE|osd.N", _osd_down),
+    "osd-up": ("BLADE|osd.N", _osd_up),
+    "lose-quorum": ("-", _lose_quorum),
+    "regain-quorum": ("-", _regain_quorum),
     "hold-lock": ("VMID[:LOCK]", _hold_lock),
     "release-lock": ("VMID", _release_lock),
     "fail-next-task": ("KIND[:MESSAGE]", _fail_next_task),

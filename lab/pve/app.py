@@ -1,7 +1,7 @@
 """The PVE HTTP application: middlewares around the routes, outermost first.
 
-record (every request) -> api faults (slow/flaky answers) -> advance the lab's clock ->
-errors (domain error -> PVE's answer) -> auth (token/ticket/CSRF) -> schema (501 / 400) -> route.
+record (every request) -> api faults (slow/flaky answers) -> errors (domain error -> PVE's
+answer) -> advance the lab's clock -> auth (token/ticket/CSRF) -> schema (501 / 400) -> route.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def make_app(lab: Lab) -> web.Application:
     app = web.Application(middlewares=[
         lab.recorder.middleware("pve"),
         api_faults_middleware(lab.api_faults),
-        _advance(lab),
         pve_errors,
+        _advance(lab),
         auth.auth_middleware(pve_auth),
         schema_middleware(ApiSchema.load()),
     ])

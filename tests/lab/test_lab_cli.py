@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,8 +15,9 @@ from tests.lab.test_lab_up import _wait_ready
 
 
 def _drewburr(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}  # rich wraps table cells at 80 columns without a terminal
     return subprocess.run([sys.executable, "-m", "bot", "lab", *args], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -62,3 +62,20 @@ def test_a_path_pve_does_not_have_is_not_implemented(running_lab: RunningLab) ->
         _api(running_lab).nodes("blade1").bogus.get()
     assert exc.value.status_code == 501
     assert "Method 'GET /nodes/blade1/bogus' not implemented" in str(exc.value)
+
+
+def test_malformed_json_and_lab_bugs_get_pve_shaped_500s(running_lab: RunningLab) -> None:
+    url = f"{running_lab.pve_url}/api2/json/cluster/ceph/flags/noout"
+    headers = {"Authorization": f"PVEAPIToken=root@pam!drewburr={running_lab.server.token_secret}",
+               "Content-Type": "application/json"}
+    answer = requests.put(url, data="{value: 1", headers=headers, verify=running_lab.ca_file, timeout=10)
+    assert answer.status_code == 500 and answer.reason.startswith("malformed JSON string")
+
+    def broken(now: float) -> None:
+        raise RuntimeError("boom")
+
+    running_lab.call(setattr, running_lab.lab.ceph, "cluster_ceph_status", broken)
+    answer = requests.get(f"{running_lab.pve_url}/api2/json/cluster/ceph/status", headers=headers,
+                          verify=running_lab.ca_file, timeout=10)
+    assert answer.status_code == 500
+    assert answer.json() == {"data": None, "message": "internal error - RuntimeError: boom\n"}
