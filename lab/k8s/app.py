@@ -59,7 +59,10 @@ def make_auth(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:
 
 @web.middleware
 async def advance(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request.app[LAB_KEY].advance()  # type: ignore[attr-defined]
+    try:
+        request.app[LAB_KEY].advance()  # type: ignore[attr-defined]
+    except Exception:  # a controller's bug must not take the API server down with it
+        log.exception("advancing the lab before %s %s failed", request.method, request.path)
     return await handler(request)
 
 
