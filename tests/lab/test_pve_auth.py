@@ -76,3 +76,11 @@ def test_a_ticket_write_without_csrf_token_is_refused(running_lab: RunningLab) -
     forged = requests.get(f"{url}/version", cookies={"PVEAuthCookie": data["ticket"] + "x"},
                           verify=running_lab.ca_file, timeout=10)
     assert (forged.status_code, forged.reason) == (401, "Authentication failed!")
+
+
+def test_the_token_header_may_separate_its_value_with_a_space(running_lab: RunningLab) -> None:
+    # pveproxy's extract_auth_value takes `PVEAPIToken=...` and `PVEAPIToken ...` alike
+    header = f"PVEAPIToken root@pam!drewburr={running_lab.server.token_secret}"
+    answer = requests.get(f"{running_lab.pve_url}/api2/json/version", headers={"Authorization": header},
+                          verify=running_lab.ca_file, timeout=10)
+    assert answer.json()["data"]["release"] == "9.1"
