@@ -7,8 +7,10 @@ PVE state the kubelets depend on, or a timer one of them asked for.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+from prometheus_client.core import Metric
 
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
@@ -26,6 +28,7 @@ from lab.k8s.controllers.statefulset import StatefulSetController
 from lab.k8s.controllers.taint_eviction import TaintEviction
 from lab.k8s.controllers.volumes import Volumes
 from lab.k8s.join import K3sJoin
+from lab.k8s.metrics import metric_families
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store
 from lab.pve.models import PveCluster, Vm
@@ -177,6 +180,10 @@ class K8sCluster:
             ),
         )
         self.delete_namespaced_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], None)
+
+    def metric_families(self, now: float) -> Iterator[Metric]:
+        """kube-state-metrics' families, for the lab's /metrics."""
+        return metric_families(self, now)
 
     # the control loop
 

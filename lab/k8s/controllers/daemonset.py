@@ -82,11 +82,18 @@ class DaemonSetController:
         tolerations = daemon_tolerations(spec)
         revision = template_hash(ds["spec"].get("template"))
         probe = {"spec": spec}
+        fits = [n for n in nodes if affinity_matches(probe, n)]
+        # new pods go only where every NoSchedule/NoExecute taint is tolerated; running ones
+        # stay while their NoExecute taints are (nodeShouldRunDaemonPod)
         eligible = {
             n["metadata"]["name"]
-            for n in nodes
-            if affinity_matches(probe, n)
-            and not untolerated(node_taints(n), tolerations, ("NoSchedule", "NoExecute"))
+            for n in fits
+            if not untolerated(node_taints(n), tolerations, ("NoSchedule", "NoExecute"))
+        }
+        keep = {
+            n["metadata"]["name"]
+            for n in fits
+            if not untolerated(node_taints(n), tolerations, ("NoExecute",))
         }
         active = [p for p in pods if pod_active(p)]
         on_node: dict[str, list[Obj]] = {}
@@ -103,7 +110,7 @@ class DaemonSetController:
                 )
             ]
         for node, node_pods in on_node.items():
-            doomed = node_pods if node not in eligible else node_pods[1:]
+            doomed = node_pods if node not in keep else node_pods[1:]
             for pod in doomed:
                 self.cluster.delete_namespaced_pod(
                     pod["metadata"]["namespace"], pod["metadata"]["name"], None

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 LEASE_RENEW = 10.0
 STATUS_REPORT = 300.0
+CONTAINER_START = 3.0  # from ContainerCreating to Running and Ready (cached image, no probe delay)
 _POD_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
 
 
@@ -43,6 +44,7 @@ class Kubelet:
         self.renewed: dict[str, float] = {}
         self.reported: dict[str, float] = {}
         self._ips: dict[str, int] = {}
+        self.starting: dict[str, float] = {}  # pod uid -> when its containers are up
 
     def run(self, now: float) -> float | None:
         store, wake = self.cluster.store, None
@@ -113,13 +115,19 @@ class Kubelet:
         if node is None:
             return None
         if phase == "Pending":
-            if all(
+            if not all(
                 volumes_attached(store, meta["namespace"], claim, node["metadata"]["name"])
                 for claim in pvc_names(pod)
             ):
-                update_if_changed(store, POD, pod, lambda o: self._start(o, node, now))
-            else:
-                update_if_changed(store, POD, pod, _waiting_for_volumes)
+                self.starting.pop(meta["uid"], None)
+                update_if_changed(store, POD, pod, _container_creating)
+                return None
+            due = self.starting.setdefault(meta["uid"], now + CONTAINER_START)
+            if now < due:
+                update_if_changed(store, POD, pod, _container_creating)
+                return due
+            del self.starting[meta["uid"]]
+            update_if_changed(store, POD, pod, lambda o: self._start(o, node, now))
         elif phase == "Running" and not all(
             c.get("status") == "True"
             for c in pod["status"].get("conditions", [])
@@ -176,7 +184,7 @@ def _set_ready(pod: Obj, now: float) -> None:
         cs["ready"] = True
 
 
-def _waiting_for_volumes(pod: Obj) -> None:
+def _container_creating(pod: Obj) -> None:
     pod["status"]["containerStatuses"] = [
         {
             "name": c["name"],

@@ -1,0 +1,58 @@
+"""A StatefulSet pod on a dead blade: stuck Terminating until the node is fenced out of service."""
+
+from __future__ import annotations
+
+from lab.k8s.controllers.base import NODE, PVC, VOLUMEATTACHMENT
+from tests.unit.lab.k8s_world import World, running_ready
+
+OUT_OF_SERVICE = {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"}
+
+
+def _attachments(w: World) -> dict[str, str]:
+    return {va["spec"]["source"]["persistentVolumeName"]: va["spec"]["nodeName"]
+            for va in w.store.list(VOLUMEATTACHMENT)}
+
+
+def test_postgres_runs_on_its_own_rbd_volume_attached_to_its_node():
+    w = World()
+    pod = w.pod("default", "postgres-0")
+    assert running_ready(pod)
+    pvc = w.store.get(PVC, "default", "data-postgres-0")
+    assert pvc["status"]["phase"] == "Bound"
+    assert _attachments(w)[pvc["spec"]["volumeName"]] == pod["spec"]["nodeName"]
+
+
+def test_statefulset_pod_stays_terminating_until_out_of_service_then_moves_with_its_volume():
+    w = World()
+    dead = w.pod("default", "postgres-0")["spec"]["nodeName"]
+    pv = w.store.get(PVC, "default", "data-postgres-0")["spec"]["volumeName"]
+    w.power_off_blade_of(dead)
+    w.run(50 + 300 + 10, step=5)
+    pod = w.pod("default", "postgres-0")
+    assert "deletionTimestamp" in pod["metadata"] and pod["spec"]["nodeName"] == dead
+    w.run(600, step=10)  # no replacement however long one waits
+    assert [p["metadata"]["name"] for p in w.pods("default", "postgres")] == ["postgres-0"]
+    assert w.pod("default", "postgres-0")["metadata"]["uid"] == pod["metadata"]["uid"]
+    assert _attachments(w)[pv] == dead
+
+    w.store.mutate(NODE, "", dead, lambda o: o["spec"].setdefault("taints", []).append(dict(OUT_OF_SERVICE)))
+    w.run(30, step=2)
+    moved = w.pod("default", "postgres-0")
+    assert moved["metadata"]["uid"] != pod["metadata"]["uid"]
+    assert running_ready(moved) and moved["spec"]["nodeName"] != dead
+    assert _attachments(w)[pv] == moved["spec"]["nodeName"]
+
+
+def test_a_force_deleted_pod_waits_for_its_volume_to_detach_from_the_dead_node():
+    w = World()
+    dead = w.pod("default", "postgres-0")["spec"]["nodeName"]
+    w.power_off_blade_of(dead)
+    w.run(60, step=5)
+    w.k8s.delete_namespaced_pod("default", "postgres-0", 0)
+    w.run(30, step=5)
+    new = w.pod("default", "postgres-0")
+    assert new["spec"].get("nodeName") not in (None, dead)
+    waiting = new["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert new["status"]["phase"] == "Pending" and waiting["reason"] == "ContainerCreating"
+    w.run(360, step=10)  # maxWaitForUnmountDuration: then the attach-detach controller detaches by force
+    assert running_ready(w.pod("default", "postgres-0"))
