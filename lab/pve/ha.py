@@ -45,6 +45,37 @@ class HaApi(PveState):
     def ha_resource(self, sid: str, now: float) -> dict[str, Any]:
         return self._resource_entry(self._service(sid))
 
+    def ha_resource_create(self, sid: str, now: float, state: str = "started") -> None:
+        """`POST /cluster/ha/resources`: put a VM under HA; the CRM then enforces `state`."""
+        self.require_quorum(now)
+        vmid = sid.removeprefix("vm:")
+        if not vmid.isdigit():
+            raise PveError(f"unable to parse service id '{sid}'")
+        vm = self.vms.get(int(vmid))
+        if vm is None:
+            raise PveError(f"resource 'vm:{vmid}' does not exist in cluster")
+        if vm.ha:
+            raise PveError(f"resource ID '{vm.sid}' already defined")
+        vm.ha = True
+        vm.ha_request = "started" if state in ("started", "enabled") else state
+        vm.ha_state = "started" if vm.running() else "stopped"
+        self.at(now + CRM_DELAY, lambda t: self._crm_apply(vm, t))
+
+    def ha_resource_update(self, sid: str, now: float, state: str | None = None) -> None:
+        self.require_quorum(now)
+        vm = self._service(sid)
+        if state is not None:
+            vm.ha_request = "started" if state == "enabled" else state
+            self.at(now + CRM_DELAY, lambda t: self._crm_apply(vm, t))
+
+    def ha_resource_delete(self, sid: str, now: float) -> None:
+        self.require_quorum(now)
+        vmid = sid.removeprefix("vm:")
+        vm = self.vms.get(int(vmid)) if vmid.isdigit() else None
+        if vm is None or not vm.ha:
+            raise PveError(f"cannot delete service 'vm:{vmid}', not HA managed!")
+        vm.ha = False
+
     # --- status ---------------------------------------------------------------------------------
     def ha_node_state(self, node: str, now: float) -> str:
         if node in self.fence_due:

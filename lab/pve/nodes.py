@@ -25,19 +25,14 @@ class NodesApi(PveState):
             entry.update(status="online", uptime=int(now - blade.booted_at),
                          cpu=round(0.02 + 0.1 * sum(v.cores for v in running) / blade.cores / 4, 6),
                          mem=self.mem_used(node), disk=int(ROOTFS * 0.03))
-        else:
+        else:  # PVE keeps only the sizes (from the last RRD update) of an offline node
             entry["status"] = "offline"
         return entry
 
     def nodes(self, now: float) -> list[dict[str, Any]]:
         out = []
         for node, blade in self.blades.items():
-            entry = self._node_entry(node, now)
-            entry["ssl_fingerprint"] = blade.ssl_fingerprint
-            if entry["status"] != "online":  # PVE keeps only the static facts of an offline node
-                entry = {k: entry[k] for k in ("id", "node", "type", "status", "level",
-                                               "ssl_fingerprint")}
-            out.append(entry)
+            out.append({**self._node_entry(node, now), "ssl_fingerprint": blade.ssl_fingerprint})
         return out
 
     def node_status(self, node: str, now: float) -> dict[str, Any]:

@@ -40,6 +40,27 @@ async def ha_resource(request: web.Request) -> web.Response:
     return data(c.pve.ha_resource(request.match_info["sid"], c.now))
 
 
+@table.post(f"{BASE}/ha/resources")
+async def ha_resource_create(request: web.Request) -> web.Response:
+    c = call(request)
+    c.pve.ha_resource_create(c.text("sid") or "", c.now, c.text("state") or "started")
+    return data(None)
+
+
+@table.put(f"{BASE}/ha/resources/{{sid}}")
+async def ha_resource_update(request: web.Request) -> web.Response:
+    c = call(request)
+    c.pve.ha_resource_update(request.match_info["sid"], c.now, c.text("state"))
+    return data(None)
+
+
+@table.delete(f"{BASE}/ha/resources/{{sid}}")
+async def ha_resource_delete(request: web.Request) -> web.Response:
+    c = call(request)
+    c.pve.ha_resource_delete(request.match_info["sid"], c.now)
+    return data(None)
+
+
 @table.get(f"{BASE}/ha/status/current")
 async def ha_status_current(request: web.Request) -> web.Response:
     c = call(request)

@@ -10,7 +10,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from tests.conftest import REFERENCE, RunningLab
-from tests.lab.pve_client import proxmox, wait_for
+from tests.lab.pve_client import proxmox, wait_for, wait_task
 
 
 @pytest.fixture
@@ -145,3 +145,20 @@ def test_a_node_reboot_stops_its_guests_and_brings_them_back(running_lab: Runnin
     wait_for(back, 10, "guests of blade3 running again")
     vms = {v["vmid"]: v for v in api.cluster.resources.get(type="vm")}
     assert vms[103]["node"] == vms[105]["node"] == "blade3"  # frozen, not recovered elsewhere
+
+
+def test_a_vm_put_under_ha_is_started_by_the_crm_and_can_be_removed(api: ProxmoxAPI) -> None:
+    vm = api.nodes("blade1").qemu(9000)
+    wait_task(api, vm.clone.post(newid=140, name="kube06"))
+    assert api.cluster.ha.resources.post(sid="vm:140", state="started") is None
+    with pytest.raises(ResourceException) as exc:
+        api.cluster.ha.resources.post(sid="vm:140")
+    assert "resource ID 'vm:140' already defined" in str(exc.value)
+    wait_for(lambda: api.nodes("blade1").qemu(140).status.current.get()["status"] == "running", 5,
+             "the CRM starts vm:140")
+    assert api.nodes("blade1").qemu(140).status.current.get()["ha"]["managed"] == 1
+    api.cluster.ha.resources("vm:140").delete()
+    assert "vm:140" not in [r["sid"] for r in api.cluster.ha.resources.get()]
+    with pytest.raises(ResourceException) as exc:
+        api.cluster.ha.resources.post(sid="vm:999")
+    assert "resource 'vm:999' does not exist in cluster" in str(exc.value)

@@ -140,3 +140,23 @@ def test_cold_config_changes_of_a_running_vm_wait_for_a_restart(pve: PveCluster,
     run(pve, clock, 20)
     assert pve.vms[105].memory == 8 * GIB
     assert pve.qemu_pending("blade3", 105, clock.now())[0].keys() >= {"key", "value"}
+
+
+def test_a_clean_shutdown_lets_ha_recover_the_vms_elsewhere(pve: PveCluster, clock: ManualClock) -> None:
+    pve.node_status_command("blade4", "shutdown", clock.now())
+    run(pve, clock, pve.timings.vm_shutdown + 1)
+    assert not pve.blades["blade4"].powered
+    assert pve.vms[104].ha_state == "fence"  # policy `conditional`: a poweroff is not frozen
+    run(pve, clock, pve.timings.ha_fence_delay + 5)
+    assert pve.vms[104].node != "blade4" and pve.vms[104].status == "running"
+
+
+def test_recovery_waits_for_a_blade_with_room(pve: PveCluster, clock: ManualClock) -> None:
+    for name in ("blade1", "blade2", "blade4"):
+        pve.blades[name].memory = 8 * GIB  # 2 GiB host + its guests leave less than 4 GiB free
+    pve.power_off("blade3", clock.now())
+    run(pve, clock, pve.timings.ha_fence_delay + 10)
+    assert (pve.vms[103].ha_state, pve.vms[103].node) == ("recovery", "blade3")
+    pve.blades["blade2"].memory = 16 * GIB
+    run(pve, clock, 5)
+    assert (pve.vms[103].ha_state, pve.vms[103].node) == ("started", "blade2")
