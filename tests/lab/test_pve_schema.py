@@ -11,7 +11,8 @@ from proxmoxer.core import ResourceException
 
 from lab.clock import ManualClock
 from lab.pve.app import make_app
-from lab.pve.schema import NOT_DEFINED, ApiSchema
+from lab.pve.schema import ApiSchema
+from lab.pve.validate import NOT_DEFINED
 from lab.scenario import load_scenario
 from lab.world import Lab
 from tests.conftest import RunningLab

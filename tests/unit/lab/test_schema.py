@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab.pve.schema import NOT_DEFINED, ApiSchema, NotImplementedMethod, check_parameters, normalize
+from lab.pve.schema import ApiSchema, NotImplementedMethod
+from lab.pve.validate import NOT_DEFINED, check_parameters, normalize
 
 
 @pytest.fixture(scope="module")
