@@ -213,6 +213,25 @@ class QemuApi(PveState):
         kind, duration, work = kinds[command]
         return self.run_task(vm.node, kind, vmid, now, duration, work, user=user)
 
+    def qemu_destroy(self, node: str, vmid: int, now: float, purge: bool = False,
+                     user: str = "root@pam") -> str:
+        """`DELETE .../qemu/{vmid}`: a stopped, unlocked VM; HA-managed ones only with `purge`."""
+        vm = self.vm_on(node, vmid, now)
+        self.require_quorum(now)
+        if vm.ha and not purge:
+            raise PveError(f"unable to remove VM {vmid} - used in HA resources and purge parameter not set.")
+        if vm.running():
+            raise PveError(f"VM {vmid} is running - destroy failed")
+        self.check_lock(vm)
+        vm.lock = "destroyed"
+
+        def destroy(task: Task, end: float) -> None:
+            for disk in vm.disks:
+                task.write(f"Removing image: 100% complete...done. ({disk.storage}:{disk.volume})")
+            self.vms.pop(vmid, None)
+
+        return self.run_task(node, "qmdestroy", vmid, now, 2, destroy, user=user).upid
+
     # --- clone and resize ---------------------------------------------------------------------------
     def qemu_clone(self, node: str, vmid: int, newid: int, now: float, name: str | None = None,
                    full: bool | None = None, target: str | None = None,

@@ -18,6 +18,12 @@ async def qemu_list(request: web.Request) -> web.Response:
     return data(c.pve.qemu_list(c.node, c.now, bool(c.flag("full"))))
 
 
+@table.delete(VM)
+async def qemu_destroy(request: web.Request) -> web.Response:
+    c = call(request)
+    return data(c.pve.qemu_destroy(c.node, c.vmid, c.now, bool(c.flag("purge")), c.user))
+
+
 @table.get(f"{VM}/status/current")
 async def qemu_status_current(request: web.Request) -> web.Response:
     c = call(request)

@@ -163,3 +163,16 @@ def test_resize_grows_a_disk_and_refuses_to_shrink(api: ProxmoxAPI) -> None:
     assert shrink["exitstatus"] == "shrinking disks is not supported"
     missing = wait_task(api, vm.resize.put(disk="scsi1", size="+1G"))
     assert missing["exitstatus"] == "disk 'scsi1' does not exist"
+
+
+def test_destroying_a_vm_needs_it_stopped_and_purge_when_ha_managed(api: ProxmoxAPI) -> None:
+    with pytest.raises(ResourceException) as exc:
+        api.nodes("blade1").qemu(101).delete()
+    assert "used in HA resources and purge parameter not set" in str(exc.value)
+    with pytest.raises(ResourceException) as exc:
+        api.nodes("blade3").qemu(105).delete()
+    assert "VM 105 is running - destroy failed" in str(exc.value)
+    wait_task(api, api.nodes("blade3").qemu(105).status.stop.post())
+    upid = api.nodes("blade3").qemu(105).delete()
+    assert ":qmdestroy:105:" in upid and wait_task(api, upid)["exitstatus"] == "OK"
+    assert 105 not in [v["vmid"] for v in api.cluster.resources.get(type="vm")]
