@@ -1,0 +1,90 @@
+"""kubectl, unmodified, against the lab: what it does agrees with what the Python client sees."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+
+import pytest
+from kubernetes import client
+
+from tests.conftest import RunningLab
+from tests.lab.kube import kubeconfig
+
+KUBECTL = shutil.which("kubectl")
+Kubectl = Callable[..., str]
+
+
+@pytest.fixture(scope="module")
+def kubectl(kube_lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    if KUBECTL is None:
+        pytest.skip("kubectl is not on PATH: the kubectl fidelity tests need it")
+    cache = tmp_path_factory.mktemp("kubectl-cache")
+
+    def run(*args: str, timeout: float = 60) -> str:
+        proc = subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig(kube_lab)), "--cache-dir", str(cache),
+                               *args], capture_output=True, text=True, timeout=timeout)
+        assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
+        return proc.stdout
+    return run
+
+
+def _node(api: client.ApiClient, name: str) -> client.V1Node:
+    return client.CoreV1Api(api).read_node(name)
+
+
+def test_get_nodes_as_json_lists_the_nodes_the_client_sees(kubectl: Kubectl, api: client.ApiClient) -> None:
+    listed = json.loads(kubectl("get", "nodes", "-o", "json"))
+    assert listed["kind"] == "List"
+    seen = {n.metadata.name for n in client.CoreV1Api(api).list_node().items}
+    assert {item["metadata"]["name"] for item in listed["items"]} == seen
+    assert {"kube01", "kube02", "kube03", "kube04", "kube05"} <= seen
+    assert all(item["kind"] == "Node" for item in listed["items"])
+
+
+def test_cordon_and_uncordon(kubectl: Kubectl, api: client.ApiClient) -> None:
+    assert "node/kube01 cordoned" in kubectl("cordon", "kube01")
+    assert _node(api, "kube01").spec.unschedulable is True
+    assert "node/kube01 uncordoned" in kubectl("uncordon", "kube01")
+    assert not _node(api, "kube01").spec.unschedulable
+
+
+def test_label_and_unlabel_a_node(kubectl: Kubectl, api: client.ApiClient) -> None:
+    kubectl("label", "node", "kube03", "drewburr.io/maintenance=planned")
+    assert _node(api, "kube03").metadata.labels["drewburr.io/maintenance"] == "planned"
+    kubectl("label", "node", "kube03", "drewburr.io/maintenance=done", "--overwrite")
+    assert _node(api, "kube03").metadata.labels["drewburr.io/maintenance"] == "done"
+    kubectl("label", "node", "kube03", "drewburr.io/maintenance-")
+    assert "drewburr.io/maintenance" not in _node(api, "kube03").metadata.labels
+    assert _node(api, "kube03").metadata.labels["kubernetes.io/hostname"] == "kube03"
+
+
+def test_taint_and_untaint_a_node(kubectl: Kubectl, api: client.ApiClient) -> None:
+    kubectl("taint", "node", "kube02", "dedicated=db:NoSchedule")
+    taints = {(t.key, t.value, t.effect) for t in _node(api, "kube02").spec.taints}
+    assert ("dedicated", "db", "NoSchedule") in taints
+    kubectl("taint", "node", "kube02", "dedicated-")
+    assert "dedicated" not in {t.key for t in _node(api, "kube02").spec.taints or []}
+
+
+def test_drain_evicts_every_pod_but_daemonsets_and_the_node_stays_cordoned(
+        kubectl: Kubectl, kube_lab: RunningLab, api: client.ApiClient) -> None:
+    v1 = client.CoreV1Api(api)
+
+    def owner_kinds() -> set[str]:
+        pods = v1.list_pod_for_all_namespaces(field_selector="spec.nodeName=kube04").items
+        return {ref.kind for p in pods for ref in p.metadata.owner_references or []}
+
+    deadline = time.monotonic() + 30
+    while "ReplicaSet" not in owner_kinds():  # the default workloads have landed on kube04
+        assert time.monotonic() < deadline, "no ReplicaSet pod ever ran on kube04"
+        time.sleep(0.2)
+    out = kubectl("drain", "kube04", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s",
+                  timeout=90)
+    assert "node/kube04 drained" in out
+    assert owner_kinds() == {"DaemonSet"}
+    assert _node(api, "kube04").spec.unschedulable is True
+    assert kube_lab.lab.recorder.count("POST", "/eviction", api="k8s") >= 1
