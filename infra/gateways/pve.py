@@ -44,12 +44,16 @@ class TaskResult(BaseModel):
         return 0
 
 
-def upid_node(upid: str) -> str:
-    """`UPID:node:PID:PSTART:STARTTIME:type:id:user:` -> node."""
+def upid_fields(upid: str) -> tuple[str, str, int]:
+    """(node, task type, start time) of `UPID:node:PID:PSTART:STARTTIME:type:id:user:`."""
     parts = upid.split(":")
     if len(parts) < 8 or parts[0] != "UPID":
         raise ValueError(f"not a UPID: {upid!r}")
-    return parts[1]
+    return parts[1], parts[5], int(parts[4], 16)
+
+
+def upid_node(upid: str) -> str:
+    return upid_fields(upid)[0]
 
 
 def translate(exc: Exception) -> GatewayError:
@@ -118,6 +122,10 @@ class PveGateway:
 
     async def task_status(self, upid: str) -> dict[str, Any]:
         return await self.get(f"nodes/{upid_node(upid)}/tasks/{upid}/status")
+
+    async def node_tasks(self, node: str, **filters: Any) -> list[dict[str, Any]]:
+        """`GET /nodes/{node}/tasks` (newest first); a finished task's `status` is its exit status."""
+        return await self.get(f"nodes/{node}/tasks", **filters)
 
     async def task_log(self, upid: str, limit: int = 50) -> list[str]:
         lines = await self.get(f"nodes/{upid_node(upid)}/tasks/{upid}/log", limit=limit)

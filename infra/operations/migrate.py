@@ -11,6 +11,7 @@ import asyncio
 from collections import defaultdict
 
 from infra.errors import Fatal, GatewayError
+from infra.gateways.pve import TaskResult, upid_fields
 from infra.operations.context import Context
 
 MIGRATING = "migrate"
@@ -49,14 +50,27 @@ async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
                                      poll=ctx.options.poll_seconds)
     if not result.ok:
         raise Fatal(f"migration of VM {vmid} {source} -> {target} failed: {result.exitstatus}")
+    _, kind, started = upid_fields(upid)
     while True:
         blade, now_status, lock = await _where(ctx, vmid)
         if blade == target and lock is None and (now_status == "running" or not online):
             return f"{vmid} {source} -> {target}"
+        if kind == "hamigrate":
+            await _ha_migration_failed(ctx, vmid, source, target, started)
         if ctx.past(deadline):
             raise Fatal(f"VM {vmid} not on {target} after {ctx.options.migration_timeout_seconds:.0f}s "
                         f"(on {blade}, {now_status}, lock {lock})")
         await ctx.sleep()
+
+
+async def _ha_migration_failed(ctx: Context, vmid: int, source: str, target: str, since: int) -> None:
+    """The HA manager's own `qmigrate` task for the VM, if it already ended in an error."""
+    for task in await ctx.pve.node_tasks(source, vmid=vmid, typefilter="qmigrate", source="all", limit=5):
+        status = task.get("status")
+        if int(task.get("starttime", 0)) >= since and task.get("endtime") and status:
+            result = TaskResult(upid=task["upid"], node=source, exitstatus=str(status))
+            if not result.ok:
+                raise Fatal(f"migration of VM {vmid} {source} -> {target} failed: {result.exitstatus}")
 
 
 async def migrate_all(ctx: Context, moves: list[tuple[int, str, str]]) -> list[str]:

@@ -1,0 +1,176 @@
+"""`drain BLADE` on the lab, checked through the real clients (proxmoxer, kubernetes)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from kubernetes import client, config
+from proxmoxer import ProxmoxAPI
+
+from commands.drain import drain
+from commands.result import DONE, FAILED, REFUSED
+from infra.journal import Maintenance
+
+from .opsctx import fault, lab_context
+
+
+@pytest.fixture
+def pve(running_lab):
+    return ProxmoxAPI("127.0.0.1", port=int(running_lab.pve_url.rsplit(":", 1)[1]), user="root@pam",
+                      token_name="drewburr", token_value=running_lab.server.token_secret,
+                      verify_ssl=running_lab.ca_file)
+
+
+@pytest.fixture
+def kube(running_lab):
+    return config.new_client_from_config(str(running_lab.workdir / "kubeconfig"))
+
+
+def running_on(pve, blade: str) -> list[str]:
+    return [vm["name"] for vm in pve.cluster.resources.get(type="vm")
+            if vm["node"] == blade and vm["status"] == "running"]
+
+
+def strict_pdb(kube, **spec: int) -> None:
+    """A PDB over ingress-solo (both replicas on kube05) that never lets one go."""
+    selector = {"matchLabels": {"app.kubernetes.io/name": "ingress-solo"}}
+    client.PolicyV1Api(kube).create_namespaced_pod_disruption_budget("default", {
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "solo-strict"},
+        "spec": {**spec, "selector": selector}})
+
+
+def noout(pve) -> bool:
+    return any(f["name"] == "noout" and f["value"] for f in pve.cluster.ceph.flags.get())
+
+
+class ReadyWatch:
+    """The fewest ready whoami replicas seen while a drain runs."""
+
+    def __init__(self, kube) -> None:
+        self.apps = client.AppsV1Api(kube)
+        self.lowest = 99
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            status = self.apps.read_namespaced_deployment_status("whoami", "default").status
+            self.lowest = min(self.lowest, status.ready_replicas or 0)
+
+    def __enter__(self) -> ReadyWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+async def test_drain_blade3_empties_it_with_whoami_always_available(running_lab, pve, kube):
+    ctx = lab_context(running_lab)
+    with ReadyWatch(kube) as watch:
+        result = await drain(ctx, "blade3", yes=True)
+    assert result.code == DONE, result.text
+    assert "ingress-solo" in result.text and "[downtime]" in result.text
+    assert running_on(pve, "blade3") == []
+    assert noout(pve)
+    assert watch.lowest >= 2
+    core = client.CoreV1Api(kube)
+    for name in ("kube03", "kube05"):
+        node = core.read_node(name)
+        assert node.spec.unschedulable
+        assert node.metadata.annotations["drewburr.io/maintenance"] == "blade3"
+        left = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={name}").items
+        assert all(p.metadata.owner_references[0].kind == "DaemonSet" for p in left), \
+            [p.metadata.name for p in left]
+    postgres = core.read_namespaced_pod("postgres-0", "default")
+    assert postgres.status.phase == "Running" and postgres.spec.node_name not in ("kube03", "kube05")
+    record = ctx.journal.get_maintenance("blade3")
+    assert record is not None and record.placement == {103: "blade3", 105: "blade3"}
+
+
+async def test_dry_run_prints_the_plan_and_changes_nothing(running_lab, pve):
+    ctx = lab_context(running_lab)
+    result = await drain(ctx, "blade3", dry_run=True)
+    assert result.code == DONE and "kube03 (103" in result.text and "-> blade4" in result.text
+    assert sorted(running_on(pve, "blade3")) == ["kube03", "kube05"]
+    assert not noout(pve) and ctx.journal.list() == []
+
+
+async def test_unknown_blade_is_refused_naming_the_valid_ones(running_lab):
+    result = await drain(lab_context(running_lab), "blade9", yes=True)
+    assert result.code == REFUSED
+    assert "blade1, blade2, blade3, blade4" in result.text
+
+
+async def test_unconfirmed_drain_changes_nothing(running_lab, pve):
+    result = await drain(lab_context(running_lab), "blade3", confirm=lambda _: False)
+    assert result.code == REFUSED and "nothing changed" in result.text
+    assert not noout(pve)
+
+
+async def test_second_blade_in_maintenance_is_refused_unless_admin_overrides(running_lab):
+    ctx = lab_context(running_lab)
+    ctx.journal.put_maintenance(Maintenance(blade="blade1", op_id=0, since=0))
+    refused = await drain(ctx, "blade3", yes=True)
+    assert refused.code == REFUSED and "blade1 already in maintenance" in refused.text
+    overridden = await drain(lab_context(running_lab, allow_more_maintenance=True), "blade3", yes=True)
+    assert overridden.code == DONE, overridden.text
+
+
+async def test_locked_vm_fails_the_drain_with_a_journaled_reason_and_no_vm_lost(running_lab, pve):
+    fault(running_lab, "hold-lock", "105:backup")
+    ctx = lab_context(running_lab)
+    result = await drain(ctx, "blade3", yes=True)
+    assert result.code == FAILED
+    op = result.operation
+    assert op.phase == "Failed" and "105" in op.last_error and "backup" in op.last_error
+    assert op.step("migrate").outcome == "failed"
+    names = {vm["name"]: vm for vm in pve.cluster.resources.get(type="vm")}
+    assert names["kube05"]["node"] == "blade3" and names["kube05"]["status"] == "running"
+    assert names["kube03"]["node"] == "blade4"  # the other migration still completed
+    assert ctx.journal.get_maintenance("blade3").cordoned == ["kube03", "kube05"]
+
+
+async def test_migration_task_error_ends_in_a_clear_failure(running_lab, pve):
+    fault(running_lab, "fail-next-task", "qmigrate:migration aborted")
+    result = await drain(lab_context(running_lab, migrations_per_nic=1), "blade3", yes=True)
+    assert result.code == FAILED
+    assert "migration aborted" in result.operation.last_error
+    vms = [vm for vm in pve.cluster.resources.get(type="vm") if not vm.get("template")]
+    assert {vm["status"] for vm in vms} == {"running"}
+
+
+async def test_pdb_that_never_allows_eviction_is_refused_before_anything_changes(running_lab, pve, kube):
+    strict_pdb(kube, minAvailable=2)
+    ctx = lab_context(running_lab)
+    result = await _eventually_refused(ctx)
+    assert "solo-strict" in result.text
+    assert not noout(pve) and ctx.journal.list() == []
+
+
+async def _eventually_refused(ctx):
+    for _ in range(50):  # the PDB controller fills in the PDB's status shortly
+        result = await drain(ctx, "blade3", yes=True)
+        if result.code == REFUSED:
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError(result.text)
+
+
+async def test_pdb_blocking_a_forced_drain_times_out_naming_the_stuck_pod(running_lab, kube):
+    strict_pdb(kube, maxUnavailable=0)
+    ctx = lab_context(running_lab, force=True, drain_timeout_seconds=2)
+    result = await drain(ctx, "blade3", yes=True)
+    assert result.code == FAILED
+    assert "stuck" in result.operation.last_error and "ingress-solo" in result.operation.last_error
+    assert ctx.journal.get_maintenance("blade3").cordoned == ["kube03", "kube05"]
+
+
+async def test_pve_quorum_lost_refuses_the_drain(running_lab, pve):
+    fault(running_lab, "lose-quorum")
+    result = await drain(lab_context(running_lab), "blade3", yes=True)
+    assert result.code == REFUSED and "quorum" in result.text
+    assert sorted(running_on(pve, "blade3")) == ["kube03", "kube05"]
