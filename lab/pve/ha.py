@@ -93,7 +93,7 @@ class HaApi(PveState):
              "status": f"{local} (active, {time.ctime(stamp)})"},
         ]
         for name, blade in self.blades.items():
-            seen = stamp if blade.online(now) else int(blade.boot_done_at if blade.powered else 0)
+            seen = stamp if blade.online(now) else int(blade.down_since)
             state = "active" if blade.online(now) else "old timestamp - dead?"
             out.append({"id": f"lrm:{name}", "type": "lrm", "node": name, "timestamp": seen,
                         "status": f"{name} ({state}, {time.ctime(seen)})"})

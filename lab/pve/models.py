@@ -40,8 +40,13 @@ class PveCluster(NodesApi, QemuApi, MigrateApi, HaApi, AgentApi):
                           powered=b.online, booted_at=now - 86_400)
             for i, b in enumerate(scenario.blades)
         }
-        vms = {v.vmid: _vm_from_spec(v, now) for v in scenario.vms}
-        return cls(blades, vms, scenario.storage, scenario.timings, now)
+        vms = {v.vmid: _vm_from_spec(v, now, blades[v.blade].powered) for v in scenario.vms}
+        cluster = cls(blades, vms, scenario.storage, scenario.timings, now)
+        for blade in blades.values():
+            if not blade.powered:  # off from the start: HA treats it as lost now
+                blade.down_since = now
+                cluster.ha_node_lost(blade.name, now)
+        return cluster
 
     # --- tasks ------------------------------------------------------------------------------------
     def node_tasks(self, node: str, now: float, **filters: Any) -> list[dict[str, Any]]:
@@ -58,7 +63,7 @@ class PveCluster(NodesApi, QemuApi, MigrateApi, HaApi, AgentApi):
         return task_log(self.task_table.get(node, upid), start, limit)
 
 
-def _vm_from_spec(v: Any, now: float) -> Vm:
+def _vm_from_spec(v: Any, now: float, blade_up: bool) -> Vm:
     """A scenario VM as a cloud-init clone of the template looks on PVE."""
     prefix = "base" if v.template else "vm"
     disk = Disk("scsi0", v.storage, f"{prefix}-{v.vmid}-disk-0", v.disk_gb * GIB)
@@ -71,12 +76,12 @@ def _vm_from_spec(v: Any, now: float) -> Vm:
     }
     if v.ipconfig0:
         config["ipconfig0"] = v.ipconfig0
-    running = v.status == "running" and not v.template
-    if running:
+    running = v.status == "running" and not v.template and blade_up
+    if v.status == "running" and not v.template:
         config["onboot"] = "1"  # homelab guests come back with their blade
     return Vm(vmid=v.vmid, name=v.name, node=v.blade, cores=v.cores, memory=int(v.memory_gib * GIB),
               disks=[disk], status="running" if running else "stopped", template=v.template,
               ha=v.ha, agent=v.agent, k3s_role=v.k3s, config=config,
-              ha_request="started" if running else "stopped",
+              ha_request="started" if v.status == "running" else "stopped",
               ha_state="started" if running else "stopped",
               started_at=now - 86_000, agent_ready_at=now - 86_000)

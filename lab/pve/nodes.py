@@ -168,6 +168,7 @@ class NodesApi(PveState):
         blade = self.blades[node]
         blade.powered = False
         blade.shutting_down = False
+        blade.down_since = now
         blade.boot_seq += 1
         for vm in self.vms.values():
             if vm.migrating_to == node:

@@ -25,6 +25,7 @@ class Blade:
     ssl_fingerprint: str = ""
     boot_seq: int = 0  # bumped on every power loss, so stale boot events are ignored
     shutting_down: bool = False
+    down_since: float = 0.0  # when it last went down: its LRM's last timestamp
 
     def online(self, now: float) -> bool:
         return self.powered and now >= self.boot_done_at

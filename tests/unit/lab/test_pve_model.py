@@ -160,3 +160,12 @@ def test_recovery_waits_for_a_blade_with_room(pve: PveCluster, clock: ManualCloc
     pve.blades["blade2"].memory = 16 * GIB
     run(pve, clock, 5)
     assert (pve.vms[103].ha_state, pve.vms[103].node) == ("started", "blade2")
+
+
+def test_a_blade_off_from_the_start_has_its_ha_vms_recovered(clock: ManualClock) -> None:
+    scenario = load_scenario(None)
+    blades = [b.model_copy(update={"online": b.name != "blade4"}) for b in scenario.blades]
+    pve = PveCluster.from_scenario(scenario.model_copy(update={"blades": blades}), clock.now())
+    assert (pve.vms[104].status, pve.vms[104].ha_state) == ("stopped", "fence")
+    run(pve, clock, pve.timings.ha_fence_delay + 5)
+    assert pve.vms[104].node != "blade4" and pve.vms[104].status == "running"
