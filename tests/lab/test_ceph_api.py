@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from proxmoxer.core import ResourceException
 from lab.faults import apply_fault
 from lab.scenario import load_scenario
 from tests.conftest import REFERENCE, RunningLab
+from tests.lab.pve_client import proxmox, wait_for
 
 OUT_INTERVAL = 30  # lab seconds; 0.6 s real at time scale 50
 
@@ -27,22 +27,8 @@ def lab(tmp_path: Path) -> Iterator[RunningLab]:
         yield running
 
 
-def _api(lab: RunningLab) -> ProxmoxAPI:
-    host, port = lab.pve_url.removeprefix("https://").split(":")
-    return ProxmoxAPI(host, port=int(port), user="root@pam", token_name="drewburr",
-                      token_value=lab.server.token_secret, verify_ssl=lab.ca_file)
-
-
 def _fault(lab: RunningLab, fault: str, target: str | None = None) -> None:
     lab.call(lambda: apply_fault(lab.lab, fault, target, lab.lab.advance()))
-
-
-def _wait(check: Callable[[], Any], timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-    return result
 
 
 def _checks(api: ProxmoxAPI) -> dict[str, Any]:
@@ -51,7 +37,7 @@ def _checks(api: ProxmoxAPI) -> dict[str, Any]:
 
 def test_status_has_the_keys_and_types_of_a_real_capture(lab: RunningLab) -> None:
     real = json.loads((REFERENCE / "pve" / "ceph-status-warn.json").read_text())["data"]
-    ours = _api(lab).cluster.ceph.status.get()
+    ours = proxmox(lab).cluster.ceph.status.get()
     for key in ("health", "osdmap", "monmap", "pgmap", "quorum_names", "fsid", "quorum"):
         assert type(ours[key]) is type(real[key]), key
     for section in ("osdmap", "pgmap"):
@@ -62,14 +48,14 @@ def test_status_has_the_keys_and_types_of_a_real_capture(lab: RunningLab) -> Non
 
 
 def test_a_stopped_osd_is_down_then_out_after_the_interval(lab: RunningLab) -> None:
-    api = _api(lab)
+    api = proxmox(lab)
     _fault(lab, "osd-down", "blade2")
     check = _checks(api)["OSD_DOWN"]
     assert check["severity"] == "HEALTH_WARN"
     assert check["summary"] == {"message": "1 osds down", "count": 1}
     assert check["detail"] == [{"message": "osd.1 (root=default,host=blade2) is down"}]
     assert "PG_DEGRADED" in _checks(api)
-    _wait(lambda: api.cluster.ceph.status.get()["osdmap"]["num_in_osds"] == 3)
+    wait_for(lambda: api.cluster.ceph.status.get()["osdmap"]["num_in_osds"] == 3)
     assert "OSD_DOWN" not in _checks(api)
     tree = api.nodes("blade1").ceph.osd.get()
     osd = tree["root"]["children"][0]["children"][1]["children"][0]
@@ -80,26 +66,26 @@ def test_a_stopped_osd_is_down_then_out_after_the_interval(lab: RunningLab) -> N
 
 
 def test_noout_raises_osdmap_flags_and_keeps_a_down_osd_in(lab: RunningLab) -> None:
-    api = _api(lab)
+    api = proxmox(lab)
     api.cluster.ceph.flags.noout.put(value=1)
     assert _checks(api)["OSDMAP_FLAGS"]["summary"]["message"] == "noout flag(s) set"
     assert {f["name"]: f["value"] for f in api.cluster.ceph.flags.get()}["noout"] == 1
     assert api.nodes("blade3").ceph.osd.get()["flags"] == "noout"
     _fault(lab, "osd-down", "blade3")
     start = lab.call(lab.lab.clock.now)
-    _wait(lambda: lab.call(lab.lab.clock.now) > start + 2 * OUT_INTERVAL)
+    wait_for(lambda: lab.call(lab.lab.clock.now) > start + 2 * OUT_INTERVAL)
     assert api.cluster.ceph.status.get()["osdmap"]["num_in_osds"] == 4
     api.cluster.ceph.flags.noout.put(value=0)
     assert "OSDMAP_FLAGS" not in _checks(api)
-    _wait(lambda: api.cluster.ceph.status.get()["osdmap"]["num_in_osds"] == 3)
+    wait_for(lambda: api.cluster.ceph.status.get()["osdmap"]["num_in_osds"] == 3)
 
 
 def test_a_powered_off_blade_downs_its_osd_host_and_monitor(lab: RunningLab) -> None:
-    api = _api(lab)
+    api = proxmox(lab)
     _fault(lab, "power-off", "blade3")
-    mon = _wait(lambda: _checks(api).get("MON_DOWN"))
+    mon = wait_for(lambda: _checks(api).get("MON_DOWN"))
     assert mon["summary"]["message"] == "1/3 mons down, quorum blade1,blade2"
-    host = _wait(lambda: _checks(api).get("OSD_HOST_DOWN"))
+    host = wait_for(lambda: _checks(api).get("OSD_HOST_DOWN"))
     assert host["summary"]["message"] == "1 host (1 osds) down"
     assert api.cluster.ceph.status.get()["quorum_names"] == ["blade1", "blade2"]
     with pytest.raises(ResourceException) as exc:
@@ -110,6 +96,6 @@ def test_a_powered_off_blade_downs_its_osd_host_and_monitor(lab: RunningLab) -> 
 
 def test_an_unknown_flag_gets_pves_enum_error(lab: RunningLab) -> None:
     with pytest.raises(ResourceException) as exc:
-        _api(lab).cluster.ceph.flags("sleepy").put(value=1)
+        proxmox(lab).cluster.ceph.flags("sleepy").put(value=1)
     assert exc.value.status_code == 400
     assert exc.value.errors["flag"].startswith("value 'sleepy' does not have a value in the enumeration")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
+from tests.lab.pve_client import wait_task
 
 
 def _api(lab: RunningLab, timeout: float = 5) -> ProxmoxAPI:
@@ -63,11 +63,7 @@ def test_the_next_task_of_a_kind_fails_with_the_given_message(running_lab: Runni
     _ok(running_lab, "fail-next-task", "qmshutdown:shutdown timed out")
     api = _api(running_lab)
     upid = api.nodes("blade3").qemu(105).status.shutdown.post()
-    deadline = time.monotonic() + 10
-    while (task := api.nodes("blade3").tasks(upid).status.get())["status"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert task["exitstatus"] == "shutdown timed out"
+    assert wait_task(api, upid)["exitstatus"] == "shutdown timed out"
 
 
 def test_losing_quorum_shows_in_cluster_status(running_lab: RunningLab) -> None:

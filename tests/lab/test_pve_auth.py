@@ -8,6 +8,7 @@ from proxmoxer import AuthenticationError, ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
+from tests.lab.pve_client import proxmox
 
 
 def _host_port(lab: RunningLab) -> tuple[str, int]:
@@ -21,9 +22,7 @@ def _password_api(lab: RunningLab, password: str) -> ProxmoxAPI:
 
 
 def test_an_api_token_reads_and_writes(running_lab: RunningLab) -> None:
-    host, port = _host_port(running_lab)
-    api = ProxmoxAPI(host, port=port, user="root@pam", token_name="drewburr",
-                     token_value=running_lab.server.token_secret, verify_ssl=running_lab.ca_file)
+    api = proxmox(running_lab)
     api.cluster.ceph.flags.noout.put(value=1)  # tokens need no CSRF token
     assert api.cluster.ceph.flags.noout.get() == 1
 

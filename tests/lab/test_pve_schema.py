@@ -6,7 +6,6 @@ import re
 
 import pytest
 import requests
-from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from lab.clock import ManualClock
@@ -16,12 +15,7 @@ from lab.pve.validate import NOT_DEFINED
 from lab.scenario import load_scenario
 from lab.world import Lab
 from tests.conftest import RunningLab
-
-
-def _api(lab: RunningLab) -> ProxmoxAPI:
-    host, port = lab.pve_url.removeprefix("https://").split(":")
-    return ProxmoxAPI(host, port=int(port), user="root@pam", token_name="drewburr",
-                      token_value=lab.server.token_secret, verify_ssl=lab.ca_file)
+from tests.lab.pve_client import proxmox
 
 
 def test_every_route_the_lab_serves_is_in_the_pve_schema_with_its_method() -> None:
@@ -41,7 +35,7 @@ def test_every_route_the_lab_serves_is_in_the_pve_schema_with_its_method() -> No
 
 def test_an_unknown_parameter_gets_pves_400_with_the_field(running_lab: RunningLab) -> None:
     with pytest.raises(ResourceException) as exc:
-        _api(running_lab).cluster.ceph.flags.noout.put(value=1, force=1)
+        proxmox(running_lab).cluster.ceph.flags.noout.put(value=1, force=1)
     assert exc.value.status_code == 400
     assert exc.value.errors == {"force": NOT_DEFINED}
 
@@ -60,7 +54,7 @@ def test_a_bad_value_and_a_missing_parameter_get_field_errors(running_lab: Runni
 
 def test_a_path_pve_does_not_have_is_not_implemented(running_lab: RunningLab) -> None:
     with pytest.raises(ResourceException) as exc:
-        _api(running_lab).nodes("blade1").bogus.get()
+        proxmox(running_lab).nodes("blade1").bogus.get()
     assert exc.value.status_code == 501
     assert "Method 'GET /nodes/blade1/bogus' not implemented" in str(exc.value)
 
