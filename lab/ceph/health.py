@@ -101,6 +101,8 @@ def _osd_down(ceph: CephCluster) -> list[HealthCheck]:
 
 
 def _pgs(ceph: CephCluster, now: float) -> list[HealthCheck]:
+    if not ceph.osds:
+        return []
     in_osds = [o for o in ceph.osds.values() if o.in_]
     bad = sum(1 for o in in_osds if not o.up)
     total = len(in_osds)

@@ -191,13 +191,17 @@ class CephCluster:
 
     # -- API ----------------------------------------------------------------------------------
 
-    def cluster_ceph_status(self, now: float) -> dict[str, Any]:
-        """GET /cluster/ceph/status (and /nodes/{node}/ceph/status): `ceph status` as JSON."""
+    def _reachable(self) -> None:
+        if not self.mons:
+            raise PveError("pveceph configuration not initialized")  # a scenario without Ceph
         if not self.quorum:
             raise CephTimeout()
+
+    def cluster_ceph_status(self, now: float) -> dict[str, Any]:
+        """GET /cluster/ceph/status (and /nodes/{node}/ceph/status): `ceph status` as JSON."""
+        self._reachable()
         return status.cluster_ceph_status(self, now)
 
     def node_ceph_osd(self, now: float) -> dict[str, Any]:
-        if not self.quorum:
-            raise CephTimeout()
+        self._reachable()
         return status.node_ceph_osd(self)

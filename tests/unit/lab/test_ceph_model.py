@@ -6,6 +6,7 @@ import pytest
 
 from lab.ceph.models import HEARTBEAT_GRACE, RECOVERY_SECONDS, CephCluster, CephTimeout
 from lab.clock import ManualClock
+from lab.pve.domain import PveError
 from lab.scenario import load_scenario
 
 ALL = {"blade1", "blade2", "blade3", "blade4"}
@@ -110,3 +111,13 @@ def test_flags_list_every_pve_flag_with_its_value(ceph: CephCluster, clock: Manu
     ceph.update_flag("noout", True, clock.now())
     flags = {f["name"]: f["value"] for f in ceph.cluster_ceph_flags()}
     assert flags["noout"] == 1 and flags["pause"] == 0 and len(flags) == 11
+
+
+def test_a_homelab_without_ceph_is_healthy_but_not_initialized(clock: ManualClock) -> None:
+    scenario = load_scenario(None)
+    for blade in scenario.blades:
+        blade.osd_gb, blade.mon = 0, False
+    ceph = CephCluster.from_scenario(scenario, clock.now())
+    assert ceph.health_status(clock.now()) == "HEALTH_OK"
+    with pytest.raises(PveError, match="pveceph configuration not initialized"):
+        ceph.cluster_ceph_status(clock.now())
