@@ -11,6 +11,7 @@ from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
 from tests.lab.pve_client import proxmox, vm_resource, wait_for, wait_task
+from tests.lab.test_pve_cluster import assert_shaped_like, reference
 
 
 @pytest.fixture
@@ -95,7 +96,9 @@ def test_a_held_lock_blocks_start_until_released(running_lab: RunningLab, api: P
 def test_the_next_task_of_a_kind_ends_with_the_given_error(running_lab: RunningLab, api: ProxmoxAPI) -> None:
     running_lab.call(running_lab.lab.pve.fail_next_task, "qmigrate", "migration aborted")
     upid = api.nodes("blade3").qemu(105).migrate.post(target="blade4", online=1)
-    assert wait_task(api, upid)["exitstatus"] == "migration aborted"
+    failed = wait_task(api, upid)
+    assert failed["exitstatus"] == "migration aborted"
+    assert_shaped_like(failed, reference("task-status-error.json"))
     after = vm_resource(api, 105)
     assert after["node"] == "blade3" and "lock" not in after
     assert wait_task(api, api.nodes("blade3").qemu(105).migrate.post(target="blade4", online=1)
