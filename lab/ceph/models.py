@@ -168,6 +168,15 @@ class CephCluster:
             self.flags.discard(flag)
         self.epoch += 1
 
+    def set_flags(self, changes: dict[str, bool], now: float) -> list[str]:
+        """PUT /cluster/ceph/flags (a `cephsetflags` task): the task log lines, one per change."""
+        lines = []
+        for flag in sorted(changes):
+            if changes[flag] != (flag in self.flags):  # PVE skips flags already in that state
+                self.update_flag(flag, changes[flag], now)
+                lines.append(f"{'set' if changes[flag] else 'unset'} {flag}")
+        return lines
+
     # -- health -------------------------------------------------------------------------------
 
     @property

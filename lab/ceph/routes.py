@@ -6,7 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from lab.ceph.models import FLAGS
 from lab.pve.app import LAB_KEY, NOW_KEY
+from lab.pve.auth import USER_KEY
 from lab.pve.schema import PARAMS_KEY
 
 table = web.RouteTableDef()
@@ -18,6 +20,11 @@ def _lab(request: web.Request) -> Any:
 
 def _data(data: object) -> web.Response:
     return web.json_response({"data": data})
+
+
+def _true(value: object) -> bool:
+    """A schema-checked PVE boolean: 1/0 from a form, true/false from JSON."""
+    return value is True or str(value) == "1"
 
 
 @table.get("/api2/json/cluster/ceph/status")
@@ -38,8 +45,22 @@ async def get_flag(request: web.Request) -> web.Response:
 @table.put("/api2/json/cluster/ceph/flags/{flag}")
 async def update_flag(request: web.Request) -> web.Response:
     params = request[PARAMS_KEY]
-    _lab(request).ceph.update_flag(params["flag"], str(params["value"]) in ("1", "True"), request[NOW_KEY])
+    _lab(request).ceph.update_flag(params["flag"], _true(params["value"]), request[NOW_KEY])
     return _data(None)
+
+
+@table.put("/api2/json/cluster/ceph/flags")
+async def set_flags(request: web.Request) -> web.Response:
+    lab, now = _lab(request), request[NOW_KEY]
+    changes = {flag: _true(value) for flag, value in request[PARAMS_KEY].items() if flag in FLAGS}
+
+    def work(task: Any, end: float) -> None:
+        for line in lab.ceph.set_flags(changes, end):
+            task.write(line)
+
+    task = lab.pve.run_task(lab.pve.local_node(now), "cephsetflags", "", now, 1, work,
+                            user=request[USER_KEY])
+    return _data(task.upid)
 
 
 @table.get("/api2/json/nodes/{node}/ceph/status")

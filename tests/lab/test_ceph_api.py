@@ -14,7 +14,7 @@ from proxmoxer.core import ResourceException
 from lab.faults import apply_fault
 from lab.scenario import load_scenario
 from tests.conftest import REFERENCE, RunningLab
-from tests.lab.pve_client import proxmox, wait_for
+from tests.lab.pve_client import proxmox, wait_for, wait_task
 
 OUT_INTERVAL = 30  # lab seconds; 0.6 s real at time scale 50
 
@@ -99,3 +99,13 @@ def test_an_unknown_flag_gets_pves_enum_error(lab: RunningLab) -> None:
         proxmox(lab).cluster.ceph.flags("sleepy").put(value=1)
     assert exc.value.status_code == 400
     assert exc.value.errors["flag"].startswith("value 'sleepy' does not have a value in the enumeration")
+
+
+def test_setting_several_flags_at_once_runs_a_task(lab: RunningLab) -> None:
+    api = proxmox(lab)
+    upid = api.cluster.ceph.flags.put(noout=1, norebalance=1, pause=0)
+    assert upid.split(":")[5] == "cephsetflags"
+    assert wait_task(api, upid)["exitstatus"] == "OK"
+    log = [line["t"] for line in api.nodes(upid.split(":")[1]).tasks(upid).log.get()]
+    assert log[:2] == ["set noout", "set norebalance"]
+    assert _checks(api)["OSDMAP_FLAGS"]["summary"]["message"] == "noout,norebalance flag(s) set"
