@@ -83,3 +83,16 @@ def test_the_token_header_may_separate_its_value_with_a_space(running_lab: Runni
     answer = requests.get(f"{running_lab.pve_url}/api2/json/version", headers={"Authorization": header},
                           verify=running_lab.ca_file, timeout=10)
     assert answer.json()["data"]["release"] == "9.1"
+
+
+def test_a_valid_ticket_renews_itself_as_proxmoxer_does(running_lab: RunningLab) -> None:
+    url = f"{running_lab.pve_url}/api2/json/access/ticket"
+    password = running_lab.lab.pve.passwords["root@pam"]
+    first = requests.post(url, data={"username": "root@pam", "password": password},
+                          verify=running_lab.ca_file, timeout=10).json()["data"]["ticket"]
+    renewed = requests.post(url, data={"username": "root@pam", "password": first},
+                            verify=running_lab.ca_file, timeout=10)
+    assert renewed.status_code == 200 and renewed.json()["data"]["ticket"].startswith("PVE:root@pam:")
+    other_user = requests.post(url, data={"username": "admin@pve", "password": first},
+                               verify=running_lab.ca_file, timeout=10)
+    assert other_user.status_code == 401
