@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from proxmoxer import ProxmoxAPI
 
-from tests.conftest import RunningLab
+from tests.conftest import REFERENCE, RunningLab
 
 T = TypeVar("T")
 
@@ -44,3 +45,19 @@ def wait_task(api: ProxmoxAPI, upid: str, timeout: float = 10.0) -> dict[str, An
 
 def vm_resource(api: ProxmoxAPI, vmid: int) -> dict[str, Any]:
     return next(r for r in api.cluster.resources.get(type="vm") if r["vmid"] == vmid)
+
+
+def reference(name: str) -> Any:
+    return json.loads((REFERENCE / "pve" / name).read_text())["data"]
+
+
+def kind(value: object) -> str:
+    return {bool: "number", int: "number", float: "number", str: "string", list: "list",
+            dict: "object"}.get(type(value), "null")
+
+
+def assert_shaped_like(ours: dict[str, Any], real: dict[str, Any], keys: set[str] | None = None) -> None:
+    """Our entry has the real capture's keys (or `keys` of them), with the same JSON types."""
+    for key in keys or set(real):
+        assert key in ours, f"missing {key!r}"
+        assert kind(ours[key]) == kind(real[key]), f"{key}: {ours[key]!r} vs real {real[key]!r}"

@@ -8,8 +8,7 @@ from proxmoxer.core import ResourceException
 
 from lab.pve.models import Vm
 from tests.conftest import RunningLab
-from tests.lab.pve_client import proxmox, wait_for, wait_task
-from tests.lab.test_pve_cluster import assert_shaped_like, reference
+from tests.lab.pve_client import assert_shaped_like, proxmox, reference, wait_for, wait_task
 
 
 @pytest.fixture

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-from tests.conftest import REFERENCE, RunningLab
-from tests.lab.pve_client import proxmox, wait_for, wait_task
+from tests.conftest import RunningLab
+from tests.lab.pve_client import assert_shaped_like, proxmox, reference, wait_for, wait_task
 
 
 @pytest.fixture
 def api(running_lab: RunningLab) -> ProxmoxAPI:
     return proxmox(running_lab)
-
-
-def reference(name: str) -> Any:
-    return json.loads((REFERENCE / "pve" / name).read_text())["data"]
-
-
-def kind(value: object) -> str:
-    return {bool: "number", int: "number", float: "number", str: "string", list: "list",
-            dict: "object"}.get(type(value), "null")
-
-
-def assert_shaped_like(ours: dict[str, Any], real: dict[str, Any], keys: set[str] | None = None) -> None:
-    """Our entry has the real capture's keys (or `keys` of them), with the same JSON types."""
-    for key in keys or set(real):
-        assert key in ours, f"missing {key!r}"
-        assert kind(ours[key]) == kind(real[key]), f"{key}: {ours[key]!r} vs real {real[key]!r}"
 
 
 def test_nodes_lists_every_blade_like_pve(api: ProxmoxAPI) -> None:

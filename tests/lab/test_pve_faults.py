@@ -10,8 +10,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
-from tests.lab.pve_client import proxmox, vm_resource, wait_for, wait_task
-from tests.lab.test_pve_cluster import assert_shaped_like, reference
+from tests.lab.pve_client import assert_shaped_like, proxmox, reference, vm_resource, wait_for, wait_task
 
 
 @pytest.fixture
