@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lab.k8s.manifests import daemonset, deployment, service, statefulset
+from lab.k8s.manifests import CRITICAL_ADDON, Pods, daemonset, deployment, service, statefulset
 
 Obj = dict[str, Any]
 DEFAULT_VERSIONS = {
@@ -19,7 +19,6 @@ DEFAULT_VERSIONS = {
     "cert-manager": "v1.16.1",
     "traefik": "27.0.201+up27.0.2",
 }
-_TOLERATE_ALL = [{"operator": "Exists", "effect": "NoSchedule"}]
 
 
 def _get(values: Obj, path: str, default: Any) -> Any:
@@ -48,67 +47,68 @@ def _kube_prometheus_stack(r: str, ns: str, values: Obj) -> list[Obj]:
         deployment(
             f"{r}-operator",
             ns,
-            "quay.io/prometheus-operator/prometheus-operator:v0.77.1",
-            app=f"{r}-operator",
-            instance=r,
-            port=10250,
-            cpu="100m",
-            memory="128Mi",
+            Pods(
+                "quay.io/prometheus-operator/prometheus-operator:v0.77.1",
+                f"{r}-operator",
+                r,
+                "100m",
+                "128Mi",
+                10250,
+            ),
         ),
         deployment(
             f"{r}-grafana",
             ns,
-            "docker.io/grafana/grafana:11.2.2",
+            Pods("docker.io/grafana/grafana:11.2.2", "grafana", r, "100m", "256Mi", 3000),
             _int(values, "grafana.replicas", 1),
-            app="grafana",
-            instance=r,
-            port=3000,
-            cpu="100m",
-            memory="256Mi",
         ),
         deployment(
             f"{r}-kube-state-metrics",
             ns,
-            "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0",
-            app="kube-state-metrics",
-            instance=r,
-            port=8080,
-            cpu="50m",
-            memory="128Mi",
+            Pods(
+                "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0",
+                "kube-state-metrics",
+                r,
+                "50m",
+                "128Mi",
+                8080,
+            ),
         ),
         daemonset(
             f"{r}-prometheus-node-exporter",
             ns,
-            "quay.io/prometheus/node-exporter:v1.8.2",
-            app="prometheus-node-exporter",
-            instance=r,
-            port=9100,
-            host_network=True,
-            tolerations=_TOLERATE_ALL,
+            Pods(
+                "quay.io/prometheus/node-exporter:v1.8.2",
+                "prometheus-node-exporter",
+                r,
+                "20m",
+                "32Mi",
+                9100,
+                {"hostNetwork": True, "tolerations": [{"operator": "Exists", "effect": "NoSchedule"}]},
+            ),
         ),
         statefulset(
             f"prometheus-{r}-prometheus",
             ns,
-            "quay.io/prometheus/prometheus:v2.54.1",
+            Pods(
+                "quay.io/prometheus/prometheus:v2.54.1", "prometheus", f"{r}-prometheus", "250m", "1Gi", 9090
+            ),
             _int(values, "prometheus.prometheusSpec.replicas", 1),
-            app="prometheus",
-            instance=f"{r}-prometheus",
-            port=9090,
-            cpu="250m",
-            memory="1Gi",
-            claims=[(f"prometheus-{r}-prometheus-db", str(storage))],
-            mount="/prometheus",
+            ((f"prometheus-{r}-prometheus-db", str(storage)),),
+            "/prometheus",
         ),
         statefulset(
             f"alertmanager-{r}-alertmanager",
             ns,
-            "quay.io/prometheus/alertmanager:v0.27.0",
+            Pods(
+                "quay.io/prometheus/alertmanager:v0.27.0",
+                "alertmanager",
+                f"{r}-alertmanager",
+                "50m",
+                "128Mi",
+                9093,
+            ),
             _int(values, "alertmanager.alertmanagerSpec.replicas", 1),
-            app="alertmanager",
-            instance=f"{r}-alertmanager",
-            port=9093,
-            cpu="50m",
-            memory="128Mi",
         ),
         service(f"{r}-prometheus", ns, {"app.kubernetes.io/name": "prometheus"}, 9090),
         service(f"{r}-alertmanager", ns, {"app.kubernetes.io/name": "alertmanager"}, 9093),
@@ -117,66 +117,59 @@ def _kube_prometheus_stack(r: str, ns: str, values: Obj) -> list[Obj]:
 
 
 def _metallb(r: str, ns: str, values: Obj) -> list[Obj]:
+    control_plane = [
+        {"key": f"node-role.kubernetes.io/{role}", "operator": "Exists", "effect": "NoSchedule"}
+        for role in ("master", "control-plane")
+    ]
     return [
         deployment(
             f"{r}-controller",
             ns,
-            "quay.io/metallb/controller:v0.14.8",
-            app="metallb",
-            instance=r,
-            port=7472,
-            labels={"app.kubernetes.io/component": "controller"},
+            Pods(
+                "quay.io/metallb/controller:v0.14.8",
+                "metallb",
+                r,
+                port=7472,
+                labels={"app.kubernetes.io/component": "controller"},
+            ),
         ),
         daemonset(
             f"{r}-speaker",
             ns,
-            "quay.io/metallb/speaker:v0.14.8",
-            app="metallb-speaker",
-            instance=r,
-            port=7472,
-            host_network=True,
-            labels={"app.kubernetes.io/component": "speaker"},
-            tolerations=[
-                {"key": "node-role.kubernetes.io/master", "operator": "Exists", "effect": "NoSchedule"},
-                {
-                    "key": "node-role.kubernetes.io/control-plane",
-                    "operator": "Exists",
-                    "effect": "NoSchedule",
-                },
-            ],
+            Pods(
+                "quay.io/metallb/speaker:v0.14.8",
+                "metallb-speaker",
+                r,
+                "20m",
+                "32Mi",
+                7472,
+                {"hostNetwork": True, "tolerations": control_plane},
+                {"app.kubernetes.io/component": "speaker"},
+            ),
         ),
     ]
 
 
 def _cert_manager(r: str, ns: str, values: Obj) -> list[Obj]:
-    tag = "v1.16.1"
+    image = "quay.io/jetstack/cert-manager-{}:v1.16.1"
     return [
         deployment(
             r,
             ns,
-            f"quay.io/jetstack/cert-manager-controller:{tag}",
+            Pods(image.format("controller"), "cert-manager", r, port=9402),
             _int(values, "replicaCount", 1),
-            app="cert-manager",
-            instance=r,
-            port=9402,
         ),
         deployment(
             f"{r}-cainjector",
             ns,
-            f"quay.io/jetstack/cert-manager-cainjector:{tag}",
+            Pods(image.format("cainjector"), "cainjector", r),
             _int(values, "cainjector.replicaCount", 1),
-            app="cainjector",
-            instance=r,
-            port=None,
         ),
         deployment(
             f"{r}-webhook",
             ns,
-            f"quay.io/jetstack/cert-manager-webhook:{tag}",
+            Pods(image.format("webhook"), "webhook", r, port=10250),
             _int(values, "webhook.replicaCount", 1),
-            app="webhook",
-            instance=r,
-            port=10250,
         ),
     ]
 
@@ -187,25 +180,16 @@ def _traefik(r: str, ns: str, values: Obj) -> list[Obj]:
         deployment(
             r,
             ns,
-            "rancher/mirrored-library-traefik:2.11.10",
+            Pods(
+                "rancher/mirrored-library-traefik:2.11.10",
+                "traefik",
+                instance,
+                "100m",
+                "64Mi",
+                8000,
+                CRITICAL_ADDON,
+            ),
             _int(values, "deployment.replicas", 1),
-            app="traefik",
-            instance=instance,
-            port=8000,
-            cpu="100m",
-            memory="64Mi",
-            pod={
-                "priorityClassName": "system-cluster-critical",
-                "tolerations": [
-                    {"key": "CriticalAddonsOnly", "operator": "Exists"},
-                    {
-                        "key": "node-role.kubernetes.io/control-plane",
-                        "operator": "Exists",
-                        "effect": "NoSchedule",
-                    },
-                    {"key": "node-role.kubernetes.io/master", "operator": "Exists", "effect": "NoSchedule"},
-                ],
-            },
         ),
         service(
             r,
@@ -219,9 +203,8 @@ def _traefik(r: str, ns: str, values: Obj) -> list[Obj]:
 
 def _generic(chart: str) -> Callable[[str, str, Obj], list[Obj]]:
     def render(r: str, ns: str, values: Obj) -> list[Obj]:
-        image = _get(values, "image.repository", chart)
-        tag = _get(values, "image.tag", "latest")
-        return [deployment(r, ns, f"{image}:{tag}", _int(values, "replicaCount", 1), app=chart, instance=r)]
+        image = f"{_get(values, 'image.repository', chart)}:{_get(values, 'image.tag', 'latest')}"
+        return [deployment(r, ns, Pods(image, chart, r, port=80), _int(values, "replicaCount", 1))]
 
     return render
 

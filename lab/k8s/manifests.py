@@ -1,156 +1,134 @@
 """Builders for the workload objects the lab starts with and its charts install.
 
 Objects come out as the API would hold them before controllers touch them: Deployments,
-StatefulSets and DaemonSets with a selector on app.kubernetes.io/name and /instance.
+StatefulSets and DaemonSets selecting on app.kubernetes.io/name and /instance.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 Obj = dict[str, Any]
 
-
-def _labels(name: str, instance: str, extra: dict[str, str] | None) -> dict[str, str]:
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": instance, **(extra or {})}
-
-
-def _container(name: str, image: str, cpu: str, memory: str, port: int | None) -> Obj:
-    c: Obj = {"name": name, "image": image, "resources": {"requests": {"cpu": cpu, "memory": memory}}}
-    if port:
-        c["ports"] = [{"name": "http", "containerPort": port, "protocol": "TCP"}]
-    return c
-
-
-def _template(labels: dict[str, str], container: Obj, pod: Obj | None) -> Obj:
-    return {"metadata": {"labels": dict(labels)}, "spec": {"containers": [container], **(pod or {})}}
+# the pod spec of K3s' own addons: may run on tainted servers, before anything else
+CRITICAL_ADDON: Obj = {
+    "priorityClassName": "system-cluster-critical",
+    "tolerations": [
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+        *(
+            {"key": f"node-role.kubernetes.io/{role}", "operator": "Exists", "effect": "NoSchedule"}
+            for role in ("control-plane", "master")
+        ),
+    ],
+}
 
 
-def _meta(name: str, namespace: str, labels: dict[str, str], meta: Obj | None) -> Obj:
-    out: Obj = {"name": name, "namespace": namespace, "labels": dict(labels)}
-    if meta and meta.get("annotations"):
-        out["annotations"] = dict(meta["annotations"])
-    if meta and meta.get("labels"):
-        out["labels"].update(meta["labels"])
-    return out
+@dataclass
+class Pods:
+    """The pods of a workload: one container, its requests, and extra pod spec."""
+
+    image: str
+    app: str | None = None  # app.kubernetes.io/name; the workload's name by default
+    instance: str | None = None  # app.kubernetes.io/instance; likewise
+    cpu: str = "50m"
+    memory: str = "64Mi"
+    port: int | None = None
+    spec: Obj = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
-def deployment(
-    name: str,
-    namespace: str,
-    image: str,
-    replicas: int = 1,
-    *,
-    app: str | None = None,
-    instance: str | None = None,
-    cpu: str = "50m",
-    memory: str = "64Mi",
-    port: int | None = 80,
-    pod: Obj | None = None,
-    meta: Obj | None = None,
-    labels: dict[str, str] | None = None,
+def _workload(
+    kind: str, name: str, namespace: str, pods: Pods, spec: Obj, mounts: list[Obj] | None = None
 ) -> Obj:
-    selector = _labels(app or name, instance or name, None)
+    selector = {
+        "app.kubernetes.io/name": pods.app or name,
+        "app.kubernetes.io/instance": pods.instance or name,
+    }
+    labels = {**selector, **pods.labels}
+    container: Obj = {
+        "name": pods.app or name,
+        "image": pods.image,
+        "resources": {"requests": {"cpu": pods.cpu, "memory": pods.memory}},
+    }
+    if pods.port:
+        container["ports"] = [{"name": "http", "containerPort": pods.port, "protocol": "TCP"}]
+    if mounts:
+        container["volumeMounts"] = mounts
     return {
         "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _meta(name, namespace, {**selector, **(labels or {})}, meta),
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
         "spec": {
-            "replicas": replicas,
             "selector": {"matchLabels": selector},
+            **spec,
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container], **pods.spec}},
+        },
+    }
+
+
+def deployment(name: str, namespace: str, pods: Pods, replicas: int = 1) -> Obj:
+    return _workload(
+        "Deployment",
+        name,
+        namespace,
+        pods,
+        {
+            "replicas": replicas,
             "strategy": {
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
             },
-            "template": _template(
-                {**selector, **(labels or {})}, _container(app or name, image, cpu, memory, port), pod
-            ),
         },
-    }
+    )
 
 
 def statefulset(
     name: str,
     namespace: str,
-    image: str,
+    pods: Pods,
     replicas: int = 1,
-    *,
-    app: str | None = None,
-    instance: str | None = None,
-    cpu: str = "100m",
-    memory: str = "256Mi",
-    port: int | None = None,
-    claims: list[tuple[str, str]] = (),
+    claims: tuple[tuple[str, str], ...] = (),
     mount: str = "/data",
-    storage_class: str = "ceph-rbd",
-    pod: Obj | None = None,
-    meta: Obj | None = None,
-    labels: dict[str, str] | None = None,
 ) -> Obj:
-    selector = _labels(app or name, instance or name, None)
-    container = _container(app or name, image, cpu, memory, port)
-    if claims:
-        container["volumeMounts"] = [{"name": claim, "mountPath": mount} for claim, _ in claims]
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": _meta(name, namespace, {**selector, **(labels or {})}, meta),
-        "spec": {
+    templates = [
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": claim},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "ceph-rbd",
+                "resources": {"requests": {"storage": size}},
+                "volumeMode": "Filesystem",
+            },
+        }
+        for claim, size in claims
+    ]
+    return _workload(
+        "StatefulSet",
+        name,
+        namespace,
+        pods,
+        {
             "replicas": replicas,
             "serviceName": name,
-            "selector": {"matchLabels": selector},
             "podManagementPolicy": "OrderedReady",
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
-            "template": _template({**selector, **(labels or {})}, container, pod),
-            "volumeClaimTemplates": [
-                {
-                    "apiVersion": "v1",
-                    "kind": "PersistentVolumeClaim",
-                    "metadata": {"name": claim},
-                    "spec": {
-                        "accessModes": ["ReadWriteOnce"],
-                        "storageClassName": storage_class,
-                        "resources": {"requests": {"storage": size}},
-                        "volumeMode": "Filesystem",
-                    },
-                }
-                for claim, size in claims
-            ],
+            "volumeClaimTemplates": templates,
         },
-    }
+        [{"name": claim, "mountPath": mount} for claim, _ in claims],
+    )
 
 
-def daemonset(
-    name: str,
-    namespace: str,
-    image: str,
-    *,
-    app: str | None = None,
-    instance: str | None = None,
-    cpu: str = "20m",
-    memory: str = "32Mi",
-    port: int | None = None,
-    host_network: bool = False,
-    tolerations: list[Obj] | None = None,
-    meta: Obj | None = None,
-    labels: dict[str, str] | None = None,
-) -> Obj:
-    selector = _labels(app or name, instance or name, None)
-    pod: Obj = {"hostNetwork": True} if host_network else {}
-    if tolerations:
-        pod["tolerations"] = tolerations
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": _meta(name, namespace, {**selector, **(labels or {})}, meta),
-        "spec": {
-            "selector": {"matchLabels": selector},
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-            "template": _template(
-                {**selector, **(labels or {})}, _container(app or name, image, cpu, memory, port), pod
-            ),
-        },
-    }
+def daemonset(name: str, namespace: str, pods: Pods) -> Obj:
+    return _workload(
+        "DaemonSet",
+        name,
+        namespace,
+        pods,
+        {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}},
+    )
 
 
 def service(
@@ -161,7 +139,6 @@ def service(
     *,
     kind: str = "ClusterIP",
     headless: bool = False,
-    meta: Obj | None = None,
 ) -> Obj:
     spec: Obj = {
         "type": kind,
@@ -170,7 +147,12 @@ def service(
     }
     if headless:
         spec["clusterIP"] = "None"
-    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, namespace, {}, meta), "spec": spec}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
 
 
 def pdb(name: str, namespace: str, selector: dict[str, str], min_available: int | str) -> Obj:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lab.k8s.controllers.base import NAMESPACE, Obj
-from lab.k8s.manifests import deployment, pdb, service, statefulset
+from lab.k8s.manifests import CRITICAL_ADDON, Pods, deployment, pdb, service, statefulset
 from lab.k8s.resources import BY_KIND
 
 if TYPE_CHECKING:
@@ -21,14 +21,6 @@ if TYPE_CHECKING:
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 ADDON_NAMESPACES = ("monitoring", "metallb-system", "cert-manager")
-_CRITICAL = {
-    "priorityClassName": "system-cluster-critical",
-    "tolerations": [
-        {"key": "CriticalAddonsOnly", "operator": "Exists"},
-        {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"},
-        {"key": "node-role.kubernetes.io/master", "operator": "Exists", "effect": "NoSchedule"},
-    ],
-}
 
 
 def _namespace(cluster: K8sCluster, name: str) -> None:
@@ -74,25 +66,30 @@ def _k3s_system() -> list[Obj]:
         deployment(
             "coredns",
             ns,
-            "rancher/mirrored-coredns-coredns:1.11.3",
-            app="kube-dns",
-            port=53,
-            cpu="100m",
-            memory="70Mi",
-            pod=_CRITICAL,
-            labels={"k8s-app": "kube-dns"},
+            Pods(
+                "rancher/mirrored-coredns-coredns:1.11.3",
+                "kube-dns",
+                "coredns",
+                "100m",
+                "70Mi",
+                53,
+                CRITICAL_ADDON,
+                {"k8s-app": "kube-dns"},
+            ),
         ),
         deployment(
-            "local-path-provisioner", ns, "rancher/local-path-provisioner:v0.0.30", port=None, pod=_CRITICAL
+            "local-path-provisioner", ns, Pods("rancher/local-path-provisioner:v0.0.30", spec=CRITICAL_ADDON)
         ),
         deployment(
             "metrics-server",
             ns,
-            "rancher/mirrored-metrics-server:v0.7.2",
-            port=10250,
-            cpu="100m",
-            memory="70Mi",
-            pod=_CRITICAL,
+            Pods(
+                "rancher/mirrored-metrics-server:v0.7.2",
+                cpu="100m",
+                memory="70Mi",
+                port=10250,
+                spec=CRITICAL_ADDON,
+            ),
         ),
         _chart(
             "traefik",
@@ -173,21 +170,23 @@ def _apps() -> list[Obj]:
         ]
     }
     return [
-        deployment("whoami", ns, "traefik/whoami:v1.10.3", 3, pod=spread),
+        deployment("whoami", ns, Pods("traefik/whoami:v1.10.3", port=80, spec=spread), 3),
         pdb("whoami", ns, whoami_labels, 2),
         service("whoami", ns, whoami_labels, 80),
         statefulset(
             "postgres",
             ns,
-            "postgres:16.4",
+            Pods("postgres:16.4", cpu="100m", memory="256Mi", port=5432),
             1,
-            port=5432,
-            claims=[("data", "10Gi")],
-            mount="/var/lib/postgresql/data",
+            (("data", "10Gi"),),
+            "/var/lib/postgresql/data",
         ),
         service("postgres", ns, {"app.kubernetes.io/name": "postgres"}, 5432, headless=True),
         deployment(
-            "ingress-solo", ns, "nginx:1.27.2", 2, pod={"nodeSelector": {"kubernetes.io/hostname": "kube05"}}
+            "ingress-solo",
+            ns,
+            Pods("nginx:1.27.2", port=80, spec={"nodeSelector": {"kubernetes.io/hostname": "kube05"}}),
+            2,
         ),
     ]
 

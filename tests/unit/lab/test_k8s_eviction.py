@@ -17,15 +17,20 @@ EVICTION = {"apiVersion": "policy/v1", "kind": "Eviction"}
 
 def _evict(w: World, namespace: str, name: str) -> dict:
     w.k8s.advance(w.now)  # as the lab does before serving each request
-    return w.k8s.create_namespaced_pod_eviction(namespace, name, {**EVICTION, "metadata": {"name": name,
-                                                                                           "namespace": namespace}})
+    return w.k8s.create_namespaced_pod_eviction(
+        namespace, name, {**EVICTION, "metadata": {"name": name, "namespace": namespace}}
+    )
 
 
 def test_whoami_budget_allows_one_disruption_of_three():
     w = World()
     status = w.store.get(PDB, "default", "whoami")["status"]
-    assert (status["currentHealthy"], status["desiredHealthy"], status["expectedPods"],
-            status["disruptionsAllowed"]) == (3, 2, 3, 1)
+    assert (
+        status["currentHealthy"],
+        status["desiredHealthy"],
+        status["expectedPods"],
+        status["disruptionsAllowed"],
+    ) == (3, 2, 3, 1)
 
 
 def test_second_eviction_is_refused_with_the_api_servers_429():
@@ -38,9 +43,12 @@ def test_second_eviction_is_refused_with_the_api_servers_429():
     body = refused.value.status()
     assert body["code"] == 429 and body["reason"] == "TooManyRequests"
     assert body["message"] == FACTS["message"]
-    assert body["details"]["causes"] == [{"reason": "DisruptionBudget",
-                                          "message": "The disruption budget whoami needs 2 healthy pods and has 2 "
-                                                     "currently"}]
+    assert body["details"]["causes"] == [
+        {
+            "reason": "DisruptionBudget",
+            "message": "The disruption budget whoami needs 2 healthy pods and has 2 currently",
+        }
+    ]
     assert "retryAfterSeconds" not in body["details"]
     assert "deletionTimestamp" not in w.pod("default", second)["metadata"]
 

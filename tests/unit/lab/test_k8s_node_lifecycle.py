@@ -46,12 +46,22 @@ def test_powered_off_blade_makes_its_nodes_unknown_after_the_grace_period():
     w.run(21)
     ready = w.ready("kube05")
     unknown = STRINGS["kubelet_stopped_posting"]
-    assert (ready["status"], ready["reason"], ready["message"]) == ("Unknown", unknown["reason"], unknown["message"])
+    assert (ready["status"], ready["reason"], ready["message"]) == (
+        "Unknown",
+        unknown["reason"],
+        unknown["message"],
+    )
     conditions = {c["type"]: c["status"] for c in w.node("kube05")["status"]["conditions"]}
-    assert conditions == {"Ready": "Unknown", "MemoryPressure": "Unknown", "DiskPressure": "Unknown",
-                          "PIDPressure": "Unknown"}
-    assert w.taints("kube05") == {("node.kubernetes.io/unreachable", "NoSchedule"),
-                                  ("node.kubernetes.io/unreachable", "NoExecute")}
+    assert conditions == {
+        "Ready": "Unknown",
+        "MemoryPressure": "Unknown",
+        "DiskPressure": "Unknown",
+        "PIDPressure": "Unknown",
+    }
+    assert w.taints("kube05") == {
+        ("node.kubernetes.io/unreachable", "NoSchedule"),
+        ("node.kubernetes.io/unreachable", "NoExecute"),
+    }
     assert all("timeAdded" in t for t in w.node("kube05")["spec"]["taints"])
     assert w.ready("kube03")["status"] == "Unknown"
     assert w.ready("kube01")["status"] == "True"
@@ -73,7 +83,9 @@ def test_pods_leave_a_dead_node_after_their_300s_tolerations_and_get_replaced():
     assert len(replacements) == 2  # nodeSelector kube05: they wait, Pending, for their only node
     assert all(p["status"]["phase"] == "Pending" and "nodeName" not in p["spec"] for p in replacements)
     # daemon pods tolerate unreachable for ever; they stay
-    speaker = next(p for p in w.pods("metallb-system", "metallb-speaker") if p["spec"]["nodeName"] == "kube05")
+    speaker = next(
+        p for p in w.pods("metallb-system", "metallb-speaker") if p["spec"]["nodeName"] == "kube05"
+    )
     assert "deletionTimestamp" not in speaker["metadata"]
 
 
@@ -108,8 +120,12 @@ def test_a_node_that_returns_is_ready_untainted_and_finishes_its_terminating_pod
 def test_live_migration_keeps_the_node_ready_with_its_cordon_labels_and_zone():
     w = World()
     vm = next(v for v in w.pve.vms.values() if v.name == "kube04")
-    w.store.mutate(NODE, "", "kube04",
-                   lambda o: (o["spec"].update(unschedulable=True), o["metadata"]["labels"].update(team="infra")))
+    w.store.mutate(
+        NODE,
+        "",
+        "kube04",
+        lambda o: (o["spec"].update(unschedulable=True), o["metadata"]["labels"].update(team="infra")),
+    )
     w.pve.qemu_migrate("blade4", vm.vmid, "blade2", w.now, online=True)
     w.run(120, step=2)
     assert vm.node == "blade2" and vm.status == "running"

@@ -9,8 +9,10 @@ OUT_OF_SERVICE = {"key": "node.kubernetes.io/out-of-service", "value": "nodeshut
 
 
 def _attachments(w: World) -> dict[str, str]:
-    return {va["spec"]["source"]["persistentVolumeName"]: va["spec"]["nodeName"]
-            for va in w.store.list(VOLUMEATTACHMENT)}
+    return {
+        va["spec"]["source"]["persistentVolumeName"]: va["spec"]["nodeName"]
+        for va in w.store.list(VOLUMEATTACHMENT)
+    }
 
 
 def test_postgres_runs_on_its_own_rbd_volume_attached_to_its_node():

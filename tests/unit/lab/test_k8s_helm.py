@@ -1,0 +1,85 @@
+"""The helm-controller: HelmCharts become releases with their workloads, versions and status."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+from lab.k8s.controllers.base import DAEMONSET, DEPLOYMENT, HELMCHART, HELMCHARTCONFIG, SECRET, STATEFULSET
+from tests.unit.lab.k8s_world import World, homelab, running_ready
+
+
+def _release(w: World, namespace: str, name: str) -> dict:
+    secret = next(
+        s
+        for s in w.store.list(SECRET, namespace)
+        if s["metadata"]["labels"].get("name") == name and s["metadata"]["labels"].get("status") == "deployed"
+    )
+    blob = base64.b64decode(base64.b64decode(secret["data"]["release"]))
+    return json.loads(gzip.decompress(blob))
+
+
+def test_default_addons_are_installed_releases_with_their_versions():
+    w = World()
+    chart = w.store.get(HELMCHART, "kube-system", "kube-prometheus-stack")
+    assert chart["status"]["jobName"] == "helm-install-kube-prometheus-stack"
+    assert {c["type"]: c["status"] for c in chart["status"]["conditions"]} == {
+        "JobCreated": "True",
+        "Failed": "False",
+    }
+    release = _release(w, "monitoring", "kube-prometheus-stack")
+    assert release["chart"]["metadata"] == {"name": "kube-prometheus-stack", "version": "65.1.1"}
+    assert w.store.get(STATEFULSET, "monitoring", "prometheus-kube-prometheus-stack-prometheus")
+    assert w.store.get(DAEMONSET, "monitoring", "kube-prometheus-stack-prometheus-node-exporter")
+    grafana = w.store.get(DEPLOYMENT, "monitoring", "kube-prometheus-stack-grafana")
+    assert grafana["metadata"]["labels"]["helm.sh/chart"] == "kube-prometheus-stack-65.1.1"
+    assert _release(w, "kube-system", "traefik")["chart"]["metadata"]["version"] == "27.0.201+up27.0.2"
+    assert (
+        w.store.get(DEPLOYMENT, "kube-system", "traefik")["spec"]["replicas"] == 2
+    )  # from the HelmChartConfig
+
+
+def test_an_unknown_chart_installs_one_deployment_named_after_it():
+    w = World(homelab(workloads="none"))
+    w.store.create(
+        HELMCHART,
+        {
+            "metadata": {"name": "podinfo", "namespace": "kube-system"},
+            "spec": {
+                "chart": "podinfo",
+                "repo": "https://stefanprodan.github.io/podinfo",
+                "version": "6.7.1",
+                "targetNamespace": "default",
+                "valuesContent": "replicaCount: 2\n",
+            },
+        },
+    )
+    w.run(10)
+    deploy = w.store.get(DEPLOYMENT, "default", "podinfo")
+    assert deploy["spec"]["replicas"] == 2 and deploy["status"]["readyReplicas"] == 2
+    assert _release(w, "default", "podinfo")["chart"]["metadata"]["version"] == "6.7.1"
+
+
+def test_a_helmchartconfig_change_upgrades_the_release():
+    w = World()
+    w.store.mutate(
+        HELMCHARTCONFIG,
+        "kube-system",
+        "traefik",
+        lambda o: o["spec"].update(valuesContent="deployment:\n  replicas: 3\n"),
+    )
+    w.run(20)
+    assert w.store.get(DEPLOYMENT, "kube-system", "traefik")["status"]["readyReplicas"] == 3
+    assert _release(w, "kube-system", "traefik")["version"] == 2
+    pods = w.live_pods("kube-system", "traefik")
+    assert len(pods) == 3 and all(running_ready(p) for p in pods)
+
+
+def test_deleting_a_helmchart_uninstalls_its_workloads_and_pods():
+    w = World()
+    w.store.remove(HELMCHART, "kube-system", "metallb")
+    w.run(40)
+    assert w.store.find(DEPLOYMENT, "metallb-system", "metallb-controller") is None
+    assert w.store.find(DAEMONSET, "metallb-system", "metallb-speaker") is None
+    assert w.pods("metallb-system") == []

@@ -1,0 +1,112 @@
+"""Joining K3s by running the install command through the guest agent."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.k8s.controllers.base import NODE
+from lab.k8s.join import NotAnInstall, parse_install
+from lab.scenario import VmSpec
+from tests.unit.lab.k8s_world import World, homelab
+
+SERVER = "https://192.168.1.121:6443"
+
+
+def _sh(script: str) -> list[str]:
+    return ["sh", "-c", script]
+
+
+def test_agent_install_with_labels_and_taints():
+    join = parse_install(
+        _sh(
+            "curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC='agent --node-label tier=gpu "
+            "--node-label=zone=x --node-taint dedicated=gpu:NoSchedule' "
+            f"K3S_URL={SERVER} K3S_TOKEN=K10abc sh -"
+        )
+    )
+    assert join.role == "agent" and join.server_url == SERVER
+    assert join.labels == {"tier": "gpu", "zone": "x"}
+    assert join.taints == [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]
+
+
+def test_role_comes_from_k3s_url_when_exec_names_none():
+    assert (
+        parse_install(_sh(f"curl -sfL https://get.k3s.io | K3S_URL={SERVER} K3S_TOKEN=t sh -")).role
+        == "agent"
+    )
+    assert parse_install(_sh("curl -sfL https://get.k3s.io | sh -s - --cluster-init")).role == "server"
+    server = parse_install(
+        ["bash", "-c", f"curl -sfL https://get.k3s.io | K3S_TOKEN=t sh -s - server --server {SERVER}"]
+    )
+    assert server.role == "server" and server.server_url == SERVER
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["uptime"],
+        _sh("curl -sfL https://example.com/install.sh | sh -"),
+        _sh("curl -sfL https://get.k3s.io -o /tmp/k3s.sh"),
+    ],
+)
+def test_other_commands_are_not_installs(argv):
+    with pytest.raises(NotAnInstall):
+        parse_install(argv)
+
+
+def test_agent_without_server_url_is_refused_like_the_script():
+    with pytest.raises(NotAnInstall, match="K3S_URL"):
+        parse_install(_sh("curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC=agent sh -"))
+
+
+def _world_with_spare_vm() -> World:
+    scenario = homelab()
+    spare = VmSpec(
+        vmid=106, name="kube06", blade="blade4", cores=4, memory_gib=4, ipconfig0="ip=192.168.1.126/24"
+    )
+    return World(scenario.model_copy(update={"vms": [*scenario.vms, spare]}))
+
+
+def test_guest_agent_install_joins_the_vm_as_a_ready_node_with_its_labels():
+    w = _world_with_spare_vm()
+    assert w.store.find(NODE, "", "kube06") is None
+    pid = w.pve.qemu_agent_exec(
+        "blade4",
+        106,
+        _sh(
+            "curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC='agent --node-label role=storage "
+            f"--node-taint dedicated=storage:NoSchedule' K3S_URL={SERVER} K3S_TOKEN=K10abc sh -"
+        ),
+        w.now,
+    )["pid"]
+    w.run(5)
+    result = w.pve.qemu_agent_exec_status("blade4", 106, pid, w.now)
+    assert result["exitcode"] == 0 and "[INFO]  systemd: Starting k3s-agent" in result["out-data"]
+    node = w.node("kube06")
+    assert node["metadata"]["labels"]["role"] == "storage"
+    assert node["metadata"]["labels"]["topology.kubernetes.io/zone"] == "blade4"
+    assert "node-role.kubernetes.io/control-plane" not in node["metadata"]["labels"]
+    assert {"key": "dedicated", "value": "storage", "effect": "NoSchedule"} in node["spec"]["taints"]
+    assert w.ready("kube06")["status"] == "True"
+    assert {a["address"] for a in node["status"]["addresses"]} == {"192.168.1.126", "kube06"}
+    w.run(10)
+    exporters = [
+        p
+        for p in w.pods("monitoring", "kube-prometheus-stack-prometheus-node-exporter")
+        if p["spec"].get("nodeName") == "kube06"
+    ]
+    assert len(exporters) == 1  # daemon pods follow the new node (node-exporter tolerates NoSchedule)
+
+
+def test_guest_agent_server_install_adds_control_plane_labels():
+    w = _world_with_spare_vm()
+    w.pve.qemu_agent_exec(
+        "blade4",
+        106,
+        _sh(f"curl -sfL https://get.k3s.io | K3S_TOKEN=t sh -s - server --server {SERVER}"),
+        w.now,
+    )
+    w.run(2)
+    labels = w.node("kube06")["metadata"]["labels"]
+    assert labels["node-role.kubernetes.io/control-plane"] == "true"
+    assert labels["node-role.kubernetes.io/etcd"] == "true"

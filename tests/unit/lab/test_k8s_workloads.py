@@ -1,0 +1,107 @@
+"""Deployments roll, ReplicaSets and StatefulSets scale, and the loop stays idle when nothing moves."""
+
+from __future__ import annotations
+
+from lab.k8s.controllers.base import DEPLOYMENT, PDB, REPLICASET, STATEFULSET
+from lab.k8s.metrics import metric_families
+from tests.unit.lab.k8s_world import World, running_ready
+
+
+def test_a_template_change_rolls_whoami_to_a_new_replicaset_without_dropping_below_the_budget():
+    w = World()
+    old = {
+        rs["metadata"]["name"]
+        for rs in w.store.list(REPLICASET, "default")
+        if rs["metadata"]["name"].startswith("whoami-")
+    }
+    w.store.mutate(
+        DEPLOYMENT,
+        "default",
+        "whoami",
+        lambda o: o["spec"]["template"]["spec"]["containers"][0].update(image="traefik/whoami:v1.11.0"),
+    )
+    lowest = 3
+    for _ in range(40):
+        w.run(1)
+        lowest = min(lowest, sum(running_ready(p) for p in w.live_pods("default", "whoami")))
+    assert lowest >= 3  # maxUnavailable 25% of 3 rounds down to 0: surge first
+    new = [
+        rs
+        for rs in w.store.list(REPLICASET, "default")
+        if rs["metadata"]["name"].startswith("whoami-") and rs["metadata"]["name"] not in old
+    ]
+    assert len(new) == 1 and new[0]["status"]["readyReplicas"] == 3
+    assert new[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+    pods = w.live_pods("default", "whoami")
+    assert {p["metadata"]["labels"]["pod-template-hash"] for p in pods} == {
+        new[0]["metadata"]["labels"]["pod-template-hash"]
+    }
+    status = w.store.get(DEPLOYMENT, "default", "whoami")["status"]
+    assert (status["updatedReplicas"], status["availableReplicas"]) == (3, 3)
+    assert w.store.get(PDB, "default", "whoami")["status"]["currentHealthy"] == 3
+
+
+def test_statefulset_scales_up_one_ordinal_at_a_time_and_down_from_the_top():
+    w = World()
+    w.store.mutate(STATEFULSET, "default", "postgres", lambda o: o["spec"].update(replicas=3))
+    w.run(1)
+    assert sorted(p["metadata"]["name"] for p in w.pods("default", "postgres")) == [
+        "postgres-0",
+        "postgres-1",
+    ]
+    w.run(20)
+    assert sorted(p["metadata"]["name"] for p in w.pods("default", "postgres")) == [
+        "postgres-0",
+        "postgres-1",
+        "postgres-2",
+    ]
+    assert w.store.get(STATEFULSET, "default", "postgres")["status"]["readyReplicas"] == 3
+    w.store.mutate(STATEFULSET, "default", "postgres", lambda o: o["spec"].update(replicas=1))
+    w.run(2)
+    assert "deletionTimestamp" in w.pod("default", "postgres-2")["metadata"]
+    assert "deletionTimestamp" not in w.pod("default", "postgres-1")["metadata"]
+    w.run(120)
+    assert [p["metadata"]["name"] for p in w.pods("default", "postgres")] == ["postgres-0"]
+
+
+def test_steady_state_writes_only_lease_renewals():
+    w = World()
+    before = w.store.resource_version
+    w.run(60)
+    assert w.store.resource_version - before <= 5 * 7  # five leases, renewed every 10 s
+
+
+def test_kube_state_metrics_show_a_dead_node_and_its_taints():
+    w = World()
+    w.power_off_blade_of("kube05")
+    w.run(60, step=5)
+    families = {f.name: f for f in metric_families(w.k8s, w.now)}
+    ready = {
+        (s.labels["node"], s.labels["status"]): s.value
+        for s in families["kube_node_status_condition"].samples
+        if s.labels["condition"] == "Ready"
+    }
+    assert (
+        ready[("kube05", "unknown")] == 1
+        and ready[("kube05", "true")] == 0
+        and ready[("kube01", "true")] == 1
+    )
+    taints = {
+        (s.labels["node"], s.labels["key"], s.labels["effect"])
+        for s in families["kube_node_spec_taint"].samples
+    }
+    assert ("kube05", "node.kubernetes.io/unreachable", "NoSchedule") in taints
+    assert {s.labels["node"]: s.value for s in families["kube_node_spec_unschedulable"].samples}[
+        "kube05"
+    ] == 0
+    info = {s.labels["pod"]: s.labels["node"] for s in families["kube_pod_info"].samples}
+    assert info["postgres-0"] == w.pod("default", "postgres-0")["spec"]["nodeName"]
+    phases = {
+        (s.labels["pod"], s.labels["phase"]): s.value for s in families["kube_pod_status_phase"].samples
+    }
+    assert phases[("postgres-0", "Running")] == 1
+    solo = w.pods("default", "ingress-solo")[0]["metadata"]["name"]
+    ready_pods = {
+        (s.labels["pod"], s.labels["condition"]): s.value for s in families["kube_pod_status_ready"].samples
+    }
+    assert ready_pods[(solo, "false")] == 1
