@@ -2,8 +2,8 @@
 
 Ceph as the ceph-mgr `prometheus` module names it (ceph_health_status, ceph_health_detail,
 ceph_osd_up/in/metadata, ceph_mon_quorum_status/metadata); PVE as prometheus-pve-exporter
-names it (pve_up, pve_node_info, pve_guest_info). Kubernetes families come from
-`lab.k8s.metric_families(now)` when the K8s model provides it (kube-state-metrics names).
+names it (pve_up, pve_node_info, pve_guest_info); Kubernetes as kube-state-metrics names it,
+from `lab.k8s.metric_families(now)`.
 """
 
 from __future__ import annotations
@@ -81,9 +81,7 @@ class LabCollector:
         now = self.lab.clock.now()
         yield from ceph_families(self.lab.ceph, now)
         yield from pve_families(self.lab.pve, now)
-        k8s_families = getattr(self.lab.k8s, "metric_families", None)
-        if k8s_families is not None:
-            yield from k8s_families(now)
+        yield from self.lab.k8s.metric_families(now)
 
 
 def make_registry(lab: Lab) -> CollectorRegistry:
