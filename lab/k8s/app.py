@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import defaults, discovery, routes
+from lab.k8s import defaults, discovery, openapi, routes
 from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
 from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
 
@@ -98,5 +98,6 @@ def make_app(lab: Lab, token: str) -> web.Application:
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, healthz)
     discovery.add_routes(app)
+    openapi.add_routes(app)
     routes.add_routes(app)
     return app

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import defaults, gc, lists, patch, subresources, validation
+from lab.k8s import defaults, gc, lists, patch, subresources, tables, validation
 from lab.k8s import watch as watches
 from lab.k8s.errors import BadRequest, Conflict, K8sError, MethodNotAllowed, NotFound
 from lab.k8s.http import STOPPING_KEY, Target, lab_of, parse_target, read_object, respond, truthy
@@ -55,9 +55,18 @@ def _dry_run(request: web.Request) -> bool:
 
 # reads
 
+def _as_table(request: web.Request) -> bool:
+    return tables.wants_table(request.headers.get("Accept", ""))
+
+
 async def _get(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
-    return respond(lab_of(request).k8s.store.get(t.res, t.namespace or "", t.name))
+    lab = lab_of(request)
+    obj = lab.k8s.store.get(t.res, t.namespace or "", t.name)
+    if _as_table(request) and t.sub is None:
+        return respond(tables.table(t.res, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                                    lab.clock.now()))
+    return respond(obj)
 
 
 async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
@@ -66,8 +75,11 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
     fields = lists.field_filter(q.get("fieldSelector"), t.res)
     lab = lab_of(request)
     if not truthy(q.get("watch")):
-        return respond(lists.list_body(lab.k8s.store, t.res, t.namespace, lambda o: labels(o) and fields(o),
-                                       q.get("limit"), q.get("continue")))
+        body = lists.list_body(lab.k8s.store, t.res, t.namespace, lambda o: labels(o) and fields(o),
+                               q.get("limit"), q.get("continue"))
+        if _as_table(request):
+            body = tables.table(t.res, body["items"], body["metadata"], lab.clock.now())
+        return respond(body)
     try:
         timeout = float(q.get("timeoutSeconds") or watches.DEFAULT_TIMEOUT)
     except ValueError:
@@ -75,7 +87,8 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
     req = watches.WatchRequest(
         t.res, t.namespace, None, lambda o: labels(o) and fields(o),
         watches.parse_rv(q.get("resourceVersion", "")), truthy(q.get("allowWatchBookmarks")),
-        truthy(q.get("sendInitialEvents")), timeout)
+        truthy(q.get("sendInitialEvents")), timeout,
+        (lambda o: tables.table(t.res, [o], {}, lab.clock.now())) if _as_table(request) else None)
     scale = float(getattr(lab.clock, "scale", 1.0))
     return await watches.serve(request, lab.k8s.store, req, scale, request.app[STOPPING_KEY])  # type: ignore[arg-type]
 

@@ -38,10 +38,15 @@ class WatchRequest:
     bookmarks: bool
     initial_events: bool  # sendInitialEvents=true: the watch-list protocol
     timeout: float
+    render: Callable[[Obj], Obj] | None = None  # e.g. as a one-row Table for `kubectl get -w`
 
 
 def _line(kind: str, obj: Obj) -> bytes:
     return json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+def _event(req: WatchRequest, kind: str, obj: Obj) -> bytes:
+    return _line(kind, req.render(obj) if req.render else obj)
 
 
 def _bookmark(req: WatchRequest, rv: int, initial_end: bool = False) -> Obj:
@@ -80,7 +85,7 @@ def _initial(req: WatchRequest, store: Store) -> tuple[list[bytes], int]:
     rv_text = req.resource_version
     if rv_text in ("", "0") or req.initial_events:
         objects = store.list(req.res, req.namespace)
-        lines = [_line("ADDED", o) for o in objects if _in_scope(req, o) and req.matches(o)]
+        lines = [_event(req, "ADDED", o) for o in objects if _in_scope(req, o) and req.matches(o)]
         if req.initial_events and req.bookmarks:
             lines.append(_line("BOOKMARK", _bookmark(req, store.resource_version, initial_end=True)))
         return lines, store.resource_version
@@ -89,7 +94,7 @@ def _initial(req: WatchRequest, store: Store) -> tuple[list[bytes], int]:
     for event in store.events_since(rv, req.res):
         seen = translate(req, event)
         if seen:
-            lines.append(_line(*seen))
+            lines.append(_event(req, *seen))
     return lines, max(rv, store.resource_version)
 
 
@@ -144,4 +149,4 @@ async def _follow(request: web.Request, response: web.StreamResponse, queue: asy
             continue
         seen = translate(req, event)
         if seen:
-            await response.write(_line(*seen))
+            await response.write(_event(req, *seen))

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from kubernetes import client
@@ -43,6 +44,25 @@ def test_get_nodes_as_json_lists_the_nodes_the_client_sees(kubectl: Kubectl, api
     assert {item["metadata"]["name"] for item in listed["items"]} == seen
     assert {"kube01", "kube02", "kube03", "kube04", "kube05"} <= seen
     assert all(item["kind"] == "Node" for item in listed["items"])
+
+
+def test_get_nodes_prints_the_servers_table(kubectl: Kubectl) -> None:
+    header, *rows = kubectl("get", "nodes").splitlines()
+    assert header.split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    kube01 = next(r.split() for r in rows if r.startswith("kube01 "))
+    assert kube01[1:3] == ["Ready", "control-plane,etcd,master"]
+    assert kube01[4] == "v1.31.4+k3s1"
+
+
+def test_apply_creates_then_patches_a_manifest(kubectl: Kubectl, api: client.ApiClient,
+                                               tmp_path: Path) -> None:
+    manifest = tmp_path / "cm.yaml"
+    for value, verb in (("1", "created"), ("2", "configured")):
+        manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: applied, namespace: default}\n"
+                            f"data: {{level: '{value}'}}\n")
+        assert f"configmap/applied {verb}" in kubectl("apply", "-f", str(manifest))
+        assert client.CoreV1Api(api).read_namespaced_config_map("applied", "default").data == {"level": value}
+    assert "serverside-applied" in kubectl("apply", "--server-side", "-f", str(manifest))
 
 
 def test_cordon_and_uncordon(kubectl: Kubectl, api: client.ApiClient) -> None:
