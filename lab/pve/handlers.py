@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,5 +57,11 @@ def call(request: web.Request) -> Call:
                 request.match_info.get("node", ""))
 
 
-def data(value: object) -> web.Response:
-    return web.json_response({"data": value})
+def answers(fn: Callable[[Call], object]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A route from `fn(call) -> data`: what `fn` returns is served as PVE's `{"data": ...}`."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"data": fn(call(request))})
+
+    handler.__name__ = fn.__name__
+    return handler

@@ -7,58 +7,58 @@ import re
 
 from aiohttp import web
 
-from lab.pve.handlers import call, data
+from lab.pve.handlers import Call, answers
 
 table = web.RouteTableDef()
 NODE = "/api2/json/nodes/{node}"
 
 
 @table.get("/api2/json/nodes")
-async def nodes(request: web.Request) -> web.Response:
-    c = call(request)
-    return data(c.pve.nodes(c.now))
+@answers
+def nodes(c: Call) -> object:
+    return c.pve.nodes(c.now)
 
 
 @table.get(f"{NODE}/status")
-async def node_status(request: web.Request) -> web.Response:
-    c = call(request)
-    return data(c.pve.node_status(c.node, c.now))
+@answers
+def node_status(c: Call) -> object:
+    return c.pve.node_status(c.node, c.now)
 
 
 @table.post(f"{NODE}/status")
-async def node_status_command(request: web.Request) -> web.Response:
-    c = call(request)
-    c.pve.node_status_command(c.node, c.text("command") or "", c.now)
-    return data(None)
+@answers
+def node_status_command(c: Call) -> object:
+    return c.pve.node_status_command(c.node, c.text("command") or "", c.now)
 
 
 @table.post(f"{NODE}/migrateall")
-async def node_migrateall(request: web.Request) -> web.Response:
-    c = call(request)
+@answers
+def node_migrateall(c: Call) -> object:
     vms = c.text("vms")
     vmids = [int(v) for v in re.split(r"[,;\s]+", vms) if v] if vms else None
     workers = c.integer("max-workers") or c.integer("maxworkers")
-    return data(c.pve.node_migrateall(c.node, c.text("target") or "", c.now, workers, vmids, c.user))
+    return c.pve.node_migrateall(c.node, c.text("target") or "", c.now, workers, vmids, c.user)
 
 
 @table.get(f"{NODE}/tasks")
-async def node_tasks(request: web.Request) -> web.Response:
-    c = call(request)
-    start, limit = c.integer("start") or 0, c.integer("limit")
-    return data(c.pve.node_tasks(c.node, c.now, start=start, limit=50 if limit is None else limit,
-                                 vmid=c.integer("vmid"), typefilter=c.text("typefilter"),
-                                 errors=bool(c.flag("errors")), source=c.text("source") or "archive"))
+@answers
+def node_tasks(c: Call) -> object:
+    limit = c.integer("limit")
+    return c.pve.node_tasks(c.node, c.now, start=c.integer("start") or 0,
+                            limit=50 if limit is None else limit, vmid=c.integer("vmid"),
+                            typefilter=c.text("typefilter"), errors=bool(c.flag("errors")),
+                            source=c.text("source") or "archive")
 
 
 @table.get(f"{NODE}/tasks/{{upid}}/status")
-async def task_status(request: web.Request) -> web.Response:
-    c = call(request)
-    return data(c.pve.task_status(c.node, request.match_info["upid"], c.now))
+@answers
+def task_status(c: Call) -> object:
+    return c.pve.task_status(c.node, c.text("upid") or "", c.now)
 
 
 @table.get(f"{NODE}/tasks/{{upid}}/log")
-async def task_log(request: web.Request) -> web.Response:
-    c = call(request)
+@answers
+def task_log(c: Call) -> object:
     limit = c.integer("limit")
-    return data(c.pve.task_log(c.node, request.match_info["upid"], c.now, c.integer("start") or 0,
-                               50 if limit is None else limit))
+    return c.pve.task_log(c.node, c.text("upid") or "", c.now, c.integer("start") or 0,
+                          50 if limit is None else limit)
