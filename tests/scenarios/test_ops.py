@@ -1,0 +1,97 @@
+"""`ops resume` after a SIGKILL at each step of a drain; `ops list/show/cancel`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from commands import ops
+from commands.restore import restore
+from commands.result import DONE, REFUSED
+from infra.journal_sqlite import SqliteJournal
+
+from .opsctx import FAST, lab_context
+
+DRAIN_STEPS = ["plan", "noout", "cordon", "evict", "migrate"]
+DREWBURR = [sys.executable, "-m", "bot"]
+
+
+def fast_config(running_lab) -> Path:
+    """The lab's drewburr.yaml with short polls, as an operator could write it."""
+    path = running_lab.workdir / "drewburr.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["operations"] = {k: v for k, v in FAST.items()}
+    fast = running_lab.workdir / "fast.yaml"
+    fast.write_text(yaml.safe_dump(data))
+    return fast
+
+
+def kill_after(config: Path, journal: SqliteJournal, step: str, deadline: float = 60) -> None:
+    """Start `drewburr drain blade3 --yes` and SIGKILL it once `step` is journaled done."""
+    proc = subprocess.Popen([*DREWBURR, "--config", str(config), "drain", "blade3", "--yes"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    end = time.monotonic() + deadline
+    try:
+        while time.monotonic() < end:
+            op = journal.list(1)
+            if op and op[0].kind == "drain" and op[0].step(step).outcome == "done":
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.01)
+        else:
+            raise AssertionError(f"step {step} never finished")
+    finally:
+        proc.wait(10)
+
+
+def migrations(running_lab, vmid: int) -> int:
+    return running_lab.call(lambda: running_lab.lab.recorder.count("POST", f"/qemu/{vmid}/migrate", "pve"))
+
+
+@pytest.mark.slow
+async def test_drain_killed_after_each_step_resumes_to_the_same_end_state(running_lab):
+    config = fast_config(running_lab)
+    ctx = lab_context(running_lab)
+    journal = ctx.journal
+    for step in DRAIN_STEPS:
+        before = {vmid: migrations(running_lab, vmid) for vmid in (103, 105)}
+        await asyncio.to_thread(kill_after, config, journal, step)
+        killed = journal.list(1)[0]
+        assert killed.phase == "Running"  # nobody finished it: it is interrupted
+        command = [*DREWBURR, "--config", str(config), "ops", "resume"]
+        resumed = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        op = journal.get(killed.id)
+        assert op.phase == "Succeeded" and op.done == op.total
+        assert all(op.step(s).attempts <= 2 for s in DRAIN_STEPS)
+        snap = await ctx.snapshot()
+        assert [vm.name for vm in snap.vms_on("blade3") if vm.running] == []
+        assert "noout" in snap.ceph.flags
+        assert all(snap.nodes[n].unschedulable for n in ("kube03", "kube05"))
+        for vmid in (103, 105):  # one migration each, never a second one
+            assert migrations(running_lab, vmid) - before[vmid] == 1, (step, vmid)
+        back = await restore(ctx, "blade3", migrate_back=True)
+        assert back.code == DONE, back.text
+
+
+async def test_ops_list_show_and_cancel_an_interrupted_operation(running_lab):
+    ctx = lab_context(running_lab)
+    assert ops.list_ops(ctx).text == "No operations yet."
+    op = ctx.journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
+    ctx.journal.set_phase(op.id, "Running", now=2, pid=2**22 + 12345)  # a pid that is not running
+    assert f"Operation {op.id}: drain blade3" in ops.list_ops(ctx).text
+    assert "plan" in ops.show(ctx, op.id).text
+    assert ops.show(ctx, 999).code == REFUSED
+    assert ops.cancel(ctx, op.id).code == DONE
+    assert ctx.journal.get(op.id).phase == "Cancelled" and ctx.journal.locks() == {}
+    assert ops.cancel(ctx, op.id).code == REFUSED
+    assert (await ops.resume(ctx)).text == "Nothing to resume."

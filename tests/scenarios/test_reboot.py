@@ -1,0 +1,33 @@
+"""`reboot BLADE` and `reboot all` on the lab."""
+
+from __future__ import annotations
+
+from commands.reboot import reboot
+from commands.result import DONE, FAILED
+
+from .opsctx import fault, lab_context
+
+
+async def test_reboot_blade3_ends_healthy_with_no_cordon_left(running_lab):
+    ctx = lab_context(running_lab)
+    result = await reboot(ctx, "blade3", yes=True)
+    assert result.code == DONE, result.text
+    op = result.operation
+    assert op.step("wait-online").outcome == "done" and op.step("wait-ceph").outcome == "done"
+    snap = await ctx.snapshot()
+    assert snap.ceph.health == "HEALTH_OK" and snap.ceph.flags == []
+    assert not any(n.unschedulable for n in snap.nodes.values())
+    assert sorted(vm.name for vm in snap.vms_on("blade3") if vm.running) == ["kube03", "kube05"]
+    uptime = {e["node"]: e.get("uptime", 0) for e in await ctx.pve.cluster_resources(type="node")}
+    assert uptime["blade3"] < uptime["blade1"]  # it really rebooted
+
+
+async def test_reboot_all_stops_at_the_first_failure(running_lab):
+    fault(running_lab, "hold-lock", "102:backup")  # kube02 cannot leave blade2
+    ctx = lab_context(running_lab)
+    result = await reboot(ctx, "all", yes=True)
+    assert result.code == FAILED
+    op = result.operation
+    assert op.step("blade1/restore:clear").outcome == "done"
+    assert op.step("blade2/drain:migrate").outcome == "failed" and "102" in op.last_error
+    assert op.step("blade3/drain:plan").outcome == "pending"
