@@ -70,6 +70,10 @@ class PveState:
     def qemu_power_on(self, vm: Vm, now: float) -> None:
         """qemu: start the VM's QEMU process (no task)."""
 
+    def cluster_node(self, name: str) -> None:
+        if name not in self.blades:
+            raise PveError(f"no such cluster node '{name}'")
+
     def ha_migrate_request(self, vm: Vm, target: str, now: float, user: str) -> Task:
         """HA: queue `ha-manager migrate`; returns the `hamigrate` task."""
         raise NotImplementedError

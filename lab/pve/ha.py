@@ -160,6 +160,16 @@ class HaApi(PveState):
         task.write(f"Requesting HA migration for VM {vm.vmid} to node {target}")
         return task
 
+    def ha_resource_migrate(self, sid: str, node: str, now: float) -> dict[str, Any]:
+        """`POST /cluster/ha/resources/{sid}/migrate`: queue a CRM command, no task."""
+        vm = self.vms.get(int(sid.removeprefix("vm:"))) if sid.removeprefix("vm:").isdigit() else None
+        if vm is None or not vm.ha:
+            raise PveError(f"resource '{sid}' is not HA managed")
+        self.require_quorum(now)
+        self.cluster_node(node)
+        self.at(now + CRM_DELAY, lambda t: self._crm_migrate(vm, node, t))
+        return {"sid": vm.sid, "requested-node": node}
+
     def _crm_migrate(self, vm: Vm, target: str, now: float) -> None:
         if (not self.quorate(now) or vm.lock or vm.node == target
                 or not self.blades[target].online(now) or not self.blades[vm.node].online(now)):

@@ -35,10 +35,6 @@ class MigrateApi(PveState):
             out["dependent-ha-resources"] = []
         return out
 
-    def cluster_node(self, name: str) -> None:
-        if name not in self.blades:
-            raise PveError(f"no such cluster node '{name}'")
-
     def _check_migrate(self, vm: Vm, target: str, online: bool, now: float) -> None:
         """The checks PVE makes before forking the migration worker."""
         if target == vm.node:
@@ -53,23 +49,26 @@ class MigrateApi(PveState):
                 raise PveError(f"can't migrate VM which uses local devices: {', '.join(local)}")
 
     def qemu_migrate(self, node: str, vmid: int, target: str, now: float, online: bool = False,
-                     user: str = ROOT) -> str:
+                     user: str = ROOT, bwlimit: int | None = None) -> str:
         """`POST .../migrate`. An HA-managed VM only queues `ha-manager migrate` (`hamigrate`)."""
         vm = self.vm_on(node, vmid, now)
         self._check_migrate(vm, target, online, now)
         if vm.ha:
             return self.ha_migrate_request(vm, target, now, user).upid
-        return self.qm_migrate(vm, target, now, user).upid
+        return self.qm_migrate(vm, target, now, user, bwlimit).upid
 
-    def qm_migrate(self, vm: Vm, target: str, now: float, user: str = ROOT) -> Task:
-        """The `qmigrate` worker: live when running (memory over the slower NIC), else offline."""
+    def qm_migrate(self, vm: Vm, target: str, now: float, user: str = ROOT,
+                   bwlimit: int | None = None) -> Task:
+        """The `qmigrate` worker: live when running (memory over the slower NIC, or `bwlimit`
+        KiB/s), else offline."""
         source = vm.node
         live = vm.running()
         vm.lock = "migrate"
         no_room = live and self.mem_free(target) < vm.memory
         if live and not no_room:
             vm.migrating_to = target
-        bandwidth = min(self.blades[source].nic_bandwidth, self.blades[target].nic_bandwidth)
+        bandwidth = min(self.blades[source].nic_bandwidth, self.blades[target].nic_bandwidth,
+                        bwlimit * 1024 if bwlimit else float("inf"))
         duration = (1.5 if no_room else vm.memory / bandwidth + MIGRATE_OVERHEAD) if live \
             else OFFLINE_MIGRATE
         start = now

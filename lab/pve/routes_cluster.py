@@ -58,6 +58,12 @@ def ha_resource_delete(c: Call) -> object:
     return c.pve.ha_resource_delete(c.text("sid") or "", c.now)
 
 
+@table.post(f"{BASE}/ha/resources/{{sid}}/migrate")
+@answers
+def ha_resource_migrate(c: Call) -> object:
+    return c.pve.ha_resource_migrate(c.text("sid") or "", c.text("node") or "", c.now)
+
+
 @table.get(f"{BASE}/ha/status/current")
 @answers
 def ha_status_current(c: Call) -> object:

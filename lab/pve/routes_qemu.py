@@ -91,7 +91,7 @@ def qemu_migrate_precondition(c: Call) -> object:
 @answers
 def qemu_migrate(c: Call) -> object:
     return c.pve.qemu_migrate(c.node, c.vmid, c.text("target") or "", c.now,
-                              online=bool(c.flag("online")), user=c.user)
+                              online=bool(c.flag("online")), user=c.user, bwlimit=c.integer("bwlimit"))
 
 
 @table.post(f"{VM}/agent/ping")

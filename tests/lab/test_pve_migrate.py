@@ -127,3 +127,12 @@ def test_migrateall_needs_a_worker_count(api: ProxmoxAPI) -> None:
     with pytest.raises(ResourceException) as exc:
         api.nodes("blade3").migrateall.post(target="blade4")
     assert "max_workers in datacenter.cfg must be set" in str(exc.value)
+
+
+def test_ha_manager_migrate_through_the_ha_api_moves_the_vm(api: ProxmoxAPI) -> None:
+    answer = api.cluster.ha.resources("vm:104").migrate.post(node="blade1")
+    assert answer == {"sid": "vm:104", "requested-node": "blade1"}
+    wait_for(lambda: vm_resource(api, 104)["node"] == "blade1", 10, "104 on blade1")
+    with pytest.raises(ResourceException) as exc:
+        api.cluster.ha.resources("vm:105").migrate.post(node="blade1")
+    assert "resource 'vm:105' is not HA managed" in str(exc.value)

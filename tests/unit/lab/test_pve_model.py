@@ -169,3 +169,11 @@ def test_a_blade_off_from_the_start_has_its_ha_vms_recovered(clock: ManualClock)
     assert (pve.vms[104].status, pve.vms[104].ha_state) == ("stopped", "fence")
     run(pve, clock, pve.timings.ha_fence_delay + 5)
     assert pve.vms[104].node != "blade4" and pve.vms[104].status == "running"
+
+
+def test_bwlimit_caps_the_migration_speed(pve: PveCluster, clock: ManualClock) -> None:
+    kib = 100 * 1024  # 100 MiB/s, below the 10 Gbit/s NICs
+    task = pve.tasks[pve.qemu_migrate("blade3", 105, "blade4", clock.now(), online=True, bwlimit=kib)]
+    run(pve, clock, 6 * GIB / (kib * 1024) + MIGRATE_OVERHEAD + 1)
+    assert task.exitstatus == "OK"
+    assert task.endtime - task.starttime == pytest.approx(6 * 1024 / 100 + MIGRATE_OVERHEAD, abs=1.5)
