@@ -1,0 +1,72 @@
+"""Bad requests get the API server's `Status` (400/404/405/415/422), never a traceback or a 500."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.conftest import RunningLab
+
+CM = "/api/v1/namespaces/default/configmaps"
+JSON, MERGE, SMP, JSON_PATCH = ("application/json", "application/merge-patch+json",
+                                "application/strategic-merge-patch+json", "application/json-patch+json")
+CASES = [
+    ("POST", CM, JSON, b"", 400, "BadRequest"),
+    ("POST", CM, JSON, b"[1, 2]", 400, "BadRequest"),
+    ("POST", CM, JSON, b'"text"', 400, "BadRequest"),
+    ("POST", CM, JSON, b'{"metadata": "x"}', 400, "BadRequest"),
+    ("POST", CM, JSON, b'{"apiVersion": "apps/v1", "metadata": {"name": "a"}}', 400, "BadRequest"),
+    ("POST", CM, JSON, b'{"metadata": {"name": "Bad_Name"}}', 422, "Invalid"),
+    ("POST", CM, JSON, b'{"metadata": {"name": "a", "labels": {"x": 1}}}', 422, "Invalid"),
+    ("POST", CM, JSON, b'{"metadata": {"name": "rv", "resourceVersion": "5"}}', 500, "InternalError"),
+    ("POST", "/api/v1/namespaces/Nope!/configmaps", JSON, b'{"metadata": {"name": "a"}}', 404, "NotFound"),
+    ("POST", "/api/v1/pods", JSON, b'{"metadata": {"name": "a"}}', 405, "MethodNotAllowed"),
+    ("PUT", CM + "/missing", JSON, b'{"metadata": {"name": "missing"}}', 404, "NotFound"),
+    ("PATCH", CM + "/missing", MERGE, b"{}", 404, "NotFound"),
+    ("PATCH", CM + "/base", MERGE, b"{nope", 400, "BadRequest"),
+    ("PATCH", CM + "/base", MERGE, b"[]", 400, "BadRequest"),
+    ("PATCH", CM + "/base", JSON_PATCH, b'{"op": "add"}', 400, "BadRequest"),
+    ("PATCH", CM + "/base", JSON_PATCH, b'[{"op": "jump", "path": "/x"}]', 422, "Invalid"),
+    ("PATCH", CM + "/base", JSON_PATCH, b'[{"op": "add", "path": "no-slash", "value": 1}]', 422, "Invalid"),
+    ("PATCH", CM + "/base", SMP, b'{"metadata": {"name": "other"}}', 400, "BadRequest"),
+    ("PATCH", CM + "/base", "text/plain", b"{}", 415, "UnsupportedMediaType"),
+    ("PATCH", CM + "/base", "application/apply-patch+yaml", b"data: {a: b}", 422, "Invalid"),
+    ("DELETE", CM + "/base", JSON, b"{broken", 400, "BadRequest"),
+    ("DELETE", CM + "/base?gracePeriodSeconds=soon", JSON, b"", 400, "BadRequest"),
+    ("GET", CM + "?labelSelector=a%3D%28", JSON, b"", 400, "BadRequest"),
+    ("GET", CM + "?fieldSelector=nonsense", JSON, b"", 400, "BadRequest"),
+    ("GET", CM + "?limit=many", JSON, b"", 400, "BadRequest"),
+    ("GET", CM + "?continue=%%%", JSON, b"", 400, "BadRequest"),
+    ("GET", CM + "?watch=1&resourceVersion=abc", JSON, b"", 400, "BadRequest"),
+    ("GET", CM + "?watch=1&timeoutSeconds=forever", JSON, b"", 400, "BadRequest"),
+    ("GET", "/api/v1/namespaces/default/configmaps/base/status", JSON, b"", 404, "NotFound"),
+    ("GET", "/apis/apps/v2/deployments", JSON, b"", 404, "NotFound"),
+    ("POST", "/api/v1/namespaces/default/pods/nopod/eviction", JSON, b'{"metadata": {"name": "x"}}', 400,
+     "BadRequest"),
+]
+
+
+@pytest.fixture(scope="module")
+def call(kube_lab: RunningLab):  # type: ignore[no-untyped-def]
+    base = f"https://127.0.0.1:{kube_lab.server.ports.k8s}"
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {kube_lab.server.k8s_token}"
+    ca = kube_lab.ca_file  # per request: a session's verify loses to REQUESTS_CA_BUNDLE
+    session.post(base + CM, json={"metadata": {"name": "base"}}, timeout=10, verify=ca)
+
+    def send(method: str, path: str, content_type: str, body: bytes) -> requests.Response:
+        return session.request(method, base + path, data=body, headers={"Content-Type": content_type},
+                               timeout=10, verify=ca)
+    return send
+
+
+@pytest.mark.parametrize(("method", "path", "content_type", "body", "code", "reason"), CASES,
+                         ids=[f"{c[0]} {c[1].rsplit('/', 1)[-1]} {c[3][:30]!r}" for c in CASES])
+def test_bad_input_gets_a_status_with_the_real_reason(call, method: str, path: str,  # type: ignore[no-untyped-def]
+                                                      content_type: str, body: bytes, code: int,
+                                                      reason: str) -> None:
+    response = call(method, path, content_type, body)
+    status = response.json()
+    assert (response.status_code, status["kind"], status["reason"]) == (code, "Status", reason)
+    assert status["code"] == code
+    assert "Traceback" not in status["message"]
