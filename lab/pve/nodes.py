@@ -117,7 +117,7 @@ class NodesApi(PveState):
     def node_status_command(self, node: str, command: str, now: float) -> None:
         """`POST /nodes/{node}/status`: a clean reboot or shutdown of the blade.
 
-        Guests stop first. HA follows PVE's default shutdown_policy `conditional`: on a reboot
+        Guests stop first; no quorum is needed (nothing is written to /etc/pve). HA follows PVE's default shutdown_policy `conditional`: on a reboot
         HA services are frozen and started again on the same blade when it is back; on a
         shutdown they stay as they are, so HA recovers them on other blades after fencing.
         """
@@ -125,7 +125,6 @@ class NodesApi(PveState):
         if command not in ("reboot", "shutdown"):
             raise ParamError("command", f"value '{command}' does not have a value in the enumeration "
                                         "'reboot, shutdown'")
-        self.require_quorum(now)
         if blade.shutting_down:
             return
         blade.shutting_down = True
