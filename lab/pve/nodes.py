@@ -117,9 +117,10 @@ class NodesApi(PveState):
     def node_status_command(self, node: str, command: str, now: float) -> None:
         """`POST /nodes/{node}/status`: a clean reboot or shutdown of the blade.
 
-        Guests stop first; no quorum is needed (nothing is written to /etc/pve). HA follows PVE's default shutdown_policy `conditional`: on a reboot
-        HA services are frozen and started again on the same blade when it is back; on a
-        shutdown they stay as they are, so HA recovers them on other blades after fencing.
+        Guests stop first; no quorum is needed (nothing is written to /etc/pve). HA follows
+        PVE's default shutdown_policy `conditional`: on a reboot HA services are frozen and
+        started again on the same blade when it is back; on a shutdown they stay as they
+        are, so HA recovers them on other blades after fencing.
         """
         blade = self.online_blade(node, now)
         if command not in ("reboot", "shutdown"):
