@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import os
 import secrets
 import signal
@@ -24,6 +25,7 @@ from lab.tls import make_certificates
 from lab.world import Lab
 
 TOKEN_ID = "root@pam!drewburr"
+log = logging.getLogger(__name__)
 TICK_SECONDS = 0.05  # real seconds between ticks of the lab's controllers
 
 
@@ -89,7 +91,10 @@ async def _start(runner: web.AppRunner, port: int, ssl_context: object | None) -
 
 async def _tick(lab: Lab) -> None:
     while True:
-        lab.advance()
+        try:
+            lab.advance()
+        except Exception:  # one bad tick must not stop time in the lab (and every watch with it)
+            log.exception("lab tick failed")
         await asyncio.sleep(TICK_SECONDS)
 
 
