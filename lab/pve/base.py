@@ -143,7 +143,9 @@ class PveState:
         def finish(end: float) -> None:
             if task.status == "stopped":
                 return
-            if blade.boot_seq != boot_seq:  # the blade lost power under the task
+            if blade.boot_seq != boot_seq:  # the blade lost power under the task: it never ends
+                if cleanup is not None:
+                    cleanup()
                 return
             error = forced
             try:
