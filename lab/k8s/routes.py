@@ -243,8 +243,7 @@ def delete_one(lab: Lab, t: Target, name: str, options: Obj) -> Obj:
     obj = store.get(t.res, ns, name)
     _check_preconditions(t, obj, options)
     if t.res.kind == "Pod":
-        lab.k8s.delete_namespaced_pod(ns, name, options.get("gracePeriodSeconds"))
-        return store.find(t.res, ns, name) or obj
+        return lab.k8s.delete_namespaced_pod(ns, name, options.get("gracePeriodSeconds"))
     gc.cascade(lab, obj, options.get("propagationPolicy") or "Background")
     if t.res.kind == "Namespace":
         _empty_namespace(lab, name)
