@@ -136,3 +136,10 @@ def test_ha_manager_migrate_through_the_ha_api_moves_the_vm(api: ProxmoxAPI) -> 
     with pytest.raises(ResourceException) as exc:
         api.cluster.ha.resources("vm:105").migrate.post(node="blade1")
     assert "resource 'vm:105' is not HA managed" in str(exc.value)
+
+
+def test_migrateall_refuses_a_bad_vm_list(api: ProxmoxAPI) -> None:
+    with pytest.raises(ResourceException) as exc:
+        api.nodes("blade3").migrateall.post(target="blade4", maxworkers=1, vms="105,abc")
+    assert exc.value.status_code == 400
+    assert exc.value.errors["vms"].startswith("invalid format - value does not look like a valid VM ID")
