@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -25,3 +26,13 @@ def fault(running_lab: Any, name: str, target: str | None = None) -> str:
 
     lab = running_lab.lab
     return running_lab.call(lambda: apply_fault(lab, name, target, lab.clock.now()))
+
+
+async def settled(ctx: Context, within: float = 15) -> None:
+    """Wait until every pod the lab starts with runs ready (its controllers start them at boot)."""
+    for _ in range(int(within / 0.1)):
+        pods = (await ctx.snapshot()).pods
+        if pods and all(p.ready or not p.drained for p in pods):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the lab's workloads never settled")

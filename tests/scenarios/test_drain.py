@@ -13,7 +13,7 @@ from commands.drain import drain
 from commands.result import DONE, FAILED, REFUSED
 from infra.journal import Maintenance
 
-from .opsctx import fault, lab_context
+from .opsctx import fault, lab_context, settled
 
 
 @pytest.fixture
@@ -70,6 +70,7 @@ class ReadyWatch:
 
 async def test_drain_blade3_empties_it_with_whoami_always_available(running_lab, pve, kube):
     ctx = lab_context(running_lab)
+    await settled(ctx)
     with ReadyWatch(kube) as watch:
         result = await drain(ctx, "blade3", yes=True)
     assert result.code == DONE, result.text
@@ -174,3 +175,15 @@ async def test_pve_quorum_lost_refuses_the_drain(running_lab, pve):
     result = await drain(lab_context(running_lab), "blade3", yes=True)
     assert result.code == REFUSED and "quorum" in result.text
     assert sorted(running_on(pve, "blade3")) == ["kube03", "kube05"]
+
+
+async def test_a_target_blade_powered_off_mid_drain_is_not_used(running_lab, pve):
+    def power_off_blade4(op, step) -> None:
+        if step.name == "migrate" and step.outcome == "running" and step.attempts == 1:
+            fault(running_lab, "power-off", "blade4")  # the plan had kube03 going there
+
+    result = await drain(lab_context(running_lab), "blade3", yes=True, listener=power_off_blade4)
+    assert "kube03 (103, 4.0 GiB, K3s server): blade3 -> blade4" in result.text
+    assert result.code == DONE, result.text
+    placed = {vm["name"]: vm["node"] for vm in pve.cluster.resources.get(type="vm")}
+    assert placed["kube03"] not in ("blade3", "blade4") and placed["kube05"] not in ("blade3", "blade4")
