@@ -14,6 +14,7 @@ from lab.pve.tasks import Task
 # Changes to these need a reboot of a running VM (PVE's default hotplug is network,disk,usb)
 COLD_KEYS = {"cores", "sockets", "memory", "cpu", "agent", "machine", "bios", "numa", "vcpus", "balloon"}
 URLENCODED = re.compile(r"^[-%a-zA-Z0-9_.!~*'()]*$")
+MEMORY = re.compile(r"^(current=)?\d+$")
 SIZE = re.compile(r"^(\+)?(\d+(?:\.\d+)?)([KMGT])?$")
 UNITS = {None: 1, "K": 1024, "M": MIB, "G": GIB, "T": 1024**4}
 QEMU_START = 2.0  # lab seconds for QEMU to come up; the guest then boots (timings.vm_boot)
@@ -109,6 +110,10 @@ class QemuApi(PveState):
             params.pop(flag, None)
         if "sshkeys" in params and not URLENCODED.match(params["sshkeys"]):
             raise ParamError("sshkeys", f"invalid format - invalid urlencoded string: {params['sshkeys']}\n")
+        memory = params.get("memory")
+        if memory is not None and not MEMORY.match(memory):
+            raise ParamError("memory", "invalid format - format error\n"
+                                       f"current: type check ('integer') failed - got '{memory}'\n")
         if not params and not delete:
             raise PveError("no options specified")
         self.require_quorum(now)

@@ -175,3 +175,10 @@ def test_destroying_a_vm_needs_it_stopped_and_purge_when_ha_managed(api: Proxmox
     upid = api.nodes("blade3").qemu(105).delete()
     assert ":qmdestroy:105:" in upid and wait_task(api, upid)["exitstatus"] == "OK"
     assert 105 not in [v["vmid"] for v in api.cluster.resources.get(type="vm")]
+
+
+def test_memory_that_is_not_a_number_is_refused(api: ProxmoxAPI) -> None:
+    with pytest.raises(ResourceException) as exc:
+        api.nodes("blade3").qemu(105).config.put(memory="lots")
+    assert exc.value.status_code == 400
+    assert "type check ('integer') failed - got 'lots'" in exc.value.errors["memory"]
