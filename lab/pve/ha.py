@@ -15,6 +15,7 @@ from typing import Any
 from lab.pve.base import ROOT, PveState
 from lab.pve.domain import PveError
 from lab.pve.objects import Vm
+from lab.pve.qemu import QEMU_START
 from lab.pve.tasks import Task
 
 CRM_DELAY = 5.0  # lab seconds between a request and the CRM acting on it
@@ -132,9 +133,8 @@ class HaApi(PveState):
             self._lrm_start(vm, now)
         elif vm.ha_request == "stopped" and vm.running():
             vm.ha_state = "request_stop"
-            task = self.run_task(vm.node, "qmshutdown", vm.vmid, now, self.timings.vm_shutdown,
-                                 lambda task, end: self._stopped(vm))
-            task.write(f"Requesting HA stop for VM {vm.vmid}")
+            self.run_task(vm.node, "qmshutdown", vm.vmid, now, self.timings.vm_shutdown,
+                          lambda task, end: self._stopped(vm))
 
     def _stopped(self, vm: Vm) -> None:
         vm.status = "stopped"
@@ -149,7 +149,7 @@ class HaApi(PveState):
             vm.starting = False
 
         vm.starting = True  # its memory is taken from now on, so recoveries do not overbook
-        self.run_task(vm.node, "qmstart", vm.vmid, now, 2.0, start, cleanup=started)
+        self.run_task(vm.node, "qmstart", vm.vmid, now, QEMU_START, start, cleanup=started)
 
     def ha_migrate_request(self, vm: Vm, target: str, now: float, user: str) -> Task:
         """`hamigrate` ends at once; a few seconds later the LRM runs the real `qmigrate`."""
