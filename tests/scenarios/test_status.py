@@ -1,0 +1,58 @@
+"""`drewburr status` and `drewburr plan` on the command line, against the lab."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+
+def run(running_lab, *args: str):
+    return CliRunner().invoke(app, ["--config", str(running_lab.workdir / "drewburr.yaml"), *args])
+
+
+def test_status_shows_blades_vms_nodes_and_ceph(running_lab):
+    result = run(running_lab, "status")
+    assert result.exit_code == 0, result.output
+    assert "PVE: quorate; Ceph: HEALTH_OK" in result.output
+    assert "blade3" in result.output and "kube03, kube05" in result.output
+    assert "kube05" in result.output.split("NODE", 1)[1]
+
+
+def test_plan_names_the_moves_and_the_ingress_solo_downtime(running_lab):
+    result = run(running_lab, "plan", "blade3")
+    assert result.exit_code == 0, result.output
+    assert "blade3 -> blade4" in result.output and "ingress-solo" in result.output
+
+
+def test_unknown_blade_exits_2_with_the_valid_blades(running_lab):
+    for verb in (["plan", "blade9"], ["drain", "blade9", "--yes"], ["restore", "blade9"]):
+        result = run(running_lab, *verb)
+        assert result.exit_code == 2, (verb, result.output)
+        assert "valid blades: blade1, blade2, blade3, blade4" in result.output
+
+
+def test_drain_without_yes_off_a_terminal_refuses_with_exit_2(running_lab):
+    result = run(running_lab, "drain", "blade3")
+    assert result.exit_code == 2 and "--yes" in result.output
+
+
+def test_a_bad_config_file_exits_2_naming_the_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("proxmox: {url: ftp://x, token_id: a@b!c, token_secret: s}\n")
+    result = CliRunner().invoke(app, ["--config", str(bad), "status"])
+    assert result.exit_code == 2 and "proxmox.url" in result.output
+
+
+def test_drain_and_ops_on_the_command_line(running_lab):
+    drained = run(running_lab, "drain", "blade3", "--yes")
+    assert drained.exit_code == 0, drained.output
+    assert "[6/6] mark: done" in drained.output  # plain progress lines off a terminal
+    listed = run(running_lab, "ops")
+    assert listed.exit_code == 0 and "drain blade3  phase=Succeeded" in listed.output
+    shown = run(running_lab, "ops", "show", "1")
+    assert "[done     ] migrate" in shown.output
+    again = run(running_lab, "drain", "blade2", "--yes")
+    assert again.exit_code == 2 and "blade3 already in maintenance" in again.output
+    restored = run(running_lab, "restore", "blade3", "--migrate-back")
+    assert restored.exit_code == 0, restored.output

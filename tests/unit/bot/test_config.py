@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import ConfigError, load_settings
+
+LAB_STYLE = {
+    "proxmox": {"url": "https://127.0.0.1:8006", "token_id": "root@pam!drewburr", "token_secret": "abc",
+                "ca_file": "/x/pve-ca.pem"},
+    "kubernetes": {"kubeconfig": "/x/kubeconfig"},
+    "slack": {"mode": "off"},
+    "webhooks": {"token": "t"},
+    "server": {"host": "127.0.0.1", "port": 8080},
+    "journal": {"backend": "sqlite", "path": "journal.sqlite"},
+    "permissions": {"read": ["*"], "operate": ["U0123", "@oncall"], "admin": ["U0456"]},
+    "remediation": {"mode": "approve", "hold_seconds": 60, "cooldown_seconds": 1800, "paused": False},
+}
+
+
+def write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "drewburr.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_the_files_the_lab_writes_load(tmp_path):
+    s = load_settings(write(tmp_path, LAB_STYLE))
+    assert s.proxmox.token_secret.get_secret_value() == "abc" and s.proxmox.verify_tls
+    assert s.journal.path == tmp_path / "journal.sqlite"  # relative to the file
+    assert s.permissions.operate == ["U0123", "@oncall"] and s.prometheus is None
+    assert "abc" not in repr(s)
+
+
+def test_env_overrides_a_key_of_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("DREWBURR_PROXMOX__TOKEN_SECRET", "from-env")
+    monkeypatch.setenv("DREWBURR_OPERATIONS__MIGRATIONS_PER_NIC", "3")
+    s = load_settings(write(tmp_path, LAB_STYLE))
+    assert s.proxmox.token_secret.get_secret_value() == "from-env"
+    assert s.operations.migrations_per_nic == 3 and s.proxmox.url == "https://127.0.0.1:8006"
+
+
+def test_the_file_can_come_from_drewburr_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("DREWBURR_CONFIG", str(write(tmp_path, LAB_STYLE)))
+    assert load_settings().server.port == 8080
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"server": {"port": "high"}}, "server.port"),
+    ({"remediation": {"mode": "sometimes"}}, "remediation.mode"),
+    ({"proxmox": {**LAB_STYLE["proxmox"], "tokn_secret": "typo"}}, "proxmox.tokn_secret"),
+    ({"proxmox": {"url": "https://x", "token_id": "no-realm", "token_secret": "s"}}, "proxmox.token_id"),
+    ({"colour": "blue"}, "colour"),
+])
+def test_a_bad_file_is_refused_naming_the_field(tmp_path, change, field):
+    path = write(tmp_path, {**LAB_STYLE, **change})
+    with pytest.raises(ConfigError, match=rf"{path}: {field}:"):
+        load_settings(path)
+
+
+def test_missing_proxmox_section_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="proxmox: Field required"):
+        load_settings(write(tmp_path, {"server": {"port": 1}}))
+
+
+def test_unreadable_and_non_yaml_files_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("proxmox: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(bad)
