@@ -7,9 +7,13 @@ not-ready/unreachable tolerations).
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+from collections.abc import Iterable
 from typing import Any
 
 from lab.k8s.controllers.admission import admit_pod
+from lab.k8s.errors import Invalid
 
 Obj = dict[str, Any]
 
@@ -58,3 +62,50 @@ def on_create(kind: str, obj: Obj) -> None:
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         name = obj["metadata"].get("name", "")
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+
+
+SERVICE_CIDR = ipaddress.ip_network("10.43.0.0/16")  # K3s' default --service-cidr
+NODE_PORTS = range(30000, 32768)
+
+
+def _free(taken: set[int], candidates: range, seed: str) -> int:
+    """A free value, probing from a point derived from `seed` (the allocators pick at random)."""
+    start = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(candidates)
+    for i in range(len(candidates)):
+        value = candidates[(start + i) % len(candidates)]
+        if value not in taken:
+            return value
+    raise Invalid("spec.clusterIP: Internal error: range is full")
+
+
+def service(obj: Obj, existing: Iterable[Obj]) -> None:
+    """The Service REST storage's allocations: a cluster IP and, for NodePort/LoadBalancer, node ports."""
+    spec = obj.setdefault("spec", {})
+    kind = spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    for port in spec.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port.get("port"))
+    if kind == "ExternalName":
+        return
+    others = [o.get("spec", {}) for o in existing]
+    seed = f"{obj['metadata'].get('namespace')}/{obj['metadata'].get('name')}"
+    if not spec.get("clusterIP"):
+        base = int(SERVICE_CIDR.network_address)
+        taken = {int(ipaddress.ip_address(s["clusterIP"])) - base for s in others
+                 if s.get("clusterIP") not in (None, "", "None")}
+        spec["clusterIP"] = str(SERVICE_CIDR[_free(taken, range(10, SERVICE_CIDR.num_addresses - 1), seed)])
+    spec.setdefault("clusterIPs", [spec["clusterIP"]])
+    if spec["clusterIP"] != "None":
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    if kind in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+        used = {p.get("nodePort") for s in others for p in s.get("ports") or []}
+        for port in spec.get("ports") or []:
+            if not port.get("nodePort"):
+                port["nodePort"] = _free(used, NODE_PORTS, f"{seed}:{port.get('port')}")
+                used.add(port["nodePort"])
+    if kind == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)

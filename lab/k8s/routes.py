@@ -109,6 +109,8 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     _require_namespace(lab, t.namespace)
     obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
     defaults.on_create(t.res.kind, obj)
+    if t.res.kind == "Service":
+        defaults.service(obj, lab.k8s.store.iter(t.res))
     if _dry_run(request):
         return respond(obj, 201)
     return respond(lab.k8s.store.create(t.res, obj), 201)

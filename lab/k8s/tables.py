@@ -13,6 +13,8 @@ from typing import Any
 from lab.k8s.resources import Resource
 
 Obj = dict[str, Any]
+ACCESS_MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
+                "ReadWriteOncePod": "RWOP"}
 Column = tuple[str, str, int, Callable[[Obj, float], Any]]  # name, type, priority, cell
 
 
@@ -104,31 +106,75 @@ def _path(*keys: str, default: Any = "<none>") -> Callable[[Obj, float], Any]:
     return cell
 
 
+def _ready_of_desired(obj: Obj, now: float) -> str:
+    return f"{obj.get('status', {}).get('readyReplicas', 0)}/{obj.get('spec', {}).get('replicas', 0)}"
+
+
+def _external_ips(obj: Obj, now: float) -> str:
+    ingress = obj.get("status", {}).get("loadBalancer", {}).get("ingress") or []
+    return ",".join(i.get("ip", "") for i in ingress) or "<none>"
+
+
+def _ports(obj: Obj, now: float) -> str:
+    ports = obj.get("spec", {}).get("ports") or []
+    return ",".join(f"{p['port']}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
+
+
+def _node_selector(obj: Obj, now: float) -> str:
+    selector = obj.get("spec", {}).get("template", {}).get("spec", {}).get("nodeSelector") or {}
+    return ",".join(f"{k}={v}" for k, v in selector.items()) or "<none>"
+
+
+def _access_modes(obj: Obj, now: float) -> str:
+    return ",".join(ACCESS_MODES.get(m, m) for m in obj.get("spec", {}).get("accessModes") or [])
+
+
+def _text(title: str, cell: Callable[[Obj, float], Any], priority: int = 0) -> Column:
+    return (title, "string", priority, cell)
+
+
+def _count(title: str, *path: str) -> Column:
+    return (title, "integer", 0, _path(*path, default=0))
+
+
+NAME, AGE = _text("Name", _name), _text("Age", _age)
+_DAEMONSET_COUNTS = (("Desired", "desiredNumberScheduled"), ("Current", "currentNumberScheduled"),
+                     ("Ready", "numberReady"), ("Up-to-date", "updatedNumberScheduled"),
+                     ("Available", "numberAvailable"))
+_NODE_INFO = (("OS-Image", "osImage"), ("Kernel-Version", "kernelVersion"),
+              ("Container-Runtime", "containerRuntimeVersion"))
 COLUMNS: dict[str, list[Column]] = {
-    "Node": [("Name", "string", 0, _name), ("Status", "string", 0, _node_status),
-             ("Roles", "string", 0, _node_roles), ("Age", "string", 0, _age),
-             ("Version", "string", 0, _path("status", "nodeInfo", "kubeletVersion")),
-             ("Internal-IP", "string", 1, _node_address("InternalIP")),
-             ("External-IP", "string", 1, _node_address("ExternalIP")),
-             ("OS-Image", "string", 1, _path("status", "nodeInfo", "osImage", default="<unknown>")),
-             ("Kernel-Version", "string", 1, _path("status", "nodeInfo", "kernelVersion",
-                                                   default="<unknown>")),
-             ("Container-Runtime", "string", 1, _path("status", "nodeInfo", "containerRuntimeVersion",
-                                                      default="<unknown>"))],
-    "Pod": [("Name", "string", 0, _name), ("Ready", "string", 0, _pod_ready),
-            ("Status", "string", 0, _pod_status), ("Restarts", "string", 0, _restarts),
-            ("Age", "string", 0, _age), ("IP", "string", 1, _path("status", "podIP")),
-            ("Node", "string", 1, _path("spec", "nodeName")),
-            ("Nominated Node", "string", 1, _path("status", "nominatedNodeName")),
-            ("Readiness Gates", "string", 1, lambda o, n: "<none>")],
-    "Deployment": [("Name", "string", 0, _name),
-                   ("Ready", "string", 0, lambda o, n: f"{o.get('status', {}).get('readyReplicas', 0)}/"
-                                                       f"{o.get('spec', {}).get('replicas', 0)}"),
-                   ("Up-to-date", "integer", 0, _path("status", "updatedReplicas", default=0)),
-                   ("Available", "integer", 0, _path("status", "availableReplicas", default=0)),
-                   ("Age", "string", 0, _age)],
+    "Node": [NAME, _text("Status", _node_status), _text("Roles", _node_roles), AGE,
+             _text("Version", _path("status", "nodeInfo", "kubeletVersion")),
+             _text("Internal-IP", _node_address("InternalIP"), 1),
+             _text("External-IP", _node_address("ExternalIP"), 1),
+             *(_text(title, _path("status", "nodeInfo", key, default="<unknown>"), 1)
+               for title, key in _NODE_INFO)],
+    "Pod": [NAME, _text("Ready", _pod_ready), _text("Status", _pod_status), _text("Restarts", _restarts), AGE,
+            _text("IP", _path("status", "podIP"), 1), _text("Node", _path("spec", "nodeName"), 1),
+            _text("Nominated Node", _path("status", "nominatedNodeName"), 1),
+            _text("Readiness Gates", lambda o, n: "<none>", 1)],
+    "Deployment": [NAME, _text("Ready", _ready_of_desired), _count("Up-to-date", "status", "updatedReplicas"),
+                   _count("Available", "status", "availableReplicas"), AGE],
+    "ReplicaSet": [NAME, _count("Desired", "spec", "replicas"), _count("Current", "status", "replicas"),
+                   _count("Ready", "status", "readyReplicas"), AGE],
+    "StatefulSet": [NAME, _text("Ready", _ready_of_desired), AGE],
+    "DaemonSet": [NAME, *(_count(title, "status", key) for title, key in _DAEMONSET_COUNTS),
+                  _text("Node Selector", _node_selector), AGE],
+    "Namespace": [NAME, _text("Status", _path("status", "phase")), AGE],
+    "Service": [NAME, _text("Type", _path("spec", "type")), _text("Cluster-IP", _path("spec", "clusterIP")),
+                _text("External-IP", _external_ips), _text("Port(s)", _ports), AGE],
+    "PodDisruptionBudget": [NAME, _text("Min Available", _path("spec", "minAvailable", default="N/A")),
+                            _text("Max Unavailable", _path("spec", "maxUnavailable", default="N/A")),
+                            _count("Allowed Disruptions", "status", "disruptionsAllowed"), AGE],
+    "PersistentVolumeClaim": [NAME, _text("Status", _path("status", "phase")),
+                              _text("Volume", _path("spec", "volumeName", default="")),
+                              _text("Capacity", _path("status", "capacity", "storage", default="")),
+                              _text("Access Modes", _access_modes),
+                              _text("StorageClass", _path("spec", "storageClassName", default="")), AGE],
+    "Lease": [NAME, _text("Holder", _path("spec", "holderIdentity", default="")), AGE],
 }
-DEFAULT: list[Column] = [("Name", "string", 0, _name), ("Age", "string", 0, _age)]
+DEFAULT: list[Column] = [NAME, AGE]
 
 
 def wants_table(accept: str) -> bool:

@@ -259,3 +259,18 @@ def test_scale_subresource_sets_replicas(api: client.ApiClient) -> None:
     assert apps.read_namespaced_deployment_scale("d", ns).spec.replicas == 1
     apps.patch_namespaced_deployment_scale("d", ns, {"spec": {"replicas": 3}})
     assert apps.read_namespaced_deployment("d", ns).spec.replicas == 3
+
+
+def test_services_get_a_cluster_ip_and_load_balancers_node_ports(api: client.ApiClient) -> None:
+    v1 = client.CoreV1Api(api)
+    ns = fresh_namespace(api)
+    ips = set()
+    for name, kind in (("web", "ClusterIP"), ("edge", "LoadBalancer")):
+        svc = v1.create_namespaced_service(ns, {"metadata": {"name": name}, "spec": {
+            "type": kind, "selector": {"app": name}, "ports": [{"port": 80}]}})
+        ips.add(svc.spec.cluster_ip)
+        assert svc.spec.cluster_ip.startswith("10.43.")
+        assert svc.spec.ports[0].target_port == 80
+    assert len(ips) == 2
+    edge = v1.read_namespaced_service("edge", ns)
+    assert 30000 <= edge.spec.ports[0].node_port <= 32767
