@@ -14,13 +14,14 @@ from lab.pve.ha import HaApi
 from lab.pve.migrate import MigrateApi
 from lab.pve.nodes import NodesApi
 from lab.pve.objects import GIB, MIB, Blade, Disk, Vm, mac_for, uuid_for
+from lab.pve.power import PowerApi
 from lab.pve.qemu import QemuApi
 from lab.pve.tasks import Task, make_upid, task_log, tasks_list
 
 __all__ = ["GIB", "MIB", "Blade", "Disk", "PveCluster", "Task", "Vm", "make_upid"]
 
 
-class PveCluster(NodesApi, QemuApi, MigrateApi, HaApi, AgentApi):
+class PveCluster(NodesApi, PowerApi, QemuApi, MigrateApi, HaApi, AgentApi):
     """The PVE cluster's state and API methods."""
 
     def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,

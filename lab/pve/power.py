@@ -1,0 +1,111 @@
+"""Blade power: `POST /nodes/{node}/status` (reboot, shutdown) and the faults of the PVE
+side: power off/on, quorum loss, a held config lock."""
+
+from __future__ import annotations
+
+from lab.pve.base import PveState
+from lab.pve.domain import ParamError, PveError
+
+
+class PowerApi(PveState):
+    def node_status_command(self, node: str, command: str, now: float) -> None:
+        """`POST /nodes/{node}/status`: a clean reboot or shutdown of the blade.
+
+        Guests stop first; no quorum is needed (nothing is written to /etc/pve). HA follows
+        PVE's default shutdown_policy `conditional`: on a reboot HA services are frozen and
+        started again on the same blade when it is back; on a shutdown they stay as they
+        are, so HA recovers them on other blades after fencing.
+        """
+        blade = self.online_blade(node, now)
+        if command not in ("reboot", "shutdown"):
+            raise ParamError("command", f"value '{command}' does not have a value in the enumeration "
+                                        "'reboot, shutdown'")
+        if blade.shutting_down:
+            return
+        blade.shutting_down = True
+        task = self.run_task(node, "stopall", "", now, 0.5)
+        for vm in self.vms.values():
+            if vm.node == node and vm.running():
+                task.write(f"Stopping VM {vm.vmid} (timeout = 180 seconds)")
+                if vm.ha and command == "reboot":
+                    vm.ha_state = "freeze"
+        seq = blade.boot_seq
+
+        def down(t: float) -> None:
+            if blade.boot_seq != seq:
+                return
+            self._halt(node, t)
+            if command == "reboot":
+                blade.powered = True
+                blade.boot_done_at = t + self.timings.blade_boot
+                self.at(blade.boot_done_at, lambda t2: self._booted(node, blade.boot_seq, t2))
+
+        self.at(now + self.timings.vm_shutdown, down)
+
+    def power_off(self, blade_name: str, now: float) -> None:
+        """Fault: pull the blade's power cable."""
+        if self.blade(blade_name).powered:
+            self._halt(blade_name, now)
+
+    def power_on(self, blade_name: str, now: float) -> None:
+        """Fault: power the blade on; it is online after `timings.blade_boot`."""
+        blade = self.blade(blade_name)
+        if blade.powered:
+            return
+        blade.powered = True
+        blade.boot_done_at = now + self.timings.blade_boot
+        seq = blade.boot_seq
+        self.at(blade.boot_done_at, lambda t: self._booted(blade_name, seq, t))
+
+    def _halt(self, node: str, now: float) -> None:
+        """The blade is down: its guests stop where they are, its running tasks die with it."""
+        blade = self.blades[node]
+        blade.powered = False
+        blade.shutting_down = False
+        blade.down_since = now
+        blade.boot_seq += 1
+        for vm in self.vms.values():
+            if vm.migrating_to == node:
+                vm.migrating_to = None  # its migration task fails when due
+            if vm.node != node:
+                continue
+            vm.status = "stopped"
+            vm.migrating_to = None
+            if vm.lock == "migrate":
+                vm.lock = None
+        self.ha_node_lost(node, now)
+
+    def _booted(self, node: str, seq: int, now: float) -> None:
+        blade = self.blades[node]
+        if blade.boot_seq != seq or not blade.powered:
+            return
+        blade.booted_at = now
+        for task in self.task_table.on_node(node):
+            if task.status == "running":  # as PVE finds a dead worker of a previous boot
+                task.finish(now, "unexpected status")
+        startall = [vm for vm in self.vms.values() if vm.node == node and not vm.ha
+                    and vm.config.get("onboot") == "1" and not vm.running()]
+        if startall:
+            self.run_task(node, "startall", "", now, 1)
+            for vm in startall:
+                self.qemu_power_on(vm, now)
+        self.ha_node_back(node, now)
+
+    def lose_quorum(self, now: float) -> None:
+        """Fault: corosync loses quorum; reads work, writes fail, HA stands still."""
+        self.quorum_lost = True
+
+    def regain_quorum(self, now: float) -> None:
+        self.quorum_lost = False
+
+    def hold_lock(self, vmid: int, lock: str = "backup") -> None:
+        """Fault: hold a VM's config lock, as a running backup does."""
+        vm = self.vms.get(vmid)
+        if vm is None:
+            raise PveError(f"VM {vmid} does not exist")
+        vm.lock = lock
+
+    def release_lock(self, vmid: int) -> None:
+        vm = self.vms.get(vmid)
+        if vm is not None:
+            vm.lock = None
