@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import defaults, discovery, openapi, routes
+from lab.k8s import crds, defaults, discovery, openapi, routes
 from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
 from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
 
@@ -73,21 +73,22 @@ async def healthz(request: web.Request) -> web.Response:
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
-def ensure_system_namespaces(lab: Lab) -> None:
-    """What the API server's bootstrap controller does at start."""
+def bootstrap(lab: Lab) -> None:
+    """What the API server's bootstrap controller does at start, plus the CRDs K3s and the addons bring."""
     res = routes.NAMESPACES
     for name in SYSTEM_NAMESPACES:
         if lab.k8s.store.find(res, "", name) is None:
             obj = {"metadata": {"name": name}}
             defaults.on_create(res.kind, obj)
             lab.k8s.store.create(res, obj)
+    crds.install(lab.k8s.store, lab.clock.now())
 
 
 def make_app(lab: Lab, token: str) -> web.Application:
     app = web.Application(middlewares=[lab.recorder.middleware("k8s"), errors, make_auth(token), advance],
                           client_max_size=3 * 1024 * 1024)  # the API server's 3 MiB request limit
     app[LAB_KEY] = lab
-    ensure_system_namespaces(lab)
+    bootstrap(lab)
     stopping = asyncio.Event()
     app[STOPPING_KEY] = stopping
 

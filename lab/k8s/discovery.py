@@ -6,7 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from lab.k8s import crds
 from lab.k8s.errors import no_such_resource
+from lab.k8s.http import lab_of
 from lab.k8s.resources import RESOURCES, Resource
 
 VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.4+k3s1",
@@ -25,9 +27,14 @@ SUBRESOURCES: dict[str, tuple[str, str, str, list[str]]] = {
 }
 
 
-def _group_versions() -> dict[str, list[str]]:
+def _served(request: web.Request) -> list[Resource]:
+    store = lab_of(request).k8s.store
+    return [r for r in RESOURCES if crds.served(store, r)]
+
+
+def _group_versions(request: web.Request) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
-    for r in RESOURCES:
+    for r in _served(request):
         if r.group and r.version not in groups.setdefault(r.group, []):
             groups[r.group].append(r.version)
     return groups
@@ -68,19 +75,20 @@ async def api_versions(request: web.Request) -> web.Response:
 
 async def api_groups(request: web.Request) -> web.Response:
     return web.json_response({"kind": "APIGroupList", "apiVersion": "v1",
-                              "groups": [_group(g, vs) for g, vs in _group_versions().items()]})
+                              "groups": [_group(g, vs) for g, vs in _group_versions(request).items()]})
 
 
 async def api_group(request: web.Request) -> web.Response:
     name = request.match_info["group"]
-    versions = _group_versions().get(name)
+    versions = _group_versions(request).get(name)
     if not versions:
         raise no_such_resource()
     return web.json_response({"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)})
 
 
-def _resource_list(group: str, version: str) -> web.Response:
-    entries = [e for r in RESOURCES if (r.group, r.version) == (group, version) for e in _resource_entries(r)]
+def _resource_list(request: web.Request, group: str, version: str) -> web.Response:
+    entries = [e for r in _served(request) if (r.group, r.version) == (group, version)
+               for e in _resource_entries(r)]
     if not entries:
         raise no_such_resource()
     return web.json_response({"kind": "APIResourceList", "apiVersion": "v1",
@@ -89,11 +97,11 @@ def _resource_list(group: str, version: str) -> web.Response:
 
 
 async def core_resources(request: web.Request) -> web.Response:
-    return _resource_list("", "v1")
+    return _resource_list(request, "", "v1")
 
 
 async def group_resources(request: web.Request) -> web.Response:
-    return _resource_list(request.match_info["group"], request.match_info["version"])
+    return _resource_list(request, request.match_info["group"], request.match_info["version"])
 
 
 def add_routes(app: web.Application) -> None:

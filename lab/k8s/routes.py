@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import defaults, gc, lists, patch, subresources, tables, validation
+from lab.k8s import crds, defaults, gc, lists, patch, subresources, tables, validation
 from lab.k8s import watch as watches
-from lab.k8s.errors import BadRequest, Conflict, K8sError, MethodNotAllowed, NotFound
+from lab.k8s.errors import BadRequest, Conflict, K8sError, MethodNotAllowed, NotFound, no_such_resource
 from lab.k8s.http import STOPPING_KEY, Target, lab_of, parse_target, read_object, respond, truthy
 from lab.k8s.resources import BY_KIND, RESOURCES, Resource
 
@@ -29,6 +29,8 @@ RETURNS_DELETED_OBJECT = {"Pod", "Service", "Namespace"}  # the registries with 
 async def resource(request: web.Request) -> web.StreamResponse:
     m = request.match_info
     t = parse_target(m.get("group", ""), m.get("version", "v1"), m["tail"])
+    if not crds.served(lab_of(request).k8s.store, t.res):
+        raise no_such_resource()
     method = request.method
     if t.name is None:
         handler = {"GET": _list_or_watch, "POST": _create, "DELETE": _delete_collection}.get(method)
@@ -249,6 +251,8 @@ def delete_one(lab: Lab, t: Target, name: str, options: Obj) -> Obj:
     gc.cascade(lab, obj, options.get("propagationPolicy") or "Background")
     if t.res.kind == "Namespace":
         _empty_namespace(lab, name)
+    if t.res.kind == "CustomResourceDefinition":
+        crds.remove_objects(store, obj)
     if obj["metadata"].get("finalizers"):
         return store.mark_deleting(t.res, ns, name, 0)
     gone = store.remove(t.res, ns, name)

@@ -274,3 +274,20 @@ def test_services_get_a_cluster_ip_and_load_balancers_node_ports(api: client.Api
     assert len(ips) == 2
     edge = v1.read_namespaced_service("edge", ns)
     assert 30000 <= edge.spec.ports[0].node_port <= 32767
+
+
+def test_a_custom_kind_is_served_only_while_its_crd_exists(api: client.ApiClient) -> None:
+    ext, co = client.ApiextensionsV1Api(api), client.CustomObjectsApi(api)
+    crd = ext.read_custom_resource_definition("servicemonitors.monitoring.coreos.com")
+    assert crd.spec.names.kind == "ServiceMonitor"
+    assert {c.type: c.status for c in crd.status.conditions}["Established"] == "True"
+    ns = fresh_namespace(api)
+    co.create_namespaced_custom_object("monitoring.coreos.com", "v1", ns, "servicemonitors", {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "m"},
+        "spec": {"endpoints": [{"port": "http"}], "selector": {}}})
+    ext.delete_custom_resource_definition("servicemonitors.monitoring.coreos.com")
+    with pytest.raises(client.ApiException) as exc:
+        co.list_namespaced_custom_object("monitoring.coreos.com", "v1", ns, "servicemonitors")
+    assert exc.value.status == 404
+    listed = co.get_api_resources("monitoring.coreos.com", "v1").resources
+    assert {r.name for r in listed} == {"prometheusrules"}

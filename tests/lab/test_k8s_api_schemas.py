@@ -24,6 +24,7 @@ LISTS: dict[str, Callable[[client.ApiClient], Callable[..., Any]]] = {
     "DaemonSet": lambda api: client.AppsV1Api(api).list_daemon_set_for_all_namespaces,
     "PodDisruptionBudget": lambda api: client.PolicyV1Api(api).list_pod_disruption_budget_for_all_namespaces,
     "Lease": lambda api: client.CoordinationV1Api(api).list_lease_for_all_namespaces,
+    "CustomResourceDefinition": lambda api: client.ApiextensionsV1Api(api).list_custom_resource_definition,
 }
 
 
