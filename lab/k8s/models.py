@@ -8,7 +8,7 @@ PVE state the kubelets depend on, or a timer one of them asked for.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
@@ -20,7 +20,7 @@ from lab.k8s.controllers.disruption import DisruptionController
 from lab.k8s.controllers.eviction import create_namespaced_pod_eviction
 from lab.k8s.controllers.garbage_collector import GarbageCollector
 from lab.k8s.controllers.helm import HelmController
-from lab.k8s.controllers.kubelet import Kubelet
+from lab.k8s.controllers.kubelet import Kubelet, NodeAgent
 from lab.k8s.controllers.node_lifecycle import NodeLifecycle
 from lab.k8s.controllers.replicaset import ReplicaSetController
 from lab.k8s.controllers.scheduler import Scheduler, create_namespaced_pod_binding
@@ -35,7 +35,14 @@ from lab.pve.models import PveCluster, Vm
 from lab.scenario import Scenario, Timings
 
 MAX_PASSES = 12  # controller rounds per advance; a round that changes nothing ends it
-IDLE_WAKE = 60.0  # re-run at least this often (lab seconds), whatever the timers say
+REACTION = 1.0  # lab seconds before controllers see changes made from outside
+
+
+class Controller(Protocol):
+    watches: frozenset[str]  # the kinds whose changes wake it
+
+    def run(self, now: float) -> float | None:
+        """Reconcile once; return when it must run again regardless of changes (None: no timer)."""
 
 
 class K8sCluster:
@@ -46,8 +53,8 @@ class K8sCluster:
         self.store = Store(clock)
         self.names = Names()
         self.joins: dict[str, K3sJoin] = {}  # VM name -> how K3s was installed on it
-        self.kubelet = Kubelet(self)
-        self.controllers = [
+        self.kubelet = NodeAgent(self)
+        self.controllers: list[Controller] = [
             HelmController(self),
             DeploymentController(self),
             ReplicaSetController(self),
@@ -57,11 +64,16 @@ class K8sCluster:
             Volumes(self),
             Scheduler(self),
             self.kubelet,
+            Kubelet(self),
             NodeLifecycle(self),
             TaintEviction(self),
             DisruptionController(self),
         ]
-        self._seen: tuple[int, Any] | None = None
+        self._events = self.store.subscribe()  # which kinds changed since the controllers last ran
+        self._due: dict[Controller, float | None] = {}  # a controller's own next timer
+        self._seen: Any = None
+        self._pending: set[str] = set()
+        self._ran_at = float("-inf")
         self._wake = 0.0
         hooks = getattr(pve, "agent_exec_hooks", None)
         if hooks is not None:
@@ -188,21 +200,33 @@ class K8sCluster:
     # the control loop
 
     def _fingerprint(self, now: float) -> Any:
-        return (tuple(sorted(self.live_vms(now))), len(self.joins))
+        return tuple(sorted(self.live_vms(now))), len(self.joins)
+
+    def _changed_kinds(self) -> set[str]:
+        kinds = set()
+        while not self._events.empty():
+            kinds.add(self._events.get_nowait().resource.kind)
+        return kinds
 
     def advance(self, now: float) -> None:
-        """Run every controller, up to `now`, when anything they depend on moved."""
-        seen = (self.store.resource_version, self._fingerprint(now))
-        if seen == self._seen and now < self._wake:
+        """Run the controllers, up to `now`: each when a kind it watches changed, its own timer is
+        due, or the PVE state under the kubelets moved (then all of them).
+
+        Like informers and work queues, controllers see outside changes with a short delay
+        (REACTION): a burst of API writes costs one round, not one round per write.
+        """
+        self._pending |= self._changed_kinds()
+        everything = self._fingerprint(now) != self._seen
+        if not everything and now < self._wake and (not self._pending or now < self._ran_at + REACTION):
             return
-        wake = now + IDLE_WAKE
+        changed, self._pending, self._ran_at = self._pending, set(), now
         for _ in range(MAX_PASSES):
-            rv = self.store.resource_version
             for controller in self.controllers:
-                due = controller.run(now)
-                if due is not None and due > now:
-                    wake = min(wake, due)
-            if self.store.resource_version == rv:
+                due = self._due.get(controller, now)
+                if everything or controller.watches & changed or (due is not None and due <= now):
+                    self._due[controller] = controller.run(now)
+            everything, changed = False, self._changed_kinds()
+            if not changed:
                 break
-        self._wake = wake
-        self._seen = (self.store.resource_version, self._fingerprint(now))
+        self._seen = self._fingerprint(now)
+        self._wake = min((d for d in self._due.values() if d is not None and d > now), default=float("inf"))

@@ -66,6 +66,8 @@ def _pin(spec: dict[str, Any], node: str) -> dict[str, Any]:
 
 
 class DaemonSetController:
+    watches = frozenset({"DaemonSet", "Pod", "Node"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
 

@@ -35,6 +35,8 @@ def _available(rs: Obj) -> int:
 
 
 class DeploymentController:
+    watches = frozenset({"Deployment", "ReplicaSet"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
 

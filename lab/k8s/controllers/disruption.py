@@ -54,6 +54,8 @@ def matching_pdbs(store: Store, pod: Obj) -> list[Obj]:
 
 
 class DisruptionController:
+    watches = frozenset({"PodDisruptionBudget", "Pod", "Deployment", "ReplicaSet", "StatefulSet"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
 

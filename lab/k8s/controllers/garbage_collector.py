@@ -18,6 +18,8 @@ _DEPENDENTS = (REPLICASET, POD, LEASE)
 
 
 class GarbageCollector:
+    watches = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Node"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
 

@@ -55,6 +55,8 @@ def _set_path(values: dict[str, Any], path: str, value: Any) -> None:
 
 
 class HelmController:
+    watches = frozenset({"HelmChart", "HelmChartConfig"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
         self.releases: dict[tuple[str, str], Release] = {}

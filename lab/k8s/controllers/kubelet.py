@@ -8,6 +8,7 @@ The zone label is set once at registration: K3s does not relabel a node whose VM
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from lab.k8s.controllers.base import (
@@ -38,28 +39,25 @@ CONTAINER_START = 3.0  # from ContainerCreating to Running and Ready (cached ima
 _POD_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
 
 
-class Kubelet:
+class NodeAgent:
+    """The kubelet's node half: registration, the Lease heartbeat, node status."""
+
+    watches = frozenset({"Node"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
         self.renewed: dict[str, float] = {}
         self.reported: dict[str, float] = {}
-        self._ips: dict[str, int] = {}
-        self.starting: dict[str, float] = {}  # pod uid -> when its containers are up
 
     def run(self, now: float) -> float | None:
         store, wake = self.cluster.store, None
-        alive = self.cluster.live_vms(now)
-        for name, vm in alive.items():
+        for name, vm in self.cluster.live_vms(now).items():
             node = store.find(NODE, "", name) or self.register(vm, now)
             if self.renewed.get(name, float("-inf")) + LEASE_RENEW <= now:
                 self._renew_lease(node, now)
             if not node_ready(node) or self.reported.get(name, float("-inf")) + STATUS_REPORT <= now:
                 self._post_status(node, vm, now)
             wake = earliest(wake, self.renewed[name] + LEASE_RENEW, self.reported[name] + STATUS_REPORT)
-        for pod in store.list(POD):
-            node_name = pod["spec"].get("nodeName")
-            if node_name in alive and "phase" in pod.get("status", {}):
-                wake = earliest(wake, self._sync_pod(pod, now))
         return wake
 
     def register(self, vm: Vm, now: float, heartbeat: float | None = None) -> Obj:
@@ -101,6 +99,24 @@ class Kubelet:
         self.reported[node["metadata"]["name"]] = now
         update_if_changed(self.cluster.store, NODE, node, lambda o: node_status(o, vm, now))
 
+
+class Kubelet:
+    """The kubelet's pod half: starts the pods bound to a live node, finishes their deletion."""
+
+    watches = frozenset({"Pod", "PersistentVolumeClaim", "VolumeAttachment", "Node"})
+
+    def __init__(self, cluster: K8sCluster) -> None:
+        self.cluster = cluster
+        self._ips: dict[str, int] = {}
+        self.starting: dict[str, float] = {}  # pod uid -> when its containers are up
+
+    def run(self, now: float) -> float | None:
+        alive, wake = self.cluster.live_nodes(now), None
+        for pod in self.cluster.store.list(POD):
+            if pod["spec"].get("nodeName") in alive and "phase" in pod.get("status", {}):
+                wake = earliest(wake, self._sync_pod(pod, now))
+        return wake
+
     def _sync_pod(self, pod: Obj, now: float) -> float | None:
         store, meta = self.cluster.store, pod["metadata"]
         if deleting(pod):
@@ -120,11 +136,14 @@ class Kubelet:
                 for claim in pvc_names(pod)
             ):
                 self.starting.pop(meta["uid"], None)
-                update_if_changed(store, POD, pod, _container_creating)
+                if not _creating(pod):
+                    update_if_changed(store, POD, pod, _container_creating)
                 return None
-            due = self.starting.setdefault(meta["uid"], now + CONTAINER_START)
+            # whole seconds, like the pod workers' sync: pods started together wake the loop once
+            due = self.starting.setdefault(meta["uid"], float(math.ceil(now + CONTAINER_START)))
             if now < due:
-                update_if_changed(store, POD, pod, _container_creating)
+                if not _creating(pod):
+                    update_if_changed(store, POD, pod, _container_creating)
                 return due
             del self.starting[meta["uid"]]
             update_if_changed(store, POD, pod, lambda o: self._start(o, node, now))
@@ -182,6 +201,11 @@ def _set_ready(pod: Obj, now: float) -> None:
         set_condition(pod["status"].setdefault("conditions", []), kind, "True", now, probe=True)
     for cs in pod["status"].get("containerStatuses") or []:
         cs["ready"] = True
+
+
+def _creating(pod: Obj) -> bool:
+    statuses = pod["status"].get("containerStatuses")
+    return bool(statuses) and all(cs.get("state", {}).get("waiting") for cs in statuses)
 
 
 def _container_creating(pod: Obj) -> None:

@@ -35,6 +35,8 @@ _MANAGED = (NOT_READY, UNREACHABLE, UNSCHEDULABLE)
 
 
 class NodeLifecycle:
+    watches = frozenset({"Node", "Lease"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
 

@@ -24,6 +24,8 @@ def _deletion_rank(pod: Obj) -> tuple[int, int, int, str]:
 
 
 class ReplicaSetController:
+    watches = frozenset({"ReplicaSet", "Pod"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
 

@@ -128,6 +128,8 @@ def _expr(e: dict[str, Any], values: dict[str, str]) -> bool:
 
 
 class Scheduler:
+    watches = frozenset({"Pod", "Node", "PersistentVolumeClaim"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
 

@@ -35,6 +35,8 @@ def _ordinal(sts: Obj, pod: Obj) -> int | None:
 
 
 class StatefulSetController:
+    watches = frozenset({"StatefulSet", "Pod", "PersistentVolumeClaim"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
 

@@ -32,6 +32,8 @@ ORPHAN_QUARANTINE = 40.0
 
 
 class TaintEviction:
+    watches = frozenset({"Node", "Pod"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
         self.orphaned_since: dict[str, float] = {}

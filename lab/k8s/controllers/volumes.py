@@ -52,6 +52,8 @@ def volumes_attached(store: Store, namespace: str, claim: str, node: str) -> boo
 
 
 class Volumes:
+    watches = frozenset({"PersistentVolumeClaim", "PersistentVolume", "Pod", "VolumeAttachment", "Node"})
+
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
         self.unwanted_since: dict[str, float] = {}
