@@ -1,9 +1,8 @@
-"""ha-manager: HA resources, `/cluster/ha/status/current`, requests through the CRM, and
-fencing plus recovery of the services of a blade that died.
+"""ha-manager: HA resources, `/cluster/ha/status/current`, and requests through the CRM
+(start, stop, migrate). Fencing and recovery are in ha_recovery.py.
 
 The CRM acts a few seconds after a request (its loop runs every 10 s on PVE), and only
-while the cluster is quorate. A dead blade's services show `fence` for
-`timings.ha_fence_delay`, then `recovery` until a blade with room takes them.
+while the cluster is quorate.
 """
 
 from __future__ import annotations
@@ -12,17 +11,17 @@ import hashlib
 import time
 from typing import Any
 
-from lab.pve.base import ROOT, PveState
+from lab.pve.base import ROOT
 from lab.pve.domain import PveError
+from lab.pve.ha_recovery import HaRecovery
 from lab.pve.objects import Vm
-from lab.pve.qemu import QEMU_START
 from lab.pve.tasks import Task
 
 CRM_DELAY = 5.0  # lab seconds between a request and the CRM acting on it
 HA_CMD = 1.0  # lab seconds a hastart/hastop/hamigrate task runs
 
 
-class HaApi(PveState):
+class HaApi(HaRecovery):
     def _service(self, sid: str) -> Vm:
         vmid = sid.removeprefix("vm:")
         vm = self.vms.get(int(vmid)) if vmid.isdigit() else None
@@ -78,11 +77,6 @@ class HaApi(PveState):
         vm.ha = False
 
     # --- status ---------------------------------------------------------------------------------
-    def ha_node_state(self, node: str, now: float) -> str:
-        if node in self.fence_due:
-            return "fence"
-        return "online" if self.blades[node].online(now) else "unknown"
-
     def ha_status_current(self, now: float) -> list[dict[str, Any]]:
         local = self.local_node(now)
         quorate = self.quorate(now)
@@ -140,17 +134,6 @@ class HaApi(PveState):
         vm.status = "stopped"
         vm.ha_state = "stopped"
 
-    def _lrm_start(self, vm: Vm, now: float) -> None:
-        def start(task: Task, end: float) -> None:
-            self.check_lock(vm)
-            self.qemu_power_on(vm, end)
-
-        def started() -> None:
-            vm.starting = False
-
-        vm.starting = True  # its memory is taken from now on, so recoveries do not overbook
-        self.run_task(vm.node, "qmstart", vm.vmid, now, QEMU_START, start, cleanup=started)
-
     def ha_migrate_request(self, vm: Vm, target: str, now: float, user: str) -> Task:
         """`hamigrate` ends at once; a few seconds later the LRM runs the real `qmigrate`."""
         def request(task: Task, end: float) -> None:
@@ -182,46 +165,3 @@ class HaApi(PveState):
     def _migrated(vm: Vm) -> None:
         if vm.ha_state == "migrate":
             vm.ha_state = "started" if vm.running() else "stopped"
-
-    # --- fencing and recovery ---------------------------------------------------------------------
-    def ha_node_lost(self, node: str, now: float) -> None:
-        services = [vm for vm in self.vms.values()
-                    if vm.ha and vm.node == node and vm.ha_request == "started" and vm.ha_state != "freeze"]
-        if not services:
-            return
-        self.fence_due[node] = now + self.timings.ha_fence_delay
-        for vm in services:
-            vm.ha_state = "fence"
-
-    def ha_node_back(self, node: str, now: float) -> None:
-        """Back before it was fenced (or after a reboot): its services start there again."""
-        self.fence_due.pop(node, None)
-        for vm in self.vms.values():
-            if vm.ha and vm.node == node and vm.ha_state in ("fence", "freeze", "started") \
-                    and vm.ha_request == "started" and not vm.running():
-                vm.ha_state = "started"
-                self._lrm_start(vm, now)
-
-    def _ha_tick(self, now: float) -> None:
-        if not self.quorate(now):
-            return
-        for node, due in list(self.fence_due.items()):
-            if due <= now:
-                del self.fence_due[node]
-                for vm in self.vms.values():
-                    if vm.ha and vm.node == node and vm.ha_state == "fence":
-                        vm.ha_state = "recovery"
-        for vm in sorted(self.vms.values(), key=lambda v: v.vmid):
-            if vm.ha and vm.ha_state == "recovery":
-                self._recover(vm, now)
-
-    def _recover(self, vm: Vm, now: float) -> None:
-        room = [n for n, b in self.blades.items()
-                if b.online(now) and not b.shutting_down and self.mem_free(n) >= vm.memory]
-        if not room:
-            return  # stays in recovery until a blade has room
-        target = max(room, key=lambda n: (self.mem_free(n), -list(self.blades).index(n)))
-        vm.node = target
-        vm.lock = None
-        vm.ha_state = "started"
-        self._lrm_start(vm, now)
