@@ -86,10 +86,10 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
         timeout = float(q.get("timeoutSeconds") or watches.DEFAULT_TIMEOUT)
     except ValueError:
         raise BadRequest(f'timeoutSeconds: Invalid value: "{q["timeoutSeconds"]}"') from None
+    watches.refuse_watch_list(q.get("sendInitialEvents"))
     req = watches.WatchRequest(
-        t.res, t.namespace, None, lambda o: labels(o) and fields(o),
-        watches.parse_rv(q.get("resourceVersion", "")), truthy(q.get("allowWatchBookmarks")),
-        truthy(q.get("sendInitialEvents")), timeout,
+        t.res, t.namespace, lambda o: labels(o) and fields(o),
+        watches.parse_rv(q.get("resourceVersion", "")), truthy(q.get("allowWatchBookmarks")), timeout,
         (lambda o: tables.table(t.res, [o], {}, lab.clock.now())) if _as_table(request) else None)
     scale = float(getattr(lab.clock, "scale", 1.0))
     return await watches.serve(request, lab.k8s.store, req, scale, request.app[STOPPING_KEY])  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.k8s.errors import BadRequest, K8sError
+from lab.k8s.errors import BadRequest, Invalid, K8sError
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store, WatchEvent
 
@@ -32,11 +32,9 @@ BOOKMARK_LAB_SECONDS = 60.0  # the watch cache sends a bookmark about once a min
 class WatchRequest:
     res: Resource
     namespace: str | None
-    name: str | None  # a watch on one object (fieldSelector metadata.name or /watch/.../name)
     matches: Callable[[Obj], bool]
     resource_version: str
     bookmarks: bool
-    initial_events: bool  # sendInitialEvents=true: the watch-list protocol
     timeout: float
     render: Callable[[Obj], Obj] | None = None  # e.g. as a one-row Table for `kubectl get -w`
 
@@ -49,17 +47,12 @@ def _event(req: WatchRequest, kind: str, obj: Obj) -> bytes:
     return _line(kind, req.render(obj) if req.render else obj)
 
 
-def _bookmark(req: WatchRequest, rv: int, initial_end: bool = False) -> Obj:
-    meta: Obj = {"resourceVersion": str(rv)}
-    if initial_end:
-        meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-    return {"kind": req.res.kind, "apiVersion": req.res.api_version, "metadata": meta}
+def _bookmark(req: WatchRequest, rv: int) -> Obj:
+    return {"kind": req.res.kind, "apiVersion": req.res.api_version, "metadata": {"resourceVersion": str(rv)}}
 
 
 def _in_scope(req: WatchRequest, obj: Obj) -> bool:
-    meta = obj.get("metadata", {})
-    return ((req.namespace is None or meta.get("namespace") == req.namespace)
-            and (req.name is None or meta.get("name") == req.name))
+    return req.namespace is None or obj.get("metadata", {}).get("namespace") == req.namespace
 
 
 def translate(req: WatchRequest, event: WatchEvent) -> tuple[str, Obj] | None:
@@ -83,11 +76,9 @@ def translate(req: WatchRequest, event: WatchEvent) -> tuple[str, Obj] | None:
 def _initial(req: WatchRequest, store: Store) -> tuple[list[bytes], int]:
     """What the stream starts with, and the resourceVersion it continues after."""
     rv_text = req.resource_version
-    if rv_text in ("", "0") or req.initial_events:
+    if rv_text in ("", "0"):
         objects = store.list(req.res, req.namespace)
         lines = [_event(req, "ADDED", o) for o in objects if _in_scope(req, o) and req.matches(o)]
-        if req.initial_events and req.bookmarks:
-            lines.append(_line("BOOKMARK", _bookmark(req, store.resource_version, initial_end=True)))
         return lines, store.resource_version
     rv = int(rv_text)
     lines = []
@@ -96,6 +87,16 @@ def _initial(req: WatchRequest, store: Store) -> tuple[list[bytes], int]:
         if seen:
             lines.append(_event(req, *seen))
     return lines, max(rv, store.resource_version)
+
+
+def refuse_watch_list(send_initial_events: str | None) -> None:
+    """The watch-list protocol is behind the WatchList feature gate, off in 1.31."""
+    if send_initial_events is not None:
+        why = ("Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate "
+               "is enabled")
+        raise Invalid(f'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: {why}',
+                      {"group": "meta.k8s.io", "kind": "ListOptions", "causes": [
+                          {"reason": "FieldValueForbidden", "message": why, "field": "sendInitialEvents"}]})
 
 
 def parse_rv(text: str) -> str:
