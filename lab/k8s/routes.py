@@ -14,7 +14,15 @@ from aiohttp import web
 
 from lab.k8s import crds, defaults, gc, lists, patch, subresources, tables, validation
 from lab.k8s import watch as watches
-from lab.k8s.errors import BadRequest, Conflict, K8sError, MethodNotAllowed, NotFound, no_such_resource
+from lab.k8s.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    K8sError,
+    MethodNotAllowed,
+    NotFound,
+    no_such_resource,
+)
 from lab.k8s.http import STOPPING_KEY, Target, lab_of, parse_target, read_object, respond, truthy
 from lab.k8s.resources import BY_KIND, RESOURCES, Resource
 
@@ -23,6 +31,7 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 NAMESPACES = BY_KIND["Namespace"]
+IMMORTAL_NAMESPACES = {"default", "kube-system", "kube-public"}
 RETURNS_DELETED_OBJECT = {"Pod", "Service", "Namespace"}  # the registries with ReturnDeletedObject
 
 
@@ -248,6 +257,9 @@ def delete_one(lab: Lab, t: Target, name: str, options: Obj) -> Obj:
     _check_preconditions(t, obj, options)
     if t.res.kind == "Pod":
         return lab.k8s.delete_namespaced_pod(ns, name, options.get("gracePeriodSeconds"))
+    if t.res.kind == "Namespace" and name in IMMORTAL_NAMESPACES:  # the NamespaceLifecycle admission plugin
+        raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                        {"name": name, "kind": "namespaces"})
     gc.cascade(lab, obj, options.get("propagationPolicy") or "Background")
     if t.res.kind == "Namespace":
         _empty_namespace(lab, name)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import requests
+import yaml
 from kubernetes import client
 
 from tests.conftest import RunningLab
@@ -45,6 +46,13 @@ def test_core_resources_list_the_eviction_subresource_the_way_kubectl_drain_look
     assert "watch" in resources["pods"].verbs
     apps = {r.name for r in client.AppsV1Api(api).get_api_resources().resources}
     assert {"deployments", "deployments/scale", "statefulsets", "daemonsets", "replicasets"} <= apps
+
+
+def test_lab_json_and_the_kubeconfig_name_the_api_servers_port(kube_lab: RunningLab) -> None:
+    port = kube_lab.server.ports.k8s
+    assert json.loads((kube_lab.workdir / "lab.json").read_text())["k8s_port"] == port
+    kubeconfig = yaml.safe_load((kube_lab.workdir / "kubeconfig").read_text())
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{port}"
 
 
 def test_system_namespaces_exist_from_the_start(api: client.ApiClient) -> None:

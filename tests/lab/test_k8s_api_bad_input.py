@@ -41,6 +41,7 @@ CASES = [
     ("GET", CM + "?watch=1&timeoutSeconds=forever", JSON, b"", 400, "BadRequest"),
     ("GET", CM + "?watch=1&sendInitialEvents=true&allowWatchBookmarks=true", JSON, b"", 422, "Invalid"),
     ("GET", "/api/v1/namespaces/default/configmaps/base/status", JSON, b"", 404, "NotFound"),
+    ("DELETE", "/api/v1/namespaces/kube-system", JSON, b"", 403, "Forbidden"),
     ("GET", "/apis/apps/v2/deployments", JSON, b"", 404, "NotFound"),
     ("POST", "/api/v1/namespaces/default/pods/nopod/eviction", JSON, b'{"metadata": {"name": "x"}}', 400,
      "BadRequest"),
