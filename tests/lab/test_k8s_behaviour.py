@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from kubernetes import client, config
+from prometheus_client.parser import text_string_to_metric_families
 
 from lab.scenario import VmSpec
 from tests.conftest import REFERENCE, RunningLab
@@ -55,6 +57,21 @@ def _power_off(lab: RunningLab, blade: str) -> None:
     lab.call(lambda: lab.lab.pve.power_off(blade, lab.lab.clock.now()))
 
 
+def _scraped(lab: RunningLab, family: str, **labels: str) -> float | None:
+    """One sample from the lab's /metrics, as Prometheus would scrape it."""
+    text = requests.get(f"http://127.0.0.1:{lab.server.ports.control}/metrics", timeout=5).text
+    return next(
+        (
+            s.value
+            for f in text_string_to_metric_families(text)
+            if f.name == family
+            for s in f.samples
+            if labels.items() <= s.labels.items()
+        ),
+        None,
+    )
+
+
 def _on(v1: client.CoreV1Api, node: str, namespace: str = "default") -> list[client.V1Pod]:
     return v1.list_namespaced_pod(namespace, field_selector=f"spec.nodeName={node}").items
 
@@ -74,6 +91,19 @@ def test_power_off_makes_nodes_not_ready_then_evicts_their_pods(
         ("node.kubernetes.io/unreachable", "NoExecute"),
     }
     assert all(p.metadata.deletion_timestamp is None for p in _on(v1, "kube05"))  # tolerated for 300 s
+    assert (
+        _scraped(lab, "kube_node_status_condition", node="kube05", condition="Ready", status="unknown") == 1
+    )
+    assert (
+        _scraped(
+            lab,
+            "kube_node_spec_taint",
+            node="kube05",
+            key="node.kubernetes.io/unreachable",
+            effect="NoSchedule",
+        )
+        == 1
+    )
     wait_for(lambda: all(p.metadata.deletion_timestamp for p in _on(v1, "kube05")), 8, "evictions")
     whoami = [
         p

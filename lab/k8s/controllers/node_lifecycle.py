@@ -3,7 +3,9 @@
 A node whose Lease and status have not moved for node-monitor-grace-period (50 s) gets its
 conditions set to Unknown (`NodeStatusUnknown`, "Kubelet stopped posting node status."),
 the unreachable taints and its pods marked not ready. Ready=False gives the not-ready
-taints; a cordoned node carries the unschedulable taint (TaintNodesByCondition).
+taints; a cordoned node carries the unschedulable taint (TaintNodesByCondition). When no
+node at all is Ready ("master disruption mode") the NoExecute taints are withheld (and
+lifted), so nothing is evicted until some node returns.
 """
 
 from __future__ import annotations
@@ -56,7 +58,11 @@ class NodeLifecycle:
                     self._mark_pods_not_ready(node["metadata"]["name"], now)
                 else:
                     wake = earliest(wake, probe + grace)
-            update_if_changed(store, NODE, node, lambda o: _taints(o, now))
+        nodes = store.list(NODE)
+        # every node down: the controller blames itself (its network) and stops evicting
+        disrupted = bool(nodes) and all((condition(n, "Ready") or {}).get("status") != "True" for n in nodes)
+        for node in nodes:
+            update_if_changed(store, NODE, node, lambda o: _taints(o, now, disrupted))
         return wake
 
     def _mark_pods_not_ready(self, node: str, now: float) -> None:
@@ -89,12 +95,11 @@ def _unknown(node: Obj, now: float) -> None:
             )
 
 
-def _taints(node: Obj, now: float) -> None:
+def _taints(node: Obj, now: float, disrupted: bool) -> None:
     ready = (condition(node, "Ready") or {}).get("status", "Unknown")
+    effects = ("NoSchedule",) if disrupted else ("NoSchedule", "NoExecute")
     wanted = (
-        {NOT_READY: ("NoSchedule", "NoExecute")}
-        if ready == "False"
-        else ({UNREACHABLE: ("NoSchedule", "NoExecute")} if ready == "Unknown" else {})
+        {NOT_READY: effects} if ready == "False" else ({UNREACHABLE: effects} if ready == "Unknown" else {})
     )
     if node["spec"].get("unschedulable"):
         wanted[UNSCHEDULABLE] = ("NoSchedule",)

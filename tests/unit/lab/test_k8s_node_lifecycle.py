@@ -134,3 +134,13 @@ def test_live_migration_keeps_the_node_ready_with_its_cordon_labels_and_zone():
     assert node["spec"]["unschedulable"] is True and node["metadata"]["labels"]["team"] == "infra"
     assert w.taints("kube04") == {("node.kubernetes.io/unschedulable", "NoSchedule")}
     assert node["metadata"]["labels"]["topology.kubernetes.io/zone"] == "blade4"  # K3s does not relabel
+
+
+def test_when_every_node_is_down_nothing_is_evicted():
+    w = World()
+    for blade in ("blade1", "blade2", "blade3", "blade4"):
+        w.pve.power_off(blade, w.now)
+    w.run(50 + 300 + 30, step=5)
+    assert all(w.ready(n)["status"] == "Unknown" for n in ("kube01", "kube02", "kube03", "kube04", "kube05"))
+    assert w.taints("kube01") == {("node.kubernetes.io/unreachable", "NoSchedule")}
+    assert not any("deletionTimestamp" in p["metadata"] for p in w.pods())
