@@ -7,6 +7,7 @@ from typing import Any
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from pydantic import BaseModel
+from urllib3.util.retry import Retry
 
 from infra.errors import GatewayError, Unavailable
 from infra.gateways._calls import Caller
@@ -33,8 +34,9 @@ def parse_vector(result: list[dict[str, Any]]) -> list[Sample]:
 
 
 class PrometheusGateway:
-    def __init__(self, url: str) -> None:
-        self._prom = PrometheusConnect(url=url, disable_ssl=False)
+    def __init__(self, url: str, timeout: int = 10) -> None:
+        # The library's own retries are off: `Caller.read` retries, with one policy for every gateway.
+        self._prom = PrometheusConnect(url=url, disable_ssl=False, retry=Retry(total=0), timeout=timeout)
         self.caller = Caller(SYSTEM, translate)
 
     async def query(self, promql: str) -> list[Sample]:
