@@ -181,6 +181,11 @@ def _drain_nodes(snap: Snapshot, blade: str, findings: list[Finding], down: bool
         findings.append(_finding("warning", "unmanaged",
                                  f"{len(bare)} pod(s) have no controller and will not come back: "
                                  + ", ".join(bare[:5])))
+    scratch = [p.key for p in leaving if p.local_storage]
+    if scratch:
+        findings.append(_finding("warning", "local-storage",
+                                 f"{len(scratch)} pod(s) lose their emptyDir data: "
+                                 + ", ".join(scratch[:5])))
     if not down:
         _check_pdbs(snap, leaving, findings)
     return list(drains.values())
@@ -278,6 +283,8 @@ def plan(snap: Snapshot, intent: Intent, opts: PlanOptions | None = None) -> Pla
     _check_ceph(snap, intent, findings)
     for line in snap.mismatches:
         findings.append(_finding("warning", "mismatch", line))
+    for error in snap.errors:  # a system we could not see: draining blind is not safe
+        findings.append(_finding("warning" if intent.kind == "down" else "blocker", "unreachable", error))
     return Plan(intent=intent, moves=moves, stays=stays, nodes=nodes,
                 set_noout=intent.kind != "down" and "noout" not in snap.ceph.flags, findings=findings)
 

@@ -41,6 +41,11 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
             record.placement = {**here, **record.placement}
             record.nodes = sorted({*record.nodes, *(n.node for n in p.nodes)})
         ctx.journal.put_maintenance(record)
+        others = [m.blade for m in ctx.journal.maintenance() if m.blade != blade]
+        if others and not ctx.options.allow_more_maintenance:  # another drain raced this one
+            if record.op_id == op_id:
+                ctx.journal.clear_maintenance(blade)
+            raise Fatal(f"refused: {', '.join(others)} already in maintenance (an admin can override)")
         ctx.journal.update_params(op_id, {f"{prefix}plan": p.model_dump(mode="json")})
         return f"{len(p.moves)} VM(s) to move, {len(p.nodes)} node(s) to drain, {len(p.warnings)} warning(s)"
 

@@ -154,3 +154,16 @@ def test_mismatches_are_reported_as_warnings():
     snap = homelab()
     snap.mismatches.append("K8s node kube03 has zone blade3 but its VM 103 runs on blade4")
     assert "mismatch" in codes(plan(snap, Intent(kind="drain", blade="blade1")), "warning")
+
+
+def test_pods_with_emptydir_data_are_warned_about():
+    snap = homelab()
+    snap.pods[-2].local_storage = True  # ingress-solo-b on kube05
+    assert "local-storage" in codes(plan(snap, Intent(kind="drain", blade="blade3")), "warning")
+
+
+def test_an_unreachable_system_blocks_a_drain_but_not_a_down_assessment():
+    snap = homelab()
+    snap.errors.append("k8s: ConnectionRefusedError")
+    assert "unreachable" in codes(plan(snap, Intent(kind="drain", blade="blade3")), "blocker")
+    assert "unreachable" in codes(plan(snap, Intent(kind="down", blade="blade3")), "warning")
