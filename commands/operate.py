@@ -38,4 +38,5 @@ async def planned(ctx: Context, kind: str, blade: str, intent: IntentKind, *, dr
     if not yes and (confirm is None or not confirm(text)):
         return refused(text + "\nNot confirmed: nothing changed.")
     result = await start(ctx, kind, blade, {}, listener)
-    return Result(result.code, f"{text}\n{result.text}", result.operation)
+    shown = not yes  # the person already read the plan when confirming
+    return Result(result.code, result.text if shown else f"{text}\n{result.text}", result.operation)
