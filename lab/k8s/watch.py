@@ -122,32 +122,32 @@ async def serve(request: web.Request, store: Store, req: WatchRequest, scale: fl
             await response.write(b"".join(lines))
         if last_rv >= 0:
             with contextlib.suppress(ConnectionResetError):
-                await _follow(request, response, queue, req, last_rv, store, BOOKMARK_LAB_SECONDS / scale,
-                              stopping)
+                await _follow(request, response, queue, req, last_rv, BOOKMARK_LAB_SECONDS / scale, stopping)
         return response
     finally:
         store.unsubscribe(queue)
 
 
 async def _follow(request: web.Request, response: web.StreamResponse, queue: asyncio.Queue[WatchEvent],
-                  req: WatchRequest, last_rv: int, store: Store, bookmark_every: float,
-                  stopping: asyncio.Event) -> None:
+                  req: WatchRequest, last_rv: int, bookmark_every: float, stopping: asyncio.Event) -> None:
+    """Stream changes after `last_rv`; a bookmark names the newest resourceVersion already dealt with."""
     end = time.monotonic() + req.timeout
     next_bookmark = time.monotonic() + bookmark_every
     # wake at least once a second: a client that went away must not keep a queue growing
     while (now := time.monotonic()) < end and not stopping.is_set():
         if request.transport is None or request.transport.is_closing():
             return
+        if req.bookmarks and now >= next_bookmark:
+            await response.write(_line("BOOKMARK", _bookmark(req, last_rv)))
+            next_bookmark = now + bookmark_every
         wait = min(end, next_bookmark if req.bookmarks else end, now + 1.0) - now
         try:
             event = await asyncio.wait_for(queue.get(), timeout=max(wait, 0.001))
         except TimeoutError:
-            if req.bookmarks and time.monotonic() >= next_bookmark:
-                await response.write(_line("BOOKMARK", _bookmark(req, store.resource_version)))
-                next_bookmark = time.monotonic() + bookmark_every
             continue
         if event.rv <= last_rv:
             continue
+        last_rv = event.rv
         seen = translate(req, event)
         if seen:
             await response.write(_event(req, *seen))

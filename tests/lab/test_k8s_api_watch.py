@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from kubernetes import client, watch
 
@@ -112,6 +114,12 @@ def test_the_client_retries_a_410_once_and_then_gives_up(kube_lab: RunningLab, a
     with pytest.raises(client.ApiException) as exc:
         next(iter(w.stream(v1.list_namespaced_config_map, ns, resource_version="1")))
     assert exc.value.status == 410
-    watches = [r for r in kube_lab.lab.recorder.requests
-               if r.path == f"/api/v1/namespaces/{ns}/configmaps" and "watch=true" in r.query]
-    assert len(watches) == 2
+
+    def watches() -> int:
+        return sum(1 for r in kube_lab.lab.recorder.requests
+                   if r.path == f"/api/v1/namespaces/{ns}/configmaps" and "watch=true" in r.query)
+
+    deadline = time.monotonic() + 5  # the lab records a request once its handler has returned
+    while watches() < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert watches() == 2
