@@ -172,6 +172,7 @@ COLUMNS: dict[str, list[Column]] = {
                               _text("Capacity", _path("status", "capacity", "storage", default="")),
                               _text("Access Modes", _access_modes),
                               _text("StorageClass", _path("spec", "storageClassName", default="")), AGE],
+    "CustomResourceDefinition": [NAME, ("Created At", "date", 0, _path("metadata", "creationTimestamp"))],
     "Lease": [NAME, _text("Holder", _path("spec", "holderIdentity", default="")), AGE],
 }
 DEFAULT: list[Column] = [NAME, AGE]
