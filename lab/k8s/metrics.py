@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from lab.k8s.controllers.base import NODE, POD, Obj, controller_of, deleting, parse_time
+from lab.k8s.controllers.base import NODE, POD, Obj, controller_of, deleting, parse_time, spec_of
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -40,9 +40,9 @@ def metric_families(cluster: K8sCluster, now: float) -> Iterator[Metric]:
             current = str(cond.get("status", "Unknown")).lower()
             for status in _STATUSES:
                 condition.add_metric([name, cond["type"], status], float(status == current))
-        for t in node["spec"].get("taints") or []:
+        for t in spec_of(node).get("taints") or []:
             taint.add_metric([name, t.get("key", ""), t.get("value", ""), t.get("effect", "")], 1.0)
-        unschedulable.add_metric([name], float(bool(node["spec"].get("unschedulable"))))
+        unschedulable.add_metric([name], float(bool(spec_of(node).get("unschedulable"))))
     yield from (condition, taint, unschedulable)
     yield from _pod_families(pods)
 
@@ -76,7 +76,7 @@ def _pod_families(pods: list[Obj]) -> Iterator[Metric]:
         "kube_pod_deletion_timestamp", "Unix deletion timestamp", labels=["namespace", "pod", "uid"]
     )
     for pod in pods:
-        meta, spec, status = pod["metadata"], pod["spec"], pod.get("status", {})
+        meta, spec, status = pod["metadata"], spec_of(pod), pod.get("status", {})
         key = [meta["namespace"], meta["name"], meta["uid"]]
         owner = controller_of(pod) or {}
         info.add_metric(

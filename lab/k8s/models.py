@@ -7,6 +7,7 @@ PVE state the kubelets depend on, or a timer one of them asked for.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -36,6 +37,8 @@ from lab.scenario import Scenario, Timings
 
 MAX_PASSES = 12  # controller rounds per advance; a round that changes nothing ends it
 REACTION = 1.0  # lab seconds before controllers see changes made from outside
+RETRY = 5.0  # lab seconds before a controller that failed runs again
+log = logging.getLogger(__name__)
 
 
 class Controller(Protocol):
@@ -74,6 +77,7 @@ class K8sCluster:
         self._seen: Any = None
         self._pending: set[str] = set()
         self._ran_at = float("-inf")
+        self.errors: list[str] = []  # the last controller failures, for tests and `lab status`
         self._wake = 0.0
         hooks = getattr(pve, "agent_exec_hooks", None)
         if hooks is not None:
@@ -208,6 +212,16 @@ class K8sCluster:
             kinds.add(self._events.get_nowait().resource.kind)
         return kinds
 
+    def _run(self, controller: Controller, now: float) -> float | None:
+        """One reconcile; one that trips on an odd object is logged and retried, as real ones are."""
+        try:
+            return controller.run(now)
+        except Exception as exc:  # an object the API let in but the controller cannot read
+            log.exception("%s failed", type(controller).__name__)
+            self.errors.append(f"{type(controller).__name__}: {exc!r}")
+            del self.errors[:-20]
+            return now + RETRY
+
     def advance(self, now: float) -> None:
         """Run the controllers, up to `now`: each when a kind it watches changed, its own timer is
         due, or the PVE state under the kubelets moved (then all of them).
@@ -224,7 +238,7 @@ class K8sCluster:
             for controller in self.controllers:
                 due = self._due.get(controller, now)
                 if everything or controller.watches & changed or (due is not None and due <= now):
-                    self._due[controller] = controller.run(now)
+                    self._due[controller] = self._run(controller, now)
             everything, changed = False, self._changed_kinds()
             if not changed:
                 break

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lab.k8s.resources import BY_KIND
+from lab.k8s.selectors import selector_matches
 from lab.k8s.store import Obj, Store, timestamp
 
 NODE, POD, NAMESPACE, LEASE = BY_KIND["Node"], BY_KIND["Pod"], BY_KIND["Namespace"], BY_KIND["Lease"]
@@ -91,6 +92,28 @@ def update_if_changed(store: Store, res: Any, obj: Obj, fn: Callable[[Obj], None
     if new == obj:
         return obj
     return store.update(res, new, check_rv=False)
+
+
+def spec_of(obj: Obj) -> dict[str, Any]:
+    """An object's spec to read; one created without any reads as empty."""
+    return obj.get("spec") or {}
+
+
+def replicas(obj: Obj, default: int = 1) -> int:
+    """spec.replicas as a count; an unreadable one counts as the default."""
+    value = spec_of(obj).get("replicas")
+    try:
+        return max(0, int(value)) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+def selects(selector: Any, labels: dict[str, str] | None) -> bool:
+    """A LabelSelector match; one the API server would have refused selects nothing."""
+    try:
+        return selector_matches(selector, labels)
+    except (KeyError, TypeError, AttributeError):
+        return False
 
 
 def condition(obj: Obj, kind: str) -> dict[str, Any] | None:
@@ -220,8 +243,10 @@ def pod_requests(pod: Obj) -> tuple[float, float]:
 def pvc_names(pod: Obj) -> list[str]:
     return [
         v["persistentVolumeClaim"]["claimName"]
-        for v in pod.get("spec", {}).get("volumes") or []
-        if isinstance(v.get("persistentVolumeClaim"), dict) and v["persistentVolumeClaim"].get("claimName")
+        for v in spec_of(pod).get("volumes") or []
+        if isinstance(v, dict)
+        and isinstance(v.get("persistentVolumeClaim"), dict)
+        and v["persistentVolumeClaim"].get("claimName")
     ]
 
 

@@ -17,6 +17,7 @@ from lab.k8s.controllers.base import (
     int_or_percent,
     pod_active,
     pod_ready,
+    spec_of,
     template_hash,
     update_if_changed,
 )
@@ -80,9 +81,9 @@ class DaemonSetController:
         return None
 
     def _sync(self, ds: Obj, nodes: list[Obj], pods: list[Obj]) -> None:
-        spec = (ds["spec"].get("template") or {}).get("spec") or {}
+        spec = (spec_of(ds).get("template") or {}).get("spec") or {}
         tolerations = daemon_tolerations(spec)
-        revision = template_hash(ds["spec"].get("template"))
+        revision = template_hash(spec_of(ds).get("template"))
         probe = {"spec": spec}
         fits = [n for n in nodes if affinity_matches(probe, n)]
         # new pods go only where every NoSchedule/NoExecute taint is tolerated; running ones
@@ -124,8 +125,8 @@ class DaemonSetController:
         )
 
     def _roll(self, ds: Obj, current: dict[str, Obj], revision: str) -> None:
-        rolling = (ds["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}
-        if (ds["spec"].get("updateStrategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
+        rolling = (spec_of(ds).get("updateStrategy") or {}).get("rollingUpdate") or {}
+        if (spec_of(ds).get("updateStrategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
             return
         budget = max(1, int_or_percent(rolling.get("maxUnavailable", 1), len(current), round_up=False))
         budget -= sum(not pod_ready(p) for p in current.values())
@@ -141,10 +142,10 @@ class DaemonSetController:
 
 def _target(pod: Obj) -> str:
     """The node a daemon pod is for: where it runs, or where its affinity pins it."""
-    if pod["spec"].get("nodeName"):
-        return str(pod["spec"]["nodeName"])
+    if spec_of(pod).get("nodeName"):
+        return str(spec_of(pod)["nodeName"])
     terms = (
-        ((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {}).get(
+        ((spec_of(pod).get("affinity") or {}).get("nodeAffinity") or {}).get(
             "requiredDuringSchedulingIgnoredDuringExecution"
         )
         or {}

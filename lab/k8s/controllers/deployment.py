@@ -14,7 +14,9 @@ from lab.k8s.controllers.base import (
     int_or_percent,
     owned_by,
     owner_ref,
+    replicas,
     set_condition,
+    spec_of,
     template_hash,
     update_if_changed,
 )
@@ -27,7 +29,7 @@ REVISION = "deployment.kubernetes.io/revision"
 
 
 def _replicas(rs: Obj) -> int:
-    return int(rs["spec"].get("replicas", 0))
+    return replicas(rs, 0)
 
 
 def _available(rs: Obj) -> int:
@@ -44,17 +46,17 @@ class DeploymentController:
         store = self.cluster.store
         all_rs = store.list(REPLICASET)
         for d in store.list(DEPLOYMENT):
-            if deleting(d) or d["spec"].get("paused"):
+            if deleting(d) or spec_of(d).get("paused"):
                 continue
             owned = [rs for rs in all_rs if owned_by(rs, d)]
-            h = template_hash(d["spec"].get("template"))
+            h = template_hash(spec_of(d).get("template"))
             new = next((rs for rs in owned if (rs["metadata"].get("labels") or {}).get(HASH) == h), None)
             old = sorted(
                 (rs for rs in owned if rs is not new),
                 key=lambda rs: int(rs["metadata"].get("annotations", {}).get(REVISION, "0")),
             )
-            want = int(d["spec"].get("replicas", 1))
-            strategy = d["spec"].get("strategy") or {}
+            want = replicas(d)
+            strategy = spec_of(d).get("strategy") or {}
             if strategy.get("type") == "Recreate":
                 self._recreate(d, new, old, want, h, owned)
             else:
@@ -120,17 +122,17 @@ class DeploymentController:
                 self._scale(rs, _replicas(rs) - unhealthy - take)
 
     def _create(self, d: Obj, h: str, replicas: int, owned: list[Obj]) -> Obj:
-        template = copy.deepcopy(d["spec"].get("template") or {})
+        template = copy.deepcopy(spec_of(d).get("template") or {})
         template.setdefault("metadata", {}).setdefault("labels", {})[HASH] = h
-        selector = copy.deepcopy(d["spec"].get("selector") or {})
+        selector = copy.deepcopy(spec_of(d).get("selector") or {})
         selector.setdefault("matchLabels", {})[HASH] = h
         revision = 1 + max(
             (int(rs["metadata"].get("annotations", {}).get(REVISION, "0")) for rs in owned), default=0
         )
         annotations = {
             REVISION: str(revision),
-            "deployment.kubernetes.io/desired-replicas": str(d["spec"].get("replicas", 1)),
-            "deployment.kubernetes.io/max-replicas": str(d["spec"].get("replicas", 1)),
+            "deployment.kubernetes.io/desired-replicas": str(spec_of(d).get("replicas", 1)),
+            "deployment.kubernetes.io/max-replicas": str(spec_of(d).get("replicas", 1)),
         }
         return self.cluster.store.create(
             REPLICASET,
@@ -146,7 +148,7 @@ class DeploymentController:
                     "replicas": replicas,
                     "selector": selector,
                     "template": template,
-                    "minReadySeconds": d["spec"].get("minReadySeconds", 0),
+                    "minReadySeconds": spec_of(d).get("minReadySeconds", 0),
                 },
             },
         )
@@ -158,7 +160,7 @@ class DeploymentController:
 
 
 def _status(d: Obj, owned: list[Obj], new: Obj | None, now: float) -> None:
-    want = int(d["spec"].get("replicas", 1))
+    want = replicas(d)
     count = {
         k: sum(int(rs.get("status", {}).get(k, 0)) for rs in owned)
         for k in ("replicas", "readyReplicas", "availableReplicas")
@@ -180,7 +182,7 @@ def _status(d: Obj, owned: list[Obj], new: Obj | None, now: float) -> None:
         d["metadata"].setdefault("annotations", {})[REVISION] = new["metadata"]["annotations"].get(
             REVISION, "1"
         )
-    rolling = (d["spec"].get("strategy") or {}).get("rollingUpdate") or {}
+    rolling = (spec_of(d).get("strategy") or {}).get("rollingUpdate") or {}
     max_unavailable = int_or_percent(rolling.get("maxUnavailable", "25%"), want, round_up=False)
     conditions = status.setdefault("conditions", [])
     if count["availableReplicas"] >= want - max_unavailable:

@@ -18,10 +18,12 @@ from lab.k8s.controllers.base import (
     int_or_percent,
     parse_time,
     pod_ready,
+    replicas,
+    selects,
     set_condition,
+    spec_of,
     update_if_changed,
 )
-from lab.k8s.selectors import selector_matches
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -40,16 +42,16 @@ def _scale_of(store: Store, namespace: str, ref: dict[str, str]) -> tuple[str, i
     if owner["kind"] == "ReplicaSet" and parent and parent.get("kind") == "Deployment":
         return _scale_of(store, namespace, parent) or (
             owner["metadata"]["uid"],
-            int(owner["spec"].get("replicas", 1)),
+            replicas(owner),
         )
-    return owner["metadata"]["uid"], int(owner["spec"].get("replicas", 1))
+    return owner["metadata"]["uid"], replicas(owner)
 
 
 def matching_pdbs(store: Store, pod: Obj) -> list[Obj]:
     return [
         pdb
         for pdb in store.list(PDB, pod["metadata"]["namespace"])
-        if selector_matches(pdb["spec"].get("selector"), pod["metadata"].get("labels"))
+        if selects(spec_of(pdb).get("selector"), pod["metadata"].get("labels"))
     ]
 
 
@@ -66,7 +68,7 @@ class DisruptionController:
             pods = [
                 p
                 for p in store.list(POD, ns)
-                if selector_matches(pdb["spec"].get("selector"), p["metadata"].get("labels"))
+                if selects(spec_of(pdb).get("selector"), p["metadata"].get("labels"))
             ]
             disrupted = {
                 name: t
@@ -84,7 +86,7 @@ class DisruptionController:
         return wake
 
     def _status(self, pdb: Obj, pods: list[Obj], disrupted: dict[str, str], now: float) -> None:
-        spec, store = pdb["spec"], self.cluster.store
+        spec, store = spec_of(pdb), self.cluster.store
         healthy = sum(
             pod_ready(p) and not deleting(p) and p["metadata"]["name"] not in disrupted for p in pods
         )

@@ -25,6 +25,7 @@ from lab.k8s.controllers.base import (
     Obj,
     deleting,
     set_condition,
+    spec_of,
     update_if_changed,
 )
 from lab.k8s.resources import BY_KIND
@@ -47,10 +48,25 @@ def merge(base: Any, over: Any) -> Any:
     return over
 
 
+def _mapping(text: Any) -> dict[str, Any]:
+    try:
+        values = yaml.safe_load(text or "") or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"failed to parse values: {exc}") from None
+    if not isinstance(values, dict):
+        raise ValueError(
+            f"cannot unmarshal {type(values).__name__} into Go value of type map[string]interface {{}}"
+        )
+    return values
+
+
 def _set_path(values: dict[str, Any], path: str, value: Any) -> None:
     *parents, leaf = path.split(".")
     for part in parents:
-        values = values.setdefault(part, {})
+        nested = values.get(part)
+        values = values.setdefault(part, {}) if nested is None else nested
+        if not isinstance(values, dict):
+            raise ValueError(f"key {part!r} in --set {path} is not a map")
     values[leaf] = value
 
 
@@ -71,13 +87,11 @@ class HelmController:
                 continue
             try:
                 values = self._values(chart)
-            except yaml.YAMLError as exc:
-                update_if_changed(
-                    store, HELMCHART, chart, lambda o, e=exc: _status(o, now, f"invalid values: {e}")
-                )
+            except ValueError as exc:
+                update_if_changed(store, HELMCHART, chart, lambda o, e=exc: _status(o, now, str(e)))
                 continue
-            name, version = chart_name_version(chart["spec"].get("chart", ""), chart["spec"].get("version"))
-            target = chart["spec"].get("targetNamespace") or key[0]
+            name, version = chart_name_version(spec_of(chart).get("chart", ""), spec_of(chart).get("version"))
+            target = spec_of(chart).get("targetNamespace") or key[0]
             digest = hashlib.sha256(
                 json.dumps([name, version, target, values], sort_keys=True, default=str).encode()
             ).hexdigest()
@@ -90,15 +104,18 @@ class HelmController:
         return None
 
     def _values(self, chart: Obj) -> dict[str, Any]:
-        values = yaml.safe_load(chart["spec"].get("valuesContent") or "") or {}
-        for path, value in (chart["spec"].get("set") or {}).items():
-            _set_path(values, path, value)
+        """The merged values; ValueError (the install job's failure) when they cannot be used."""
+        if not spec_of(chart).get("chart"):
+            raise ValueError("spec.chart is required")
+        values = _mapping(spec_of(chart).get("valuesContent"))
+        for path, value in (spec_of(chart).get("set") or {}).items():
+            _set_path(values, str(path), value)
         config = self.cluster.store.find(
             HELMCHARTCONFIG, chart["metadata"]["namespace"], chart["metadata"]["name"]
         )
         if config is not None:
-            values = merge(values, yaml.safe_load(config["spec"].get("valuesContent") or "") or {})
-        return values if isinstance(values, dict) else {}
+            values = merge(values, _mapping(spec_of(config).get("valuesContent")))
+        return values
 
     def _install(
         self,

@@ -23,6 +23,7 @@ from lab.k8s.controllers.base import (
     parse_time,
     pvc_names,
     set_condition,
+    spec_of,
     timestamp,
     update_if_changed,
 )
@@ -113,7 +114,7 @@ class Kubelet:
     def run(self, now: float) -> float | None:
         alive, wake = self.cluster.live_nodes(now), None
         for pod in self.cluster.store.list(POD):
-            if pod["spec"].get("nodeName") in alive and "phase" in pod.get("status", {}):
+            if spec_of(pod).get("nodeName") in alive and "phase" in pod.get("status", {}):
                 wake = earliest(wake, self._sync_pod(pod, now))
         return wake
 
@@ -127,7 +128,7 @@ class Kubelet:
                 store.remove(POD, meta["namespace"], meta["name"])
             return None
         phase = pod["status"].get("phase")
-        node = store.find(NODE, "", pod["spec"]["nodeName"])
+        node = store.find(NODE, "", spec_of(pod)["nodeName"])
         if node is None:
             return None
         if phase == "Pending":
@@ -161,11 +162,11 @@ class Kubelet:
         host_ip = next(
             (a["address"] for a in node["status"].get("addresses", []) if a["type"] == "InternalIP"), ""
         )
-        if pod["spec"].get("hostNetwork"):
+        if spec_of(pod).get("hostNetwork"):
             pod_ip = host_ip
         else:
             self._ips[name] = self._ips.get(name, 1) % 250 + 1
-            prefix = node["spec"].get("podCIDR", "10.42.0.0/24").rsplit(".", 1)[0]
+            prefix = spec_of(node).get("podCIDR", "10.42.0.0/24").rsplit(".", 1)[0]
             pod_ip = f"{prefix}.{self._ips[name] + 1}"
         status = pod["status"]
         status.update(
@@ -178,18 +179,19 @@ class Kubelet:
         )
         status["containerStatuses"] = [
             {
-                "name": c["name"],
+                "name": c.get("name", ""),
                 "image": c.get("image", ""),
                 "imageID": f"{c.get('image', '')}@sha256:"
                 + self.cluster.names.uid_like(c.get("image", "")).replace("-", "") * 2,
-                "containerID": "containerd://" + self.cluster.names.uid_like(c["name"]).replace("-", "") * 2,
+                "containerID": "containerd://"
+                + self.cluster.names.uid_like(c.get("name", "")).replace("-", "") * 2,
                 "ready": True,
                 "started": True,
                 "restartCount": 0,
                 "lastState": {},
                 "state": {"running": {"startedAt": timestamp(now)}},
             }
-            for c in pod["spec"].get("containers") or []
+            for c in spec_of(pod).get("containers") or []
         ]
         conditions = status.setdefault("conditions", [])
         for kind in _POD_CONDITIONS:
@@ -211,7 +213,7 @@ def _creating(pod: Obj) -> bool:
 def _container_creating(pod: Obj) -> None:
     pod["status"]["containerStatuses"] = [
         {
-            "name": c["name"],
+            "name": c.get("name", ""),
             "image": c.get("image", ""),
             "imageID": "",
             "ready": False,
@@ -220,5 +222,5 @@ def _container_creating(pod: Obj) -> None:
             "lastState": {},
             "state": {"waiting": {"reason": "ContainerCreating"}},
         }
-        for c in pod["spec"].get("containers") or []
+        for c in spec_of(pod).get("containers") or []
     ]

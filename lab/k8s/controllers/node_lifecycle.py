@@ -22,6 +22,7 @@ from lab.k8s.controllers.base import (
     earliest,
     parse_time,
     set_condition,
+    spec_of,
     timestamp,
     update_if_changed,
 )
@@ -70,7 +71,7 @@ class NodeLifecycle:
         for pod in store.list(POD):
             # (a terminating pod is left alone: any write would complete its deletion in the store)
             if (
-                pod["spec"].get("nodeName") == node
+                spec_of(pod).get("nodeName") == node
                 and pod.get("status", {}).get("phase") == "Running"
                 and not deleting(pod)
             ):
@@ -101,15 +102,15 @@ def _taints(node: Obj, now: float, disrupted: bool) -> None:
     wanted = (
         {NOT_READY: effects} if ready == "False" else ({UNREACHABLE: effects} if ready == "Unknown" else {})
     )
-    if node["spec"].get("unschedulable"):
+    if spec_of(node).get("unschedulable"):
         wanted[UNSCHEDULABLE] = ("NoSchedule",)
-    taints = node["spec"].get("taints") or []
+    taints = spec_of(node).get("taints") or []
     kept = [t for t in taints if t.get("key") not in _MANAGED or t.get("effect") in wanted.get(t["key"], ())]
     for key, effects in wanted.items():
         for effect in effects:
             if not any(t.get("key") == key and t.get("effect") == effect for t in kept):
                 kept.append({"key": key, "effect": effect, "timeAdded": timestamp(now)})
     if kept:
-        node["spec"]["taints"] = kept
-    else:
+        node.setdefault("spec", {})["taints"] = kept
+    elif "spec" in node:
         node["spec"].pop("taints", None)

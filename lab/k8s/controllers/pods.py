@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from lab.k8s.controllers.base import POD, Obj, owner_ref
+from lab.k8s.controllers.base import POD, Obj, owner_ref, spec_of
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -19,7 +19,7 @@ def pod_from_template(
     spec: dict[str, Any] | None = None,
 ) -> Obj:
     """Create a pod owned by `owner` from its spec.template; `spec` overrides parts of the pod spec."""
-    template = owner["spec"].get("template") or {}
+    template = spec_of(owner).get("template") or {}
     meta = copy.deepcopy(template.get("metadata") or {})
     pod_meta: Obj = {
         "name": name,

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lab.k8s.controllers.base import REPLICASET, Obj, deleting, pod_active, pod_ready, update_if_changed
+from lab.k8s.controllers.base import (
+    REPLICASET,
+    Obj,
+    deleting,
+    pod_active,
+    pod_ready,
+    replicas,
+    selects,
+    spec_of,
+    update_if_changed,
+)
 from lab.k8s.controllers.pods import by_owner, generated_name, pod_from_template
-from lab.k8s.selectors import selector_matches
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -16,7 +25,7 @@ def _deletion_rank(pod: Obj) -> tuple[int, int, int, str]:
     """Which pods a scale-down removes first: unscheduled, pending, not ready, then the newest."""
     phase = pod.get("status", {}).get("phase")
     return (
-        int(bool(pod["spec"].get("nodeName"))),
+        int(bool(spec_of(pod).get("nodeName"))),
         int(phase == "Running"),
         int(pod_ready(pod)),
         "".join(chr(0x10FFFF - ord(c)) for c in pod["metadata"]["creationTimestamp"]),
@@ -35,7 +44,7 @@ class ReplicaSetController:
             if deleting(rs):
                 continue
             pods = [p for p in owned.get(rs["metadata"]["uid"], []) if pod_active(p)]
-            want = int(rs["spec"].get("replicas", 1))
+            want = replicas(rs)
             for _ in range(want - len(pods)):
                 pods.append(
                     pod_from_template(self.cluster, rs, generated_name(self.cluster, rs["metadata"]["name"]))
@@ -51,12 +60,12 @@ class ReplicaSetController:
 
 def _status(rs: Obj, pods: list[Obj]) -> None:
     ready = sum(pod_ready(p) for p in pods)
-    labels = (rs["spec"].get("template") or {}).get("metadata", {}).get("labels") or {}
+    labels = (spec_of(rs).get("template") or {}).get("metadata", {}).get("labels") or {}
     rs["status"] = {
         "replicas": len(pods),
         "observedGeneration": rs["metadata"].get("generation", 1),
         "fullyLabeledReplicas": sum(
-            selector_matches({"matchLabels": labels}, p["metadata"].get("labels")) for p in pods
+            selects({"matchLabels": labels}, p["metadata"].get("labels")) for p in pods
         ),
         "readyReplicas": ready,
         "availableReplicas": ready,

@@ -26,12 +26,13 @@ from lab.k8s.controllers.base import (
     pod_requests,
     pvc_names,
     quantity,
+    selects,
     set_condition,
+    spec_of,
     update_if_changed,
 )
 from lab.k8s.controllers.taints import UNSCHEDULABLE, describe, node_taints, tolerates, untolerated
 from lab.k8s.errors import Conflict, Invalid
-from lab.k8s.selectors import selector_matches
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -59,6 +60,16 @@ class _Node:
         return self.obj["metadata"].get("labels") or {}
 
 
+def _node(obj: Obj) -> _Node:
+    allocatable = (obj.get("status") or {}).get("allocatable") or {}  # none posted yet: nothing fits
+    return _Node(
+        obj,
+        quantity(allocatable.get("cpu")),
+        quantity(allocatable.get("memory")),
+        int(quantity(allocatable.get("pods", 0))),
+    )
+
+
 def bind_pod(store: Store, pod: Obj, node: str, now: float) -> Obj:
     def bind(o: Obj) -> None:
         o["spec"]["nodeName"] = node
@@ -81,10 +92,10 @@ def create_namespaced_pod_binding(cluster: K8sCluster, namespace: str, name: str
             f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is being deleted, '
             "cannot be assigned to a host"
         )
-    if pod["spec"].get("nodeName"):
+    if spec_of(pod).get("nodeName"):
         raise Conflict(
             f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is already assigned '
-            f'to node "{pod["spec"]["nodeName"]}"'
+            f'to node "{spec_of(pod)["nodeName"]}"'
         )
     bind_pod(cluster.store, pod, node, cluster.clock())
     return dict(STATUS_SUCCESS)
@@ -92,9 +103,9 @@ def create_namespaced_pod_binding(cluster: K8sCluster, namespace: str, name: str
 
 def affinity_matches(pod: Obj, node: Obj) -> bool:
     labels = node["metadata"].get("labels") or {}
-    if any(labels.get(k) != v for k, v in (pod["spec"].get("nodeSelector") or {}).items()):
+    if any(labels.get(k) != v for k, v in (spec_of(pod).get("nodeSelector") or {}).items()):
         return False
-    required = ((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {}).get(
+    required = ((spec_of(pod).get("affinity") or {}).get("nodeAffinity") or {}).get(
         "requiredDuringSchedulingIgnoredDuringExecution"
     ) or {}
     terms = required.get("nodeSelectorTerms")
@@ -139,33 +150,25 @@ class Scheduler:
         pending = [
             p
             for p in pods
-            if not p["spec"].get("nodeName")
+            if not spec_of(p).get("nodeName")
             and not deleting(p)
             and p.get("status", {}).get("phase") == "Pending"
-            and p["spec"].get("schedulerName", "default-scheduler") == "default-scheduler"
+            and spec_of(p).get("schedulerName", "default-scheduler") == "default-scheduler"
         ]
         if not pending:
             return None
-        nodes = {
-            n["metadata"]["name"]: _Node(
-                n,
-                quantity(n["status"]["allocatable"].get("cpu")),
-                quantity(n["status"]["allocatable"].get("memory")),
-                int(quantity(n["status"]["allocatable"].get("pods", 110))),
-            )
-            for n in store.list(NODE)
-        }
+        nodes = {n["metadata"]["name"]: _node(n) for n in store.list(NODE)}
         placed = [
             p
             for p in pods
-            if p["spec"].get("nodeName") in nodes
+            if spec_of(p).get("nodeName") in nodes
             and p.get("status", {}).get("phase") not in ("Succeeded", "Failed")
         ]
         for p in placed:
-            self._account(nodes[p["spec"]["nodeName"]], p)
+            self._account(nodes[spec_of(p)["nodeName"]], p)
         pending.sort(
             key=lambda p: (
-                -int(p["spec"].get("priority") or 0),
+                -_int(spec_of(p).get("priority"), 0),
                 p["metadata"]["creationTimestamp"],
                 p["metadata"]["namespace"],
                 p["metadata"]["name"],
@@ -250,8 +253,8 @@ class Scheduler:
 
     @staticmethod
     def _filter(pod: Obj, node: _Node) -> str | None:
-        tolerations = pod["spec"].get("tolerations") or []
-        if node.obj["spec"].get("unschedulable") and not any(
+        tolerations = spec_of(pod).get("tolerations") or []
+        if spec_of(node.obj).get("unschedulable") and not any(
             tolerates(t, {"key": UNSCHEDULABLE, "effect": "NoSchedule"}) for t in tolerations
         ):
             return "node(s) were unschedulable"
@@ -275,11 +278,11 @@ class _Spread:
 
     def __init__(self, pod: Obj, nodes: dict[str, _Node], placed: list[Obj]) -> None:
         self.pod = pod
-        self.constraints = pod["spec"].get("topologySpreadConstraints") or []
+        self.constraints = spec_of(pod).get("topologySpreadConstraints") or []
         self.counts: list[dict[str, int]] = []
         for c in self.constraints:
             key = c.get("topologyKey", "")
-            tolerations = pod["spec"].get("tolerations") or []
+            tolerations = spec_of(pod).get("tolerations") or []
             eligible = {
                 name: n
                 for name, n in nodes.items()
@@ -292,12 +295,12 @@ class _Spread:
             }
             counts = {n.labels[key]: 0 for n in eligible.values()}
             for p in placed:
-                n = eligible.get(p["spec"]["nodeName"])
+                n = eligible.get(spec_of(p)["nodeName"])
                 if (
                     n
                     and not deleting(p)
                     and p["metadata"]["namespace"] == pod["metadata"]["namespace"]
-                    and selector_matches(c.get("labelSelector"), p["metadata"].get("labels"))
+                    and selects(c.get("labelSelector"), p["metadata"].get("labels"))
                 ):
                     counts[n.labels[key]] += 1
             self.counts.append(counts)
@@ -309,8 +312,8 @@ class _Spread:
             domain = node.labels.get(c.get("topologyKey", ""))
             if domain is None:
                 return "node(s) didn't match pod topology spread constraints (missing required label)"
-            own = int(selector_matches(c.get("labelSelector"), self.pod["metadata"].get("labels")))
-            if counts.get(domain, 0) + own - min(counts.values(), default=0) > int(c.get("maxSkew", 1)):
+            own = int(selects(c.get("labelSelector"), self.pod["metadata"].get("labels")))
+            if counts.get(domain, 0) + own - min(counts.values(), default=0) > _int(c.get("maxSkew"), 1):
                 return "node(s) didn't match pod topology spread constraints"
         return None
 
@@ -320,6 +323,13 @@ class _Spread:
             for c, counts in zip(self.constraints, self.counts, strict=True)
             if c.get("whenUnsatisfiable") == "ScheduleAnyway"
         )
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
 
 
 def _message(total: int, detail: str) -> str:

@@ -18,6 +18,8 @@ from lab.k8s.controllers.base import (
     deleting,
     pod_active,
     pod_ready,
+    replicas,
+    spec_of,
     template_hash,
     update_if_changed,
 )
@@ -48,10 +50,10 @@ class StatefulSetController:
         return None
 
     def _sync(self, sts: Obj, pods: list[Obj]) -> None:
-        name, want = sts["metadata"]["name"], int(sts["spec"].get("replicas", 1))
+        name, want = sts["metadata"]["name"], replicas(sts)
         revision = f"{name}-{template_hash(sts['spec'].get('template'))}"
         by_ordinal = {i: p for p in pods if (i := _ordinal(sts, p)) is not None}
-        ordered = sts["spec"].get("podManagementPolicy", "OrderedReady") == "OrderedReady"
+        ordered = spec_of(sts).get("podManagementPolicy", "OrderedReady") == "OrderedReady"
         for i in range(want):
             pod = by_ordinal.get(i)
             if pod is None:
@@ -85,7 +87,7 @@ class StatefulSetController:
             ),
             reverse=True,
         )
-        strategy = (sts["spec"].get("updateStrategy") or {}).get("type", "RollingUpdate")
+        strategy = (spec_of(sts).get("updateStrategy") or {}).get("type", "RollingUpdate")
         victim = extra[0] if extra else (outdated[0] if outdated and strategy == "RollingUpdate" else None)
         if victim is not None and all(pod_ready(p) for p in by_ordinal.values()):
             pod = by_ordinal[victim]
@@ -94,13 +96,15 @@ class StatefulSetController:
     def _create(self, sts: Obj, ordinal: int, revision: str) -> Obj:
         store, ns, name = self.cluster.store, sts["metadata"]["namespace"], sts["metadata"]["name"]
         pod_name = f"{name}-{ordinal}"
-        volumes = [v for v in (sts["spec"].get("template") or {}).get("spec", {}).get("volumes") or []]
-        for claim in sts["spec"].get("volumeClaimTemplates") or []:
+        volumes = [v for v in (spec_of(sts).get("template") or {}).get("spec", {}).get("volumes") or []]
+        for claim in spec_of(sts).get("volumeClaimTemplates") or []:
+            if not isinstance(claim, dict) or not (claim.get("metadata") or {}).get("name"):
+                continue  # the API server refuses these; nothing to make
             claim_name = f"{claim['metadata']['name']}-{pod_name}"
             if store.find(PVC, ns, claim_name) is None:
                 labels = {
                     **(claim["metadata"].get("labels") or {}),
-                    **((sts["spec"].get("selector") or {}).get("matchLabels") or {}),
+                    **((spec_of(sts).get("selector") or {}).get("matchLabels") or {}),
                 }
                 store.create(
                     PVC,
@@ -115,8 +119,8 @@ class StatefulSetController:
                 {"name": claim["metadata"]["name"], "persistentVolumeClaim": {"claimName": claim_name}}
             )
         spec = {"hostname": pod_name, "volumes": volumes}
-        if sts["spec"].get("serviceName"):
-            spec["subdomain"] = sts["spec"]["serviceName"]
+        if spec_of(sts).get("serviceName"):
+            spec["subdomain"] = spec_of(sts)["serviceName"]
         labels = {
             REVISION: revision,
             "statefulset.kubernetes.io/pod-name": pod_name,

@@ -21,6 +21,7 @@ from lab.k8s.controllers.base import (
     node_ready,
     parse_time,
     set_condition,
+    spec_of,
     update_if_changed,
 )
 from lab.k8s.controllers.taints import OUT_OF_SERVICE, node_taints, tolerates
@@ -43,7 +44,7 @@ class TaintEviction:
         nodes = {n["metadata"]["name"]: n for n in store.iter(NODE)}
         wake = None
         for pod in store.list(POD):
-            node_name = pod["spec"].get("nodeName")
+            node_name = spec_of(pod).get("nodeName")
             if not node_name or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 continue
             node = nodes.get(node_name)
@@ -74,15 +75,15 @@ class TaintEviction:
 def _eviction_due(pod: Obj, node: Obj, now: float) -> float | None:
     """When the pod must go because of the node's NoExecute taints (None: it may stay)."""
     due = None
-    tolerations = pod["spec"].get("tolerations") or []
+    tolerations = spec_of(pod).get("tolerations") or []
     for taint in node_taints(node):
         if taint.get("effect") != "NoExecute":
             continue
         matching = [t for t in tolerations if tolerates(t, taint)]
         if not matching:
             return now
-        if all("tolerationSeconds" in t for t in matching):
-            seconds = min(max(0, int(t["tolerationSeconds"])) for t in matching)
+        if all(isinstance(t.get("tolerationSeconds"), int) for t in matching):
+            seconds = min(max(0, t["tolerationSeconds"]) for t in matching)
             due = earliest(due, (parse_time(taint.get("timeAdded")) or now) + seconds)
     return due
 

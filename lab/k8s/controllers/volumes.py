@@ -21,6 +21,7 @@ from lab.k8s.controllers.base import (
     Store,
     earliest,
     pvc_names,
+    spec_of,
     update_if_changed,
 )
 from lab.k8s.controllers.taints import OUT_OF_SERVICE, node_taints
@@ -42,7 +43,7 @@ def bound_volume(store: Store, namespace: str, claim: str) -> str | None:
     pvc = store.find(PVC, namespace, claim)
     if pvc is None or pvc.get("status", {}).get("phase") != "Bound":
         return None
-    return pvc["spec"].get("volumeName")
+    return spec_of(pvc).get("volumeName")
 
 
 def volumes_attached(store: Store, namespace: str, claim: str, node: str) -> bool:
@@ -66,63 +67,64 @@ class Volumes:
         store = self.cluster.store
         claims = {c["metadata"]["uid"] for c in store.iter(PVC)}
         for pv in store.list(PV):
-            ref = pv["spec"].get("claimRef") or {}
+            ref = spec_of(pv).get("claimRef") or {}
             if (
                 ref.get("uid")
                 and ref["uid"] not in claims
-                and pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete"
+                and spec_of(pv).get("persistentVolumeReclaimPolicy") == "Delete"
             ):
                 store.remove(PV, "", pv["metadata"]["name"])
         for pvc in store.list(PVC):
-            if pvc.get("status", {}).get("phase") == "Bound" or pvc["spec"].get("volumeName"):
+            if pvc.get("status", {}).get("phase") == "Bound" or spec_of(pvc).get("volumeName"):
                 continue
-            if (pvc["spec"].get("storageClassName") or DEFAULT_CLASS) != DEFAULT_CLASS:
+            if (spec_of(pvc).get("storageClassName") or DEFAULT_CLASS) != DEFAULT_CLASS:
                 continue  # no provisioner for other classes: Pending, as on a real cluster
             pv_name = f"pvc-{pvc['metadata']['uid']}"
-            size = pvc["spec"].get("resources", {}).get("requests", {}).get("storage", "1Gi")
+            size = spec_of(pvc).get("resources", {}).get("requests", {}).get("storage", "1Gi")
             image = f"csi-vol-{self.cluster.names.uid_like(pv_name)}"
-            store.create(
-                PV,
-                {
-                    "metadata": {
-                        "name": pv_name,
-                        "annotations": {
-                            "pv.kubernetes.io/provisioned-by": DRIVER,
-                            "volume.kubernetes.io/provisioner-deletion-secret-name": "csi-rbd-secret",
-                            "volume.kubernetes.io/provisioner-deletion-secret-namespace": "ceph-csi-rbd",
-                        },
-                    },
-                    "spec": {
-                        "accessModes": pvc["spec"].get("accessModes", ["ReadWriteOnce"]),
-                        "capacity": {"storage": size},
-                        "persistentVolumeReclaimPolicy": "Delete",
-                        "storageClassName": DEFAULT_CLASS,
-                        "volumeMode": "Filesystem",
-                        "claimRef": {
-                            "apiVersion": "v1",
-                            "kind": "PersistentVolumeClaim",
-                            "name": pvc["metadata"]["name"],
-                            "namespace": pvc["metadata"]["namespace"],
-                            "uid": pvc["metadata"]["uid"],
-                        },
-                        "csi": {
-                            "driver": DRIVER,
-                            "fsType": "ext4",
-                            "volumeHandle": f"0001-0024-{CLUSTER_ID}-0000000000000002-{image[8:]}",
-                            "volumeAttributes": {
-                                "clusterID": CLUSTER_ID,
-                                "imageName": image,
-                                "pool": "kubernetes",
-                                "imageFeatures": "layering",
+            if store.find(PV, "", pv_name) is None:
+                store.create(
+                    PV,
+                    {
+                        "metadata": {
+                            "name": pv_name,
+                            "annotations": {
+                                "pv.kubernetes.io/provisioned-by": DRIVER,
+                                "volume.kubernetes.io/provisioner-deletion-secret-name": "csi-rbd-secret",
+                                "volume.kubernetes.io/provisioner-deletion-secret-namespace": "ceph-csi-rbd",
                             },
                         },
+                        "spec": {
+                            "accessModes": spec_of(pvc).get("accessModes", ["ReadWriteOnce"]),
+                            "capacity": {"storage": size},
+                            "persistentVolumeReclaimPolicy": "Delete",
+                            "storageClassName": DEFAULT_CLASS,
+                            "volumeMode": "Filesystem",
+                            "claimRef": {
+                                "apiVersion": "v1",
+                                "kind": "PersistentVolumeClaim",
+                                "name": pvc["metadata"]["name"],
+                                "namespace": pvc["metadata"]["namespace"],
+                                "uid": pvc["metadata"]["uid"],
+                            },
+                            "csi": {
+                                "driver": DRIVER,
+                                "fsType": "ext4",
+                                "volumeHandle": f"0001-0024-{CLUSTER_ID}-0000000000000002-{image[8:]}",
+                                "volumeAttributes": {
+                                    "clusterID": CLUSTER_ID,
+                                    "imageName": image,
+                                    "pool": "kubernetes",
+                                    "imageFeatures": "layering",
+                                },
+                            },
+                        },
+                        "status": {"phase": "Bound"},
                     },
-                    "status": {"phase": "Bound"},
-                },
-            )
+                )
 
             def bind(o: Obj, pv_name: str = pv_name, size: str = size) -> None:
-                o["spec"].update(
+                o.setdefault("spec", {}).update(
                     volumeName=pv_name,
                     storageClassName=DEFAULT_CLASS,
                     volumeMode=o["spec"].get("volumeMode", "Filesystem"),
@@ -147,7 +149,7 @@ class Volumes:
         store, alive = self.cluster.store, self.cluster.live_nodes(now)
         wanted: dict[str, tuple[str, str]] = {}  # attachment name -> (pv, node)
         for pod in store.iter(POD):
-            node = pod["spec"].get("nodeName")
+            node = spec_of(pod).get("nodeName")
             if not node or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 continue
             for claim in pvc_names(pod):
@@ -160,7 +162,7 @@ class Volumes:
             if name in wanted:
                 self.unwanted_since.pop(name, None)
                 continue
-            node_name = va["spec"].get("nodeName", "")
+            node_name = spec_of(va).get("nodeName", "")
             node = store.find(NODE, "", node_name)
             fenced = node is not None and any(t.get("key") == OUT_OF_SERVICE for t in node_taints(node))
             since = self.unwanted_since.setdefault(name, now)
@@ -170,7 +172,7 @@ class Volumes:
             else:
                 wake = earliest(wake, since + FORCE_DETACH)
         held = {
-            va["spec"]["source"].get("persistentVolumeName")
+            spec_of(va)["source"].get("persistentVolumeName")
             for n, va in attached.items()
             if store.find(VOLUMEATTACHMENT, "", n) is not None
         }
@@ -191,4 +193,4 @@ class Volumes:
 
 def _multi_attach(store: Store, pv: str) -> bool:
     obj = store.find(PV, "", pv)
-    return obj is not None and "ReadWriteMany" in obj["spec"].get("accessModes", [])
+    return obj is not None and "ReadWriteMany" in spec_of(obj).get("accessModes", [])

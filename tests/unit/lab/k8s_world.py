@@ -40,6 +40,7 @@ class World:
             self.clock.advance(min(step, end - self.now))
             self.pve.advance(self.now)
             self.k8s.advance(self.now)
+        assert not self.k8s.errors, self.k8s.errors
 
     def node(self, name: str) -> Obj:
         return self.store.get(NODE, "", name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lab.k8s.controllers.base import DEPLOYMENT, PDB, REPLICASET, STATEFULSET
 from lab.k8s.metrics import metric_families
+from lab.k8s.resources import BY_KIND
 from tests.unit.lab.k8s_world import World, running_ready
 
 
@@ -105,3 +106,71 @@ def test_kube_state_metrics_show_a_dead_node_and_its_taints():
         (s.labels["pod"], s.labels["condition"]): s.value for s in families["kube_pod_status_ready"].samples
     }
     assert ready_pods[(solo, "false")] == 1
+
+
+ODD = [
+    ("Node", {"metadata": {"name": "bare"}}),
+    (
+        "Pod",
+        {"metadata": {"name": "nameless", "namespace": "default"}, "spec": {"containers": [{"image": "x"}]}},
+    ),
+    (
+        "Pod",
+        {
+            "metadata": {"name": "vols", "namespace": "default"},
+            "spec": {"containers": [{"name": "c"}], "volumes": ["junk", {"persistentVolumeClaim": None}]},
+        },
+    ),
+    (
+        "Pod",
+        {
+            "metadata": {"name": "skew", "namespace": "default"},
+            "spec": {
+                "containers": [{"name": "c"}],
+                "priority": "high",
+                "topologySpreadConstraints": [{"maxSkew": "x", "topologyKey": "kubernetes.io/hostname"}],
+                "tolerations": [{"operator": "Exists", "tolerationSeconds": "soon"}],
+            },
+        },
+    ),
+    ("Deployment", {"metadata": {"name": "empty", "namespace": "default"}}),
+    ("ReplicaSet", {"metadata": {"name": "nothing", "namespace": "default"}, "spec": {"replicas": None}}),
+    (
+        "StatefulSet",
+        {
+            "metadata": {"name": "sts", "namespace": "default"},
+            "spec": {"replicas": "two", "volumeClaimTemplates": [{"spec": {}}]},
+        },
+    ),
+    ("DaemonSet", {"metadata": {"name": "ds", "namespace": "default"}, "spec": {}}),
+    (
+        "PodDisruptionBudget",
+        {
+            "metadata": {"name": "bogus", "namespace": "default"},
+            "spec": {"selector": {"matchExpressions": [{"key": "a", "operator": "Bogus"}]}},
+        },
+    ),
+    ("PersistentVolumeClaim", {"metadata": {"name": "pvc", "namespace": "default"}}),
+    ("HelmChart", {"metadata": {"name": "blank", "namespace": "kube-system"}}),
+    (
+        "HelmChart",
+        {
+            "metadata": {"name": "listy", "namespace": "kube-system"},
+            "spec": {"chart": "x", "valuesContent": "- a\n- b\n", "set": {"a.b": 1}},
+        },
+    ),
+]
+
+
+def test_odd_objects_the_api_lets_in_do_not_stop_the_controllers():
+    w = World()
+    for kind, obj in ODD:
+        w.store.create(BY_KIND[kind], {"apiVersion": BY_KIND[kind].api_version, "kind": kind, **obj})
+    w.run(10)  # World.run fails on any controller error
+    w.power_off_blade_of("kube05")
+    w.run(60, step=5)
+    assert w.ready("kube05")["status"] == "Unknown"
+    assert not any(running_ready(p) for p in w.pods("default", "ingress-solo"))
+    assert all(
+        running_ready(p) for p in w.pods("kube-system") if p["spec"]["nodeName"] not in ("kube03", "kube05")
+    )
