@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lab.k8s.controllers.base import NODE
+from lab.k8s.errors import Conflict
 from tests.unit.lab.k8s_world import World, homelab, running_ready
 
 ZONE = "topology.kubernetes.io/zone"
@@ -120,3 +123,29 @@ def _spread_pod(name: str) -> dict:
     )
     pod["metadata"]["labels"]["group"] = "g"
     return pod
+
+
+def test_a_pod_for_another_scheduler_waits_until_bound_through_the_binding_api():
+    w = World(homelab(workloads="none"))
+    pod = _create(w, _pod("custom", schedulerName="my-scheduler"))
+    assert "nodeName" not in pod["spec"] and pod["status"]["phase"] == "Pending"
+    answer = w.k8s.create_namespaced_pod_binding(
+        "default",
+        "custom",
+        {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": "custom"},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": "kube04"},
+        },
+    )
+    assert answer["status"] == "Success"
+    w.run(5)
+    assert (
+        running_ready(w.pod("default", "custom"))
+        and w.pod("default", "custom")["spec"]["nodeName"] == "kube04"
+    )
+    with pytest.raises(Conflict, match='pod custom is already assigned to node "kube04"'):
+        w.k8s.create_namespaced_pod_binding(
+            "default", "custom", {"target": {"kind": "Node", "name": "kube01"}}
+        )
