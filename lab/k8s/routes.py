@@ -281,7 +281,12 @@ def delete_one(lab: Lab, t: Target, name: str, options: Obj) -> Obj:
 async def _delete(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
     options = await _delete_options(request)
-    return respond(delete_one(lab_of(request), t, t.name, options))
+    lab = lab_of(request)
+    if _dry_run(request):  # what would be deleted, left in place
+        obj = lab.k8s.store.get(t.res, t.namespace or "", t.name)
+        _check_preconditions(t, obj, options)
+        return respond(obj)
+    return respond(delete_one(lab, t, t.name, options))
 
 
 async def _delete_collection(request: web.Request, t: Target) -> web.Response:
@@ -291,11 +296,12 @@ async def _delete_collection(request: web.Request, t: Target) -> web.Response:
     options = await _delete_options(request)
     lab = lab_of(request)
     doomed = [o for o in lab.k8s.store.list(t.res, t.namespace) if labels(o) and fields(o)]
-    gone = [delete_one(lab, Target(t.res, o["metadata"].get("namespace"), None, None), o["metadata"]["name"],
-                       options) for o in doomed]
+    if not _dry_run(request):
+        doomed = [delete_one(lab, Target(t.res, o["metadata"].get("namespace"), None, None),
+                             o["metadata"]["name"], options) for o in doomed]
     return respond({"kind": f"{t.res.kind}List", "apiVersion": t.res.api_version,
                     "metadata": {"resourceVersion": str(lab.k8s.store.resource_version)},
-                    "items": [o for o in gone if o.get("kind") != "Status"]})
+                    "items": [o for o in doomed if o.get("kind") != "Status"]})
 
 
 def add_routes(app: web.Application) -> None:

@@ -299,3 +299,16 @@ def test_a_custom_kind_is_served_only_while_its_crd_exists(api: client.ApiClient
     assert exc.value.status == 404
     listed = co.get_api_resources("monitoring.coreos.com", "v1").resources
     assert {r.name for r in listed} == {"prometheusrules"}
+
+
+def test_dry_run_writes_change_nothing(api: client.ApiClient) -> None:
+    v1 = client.CoreV1Api(api)
+    ns = fresh_namespace(api)
+    v1.create_namespaced_config_map(ns, {"metadata": {"name": "dry"}, "data": {"v": "1"}}, dry_run="All")
+    with pytest.raises(client.ApiException):
+        v1.read_namespaced_config_map("dry", ns)
+    v1.create_namespaced_config_map(ns, {"metadata": {"name": "kept"}, "data": {"v": "1"}})
+    v1.patch_namespaced_config_map("kept", ns, {"data": {"v": "2"}}, dry_run="All")
+    v1.delete_namespaced_config_map("kept", ns, dry_run="All")
+    v1.delete_collection_namespaced_config_map(ns, dry_run="All")
+    assert v1.read_namespaced_config_map("kept", ns).data == {"v": "1"}
