@@ -11,7 +11,20 @@ from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from lab.k8s.controllers.base import NODE, POD, Obj, controller_of, deleting, parse_time, spec_of
+from lab.k8s.controllers.base import (
+    DAEMONSET,
+    DEPLOYMENT,
+    NODE,
+    PDB,
+    POD,
+    STATEFULSET,
+    Obj,
+    Store,
+    controller_of,
+    deleting,
+    parse_time,
+    spec_of,
+)
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -45,6 +58,7 @@ def metric_families(cluster: K8sCluster, now: float) -> Iterator[Metric]:
         unschedulable.add_metric([name], float(bool(spec_of(node).get("unschedulable"))))
     yield from (condition, taint, unschedulable)
     yield from _pod_families(pods)
+    yield from _workload_families(store)
 
 
 def _pod_families(pods: list[Obj]) -> Iterator[Metric]:
@@ -102,3 +116,96 @@ def _pod_families(pods: list[Obj]) -> Iterator[Metric]:
         if deleting(pod):
             terminating.add_metric(key, parse_time(meta["deletionTimestamp"]) or 0.0)
     yield from (info, phase, ready, terminating)
+
+
+# (family, help, kind, label naming the object, where the value is read: spec.x or status.y)
+_WORKLOADS = (
+    (
+        "kube_deployment_spec_replicas",
+        "Number of desired pods for a deployment.",
+        DEPLOYMENT,
+        "deployment",
+        "spec.replicas",
+    ),
+    (
+        "kube_deployment_status_replicas_available",
+        "The number of available replicas per deployment.",
+        DEPLOYMENT,
+        "deployment",
+        "status.availableReplicas",
+    ),
+    (
+        "kube_deployment_status_replicas_updated",
+        "The number of updated replicas per deployment.",
+        DEPLOYMENT,
+        "deployment",
+        "status.updatedReplicas",
+    ),
+    (
+        "kube_statefulset_replicas",
+        "Number of desired pods for a StatefulSet.",
+        STATEFULSET,
+        "statefulset",
+        "spec.replicas",
+    ),
+    (
+        "kube_statefulset_status_replicas_ready",
+        "The number of ready replicas per StatefulSet.",
+        STATEFULSET,
+        "statefulset",
+        "status.readyReplicas",
+    ),
+    (
+        "kube_daemonset_status_desired_number_scheduled",
+        "The number of nodes that should be running the daemon pod.",
+        DAEMONSET,
+        "daemonset",
+        "status.desiredNumberScheduled",
+    ),
+    (
+        "kube_daemonset_status_number_ready",
+        "The number of nodes that should be running the daemon pod and have "
+        "one or more of the daemon pod running and ready.",
+        DAEMONSET,
+        "daemonset",
+        "status.numberReady",
+    ),
+    (
+        "kube_poddisruptionbudget_status_current_healthy",
+        "Current number of healthy pods",
+        PDB,
+        "poddisruptionbudget",
+        "status.currentHealthy",
+    ),
+    (
+        "kube_poddisruptionbudget_status_desired_healthy",
+        "Minimum desired number of healthy pods",
+        PDB,
+        "poddisruptionbudget",
+        "status.desiredHealthy",
+    ),
+    (
+        "kube_poddisruptionbudget_status_pod_disruptions_allowed",
+        "Number of pod disruptions that are currently allowed",
+        PDB,
+        "poddisruptionbudget",
+        "status.disruptionsAllowed",
+    ),
+)
+
+
+def _workload_families(store: Store) -> Iterator[Metric]:
+    for name, doc, res, label, path in _WORKLOADS:
+        family = GaugeMetricFamily(name, doc, labels=["namespace", label])
+        part, field = path.split(".")
+        for obj in store.list(res):
+            value = (obj.get(part) or {}).get(field, 1 if field == "replicas" else 0)
+            family.add_metric([obj["metadata"]["namespace"], obj["metadata"]["name"]], _number(value))
+        yield family
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value or 0)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0

@@ -106,6 +106,15 @@ def test_kube_state_metrics_show_a_dead_node_and_its_taints():
         (s.labels["pod"], s.labels["condition"]): s.value for s in families["kube_pod_status_ready"].samples
     }
     assert ready_pods[(solo, "false")] == 1
+    budget = {
+        s.labels["poddisruptionbudget"]: s.value
+        for s in families["kube_poddisruptionbudget_status_pod_disruptions_allowed"].samples
+    }
+    assert budget["whoami"] == 0  # its pod on blade3 is not ready: no disruption left
+    deploys = {
+        s.labels["deployment"]: s.value for s in families["kube_deployment_status_replicas_available"].samples
+    }
+    assert deploys["ingress-solo"] == 0 and deploys["traefik"] == 2
 
 
 ODD = [
@@ -167,6 +176,7 @@ def test_odd_objects_the_api_lets_in_do_not_stop_the_controllers():
     for kind, obj in ODD:
         w.store.create(BY_KIND[kind], {"apiVersion": BY_KIND[kind].api_version, "kind": kind, **obj})
     w.run(10)  # World.run fails on any controller error
+    assert {f.name for f in metric_families(w.k8s, w.now)} >= {"kube_node_status_condition", "kube_pod_info"}
     w.power_off_blade_of("kube05")
     w.run(60, step=5)
     assert w.ready("kube05")["status"] == "Unknown"
