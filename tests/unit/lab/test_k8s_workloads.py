@@ -114,7 +114,7 @@ def test_kube_state_metrics_show_a_dead_node_and_its_taints():
     deploys = {
         s.labels["deployment"]: s.value for s in families["kube_deployment_status_replicas_available"].samples
     }
-    assert deploys["ingress-solo"] == 0 and deploys["traefik"] == 2
+    assert deploys["ingress-solo"] == 0 and deploys["whoami"] == 2
 
 
 ODD = [
