@@ -47,10 +47,15 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
                      verify_tls=px.verify_tls, timeout=px.timeout_seconds)
     kube = settings.kubernetes
     k8s = None
-    if kube.kubeconfig is not None and Path(kube.kubeconfig).exists():
-        k8s = K8sGateway(kube.kubeconfig, kube.context)
-    elif kube.kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-        k8s = K8sGateway(None)
+    try:
+        if kube.kubeconfig is not None:
+            if not Path(kube.kubeconfig).is_file():
+                raise ConfigError(f"kubernetes.kubeconfig: {kube.kubeconfig} does not exist")
+            k8s = K8sGateway(kube.kubeconfig, kube.context)
+        elif os.environ.get("KUBERNETES_SERVICE_HOST"):  # running in a pod: its service account
+            k8s = K8sGateway(None)
+    except GatewayError as exc:
+        raise ConfigError(f"kubernetes: {exc.detail}") from None
     o = settings.operations
     options = OpsOptions(eviction_retry_seconds=o.eviction_retry_seconds,
                          drain_timeout_seconds=o.drain_timeout_seconds,
@@ -100,13 +105,13 @@ def _confirm(text: str) -> bool:
 def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Result]],
             admin_override: bool = False) -> None:
     try:
-        settings = load_settings(config_path(ctx))
+        context = build_context(load_settings(config_path(ctx)), admin_override)
     except ConfigError as exc:
         typer.echo(f"config error:\n{exc}", err=True)
         raise typer.Exit(REFUSED) from None
     progress = Progress()
     try:
-        result = asyncio.run(verb(build_context(settings, admin_override), progress))
+        result = asyncio.run(verb(context, progress))
     except GatewayError as exc:
         progress.stop()
         typer.echo(f"error: {exc}", err=True)

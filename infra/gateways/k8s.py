@@ -50,11 +50,14 @@ def _json(response: Any) -> Json:
 
 class K8sGateway:
     def __init__(self, kubeconfig: Path | str | None = None, context: str | None = None) -> None:
-        if kubeconfig:
-            api = config.new_client_from_config(config_file=str(kubeconfig), context=context)
-        else:
-            config.load_incluster_config()
-            api = client.ApiClient()
+        try:
+            if kubeconfig:
+                api = config.new_client_from_config(config_file=str(kubeconfig), context=context)
+            else:
+                config.load_incluster_config()
+                api = client.ApiClient()
+        except config.ConfigException as exc:
+            raise GatewayError(SYSTEM, f"cannot load the client configuration: {exc}") from exc
         self.api = api
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import yaml
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -56,3 +57,12 @@ def test_drain_and_ops_on_the_command_line(running_lab):
     assert again.exit_code == 2 and "blade3 already in maintenance" in again.output
     restored = run(running_lab, "restore", "blade3", "--migrate-back")
     assert restored.exit_code == 0, restored.output
+
+
+def test_a_missing_kubeconfig_is_a_config_error(running_lab, tmp_path):
+    data = yaml.safe_load((running_lab.workdir / "drewburr.yaml").read_text())
+    data["kubernetes"]["kubeconfig"] = str(tmp_path / "absent")
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["--config", str(path), "status"])
+    assert result.exit_code == 2 and "kubernetes.kubeconfig" in result.output
