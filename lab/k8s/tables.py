@@ -129,6 +129,16 @@ def _access_modes(obj: Obj, now: float) -> str:
     return ",".join(ACCESS_MODES.get(m, m) for m in obj.get("spec", {}).get("accessModes") or [])
 
 
+def _event_last_seen(obj: Obj, now: float) -> str:
+    seen = obj.get("lastTimestamp") or obj.get("eventTime") or obj["metadata"].get("creationTimestamp")
+    return _age({"metadata": {"creationTimestamp": seen}}, now)
+
+
+def _event_object(obj: Obj, now: float) -> str:
+    ref = obj.get("involvedObject") or {}
+    return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
+
+
 def _text(title: str, cell: Callable[[Obj, float], Any], priority: int = 0) -> Column:
     return (title, "string", priority, cell)
 
@@ -172,6 +182,10 @@ COLUMNS: dict[str, list[Column]] = {
                               _text("Capacity", _path("status", "capacity", "storage", default="")),
                               _text("Access Modes", _access_modes),
                               _text("StorageClass", _path("spec", "storageClassName", default="")), AGE],
+    "Event": [_text("Last Seen", _event_last_seen), _text("Type", _path("type", default="")),
+              _text("Reason", _path("reason", default="")), _text("Object", _event_object),
+              _text("Message", _path("message", default="")),
+              ("Count", "integer", 1, _path("count", default=1)), _text("Name", _name, 1)],
     "CustomResourceDefinition": [NAME, ("Created At", "date", 0, _path("metadata", "creationTimestamp"))],
     "Lease": [NAME, _text("Holder", _path("spec", "holderIdentity", default="")), AGE],
 }
