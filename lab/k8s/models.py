@@ -22,6 +22,7 @@ from lab.k8s.controllers.eviction import create_namespaced_pod_eviction
 from lab.k8s.controllers.garbage_collector import GarbageCollector
 from lab.k8s.controllers.helm import HelmController
 from lab.k8s.controllers.kubelet import Kubelet, NodeAgent
+from lab.k8s.controllers.loadbalancer import MetalLbController
 from lab.k8s.controllers.node_lifecycle import NodeLifecycle
 from lab.k8s.controllers.replicaset import ReplicaSetController
 from lab.k8s.controllers.scheduler import Scheduler, create_namespaced_pod_binding
@@ -71,6 +72,7 @@ class K8sCluster:
             NodeLifecycle(self),
             TaintEviction(self),
             DisruptionController(self),
+            MetalLbController(self),
         ]
         self._events = self.store.subscribe()  # which kinds changed since the controllers last ran
         self._due: dict[Controller, float | None] = {}  # a controller's own next timer

@@ -6,7 +6,15 @@ import base64
 import gzip
 import json
 
-from lab.k8s.controllers.base import DAEMONSET, DEPLOYMENT, HELMCHART, HELMCHARTCONFIG, SECRET, STATEFULSET
+from lab.k8s.controllers.base import (
+    DAEMONSET,
+    DEPLOYMENT,
+    HELMCHART,
+    HELMCHARTCONFIG,
+    SECRET,
+    SERVICE,
+    STATEFULSET,
+)
 from tests.unit.lab.k8s_world import World, homelab, running_ready
 
 
@@ -83,3 +91,10 @@ def test_deleting_a_helmchart_uninstalls_its_workloads_and_pods():
     assert w.store.find(DEPLOYMENT, "metallb-system", "metallb-controller") is None
     assert w.store.find(DAEMONSET, "metallb-system", "metallb-speaker") is None
     assert w.pods("metallb-system") == []
+
+
+def test_metallb_gives_traefik_an_address_from_its_pool():
+    w = World()
+    svc = w.store.get(SERVICE, "kube-system", "traefik")
+    assert svc["status"]["loadBalancer"]["ingress"] == [{"ip": "192.168.1.240", "ipMode": "VIP"}]
+    assert svc["metadata"]["annotations"]["metallb.io/ip-allocated-from-pool"] == "default-pool"
