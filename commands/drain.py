@@ -7,6 +7,8 @@ from commands.result import Confirm, Result
 from infra.operations.context import Context
 from infra.operations.machine import Listener
 
+PERMISSION = "operate"  # who may run it: read | operate | admin (design.md, permissions)
+
 
 async def drain(ctx: Context, blade: str, dry_run: bool = False, yes: bool = False,
                 confirm: Confirm | None = None, listener: Listener | None = None) -> Result:

@@ -9,6 +9,9 @@ from infra.operations import run as ops
 from infra.operations.context import Context
 from infra.operations.machine import Listener
 
+# list and show only read; cancel and resume change what runs
+PERMISSIONS = {"list": "read", "show": "read", "cancel": "operate", "resume": "operate"}
+
 
 def list_ops(ctx: Context, limit: int = 20) -> Result:
     rows = ctx.journal.list(limit)

@@ -7,6 +7,8 @@ from commands.result import DONE, Result, refused
 from infra.operations.context import Context
 from infra.planner import Intent, IntentKind, Plan, UnknownBlade, plan
 
+PERMISSION = "read"  # who may run it: read | operate | admin (design.md, permissions)
+
 
 async def make_plan(ctx: Context, blade: str, kind: IntentKind = "drain") -> Plan | Result:
     """The plan, or the refusal for an unknown blade."""

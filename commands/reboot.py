@@ -7,6 +7,8 @@ from commands.result import Confirm, Result, refused
 from infra.operations.context import Context
 from infra.operations.machine import Listener
 
+PERMISSION = "operate"  # who may run it: read | operate | admin (design.md, permissions)
+
 
 async def reboot(ctx: Context, blade: str, yes: bool = False, confirm: Confirm | None = None,
                  listener: Listener | None = None) -> Result:

@@ -7,6 +7,8 @@ from commands.result import Result, check_blade
 from infra.operations.context import Context
 from infra.operations.machine import Listener
 
+PERMISSION = "operate"  # who may run it: read | operate | admin (design.md, permissions)
+
 
 async def restore(ctx: Context, blade: str, migrate_back: bool = False,
                   listener: Listener | None = None) -> Result:

@@ -6,6 +6,8 @@ from commands.render import render_status
 from commands.result import DONE, Result
 from infra.operations.context import Context
 
+PERMISSION = "read"  # who may run it: read | operate | admin (design.md, permissions)
+
 
 async def status(ctx: Context) -> Result:
     snap = await ctx.snapshot()

@@ -15,8 +15,6 @@ from infra.operations.migrate import migrate_all
 from infra.planner import Intent, plan
 from infra.topology_build import MAINTENANCE_ANNOTATION, parse_pods
 
-__all__ = ["Blocked", "drain_steps"]
-
 
 def _record(ctx: Context, blade: str) -> Maintenance:
     record = ctx.journal.get_maintenance(blade)
