@@ -126,9 +126,13 @@ def status(ctx: typer.Context) -> None:
     execute(ctx, lambda c, _: status_verb.status(c))
 
 
-def plan(ctx: typer.Context, blade: str = typer.Argument(..., help="e.g. blade3")) -> None:
+def plan(ctx: typer.Context, blade: str = typer.Argument(..., help="e.g. blade3"),
+         kind: str = typer.Option("drain", "--for", help="drain | reboot | down (the blade died)")) -> None:
     """What draining BLADE would do (changes nothing)."""
-    execute(ctx, lambda c, _: plan_verb.show_plan(c, blade))
+    if kind not in ("drain", "reboot", "down"):
+        typer.echo(f"--for must be drain, reboot or down, not {kind!r}", err=True)
+        raise typer.Exit(REFUSED)
+    execute(ctx, lambda c, _: plan_verb.show_plan(c, blade, kind))  # type: ignore[arg-type]
 
 
 def drain(ctx: typer.Context, blade: str = typer.Argument(...),

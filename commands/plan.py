@@ -1,4 +1,4 @@
-"""`plan BLADE`: what draining BLADE would do, without doing it."""
+"""`plan BLADE [--for drain|reboot|down]`: what draining, rebooting or losing BLADE means."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ async def make_plan(ctx: Context, blade: str, kind: IntentKind = "drain") -> Pla
         return refused(str(exc))
 
 
-async def show_plan(ctx: Context, blade: str) -> Result:
-    p = await make_plan(ctx, blade)
+async def show_plan(ctx: Context, blade: str, kind: IntentKind = "drain") -> Result:
+    p = await make_plan(ctx, blade, kind)
     if isinstance(p, Result):
         return p
     return Result(DONE, render_plan(p))

@@ -26,6 +26,14 @@ def test_plan_names_the_moves_and_the_ingress_solo_downtime(running_lab):
     assert "blade3 -> blade4" in result.output and "ingress-solo" in result.output
 
 
+def test_plan_for_a_dead_blade_says_which_vms_stay_down(running_lab):
+    result = run(running_lab, "plan", "blade3", "--for", "down")
+    assert result.exit_code == 0, result.output
+    assert "restart elsewhere by PVE HA" in result.output
+    assert "kube05 (105) is not HA-managed" in result.output
+    assert run(running_lab, "plan", "blade3", "--for", "nap").exit_code == 2
+
+
 def test_unknown_blade_exits_2_with_the_valid_blades(running_lab):
     for verb in (["plan", "blade9"], ["drain", "blade9", "--yes"], ["restore", "blade9"]):
         result = run(running_lab, *verb)
