@@ -34,10 +34,18 @@ def _summary(body: bytes) -> str:
     return text + (" ..." if len(body) > 30 else "")
 
 
-def _go_json_error(exc: json.JSONDecodeError, body: bytes) -> str:
-    if exc.pos >= len(exc.doc.strip()):
+# Python's JSON errors in the words of Go's encoding/json, which the API server quotes
+_GO_JSON = {"Expecting value": "looking for beginning of value",
+            "Expecting property name enclosed in double quotes": "looking for beginning of object key string",
+            "Expecting ':' delimiter": "after object key",
+            "Expecting ',' delimiter": "after object key:value pair",
+            "Extra data": "after top-level value"}
+
+
+def _go_json_error(exc: json.JSONDecodeError) -> str:
+    if exc.pos >= len(exc.doc.rstrip()) or exc.msg.startswith("Unterminated"):
         return "unexpected end of JSON input"
-    return f"invalid character {exc.doc[exc.pos]!r} looking for beginning of value"
+    return f"invalid character {exc.doc[exc.pos]!r} {_GO_JSON.get(exc.msg, 'looking for beginning of value')}"
 
 
 def decode(body: bytes, res: Resource, content_type: str = "application/json") -> Any:
@@ -47,7 +55,7 @@ def decode(body: bytes, res: Resource, content_type: str = "application/json") -
             return yaml.safe_load(body) or {}
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        reason = (_go_json_error(exc, body) if isinstance(exc, json.JSONDecodeError)
+        reason = (_go_json_error(exc) if isinstance(exc, json.JSONDecodeError)
                   else "error converting YAML to JSON")
         raise BadRequest(f"the object provided is unrecognized (must be of type {res.kind}): couldn't "
                          f"get version/kind; json parse error: {reason} ({_summary(body)})") from None

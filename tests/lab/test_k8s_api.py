@@ -153,8 +153,9 @@ def test_malformed_json_is_400_with_the_servers_wording(kube_lab: RunningLab) ->
              headers={"Content-Type": "application/json"})
     body = r.json()
     assert (r.status_code, body["kind"], body["reason"]) == (400, "Status", "BadRequest")
-    assert body["message"].startswith("the object provided is unrecognized (must be of type ConfigMap): "
-                                      "couldn't get version/kind; json parse error: ")
+    assert body["message"] == ("the object provided is unrecognized (must be of type ConfigMap): couldn't "
+                               "get version/kind; json parse error: invalid character 'n' looking for "
+                               "beginning of object key string ({not json)")
 
 
 def test_a_body_of_another_kind_is_400(kube_lab: RunningLab) -> None:
