@@ -19,6 +19,10 @@ class NotAnInstall(ValueError):
     """The command is not a K3s install."""
 
 
+class InstallFailed(ValueError):
+    """The install script stops with `fatal` (its message is what it writes after `[ERROR]`)."""
+
+
 @dataclass
 class K3sJoin:
     role: str  # server | agent
@@ -27,6 +31,7 @@ class K3sJoin:
     args: list[str] = field(default_factory=list)
     node_name: str | None = None
     server_url: str | None = None
+    token: str | None = None
 
     def node_args(self) -> str:
         """The `k3s.io/node-args` annotation K3s puts on its Node."""
@@ -64,6 +69,8 @@ def _flags(words: list[str], join: K3sJoin) -> None:
             join.node_name = value
         elif flag in ("--server", "-s"):
             join.server_url = value
+        elif flag in ("--token", "-t"):
+            join.token = value
         join.args.extend([flag, value] if takes_value and not eq else [word])
 
 
@@ -86,14 +93,24 @@ def parse_install(argv: list[str]) -> K3sJoin:
     while rest and rest[0] in ("-", "-s", "-x"):
         rest = rest[1:]
     exec_words = shlex.split(env.get("INSTALL_K3S_EXEC", "")) + rest
-    if exec_words and exec_words[0] in ("server", "agent"):
+    url = env.get("K3S_URL")
+    if url and not url.startswith("https://"):
+        raise InstallFailed(f"Only https:// URLs are supported for K3S_URL (have {url})")
+    if exec_words and not exec_words[0].startswith("-"):
         role = exec_words.pop(0)
+    elif not url:
+        role = "server"
+    elif not env.get("K3S_TOKEN") and not env.get("K3S_TOKEN_FILE"):
+        raise InstallFailed(
+            "Defaulted k3s exec command to 'agent' because K3S_URL is defined, but K3S_TOKEN "
+            "or K3S_TOKEN_FILE is not defined."
+        )
     else:
-        role = "agent" if env.get("K3S_URL") else "server"
-    join = K3sJoin(role=role, server_url=env.get("K3S_URL"))
+        role = "agent"
+    if role not in ("server", "agent"):
+        raise NotAnInstall(f"k3s {role} is not a node")
+    join = K3sJoin(role=role, server_url=url, token=env.get("K3S_TOKEN"))
     _flags(exec_words, join)
-    if role == "agent" and not join.server_url:
-        raise NotAnInstall("[ERROR]  Defaulted k3s exec command to 'agent' but K3S_URL is not set")
     return join
 
 

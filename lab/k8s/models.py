@@ -7,12 +7,14 @@ PVE state the kubelets depend on, or a timer one of them asked for.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
+from lab.k8s import guest
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
 from lab.k8s.controllers.daemonset import DaemonSetController
@@ -57,6 +59,7 @@ class K8sCluster:
         self.store = Store(clock)
         self.names = Names()
         self.joins: dict[str, K3sJoin] = {}  # VM name -> how K3s was installed on it
+        self.k3s_token: str | None = None  # the cluster's join token, once a server exists
         self.kubelet = NodeAgent(self)
         self.controllers: list[Controller] = [
             HelmController(self),
@@ -92,6 +95,8 @@ class K8sCluster:
         cluster = cls(pve, clock, scenario.timings)
         now = clock()
         system_namespaces(cluster)
+        if any(vm.k3s_role and not vm.template for vm in pve.vms.values()):
+            cluster.k3s_token = guest.cluster_token(hashlib.sha256(scenario.name.encode()).hexdigest()[:32])
         for vm in sorted(pve.vms.values(), key=lambda v: v.name):
             if vm.k3s_role and not vm.template:
                 cluster.joins[vm.name] = K3sJoin(role=vm.k3s_role)
@@ -128,17 +133,8 @@ class K8sCluster:
         return set(self.live_vms(now))
 
     def agent_exec(self, vm: Vm, argv: list[str], now: float) -> tuple[int, str, str] | None:
-        """Guest-agent hook: a K3s install makes the VM join (its kubelet registers once it runs)."""
-        from lab.k8s.join import NotAnInstall, install_output, parse_install
-
-        try:
-            join = parse_install(argv)
-        except NotAnInstall as exc:
-            return (1, "", f"{exc}\n") if "K3S_URL" in str(exc) else None
-        self.joins[vm.name] = join
-        vm.k3s_role = join.role
-        self.advance(now)
-        return 0, install_output(join), ""
+        """The guest-agent hook: K3s installs, its node token and its service (lab/k8s/guest.py)."""
+        return guest.agent_exec(self, vm, argv, now)
 
     # API methods the routes call (named after the client's)
 

@@ -72,6 +72,12 @@ def _scraped(lab: RunningLab, family: str, **labels: str) -> float | None:
     )
 
 
+def _run(agent, command: list[str]) -> dict:  # type: ignore[no-untyped-def]
+    """A command through the guest agent, waited for like a client polls exec-status."""
+    pid = agent.exec.post(command=command)["pid"]
+    return wait_for(lambda: (r := agent("exec-status").get(pid=pid))["exited"] and r, 5, "guest command")
+
+
 def _on(v1: client.CoreV1Api, node: str, namespace: str = "default") -> list[client.V1Pod]:
     return v1.list_namespaced_pod(namespace, field_selector=f"spec.nodeName={node}").items
 
@@ -187,13 +193,13 @@ def test_eviction_api_refuses_what_the_whoami_budget_forbids(v1: client.CoreV1Ap
 
 
 def test_guest_agent_k3s_install_joins_the_vm_with_its_labels(lab: RunningLab, v1: client.CoreV1Api) -> None:
-    agent = proxmox(lab).nodes("blade4").qemu(106).agent
+    pve = proxmox(lab)
+    token = _run(pve.nodes("blade1").qemu(101).agent, ["cat", "/var/lib/rancher/k3s/server/node-token"])
     script = (
         "curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC='agent --node-label role=edge' "
-        "K3S_URL=https://192.168.1.121:6443 K3S_TOKEN=K10secret sh -"
+        f"K3S_URL=https://192.168.1.121:6443 K3S_TOKEN={token['out-data'].strip()} sh -"
     )
-    pid = agent.exec.post(command=["sh", "-c", script])["pid"]
-    result = wait_for(lambda: (r := agent("exec-status").get(pid=pid))["exited"] and r, 5, "install")
+    result = _run(pve.nodes("blade4").qemu(106).agent, ["sh", "-c", script])
     assert result["exitcode"] == 0
     wait_for(lambda: any(n.metadata.name == "kube06" for n in v1.list_node().items), 5, "kube06 registered")
     wait_for(lambda: _node_ready(v1, "kube06") == "True", 5, "kube06 Ready")

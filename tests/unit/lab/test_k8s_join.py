@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lab.k8s.controllers.base import NODE
-from lab.k8s.join import NotAnInstall, parse_install
+from lab.k8s.join import InstallFailed, NotAnInstall, parse_install
 from lab.scenario import VmSpec
 from tests.unit.lab.k8s_world import World, homelab
 
@@ -36,7 +38,11 @@ def test_role_comes_from_k3s_url_when_exec_names_none():
     )
     assert parse_install(_sh("curl -sfL https://get.k3s.io | sh -s - --cluster-init")).role == "server"
     server = parse_install(
-        ["bash", "-c", f"curl -sfL https://get.k3s.io | K3S_TOKEN=t sh -s - server --server {SERVER}"]
+        [
+            "bash",
+            "-c",
+            f"curl -sfL https://get.k3s.io | K3S_TOKEN=t sh -s - server --server {SERVER}",
+        ]
     )
     assert server.role == "server" and server.server_url == SERVER
 
@@ -54,9 +60,17 @@ def test_other_commands_are_not_installs(argv):
         parse_install(argv)
 
 
-def test_agent_without_server_url_is_refused_like_the_script():
-    with pytest.raises(NotAnInstall, match="K3S_URL"):
-        parse_install(_sh("curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC=agent sh -"))
+def test_agent_without_a_token_is_refused_like_the_script():
+    with pytest.raises(
+        InstallFailed,
+        match=re.escape(
+            "Defaulted k3s exec command to 'agent' because K3S_URL is defined, but "
+            "K3S_TOKEN or K3S_TOKEN_FILE is not defined."
+        ),
+    ):
+        parse_install(_sh(f"curl -sfL https://get.k3s.io | K3S_URL={SERVER} sh -"))
+    with pytest.raises(InstallFailed, match="Only https:// URLs are supported for K3S_URL"):
+        parse_install(_sh("curl -sfL https://get.k3s.io | K3S_URL=http://x:6443 K3S_TOKEN=t sh -"))
 
 
 def _world_with_spare_vm() -> World:
@@ -67,6 +81,43 @@ def _world_with_spare_vm() -> World:
     return World(scenario.model_copy(update={"vms": [*scenario.vms, spare]}))
 
 
+def _token(w: World) -> str:
+    """Read the join token from a server, as a bootstrap does."""
+    pid = w.pve.qemu_agent_exec("blade1", 101, ["cat", "/var/lib/rancher/k3s/server/node-token"], w.now)[
+        "pid"
+    ]
+    w.run(2)
+    return w.pve.qemu_agent_exec_status("blade1", 101, pid, w.now)["out-data"].strip()
+
+
+def _exec(w: World, script: str) -> dict:
+    pid = w.pve.qemu_agent_exec("blade4", 106, _sh(script), w.now)["pid"]
+    w.run(2)
+    return w.pve.qemu_agent_exec_status("blade4", 106, pid, w.now)
+
+
+def test_servers_hold_the_node_token_and_agents_do_not():
+    w = World()
+    assert _token(w).startswith("K10") and "::server:" in _token(w)
+    pid = w.pve.qemu_agent_exec("blade4", 104, ["cat", "/var/lib/rancher/k3s/server/node-token"], w.now)[
+        "pid"
+    ]
+    w.run(2)
+    result = w.pve.qemu_agent_exec_status("blade4", 104, pid, w.now)
+    assert result["exitcode"] == 1 and "No such file or directory" in result["err-data"]
+
+
+def test_joining_with_a_wrong_token_fails_the_way_each_unit_fails():
+    w = _world_with_spare_vm()
+    agent = _exec(w, f"curl -sfL https://get.k3s.io | K3S_URL={SERVER} K3S_TOKEN=wrong sh -")
+    assert agent["exitcode"] == 0  # k3s-agent is Type=exec: systemctl start returns at once
+    w.run(30)
+    assert w.store.find(NODE, "", "kube06") is None
+    server = _exec(w, f"curl -sfL https://get.k3s.io | K3S_TOKEN=wrong sh -s - server --server {SERVER}")
+    assert server["exitcode"] == 1
+    assert server["err-data"].startswith("Job for k3s.service failed because the control process exited")
+
+
 def test_guest_agent_install_joins_the_vm_as_a_ready_node_with_its_labels():
     w = _world_with_spare_vm()
     assert w.store.find(NODE, "", "kube06") is None
@@ -75,7 +126,7 @@ def test_guest_agent_install_joins_the_vm_as_a_ready_node_with_its_labels():
         106,
         _sh(
             "curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC='agent --node-label role=storage "
-            f"--node-taint dedicated=storage:NoSchedule' K3S_URL={SERVER} K3S_TOKEN=K10abc sh -"
+            f"--node-taint dedicated=storage:NoSchedule' K3S_URL={SERVER} K3S_TOKEN={_token(w)} sh -"
         ),
         w.now,
     )["pid"]
@@ -103,10 +154,23 @@ def test_guest_agent_server_install_adds_control_plane_labels():
     w.pve.qemu_agent_exec(
         "blade4",
         106,
-        _sh(f"curl -sfL https://get.k3s.io | K3S_TOKEN=t sh -s - server --server {SERVER}"),
+        _sh(
+            f"curl -sfL https://get.k3s.io | K3S_TOKEN={_token(w).rpartition(':')[2]} "
+            f"sh -s - server --server {SERVER}"
+        ),
         w.now,
     )
     w.run(2)
     labels = w.node("kube06")["metadata"]["labels"]
     assert labels["node-role.kubernetes.io/control-plane"] == "true"
     assert labels["node-role.kubernetes.io/etcd"] == "true"
+
+
+def test_systemctl_tells_whether_k3s_runs():
+    w = World()
+    pid = w.pve.qemu_agent_exec("blade1", 101, ["systemctl", "is-active", "k3s"], w.now)["pid"]
+    w.run(2)
+    assert w.pve.qemu_agent_exec_status("blade1", 101, pid, w.now)["out-data"] == "active\n"
+    pid = w.pve.qemu_agent_exec("blade1", 101, ["systemctl", "is-active", "k3s-agent"], w.now)["pid"]
+    w.run(2)
+    assert w.pve.qemu_agent_exec_status("blade1", 101, pid, w.now)["exitcode"] == 3
