@@ -29,17 +29,26 @@ def definition(res: Resource, now: float) -> Obj:
                     "schema": {"openAPIV3Schema": schema}}
     if "status" in res.subresources:
         version["subresources"] = {"status": {}}
-    since = timestamp(now)
-    return {
+    crd = {
         "apiVersion": CRD.api_version, "kind": CRD.kind, "metadata": {"name": crd_name(res)},
         "spec": {"group": res.group, "names": names, "scope": "Namespaced" if res.namespaced else "Cluster",
                  "versions": [version]},
-        "status": {"acceptedNames": names, "storedVersions": [res.version], "conditions": [
+    }
+    accept(crd, now)
+    return crd
+
+
+def accept(crd: Obj, now: float) -> None:
+    """What the apiextensions controllers report once a CRD's names are taken: Established."""
+    spec, since = crd.get("spec", {}), timestamp(now)
+    crd["status"] = {
+        "acceptedNames": spec.get("names", {}),
+        "storedVersions": [v["name"] for v in spec.get("versions") or [] if v.get("storage")],
+        "conditions": [
             {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
              "message": "no conflicts found", "lastTransitionTime": since},
             {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-             "message": "the initial names have been accepted", "lastTransitionTime": since}]},
-    }
+             "message": "the initial names have been accepted", "lastTransitionTime": since}]}
 
 
 def install(store: Store, now: float) -> None:

@@ -122,6 +122,8 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     defaults.on_create(t.res.kind, obj)
     if t.res.kind == "Service":
         defaults.service(obj, lab.k8s.store.iter(t.res))
+    if t.res.kind == "CustomResourceDefinition":
+        crds.accept(obj, lab.clock.now())
     if _dry_run(request):
         return respond(obj, 201)
     return respond(lab.k8s.store.create(t.res, obj), 201)

@@ -300,6 +300,10 @@ def test_a_custom_kind_is_served_only_while_its_crd_exists(api: client.ApiClient
     assert exc.value.status == 404
     listed = co.get_api_resources("monitoring.coreos.com", "v1").resources
     assert {r.name for r in listed} == {"prometheusrules"}
+    crd.metadata = client.V1ObjectMeta(name=crd.metadata.name)
+    ext.create_custom_resource_definition(crd)  # installing it again serves the kind again, empty
+    again = co.list_namespaced_custom_object("monitoring.coreos.com", "v1", ns, "servicemonitors")
+    assert again["items"] == []
 
 
 def test_dry_run_writes_change_nothing(api: client.ApiClient) -> None:
