@@ -174,3 +174,26 @@ def test_systemctl_tells_whether_k3s_runs():
     pid = w.pve.qemu_agent_exec("blade1", 101, ["systemctl", "is-active", "k3s-agent"], w.now)["pid"]
     w.run(2)
     assert w.pve.qemu_agent_exec_status("blade1", 101, pid, w.now)["exitcode"] == 3
+
+
+def test_bootstrap_from_bare_vms_first_server_sets_the_token_the_others_join_with():
+    scenario = homelab(workloads="none")
+    bare = [v.model_copy(update={"k3s": None}) for v in scenario.vms]
+    w = World(scenario.model_copy(update={"vms": bare}))
+    assert w.store.list(NODE) == [] and w.k8s.k3s_token is None
+
+    def run(blade: str, vmid: int, command: list[str]) -> dict:
+        pid = w.pve.qemu_agent_exec(blade, vmid, command, w.now)["pid"]
+        w.run(2)
+        return w.pve.qemu_agent_exec_status(blade, vmid, pid, w.now)
+
+    first = run("blade1", 101, _sh("curl -sfL https://get.k3s.io | sh -s - server --cluster-init"))
+    assert first["exitcode"] == 0
+    token = run("blade1", 101, ["cat", "/var/lib/rancher/k3s/server/node-token"])["out-data"].strip()
+    url = "https://192.168.1.121:6443"
+    run("blade2", 102, _sh(f"curl -sfL https://get.k3s.io | K3S_TOKEN={token} sh -s - server --server {url}"))
+    run("blade4", 104, _sh(f"curl -sfL https://get.k3s.io | K3S_URL={url} K3S_TOKEN={token} sh -"))
+    w.run(10)
+    assert {n["metadata"]["name"] for n in w.store.list(NODE)} == {"kube01", "kube02", "kube04"}
+    assert all(w.ready(n)["status"] == "True" for n in ("kube01", "kube02", "kube04"))
+    assert "node-role.kubernetes.io/etcd" not in w.node("kube04")["metadata"]["labels"]
