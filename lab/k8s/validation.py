@@ -15,6 +15,13 @@ Obj = dict[str, Any]
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_NAME_PART_MSG = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start "
+                  "and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', "
+                  "regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+              "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
+              "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
 _TYPE_META = 'APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\""'
 _SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
                   "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
@@ -64,10 +71,9 @@ def decode(body: bytes, res: Resource, content_type: str = "application/json") -
 def decode_object(body: bytes, res: Resource, content_type: str = "application/json") -> Obj:
     obj = decode(body, res, content_type)
     if not isinstance(obj, dict):
-        go_type = {list: "array", str: "string", bool: "bool"}.get(type(obj), "number")
-        raise BadRequest(f"the object provided is unrecognized (must be of type {res.kind}): "
-                         f"couldn't get version/kind; json parse error: json: cannot unmarshal {go_type} "
-                         f"into Go value of type struct {{ {_TYPE_META} }} ({_summary(body)})")
+        raise BadRequest(f"the object provided is unrecognized (must be of type {res.kind}): couldn't get "
+                         f"version/kind; json parse error: json: cannot unmarshal {_go_type(obj)} into Go "
+                         f"value of type struct {{ {_TYPE_META} }} ({_summary(body)})")
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if kind and kind != res.kind:
         version = str(api_version or "").rsplit("/", 1)[-1]
@@ -76,10 +82,27 @@ def decode_object(body: bytes, res: Resource, content_type: str = "application/j
     if api_version and api_version != res.api_version:
         raise BadRequest(f"the API version in the data ({api_version}) does not match the expected "
                          f"API version ({res.api_version})")
-    if not isinstance(obj.get("metadata", {}), dict):
-        raise BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
-                         "json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta")
+    meta = obj.get("metadata", {})
+    if not isinstance(meta, dict):
+        raise _cannot_handle(res, f"json: cannot unmarshal {_go_type(meta)} into Go struct field "
+                                  f"{res.kind}.metadata of type v1.ObjectMeta")
+    for field in ("labels", "annotations"):
+        values = meta.get(field) or {}
+        if not isinstance(values, dict):
+            raise _cannot_handle(res, f"json: cannot unmarshal {_go_type(values)} into Go struct field "
+                                      f"ObjectMeta.metadata.{field} of type map[string]string")
+        if bad := next((v for v in values.values() if not isinstance(v, str)), None):
+            raise _cannot_handle(res, f"json: cannot unmarshal {_go_type(bad)} into Go struct field "
+                                      f"ObjectMeta.metadata.{field} of type string")
     return obj
+
+
+def _go_type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "bool"}.get(type(value), "number")
+
+
+def _cannot_handle(res: Resource, reason: str) -> BadRequest:
+    return BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {reason}')
 
 
 def invalid(res: Resource, name: str, causes: list[tuple[str, str, str]]) -> Invalid:
@@ -94,6 +117,26 @@ def invalid(res: Resource, name: str, causes: list[tuple[str, str, str]]) -> Inv
     return Invalid(f'{qualified} "{name}" is invalid: {joined}', details)
 
 
+def _label_causes(labels: dict[str, Any]) -> list[tuple[str, str, str]]:
+    causes = []
+    for key, value in labels.items():
+        prefix, _, part = key.rpartition("/")
+        if not _NAME_PART.match(part) or len(part) > 63:
+            causes.append(("metadata.labels", "FieldValueInvalid",
+                           f'Invalid value: "{key}": {_NAME_PART_MSG}'))
+        elif prefix and not (_SUBDOMAIN.match(prefix) and len(prefix) <= 253):
+            causes.append(("metadata.labels", "FieldValueInvalid",
+                           f'Invalid value: "{key}": prefix part {_SUBDOMAIN_MSG}'))
+        if not isinstance(value, str):
+            continue  # a decode error, refused before validation
+        if len(value) > 63:
+            causes.append(("metadata.labels", "FieldValueInvalid",
+                           f'Invalid value: "{value}": must be no more than 63 characters'))
+        elif value and not _NAME_PART.match(value):
+            causes.append(("metadata.labels", "FieldValueInvalid", f'Invalid value: "{value}": {_VALUE_MSG}'))
+    return causes
+
+
 def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
     meta = obj.setdefault("metadata", {})
     name = meta.get("name") or ""
@@ -105,12 +148,7 @@ def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
         pattern, msg = (_LABEL, _LABEL_MSG) if res.kind == "Namespace" else (_SUBDOMAIN, _SUBDOMAIN_MSG)
         if not pattern.match(name) or len(name) > 253:
             causes.append(("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {msg}'))
-    for field in ("labels", "annotations"):
-        values = meta.get(field)
-        if values is not None and (not isinstance(values, dict)
-                                   or not all(isinstance(v, str) for v in values.values())):
-            causes.append((f"metadata.{field}", "FieldValueInvalid",
-                           f"Invalid value: {json.dumps(values)}: must be a map of strings"))
+    causes += _label_causes(meta.get("labels") or {})
     if res.kind == "Pod" and not (obj.get("spec") or {}).get("containers"):
         causes.append(("spec.containers", "FieldValueRequired", "Required value"))
     if causes:

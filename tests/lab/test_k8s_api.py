@@ -131,6 +131,16 @@ def test_an_object_without_a_name_is_422_invalid_with_causes(api: client.ApiClie
                                           "message": "Required value: name or generateName is required"}]
 
 
+def test_a_label_that_is_not_a_valid_name_is_422_in_the_servers_words(api: client.ApiClient) -> None:
+    with pytest.raises(client.ApiException) as exc:
+        client.CoreV1Api(api).patch_node("kube01", {"metadata": {"labels": {"drewburr.io/bad key": "x"}}})
+    body = _status(exc.value)
+    assert (exc.value.status, body["reason"]) == (422, "Invalid")
+    assert body["message"].startswith('Node "kube01" is invalid: metadata.labels: Invalid value: '
+                                      '"drewburr.io/bad key": name part must consist of alphanumeric')
+    assert "drewburr.io/bad key" not in (client.CoreV1Api(api).read_node("kube01").metadata.labels or {})
+
+
 def test_generate_name_gets_a_random_suffix(api: client.ApiClient) -> None:
     ns = fresh_namespace(api)
     cm = client.CoreV1Api(api).create_namespaced_config_map(ns, {"metadata": {"generateName": "job-"}})
