@@ -185,8 +185,9 @@ async def _replace(request: web.Request, t: Target) -> web.Response:
 
 async def _patch(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
-    current = lab_of(request).k8s.store.find(t.res, t.namespace or "", t.name)
     ctype, raw = request.content_type, await request.read()
+    # read after the body: nothing may change the object between this read and the write
+    current = lab_of(request).k8s.store.find(t.res, t.namespace or "", t.name)
     field_manager = request.query.get("fieldManager")
     if current is None and ctype == patch.APPLY_PATCH and t.sub is None:
         patch.require_field_manager(field_manager)

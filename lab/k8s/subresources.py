@@ -59,9 +59,10 @@ async def get_scale(request: web.Request, t: Target) -> web.Response:
 
 async def write_scale(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
+    raw = await request.read()
     store = lab_of(request).k8s.store
-    current = store.get(t.res, t.namespace or "", t.name)
-    sent = validation.decode(await request.read(), SCALE, request.content_type)
+    current = store.get(t.res, t.namespace or "", t.name)  # after the body: no change slips in between
+    sent = validation.decode(raw, SCALE, request.content_type)
     scale = (patch.apply_patch(scale_of(current), request.content_type, sent, custom=False,
                                field_manager=request.query.get("fieldManager"))
              if request.method == "PATCH" else sent)
