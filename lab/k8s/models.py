@@ -20,6 +20,7 @@ from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, u
 from lab.k8s.controllers.daemonset import DaemonSetController
 from lab.k8s.controllers.deployment import DeploymentController
 from lab.k8s.controllers.disruption import DisruptionController
+from lab.k8s.controllers.events import Recorder
 from lab.k8s.controllers.eviction import create_namespaced_pod_eviction
 from lab.k8s.controllers.garbage_collector import GarbageCollector
 from lab.k8s.controllers.helm import HelmController
@@ -60,7 +61,8 @@ class K8sCluster:
         self.names = Names()
         self.joins: dict[str, K3sJoin] = {}  # VM name -> how K3s was installed on it
         self.k3s_token: str | None = None  # the cluster's join token, once a server exists
-        self.kubelet = NodeAgent(self)
+        self.recorder = Recorder(self)
+        self.node_agent = NodeAgent(self)
         self.controllers: list[Controller] = [
             HelmController(self),
             DeploymentController(self),
@@ -70,7 +72,7 @@ class K8sCluster:
             GarbageCollector(self),
             Volumes(self),
             Scheduler(self),
-            self.kubelet,
+            self.node_agent,
             Kubelet(self),
             NodeLifecycle(self),
             TaintEviction(self),
@@ -102,7 +104,7 @@ class K8sCluster:
                 cluster.joins[vm.name] = K3sJoin(role=vm.k3s_role)
                 # joined long ago; a VM that is down now has not posted status since
                 stale = None if cluster.vm_alive(vm, now) else now - cluster.timings.node_monitor_grace_period
-                cluster.kubelet.register(vm, now, stale)
+                cluster.node_agent.register(vm, now, stale)
         if scenario.workloads == "default":
             install_default_workloads(cluster)
         cluster.advance(now)
@@ -175,6 +177,19 @@ class K8sCluster:
     def create_namespaced_pod_binding(self, namespace: str, name: str, body: Obj) -> Obj:
         return create_namespaced_pod_binding(self, namespace, name, body)
 
+    def event(
+        self,
+        obj: Obj,
+        kind: str,
+        reason: str,
+        message: str,
+        component: str,
+        now: float,
+        host: str | None = None,
+    ) -> None:
+        """Record an Event about `obj`, as `component` would."""
+        self.recorder.record(obj, kind, reason, message, component, now, host)
+
     def evict_for_taint(self, pod: Obj, now: float) -> None:
         """The taint manager's deletion: marks the pod as a disruption target, then deletes it."""
         if deleting(pod):
@@ -192,6 +207,15 @@ class K8sCluster:
                 "Taint manager: deleting due to NoExecute taint",
                 probe=True,
             ),
+        )
+        name = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+        self.event(
+            pod,
+            "Normal",
+            "TaintManagerEviction",
+            f"Marking for deletion Pod {name}",
+            "taint-eviction-controller",
+            now,
         )
         self.delete_namespaced_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], None)
 

@@ -21,7 +21,7 @@ from lab.k8s.controllers.base import (
     template_hash,
     update_if_changed,
 )
-from lab.k8s.controllers.pods import by_owner, generated_name, pod_from_template
+from lab.k8s.controllers.pods import by_owner, generated_name, pod_from_template, remove_pod
 from lab.k8s.controllers.scheduler import affinity_matches
 from lab.k8s.controllers.taints import (
     NOT_READY,
@@ -115,9 +115,7 @@ class DaemonSetController:
         for node, node_pods in on_node.items():
             doomed = node_pods if node not in keep else node_pods[1:]
             for pod in doomed:
-                self.cluster.delete_namespaced_pod(
-                    pod["metadata"]["namespace"], pod["metadata"]["name"], None
-                )
+                remove_pod(self.cluster, ds, pod)
         current = {n: ps[0] for n, ps in on_node.items() if n in eligible}
         self._roll(ds, current, revision)
         update_if_changed(
@@ -134,9 +132,7 @@ class DaemonSetController:
             if budget <= 0:
                 return
             if (pod["metadata"].get("labels") or {}).get(REVISION) != revision and not deleting(pod):
-                self.cluster.delete_namespaced_pod(
-                    pod["metadata"]["namespace"], pod["metadata"]["name"], None
-                )
+                remove_pod(self.cluster, ds, pod)
                 budget -= 1
 
 

@@ -10,6 +10,7 @@ from lab.k8s.controllers.base import (
     DEPLOYMENT,
     REPLICASET,
     Obj,
+    controller_of,
     deleting,
     int_or_percent,
     owned_by,
@@ -134,6 +135,14 @@ class DeploymentController:
             "deployment.kubernetes.io/desired-replicas": str(spec_of(d).get("replicas", 1)),
             "deployment.kubernetes.io/max-replicas": str(spec_of(d).get("replicas", 1)),
         }
+        self.cluster.event(
+            d,
+            "Normal",
+            "ScalingReplicaSet",
+            f"Scaled up replica set {d['metadata']['name']}-{h} to {replicas}",
+            "deployment-controller",
+            self.cluster.clock(),
+        )
         return self.cluster.store.create(
             REPLICASET,
             {
@@ -154,8 +163,23 @@ class DeploymentController:
         )
 
     def _scale(self, rs: Obj, replicas: int) -> Obj:
+        before, after = _replicas(rs), max(0, replicas)
+        if after != before:
+            owner = self.cluster.store.find(
+                DEPLOYMENT, rs["metadata"]["namespace"], (controller_of(rs) or {}).get("name", "")
+            )
+            if owner is not None:
+                self.cluster.event(
+                    owner,
+                    "Normal",
+                    "ScalingReplicaSet",
+                    f"Scaled {'up' if after > before else 'down'} "
+                    f"replica set {rs['metadata']['name']} to {after} from {before}",
+                    "deployment-controller",
+                    self.cluster.clock(),
+                )
         return update_if_changed(
-            self.cluster.store, REPLICASET, rs, lambda o: o["spec"].update(replicas=max(0, replicas))
+            self.cluster.store, REPLICASET, rs, lambda o: o["spec"].update(replicas=after)
         )
 
 

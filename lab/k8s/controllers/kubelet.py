@@ -110,6 +110,7 @@ class Kubelet:
         self.cluster = cluster
         self._ips: dict[str, int] = {}
         self.starting: dict[str, float] = {}  # pod uid -> when its containers are up
+        self.killing: set[str] = set()  # pod uids whose containers were told to stop
 
     def run(self, now: float) -> float | None:
         alive, wake = self.cluster.live_nodes(now), None
@@ -121,11 +122,24 @@ class Kubelet:
     def _sync_pod(self, pod: Obj, now: float) -> float | None:
         store, meta = self.cluster.store, pod["metadata"]
         if deleting(pod):
+            if meta["uid"] not in self.killing:
+                self.killing.add(meta["uid"])
+                for c in spec_of(pod).get("containers") or []:
+                    self.cluster.event(
+                        pod,
+                        "Normal",
+                        "Killing",
+                        f"Stopping container {c.get('name', '')}",
+                        "kubelet",
+                        now,
+                        spec_of(pod).get("nodeName"),
+                    )
             due = parse_time(meta["deletionTimestamp"]) or now
             if now < due:
                 return due
             if not meta.get("finalizers"):
                 store.remove(POD, meta["namespace"], meta["name"])
+                self.killing.discard(meta["uid"])
             return None
         phase = pod["status"].get("phase")
         node = store.find(NODE, "", spec_of(pod)["nodeName"])
@@ -148,6 +162,16 @@ class Kubelet:
                 return due
             del self.starting[meta["uid"]]
             update_if_changed(store, POD, pod, lambda o: self._start(o, node, now))
+            for c in spec_of(pod).get("containers") or []:
+                self.cluster.event(
+                    pod,
+                    "Normal",
+                    "Started",
+                    f"Started container {c.get('name', '')}",
+                    "kubelet",
+                    now,
+                    node["metadata"]["name"],
+                )
         elif phase == "Running" and not all(
             c.get("status") == "True"
             for c in pod["status"].get("conditions", [])

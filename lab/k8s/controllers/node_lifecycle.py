@@ -56,7 +56,16 @@ class NodeLifecycle:
                 )
                 if now >= probe + grace:
                     node = update_if_changed(store, NODE, node, lambda o: _unknown(o, now))
-                    self._mark_pods_not_ready(node["metadata"]["name"], now)
+                    name = node["metadata"]["name"]
+                    self.cluster.event(
+                        node,
+                        "Normal",
+                        "NodeNotReady",
+                        f"Node {name} status is now: NodeNotReady",
+                        "node-controller",
+                        now,
+                    )
+                    self._mark_pods_not_ready(name, now)
                 else:
                     wake = earliest(wake, probe + grace)
         nodes = store.list(NODE)
@@ -75,6 +84,9 @@ class NodeLifecycle:
                 and pod.get("status", {}).get("phase") == "Running"
                 and not deleting(pod)
             ):
+                self.cluster.event(
+                    pod, "Warning", "NodeNotReady", "Node is not ready", "node-controller", now
+                )
                 update_if_changed(
                     store,
                     POD,

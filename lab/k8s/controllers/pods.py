@@ -30,7 +30,34 @@ def pod_from_template(
     if meta.get("annotations"):
         pod_meta["annotations"] = meta["annotations"]
     pod = {"metadata": pod_meta, "spec": {**copy.deepcopy(template.get("spec") or {}), **(spec or {})}}
-    return cluster.create_pod(pod)
+    created = cluster.create_pod(pod)
+    kind, owner_name = owner["kind"], owner["metadata"]["name"]
+    message = (
+        f"create Pod {name} in StatefulSet {owner_name} successful"
+        if kind == "StatefulSet"
+        else f"Created pod: {name}"
+    )
+    cluster.event(owner, "Normal", "SuccessfulCreate", message, _COMPONENT[kind], cluster.clock())
+    return created
+
+
+def remove_pod(cluster: K8sCluster, owner: Obj, pod: Obj, grace: int | None = None) -> None:
+    """A controller deletes one of its pods (gracefully unless `grace` is 0), and says so."""
+    name, kind, owner_name = pod["metadata"]["name"], owner["kind"], owner["metadata"]["name"]
+    cluster.delete_namespaced_pod(pod["metadata"]["namespace"], name, grace)
+    message = (
+        f"delete Pod {name} in StatefulSet {owner_name} successful"
+        if kind == "StatefulSet"
+        else f"Deleted pod: {name}"
+    )
+    cluster.event(owner, "Normal", "SuccessfulDelete", message, _COMPONENT[kind], cluster.clock())
+
+
+_COMPONENT = {
+    "ReplicaSet": "replicaset-controller",
+    "StatefulSet": "statefulset-controller",
+    "DaemonSet": "daemonset-controller",
+}
 
 
 def generated_name(cluster: K8sCluster, prefix: str) -> str:

@@ -15,7 +15,7 @@ from lab.k8s.controllers.base import (
     spec_of,
     update_if_changed,
 )
-from lab.k8s.controllers.pods import by_owner, generated_name, pod_from_template
+from lab.k8s.controllers.pods import by_owner, generated_name, pod_from_template, remove_pod
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -50,9 +50,7 @@ class ReplicaSetController:
                     pod_from_template(self.cluster, rs, generated_name(self.cluster, rs["metadata"]["name"]))
                 )
             for pod in sorted(pods, key=_deletion_rank)[: max(0, len(pods) - want)]:
-                self.cluster.delete_namespaced_pod(
-                    pod["metadata"]["namespace"], pod["metadata"]["name"], None
-                )
+                remove_pod(self.cluster, rs, pod)
                 pods.remove(pod)
             update_if_changed(store, REPLICASET, rs, lambda o, pods=pods: _status(o, pods))
         return None

@@ -177,7 +177,7 @@ class Scheduler:
         for pod in pending:
             target = self._place(pod, nodes, placed)
             if isinstance(target, str):
-                update_if_changed(
+                marked = update_if_changed(
                     store,
                     POD,
                     pod,
@@ -191,8 +191,19 @@ class Scheduler:
                         probe=True,
                     ),
                 )
+                if marked is not pod:  # a new reason: the scheduler says it once
+                    self.cluster.event(pod, "Warning", "FailedScheduling", target, "default-scheduler", now)
                 continue
             bound = bind_pod(store, pod, target.name, now)
+            name = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+            self.cluster.event(
+                bound,
+                "Normal",
+                "Scheduled",
+                f"Successfully assigned {name} to {target.name}",
+                "default-scheduler",
+                now,
+            )
             self._account(target, bound)
             placed.append(bound)
         return None

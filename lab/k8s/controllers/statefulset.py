@@ -23,7 +23,7 @@ from lab.k8s.controllers.base import (
     template_hash,
     update_if_changed,
 )
-from lab.k8s.controllers.pods import by_owner, pod_from_template
+from lab.k8s.controllers.pods import by_owner, pod_from_template, remove_pod
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -61,7 +61,7 @@ class StatefulSetController:
                 if ordered:
                     break
             elif pod.get("status", {}).get("phase") in ("Failed", "Succeeded") and not deleting(pod):
-                self.cluster.delete_namespaced_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], 0)
+                remove_pod(self.cluster, sts, pod, 0)
                 break
             elif ordered and not (pod_active(pod) and pod_ready(pod)):
                 break
@@ -91,7 +91,7 @@ class StatefulSetController:
         victim = extra[0] if extra else (outdated[0] if outdated and strategy == "RollingUpdate" else None)
         if victim is not None and all(pod_ready(p) for p in by_ordinal.values()):
             pod = by_ordinal[victim]
-            self.cluster.delete_namespaced_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], None)
+            remove_pod(self.cluster, sts, pod)
 
     def _create(self, sts: Obj, ordinal: int, revision: str) -> Obj:
         store, ns, name = self.cluster.store, sts["metadata"]["namespace"], sts["metadata"]["name"]

@@ -58,6 +58,7 @@ class Volumes:
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
         self.unwanted_since: dict[str, float] = {}
+        self.warned: set[tuple[str, str]] = set()  # (pod uid, volume) told of a Multi-Attach error
 
     def run(self, now: float) -> float | None:
         self._provision()
@@ -147,7 +148,7 @@ class Volumes:
 
     def _attach_detach(self, now: float) -> float | None:
         store, alive = self.cluster.store, self.cluster.live_nodes(now)
-        wanted: dict[str, tuple[str, str]] = {}  # attachment name -> (pv, node)
+        wanted: dict[str, tuple[str, str, Obj]] = {}  # attachment name -> (pv, node, a pod using it)
         for pod in store.iter(POD):
             node = spec_of(pod).get("nodeName")
             if not node or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
@@ -155,7 +156,7 @@ class Volumes:
             for claim in pvc_names(pod):
                 pv = bound_volume(store, pod["metadata"]["namespace"], claim)
                 if pv:
-                    wanted[attachment_name(pv, node)] = (pv, node)
+                    wanted[attachment_name(pv, node)] = (pv, node, pod)
         attached = {va["metadata"]["name"]: va for va in store.list(VOLUMEATTACHMENT)}
         wake = None
         for name, va in attached.items():
@@ -172,13 +173,35 @@ class Volumes:
             else:
                 wake = earliest(wake, since + FORCE_DETACH)
         held = {
-            spec_of(va)["source"].get("persistentVolumeName")
+            (spec_of(va).get("source") or {}).get("persistentVolumeName")
             for n, va in attached.items()
             if store.find(VOLUMEATTACHMENT, "", n) is not None
         }
-        for name, (pv, node) in sorted(wanted.items(), key=lambda kv: kv[1]):
-            if name in attached or (pv in held and not _multi_attach(store, pv)):
-                continue  # Multi-Attach error: the RWO image is still attached to another node
+        for name, (pv, node, pod) in sorted(wanted.items(), key=lambda kv: kv[1][:2]):
+            if name in attached:
+                continue
+            if pv in held and not _multi_attach(store, pv):  # the RWO image is still attached elsewhere
+                if (pod["metadata"]["uid"], pv) not in self.warned:
+                    self.warned.add((pod["metadata"]["uid"], pv))
+                    self.cluster.event(
+                        pod,
+                        "Warning",
+                        "FailedAttachVolume",
+                        f'Multi-Attach error for volume "{pv}" '
+                        "Volume is already exclusively attached to one node and can't be attached to "
+                        "another",
+                        "attachdetach-controller",
+                        now,
+                    )
+                continue
+            self.cluster.event(
+                pod,
+                "Normal",
+                "SuccessfulAttachVolume",
+                f'AttachVolume.Attach succeeded for volume "{pv}"',
+                "attachdetach-controller",
+                now,
+            )
             store.create(
                 VOLUMEATTACHMENT,
                 {

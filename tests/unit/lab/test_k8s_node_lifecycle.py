@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from lab.k8s.controllers.base import LEASE, NODE, parse_time
+from lab.k8s.controllers.events import EVENT
 from tests.conftest import REFERENCE
 from tests.unit.lab.k8s_world import World, running_ready
 
@@ -79,6 +80,9 @@ def test_pods_leave_a_dead_node_after_their_300s_tolerations_and_get_replaced():
     pods = {p["metadata"]["name"]: p for p in w.pods("default", "ingress-solo")}
     assert all("deletionTimestamp" in pods[n]["metadata"] for n in solo)  # Terminating: the kubelet is gone
     assert any(c["type"] == "DisruptionTarget" for c in pods[next(iter(solo))]["status"]["conditions"])
+    reasons = {(e["involvedObject"]["name"], e["reason"]) for e in w.store.list(EVENT)}
+    assert ("kube05", "NodeNotReady") in reasons
+    assert all((name, "TaintManagerEviction") in reasons for name in solo)
     replacements = [p for n, p in pods.items() if n not in solo]
     assert len(replacements) == 2  # nodeSelector kube05: they wait, Pending, for their only node
     assert all(p["status"]["phase"] == "Pending" and "nodeName" not in p["spec"] for p in replacements)

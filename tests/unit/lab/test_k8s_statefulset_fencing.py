@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lab.k8s.controllers.base import NODE, PVC, VOLUMEATTACHMENT
+from lab.k8s.controllers.events import EVENT
 from tests.unit.lab.k8s_world import World, running_ready
 
 OUT_OF_SERVICE = {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"}
@@ -56,5 +57,11 @@ def test_a_force_deleted_pod_waits_for_its_volume_to_detach_from_the_dead_node()
     assert new["spec"].get("nodeName") not in (None, dead)
     waiting = new["status"]["containerStatuses"][0]["state"]["waiting"]
     assert new["status"]["phase"] == "Pending" and waiting["reason"] == "ContainerCreating"
+    warnings = [
+        e
+        for e in w.store.list(EVENT, "default")
+        if e["involvedObject"]["uid"] == new["metadata"]["uid"] and e["reason"] == "FailedAttachVolume"
+    ]
+    assert len(warnings) == 1 and warnings[0]["message"].startswith("Multi-Attach error for volume")
     w.run(360, step=10)  # maxWaitForUnmountDuration: then the attach-detach controller detaches by force
     assert running_ready(w.pod("default", "postgres-0"))
