@@ -71,6 +71,9 @@ def _flags(words: list[str], join: K3sJoin) -> None:
             join.server_url = value
         elif flag in ("--token", "-t"):
             join.token = value
+        if flag in ("--token", "-t"):
+            value = "********"  # K3s redacts it in the node-args annotation
+            word = f"{flag}={value}"
         join.args.extend([flag, value] if takes_value and not eq else [word])
 
 

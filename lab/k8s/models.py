@@ -27,6 +27,7 @@ from lab.k8s.controllers.helm import HelmController
 from lab.k8s.controllers.kubelet import Kubelet, NodeAgent
 from lab.k8s.controllers.loadbalancer import MetalLbController
 from lab.k8s.controllers.node_lifecycle import NodeLifecycle
+from lab.k8s.controllers.node_object import vm_ip
 from lab.k8s.controllers.replicaset import ReplicaSetController
 from lab.k8s.controllers.scheduler import Scheduler, create_namespaced_pod_binding
 from lab.k8s.controllers.statefulset import StatefulSetController
@@ -99,12 +100,16 @@ class K8sCluster:
         system_namespaces(cluster)
         if any(vm.k3s_role and not vm.template for vm in pve.vms.values()):
             cluster.k3s_token = guest.cluster_token(hashlib.sha256(scenario.name.encode()).hexdigest()[:32])
-        for vm in sorted(pve.vms.values(), key=lambda v: v.name):
-            if vm.k3s_role and not vm.template:
-                cluster.joins[vm.name] = K3sJoin(role=vm.k3s_role)
-                # joined long ago; a VM that is down now has not posted status since
-                stale = None if cluster.vm_alive(vm, now) else now - cluster.timings.node_monitor_grace_period
-                cluster.node_agent.register(vm, now, stale)
+        k3s = [vm for vm in sorted(pve.vms.values(), key=lambda v: v.name) if vm.k3s_role and not vm.template]
+        first = next((vm for vm in k3s if vm.k3s_role == "server"), None)
+        for vm in k3s:
+            # as they were installed: the first server started the cluster, the others joined it
+            url = f"https://{vm_ip(first)}:6443" if first is not None and vm is not first else None
+            args = ["--cluster-init"] if url is None else ["--server", url, "--token", "********"]
+            cluster.joins[vm.name] = K3sJoin(role=vm.k3s_role, args=args, server_url=url)
+            # joined long ago; a VM that is down now has not posted status since
+            stale = None if cluster.vm_alive(vm, now) else now - cluster.timings.node_monitor_grace_period
+            cluster.node_agent.register(vm, now, stale)
         if scenario.workloads == "default":
             install_default_workloads(cluster)
         cluster.advance(now)

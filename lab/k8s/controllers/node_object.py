@@ -82,9 +82,7 @@ def node_object(vm: Vm, join: K3sJoin, index: int, heartbeat: float) -> Obj:
             "nodeInfo": {
                 "machineID": _hex(f"machine-{vm.vmid}"),
                 "systemUUID": _hex(f"uuid-{vm.vmid}", 8) + "-0000-4000-8000-" + _hex(f"uuid-{vm.vmid}", 12),
-                "bootID": _hex(f"boot-{vm.vmid}-{vm.started_at}", 8)
-                + "-1111-4111-8111-"
-                + _hex(f"boot-{vm.vmid}", 12),
+                "bootID": _boot_id(vm),
                 "kernelVersion": "6.8.0-49-generic",
                 "osImage": "Ubuntu 24.04.1 LTS",
                 "containerRuntimeVersion": "containerd://1.7.23-k3s2",
@@ -104,8 +102,15 @@ def node_object(vm: Vm, join: K3sJoin, index: int, heartbeat: float) -> Obj:
     return node
 
 
+def _boot_id(vm: Vm) -> str:
+    """New at every start of the VM, as /proc/sys/kernel/random/boot_id is."""
+    h = _hex(f"boot-{vm.vmid}-{vm.started_at}")
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+
+
 def node_status(node: Obj, vm: Vm, now: float) -> None:
-    """What the kubelet posts: healthy conditions with a fresh heartbeat."""
+    """What the kubelet posts: healthy conditions with a fresh heartbeat, this boot's ID."""
+    node.setdefault("status", {}).setdefault("nodeInfo", {})["bootID"] = _boot_id(vm)
     conditions = node["status"].setdefault("conditions", [])
     for kind, status, reason, message in _CONDITIONS:
         set_condition(conditions, kind, status, now, reason, message, heartbeat=True)
