@@ -113,13 +113,14 @@ class Kubelet:
         self.killing: set[str] = set()  # pod uids whose containers were told to stop
 
     def run(self, now: float) -> float | None:
-        alive, wake = self.cluster.live_nodes(now), None
+        alive, wake = self.cluster.live_vms(now), None
         for pod in self.cluster.store.list(POD):
-            if spec_of(pod).get("nodeName") in alive and "phase" in pod.get("status", {}):
-                wake = earliest(wake, self._sync_pod(pod, now))
+            vm = alive.get(spec_of(pod).get("nodeName"))
+            if vm is not None and "phase" in pod.get("status", {}):
+                wake = earliest(wake, self._sync_pod(pod, vm, now))
         return wake
 
-    def _sync_pod(self, pod: Obj, now: float) -> float | None:
+    def _sync_pod(self, pod: Obj, vm: Vm, now: float) -> float | None:
         store, meta = self.cluster.store, pod["metadata"]
         if deleting(pod):
             if meta["uid"] not in self.killing:
@@ -172,6 +173,9 @@ class Kubelet:
                     now,
                     node["metadata"]["name"],
                 )
+        elif phase == "Running" and _started_before(pod, vm.started_at):
+            # the VM rebooted under the pod: its containers start again, one restart more
+            update_if_changed(store, POD, pod, lambda o: _restarted(o, vm.started_at, now))
         elif phase == "Running" and not all(
             c.get("status") == "True"
             for c in pod["status"].get("conditions", [])
@@ -220,6 +224,28 @@ class Kubelet:
         conditions = status.setdefault("conditions", [])
         for kind in _POD_CONDITIONS:
             set_condition(conditions, kind, "True", now, probe=True)
+
+
+def _started_before(pod: Obj, boot: float) -> bool:
+    return any(
+        (parse_time(cs.get("state", {}).get("running", {}).get("startedAt")) or boot) < boot
+        for cs in pod["status"].get("containerStatuses") or []
+    )
+
+
+def _restarted(pod: Obj, boot: float, now: float) -> None:
+    for cs in pod["status"].get("containerStatuses") or []:
+        cs["lastState"] = {
+            "terminated": {
+                "exitCode": 255,
+                "reason": "Unknown",
+                "finishedAt": timestamp(boot),
+                "startedAt": cs.get("state", {}).get("running", {}).get("startedAt"),
+            }
+        }
+        cs["state"] = {"running": {"startedAt": timestamp(now)}}
+        cs["restartCount"] = int(cs.get("restartCount", 0)) + 1
+    _set_ready(pod, now)
 
 
 def _set_ready(pod: Obj, now: float) -> None:

@@ -148,3 +148,16 @@ def test_when_every_node_is_down_nothing_is_evicted():
     assert all(w.ready(n)["status"] == "Unknown" for n in ("kube01", "kube02", "kube03", "kube04", "kube05"))
     assert w.taints("kube01") == {("node.kubernetes.io/unreachable", "NoSchedule")}
     assert not any("deletionTimestamp" in p["metadata"] for p in w.pods())
+
+
+def test_pods_of_a_rebooted_vm_come_back_with_one_restart_more():
+    w = World()
+    before = {p["metadata"]["name"] for p in w.pods("default", "ingress-solo")}
+    w.pve.qemu_status_command("blade3", 105, "reboot", w.now)
+    w.run(60, step=2)
+    pods = w.pods("default", "ingress-solo")
+    assert {p["metadata"]["name"] for p in pods} == before  # too short an outage for any eviction
+    for pod in pods:
+        status = pod["status"]["containerStatuses"][0]
+        assert running_ready(pod) and status["restartCount"] == 1
+        assert status["lastState"]["terminated"]["reason"] == "Unknown"
