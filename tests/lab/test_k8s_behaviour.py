@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from lab.scenario import VmSpec
 from tests.conftest import REFERENCE, RunningLab
 from tests.lab.kube import kubeconfig
-from tests.lab.pve_client import proxmox, wait_for
+from tests.lab.pve_client import proxmox, vm_resource, wait_for
 from tests.unit.lab.k8s_world import homelab
 
 SCALE = 100  # lab seconds per real second: the 350 s of grace and tolerations take 3.5 s
@@ -205,3 +205,15 @@ def test_guest_agent_k3s_install_joins_the_vm_with_its_labels(lab: RunningLab, v
     wait_for(lambda: _node_ready(v1, "kube06") == "True", 5, "kube06 Ready")
     labels = v1.read_node("kube06").metadata.labels
     assert labels["role"] == "edge" and labels["topology.kubernetes.io/zone"] == "blade4"
+
+
+def test_live_migration_keeps_a_cordoned_labelled_node_ready(lab: RunningLab, v1: client.CoreV1Api) -> None:
+    v1.patch_node("kube04", {"spec": {"unschedulable": True}, "metadata": {"labels": {"team": "infra"}}})
+    pve = proxmox(lab)
+    upid = pve.nodes("blade4").qemu(104).migrate.post(target="blade2", online=1)
+    wait_for(lambda: pve.nodes("blade4").tasks(upid).status.get()["status"] == "stopped", 8, "migration")
+    assert vm_resource(pve, 104)["node"] == "blade2"
+    node = v1.read_node("kube04")
+    assert _node_ready(v1, "kube04") == "True"
+    assert node.spec.unschedulable and node.metadata.labels["team"] == "infra"
+    assert node.metadata.labels["topology.kubernetes.io/zone"] == "blade4"
