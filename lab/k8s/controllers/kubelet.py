@@ -49,11 +49,15 @@ class NodeAgent:
         self.cluster = cluster
         self.renewed: dict[str, float] = {}
         self.reported: dict[str, float] = {}
+        self.registered: dict[str, float] = {}  # node -> the VM start it registered in
 
     def run(self, now: float) -> float | None:
         store, wake = self.cluster.store, None
         for name, vm in self.cluster.live_vms(now).items():
-            node = store.find(NODE, "", name) or self.register(vm, now)
+            node = store.find(NODE, "", name)
+            if node is None and self.registered.get(name) == vm.started_at:
+                continue  # deleted under a running kubelet: it registers again only when K3s restarts
+            node = node or self.register(vm, now)
             if self.renewed.get(name, float("-inf")) + LEASE_RENEW <= now:
                 self._renew_lease(node, now)
             if not node_ready(node) or self.reported.get(name, float("-inf")) + STATUS_REPORT <= now:
@@ -69,6 +73,7 @@ class NodeAgent:
             NODE, node_object(vm, join, index, now if heartbeat is None else heartbeat)
         )
         self.reported[node["metadata"]["name"]] = now if heartbeat is None else heartbeat
+        self.registered[node["metadata"]["name"]] = vm.started_at
         return node
 
     def _renew_lease(self, node: Obj, now: float) -> None:

@@ -161,3 +161,14 @@ def test_pods_of_a_rebooted_vm_come_back_with_one_restart_more():
         status = pod["status"]["containerStatuses"][0]
         assert running_ready(pod) and status["restartCount"] == 1
         assert status["lastState"]["terminated"]["reason"] == "Unknown"
+
+
+def test_a_deleted_node_stays_gone_until_k3s_restarts_and_its_pods_are_collected():
+    w = World()
+    w.store.remove(NODE, "", "kube05")
+    w.run(45, step=5)
+    assert w.store.find(NODE, "", "kube05") is None
+    assert not [p for p in w.pods() if p["spec"].get("nodeName") == "kube05"]  # PodGC: orphans after 40 s
+    w.pve.qemu_status_command("blade3", 105, "reboot", w.now)
+    w.run(60, step=2)
+    assert w.ready("kube05")["status"] == "True"
