@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lab.k8s.controllers.base import PDB, POD, STATUS_SUCCESS, Obj, deleting, timestamp
+from lab.k8s.controllers.base import (
+    PDB,
+    POD,
+    STATUS_SUCCESS,
+    Obj,
+    deleting,
+    pod_ready,
+    set_condition,
+    spec_of,
+    timestamp,
+    update_if_changed,
+)
 from lab.k8s.controllers.disruption import matching_pdbs
 from lab.k8s.errors import BadRequest, Forbidden, K8sError, TooManyRequests
 
@@ -47,36 +58,67 @@ def create_namespaced_pod_eviction(cluster: K8sCluster, namespace: str, name: st
     pod = store.get(POD, namespace, name)
     grace = (body.get("deleteOptions") or {}).get("gracePeriodSeconds")
     if deleting(pod) or pod.get("status", {}).get("phase") in ("Pending", "Succeeded", "Failed"):
-        cluster.delete_namespaced_pod(namespace, name, grace)
-        return dict(STATUS_SUCCESS)
+        return _evict(cluster, pod, grace)
     pdbs = matching_pdbs(store, pod)
     if len(pdbs) > 1:
         raise MultiplePdbs(
             "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
         )
-    if pdbs:
-        pdb, pdb_name = pdbs[0], pdbs[0]["metadata"]["name"]
-        status = pdb.get("status") or {}
-        if status.get("observedGeneration", 0) < pdb["metadata"].get("generation", 1):
-            raise _budget_error(
-                pdb_name, f"The disruption budget {pdb_name} is still being processed by the server.", 10
-            )
-        allowed = int(status.get("disruptionsAllowed", 0))
-        if allowed < 0:
-            raise Forbidden(
-                f'poddisruptionbudget.policy "{pdb_name}" is forbidden: pdb disruptions allowed is negative'
-            )
-        if allowed == 0:
-            raise _budget_error(
-                pdb_name,
-                f"The disruption budget {pdb_name} needs {status.get('desiredHealthy', 0)} "
-                f"healthy pods and has {status.get('currentHealthy', 0)} currently",
-            )
+    if pdbs and not _unhealthy_may_go(pod, pdbs[0]):
+        _take_disruption(cluster, pdbs[0], name)
+    return _evict(cluster, pod, grace)
 
-        def take(o: Obj) -> None:
-            o["status"]["disruptionsAllowed"] = allowed - 1
-            o["status"].setdefault("disruptedPods", {})[name] = timestamp(cluster.clock())
 
-        store.mutate(PDB, namespace, pdb_name, take)
-    cluster.delete_namespaced_pod(namespace, name, grace)
+def _unhealthy_may_go(pod: Obj, pdb: Obj) -> bool:
+    """A pod that is not ready costs the budget nothing while the budget is met (IfHealthyBudget)."""
+    if pod_ready(pod):
+        return False
+    if spec_of(pdb).get("unhealthyPodEvictionPolicy") == "AlwaysAllow":
+        return True
+    status = pdb.get("status") or {}
+    return int(status.get("currentHealthy", 0)) >= int(status.get("desiredHealthy", 0)) > 0
+
+
+def _take_disruption(cluster: K8sCluster, pdb: Obj, pod_name: str) -> None:
+    name, status = pdb["metadata"]["name"], pdb.get("status") or {}
+    if status.get("observedGeneration", 0) < pdb["metadata"].get("generation", 1):
+        raise _budget_error(name, f"The disruption budget {name} is still being processed by the server.", 10)
+    allowed = int(status.get("disruptionsAllowed", 0))
+    if allowed < 0:
+        raise Forbidden(
+            f'poddisruptionbudget.policy "{name}" is forbidden: pdb disruptions allowed is negative'
+        )
+    if allowed == 0:
+        raise _budget_error(
+            name,
+            f"The disruption budget {name} needs {status.get('desiredHealthy', 0)} "
+            f"healthy pods and has {status.get('currentHealthy', 0)} currently",
+        )
+
+    def take(o: Obj) -> None:
+        o["status"]["disruptionsAllowed"] = allowed - 1
+        o["status"].setdefault("disruptedPods", {})[pod_name] = timestamp(cluster.clock())
+
+    cluster.store.mutate(PDB, pdb["metadata"]["namespace"], name, take)
+
+
+def _evict(cluster: K8sCluster, pod: Obj, grace: int | None) -> Obj:
+    """Mark the pod as a disruption target (PodDisruptionConditions, GA in 1.31), then delete it."""
+    now = cluster.clock()
+    if not deleting(pod):
+        update_if_changed(
+            cluster.store,
+            POD,
+            pod,
+            lambda o: set_condition(
+                o.setdefault("status", {}).setdefault("conditions", []),
+                "DisruptionTarget",
+                "True",
+                now,
+                "EvictionByEvictionAPI",
+                "Eviction API: evicting",
+                probe=True,
+            ),
+        )
+    cluster.delete_namespaced_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], grace)
     return dict(STATUS_SUCCESS)

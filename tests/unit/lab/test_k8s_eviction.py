@@ -97,3 +97,24 @@ def test_a_dead_kubelet_leaves_deleted_pods_terminating_until_forced():
     assert "deletionTimestamp" in w.pod("default", name)["metadata"]
     w.k8s.delete_namespaced_pod("default", name, 0)
     assert name not in {p["metadata"]["name"] for p in w.pods("default")}
+
+
+def test_a_not_ready_pod_on_a_dead_node_is_evicted_without_spending_the_budget():
+    w = World()
+    dead = next(p for p in w.pods("default", "whoami") if p["spec"]["nodeName"] in ("kube03", "kube05"))
+    w.power_off_blade_of(dead["spec"]["nodeName"])
+    w.run(60, step=5)
+    status = w.store.get(PDB, "default", "whoami")["status"]
+    assert (status["currentHealthy"], status["disruptionsAllowed"]) == (2, 0)
+    assert _evict(w, "default", dead["metadata"]["name"])["status"] == "Success"
+    pod = w.pod("default", dead["metadata"]["name"])
+    assert "deletionTimestamp" in pod["metadata"]
+    assert any(
+        c["type"] == "DisruptionTarget" and c["reason"] == "EvictionByEvictionAPI"
+        for c in pod["status"]["conditions"]
+    )
+    healthy = next(
+        p for p in w.pods("default", "whoami") if p["metadata"]["name"] != dead["metadata"]["name"]
+    )
+    with pytest.raises(TooManyRequests):
+        _evict(w, "default", healthy["metadata"]["name"])
