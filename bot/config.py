@@ -149,7 +149,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, source)) from None
+        hint = "" if path else f"\n(no config file: pass --config FILE or set {ENV_FILE_VAR})"
+        raise ConfigError(_describe(exc, source) + hint) from None
     base = Path(path).parent if path else Path.cwd()
     if not settings.journal.path.is_absolute():
         settings.journal.path = base / settings.journal.path

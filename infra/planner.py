@@ -172,9 +172,9 @@ def _drain_nodes(snap: Snapshot, blade: str, findings: list[Finding], down: bool
             ns, kind, name = key
             on = sorted({p.node for p in leaving if (p.namespace, p.owner_kind, p.owner_name) == key})
             where = ", ".join(str(n) for n in on)
-            message = (f"downtime: {kind} {ns}/{name} has all {here[key]} ready replicas on {where}"
+            message = (f"{kind} {ns}/{name} has all {here[key]} ready replicas on {where}"
                        if here[key] > 1 else
-                       f"downtime: {kind} {ns}/{name} has one replica (on {where}); it restarts elsewhere")
+                       f"{kind} {ns}/{name} has one replica (on {where}); it restarts elsewhere")
             findings.append(_finding("warning", "downtime", message))
     bare = [p.key for p in leaving if not p.owner_kind]
     if bare:

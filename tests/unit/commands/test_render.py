@@ -11,7 +11,7 @@ def test_plan_text_names_moves_nodes_noout_and_warnings():
     assert "kube03 (103, 4.0 GiB, K3s server): blade3 -> blade4" in text
     assert "kube05: evict 3 pod(s)" in text and "left (DaemonSet/mirror): 1" in text
     assert "Ceph: set noout" in text
-    assert "[downtime] downtime: Deployment default/ingress-solo has all 2 ready replicas on kube05" in text
+    assert "[downtime] Deployment default/ingress-solo has all 2 ready replicas on kube05" in text
     assert text.endswith("Ready to go.")
 
 
