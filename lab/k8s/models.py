@@ -182,19 +182,6 @@ class K8sCluster:
     def create_namespaced_pod_binding(self, namespace: str, name: str, body: Obj) -> Obj:
         return create_namespaced_pod_binding(self, namespace, name, body)
 
-    def event(
-        self,
-        obj: Obj,
-        kind: str,
-        reason: str,
-        message: str,
-        component: str,
-        now: float,
-        host: str | None = None,
-    ) -> None:
-        """Record an Event about `obj`, as `component` would."""
-        self.recorder.record(obj, kind, reason, message, component, now, host)
-
     def evict_for_taint(self, pod: Obj, now: float) -> None:
         """The taint manager's deletion: marks the pod as a disruption target, then deletes it."""
         if deleting(pod):
@@ -214,7 +201,7 @@ class K8sCluster:
             ),
         )
         name = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
-        self.event(
+        self.recorder.record(
             pod,
             "Normal",
             "TaintManagerEviction",

@@ -135,7 +135,7 @@ class DeploymentController:
             "deployment.kubernetes.io/desired-replicas": str(spec_of(d).get("replicas", 1)),
             "deployment.kubernetes.io/max-replicas": str(spec_of(d).get("replicas", 1)),
         }
-        self.cluster.event(
+        self.cluster.recorder.record(
             d,
             "Normal",
             "ScalingReplicaSet",
@@ -169,7 +169,7 @@ class DeploymentController:
                 DEPLOYMENT, rs["metadata"]["namespace"], (controller_of(rs) or {}).get("name", "")
             )
             if owner is not None:
-                self.cluster.event(
+                self.cluster.recorder.record(
                     owner,
                     "Normal",
                     "ScalingReplicaSet",

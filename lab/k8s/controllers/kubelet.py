@@ -131,7 +131,7 @@ class Kubelet:
             if meta["uid"] not in self.killing:
                 self.killing.add(meta["uid"])
                 for c in spec_of(pod).get("containers") or []:
-                    self.cluster.event(
+                    self.cluster.recorder.record(
                         pod,
                         "Normal",
                         "Killing",
@@ -169,7 +169,7 @@ class Kubelet:
             del self.starting[meta["uid"]]
             update_if_changed(store, POD, pod, lambda o: self._start(o, node, now))
             for c in spec_of(pod).get("containers") or []:
-                self.cluster.event(
+                self.cluster.recorder.record(
                     pod,
                     "Normal",
                     "Started",

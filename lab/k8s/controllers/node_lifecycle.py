@@ -57,7 +57,7 @@ class NodeLifecycle:
                 if now >= probe + grace:
                     node = update_if_changed(store, NODE, node, lambda o: _unknown(o, now))
                     name = node["metadata"]["name"]
-                    self.cluster.event(
+                    self.cluster.recorder.record(
                         node,
                         "Normal",
                         "NodeNotReady",
@@ -84,7 +84,7 @@ class NodeLifecycle:
                 and pod.get("status", {}).get("phase") == "Running"
                 and not deleting(pod)
             ):
-                self.cluster.event(
+                self.cluster.recorder.record(
                     pod, "Warning", "NodeNotReady", "Node is not ready", "node-controller", now
                 )
                 update_if_changed(

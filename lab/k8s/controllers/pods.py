@@ -37,7 +37,7 @@ def pod_from_template(
         if kind == "StatefulSet"
         else f"Created pod: {name}"
     )
-    cluster.event(owner, "Normal", "SuccessfulCreate", message, _COMPONENT[kind], cluster.clock())
+    cluster.recorder.record(owner, "Normal", "SuccessfulCreate", message, _COMPONENT[kind], cluster.clock())
     return created
 
 
@@ -50,7 +50,7 @@ def remove_pod(cluster: K8sCluster, owner: Obj, pod: Obj, grace: int | None = No
         if kind == "StatefulSet"
         else f"Deleted pod: {name}"
     )
-    cluster.event(owner, "Normal", "SuccessfulDelete", message, _COMPONENT[kind], cluster.clock())
+    cluster.recorder.record(owner, "Normal", "SuccessfulDelete", message, _COMPONENT[kind], cluster.clock())
 
 
 _COMPONENT = {

@@ -192,11 +192,13 @@ class Scheduler:
                     ),
                 )
                 if marked is not pod:  # a new reason: the scheduler says it once
-                    self.cluster.event(pod, "Warning", "FailedScheduling", target, "default-scheduler", now)
+                    self.cluster.recorder.record(
+                        pod, "Warning", "FailedScheduling", target, "default-scheduler", now
+                    )
                 continue
             bound = bind_pod(store, pod, target.name, now)
             name = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
-            self.cluster.event(
+            self.cluster.recorder.record(
                 bound,
                 "Normal",
                 "Scheduled",

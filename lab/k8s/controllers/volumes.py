@@ -183,7 +183,7 @@ class Volumes:
             if pv in held and not _multi_attach(store, pv):  # the RWO image is still attached elsewhere
                 if (pod["metadata"]["uid"], pv) not in self.warned:
                     self.warned.add((pod["metadata"]["uid"], pv))
-                    self.cluster.event(
+                    self.cluster.recorder.record(
                         pod,
                         "Warning",
                         "FailedAttachVolume",
@@ -194,7 +194,7 @@ class Volumes:
                         now,
                     )
                 continue
-            self.cluster.event(
+            self.cluster.recorder.record(
                 pod,
                 "Normal",
                 "SuccessfulAttachVolume",
