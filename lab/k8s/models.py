@@ -46,6 +46,9 @@ RETRY = 5.0  # lab seconds before a controller that failed runs again
 log = logging.getLogger(__name__)
 
 
+Changes = dict[str, set[tuple[str, str]]]  # kind -> (namespace, name) of the objects written
+
+
 class Controller(Protocol):
     watches: frozenset[str]  # the kinds whose changes wake it
 
@@ -83,7 +86,10 @@ class K8sCluster:
         self._events = self.store.subscribe()  # which kinds changed since the controllers last ran
         self._due: dict[Controller, float | None] = {}  # a controller's own next timer
         self._seen: Any = None
-        self._pending: set[str] = set()
+        self._pending: Changes = {}
+        self.changed: Changes = {}  # what the controllers of this round are told changed (kind -> keys)
+        self.full = True  # this round re-reads everything (first round, or the PVE side moved)
+        self._pods = 0
         self._ran_at = float("-inf")
         self.errors: list[str] = []  # the last controller failures, for tests and `lab status`
         self._wake = 0.0
@@ -220,11 +226,17 @@ class K8sCluster:
     def _fingerprint(self, now: float) -> Any:
         return tuple(sorted(self.live_vms(now))), len(self.joins)
 
-    def _changed_kinds(self) -> set[str]:
-        kinds = set()
+    def _drain(self, into: Changes) -> Changes:
+        """Add the objects written since the last drain to `into`, by kind."""
         while not self._events.empty():
-            kinds.add(self._events.get_nowait().resource.kind)
-        return kinds
+            event = self._events.get_nowait()
+            meta = event.obj["metadata"]
+            into.setdefault(event.resource.kind, set()).add((meta.get("namespace", ""), meta["name"]))
+        return into
+
+    def _reaction(self) -> float:
+        # a big cluster's informers and queues lag more; batching keeps bulk writes cheap
+        return REACTION * max(1.0, self._pods / 500)
 
     def _run(self, controller: Controller, now: float) -> float | None:
         """One reconcile; one that trips on an odd object is logged and retried, as real ones are."""
@@ -241,20 +253,26 @@ class K8sCluster:
         due, or the PVE state under the kubelets moved (then all of them).
 
         Like informers and work queues, controllers see outside changes with a short delay
-        (REACTION): a burst of API writes costs one round, not one round per write.
+        (REACTION, longer in a big cluster): a burst of API writes costs one round, not one per write.
         """
-        self._pending |= self._changed_kinds()
+        self._drain(self._pending)
         everything = self._fingerprint(now) != self._seen
-        if not everything and now < self._wake and (not self._pending or now < self._ran_at + REACTION):
+        if (
+            not everything
+            and now < self._wake
+            and (not self._pending or now < self._ran_at + self._reaction())
+        ):
             return
-        changed, self._pending, self._ran_at = self._pending, set(), now
+        self.changed, self._pending, self._ran_at = self._pending, {}, now
         for _ in range(MAX_PASSES):
+            self.full = everything
             for controller in self.controllers:
                 due = self._due.get(controller, now)
-                if everything or controller.watches & changed or (due is not None and due <= now):
+                if everything or controller.watches & self.changed.keys() or (due is not None and due <= now):
                     self._due[controller] = self._run(controller, now)
-            everything, changed = False, self._changed_kinds()
-            if not changed:
+            everything, self.changed = False, self._drain({})
+            if not self.changed:
                 break
+        self._pods = sum(1 for _ in self.store.iter(POD))
         self._seen = self._fingerprint(now)
         self._wake = min((d for d in self._due.values() if d is not None and d > now), default=float("inf"))

@@ -63,13 +63,15 @@ class DisruptionController:
 
     def run(self, now: float) -> float | None:
         store, wake = self.cluster.store, None
-        for pdb in store.list(PDB):
+        pdbs = store.list(PDB)
+        by_namespace: dict[str, list[Obj]] = {}
+        if pdbs:
+            for pod in store.list(POD):
+                by_namespace.setdefault(pod["metadata"]["namespace"], []).append(pod)
+        for pdb in pdbs:
             ns = pdb["metadata"]["namespace"]
-            pods = [
-                p
-                for p in store.list(POD, ns)
-                if selects(spec_of(pdb).get("selector"), p["metadata"].get("labels"))
-            ]
+            selector = spec_of(pdb).get("selector")
+            pods = [p for p in by_namespace.get(ns, []) if selects(selector, p["metadata"].get("labels"))]
             disrupted = {
                 name: t
                 for name, t in (pdb.get("status", {}).get("disruptedPods") or {}).items()

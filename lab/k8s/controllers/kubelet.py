@@ -116,14 +116,30 @@ class Kubelet:
         self._ips: dict[str, int] = {}
         self.starting: dict[str, float] = {}  # pod uid -> when its containers are up
         self.killing: set[str] = set()  # pod uids whose containers were told to stop
+        self.waiting: set[tuple[str, str]] = set()  # pods with a timer of ours (starting, terminating)
 
     def run(self, now: float) -> float | None:
         alive, wake = self.cluster.live_vms(now), None
-        for pod in self.cluster.store.list(POD):
+        for pod in self._candidates():
             vm = alive.get(spec_of(pod).get("nodeName"))
             if vm is not None and "phase" in pod.get("status", {}):
-                wake = earliest(wake, self._sync_pod(pod, vm, now))
+                due = self._sync_pod(pod, vm, now)
+                key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+                if due is None:
+                    self.waiting.discard(key)
+                else:
+                    self.waiting.add(key)
+                wake = earliest(wake, due)
         return wake
+
+    def _candidates(self) -> list[Obj]:
+        """Every pod after a node, volume or PVE change; else the pods written and those with a timer."""
+        store, changed = self.cluster.store, self.cluster.changed
+        if self.cluster.full or changed.keys() & {"Node", "PersistentVolumeClaim", "VolumeAttachment"}:
+            self.waiting.clear()
+            return store.list(POD)
+        keys = sorted(changed.get("Pod", set()) | self.waiting)
+        return [pod for key in keys if (pod := store.find(POD, *key)) is not None]
 
     def _sync_pod(self, pod: Obj, vm: Vm, now: float) -> float | None:
         store, meta = self.cluster.store, pod["metadata"]
@@ -178,7 +194,7 @@ class Kubelet:
                     now,
                     node["metadata"]["name"],
                 )
-        elif phase == "Running" and _started_before(pod, vm.started_at):
+        elif phase == "Running" and _started_before(pod, timestamp(vm.started_at)):
             # the VM rebooted under the pod: its containers start again, one restart more
             update_if_changed(store, POD, pod, lambda o: _restarted(o, vm.started_at, now))
         elif phase == "Running" and not all(
@@ -231,9 +247,10 @@ class Kubelet:
             set_condition(conditions, kind, "True", now, probe=True)
 
 
-def _started_before(pod: Obj, boot: float) -> bool:
+def _started_before(pod: Obj, boot: str) -> bool:
+    # ISO stamps of one format compare as strings: cheap enough to check every pod every run
     return any(
-        (parse_time(cs.get("state", {}).get("running", {}).get("startedAt")) or boot) < boot
+        str(cs.get("state", {}).get("running", {}).get("startedAt") or boot) < boot
         for cs in pod["status"].get("containerStatuses") or []
     )
 

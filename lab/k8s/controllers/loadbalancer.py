@@ -44,19 +44,11 @@ class MetalLbController:
 
     def run(self, now: float) -> float | None:
         store = self.cluster.store
-        if not any(
-            pod_ready(p)
-            and (p["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == "controller"
-            and (p["metadata"].get("labels") or {}).get("app.kubernetes.io/name") == "metallb"
-            for p in store.list(POD)
-        ):
-            return None
         services = [s for s in store.list(SERVICE) if spec_of(s).get("type") == "LoadBalancer"]
-        used = {
-            i.get("ip")
-            for s in services
-            for i in (s.get("status") or {}).get("loadBalancer", {}).get("ingress") or []
-        }
+        waiting = [s for s in services if not _ingress(s)]
+        if not waiting or not any(_is_controller(p) for p in store.iter(POD)):
+            return None
+        used = {i.get("ip") for s in services for i in _ingress(s)}
         free = (
             (p["metadata"]["name"], ip)
             for p in store.list(POOL)
@@ -65,14 +57,25 @@ class MetalLbController:
             for ip in _addresses(entry)
             if ip not in used
         )
-        for svc in services:
-            if (svc.get("status") or {}).get("loadBalancer", {}).get("ingress"):
-                continue
+        for svc in waiting:
             picked = next(free, None)
             if picked is None:
                 return None  # pool exhausted: the Service stays <pending>
             update_if_changed(store, SERVICE, svc, lambda o, p=picked: _assign(o, *p))
         return None
+
+
+def _ingress(svc: Obj) -> list[Obj]:
+    return (svc.get("status") or {}).get("loadBalancer", {}).get("ingress") or []
+
+
+def _is_controller(pod: Obj) -> bool:
+    labels = pod["metadata"].get("labels") or {}
+    return (
+        labels.get("app.kubernetes.io/name") == "metallb"
+        and labels.get("app.kubernetes.io/component") == "controller"
+        and pod_ready(pod)
+    )
 
 
 def _assign(svc: Obj, pool: str, ip: str) -> None:

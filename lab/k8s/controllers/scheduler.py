@@ -21,6 +21,7 @@ from lab.k8s.controllers.base import (
     STATUS_SUCCESS,
     Obj,
     Store,
+    condition,
     controller_of,
     deleting,
     pod_requests,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
 
 ZONE = "topology.kubernetes.io/zone"
+UNSCHEDULABLE_FLUSH = 30.0  # kube-scheduler retries its unschedulable queue at least this often
 
 
 @dataclass
@@ -143,6 +145,7 @@ class Scheduler:
 
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
+        self._flush: float | None = None  # when pods left unschedulable are tried again anyway
 
     def run(self, now: float) -> float | None:
         store = self.cluster.store
@@ -155,8 +158,11 @@ class Scheduler:
             and p.get("status", {}).get("phase") == "Pending"
             and spec_of(p).get("schedulerName", "default-scheduler") == "default-scheduler"
         ]
+        if not self._retry_unschedulable(pending):
+            # the unschedulable queue: a pod that did not fit waits for a change that may make room
+            pending = [p for p in pending if (condition(p, "PodScheduled") or {}).get("status") != "False"]
         if not pending:
-            return None
+            return self._flush
         nodes = {n["metadata"]["name"]: _node(n) for n in store.list(NODE)}
         placed = [
             p
@@ -208,7 +214,20 @@ class Scheduler:
             )
             self._account(target, bound)
             placed.append(bound)
-        return None
+        waiting = any((condition(p, "PodScheduled") or {}).get("status") == "False" for p in pending)
+        self._flush = now + UNSCHEDULABLE_FLUSH if waiting else None
+        return self._flush
+
+    def _retry_unschedulable(self, pending: list[Obj]) -> bool:
+        """Nodes, claims or a removed pod may have made room; or it is time to flush the queue."""
+        changed, store = self.cluster.changed, self.cluster.store
+        if self.cluster.full or changed.keys() & {"Node", "PersistentVolumeClaim"}:
+            return True
+        if self._flush is not None and self.cluster.clock() >= self._flush:
+            return True
+        return any(
+            store.find(POD, *key) is None or deleting(store.get(POD, *key)) for key in changed.get("Pod", ())
+        )
 
     @staticmethod
     def _account(node: _Node, pod: Obj) -> None:

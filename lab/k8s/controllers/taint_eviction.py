@@ -42,10 +42,20 @@ class TaintEviction:
     def run(self, now: float) -> float | None:
         store = self.cluster.store
         nodes = {n["metadata"]["name"]: n for n in store.iter(NODE)}
+        # only pods on a NoExecute-tainted node, or on no node at all, have anything to fear
+        quiet = {
+            name
+            for name, n in nodes.items()
+            if not any(t.get("effect") == "NoExecute" for t in node_taints(n))
+        }
         wake = None
         for pod in store.list(POD):
             node_name = spec_of(pod).get("nodeName")
-            if not node_name or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+            if (
+                not node_name
+                or node_name in quiet
+                or pod.get("status", {}).get("phase") in ("Succeeded", "Failed")
+            ):
                 continue
             node = nodes.get(node_name)
             if node is None:
