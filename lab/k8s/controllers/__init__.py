@@ -1,1 +1,24 @@
-"""The control loops of the simulated K3s cluster, one module per controller."""
+"""The control loops of the simulated K3s cluster, one module per controller.
+
+`K8sCluster.advance` (lab/k8s/models.py) runs them in this order, each only when a kind in
+its `watches` changed, its own timer is due, or the PVE side moved (a VM stopped, a blade
+came back); `run(now)` returns the next time it must run regardless (None: no timer).
+
+    helm             HelmChart -> release objects, release Secret, status.jobName
+    deployment       Deployment -> ReplicaSets (pod-template-hash), rolling / Recreate
+    replicaset       ReplicaSet -> pods (terminating pods do not count)
+    statefulset      name-N pods, one PVC per replica, one at a time
+    daemonset        one pod per eligible node, DaemonSet tolerations
+    garbage_collector  dependents of deleted owners
+    volumes          PVC -> RBD PV; VolumeAttachments, RWO on one node at a time
+    scheduler        filters and scores like kube-scheduler; the binding subresource
+    kubelet          NodeAgent (register, Lease every 10 s, status) and Kubelet (pods)
+    node_lifecycle   50 s grace -> Unknown, unreachable/not-ready/unschedulable taints
+    taint_eviction   NoExecute taints vs tolerations (300 s), PodGC out-of-service
+    disruption       PodDisruptionBudget status
+    loadbalancer     MetalLB addresses for LoadBalancer Services
+
+Timings come from `scenario.timings` (node_monitor_grace_period, pod_eviction_toleration,
+vm_boot). Shared helpers: base (kinds, conditions, quantities, names), taints, pods,
+admission (pod defaults, also used by the API server), events, eviction (the API method).
+"""
