@@ -30,6 +30,9 @@ _SPEC_DEFAULTS = {
 }
 
 
+_SYSTEM_PRIORITY = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
+
+
 def default_tolerations(tolerations: list[dict[str, Any]], seconds: int) -> list[dict[str, Any]]:
     out = list(tolerations)
     for key in (NOT_READY, UNREACHABLE):
@@ -63,6 +66,8 @@ def admit_pod(pod: Obj, toleration_seconds: int = 300) -> Obj:
     for key, value in _SPEC_DEFAULTS.items():
         spec.setdefault(key, copy.deepcopy(value))
     spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    if spec.get("priorityClassName") in _SYSTEM_PRIORITY:  # the Priority plugin resolves the built-in classes
+        spec["priority"] = _SYSTEM_PRIORITY[spec["priorityClassName"]]
     for c in spec.get("containers") or []:
         for key, value in _CONTAINER_DEFAULTS.items():
             c.setdefault(key, copy.deepcopy(value))
