@@ -50,6 +50,8 @@ class _Node:
     pods: int
     used_cpu: float = 0.0
     used_memory: float = 0.0
+    score_cpu: float = 0.0  # what scoring counts: requests, or the non-zero defaults where there are none
+    score_memory: float = 0.0
     count: int = 0
     owners: Counter[str] = field(default_factory=Counter)
 
@@ -60,6 +62,16 @@ class _Node:
     @property
     def labels(self) -> dict[str, str]:
         return self.obj["metadata"].get("labels") or {}
+
+
+def _scoring_requests(pod: Obj) -> tuple[float, float]:
+    """GetNonzeroRequests: a container without requests scores as 100m CPU and 200 MB."""
+    cpu = memory = 0.0
+    for c in spec_of(pod).get("containers") or []:
+        req = (c.get("resources") or {}).get("requests") or {}
+        cpu += quantity(req["cpu"]) if "cpu" in req else 0.1
+        memory += quantity(req["memory"]) if "memory" in req else 200 * 1024 * 1024
+    return cpu, memory
 
 
 def _node(obj: Obj) -> _Node:
@@ -234,6 +246,9 @@ class Scheduler:
         cpu, memory = pod_requests(pod)
         node.used_cpu += cpu
         node.used_memory += memory
+        score_cpu, score_memory = _scoring_requests(pod)
+        node.score_cpu += score_cpu
+        node.score_memory += score_memory
         node.count += 1
         ref = controller_of(pod)
         if ref:
@@ -271,14 +286,14 @@ class Scheduler:
             if owner
             else Counter()
         )
-        cpu, memory = pod_requests(pod)
+        cpu, memory = _scoring_requests(pod)
         return min(
             fits,
             key=lambda n: (
                 spread.score(n),
                 n.owners[owner] if owner else 0,
                 zone_owners[n.labels.get(ZONE)],
-                (n.used_cpu + cpu) / (n.cpu or 1) + (n.used_memory + memory) / (n.memory or 1),
+                (n.score_cpu + cpu) / (n.cpu or 1) + (n.score_memory + memory) / (n.memory or 1),
                 n.name,
             ),
         )

@@ -149,3 +149,23 @@ def test_a_pod_for_another_scheduler_waits_until_bound_through_the_binding_api()
         w.k8s.create_namespaced_pod_binding(
             "default", "custom", {"target": {"kind": "Node", "name": "kube01"}}
         )
+
+
+def test_schedule_anyway_prefers_an_empty_zone_over_an_emptier_node():
+    w = World(homelab(workloads="none"))
+    for node in ("kube01", "kube02", "kube04"):  # load them so that blade3's two nodes are the emptiest
+        filler = _pod(f"fill-{node}", nodeName=node)
+        filler["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "2", "memory": "2Gi"}}
+        _create(w, filler)
+    zones = []
+    for i in range(2):
+        pod = _spread_pod(f"s{i}")
+        pod["spec"]["topologySpreadConstraints"][0]["whenUnsatisfiable"] = "ScheduleAnyway"
+        zones.append(w.node(_create(w, pod)["spec"]["nodeName"])["metadata"]["labels"][ZONE])
+    assert zones[0] == "blade3" and zones[1] != "blade3"
+
+
+def test_best_effort_pods_spread_over_nodes_rather_than_pile_up():
+    w = World(homelab(workloads="none"))
+    nodes = {_create(w, _pod(f"b{i}"))["spec"]["nodeName"] for i in range(5)}
+    assert len(nodes) == 5
