@@ -91,7 +91,12 @@ def fault_command(
     target: Annotated[str | None, typer.Argument(help="Blade, osd.N, VMID[:LOCK], KIND, ...")] = None,
     workdir: DirOption = Path(".lab"),
 ) -> None:
-    """Inject a fault into the running lab (power-off blade3, osd-down blade2, lose-quorum, ...)."""
+    """Inject a fault into the running lab (power-off blade3, osd-down blade2, ...).
+
+    `lose-quorum blade3` cuts blade3 off in a network partition (the rest keeps quorum while a
+    majority; blade3 self-fences if it runs HA VMs); `lose-quorum` alone takes quorum from the
+    whole cluster. `regain-quorum [blade3]` undoes either.
+    """
     if fault not in FAULTS:
         typer.echo(f"error: unknown fault {fault!r}; faults: {', '.join(FAULTS)}", err=True)
         raise typer.Exit(2)

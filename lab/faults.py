@@ -156,14 +156,24 @@ def _osd_up(lab: Lab, target: str | None, now: float) -> str:
     return f"osd.{osd} started"
 
 
+def _partitioned_blade(lab: Lab, target: str | None) -> str | None:
+    """The blade to cut off or rejoin; None (no target, or `all`) for the whole cluster."""
+    return None if target in (None, "", "all") else _blade(lab, target)
+
+
 def _lose_quorum(lab: Lab, target: str | None, now: float) -> str:
-    lab.pve.lose_quorum(now)
-    return "PVE cluster lost quorum"
+    blade = _partitioned_blade(lab, target)
+    lab.pve.lose_quorum(now, blade)
+    if blade is None:
+        return "PVE cluster lost quorum"
+    state = "quorate" if lab.pve.quorate(now) else "not quorate"
+    return f"{blade} cut off from the cluster (the rest is {state})"
 
 
 def _regain_quorum(lab: Lab, target: str | None, now: float) -> str:
-    lab.pve.regain_quorum(now)
-    return "PVE cluster quorate again"
+    blade = _partitioned_blade(lab, target)
+    lab.pve.regain_quorum(now, blade)
+    return "PVE cluster quorate again" if blade is None else f"{blade} rejoined the cluster"
 
 
 # name -> (what the target is, how to apply); the help text of `drewburr lab fault` comes from here
@@ -172,8 +182,8 @@ FAULTS: dict[str, tuple[str, Callable[[Lab, str | None, float], str]]] = {
     "power-on": ("BLADE", _power_on),
     "osd-down": ("BLADE|osd.N", _osd_down),
     "osd-up": ("BLADE|osd.N", _osd_up),
-    "lose-quorum": ("-", _lose_quorum),
-    "regain-quorum": ("-", _regain_quorum),
+    "lose-quorum": ("[BLADE|all]", _lose_quorum),  # BLADE: a partition cuts it off
+    "regain-quorum": ("[BLADE|all]", _regain_quorum),
     "hold-lock": ("VMID[:LOCK]", _hold_lock),
     "release-lock": ("VMID", _release_lock),
     "fail-next-task": ("KIND[:MESSAGE]", _fail_next_task),

@@ -54,6 +54,7 @@ class Timings(_Strict):
 
     mon_osd_down_out_interval: float = 600
     ha_fence_delay: float = 120
+    ha_watchdog_timeout: float = 60  # watchdog-mux: an isolated blade with active HA resets
     blade_boot: float = 90
     vm_boot: float = 30
     vm_shutdown: float = 10

@@ -1,7 +1,7 @@
 """The whole simulated homelab: PVE, Ceph and K3s on one virtual clock.
 
-Systems are coupled here and only here: Ceph sees which blades are up, Kubernetes sees
-which VMs run.
+Systems are coupled here and only here: Ceph sees which blades it can reach (`pve.reachable`),
+Kubernetes sees which VMs run.
 """
 
 from __future__ import annotations
@@ -30,6 +30,6 @@ class Lab:
         """Bring every system up to the clock's now; called before each request and by a ticker."""
         now = self.clock.now()
         self.pve.advance(now)
-        self.ceph.advance(now, {b.name for b in self.pve.blades.values() if b.online(now)})
+        self.ceph.advance(now, {name for name in self.pve.blades if self.pve.reachable(name, now)})
         self.k8s.advance(now)
         return now

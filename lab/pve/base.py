@@ -29,7 +29,7 @@ class PveState:
         self.timings = timings
         self.task_table = TaskTable()
         self.fence_due: dict[str, float] = {}  # blade -> when HA has fenced it
-        self.quorum_lost = False  # the lose_quorum fault, on top of the votes of online blades
+        self.quorum_lost = False  # the cluster-wide lose_quorum fault, on top of the votes
         self.tokens: dict[str, str] = {}  # "user@realm!tokenid" -> secret
         self.passwords: dict[str, str] = {}  # "user@realm" -> password, for ticket auth
         self.started = now
@@ -95,6 +95,8 @@ class PveState:
         blade = self.blade(node)
         if not blade.online(now):
             raise NodeOffline(node)
+        if blade.isolated:
+            raise NodeOffline(node, "Connection timed out")
         return blade
 
     def vm_on(self, node: str, vmid: int, now: float) -> Vm:
@@ -104,8 +106,16 @@ class PveState:
             raise VmNotFound(node, vmid)
         return vm
 
+    def reachable(self, node: str, now: float) -> bool:
+        """Whether the quorate partition, Ceph and the K3s peers reach the blade (online, not cut off).
+
+        The lab answers as the quorate majority would, so every view of a blade uses this.
+        """
+        blade = self.blades.get(node)
+        return blade is not None and blade.reachable(now)
+
     def quorate(self, now: float) -> bool:
-        votes = sum(1 for b in self.blades.values() if b.online(now))
+        votes = sum(1 for b in self.blades.values() if b.reachable(now))
         return not self.quorum_lost and votes * 2 > len(self.blades)
 
     def require_quorum(self, now: float) -> None:
@@ -119,7 +129,7 @@ class PveState:
 
     def local_node(self, now: float) -> str:
         """The node answering the API (pveproxy's own node): the first online blade."""
-        return next((b.name for b in self.blades.values() if b.online(now)),
+        return next((b.name for b in self.blades.values() if b.reachable(now)),
                     next(iter(self.blades)))
 
     def mem_used(self, node: str) -> int:

@@ -30,12 +30,16 @@ class ParamError(PveError):
 
 
 class NodeOffline(PveError):
-    """A request proxied to a blade that does not answer: pveproxy relays AnyEvent::HTTP's 595."""
+    """A request proxied to a blade that does not answer: pveproxy relays AnyEvent::HTTP's 595.
+
+    A powered-off blade gives "No route to host" (no ARP answer); a blade cut off by a network
+    partition gives "Connection timed out" (measured on PVE 9: after 30 s, no JSON body).
+    """
 
     status = 595
 
-    def __init__(self, node: str) -> None:
-        super().__init__("No route to host")
+    def __init__(self, node: str, reason: str = "No route to host") -> None:
+        super().__init__(reason)
         self.node = node
 
 

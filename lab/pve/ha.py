@@ -88,8 +88,8 @@ class HaApi(HaRecovery):
              "status": f"{local} (active, {time.ctime(stamp)})"},
         ]
         for name, blade in self.blades.items():
-            seen = stamp if blade.online(now) else int(blade.down_since)
-            state = "active" if blade.online(now) else "old timestamp - dead?"
+            seen = stamp if blade.reachable(now) else int(blade.down_since)
+            state = "active" if blade.reachable(now) else "old timestamp - dead?"
             out.append({"id": f"lrm:{name}", "type": "lrm", "node": name, "timestamp": seen,
                         "status": f"{name} ({state}, {time.ctime(seen)})"})
         for vm in sorted(self.vms.values(), key=lambda v: v.vmid):
@@ -120,7 +120,7 @@ class HaApi(HaRecovery):
         return task.upid
 
     def _crm_apply(self, vm: Vm, now: float) -> None:
-        if not vm.ha or not self.quorate(now) or not self.blades[vm.node].online(now):
+        if not vm.ha or not self.quorate(now) or not self.blades[vm.node].reachable(now):
             return
         if vm.ha_request == "started" and not vm.running():
             vm.ha_state = "started"
@@ -155,7 +155,7 @@ class HaApi(HaRecovery):
 
     def _crm_migrate(self, vm: Vm, target: str, now: float) -> None:
         if (not self.quorate(now) or vm.lock or vm.node == target
-                or not self.blades[target].online(now) or not self.blades[vm.node].online(now)):
+                or not self.blades[target].reachable(now) or not self.blades[vm.node].reachable(now)):
             return  # the CRM logs and drops a migration it cannot do
         vm.ha_state = "migrate"
         task = self.qm_migrate(vm, target, now)

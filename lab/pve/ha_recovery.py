@@ -2,7 +2,8 @@
 
 A dead blade's services show `fence` for `timings.ha_fence_delay` (PVE waits for the
 blade's watchdog to have fired), then `recovery` until a blade with room takes them;
-nothing moves while the cluster has no quorum.
+nothing moves while the cluster has no quorum. A blade cut off by a partition is lost the
+same way: the CRM cannot reach it, and its own watchdog resets it (lab/pve/power.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class HaRecovery(PveState):
     def ha_node_state(self, node: str, now: float) -> str:
         if node in self.fence_due:
             return "fence"
-        return "online" if self.blades[node].online(now) else "unknown"
+        return "online" if self.blades[node].reachable(now) else "unknown"
 
     def _lrm_start(self, vm: Vm, now: float) -> None:
         def start(task: Task, end: float) -> None:
@@ -35,7 +36,8 @@ class HaRecovery(PveState):
                     if vm.ha and vm.node == node and vm.ha_request == "started" and vm.ha_state != "freeze"]
         if not services:
             return
-        self.fence_due[node] = now + self.timings.ha_fence_delay
+        # lost again before the fence (an isolated blade's watchdog reset): the first deadline holds
+        self.fence_due.setdefault(node, now + self.timings.ha_fence_delay)
         for vm in services:
             vm.ha_state = "fence"
 
@@ -43,8 +45,12 @@ class HaRecovery(PveState):
         """Back before it was fenced (or after a reboot): its services start there again."""
         self.fence_due.pop(node, None)
         for vm in self.vms.values():
-            if vm.ha and vm.node == node and vm.ha_state in ("fence", "freeze", "started") \
-                    and vm.ha_request == "started" and not vm.running():
+            if not (vm.ha and vm.node == node and vm.ha_request == "started"):
+                continue
+            if vm.running():
+                if vm.ha_state == "fence":  # a partition healed before the watchdog fired
+                    vm.ha_state = "started"
+            elif vm.ha_state in ("fence", "freeze", "started"):
                 vm.ha_state = "started"
                 self._lrm_start(vm, now)
 
@@ -63,7 +69,7 @@ class HaRecovery(PveState):
 
     def _recover(self, vm: Vm, now: float) -> None:
         room = [n for n, b in self.blades.items()
-                if b.online(now) and not b.shutting_down and self.mem_free(n) >= vm.memory]
+                if b.reachable(now) and not b.shutting_down and self.mem_free(n) >= vm.memory]
         if not room:
             return  # stays in recovery until a blade has room
         target = max(room, key=lambda n: (self.mem_free(n), -list(self.blades).index(n)))

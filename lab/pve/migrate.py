@@ -74,7 +74,7 @@ class MigrateApi(PveState):
         start = now
 
         def move(task: Task, end: float) -> None:
-            if not self.blades[target].online(end) or no_room:
+            if not self.blades[target].reachable(end) or no_room:
                 if no_room:
                     task.write(f"[{target}] kvm: cannot set up guest memory 'pc.ram': "
                                "Cannot allocate memory")

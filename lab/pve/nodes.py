@@ -19,7 +19,7 @@ class NodesApi(PveState):
         blade = self.blades[node]
         entry: dict[str, Any] = {"id": f"node/{node}", "node": node, "type": "node", "level": "",
                                  "maxcpu": blade.cores, "maxmem": blade.memory, "maxdisk": ROOTFS}
-        if blade.online(now):
+        if blade.reachable(now):
             running = [v for v in self.vms.values() if v.node == node and v.running()]
             entry.update(status="online", uptime=int(now - blade.booted_at),
                          cpu=round(0.02 + 0.1 * sum(v.cores for v in running) / blade.cores / 4, 6),
@@ -64,7 +64,7 @@ class NodesApi(PveState):
         for name, blade in self.blades.items():
             out.append({"type": "node", "id": f"node/{name}", "name": name, "nodeid": blade.nodeid,
                         "ip": blade.ip, "level": "", "local": int(name == local),
-                        "online": int(blade.online(now))})
+                        "online": int(blade.reachable(now))})
         return out
 
     def _vm_resource(self, vm: Vm, now: float) -> dict[str, Any]:
@@ -97,7 +97,7 @@ class NodesApi(PveState):
                 out.append(entry)
         if type in (None, "storage"):
             for node in self.blades:
-                online = self.blades[node].online(now)
+                online = self.blades[node].reachable(now)
                 out.append({"id": f"storage/{node}/{self.storage}", "type": "storage",
                             "storage": self.storage, "node": node, "plugintype": "rbd",
                             "status": "available" if online else "unknown", "shared": 1,

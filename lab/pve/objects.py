@@ -26,9 +26,16 @@ class Blade:
     boot_seq: int = 0  # bumped on every power loss, so stale boot events are ignored
     shutting_down: bool = False
     down_since: float = 0.0  # when it last went down: its LRM's last timestamp
+    isolated: bool = False  # its corosync (and every other) link is cut: a network partition
+    awaiting_quorum: bool = False  # booted while isolated: pve-guests and the LRM wait for quorum
 
     def online(self, now: float) -> bool:
+        """Powered and booted, whether or not anyone can reach it."""
         return self.powered and now >= self.boot_done_at
+
+    def reachable(self, now: float) -> bool:
+        """Online and not cut off: a vote in the quorate partition, a host Ceph and K3s peers see."""
+        return self.online(now) and not self.isolated
 
 
 @dataclass

@@ -1,5 +1,19 @@
 """Blade power: `POST /nodes/{node}/status` (reboot, shutdown) and the faults of the PVE
-side: power off/on, quorum loss, a held config lock."""
+side: power off/on, quorum loss and network partitions, a held config lock.
+
+A partition (`lose_quorum(now, blade)`) cuts one blade off, as PVE HA sees it:
+- at once, the quorate rest sees the blade offline (595 "Connection timed out" for requests
+  proxied to it) and, if its LRM is active (HA services started there), the CRM marks them
+  `fence`; they move to `recovery` after `timings.ha_fence_delay` (120 s: the LRM's cluster
+  lock expires, which PVE counts on to know the watchdog has fired);
+- after `timings.ha_watchdog_timeout` (60 s, watchdog-mux's client timeout) the isolated
+  blade's LRM, which lost its lock without quorum, stops feeding the watchdog: the blade
+  resets, its guests die, and it boots again still cut off, where pve-guests and the LRM
+  wait for quorum. An idle LRM (no HA services) never arms the watchdog: no reset, its
+  guests keep running;
+- `regain_quorum(now, blade)` rejoins it: a blade that reset starts its guests once it has
+  booted (`timings.blade_boot` after the reset, as after power-on).
+"""
 
 from __future__ import annotations
 
@@ -62,6 +76,7 @@ class PowerApi(PveState):
         blade = self.blades[node]
         blade.powered = False
         blade.shutting_down = False
+        blade.awaiting_quorum = False
         blade.down_since = now
         blade.boot_seq += 1
         for vm in self.vms.values():
@@ -83,6 +98,13 @@ class PowerApi(PveState):
         for task in self.task_table.on_node(node):
             if task.status == "running":  # as PVE finds a dead worker of a previous boot
                 task.finish(now, "unexpected status")
+        if blade.isolated:
+            blade.awaiting_quorum = True
+            return
+        self._start_guests(node, now)
+
+    def _start_guests(self, node: str, now: float) -> None:
+        """A booted blade in the quorate cluster: pve-guests starts onboot guests, the LRM its services."""
         startall = [vm for vm in self.vms.values() if vm.node == node and not vm.ha
                     and vm.config.get("onboot") == "1" and not vm.running()]
         if startall:
@@ -91,12 +113,48 @@ class PowerApi(PveState):
                 self.qemu_power_on(vm, now)
         self.ha_node_back(node, now)
 
-    def lose_quorum(self, now: float) -> None:
-        """Fault: corosync loses quorum; reads work, writes fail, HA stands still."""
-        self.quorum_lost = True
+    def lose_quorum(self, now: float, node: str | None = None) -> None:
+        """Fault: corosync loses quorum. Without `node`, cluster-wide: reads work, writes fail,
+        HA stands still. With `node`, that blade is cut off (see the module docstring)."""
+        if node is None:
+            self.quorum_lost = True
+            return
+        blade = self.blade(node)
+        if blade.isolated:
+            return
+        was_reachable = blade.reachable(now)
+        blade.isolated = True
+        if not was_reachable:
+            return  # off or booting: it boots into isolation (`_booted`)
+        blade.down_since = now
+        self.ha_node_lost(node, now)
+        if node in self.fence_due:  # the CRM fences it: its LRM was active, so its watchdog is armed
+            seq = blade.boot_seq
+            self.at(now + self.timings.ha_watchdog_timeout, lambda t: self._self_fence(node, seq, t))
 
-    def regain_quorum(self, now: float) -> None:
-        self.quorum_lost = False
+    def _self_fence(self, node: str, seq: int, now: float) -> None:
+        blade = self.blades[node]
+        if blade.boot_seq != seq or not blade.isolated:
+            return  # rejoined in time, or lost power meanwhile
+        last_seen = blade.down_since  # the quorate side last heard of it when it was cut off
+        self._halt(node, now)
+        blade.down_since = last_seen
+        self.power_on(node, now)
+
+    def regain_quorum(self, now: float, node: str | None = None) -> None:
+        """Undo `lose_quorum`; without `node`, also rejoin every isolated blade."""
+        if node is None:
+            self.quorum_lost = False
+        for name in [node] if node is not None else list(self.blades):
+            blade = self.blade(name)
+            if not blade.isolated:
+                continue
+            blade.isolated = False
+            if blade.awaiting_quorum:
+                blade.awaiting_quorum = False
+                self._start_guests(name, now)
+            elif blade.online(now):
+                self.ha_node_back(name, now)  # back before its watchdog fired: services carry on
 
     def hold_lock(self, vmid: int, lock: str = "backup") -> None:
         """Fault: hold a VM's config lock, as a running backup does."""
