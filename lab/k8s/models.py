@@ -124,13 +124,12 @@ class K8sCluster:
     # the coupling with PVE
 
     def vm_alive(self, vm: Vm, now: float) -> bool:
-        """K3s runs: the VM runs on an online blade and has booted."""
-        blade = self.pve.blades.get(vm.node)
+        """K3s runs and reaches the cluster: the VM has booted on a blade the network reaches
+        (`pve.reachable`: online and not cut off by a partition, as Ceph sees it too)."""
         return (
             vm.name in self.joins
             and vm.status == "running"
-            and blade is not None
-            and blade.online(now)
+            and self.pve.reachable(vm.node, now)
             and now >= vm.started_at + self.timings.vm_boot
         )
 

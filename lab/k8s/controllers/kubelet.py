@@ -1,8 +1,9 @@
 """The kubelet of each K3s VM: registers its Node, renews its Lease, runs and stops its pods.
 
-A kubelet lives while its VM runs on an online blade. It renews its Lease every 10 s (the
-heartbeat the node lifecycle controller watches) and, as a real kubelet with leases does,
-rewrites node status only when it changes or every 5 minutes (nodeStatusReportFrequency).
+A kubelet lives while its VM runs on a reachable blade (`K8sCluster.vm_alive`). It renews
+its Lease every 10 s (the heartbeat the node lifecycle controller watches) and, as a real
+kubelet with leases does, rewrites node status only when it changes or every 5 minutes
+(nodeStatusReportFrequency).
 The zone label is set once at registration: K3s does not relabel a node whose VM migrates.
 """
 

@@ -1,5 +1,6 @@
 """A blade cut off by a network partition (`lose_quorum(now, blade)`), on a manual clock:
-the majority keeps quorum, the isolated blade self-fences when its LRM is active, HA recovers."""
+the majority keeps quorum, the isolated blade self-fences when its LRM is active, HA recovers,
+and K3s loses the nodes whose VMs are cut off."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from lab.clock import ManualClock
 from lab.pve.domain import NodeOffline, NotQuorate
 from lab.pve.models import PveCluster
+from tests.unit.lab.k8s_world import World
 from tests.unit.lab.test_pve_model import clock, pve, run
 
 __all__ = ["clock", "pve"]  # fixtures shared with the PVE model tests
@@ -112,3 +114,15 @@ def test_regaining_quorum_without_a_blade_also_rejoins_isolated_blades(
     pve.lose_quorum(clock.now(), "blade2")
     pve.regain_quorum(clock.now())
     assert pve.quorate(clock.now()) and pve.reachable("blade2", clock.now())
+
+
+def test_k3s_nodes_on_an_isolated_blade_go_unknown_while_their_vms_run_and_recover_on_rejoin() -> None:
+    w = World()  # HA off: blade3 does not self-fence, its VMs keep running cut off
+    w.pve.lose_quorum(w.now, "blade3")
+    w.run(w.scenario.timings.node_monitor_grace_period + 15)
+    assert w.pve.vms[105].status == "running"
+    assert (w.ready("kube05")["status"], w.ready("kube03")["status"]) == ("Unknown", "Unknown")
+    assert w.ready("kube04")["status"] == "True"
+    w.pve.regain_quorum(w.now, "blade3")
+    w.run(15)
+    assert w.ready("kube05")["status"] == "True"
