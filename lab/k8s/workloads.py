@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lab.k8s.controllers.base import NAMESPACE, Obj
+from lab.k8s.controllers.base import Obj, ensure_namespace
 from lab.k8s.manifests import CRITICAL_ADDON, Pods, deployment, pdb, service, statefulset
 from lab.k8s.resources import BY_KIND
 
@@ -23,21 +23,9 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 ADDON_NAMESPACES = ("monitoring", "metallb-system", "cert-manager")
 
 
-def _namespace(cluster: K8sCluster, name: str) -> None:
-    if cluster.store.find(NAMESPACE, "", name) is None:
-        cluster.store.create(
-            NAMESPACE,
-            {
-                "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
-                "spec": {"finalizers": ["kubernetes"]},
-                "status": {"phase": "Active"},
-            },
-        )
-
-
 def system_namespaces(cluster: K8sCluster) -> None:
     for name in SYSTEM_NAMESPACES:
-        _namespace(cluster, name)
+        ensure_namespace(cluster.store, name)
 
 
 def _chart(
@@ -193,7 +181,7 @@ def _apps() -> list[Obj]:
 
 def install_default_workloads(cluster: K8sCluster) -> None:
     for name in ADDON_NAMESPACES:
-        _namespace(cluster, name)
+        ensure_namespace(cluster.store, name)
     for obj in [*_k3s_system(), *_addons(), *_apps()]:
         res = BY_KIND[obj["kind"]]
         if cluster.store.find(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) is None:

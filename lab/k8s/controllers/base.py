@@ -85,6 +85,18 @@ class Names:
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
+def ensure_namespace(store: Store, name: str) -> None:
+    if store.find(NAMESPACE, "", name) is None:
+        store.create(
+            NAMESPACE,
+            {
+                "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"},
+            },
+        )
+
+
 def update_if_changed(store: Store, res: Any, obj: Obj, fn: Callable[[Obj], None]) -> Obj:
     """Apply `fn` to a copy and write it only when something changed (every write wakes watchers)."""
     new = copy.deepcopy(obj)

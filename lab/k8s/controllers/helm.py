@@ -21,9 +21,11 @@ from lab.k8s.charts import chart_name_version, render
 from lab.k8s.controllers.base import (
     HELMCHART,
     HELMCHARTCONFIG,
+    NAMESPACE,
     SECRET,
     Obj,
     deleting,
+    ensure_namespace,
     set_condition,
     spec_of,
     update_if_changed,
@@ -95,6 +97,16 @@ class HelmController:
             digest = hashlib.sha256(
                 json.dumps([name, version, target, values], sort_keys=True, default=str).encode()
             ).hexdigest()
+            if self.cluster.store.find(NAMESPACE, "", target) is None:
+                if not spec_of(chart).get("createNamespace"):
+                    update_if_changed(
+                        store,
+                        HELMCHART,
+                        chart,
+                        lambda o, t=target: _status(o, now, f'namespaces "{t}" not found'),
+                    )
+                    continue
+                ensure_namespace(store, target)
             release = self.releases.get(key)
             if release is None or release.digest != digest:
                 self.releases[key] = self._install(

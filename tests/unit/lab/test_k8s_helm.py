@@ -11,6 +11,7 @@ from lab.k8s.controllers.base import (
     DEPLOYMENT,
     HELMCHART,
     HELMCHARTCONFIG,
+    NAMESPACE,
     SECRET,
     SERVICE,
     STATEFULSET,
@@ -98,3 +99,20 @@ def test_metallb_gives_traefik_an_address_from_its_pool():
     svc = w.store.get(SERVICE, "kube-system", "traefik")
     assert svc["status"]["loadBalancer"]["ingress"] == [{"ip": "192.168.1.240", "ipMode": "VIP"}]
     assert svc["metadata"]["annotations"]["metallb.io/ip-allocated-from-pool"] == "default-pool"
+
+
+def test_a_missing_target_namespace_fails_the_install_unless_it_may_be_created():
+    w = World(homelab(workloads="none"))
+    spec = {"chart": "podinfo", "version": "6.7.1", "targetNamespace": "apps"}
+    w.store.create(HELMCHART, {"metadata": {"name": "podinfo", "namespace": "kube-system"}, "spec": spec})
+    w.run(5)
+    failed = next(
+        c
+        for c in w.store.get(HELMCHART, "kube-system", "podinfo")["status"]["conditions"]
+        if c["type"] == "Failed"
+    )
+    assert (failed["status"], failed["message"]) == ("True", 'namespaces "apps" not found')
+    w.store.mutate(HELMCHART, "kube-system", "podinfo", lambda o: o["spec"].update(createNamespace=True))
+    w.run(10)
+    assert w.store.find(NAMESPACE, "", "apps") is not None
+    assert w.store.get(DEPLOYMENT, "apps", "podinfo")["status"]["readyReplicas"] == 1
