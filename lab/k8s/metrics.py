@@ -52,7 +52,7 @@ def metric_families(cluster: K8sCluster, now: float) -> Iterator[Metric]:
         for cond in node.get("status", {}).get("conditions") or []:
             current = str(cond.get("status", "Unknown")).lower()
             for status in _STATUSES:
-                condition.add_metric([name, cond["type"], status], float(status == current))
+                condition.add_metric([name, str(cond.get("type", "")), status], float(status == current))
         for t in spec_of(node).get("taints") or []:
             taint.add_metric([name, t.get("key", ""), t.get("value", ""), t.get("effect", "")], 1.0)
         unschedulable.add_metric([name], float(bool(spec_of(node).get("unschedulable"))))

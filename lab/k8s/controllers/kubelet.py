@@ -210,7 +210,12 @@ class Kubelet:
     def _start(self, pod: Obj, node: Obj, now: float) -> None:
         name = node["metadata"]["name"]
         host_ip = next(
-            (a["address"] for a in node["status"].get("addresses", []) if a["type"] == "InternalIP"), ""
+            (
+                a.get("address", "")
+                for a in node["status"].get("addresses") or []
+                if a.get("type") == "InternalIP"
+            ),
+            "",
         )
         if spec_of(pod).get("hostNetwork"):
             pod_ip = host_ip

@@ -51,7 +51,7 @@ class StatefulSetController:
 
     def _sync(self, sts: Obj, pods: list[Obj]) -> None:
         name, want = sts["metadata"]["name"], replicas(sts)
-        revision = f"{name}-{template_hash(sts['spec'].get('template'))}"
+        revision = f"{name}-{template_hash(spec_of(sts).get('template'))}"
         by_ordinal = {i: p for p in pods if (i := _ordinal(sts, p)) is not None}
         ordered = spec_of(sts).get("podManagementPolicy", "OrderedReady") == "OrderedReady"
         for i in range(want):
