@@ -95,7 +95,7 @@ def fault_command(
 
     `lose-quorum blade3` cuts blade3 off in a network partition (the rest keeps quorum while a
     majority; blade3 self-fences if it runs HA VMs); `lose-quorum` alone takes quorum from the
-    whole cluster. `regain-quorum [blade3]` undoes either.
+    whole cluster. `regain-quorum blade3`, or `regain-quorum` alone for all, undoes it.
     """
     if fault not in FAULTS:
         typer.echo(f"error: unknown fault {fault!r}; faults: {', '.join(FAULTS)}", err=True)

@@ -129,8 +129,12 @@ class PowerApi(PveState):
         blade.down_since = now
         self.ha_node_lost(node, now)
         if node in self.fence_due:  # the CRM fences it: its LRM was active, so its watchdog is armed
+            # PVE's lock timeout outlasts the watchdog, so services never run twice; keep that
+            # order with any scenario timings
+            watchdog = now + self.timings.ha_watchdog_timeout
+            self.fence_due[node] = max(self.fence_due[node], watchdog + 1)
             seq = blade.boot_seq
-            self.at(now + self.timings.ha_watchdog_timeout, lambda t: self._self_fence(node, seq, t))
+            self.at(watchdog, lambda t: self._self_fence(node, seq, t))
 
     def _self_fence(self, node: str, seq: int, now: float) -> None:
         blade = self.blades[node]

@@ -48,6 +48,15 @@ def test_an_isolated_blade_with_ha_vms_self_fences_then_ha_recovers_them(
     assert (pve.vms[105].node, pve.vms[105].status) == ("blade3", "stopped")  # not HA: it stays
 
 
+
+def test_a_short_fence_delay_still_waits_for_the_watchdog(pve: PveCluster, clock: ManualClock) -> None:
+    pve.timings.ha_fence_delay = 10  # shorter than the watchdog: recovering now would run vm:103 twice
+    pve.lose_quorum(clock.now(), "blade3")
+    run(pve, clock, pve.timings.ha_watchdog_timeout - 1)
+    assert (pve.vms[103].node, pve.vms[103].status) == ("blade3", "running")
+    run(pve, clock, 10)
+    assert pve.vms[103].node != "blade3"
+
 def test_an_isolated_blade_without_ha_vms_keeps_its_guests_running(
         pve: PveCluster, clock: ManualClock) -> None:
     pve.vms[103].ha = False  # blade3 now runs only non-HA guests: its LRM is idle
