@@ -217,8 +217,13 @@ class K8sCluster:
         self.delete_namespaced_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], None)
 
     def metric_families(self, now: float) -> Iterator[Metric]:
-        """kube-state-metrics' families, for the lab's /metrics."""
-        return metric_families(self, now)
+        """kube-state-metrics' families for /metrics; none, rather than a 500, if an object trips them."""
+        try:
+            return iter(list(metric_families(self, now)))
+        except Exception as exc:  # an object the API let in with a shape no exporter expects
+            log.exception("kube-state-metrics failed")
+            self.errors.append(f"metrics: {exc!r}")
+            return iter(())
 
     # the control loop
 
