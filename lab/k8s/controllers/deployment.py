@@ -21,6 +21,7 @@ from lab.k8s.controllers.base import (
     template_hash,
     update_if_changed,
 )
+from lab.k8s.controllers.pods import by_owner
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -38,7 +39,7 @@ def _available(rs: Obj) -> int:
 
 
 class DeploymentController:
-    watches = frozenset({"Deployment", "ReplicaSet"})
+    watches = frozenset({"Deployment", "ReplicaSet", "Pod"})  # pods: a Recreate waits for the last old one
 
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
@@ -77,8 +78,13 @@ class DeploymentController:
     def _recreate(self, d: Obj, new: Obj | None, old: list[Obj], want: int, h: str, owned: list[Obj]) -> None:
         for rs in old:
             self._scale(rs, 0)
-        if any(rs.get("status", {}).get("replicas") for rs in old):
-            return  # Recreate waits for every old pod to go
+        pods = by_owner(self.cluster)
+        if any(
+            p.get("status", {}).get("phase") not in ("Succeeded", "Failed")
+            for rs in old
+            for p in pods.get(rs["metadata"]["uid"], [])
+        ):
+            return  # Recreate waits for every old pod to be gone, terminating ones included
         if new is None:
             self._create(d, h, want, owned)
         else:

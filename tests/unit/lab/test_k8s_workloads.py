@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lab.k8s.controllers.base import DEPLOYMENT, PDB, REPLICASET, STATEFULSET
+from lab.k8s.controllers.events import EVENT
 from lab.k8s.metrics import metric_families
 from lab.k8s.resources import BY_KIND
 from tests.unit.lab.k8s_world import World, running_ready
@@ -184,3 +185,36 @@ def test_odd_objects_the_api_lets_in_do_not_stop_the_controllers():
     assert all(
         running_ready(p) for p in w.pods("kube-system") if p["spec"]["nodeName"] not in ("kube03", "kube05")
     )
+
+
+def test_scaling_a_deployment_adds_and_removes_pods_and_says_so():
+    w = World()
+    w.store.mutate(DEPLOYMENT, "default", "ingress-solo", lambda o: o["spec"].update(replicas=4))
+    w.run(10)
+    assert len([p for p in w.live_pods("default", "ingress-solo") if running_ready(p)]) == 4
+    w.store.mutate(DEPLOYMENT, "default", "ingress-solo", lambda o: o["spec"].update(replicas=1))
+    w.run(40)
+    assert len(w.pods("default", "ingress-solo")) == 1
+    messages = [e["message"] for e in w.store.list(EVENT, "default") if e["reason"] == "ScalingReplicaSet"]
+    assert any(m.endswith("to 4 from 2") for m in messages) and any(
+        m.endswith("to 1 from 4") for m in messages
+    )
+
+
+def test_recreate_strategy_stops_every_old_pod_before_starting_new_ones():
+    w = World()
+    w.store.mutate(
+        DEPLOYMENT,
+        "default",
+        "ingress-solo",
+        lambda o: (
+            o["spec"].update(strategy={"type": "Recreate"}),
+            o["spec"]["template"]["spec"]["containers"][0].update(image="nginx:1.27.3"),
+        ),
+    )
+    w.run(2)
+    images = {p["spec"]["containers"][0]["image"] for p in w.pods("default", "ingress-solo")}
+    assert images == {"nginx:1.27.2"}  # the old ones are still terminating: nothing new yet
+    w.run(40)
+    pods = w.pods("default", "ingress-solo")
+    assert {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx:1.27.3"} and len(pods) == 2
