@@ -48,7 +48,8 @@ def lab_status(lab: Lab, now: float) -> dict[str, Any]:
     for b in sorted(lab.pve.blades.values(), key=lambda b: b.name):
         osd = osd_by_host.get(b.name)
         blades.append({
-            "name": b.name, "powered": b.powered, "online": b.online(now), "cores": b.cores,
+            "name": b.name, "powered": b.powered, "online": lab.pve.reachable(b.name, now),
+            "cores": b.cores,
             "memory_gib": round(b.memory / 1024**3, 1),
             "vms": sorted(v.vmid for v in lab.pve.vms.values() if v.node == b.name),
             "osd": osd and {"name": osd.name, "up": osd.up, "in": osd.in_},

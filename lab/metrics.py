@@ -62,7 +62,7 @@ def ceph_families(ceph: CephCluster, now: float) -> Iterator[Metric]:
 def pve_families(pve: PveCluster, now: float) -> Iterator[Metric]:
     blades = sorted(pve.blades.values(), key=lambda b: b.name)
     vms = sorted(pve.vms.values(), key=lambda v: v.vmid)
-    up = [([f"node/{b.name}"], float(b.online(now))) for b in blades]
+    up = [([f"node/{b.name}"], float(pve.reachable(b.name, now))) for b in blades]
     up += [([f"qemu/{v.vmid}"], float(v.status == "running")) for v in vms]
     yield _gauge("pve_up", "Node/VM/CT-Status is online/running", ["id"], up)
     yield _gauge("pve_node_info", "Node info", ["id", "level", "name", "nodeid"],

@@ -20,6 +20,7 @@ from lab.scenario import load_scenario
 from tests.conftest import RunningLab
 from tests.lab.pve_client import proxmox, vm_resource, wait_for
 from tests.lab.test_lab_cli import _drewburr
+from tests.lab.test_lab_metrics import _scrape, _value
 from tests.lab.test_lab_up import _wait_ready
 
 
@@ -106,3 +107,13 @@ def test_the_cli_cuts_a_blade_off_and_rejoins_it(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
+
+
+def test_the_metrics_and_lab_status_show_the_isolated_blade_down(running_lab: RunningLab) -> None:
+    _fault(running_lab, "lose-quorum", "blade3")
+    samples = _scrape(running_lab)
+    assert _value(samples, "pve_up", id="node/blade3") == 0
+    assert _value(samples, "pve_up", id="node/blade4") == 1
+    url = json.loads((running_lab.workdir / "lab.json").read_text())["control_url"]
+    blades = {b["name"]: b for b in requests.get(f"{url}/lab/status", timeout=10).json()["blades"]}
+    assert blades["blade3"]["online"] is False and blades["blade3"]["powered"] is True
