@@ -123,17 +123,25 @@ class DaemonSetController:
         )
 
     def _roll(self, ds: Obj, current: dict[str, Obj], revision: str) -> None:
-        rolling = (spec_of(ds).get("updateStrategy") or {}).get("rollingUpdate") or {}
-        if (spec_of(ds).get("updateStrategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
+        """Replace old pods: unavailable ones at once, available ones within maxUnavailable."""
+        strategy = spec_of(ds).get("updateStrategy") or {}
+        if strategy.get("type", "RollingUpdate") != "RollingUpdate":
             return
-        budget = max(1, int_or_percent(rolling.get("maxUnavailable", 1), len(current), round_up=False))
-        budget -= sum(not pod_ready(p) for p in current.values())
-        for pod in sorted(current.values(), key=lambda p: p["metadata"]["name"]):
-            if budget <= 0:
-                return
-            if (pod["metadata"].get("labels") or {}).get(REVISION) != revision and not deleting(pod):
-                remove_pod(self.cluster, ds, pod)
-                budget -= 1
+        limit = max(
+            1,
+            int_or_percent(
+                (strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1), len(current), round_up=False
+            ),
+        )
+        old = sorted(
+            (p for p in current.values() if (p["metadata"].get("labels") or {}).get(REVISION) != revision),
+            key=lambda p: p["metadata"]["name"],
+        )
+        unavailable = sum(not pod_ready(p) for p in current.values() if p not in old)
+        broken = [p for p in old if not pod_ready(p)]
+        healthy = [p for p in old if pod_ready(p)]
+        for pod in broken + healthy[: max(0, limit - unavailable)]:
+            remove_pod(self.cluster, ds, pod)
 
 
 def _target(pod: Obj) -> str:

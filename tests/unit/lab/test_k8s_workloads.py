@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.k8s.controllers.base import DEPLOYMENT, PDB, REPLICASET, STATEFULSET
+from lab.k8s.controllers.base import DAEMONSET, DEPLOYMENT, PDB, REPLICASET, STATEFULSET
 from lab.k8s.controllers.events import EVENT
 from lab.k8s.metrics import metric_families
 from lab.k8s.resources import BY_KIND
@@ -218,3 +218,44 @@ def test_recreate_strategy_stops_every_old_pod_before_starting_new_ones():
     w.run(40)
     pods = w.pods("default", "ingress-solo")
     assert {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx:1.27.3"} and len(pods) == 2
+
+
+def _roll_exporter(w: World) -> str:
+    name = "kube-prometheus-stack-prometheus-node-exporter"
+    w.store.mutate(
+        DAEMONSET,
+        "monitoring",
+        name,
+        lambda o: o["spec"]["template"]["spec"]["containers"][0].update(image="node-exporter:v1.9.0"),
+    )
+    return name
+
+
+def test_a_daemonset_rolls_one_node_at_a_time():
+    w = World()
+    name = _roll_exporter(w)
+    most_down = 0
+    for _ in range(60):
+        w.run(2)
+        most_down = max(most_down, 5 - sum(running_ready(p) for p in w.live_pods("monitoring", name)))
+    images = {p["spec"]["containers"][0]["image"] for p in w.live_pods("monitoring", name)}
+    assert images == {"node-exporter:v1.9.0"} and most_down <= 1
+
+
+def test_a_daemonset_roll_stalls_while_nodes_are_dead():
+    w = World()
+    w.power_off_blade_of("kube05")
+    w.run(60, step=5)
+    name = _roll_exporter(w)
+    w.run(120, step=2)
+    updated = {
+        p["spec"].get("nodeName")
+        or p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+            "nodeSelectorTerms"
+        ][0]["matchFields"][0]["values"][0]
+        for p in w.live_pods("monitoring", name)
+        if p["spec"]["containers"][0]["image"] == "node-exporter:v1.9.0"
+    }
+    # the dead nodes' (unavailable) pods are replaced at once, one healthy one within maxUnavailable: then the
+    # new pods on the dead nodes never become available and the roll waits, as a real one does
+    assert updated > {"kube03", "kube05"} and len(updated) == 3
