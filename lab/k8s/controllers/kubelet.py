@@ -50,7 +50,7 @@ class NodeAgent:
         self.cluster = cluster
         self.renewed: dict[str, float] = {}
         self.reported: dict[str, float] = {}
-        self.registered: dict[str, float] = {}  # node -> the VM start it registered in
+        self.registered: dict[str, float] = {}  # node -> the VM start its kubelet last posted from
 
     def run(self, now: float) -> float | None:
         store, wake = self.cluster.store, None
@@ -61,7 +61,14 @@ class NodeAgent:
             node = node or self.register(vm, now)
             if self.renewed.get(name, float("-inf")) + LEASE_RENEW <= now:
                 self._renew_lease(node, now)
-            if not node_ready(node) or self.reported.get(name, float("-inf")) + STATUS_REPORT <= now:
+            restarted = (
+                self.registered.get(name) != vm.started_at
+            )  # a kubelet posts its status when it starts
+            if (
+                restarted
+                or not node_ready(node)
+                or self.reported.get(name, float("-inf")) + STATUS_REPORT <= now
+            ):
                 self._post_status(node, vm, now)
             wake = earliest(wake, self.renewed[name] + LEASE_RENEW, self.reported[name] + STATUS_REPORT)
         return wake
@@ -104,6 +111,7 @@ class NodeAgent:
 
     def _post_status(self, node: Obj, vm: Vm, now: float) -> None:
         self.reported[node["metadata"]["name"]] = now
+        self.registered[node["metadata"]["name"]] = vm.started_at
         update_if_changed(self.cluster.store, NODE, node, lambda o: node_status(o, vm, now))
 
 

@@ -32,6 +32,23 @@ def _hex(seed: str, n: int = 32) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:n]
 
 
+def _resources(vm: Vm) -> tuple[dict[str, str], dict[str, str]]:
+    """Capacity and allocatable as the kubelet reads them from the machine it runs on."""
+    capacity = {
+        "cpu": str(vm.cores),
+        "ephemeral-storage": f"{vm.maxdisk * 97 // 100 // KIB}Ki",
+        "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0",
+        "memory": f"{(vm.memory - KERNEL_RESERVED) // KIB}Ki",
+        "pods": "110",
+    }
+    allocatable = capacity | {
+        "ephemeral-storage": str(vm.maxdisk * 97 // 100 * 9 // 10),
+        "memory": f"{(vm.memory - KERNEL_RESERVED - EVICTION_HARD) // KIB}Ki",
+    }
+    return capacity, allocatable
+
+
 def node_object(vm: Vm, join: K3sJoin, index: int, heartbeat: float) -> Obj:
     name, ip = join.node_name or vm.name, vm_ip(vm)
     labels = {
@@ -47,18 +64,7 @@ def node_object(vm: Vm, join: K3sJoin, index: int, heartbeat: float) -> Obj:
     if join.role == "server":
         labels |= {f"node-role.kubernetes.io/{r}": "true" for r in ("control-plane", "etcd", "master")}
     labels |= join.labels
-    capacity = {
-        "cpu": str(vm.cores),
-        "ephemeral-storage": f"{vm.maxdisk * 97 // 100 // KIB}Ki",
-        "hugepages-1Gi": "0",
-        "hugepages-2Mi": "0",
-        "memory": f"{(vm.memory - KERNEL_RESERVED) // KIB}Ki",
-        "pods": "110",
-    }
-    allocatable = capacity | {
-        "ephemeral-storage": str(vm.maxdisk * 97 // 100 * 9 // 10),
-        "memory": f"{(vm.memory - KERNEL_RESERVED - EVICTION_HARD) // KIB}Ki",
-    }
+    capacity, allocatable = _resources(vm)
     cidr = f"10.42.{index}.0/24"
     node: Obj = {
         "metadata": {
@@ -109,8 +115,11 @@ def _boot_id(vm: Vm) -> str:
 
 
 def node_status(node: Obj, vm: Vm, now: float) -> None:
-    """What the kubelet posts: healthy conditions with a fresh heartbeat, this boot's ID."""
-    node.setdefault("status", {}).setdefault("nodeInfo", {})["bootID"] = _boot_id(vm)
+    """What the kubelet posts: healthy conditions with a fresh heartbeat, this boot's ID and machine size
+    (a VM given more cores or memory shows them once it has restarted)."""
+    status = node.setdefault("status", {})
+    status.setdefault("nodeInfo", {})["bootID"] = _boot_id(vm)
+    status["capacity"], status["allocatable"] = _resources(vm)
     conditions = node["status"].setdefault("conditions", [])
     for kind, status, reason, message in _CONDITIONS:
         set_condition(conditions, kind, status, now, reason, message, heartbeat=True)

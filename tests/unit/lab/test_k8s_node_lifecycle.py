@@ -172,3 +172,13 @@ def test_a_deleted_node_stays_gone_until_k3s_restarts_and_its_pods_are_collected
     w.pve.qemu_status_command("blade3", 105, "reboot", w.now)
     w.run(60, step=2)
     assert w.ready("kube05")["status"] == "True"
+
+
+def test_a_vm_given_more_memory_shows_it_on_its_node_after_a_restart():
+    w = World()
+    w.pve.qemu_config_update("blade4", 104, {"memory": "8192"}, w.now, is_async=False)
+    w.run(2)
+    assert w.node("kube04")["status"]["capacity"]["memory"] == f"{(6 * 1024 - 80) * 1024}Ki"  # pending
+    w.pve.qemu_status_command("blade4", 104, "reboot", w.now)
+    w.run(60, step=2)
+    assert w.node("kube04")["status"]["capacity"]["memory"] == f"{(8 * 1024 - 80) * 1024}Ki"
