@@ -182,3 +182,13 @@ def test_a_vm_given_more_memory_shows_it_on_its_node_after_a_restart():
     w.pve.qemu_status_command("blade4", 104, "reboot", w.now)
     w.run(60, step=2)
     assert w.node("kube04")["status"]["capacity"]["memory"] == f"{(8 * 1024 - 80) * 1024}Ki"
+
+
+def test_a_blade_cut_off_from_the_network_takes_its_nodes_down_until_it_rejoins():
+    w = World()
+    w.pve.lose_quorum(w.now, "blade4")
+    w.run(60, step=5)
+    assert w.ready("kube04")["status"] == "Unknown" and w.ready("kube01")["status"] == "True"
+    w.pve.regain_quorum(w.now, "blade4")
+    w.run(20, step=2)
+    assert w.ready("kube04")["status"] == "True"
