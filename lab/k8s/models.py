@@ -65,6 +65,8 @@ class K8sCluster:
         self.names = Names()
         self.joins: dict[str, K3sJoin] = {}  # VM name -> how K3s was installed on it
         self.k3s_token: str | None = None  # the cluster's join token, once a server exists
+        # whether Ceph can map RBD images now; the world couples it to Ceph's monitor quorum
+        self.rbd_usable: Callable[[float], bool] = lambda now: True
         self.recorder = Recorder(self)
         self.node_agent = NodeAgent(self)
         self.controllers: list[Controller] = [

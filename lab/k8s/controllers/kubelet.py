@@ -29,7 +29,7 @@ from lab.k8s.controllers.base import (
     update_if_changed,
 )
 from lab.k8s.controllers.node_object import node_object, node_status
-from lab.k8s.controllers.volumes import volumes_attached
+from lab.k8s.controllers.volumes import bound_volume, volumes_attached
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 LEASE_RENEW = 10.0
 STATUS_REPORT = 300.0
+MOUNT_RETRY = 10.0  # lab seconds between the kubelet's attempts to mount a volume
 CONTAINER_START = 3.0  # from ContainerCreating to Running and Ready (cached image, no probe delay)
 _POD_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
 
@@ -185,6 +186,8 @@ class Kubelet:
                 if not _creating(pod):
                     update_if_changed(store, POD, pod, _container_creating)
                 return None
+            if pvc_names(pod) and not self.cluster.rbd_usable(now):
+                return self._mount_failed(pod, node, now)
             # whole seconds, like the pod workers' sync: pods started together wake the loop once
             due = self.starting.setdefault(meta["uid"], float(math.ceil(now + CONTAINER_START)))
             if now < due:
@@ -214,6 +217,26 @@ class Kubelet:
             # back after the node was unreachable: the containers kept running
             update_if_changed(store, POD, pod, lambda o: _set_ready(o, now))
         return None
+
+    def _mount_failed(self, pod: Obj, node: Obj, now: float) -> float:
+        """Ceph cannot map the image (no monitor quorum): the pod waits, the kubelet retries."""
+        self.starting.pop(pod["metadata"]["uid"], None)
+        if not _creating(pod):
+            update_if_changed(self.cluster.store, POD, pod, _container_creating)
+        for claim in pvc_names(pod):
+            volume = bound_volume(self.cluster.store, pod["metadata"]["namespace"], claim)
+            self.cluster.recorder.record(
+                pod,
+                "Warning",
+                "FailedMount",
+                f'MountVolume.MountDevice failed for volume "{volume}" : rpc error: code = Internal desc = '
+                "rbd: map failed with error an error (exit status 110) occurred while running rbd args: "
+                "rbd: sysfs write failed\nrbd: map failed: (110) Connection timed out",
+                "kubelet",
+                now,
+                node["metadata"]["name"],
+            )
+        return now + MOUNT_RETRY
 
     def _start(self, pod: Obj, node: Obj, now: float) -> None:
         name = node["metadata"]["name"]

@@ -65,3 +65,19 @@ def test_a_force_deleted_pod_waits_for_its_volume_to_detach_from_the_dead_node()
     assert len(warnings) == 1 and warnings[0]["message"].startswith("Multi-Attach error for volume")
     w.run(360, step=10)  # maxWaitForUnmountDuration: then the attach-detach controller detaches by force
     assert running_ready(w.pod("default", "postgres-0"))
+
+
+def test_without_ceph_a_moved_postgres_waits_to_mount_its_volume():
+    w = World()
+    ceph_up = [True]
+    w.k8s.rbd_usable = lambda now: ceph_up[0]
+    ceph_up[0] = False
+    w.k8s.delete_namespaced_pod("default", "postgres-0", 0)
+    w.run(30)
+    pod = w.pod("default", "postgres-0")
+    assert pod["status"]["phase"] == "Pending"
+    mounts = [e for e in w.store.list(EVENT, "default") if e["reason"] == "FailedMount"]
+    assert mounts and "rbd: map failed" in mounts[0]["message"] and mounts[0]["count"] >= 2
+    ceph_up[0] = True
+    w.run(15)
+    assert running_ready(w.pod("default", "postgres-0"))
