@@ -23,7 +23,7 @@ class Lab:
         self.pve = PveCluster.from_scenario(scenario, now)
         self.ceph = CephCluster.from_scenario(scenario, now)
         self.k8s = K8sCluster.from_scenario(scenario, self.pve, clock.now)
-        self.k8s.rbd_usable = lambda now: bool(self.ceph.quorum)  # no monitor quorum: no RBD map
+        self.k8s.rbd_usable = lambda now: not self.ceph.mons or bool(self.ceph.quorum)  # RBD maps need quorum
         self.recorder = Recorder()
         self.api_faults = ApiFaults()  # slow/flaky PVE answers (lab.faults)
 
