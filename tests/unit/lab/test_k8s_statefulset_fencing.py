@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from lab.k8s.controllers.base import NODE, PVC, VOLUMEATTACHMENT
+from lab.clock import ManualClock
+from lab.k8s.controllers.base import NODE, POD, PVC, VOLUMEATTACHMENT
 from lab.k8s.controllers.events import EVENT
-from tests.unit.lab.k8s_world import World, running_ready
+from lab.world import Lab
+from tests.unit.lab.k8s_world import World, homelab, running_ready
 
 OUT_OF_SERVICE = {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"}
 
@@ -81,3 +83,27 @@ def test_without_ceph_a_moved_postgres_waits_to_mount_its_volume():
     ceph_up[0] = True
     w.run(15)
     assert running_ready(w.pod("default", "postgres-0"))
+
+
+def test_in_the_whole_lab_losing_two_ceph_monitors_stops_rbd_mounts():
+    clock = ManualClock()
+    lab = Lab(homelab(), clock)
+    for _ in range(30):
+        clock.advance(1)
+        lab.advance()
+    home = lab.k8s.store.get(POD, "default", "postgres-0")["spec"]["nodeName"]
+    mon_blades = [
+        b
+        for b in ("blade1", "blade2", "blade3")
+        if b != next(v.node for v in lab.pve.vms.values() if v.name == home)
+    ][:2]
+    for blade in mon_blades:
+        lab.pve.power_off(blade, clock.now())
+    lab.k8s.delete_namespaced_pod("default", "postgres-0", 0)
+    for _ in range(30):
+        clock.advance(1)
+        lab.advance()
+    assert not lab.ceph.quorum
+    pod = lab.k8s.store.get(POD, "default", "postgres-0")
+    assert pod["status"]["phase"] == "Pending"
+    assert any(e["reason"] == "FailedMount" for e in lab.k8s.store.list(EVENT, "default"))
