@@ -21,8 +21,8 @@ from lab.k8s.controllers.base import (
     template_hash,
     update_if_changed,
 )
+from lab.k8s.controllers.placement import affinity_matches
 from lab.k8s.controllers.pods import by_owner, generated_name, pod_from_template, remove_pod
-from lab.k8s.controllers.scheduler import affinity_matches
 from lab.k8s.controllers.taints import (
     NOT_READY,
     UNREACHABLE,
