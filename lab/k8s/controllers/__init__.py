@@ -11,12 +11,15 @@ came back); `run(now)` returns the next time it must run regardless (None: no ti
     daemonset        one pod per eligible node, DaemonSet tolerations
     garbage_collector  dependents of deleted owners
     volumes          PVC -> RBD PV; VolumeAttachments, RWO on one node at a time
-    scheduler        filters and scores like kube-scheduler; the binding subresource
+    scheduler        binds pending pods (filters and scores in placement.py); the binding subresource
     kubelet          NodeAgent (register, Lease every 10 s, status) and Kubelet (pods)
     node_lifecycle   50 s grace -> Unknown, unreachable/not-ready/unschedulable taints
     taint_eviction   NoExecute taints vs tolerations (300 s), PodGC out-of-service
     disruption       PodDisruptionBudget status
     loadbalancer     MetalLB addresses for LoadBalancer Services
+
+K3s inside the VMs (install through the guest agent, node token) is lab/k8s/guest.py and
+join.py; what runs at start is lab/k8s/workloads.py (charts in charts.py).
 
 Timings come from `scenario.timings` (node_monitor_grace_period, pod_eviction_toleration,
 vm_boot). Shared helpers: base (kinds, conditions, quantities, names), taints, pods,
