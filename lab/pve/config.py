@@ -11,10 +11,10 @@ from lab.pve.base import PveState
 from lab.pve.domain import ParamError, PveError
 from lab.pve.objects import MIB, Vm
 from lab.pve.tasks import Task
+from lab.pve.validate import split_list
 
 # Changes to these need a reboot of a running VM (PVE's default hotplug is network,disk,usb)
 COLD_KEYS = {"cores", "sockets", "memory", "cpu", "agent", "machine", "bios", "numa", "vcpus", "balloon"}
-URLENCODED = re.compile(r"^[-%a-zA-Z0-9_.!~*'()]*$")
 MEMORY = re.compile(r"^(current=)?\d+$")
 
 
@@ -65,12 +65,10 @@ class ConfigApi(PveState):
         vm = self.vm_on(node, vmid, now)
         params = dict(params)
         digest = params.pop("digest", None)
-        delete = [k for k in re.split(r"[,;\s]+", params.pop("delete", "")) if k]
+        delete = split_list(params.pop("delete", ""))
         params.pop("background_delay", None)
         for flag in ("force", "skiplock"):
             params.pop(flag, None)
-        if "sshkeys" in params and not URLENCODED.match(params["sshkeys"]):
-            raise ParamError("sshkeys", f"invalid format - invalid urlencoded string: {params['sshkeys']}\n")
         memory = params.get("memory")
         if memory is not None and not MEMORY.match(memory):
             raise ParamError("memory", "invalid format - format error\n"
@@ -129,8 +127,6 @@ class ConfigApi(PveState):
             self._apply(vm, key, value)
         vm.pending.clear()
         vm.pending_delete.clear()
-
-    # --- power ------------------------------------------------------------------------------------
 
 
 def _digest(conf: dict[str, Any]) -> str:

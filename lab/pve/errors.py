@@ -15,7 +15,7 @@ import logging
 from aiohttp import web
 
 from lab.pve.domain import PveError
-from lab.pve.schema import Handler, NotImplementedMethod
+from lab.pve.schema import DataTooLarge, Handler, NotImplementedMethod
 
 log = logging.getLogger(__name__)
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -46,6 +46,8 @@ async def pve_errors(request: web.Request, handler: Handler) -> web.StreamRespon
     except web.HTTPException as exc:
         if exc.status in (404, 405):  # a schema path the lab does not serve
             return response_for(NotImplementedMethod(request.method, _rel(request.path)))
+        if exc.status == 413:  # a chunked body past aiohttp's own limit
+            return response_for(DataTooLarge())
         if exc.status < 400:
             raise
         return pve_error_response(exc.status, exc.reason)

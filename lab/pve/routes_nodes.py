@@ -3,12 +3,10 @@ migrateall, and tasks."""
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
-from lab.pve.domain import ParamError
 from lab.pve.handlers import Call, answers
+from lab.pve.validate import split_list
 
 table = web.RouteTableDef()
 NODE = "/api2/json/nodes/{node}"
@@ -35,10 +33,7 @@ def node_status_command(c: Call) -> object:
 @table.post(f"{NODE}/migrateall")
 @answers
 def node_migrateall(c: Call) -> object:
-    vms = [v for v in re.split(r"[,;\s]+", c.text("vms") or "") if v]
-    if not all(re.fullmatch(r"[1-9][0-9]{2,8}", v) for v in vms):
-        raise ParamError("vms", "invalid format - value does not look like a valid VM ID\n")
-    vmids = [int(v) for v in vms] or None
+    vmids = [int(v) for v in split_list(c.text("vms") or "")] or None  # checked by the schema
     workers = c.integer("max-workers") or c.integer("maxworkers")
     return c.pve.node_migrateall(c.node, c.text("target") or "", c.now, workers, vmids, c.user)
 

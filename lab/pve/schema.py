@@ -25,6 +25,7 @@ Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 PARAMS_KEY = web.RequestKey("pve_params", dict)  # the checked parameters, URI ones included
 
 SCHEMA_FILE = "apidata-pve9.json.gz"
+MAX_POST = 512 * 1024  # pveproxy's $limit_max_post
 
 
 class NotImplementedMethod(PveError):
@@ -109,20 +110,33 @@ def _match(node: _Node, segs: list[str], params: dict[str, str]) -> tuple[_Node,
     return None
 
 
+class DataTooLarge(PveError):
+    """pveproxy refuses a body over its limit before reading it."""
+
+    status = 501
+
+    def __init__(self) -> None:
+        super().__init__("for data too large")
+
+
 async def request_params(request: web.Request) -> dict[str, Any]:
     """Query and body parameters the way pveproxy's extract_params reads them (query wins)."""
     params: dict[str, Any] = {}
     if request.method in ("POST", "PUT") and request.can_read_body:
+        if (request.content_length or 0) > MAX_POST:
+            raise DataTooLarge()
+        raw = await request.read()
         if request.content_type == "application/json":
             try:
-                body = json.loads(await request.read() or b"{}")
+                body = json.loads(raw or b"{}")
             except ValueError as exc:
                 raise PveError(f"malformed JSON string: {exc}") from None
             if not isinstance(body, dict):
                 raise PveError("malformed JSON string: not an object")
             params.update(body)
         else:
-            params.update(_multi(parse_qsl((await request.read()).decode(), keep_blank_values=True)))
+            # pveproxy decodes values as UTF-8 leniently: bad bytes become U+FFFD, not an error
+            params.update(_multi(parse_qsl(raw.decode(errors="replace"), keep_blank_values=True)))
     params.update(_multi(parse_qsl(request.query_string, keep_blank_values=True)))
     params.pop("_dc", None)  # ExtJS's cache buster; pveproxy drops it
     return params

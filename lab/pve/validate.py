@@ -11,13 +11,17 @@ from typing import Any
 MISSING = "property is missing and it is not optional"
 NOT_DEFINED = "property is not defined in schema and the schema does not allow additional properties"
 
-# The formats PVE checks that our routes take; other formats pass (the lab does not use them).
+_DNS_LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?"
+# The formats PVE checks that our routes take (pve-common's pve_verify_*); other formats pass.
+# A `NAME-list` format checks each item of the list (PVE::JSONSchema::check_format).
 FORMATS = {
-    "pve-node": (re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?"),
-                 "value does not look like a valid node name"),
+    "pve-node": (re.compile(_DNS_LABEL), "value does not look like a valid node name"),
     "pve-vmid": (re.compile(r"[1-9][0-9]{2,8}"), "value does not look like a valid VM ID"),
     "pve-storage-id": (re.compile(r"[a-z][a-z0-9\-_.]*[a-z0-9]"),
                        "storage ID '{}' contains illegal characters"),
+    "dns-name": (re.compile(rf"({_DNS_LABEL}\.)*{_DNS_LABEL}"), "value does not look like a valid DNS name"),
+    "pve-configid": (re.compile(r"[a-zA-Z][a-zA-Z0-9_-]+"), "invalid configuration ID '{}'"),
+    "urlencoded": (re.compile(r"[-%a-zA-Z0-9_.!~*'()]*"), "invalid urlencoded string: {}"),
 }
 _INTEGER = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?")
@@ -120,10 +124,8 @@ def _check_prop(value: Any, schema: Mapping[str, Any], path: str, errors: dict[s
 
 def _scalar_error(text: str, schema: Mapping[str, Any]) -> str | None:
     fmt = schema.get("format")
-    if isinstance(fmt, str) and fmt in FORMATS:
-        regex, wording = FORMATS[fmt]
-        if not regex.fullmatch(text):
-            return f"invalid format - {wording.format(text)}\n"
+    if isinstance(fmt, str) and (msg := _format_error(fmt, text)):
+        return f"invalid format - {msg}\n"
     pattern = schema.get("pattern")
     if pattern:
         try:
@@ -144,3 +146,17 @@ def _scalar_error(text: str, schema: Mapping[str, Any]) -> str | None:
     if enum and text not in [str(e) for e in enum]:
         return f"value '{text}' does not have a value in the enumeration '{', '.join(map(str, enum))}'"
     return None
+
+
+def split_list(text: str) -> list[str]:
+    """PVE::ParseUtils::split_list: items separated by commas, semicolons or white space."""
+    return text.split("\0") if "\0" in text else re.sub(r"[,;]", " ", text).split()
+
+
+def _format_error(fmt: str, text: str) -> str | None:
+    name, is_list = (fmt[:-5], True) if fmt.endswith("-list") else (fmt, False)
+    if name not in FORMATS:
+        return None
+    regex, wording = FORMATS[name]
+    bad = next((v for v in (split_list(text) if is_list else [text]) if not regex.fullmatch(v)), None)
+    return None if bad is None else wording.format(bad)

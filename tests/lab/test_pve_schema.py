@@ -74,3 +74,16 @@ def test_malformed_json_and_lab_bugs_get_pve_shaped_500s(running_lab: RunningLab
                           verify=running_lab.ca_file, timeout=10)
     assert answer.status_code == 500
     assert answer.json() == {"data": None, "message": "internal error - RuntimeError: boom\n"}
+
+
+def test_a_body_that_is_not_utf8_or_too_large_gets_pves_answer(running_lab: RunningLab) -> None:
+    url = f"{running_lab.pve_url}/api2/json/nodes/blade1/qemu/101/config"
+    headers = {"Authorization": f"PVEAPIToken=root@pam!drewburr={running_lab.server.token_secret}",
+               "Content-Type": "application/x-www-form-urlencoded"}
+    garbage = requests.put(url, data=b"\xff\xfe=\x80", headers=headers, verify=running_lab.ca_file,
+                           timeout=10)
+    assert garbage.status_code == 400
+    assert list(garbage.json()["errors"].values()) == [NOT_DEFINED]
+    huge = requests.put(url, data=b"description=" + b"a" * 600_000, headers=headers,
+                        verify=running_lab.ca_file, timeout=10)
+    assert (huge.status_code, huge.reason) == (501, "for data too large")

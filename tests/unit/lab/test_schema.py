@@ -61,3 +61,16 @@ def test_enum_minimum_and_formats(schema: ApiSchema) -> None:
 def test_a_single_form_value_counts_as_a_one_item_array(schema: ApiSchema) -> None:
     assert errors_for(schema, "POST", "/nodes/blade1/qemu/101/agent/exec", command="uptime") == {}
     assert errors_for(schema, "POST", "/nodes/blade1/qemu/101/agent/exec", command=["ls", "-l"]) == {}
+
+
+def test_names_config_ids_and_lists_are_checked_by_format(schema: ApiSchema) -> None:
+    vm = "/nodes/blade1/qemu/101"
+    assert errors_for(schema, "POST", f"{vm}/clone", newid="120", name="web_01") == {
+        "name": "invalid format - value does not look like a valid DNS name\n"}
+    assert errors_for(schema, "PUT", f"{vm}/config", name="kube06.lab") == {}
+    assert errors_for(schema, "PUT", f"{vm}/config", delete="cores;1x") == {
+        "delete": "invalid format - invalid configuration ID '1x'\n"}
+    assert errors_for(schema, "POST", "/nodes/blade1/migrateall", target="blade2", vms="101, 42") == {
+        "vms": "invalid format - value does not look like a valid VM ID\n"}
+    assert errors_for(schema, "PUT", f"{vm}/config", sshkeys="ssh-ed25519 AAAA") == {
+        "sshkeys": "invalid format - invalid urlencoded string: ssh-ed25519 AAAA\n"}
