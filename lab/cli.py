@@ -20,14 +20,16 @@ app = typer.Typer(help="The embedded lab: a simulated PVE + Ceph + K3s homelab."
                   no_args_is_help=False, add_completion=False)
 
 DirOption = Annotated[Path, typer.Option("--dir", help="Folder for the lab's files.")]
+MAX_TIME_SCALE = 100_000  # a day of lab time per real second; beyond, timestamps overflow soon
 
 
 def up(workdir: Path, scenario: Path | None, time_scale: float, port_base: int) -> None:
     """Run the lab in the foreground until SIGINT/SIGTERM."""
     from lab.runner import run_lab
 
-    if time_scale <= 0:
-        raise typer.BadParameter("must be > 0", param_hint="--time-scale")
+    if not 0 < time_scale <= MAX_TIME_SCALE:  # also refuses nan
+        raise typer.BadParameter(f"must be more than 0 and at most {MAX_TIME_SCALE:,}",
+                                 param_hint="--time-scale")
     if not 0 <= port_base <= 65533:
         raise typer.BadParameter("must be 0 (any free port) or 1..65533", param_hint="--port-base")
     try:
@@ -36,10 +38,15 @@ def up(workdir: Path, scenario: Path | None, time_scale: float, port_base: int) 
         typer.echo(f"error: bad scenario:\n{exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        asyncio.run(run_lab(workdir, spec, time_scale, port_base))
+        workdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        typer.echo(f"error: cannot use {workdir} for the lab's files: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        asyncio.run(run_lab(workdir, spec, time_scale, port_base))
+    except OSError as exc:  # a port taken: refused before anything started
         typer.echo(f"error: cannot start the lab: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
 
 
 @app.command("up")
@@ -57,11 +64,12 @@ def up_command(
 def _control_url(workdir: Path) -> str:
     try:
         info = json.loads((workdir / "lab.json").read_text())
-    except (OSError, ValueError):
+        url = info["control_url"]
+    except (OSError, ValueError, TypeError, KeyError):
         typer.echo(f"error: no lab in {workdir} (no readable {workdir / 'lab.json'}); "
                    f"start one with `drewburr lab up --dir {workdir}`", err=True)
-        raise typer.Exit(1) from None
-    return str(info["control_url"])
+        raise typer.Exit(2) from None
+    return str(url)
 
 
 def _call(workdir: Path, path: str, body: dict[str, object] | None = None) -> dict[str, Any]:
@@ -73,13 +81,23 @@ def _call(workdir: Path, path: str, body: dict[str, object] | None = None) -> di
         with urllib.request.urlopen(request, timeout=10) as response:
             return dict(json.loads(response.read()))
     except urllib.error.HTTPError as exc:
-        answer = json.loads(exc.read() or b"{}")
-        typer.echo(f"error: {answer.get('error', exc.reason)}", err=True)
+        typer.echo(f"error: {_error_text(exc)}", err=True)
         raise typer.Exit(2 if exc.code == 400 else 1) from None
     except (urllib.error.URLError, OSError) as exc:
         typer.echo(f"error: the lab in {workdir} is not running (no answer at {url}: "
                    f"{getattr(exc, 'reason', exc)})", err=True)
         raise typer.Exit(1) from None
+    except (ValueError, TypeError):  # something else answers on the lab's port
+        typer.echo(f"error: {url} does not answer like the lab; is {workdir / 'lab.json'} stale?",
+                   err=True)
+        raise typer.Exit(1) from None
+
+
+def _error_text(exc: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.loads(exc.read())["error"])
+    except (ValueError, TypeError, KeyError):
+        return f"{exc.code} {exc.reason}"
 
 
 _FAULT_HELP = "; ".join(f"{name} {target}" for name, (target, _) in FAULTS.items())

@@ -55,10 +55,14 @@ def api_faults_middleware(faults: ApiFaults) -> Middleware:
     return api_faults
 
 
+def _unknown(what: str, target: str | None) -> str:
+    return f"unknown {what} {target!r}" if target else f"no {what} given"
+
+
 def _blade(lab: Lab, target: str | None) -> str:
     names = sorted(lab.pve.blades)
     if target not in lab.pve.blades:
-        raise FaultError(f"unknown blade {target!r}; blades: {', '.join(names)}")
+        raise FaultError(f"{_unknown('blade', target)}; blades: {', '.join(names)}")
     return target  # type: ignore[return-value]
 
 
@@ -71,14 +75,14 @@ def _osd(lab: Lab, target: str | None) -> int:
     if target in by_host:
         return by_host[target]
     choices = [f"osd.{i}" for i in sorted(lab.ceph.osds)] + sorted(by_host)
-    raise FaultError(f"unknown OSD {target!r}; OSDs: {', '.join(choices)}")
+    raise FaultError(f"{_unknown('OSD', target)}; OSDs: {', '.join(choices)}")
 
 
 def _vm_and_arg(lab: Lab, target: str | None, what: str) -> tuple[int, str | None]:
     vmid_text, _, arg = (target or "").partition(":")
     if not vmid_text.isdigit() or int(vmid_text) not in lab.pve.vms:
         vmids = ", ".join(str(v) for v in sorted(lab.pve.vms))
-        raise FaultError(f"unknown VM {vmid_text!r}; VMs: {vmids} (target VMID[:{what}])")
+        raise FaultError(f"{_unknown('VM', vmid_text)}; VMs: {vmids} (target VMID[:{what}])")
     return int(vmid_text), arg or None
 
 
@@ -123,7 +127,7 @@ def _slow_api(lab: Lab, target: str | None, now: float) -> str:
 
 def _flaky_api(lab: Lab, target: str | None, now: float) -> str:
     fraction, _, status = (target or "").partition(":")
-    code = int(status) if status.isdigit() else 500
+    code = int(status) if status.isdigit() else 0 if status else 500
     if code not in FLAKY_STATUSES:
         raise FaultError(f"flaky-api status must be one of {', '.join(map(str, FLAKY_STATUSES))}")
     lab.api_faults.fail_fraction = _number(fraction, "flaky-api FRACTION", 0, 1)

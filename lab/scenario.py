@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,15 +20,27 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class _Conflict(ValueError):
+    """Entries that are each valid but do not fit together; `loc` is the field to point at."""
+
+    def __init__(self, loc: tuple[int | str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+STORAGE_ID = r"^[a-z][a-z0-9\-_.]*[a-z0-9]$"  # PVE's pve-storage-id
+Seconds = Annotated[float, Field(ge=0)]
 
 
 class BladeSpec(_Strict):
     name: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9-]*$")
-    cores: int = Field(6, ge=1)
-    memory_gib: float = Field(16, gt=0)
+    cores: int = Field(6, ge=1, le=4096)
+    memory_gib: float = Field(16, gt=0, le=65536)
     nic_gbps: float = Field(10, gt=0, description="migration network bandwidth")
-    osd_gb: int = Field(500, ge=0, description="size of the blade's one Ceph OSD; 0 = none")
+    osd_gb: int = Field(500, ge=0, le=10**7, description="size of the blade's one Ceph OSD; 0 = none")
     mon: bool = False
     online: bool = True
 
@@ -37,10 +49,10 @@ class VmSpec(_Strict):
     vmid: int = Field(ge=100, le=999_999_999)
     name: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9.-]*$")
     blade: str
-    cores: int = Field(2, ge=1)
-    memory_gib: float = Field(2, gt=0)
-    disk_gb: int = Field(32, ge=1)
-    storage: str = "ceph-rbd"
+    cores: int = Field(2, ge=1, le=4096)
+    memory_gib: float = Field(2, gt=0, le=65536)
+    disk_gb: int = Field(32, ge=1, le=10**7)
+    storage: str = Field("ceph-rbd", pattern=STORAGE_ID)
     status: Literal["running", "stopped"] = "running"
     template: bool = False
     ha: bool = False
@@ -52,36 +64,38 @@ class VmSpec(_Strict):
 class Timings(_Strict):
     """Durations in lab seconds; defaults are real PVE / Ceph / Kubernetes ones."""
 
-    mon_osd_down_out_interval: float = 600
-    ha_fence_delay: float = 120
-    ha_watchdog_timeout: float = 60  # watchdog-mux: an isolated blade with active HA resets
-    blade_boot: float = 90
-    vm_boot: float = 30
-    vm_shutdown: float = 10
-    clone: float = 20
-    node_monitor_grace_period: float = 50
-    pod_eviction_toleration: float = 300
+    mon_osd_down_out_interval: Seconds = 600
+    ha_fence_delay: Seconds = 120
+    ha_watchdog_timeout: Seconds = 60  # watchdog-mux: an isolated blade with active HA resets
+    blade_boot: Seconds = 90
+    vm_boot: Seconds = 30
+    vm_shutdown: Seconds = 10
+    clone: Seconds = 20
+    node_monitor_grace_period: Seconds = 50
+    pod_eviction_toleration: Seconds = 300
 
 
 class Scenario(_Strict):
     name: str = "custom"
     blades: list[BladeSpec] = Field(min_length=1)
     vms: list[VmSpec] = Field(default_factory=list)
-    storage: str = "ceph-rbd"
+    storage: str = Field("ceph-rbd", pattern=STORAGE_ID)
     timings: Timings = Field(default_factory=Timings)
     workloads: Literal["default", "none"] = "default"
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         names = [b.name for b in self.blades]
-        if len(set(names)) != len(names):
-            raise ValueError(f"blade names repeat: {names}")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _Conflict(("blades", i, "name"), f"blade {name!r} is already defined")
         vmids = [v.vmid for v in self.vms]
-        if len(set(vmids)) != len(vmids):
-            raise ValueError("vmids repeat")
-        for vm in self.vms:
+        for i, vm in enumerate(self.vms):
+            if vm.vmid in vmids[:i]:
+                raise _Conflict(("vms", i, "vmid"), f"VM {vm.vmid} is already defined")
             if vm.blade not in names:
-                raise ValueError(f"VM {vm.vmid} is on unknown blade {vm.blade!r}; blades: {names}")
+                raise _Conflict(("vms", i, "blade"),
+                                f"unknown blade {vm.blade!r}; blades: {', '.join(names)}")
         return self
 
 
@@ -114,16 +128,36 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}:1: a scenario is a mapping with 'blades' and 'vms'")
+    if repeated := _repeated_key(root):
+        line, key = repeated
+        raise ScenarioError(f"{source}:{line}: {key}: this key is already set above")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            conflict = (err.get("ctx") or {}).get("error")
+            loc = conflict.loc if isinstance(conflict, _Conflict) else tuple(err["loc"])
+            message = str(conflict) if isinstance(conflict, _Conflict) else err["msg"]
             field = ".".join(str(p) for p in loc) or "(top level)"
-            line = _line_of(root, loc)
-            lines.append(f"{source}:{line}: {field}: {err['msg']}")
+            lines.append(f"{source}:{_line_of(root, loc)}: {field}: {message}")
         raise ScenarioError("\n".join(lines)) from None
+
+
+def _repeated_key(node: yaml.Node | None, path: str = "") -> tuple[int, str] | None:
+    """The line and field of the first mapping key set twice (YAML lets the last one win silently)."""
+    children: list[tuple[str, yaml.Node]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key, value in node.value:
+            field = f"{path}{key.value}" if isinstance(key, yaml.ScalarNode) else f"{path}?"
+            if field in seen:
+                return key.start_mark.line + 1, field
+            seen.add(field)
+            children.append((field, value))
+    elif isinstance(node, yaml.SequenceNode):
+        children = [(f"{path}{i}", item) for i, item in enumerate(node.value)]
+    return next((found for field, child in children if (found := _repeated_key(child, f"{field}."))), None)
 
 
 def load_scenario(path: Path | None = None) -> Scenario:
@@ -135,4 +169,6 @@ def load_scenario(path: Path | None = None) -> Scenario:
         text = Path(path).read_text()
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not a YAML text file (byte {exc.start} is not UTF-8)") from None
     return parse_scenario(text, str(path))

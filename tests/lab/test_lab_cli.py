@@ -58,9 +58,24 @@ def test_an_unknown_blade_exits_2_listing_the_blades(workdir: Path) -> None:
 
 def test_without_a_running_lab_the_cli_says_so(tmp_path: Path) -> None:
     done = _drewburr("status", "--dir", str(tmp_path))
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert f"no lab in {tmp_path}" in done.stderr
     (tmp_path / "lab.json").write_text('{"control_url": "http://127.0.0.1:9"}')
     done = _drewburr("fault", "--dir", str(tmp_path), "lose-quorum")
     assert done.returncode == 1
     assert "is not running" in done.stderr
+
+
+@pytest.mark.parametrize("args", [("--time-scale", "nan"), ("--time-scale", "inf"), ("--time-scale", "0"),
+                                  ("--port-base", "70000")])
+def test_lab_up_refuses_bad_flags_with_exit_2(tmp_path: Path, args: tuple[str, str]) -> None:
+    done = _drewburr("up", "--dir", str(tmp_path / "lab"), *args)
+    assert done.returncode == 2
+    assert "Invalid value for --" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_lab_up_refuses_a_dir_it_cannot_create(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    done = _drewburr("up", "--dir", str(tmp_path / "file" / "lab"), "--port-base", "0")
+    assert done.returncode == 2
+    assert f"error: cannot use {tmp_path / 'file' / 'lab'} for the lab's files" in done.stderr

@@ -81,6 +81,9 @@ def test_losing_quorum_shows_in_cluster_status(running_lab: RunningLab) -> None:
     ({"fault": "osd-down", "target": "osd.7"}, "unknown OSD 'osd.7'; OSDs: osd.0, osd.1, osd.2, osd.3"),
     ({"fault": "hold-lock", "target": "105:party"}, "unknown lock 'party'; locks: backup, clone"),
     ({"fault": "flaky-api", "target": "2"}, "flaky-api FRACTION must be a number from 0 to 1, got '2'"),
+    ({"fault": "flaky-api", "target": "0.5:abc"}, "flaky-api status must be one of 500, 595"),
+    ({"fault": "power-off"}, "no blade given; blades: blade1, blade2"),
+    ({"fault": "hold-lock", "target": None}, "no VM given; VMs: 101, 102"),
     ("power-off blade1", 'the body must be JSON like {"fault": "power-off", "target": "blade3"}'),
 ])
 def test_bad_fault_input_is_refused_naming_the_valid_choices(running_lab: RunningLab, body: Any,
