@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from typing import Any
 
 from lab.pve.base import ROOT, PveState
 from lab.pve.domain import ParamError, PveError
-from lab.pve.objects import GIB, Vm
+from lab.pve.objects import Vm
 from lab.pve.tasks import Task
 
 MIGRATE_OVERHEAD = 3.0  # lab seconds of setup and switch-over on top of the memory transfer
@@ -76,22 +78,23 @@ class MigrateApi(PveState):
         def move(task: Task, end: float) -> None:
             if not self.blades[target].reachable(end) or no_room:
                 if no_room:
-                    task.write(f"[{target}] kvm: cannot set up guest memory 'pc.ram': "
-                               "Cannot allocate memory")
-                    task.write(f"[{target}] start failed: QEMU exited with code 1")
-                task.write("ERROR: online migrate failure - remote command failed with exit code 255")
-                task.write("aborting phase 2 - cleanup resources")
-                task.write(f"ERROR: migration finished with problems (duration {_hms(end - start)})")
+                    _log(task, end, f"[{target}] kvm: cannot set up guest memory 'pc.ram': "
+                                    "Cannot allocate memory")
+                    _log(task, end, f"[{target}] start failed: QEMU exited with code 1")
+                _log(task, end, "online migrate failure - remote command failed with exit code 255",
+                     error=True)
+                _log(task, end, "aborting phase 2 - cleanup resources")
+                _log(task, end, f"migration finished with problems (duration {_hms(end - start)})",
+                     error=True)
                 raise PveError("migration problems")
             if live:
-                mib = vm.memory // (1024 * 1024)
-                task.write(f"starting online/live migration on unix:/run/qemu-server/{vm.vmid}.migrate")
-                task.write(f"average migration speed: {bandwidth / GIB * 1024:.1f} MiB/s - downtime 42 ms")
-                task.write(f"migration completed, transferred {mib} MiB VM-state")
+                _log(task, end, f"average migration speed: {render_bytes(bandwidth)}/s - downtime 42 ms")
+                _log(task, end, f"migration completed, transferred {render_bytes(vm.memory)} VM-state")
+                _log(task, end, "migration status: completed")
             vm.node = target
             if vm.ha:
                 vm.ha_state = "started" if vm.running() else "stopped"
-            task.write(f"migration finished successfully (duration {_hms(end - start)})")
+            _log(task, end, f"migration finished successfully (duration {_hms(end - start)})")
 
         def unlock() -> None:
             vm.lock = None
@@ -99,9 +102,11 @@ class MigrateApi(PveState):
 
         task = self.run_task(source, "qmigrate", vm.vmid, now, duration, move, user=user,
                              cleanup=unlock)
-        task.write(f"starting migration of VM {vm.vmid} to node '{target}' ({self.blades[target].ip})")
+        _log(task, now, f"starting migration of VM {vm.vmid} to node '{target}' ({self.blades[target].ip})")
         if live:
-            task.write(f"starting VM {vm.vmid} on remote node '{target}'")
+            _log(task, now, f"starting VM {vm.vmid} on remote node '{target}'")
+            _log(task, now, "start remote tunnel")
+            _log(task, now, f"starting online/live migration on unix:/run/qemu-server/{vm.vmid}.migrate")
         return task
 
     def node_migrateall(self, node: str, target: str, now: float, maxworkers: int | None = None,
@@ -149,6 +154,19 @@ class MigrateApi(PveState):
 
         self.at(now + 0.5, pump)
         return task.upid
+
+
+def _log(task: Task, when: float, text: str, error: bool = False) -> None:
+    """A line as PVE::AbstractMigrate logs it: stamped with the (lab) time, errors marked."""
+    stamp = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    task.write(f"{stamp} {'ERROR: ' if error else ''}{text}")
+
+
+def render_bytes(value: float) -> str:
+    """PVE::Tools::render_bytes with one decimal: 6.0 GiB."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    power = min(int(math.log(value, 1024)), len(units) - 1) if value > 1023 else 0
+    return f"{value / 1024**power:.1f} {units[power]}"
 
 
 def _hms(seconds: float) -> str:

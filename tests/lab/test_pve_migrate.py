@@ -3,6 +3,7 @@ the ways PVE refuses or fails one."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -58,7 +59,11 @@ def test_a_live_migration_holds_the_lock_then_moves_the_vm(slow_lab: RunningLab)
     expected = 6 * GIB / ONE_GBIT + MIGRATE_OVERHEAD  # lab seconds: memory over the NIC
     assert status["endtime"] - status["starttime"] == pytest.approx(expected, abs=2)
     log = [line["t"] for line in api.nodes("blade3").tasks(upid).log.get()]
-    assert log[0] == "starting migration of VM 105 to node 'blade4' (10.0.0.14)"
+    # PVE::AbstractMigrate stamps each line with the time; QemuMigrate renders sizes in GiB
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
+    assert re.fullmatch(stamp + "starting migration of VM 105 to node 'blade4' \\(10.0.0.14\\)", log[0])
+    assert any(re.fullmatch(stamp + "migration completed, transferred 6.0 GiB VM-state", t) for t in log)
+    assert re.fullmatch(stamp + r"migration finished successfully \(duration 00:00:\d\d\)", log[-2])
     assert log[-1] == "TASK OK"
 
 
@@ -93,7 +98,10 @@ def test_a_target_without_free_memory_fails_the_task_at_the_remote_start(api: Pr
     status = wait_task(api, upid)
     assert status["exitstatus"] == "migration problems"
     log = [line["t"] for line in api.nodes("blade3").tasks(upid).log.get(limit=100)]
-    assert "[blade1] kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory" in log
+    assert any(t.endswith(" [blade1] kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory")
+               for t in log)
+    assert any(re.search(r":\d\d ERROR: migration finished with problems", t) for t in log)
+    assert log[-1] == "TASK ERROR: migration problems"
     assert vm_resource(api, 105)["node"] == "blade3"
 
 
