@@ -79,7 +79,7 @@ def bootstrap(lab: Lab) -> None:
     for name in SYSTEM_NAMESPACES:
         if lab.k8s.store.find(res, "", name) is None:
             obj = {"metadata": {"name": name}}
-            defaults.on_create(res.kind, obj)
+            defaults.on_create(res.kind, obj, int(lab.k8s.timings.pod_eviction_toleration))
             lab.k8s.store.create(res, obj)
     crds.install(lab.k8s.store, lab.clock.now())
 

@@ -1,8 +1,8 @@
 """What the API server adds on create: defaulted fields, admission plugins' tolerations, reset status.
 
 Only the defaults a client of the homelab would read back are filled in; a Pod gets the
-same admission as the pods the controllers make (restart policy, grace period, the 300 s
-not-ready/unreachable tolerations).
+same admission as the pods the controllers make (restart policy, grace period, the
+not-ready/unreachable tolerations for the scenario's `pod_eviction_toleration`).
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def _workload(obj: Obj) -> None:
                                      "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
 
 
-def on_create(kind: str, obj: Obj) -> None:
-    """Fill in what the server would, in place."""
+def on_create(kind: str, obj: Obj, toleration_seconds: int) -> None:
+    """Fill in what the server would, in place; `toleration_seconds` is DefaultTolerationSeconds'."""
     if kind in STATUS_ON_CREATE:
         status = STATUS_ON_CREATE[kind]
         if status is None:
@@ -55,7 +55,7 @@ def on_create(kind: str, obj: Obj) -> None:
         else:
             obj["status"] = dict(status)
     if kind == "Pod":
-        obj.update(admit_pod(obj))
+        obj.update(admit_pod(obj, toleration_seconds))
     elif kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
         _workload(obj)
     elif kind == "Namespace":

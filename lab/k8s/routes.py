@@ -119,7 +119,7 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     lab = lab_of(request)
     _require_namespace(lab, t.namespace)
     obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
-    defaults.on_create(t.res.kind, obj)
+    defaults.on_create(t.res.kind, obj, int(lab.k8s.timings.pod_eviction_toleration))
     if t.res.kind == "Service":
         defaults.service(obj, lab.k8s.store.iter(t.res))
     if t.res.kind == "CustomResourceDefinition":

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from kubernetes import client
+from kubernetes import client, config
 
-from tests.lab.kube import fresh_namespace, pod
+from lab.scenario import Timings, load_scenario
+from tests.conftest import RunningLab
+from tests.lab.kube import fresh_namespace, kubeconfig, pod
 
 
 def _eventually(check: Callable[[], bool], seconds: float = 20) -> None:
@@ -89,3 +92,14 @@ def test_binding_places_a_pending_pod_on_a_node(api: client.ApiClient) -> None:
     answer = json.loads(v1.create_namespaced_pod_binding("bound", ns, binding, _preload_content=False).data)
     assert (answer["kind"], answer["status"]) == ("Status", "Success")
     assert v1.read_namespaced_pod("bound", ns).spec.node_name == "kube02"
+
+
+def test_a_pod_created_through_the_api_tolerates_dead_nodes_for_the_scenarios_time(tmp_path: Path) -> None:
+    scenario = load_scenario(None).model_copy(update={"timings": Timings(pod_eviction_toleration=120),
+                                                      "workloads": "none"})
+    with RunningLab(tmp_path / "lab", scenario, time_scale=50) as lab:
+        v1 = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig(lab))))
+        for dry_run in (None, "All"):
+            made = v1.create_namespaced_pod("default", pod("short-fuse"), dry_run=dry_run)
+            assert {(t.key, t.toleration_seconds) for t in made.spec.tolerations} == {
+                ("node.kubernetes.io/not-ready", 120), ("node.kubernetes.io/unreachable", 120)}

@@ -59,7 +59,7 @@ def qos_class(spec: dict[str, Any]) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
-def admit_pod(pod: Obj, toleration_seconds: int = 300) -> Obj:
+def admit_pod(pod: Obj, toleration_seconds: int) -> Obj:
     """A copy of `pod` with the API server's defaults; idempotent."""
     pod = copy.deepcopy(pod)
     spec = pod.setdefault("spec", {})
