@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import crds, defaults, discovery, openapi, routes
+from lab.k8s import crds, discovery, openapi, routes
 from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
 from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
 
@@ -78,9 +78,7 @@ def bootstrap(lab: Lab) -> None:
     res = routes.NAMESPACES
     for name in SYSTEM_NAMESPACES:
         if lab.k8s.store.find(res, "", name) is None:
-            obj = {"metadata": {"name": name}}
-            defaults.on_create(res.kind, obj, int(lab.k8s.timings.pod_eviction_toleration))
-            lab.k8s.store.create(res, obj)
+            lab.k8s.create(res, {"metadata": {"name": name}})
     crds.install(lab.k8s.store, lab.clock.now())
 
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
-from lab.k8s import guest
+from lab.k8s import defaults, guest
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
 from lab.k8s.controllers.daemonset import DaemonSetController
@@ -152,9 +152,15 @@ class K8sCluster:
 
     # API methods the routes call (named after the client's)
 
+    def prepare_create(self, res: Resource, obj: Obj) -> None:
+        """What the API server fills in on create, in place: defaults, admission, a Service's IP and ports."""
+        defaults.on_create(res.kind, obj, int(self.timings.pod_eviction_toleration))
+        if res.kind == "Service":
+            defaults.service(obj, self.store.iter(res))
+
     def create(self, res: Resource, obj: Obj) -> Obj:
-        if res.kind == "Pod":
-            return self.create_pod(obj)
+        """Create as a client through the API would (the helm-controller, the seed workloads)."""
+        self.prepare_create(res, obj)
         return self.store.create(res, obj)
 
     def create_pod(self, pod: Obj) -> Obj:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import crds, defaults, gc, lists, patch, subresources, tables, validation
+from lab.k8s import crds, gc, lists, patch, subresources, tables, validation
 from lab.k8s import watch as watches
 from lab.k8s.errors import (
     BadRequest,
@@ -119,9 +119,7 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     lab = lab_of(request)
     _require_namespace(lab, t.namespace)
     obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
-    defaults.on_create(t.res.kind, obj, int(lab.k8s.timings.pod_eviction_toleration))
-    if t.res.kind == "Service":
-        defaults.service(obj, lab.k8s.store.iter(t.res))
+    lab.k8s.prepare_create(t.res, obj)
     if t.res.kind == "CustomResourceDefinition":
         crds.accept(obj, lab.clock.now())
     if _dry_run(request):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client
 
@@ -31,3 +32,26 @@ def pod(name: str, labels: dict[str, str] | None = None, node: str | None = None
     if node:
         spec["nodeName"] = node
     return {"metadata": {"name": name, "labels": labels or {}}, "spec": spec}
+
+
+def _ready(conditions: list[Any] | None) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in conditions or [])
+
+
+def unsteady(api: client.ApiClient) -> list[str]:
+    """What is not yet steady, by name (empty when steady): nodes not Ready, pods not Running and
+    ready, Deployments, StatefulSets and DaemonSets not fully available."""
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    waiting = [f"node/{n.metadata.name}" for n in core.list_node().items if not _ready(n.status.conditions)]
+    waiting += [f"pod/{p.metadata.name}" for p in core.list_pod_for_all_namespaces().items
+                if p.status.phase != "Running" or not _ready(p.status.conditions)
+                or p.metadata.deletion_timestamp]
+    waiting += [f"deploy/{d.metadata.name}" for d in apps.list_deployment_for_all_namespaces().items
+                if (d.status.available_replicas or 0) != d.spec.replicas
+                or (d.status.updated_replicas or 0) != d.spec.replicas]
+    waiting += [f"sts/{s.metadata.name}" for s in apps.list_stateful_set_for_all_namespaces().items
+                if (s.status.available_replicas or 0) != s.spec.replicas]
+    waiting += [f"ds/{d.metadata.name}" for d in apps.list_daemon_set_for_all_namespaces().items
+                if not d.status.desired_number_scheduled
+                or (d.status.number_available or 0) != d.status.desired_number_scheduled]
+    return waiting
