@@ -92,6 +92,8 @@ def test_a_powered_off_blade_downs_its_osd_host_and_monitor(lab: RunningLab) -> 
         api.nodes("blade3").ceph.status.get()
     assert exc.value.status_code == 595
     assert api.nodes("blade1").ceph.status.get()["health"]["status"] == "HEALTH_WARN"
+    wait_for(lambda: api.cluster.ceph.status.get()["osdmap"]["num_in_osds"] == 3)  # out after the interval
+    assert "OSD_DOWN" not in _checks(api) and "PG_DEGRADED" in _checks(api)  # backfilling
 
 
 def test_an_unknown_flag_gets_pves_enum_error(lab: RunningLab) -> None:
