@@ -66,17 +66,23 @@ def _dry_run(request: web.Request) -> bool:
 
 # reads
 
-def _as_table(request: web.Request) -> bool:
-    return tables.wants_table(request.headers.get("Accept", ""))
+def _as_table(request: web.Request) -> str | None:
+    """None for plain objects; for a Table, what its rows embed (TableOptions.includeObject)."""
+    if not tables.wants_table(request.headers.get("Accept", "")):
+        return None
+    include = request.query.get("includeObject", "Metadata")
+    if include not in ("None", "Metadata", "Object"):
+        raise BadRequest(f'unrecognized includeObject value: "{include}"')  # apiserver's asTable
+    return include
 
 
 async def _get(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
     lab = lab_of(request)
     obj = lab.k8s.store.get(t.res, t.namespace or "", t.name)
-    if _as_table(request) and t.sub is None:
+    if (include := _as_table(request)) and t.sub is None:
         return respond(tables.table(t.res, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
-                                    lab.clock.now()))
+                                    lab.clock.now(), include))
     return respond(obj)
 
 
@@ -88,18 +94,19 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
     if not truthy(q.get("watch")):
         body = lists.list_body(lab.k8s.store, t.res, t.namespace, lambda o: labels(o) and fields(o),
                                q.get("limit"), q.get("continue"))
-        if _as_table(request):
-            body = tables.table(t.res, body["items"], body["metadata"], lab.clock.now())
+        if include := _as_table(request):
+            body = tables.table(t.res, body["items"], body["metadata"], lab.clock.now(), include)
         return respond(body)
     try:
         timeout = float(q.get("timeoutSeconds") or watches.DEFAULT_TIMEOUT)
     except ValueError:
         raise BadRequest(f'timeoutSeconds: Invalid value: "{q["timeoutSeconds"]}"') from None
     watches.refuse_watch_list(q.get("sendInitialEvents"))
+    include = _as_table(request)
     req = watches.WatchRequest(
         t.res, t.namespace, lambda o: labels(o) and fields(o),
         watches.parse_rv(q.get("resourceVersion", "")), truthy(q.get("allowWatchBookmarks")), timeout,
-        (lambda o: tables.table(t.res, [o], {}, lab.clock.now())) if _as_table(request) else None)
+        (lambda o: tables.table(t.res, [o], {}, lab.clock.now(), include)) if include else None)
     scale = float(getattr(lab.clock, "scale", 1.0))
     return await watches.serve(request, lab.k8s.store, req, scale, request.app[STOPPING_KEY])  # type: ignore[arg-type]
 

@@ -196,14 +196,22 @@ def wants_table(accept: str) -> bool:
     return any("as=Table" in part and "g=meta.k8s.io" in part for part in accept.split(","))
 
 
-def table(res: Resource, items: list[Obj], list_meta: Obj, now: float) -> Obj:
+def _row_object(res: Resource, obj: Obj, include: str) -> Obj | None:
+    """TableOptions.includeObject: kubectl asks for whole objects to sort them (`--sort-by`)."""
+    if include == "Object":
+        return {"kind": res.kind, "apiVersion": res.api_version, **obj}
+    if include == "None":
+        return None
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+
+
+def table(res: Resource, items: list[Obj], list_meta: Obj, now: float, include: str = "Metadata") -> Obj:
     columns = COLUMNS.get(res.kind, DEFAULT)
     return {
         "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
         "columnDefinitions": [{"name": name, "type": kind, "format": "name" if name == "Name" else "",
                                "description": "", "priority": priority}
                               for name, kind, priority, _ in columns],
-        "rows": [{"cells": [cell(obj, now) for *_, cell in columns],
-                  "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                             "metadata": obj["metadata"]}} for obj in items],
+        "rows": [{"cells": [cell(obj, now) for *_, cell in columns], "object": _row_object(res, obj, include)}
+                 for obj in items],
     }

@@ -108,3 +108,11 @@ def test_drain_evicts_every_pod_but_daemonsets_and_the_node_stays_cordoned(
     assert owner_kinds() == {"DaemonSet"}
     assert _node(api, "kube04").spec.unschedulable is True
     assert kube_lab.lab.recorder.count("POST", "/eviction", api="k8s") >= 1
+
+
+def test_events_sorted_by_last_timestamp_are_the_ones_the_client_sees(kubectl: Kubectl,
+                                                                      api: client.ApiClient) -> None:
+    # --sort-by asks for whole objects in the table rows (includeObject=Object) and sorts them
+    rows = kubectl("get", "events", "-A", "--sort-by=.lastTimestamp", "--no-headers").splitlines()
+    events = client.CoreV1Api(api).list_event_for_all_namespaces().items
+    assert 0 < len(rows) <= len(events)  # the controllers may record more in between
