@@ -72,7 +72,7 @@ class PveState:
     def ha_node_back(self, node: str, now: float) -> None:
         """HA: a blade is back online."""
 
-    def qemu_power_on(self, vm: Vm, now: float) -> None:
+    def qemu_power_on(self, vm: Vm, now: float, task: Task | None = None) -> None:
         """qemu: start the VM's QEMU process (no task)."""
 
     def cluster_node(self, name: str) -> None:

@@ -23,7 +23,7 @@ class HaRecovery(PveState):
     def _lrm_start(self, vm: Vm, now: float) -> None:
         def start(task: Task, end: float) -> None:
             self.check_lock(vm)
-            self.qemu_power_on(vm, end)
+            self.qemu_power_on(vm, end, task)
 
         def started() -> None:
             vm.starting = False

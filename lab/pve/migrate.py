@@ -124,8 +124,8 @@ class MigrateApi(PveState):
                        if v.node == node and (vms is None or v.vmid in vms))
         task, forced = self.open_task(node, "migrateall", "", now, user)
         if forced is not None or not queue:
-            if not queue:
-                task.warn("no virtual guests matched, nothing to do..")
+            if not queue:  # a plain Perl warn: logged, but not counted as a task warning
+                task.write("no virtual guests matched, nothing to do..")
             self.at(now + 1, lambda t: task.finish(t, forced))
             return task.upid
         active: set[str] = set()
@@ -134,16 +134,14 @@ class MigrateApi(PveState):
         def pump(t: float) -> None:
             nonlocal started
             while queue and len(active) < maxworkers:
-                vm = self.vms[queue.pop(0)]
+                vmid = queue.pop(0)
                 try:
-                    self._check_migrate(vm, target, True, t)
-                    child = (self.ha_migrate_request(vm, target, t, user) if vm.ha
-                             else self.qm_migrate(vm, target, t, user))
-                except PveError as exc:
-                    task.warn(f"Check VM {vm.vmid}: {exc.message}")
+                    child = self._migrateall_one(node, vmid, target, t, task, user)
+                except PveError as exc:  # pve-manager warns (a plain warn, uncounted) and goes on
+                    task.write(f"Check VM {vmid}: {exc.message}")
                     continue
-                task.write(f"Check VM {vm.vmid}: precondition check passed")
-                task.write(f"Migrating VM {vm.vmid}")
+                if child is None:
+                    continue
                 started += 1
                 active.add(child.upid)
                 child.on_end.append(lambda t2, upid=child.upid: (active.discard(upid), pump(t2)))
@@ -154,6 +152,22 @@ class MigrateApi(PveState):
 
         self.at(now + 0.5, pump)
         return task.upid
+
+    def _migrateall_one(self, node: str, vmid: int, target: str, now: float, task: Task,
+                        user: str) -> Task | None:
+        """pve-manager's create_migrate_worker for one guest: preconditions, then migrate_vm."""
+        pre = self.qemu_migrate_precondition(node, vmid, now, target)
+        if pre["local_resources"]:
+            task.write(f"Check VM {vmid}: skip VM {vmid} - precondition check failed:")
+            task.write(f"  Has local resources: {', '.join(pre['local_resources'])}")
+            return None
+        vm = self.vms[vmid]
+        self._check_migrate(vm, target, True, now)
+        task.write(f"Check VM {vmid}: precondition check passed")
+        task.write(f"Migrating VM {vmid}")
+        if vm.ha:
+            return self.ha_migrate_request(vm, target, now, user)
+        return self.qm_migrate(vm, target, now, user)
 
 
 def _log(task: Task, when: float, text: str, error: bool = False) -> None:

@@ -53,8 +53,11 @@ class QemuApi(ConfigApi):
                         "balloon": vm.memory, "freemem": int(vm.memory * 0.4)})
         return out
 
-    def qemu_power_on(self, vm: Vm, now: float) -> None:
+    def qemu_power_on(self, vm: Vm, now: float, task: Task | None = None) -> None:
         self._apply_pending(vm)
+        if task is not None:
+            for warning in _netdev_warnings(vm.config):
+                task.warn(warning)
         vm.status = "running"
         vm.started_at = now
         vm.agent_ready_at = now + self.timings.vm_boot
@@ -85,7 +88,7 @@ class QemuApi(ConfigApi):
             if vm.memory > self.mem_free(vm.node):
                 task.write("kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory")
                 raise PveError("start failed: QEMU exited with code 1")
-            self.qemu_power_on(vm, end)
+            self.qemu_power_on(vm, end, task)
 
         def stop(task: Task, end: float) -> None:
             self.check_lock(vm)
@@ -93,7 +96,7 @@ class QemuApi(ConfigApi):
 
         def reboot(task: Task, end: float) -> None:
             self.check_lock(vm)
-            self.qemu_power_on(vm, end)
+            self.qemu_power_on(vm, end, task)
 
         kinds = {"start": ("qmstart", QEMU_START, start), "stop": ("qmstop", 1, stop),
                  "shutdown": ("qmshutdown", self.timings.vm_shutdown, stop),
@@ -178,3 +181,17 @@ class QemuApi(ConfigApi):
             target.size = newsize
 
         return self.run_task(node, "resize", vmid, now, 1, resize, user=user).upid
+
+
+def _netdev_warnings(config: dict[str, str]) -> list[str]:
+    """The task warnings qemu-server logs at start for an MTU it cannot apply (log_warn)."""
+    warnings = []
+    for key in sorted(k for k in config if re.fullmatch(r"net\d+", k)):
+        opts = dict(o.partition("=")[::2] for o in config[key].split(","))
+        mtu = opts.get("mtu")
+        virtio = "virtio" in opts or opts.get("model") == "virtio"
+        if mtu is None or (virtio and "bridge" in opts):
+            continue
+        why = "no bridge configured" if "bridge" not in opts else "not using VirtIO"
+        warnings.append(f"netdev {key}: ignoring MTU '{mtu}', {why}")
+    return warnings

@@ -57,6 +57,17 @@ def test_stopping_and_starting_a_plain_vm_runs_qm_tasks(api: ProxmoxAPI) -> None
     assert ":qmreboot:105:" in vm.status.reboot.post()
 
 
+def test_a_start_that_logs_a_warning_ends_with_warnings(api: ProxmoxAPI) -> None:
+    wait_task(api, api.nodes("blade1").qemu(9000).clone.post(newid=140, name="e1000"))
+    vm = api.nodes("blade1").qemu(140)
+    vm.config.put(net0="e1000=BC:24:11:00:00:8C,bridge=vmbr0,mtu=9000")
+    upid = vm.status.start.post()
+    assert wait_task(api, upid)["exitstatus"] == "WARNINGS: 1"
+    log = [line["t"] for line in api.nodes("blade1").tasks(upid).log.get()]
+    assert log[-2:] == ["WARN: netdev net0: ignoring MTU '9000', not using VirtIO", "TASK WARNINGS: 1"]
+    assert vm.status.current.get()["status"] == "running"
+
+
 def test_stopping_an_ha_vm_goes_through_ha_manager(api: ProxmoxAPI) -> None:
     vm = api.nodes("blade2").qemu(102)
     upid = vm.status.stop.post()

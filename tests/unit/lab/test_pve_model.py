@@ -177,3 +177,13 @@ def test_bwlimit_caps_the_migration_speed(pve: PveCluster, clock: ManualClock) -
     run(pve, clock, 6 * GIB / (kib * 1024) + MIGRATE_OVERHEAD + 1)
     assert task.exitstatus == "OK"
     assert task.endtime - task.starttime == pytest.approx(6 * 1024 / 100 + MIGRATE_OVERHEAD, abs=1.5)
+
+
+def test_migrateall_skips_a_guest_removed_while_it_waits_for_a_worker(pve: PveCluster,
+                                                                      clock: ManualClock) -> None:
+    task = pve.tasks[pve.node_migrateall("blade3", "blade4", clock.now(), maxworkers=1)]
+    run(pve, clock, 1)  # vm:103 is migrating; vm:105 waits for the worker
+    del pve.vms[105]
+    run(pve, clock, 60)
+    assert task.exitstatus == "OK"
+    assert "Check VM 105: Configuration file 'nodes/blade3/qemu-server/105.conf' does not exist" in task.log
