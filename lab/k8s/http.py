@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from lab.k8s import validation
-from lab.k8s.errors import no_such_resource
+from lab.k8s.errors import UnsupportedMediaType, no_such_resource
 from lab.k8s.resources import BY_PATH, Resource
 
 if TYPE_CHECKING:
@@ -57,8 +57,18 @@ def success(code: int) -> Obj:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code}
 
 
+BODY_TYPES = ("application/json", "application/yaml")
+
+
 async def read_object(request: web.Request, res: Resource) -> Obj:
-    return validation.decode_object(await request.read(), res, request.content_type)
+    """The body as an object of `res`; a media type the server has no decoder for is 415."""
+    # without a Content-Type the server takes its first serializer, JSON
+    media = request.content_type if request.headers.get("Content-Type") else "application/json"
+    if media not in BODY_TYPES:
+        raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
+                                   "include: application/json, application/yaml, "
+                                   "application/vnd.kubernetes.protobuf")
+    return validation.decode_object(await request.read(), res, media)
 
 
 def truthy(value: str | None) -> bool:

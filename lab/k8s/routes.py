@@ -203,6 +203,7 @@ async def _patch(request: web.Request, t: Target) -> web.Response:
                                 field_manager=field_manager)
     if not isinstance(patched, dict):
         raise BadRequest(f"the object provided is unrecognized (must be of type {t.res.kind})")
+    validation.check_patched(t.res, patched)
     meta = patched.setdefault("metadata", {})
     if meta.get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
         raise Conflict.stale(t.res.plural, t.name, t.res.group)

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from lab.k8s import gotypes
 from lab.k8s.errors import BadRequest, Invalid
 from lab.k8s.resources import Resource
 
@@ -82,18 +83,10 @@ def decode_object(body: bytes, res: Resource, content_type: str = "application/j
     if api_version and api_version != res.api_version:
         raise BadRequest(f"the API version in the data ({api_version}) does not match the expected "
                          f"API version ({res.api_version})")
-    meta = obj.get("metadata", {})
-    if not isinstance(meta, dict):
-        raise _cannot_handle(res, f"json: cannot unmarshal {_go_type(meta)} into Go struct field "
-                                  f"{res.kind}.metadata of type v1.ObjectMeta")
-    for field in ("labels", "annotations"):
-        values = meta.get(field) or {}
-        if not isinstance(values, dict):
-            raise _cannot_handle(res, f"json: cannot unmarshal {_go_type(values)} into Go struct field "
-                                      f"ObjectMeta.metadata.{field} of type map[string]string")
-        if bad := next((v for v in values.values() if not isinstance(v, str)), None):
-            raise _cannot_handle(res, f"json: cannot unmarshal {_go_type(bad)} into Go struct field "
-                                      f"ObjectMeta.metadata.{field} of type string")
+    try:
+        gotypes.check(res.kind, obj)
+    except gotypes.DecodeError as exc:
+        raise _cannot_handle(res, str(exc)) from None
     return obj
 
 
@@ -103,6 +96,18 @@ def _go_type(value: Any) -> str:
 
 def _cannot_handle(res: Resource, reason: str) -> BadRequest:
     return BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {reason}')
+
+
+def check_patched(res: Resource, patched: Obj) -> None:
+    """A patch whose result does not decode: 422 on the field `patch`, as the patcher words it."""
+    try:
+        gotypes.check(res.kind, patched)
+    except gotypes.DecodeError as exc:
+        text = json.dumps(patched, separators=(",", ":"))
+        message = f'Invalid value: "{text}": {exc}'
+        raise Invalid(f' "" is invalid: patch: {message}', {
+            "name": "", "kind": "", "causes": [{"reason": "FieldValueInvalid", "message": message,
+                                                "field": "patch"}]}) from None
 
 
 def invalid(res: Resource, name: str, causes: list[tuple[str, str, str]]) -> Invalid:

@@ -8,6 +8,7 @@ import requests
 from tests.conftest import RunningLab
 
 CM = "/api/v1/namespaces/default/configmaps"
+PODS = "/api/v1/namespaces/default/pods"
 JSON, MERGE, SMP, JSON_PATCH = ("application/json", "application/merge-patch+json",
                                 "application/strategic-merge-patch+json", "application/json-patch+json")
 CASES = [
@@ -48,6 +49,19 @@ CASES = [
     ("GET", "/apis/apps/v2/deployments", JSON, b"", 404, "NotFound"),
     ("POST", "/api/v1/namespaces/default/pods/nopod/eviction", JSON, b'{"metadata": {"name": "x"}}', 400,
      "BadRequest"),
+    ("POST", CM, "text/plain", b'{"metadata": {"name": "a"}}', 415, "UnsupportedMediaType"),
+    ("POST", CM, JSON, b'{"metadata": {"name": "a"}, "data": {"k": 5}}', 400, "BadRequest"),
+    ("POST", PODS, JSON, b'{"metadata": {"name": "a"}, "spec": {"containers": "x"}}', 400, "BadRequest"),
+    ("POST", PODS, JSON, b'{"metadata": {"name": "a"}, "spec": {"containers": [{"name": "c", "image": "i", '
+     b'"resources": {"requests": {"cpu": "lots"}}}]}}', 400, "BadRequest"),
+    ("POST", "/apis/apps/v1/namespaces/default/deployments", JSON,
+     b'{"metadata": {"name": "a"}, "spec": {"replicas": "3"}}', 400, "BadRequest"),
+    ("POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases", JSON,
+     b'{"metadata": {"name": "a"}, "spec": {"leaseDurationSeconds": 1.5}}', 400, "BadRequest"),
+    ("PATCH", CM + "/base", MERGE, b'{"data": {"a": [1]}}', 422, "Invalid"),
+    ("PATCH", CM + "/base", SMP, b'{"data": {"a": 1}}', 422, "Invalid"),
+    ("PATCH", CM + "/base", JSON_PATCH, b'[{"op": "test", "path": "/metadata/name", "value": "other"}]', 422,
+     "Invalid"),
 ]
 
 
@@ -75,3 +89,12 @@ def test_bad_input_gets_a_status_with_the_real_reason(call, method: str, path: s
     assert (response.status_code, status["kind"], status["reason"]) == (code, "Status", reason)
     assert status["code"] == code
     assert "Traceback" not in status["message"]
+
+
+def test_a_body_that_does_not_decode_is_refused_in_the_decoders_words(call) -> None:  # type: ignore[no-untyped-def]
+    status = call("POST", PODS, JSON, b'{"metadata": {"name": "a"}, "spec": {"containers": "x"}}').json()
+    assert status["message"] == ('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal '
+                                 "string into Go struct field PodSpec.spec.containers of type []v1.Container")
+    status = call("PATCH", CM + "/base", MERGE, b'{"data": {"a": 1}}').json()
+    assert status["message"].startswith(' "" is invalid: patch: Invalid value: "{')
+    assert status["details"]["causes"][0]["field"] == "patch"

@@ -1,0 +1,163 @@
+"""The Go types behind the built-in kinds, so a body of the wrong shape gets the decoder's 400.
+
+The API server decodes a body into Go structs before anything looks at it: `"containers": "x"`
+fails there with `json: cannot unmarshal string into Go struct field PodSpec.spec.containers of
+type []v1.Container`. `gotypes.json` holds, for every struct reachable from the kinds the lab
+serves, each JSON field's type; it is made from the Kubernetes 1.31 schemas of the
+kubernetes-validate package (a dev dependency) by `python -m lab.k8s.gotypes`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from lab.k8s.resources import RESOURCES
+
+DATA = Path(__file__).with_name("gotypes.json")
+_OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
+QUANTITY_MSG = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+_GO = {"Quantity": "resource.Quantity", "IntOrString": "intstr.IntOrString", "Time": "v1.Time",
+       "bytes": "[]uint8"}
+
+
+class DecodeError(Exception):
+    """The decoder's message, without the "X in version v cannot be handled as a X: " the caller adds."""
+
+
+@functools.cache
+def _types() -> dict[str, Any]:
+    return json.loads(DATA.read_text())  # type: ignore[no-any-return]
+
+
+def _go(expr: str) -> str:
+    if expr.startswith("[]"):
+        return "[]" + _go(expr[2:])
+    if expr.startswith("map[string]"):
+        return "map[string]" + _go(expr[11:])
+    if expr.startswith("&"):
+        return str(_types()["structs"][expr[1:]]["go"])
+    return _GO.get(expr, expr)
+
+
+def _describe(value: Any, integer: bool) -> str:
+    """encoding/json's UnmarshalTypeError.Value: a number that fails an int field is quoted."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return f"number {json.dumps(value)}" if integer else "number"
+    return {dict: "object", list: "array", str: "string"}[type(value)]
+
+
+def _fits(value: Any, expr: str) -> bool:
+    if expr in ("string", "Time", "bytes"):
+        return isinstance(value, str)
+    if expr == "bool":
+        return isinstance(value, bool)
+    if expr in ("int32", "int64"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expr == "float64":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if expr in ("Quantity", "IntOrString"):
+        return isinstance(value, str | int | float) and not isinstance(value, bool)
+    if expr.startswith("[]"):
+        return isinstance(value, list)
+    return isinstance(value, dict) or expr == "any"
+
+
+def _walk(value: Any, expr: str, struct: str, path: str) -> None:
+    if value is None or expr == "any":
+        return  # null leaves a Go field at its zero value
+    if not _fits(value, expr):
+        raise DecodeError(f"json: cannot unmarshal {_describe(value, expr in ('int32', 'int64'))} into Go "
+                          f"struct field {struct}.{path} of type {_go(expr)}")
+    if expr == "Quantity" and isinstance(value, str) and not _QUANTITY.match(value):
+        raise DecodeError(QUANTITY_MSG)
+    if expr.startswith("[]"):
+        for item in value:
+            _walk(item, expr[2:], struct, path)
+    elif expr.startswith("map[string]"):
+        for item in value.values():
+            _walk(item, expr[11:], struct, path)
+    elif expr.startswith("&"):
+        _fields(value, expr[1:], path)
+
+
+def _fields(obj: dict[str, Any], key: str, path: str) -> None:
+    spec = _types()["structs"][key]
+    struct = spec["go"].rsplit(".", 1)[-1]
+    for name, value in obj.items():
+        if name in spec["fields"]:
+            _walk(value, spec["fields"][name], struct, f"{path}.{name}" if path else name)
+
+
+def check(kind: str, obj: dict[str, Any]) -> None:
+    """Raise DecodeError where `obj` does not decode into the kind's Go struct (custom kinds pass)."""
+    key = _types()["kinds"].get(kind)
+    if key is not None:
+        _fields(obj, key, "")
+    else:  # a custom resource: only its metadata has a Go type
+        _walk(obj.get("metadata"), "&" + _OBJECT_META, kind, "metadata")
+
+
+# building gotypes.json from the schemas (dev only)
+
+_SPECIAL = {"io.k8s.apimachinery.pkg.api.resource.Quantity": "Quantity",
+            "io.k8s.apimachinery.pkg.util.intstr.IntOrString": "IntOrString",
+            "io.k8s.apimachinery.pkg.apis.meta.v1.Time": "Time",
+            "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "Time"}
+
+
+def _expr(schema: dict[str, Any], defs: dict[str, Any], todo: list[str]) -> str:
+    ref = schema.get("$ref") or next((s["$ref"] for s in schema.get("allOf", []) if "$ref" in s), None)
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        if name in _SPECIAL:
+            return _SPECIAL[name]
+        if "properties" not in defs[name]:
+            return _expr({k: v for k, v in defs[name].items() if k != "$ref"}, defs, todo) or "any"
+        todo.append(name)
+        return "&" + name
+    kind = schema.get("type")
+    kind = next((k for k in kind if k != "null"), None) if isinstance(kind, list) else kind
+    if kind == "array":
+        return "[]" + _expr(schema.get("items", {}), defs, todo)
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return "map[string]" + _expr(schema["additionalProperties"], defs, todo)
+    if kind == "string":
+        return "bytes" if schema.get("format") == "byte" else "string"
+    if kind == "integer":
+        return "int32" if schema.get("format") == "int32" else "int64"
+    return {"boolean": "bool", "number": "float64"}.get(str(kind), "any")
+
+
+def build(definitions: Path) -> dict[str, Any]:
+    defs = json.loads(definitions.read_text())["$defs"]
+    kinds: dict[str, str] = {}
+    for res in RESOURCES:
+        for name, schema in defs.items():
+            gvk = schema.get("x-kubernetes-group-version-kind") or []
+            if {"group": res.group, "version": res.version, "kind": res.kind} in gvk and not res.custom:
+                kinds[res.kind] = name
+    structs: dict[str, Any] = {}
+    todo = list(kinds.values())
+    while todo:
+        name = todo.pop()
+        if name in structs:
+            continue
+        props = defs[name].get("properties", {})
+        structs[name] = {"go": ".".join(name.rsplit(".", 2)[-2:]), "fields": {}}
+        structs[name]["fields"] = {field: _expr(schema, defs, todo) for field, schema in props.items()}
+    return {"kinds": kinds, "structs": structs}
+
+
+if __name__ == "__main__":
+    import kubernetes_validate
+
+    schemas = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    source = schemas / "v1.31.0-local" / "_definitions.json"
+    DATA.write_text(json.dumps(build(source), sort_keys=True, separators=(",", ":")) + "\n")
