@@ -26,7 +26,8 @@ def test_the_shipped_types_are_built_from_the_1_31_schemas() -> None:
     ("Secret", {"data": {"a": True}},
      "json: cannot unmarshal bool into Go struct field Secret.data of type []uint8"),
     ("HelmChart", {"metadata": {"labels": ["x"]}},
-     "json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string"),
+     "json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type "
+     "map[string]string"),
 ])
 def test_a_field_of_the_wrong_json_type_is_named_as_the_go_decoder_names_it(  # type: ignore[no-untyped-def]
         kind, obj, message) -> None:
