@@ -20,11 +20,13 @@ from lab import control
 from lab.clock import ScaledClock
 from lab.k8s import app as k8s_app
 from lab.pve import app as pve_app
+from lab.pve.permissions import AUDITOR
 from lab.scenario import Scenario
 from lab.tls import make_certificates
 from lab.world import Lab
 
 TOKEN_ID = "root@pam!drewburr"
+AUDITOR_TOKEN_ID = "root@pam!auditor"
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.05  # real seconds between ticks of the lab's controllers
 
@@ -77,7 +79,10 @@ def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: 
         "control_url": f"http://127.0.0.1:{ports.control}",
         "metrics_url": f"http://127.0.0.1:{ports.control}/metrics",
         "time_scale": getattr(lab.clock, "scale", 1.0), "scenario": lab.scenario.name,
+        "auditor_token": {"token_id": AUDITOR_TOKEN_ID,
+                          "token_secret": lab.pve.tokens.get(AUDITOR_TOKEN_ID)},
     }, indent=2) + "\n")
+    (workdir / "lab.json").chmod(0o600)  # holds the auditor token's secret
 
 
 async def _start(runner: web.AppRunner, port: int, ssl_context: object | None) -> int:
@@ -109,6 +114,10 @@ class LabServer:
         self.token_secret = secrets.token_hex(16)
         self.k8s_token = secrets.token_urlsafe(32)
         self.lab.pve.tokens[TOKEN_ID] = self.token_secret
+        # a read-only token (PVEAuditor, privilege-separated), to see PVE's 403s
+        self.auditor_secret = secrets.token_hex(16)
+        self.lab.pve.tokens[AUDITOR_TOKEN_ID] = self.auditor_secret
+        self.lab.pve.privileges[AUDITOR_TOKEN_ID] = AUDITOR
         self.lab.pve.passwords["root@pam"] = secrets.token_urlsafe(12)
         self._runners: list[web.AppRunner] = []
         self._ticker: asyncio.Task[None] | None = None

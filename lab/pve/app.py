@@ -1,7 +1,7 @@
 """The PVE HTTP application: middlewares around the routes, outermost first.
 
 record (every request) -> api faults (slow/flaky answers) -> errors (domain error -> PVE's
-answer) -> advance the lab's clock -> auth (token/ticket/CSRF) -> schema (501 / 400) -> route.
+answer) -> advance the lab's clock -> auth (token/ticket/CSRF) -> schema (501, 403 permissions, 400) -> route.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def make_app(lab: Lab) -> web.Application:
     from lab.faults import api_faults_middleware
     from lab.pve import auth, routes
     from lab.pve.errors import pve_errors
+    from lab.pve.permissions import authorizer
     from lab.pve.schema import ApiSchema, schema_middleware
 
     pve_auth = auth.PveAuth(lab.pve.tokens, lab.pve.passwords, lab.clock.now)
@@ -43,7 +44,7 @@ def make_app(lab: Lab) -> web.Application:
         pve_errors,
         _advance(lab),
         auth.auth_middleware(pve_auth),
-        schema_middleware(ApiSchema.load()),
+        schema_middleware(ApiSchema.load(), authorize=authorizer(lab.pve.privileges)),
     ])
     app[LAB_KEY] = lab
     app.add_routes(routes.table)

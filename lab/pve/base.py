@@ -32,6 +32,7 @@ class PveState:
         self.quorum_lost = False  # the cluster-wide lose_quorum fault, on top of the votes
         self.tokens: dict[str, str] = {}  # "user@realm!tokenid" -> secret
         self.passwords: dict[str, str] = {}  # "user@realm" -> password, for ticket auth
+        self.privileges: dict[str, frozenset[str]] = {}  # a limited token's privileges (permissions.py)
         self.started = now
         self.now = now
         self._events: list[tuple[float, int, Callable[[float], None]]] = []

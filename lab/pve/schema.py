@@ -22,6 +22,7 @@ from lab.pve.validate import check_parameters, normalize
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+Authorize = Callable[[web.Request, dict[str, Any], dict[str, Any]], None]  # raises PveError to refuse
 PARAMS_KEY = web.RequestKey("pve_params", dict)  # the checked parameters, URI ones included
 
 SCHEMA_FILE = "apidata-pve9.json.gz"
@@ -153,8 +154,10 @@ def _multi(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return out
 
 
-def schema_middleware(schema: ApiSchema, base: str = "/api2/json") -> Middleware:
-    """Refuse what pveproxy refuses (501 unknown method, 400 bad parameters); leave params in request."""
+def schema_middleware(schema: ApiSchema, base: str = "/api2/json",
+                      authorize: Authorize | None = None) -> Middleware:
+    """Refuse what pveproxy refuses (501 unknown method, 403 by `authorize`, 400 bad parameters);
+    leave the checked parameters in the request."""
 
     @web.middleware
     async def check_schema(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -166,6 +169,8 @@ def schema_middleware(schema: ApiSchema, base: str = "/api2/json") -> Middleware
         for key, value in params.items():
             if key in uri_params and uri_params[key] != value:
                 raise ParamError(key, "duplicate parameter (already defined in URI) with conflicting values!")
+        if authorize is not None:  # pveproxy checks permissions before the parameters
+            authorize(request, info, {**params, **uri_params})
         parameters = info.get("parameters") or {}
         params = normalize({**params, **uri_params}, parameters)
         errors = check_parameters(parameters, params)

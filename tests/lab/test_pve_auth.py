@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 from proxmoxer import AuthenticationError, ProxmoxAPI
@@ -96,3 +98,25 @@ def test_a_valid_ticket_renews_itself_as_proxmoxer_does(running_lab: RunningLab)
     other_user = requests.post(url, data={"username": "admin@pve", "password": first},
                                verify=running_lab.ca_file, timeout=10)
     assert other_user.status_code == 401
+
+
+def test_the_auditor_token_reads_but_writes_get_pves_403(running_lab: RunningLab) -> None:
+    info = json.loads((running_lab.workdir / "lab.json").read_text())["auditor_token"]
+    host, port = _host_port(running_lab)
+    api = ProxmoxAPI(host, port=port, user="root@pam", token_name=info["token_id"].split("!")[1],
+                     token_value=info["token_secret"], verify_ssl=running_lab.ca_file)
+    assert api.nodes("blade3").qemu(105).status.current.get()["status"] == "running"
+    assert api.cluster.ceph.status.get()["health"]["status"] == "HEALTH_OK"
+    assert api.nodes("blade1").qemu(101).agent.ping.post() == {"result": {}}  # VM.GuestAgent.Audit
+    for write, refused in [
+            (lambda: api.nodes("blade3").qemu(105).status.stop.post(), "/vms/105, VM.PowerMgmt"),
+            (lambda: api.nodes("blade3").qemu(105).migrate.post(target="bogus!"), "/vms/105, VM.Migrate"),
+            (lambda: api.nodes("blade1").qemu(9000).clone.post(newid=150), "/vms/9000, VM.Clone"),
+            (lambda: api.nodes("blade1").qemu(101).agent.exec.post(command="id"),
+             "/vms/101, VM.GuestAgent.Unrestricted"),
+            (lambda: api.cluster.ceph.flags.noout.put(value=1), "/, Sys.Modify")]:
+        with pytest.raises(ResourceException) as exc:
+            write()
+        assert exc.value.status_code == 403  # before the parameters are checked, as on PVE
+        assert f"Permission check failed ({refused})" in str(exc.value)
+    assert running_lab.lab.ceph.flags == set()

@@ -1,0 +1,80 @@
+"""API permissions as pve-access-control checks them (RPCEnvironment::check_api2_permissions):
+each method's `permissions` from the schema, against the privileges of the user or token.
+
+root@pam and tokens without an entry in `privileges` may do everything (privsep=0); an entry
+limits a token to those privileges, on every path (the lab has no ACL tree). A refusal is
+403 "Permission check failed (/vms/105, VM.PowerMgmt)".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from lab.pve.auth import USER_KEY
+from lab.pve.domain import PveError
+from lab.pve.schema import Authorize
+
+# The built-in PVEAuditor role (pve-access-control's PVE::AccessControl role definitions).
+AUDITOR = frozenset({"Datastore.Audit", "Mapping.Audit", "Pool.Audit", "SDN.Audit", "Sys.Audit",
+                     "VM.Audit", "VM.GuestAgent.Audit"})
+
+
+class PermissionDenied(PveError):
+    status = 403
+
+    def __init__(self, what: str = "") -> None:
+        super().__init__("Permission check failed" + (f" ({what})" if what else ""))
+
+
+def check_api2_permissions(perm: Mapping[str, Any] | None, privileges: frozenset[str] | None,
+                           params: Mapping[str, Any]) -> None:
+    """Raise PermissionDenied unless `privileges` (None: all of them) allow the call."""
+    if privileges is None or (perm or {}).get("user") in ("all", "world"):
+        return
+    if not perm:
+        raise PermissionDenied("user != root@pam")
+    if "check" not in perm:
+        raise PermissionDenied()
+    _check(perm["check"], privileges, params, noerr=False)
+
+
+def _check(check: list[Any], privileges: frozenset[str], params: Mapping[str, Any], noerr: bool) -> bool:
+    test, *args = check
+    if test == "and":
+        return all(_check(sub, privileges, params, noerr=False) for sub in args)
+    if test == "or":
+        if any(_check(sub, privileges, params, noerr=True) for sub in args):
+            return True
+        return _refuse(noerr)
+    if test != "perm":
+        return True  # userid-* checks: not on any route the lab serves
+    path, wanted, *rest = args
+    options = dict(zip(rest[::2], rest[1::2], strict=False))
+    if options.get("require_param") and params.get(options["require_param"]) is None:
+        return _refuse(noerr)
+    path = re.sub(r"\{(\w+)\}", lambda m: str(params.get(m[1], "")), path)
+    if options.get("any"):
+        if any(p in privileges for p in wanted):
+            return True
+        return _refuse(noerr, f"{path}, {'|'.join(wanted)}")
+    missing = next((p for p in wanted if p not in privileges), None)
+    return True if missing is None else _refuse(noerr, f"{path}, {missing}")
+
+
+def _refuse(noerr: bool, what: str = "") -> bool:
+    if noerr:
+        return False
+    raise PermissionDenied(what)
+
+
+def authorizer(privileges: Mapping[str, frozenset[str]]) -> Authorize:
+    """The schema middleware's permission hook: the caller's privileges against the method's."""
+
+    def authorize(request: web.Request, info: dict[str, Any], params: dict[str, Any]) -> None:
+        check_api2_permissions(info.get("permissions"), privileges.get(request.get(USER_KEY, "")), params)
+
+    return authorize
