@@ -90,9 +90,13 @@ async def fault(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or not isinstance(body.get("fault"), str):
         return _bad('the body must be JSON like {"fault": "power-off", "target": "blade3"}')
     target = body.get("target")
+    if isinstance(target, int | float) and not isinstance(target, bool):
+        target = str(target)  # {"target": 105} for a VMID
+    if target is not None and not isinstance(target, str):
+        return _bad(f"the target must be a string, got {json.dumps(target)}")
     lab = _lab(request)
     try:
-        message = apply_fault(lab, body["fault"], None if target is None else str(target), lab.advance())
+        message = apply_fault(lab, body["fault"], target, lab.advance())
     except FaultError as exc:
         return _bad(str(exc))
     return web.json_response({"ok": True, "message": message})

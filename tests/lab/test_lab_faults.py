@@ -25,7 +25,7 @@ def _fault(lab: RunningLab, body: Any) -> requests.Response:
     return requests.post(f"{url}/lab/fault", data=json.dumps(body), timeout=10)
 
 
-def _ok(lab: RunningLab, fault: str, target: str | None = None) -> str:
+def _ok(lab: RunningLab, fault: str, target: object = None) -> str:
     answer = _fault(lab, {"fault": fault, "target": target})
     assert answer.status_code == 200, answer.text
     return str(answer.json()["message"])
@@ -53,7 +53,7 @@ def test_a_flaky_api_fails_with_the_chosen_status(running_lab: RunningLab) -> No
 
 
 def test_a_held_lock_shows_in_the_vm_config_until_released(running_lab: RunningLab) -> None:
-    assert _ok(running_lab, "hold-lock", "105") == "VM 105 config locked (backup)"
+    assert _ok(running_lab, "hold-lock", 105) == "VM 105 config locked (backup)"  # a JSON number is fine
     assert _api(running_lab).nodes("blade3").qemu(105).config.get()["lock"] == "backup"
     _ok(running_lab, "release-lock", "105")
     assert "lock" not in _api(running_lab).nodes("blade3").qemu(105).config.get()
@@ -83,6 +83,7 @@ def test_losing_quorum_shows_in_cluster_status(running_lab: RunningLab) -> None:
     ({"fault": "flaky-api", "target": "2"}, "flaky-api FRACTION must be a number from 0 to 1, got '2'"),
     ({"fault": "flaky-api", "target": "0.5:abc"}, "flaky-api status must be one of 500, 595"),
     ({"fault": "power-off"}, "no blade given; blades: blade1, blade2"),
+    ({"fault": "power-off", "target": ["blade1"]}, 'the target must be a string, got ["blade1"]'),
     ({"fault": "hold-lock", "target": None}, "no VM given; VMs: 101, 102"),
     ("power-off blade1", 'the body must be JSON like {"fault": "power-off", "target": "blade3"}'),
 ])
