@@ -13,6 +13,14 @@ from lab.k8s.store import Store, timestamp
 
 CRD = BY_KIND["CustomResourceDefinition"]
 Obj = dict[str, Any]
+_HELM_SPEC = {**{key: {"type": "string"} for key in ("chart", "repo", "version", "targetNamespace",
+                                                      "valuesContent", "helmVersion", "jobImage", "timeout")},
+              "bootstrap": {"type": "boolean"}, "createNamespace": {"type": "boolean"},
+              "set": {"type": "object", "additionalProperties": {"x-kubernetes-int-or-string": True}}}
+# the typed fields of the CRDs' schemas (K3s' helm-controller CRDs), the rest is preserved as sent
+SPEC_FIELDS: dict[str, Obj] = {"HelmChart": _HELM_SPEC,
+                               "HelmChartConfig": {"valuesContent": {"type": "string"}}}
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
 
 
 def crd_name(res: Resource) -> str:
@@ -24,7 +32,10 @@ def definition(res: Resource, now: float) -> Obj:
              "listKind": f"{res.kind}List"}
     if res.short_names:
         names["shortNames"] = list(res.short_names)
-    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    schema = {"type": "object", "properties": {
+        "spec": {"type": "object", "properties": SPEC_FIELDS.get(res.kind, {}),
+                 "x-kubernetes-preserve-unknown-fields": True},
+        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
     version: Obj = {"name": res.version, "served": True, "storage": True,
                     "schema": {"openAPIV3Schema": schema}}
     if "status" in res.subresources:
@@ -69,3 +80,32 @@ def remove_objects(store: Store, crd: Obj) -> None:
     if res is not None and res.group == spec.get("group"):
         for obj in list(store.iter(res)):
             store.remove(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+
+
+def _type_errors(schema: Obj, value: Any, path: str) -> list[tuple[str, str, str]]:
+    kind, want = _JSON_TYPES.get(type(value), "null"), schema.get("type")
+    if want and value is not None and kind != want and not (want == "number" and kind == "integer"):
+        return [(path, "FieldValueTypeInvalid",
+                 f'Invalid value: "{kind}": {path} in body must be of type {want}: "{kind}"')]
+    if schema.get("x-kubernetes-int-or-string") and kind not in ("integer", "string", "null"):
+        return [(path, "FieldValueInvalid", f'Invalid value: "{kind}": {path} in body must be of type '
+                                             f'integer,string: "{kind}"')]
+    if not isinstance(value, dict):
+        return []
+    errors = []
+    props = schema.get("properties")
+    for key, item in value.items():
+        sub = (props if isinstance(props, dict) else {}).get(key, schema.get("additionalProperties"))
+        if isinstance(sub, dict):
+            errors += _type_errors(sub, item, f"{path}.{key}" if path else key)
+    return errors
+
+
+def schema_errors(store: Store, res: Resource, obj: Obj) -> list[tuple[str, str, str]]:
+    """(field, reason, message) where a custom resource breaks its CRD's structural schema."""
+    crd = store.find(CRD, "", crd_name(res)) if res.custom else None
+    versions = [v for v in (crd or {}).get("spec", {}).get("versions") or [] if isinstance(v, dict)]
+    version = next((v for v in versions if v.get("name") == res.version), {})
+    schema = (version.get("schema") or {}).get("openAPIV3Schema")
+    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+    return _type_errors(schema, body, "") if isinstance(schema, dict) else []

@@ -46,10 +46,13 @@ def _limit(text: str | None) -> int:
     if not text:
         return 0
     try:
-        return max(int(text), 0)
+        limit = int(text)
     except ValueError:
-        raise BadRequest(f'limit: Invalid value: "{text}": strconv.ParseInt: parsing "{text}": '
-                         "invalid syntax") from None
+        limit = None
+    if limit is None or not -(2**63) <= limit < 2**63:  # ListOptions.limit is an int64
+        why = "invalid syntax" if limit is None else "value out of range"
+        raise BadRequest(f'limit: Invalid value: "{text}": strconv.ParseInt: parsing "{text}": {why}')
+    return max(limit, 0)  # a negative limit lists everything, as 0 does
 
 
 def _bare(obj: Obj) -> Obj:

@@ -118,9 +118,15 @@ def _require_namespace(lab: Lab, namespace: str | None) -> None:
         raise NotFound.of("namespaces", namespace)
 
 
+def _check_schema(request: web.Request, t: Target, obj: Obj) -> None:
+    if causes := crds.schema_errors(lab_of(request).k8s.store, t.res, obj):
+        raise validation.invalid(t.res, obj["metadata"].get("name") or "", causes)
+
+
 def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     validation.check_target(t.res, obj, t.namespace, t.name)
     validation.check_object(t.res, obj, creating=True)
+    _check_schema(request, t, obj)
     if obj["metadata"].get("resourceVersion"):
         raise K8sError("resourceVersion should not be set on objects to be created")
     lab = lab_of(request)
@@ -159,6 +165,7 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Resp
     new = _keep_subresource_fields(t, current, new)
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
+    _check_schema(request, t, new)
     if _dry_run(request):
         return respond(new)
     store = lab_of(request).k8s.store

@@ -11,6 +11,7 @@ import yaml
 from lab.k8s import gotypes
 from lab.k8s.errors import BadRequest, Invalid
 from lab.k8s.resources import Resource
+from lab.k8s.selectors import selector_matches
 
 Obj = dict[str, Any]
 
@@ -142,6 +143,37 @@ def _label_causes(labels: dict[str, Any]) -> list[tuple[str, str, str]]:
     return causes
 
 
+WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
+
+
+def _go_map(labels: dict[str, str] | None) -> str:
+    """A label map as Go's %#v prints it in a field error."""
+    if labels is None:
+        return "map[string]string(nil)"
+    pairs = ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(labels.items()))
+    return "map[string]string{" + pairs + "}"
+
+
+def _workload_causes(spec: Obj) -> list[tuple[str, str, str]]:
+    """ValidatePodTemplateSpecForReplicaSet and its kin: a selector that selects the template's pods."""
+    causes = []
+    selector = spec.get("selector")
+    template = spec.get("template") or {}
+    labels = (template.get("metadata") or {}).get("labels")
+    if selector is None:
+        causes.append(("spec.selector", "FieldValueRequired", "Required value"))
+    try:
+        matches = selector_matches(selector, labels)
+    except (KeyError, TypeError, AttributeError):  # an unknown operator: the selector's own error, not this
+        matches = True
+    if not matches:
+        causes.append(("spec.template.metadata.labels", "FieldValueInvalid",
+                       f"Invalid value: {_go_map(labels)}: `selector` does not match template `labels`"))
+    if not (template.get("spec") or {}).get("containers"):
+        causes.append(("spec.template.spec.containers", "FieldValueRequired", "Required value"))
+    return causes
+
+
 def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
     meta = obj.setdefault("metadata", {})
     name = meta.get("name") or ""
@@ -156,6 +188,8 @@ def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
     causes += _label_causes(meta.get("labels") or {})
     if res.kind == "Pod" and not (obj.get("spec") or {}).get("containers"):
         causes.append(("spec.containers", "FieldValueRequired", "Required value"))
+    if res.kind in WORKLOADS:
+        causes += _workload_causes(obj.get("spec") or {})
     if causes:
         raise invalid(res, name, causes)
 

@@ -9,6 +9,8 @@ from tests.conftest import RunningLab
 
 CM = "/api/v1/namespaces/default/configmaps"
 PODS = "/api/v1/namespaces/default/pods"
+DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
+HELMCHARTS = "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts"
 JSON, MERGE, SMP, JSON_PATCH = ("application/json", "application/merge-patch+json",
                                 "application/strategic-merge-patch+json", "application/json-patch+json")
 CASES = [
@@ -40,6 +42,7 @@ CASES = [
     ("GET", CM + "?labelSelector=a%3D%28", JSON, b"", 400, "BadRequest"),
     ("GET", CM + "?fieldSelector=nonsense", JSON, b"", 400, "BadRequest"),
     ("GET", CM + "?limit=many", JSON, b"", 400, "BadRequest"),
+    ("GET", CM + "?limit=99999999999999999999", JSON, b"", 400, "BadRequest"),
     ("GET", CM + "?continue=%%%", JSON, b"", 400, "BadRequest"),
     ("GET", CM + "?watch=1&resourceVersion=abc", JSON, b"", 400, "BadRequest"),
     ("GET", CM + "?watch=1&timeoutSeconds=forever", JSON, b"", 400, "BadRequest"),
@@ -54,11 +57,13 @@ CASES = [
     ("POST", PODS, JSON, b'{"metadata": {"name": "a"}, "spec": {"containers": "x"}}', 400, "BadRequest"),
     ("POST", PODS, JSON, b'{"metadata": {"name": "a"}, "spec": {"containers": [{"name": "c", "image": "i", '
      b'"resources": {"requests": {"cpu": "lots"}}}]}}', 400, "BadRequest"),
-    ("POST", "/apis/apps/v1/namespaces/default/deployments", JSON,
-     b'{"metadata": {"name": "a"}, "spec": {"replicas": "3"}}', 400, "BadRequest"),
+    ("POST", DEPLOYMENTS, JSON, b'{"metadata": {"name": "a"}, "spec": {"replicas": "3"}}', 400, "BadRequest"),
     ("POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases", JSON,
      b'{"metadata": {"name": "a"}, "spec": {"leaseDurationSeconds": 1.5}}', 400, "BadRequest"),
     ("PATCH", CM + "/base", MERGE, b'{"data": {"a": [1]}}', 422, "Invalid"),
+    ("POST", DEPLOYMENTS, JSON, b'{"metadata": {"name": "a"}, "spec": {}}', 422, "Invalid"),
+    ("POST", HELMCHARTS, JSON, b'{"metadata": {"name": "a"}, "spec": "x"}', 422, "Invalid"),
+    ("POST", HELMCHARTS, JSON, b'{"metadata": {"name": "a"}, "spec": {"chart": 5}}', 422, "Invalid"),
     ("PATCH", CM + "/base", SMP, b'{"data": {"a": 1}}', 422, "Invalid"),
     ("PATCH", CM + "/base", JSON_PATCH, b'[{"op": "test", "path": "/metadata/name", "value": "other"}]', 422,
      "Invalid"),
@@ -98,3 +103,17 @@ def test_a_body_that_does_not_decode_is_refused_in_the_decoders_words(call) -> N
     status = call("PATCH", CM + "/base", MERGE, b'{"data": {"a": 1}}').json()
     assert status["message"].startswith(' "" is invalid: patch: Invalid value: "{')
     assert status["details"]["causes"][0]["field"] == "patch"
+
+
+def test_a_workload_without_selector_or_containers_is_422_as_the_server_words_it(call) -> None:  # type: ignore[no-untyped-def]
+    status = call("POST", DEPLOYMENTS, JSON, b'{"metadata": {"name": "empty"}, "spec": {}}').json()
+    assert status["message"] == (
+        'Deployment.apps "empty" is invalid: [spec.selector: Required value, spec.template.metadata.labels: '
+        "Invalid value: map[string]string(nil): `selector` does not match template `labels`, "
+        "spec.template.spec.containers: Required value]")
+
+
+def test_a_custom_resource_must_fit_its_crds_schema(call) -> None:  # type: ignore[no-untyped-def]
+    status = call("POST", HELMCHARTS, JSON, b'{"metadata": {"name": "typo"}, "spec": {"chart": 5}}').json()
+    assert status["message"] == ('HelmChart.helm.cattle.io "typo" is invalid: spec.chart: Invalid value: '
+                                 '"integer": spec.chart in body must be of type string: "integer"')
