@@ -123,9 +123,14 @@ class DataTooLarge(PveError):
 async def request_params(request: web.Request) -> dict[str, Any]:
     """Query and body parameters the way pveproxy's extract_params reads them (query wins)."""
     params: dict[str, Any] = {}
+    if request.content_length and request.method not in ("POST", "PUT"):
+        raise PveError(f"Unexpected content for method '{request.method}'", 501)
     if request.method in ("POST", "PUT") and request.can_read_body:
         if (request.content_length or 0) > MAX_POST:
             raise DataTooLarge()
+        ctype = request.headers.get("Content-Type")
+        if ctype and request.content_type not in ("application/x-www-form-urlencoded", "application/json"):
+            raise PveError(f"upload 'Content-Type '{ctype}' not implemented", 506)
         raw = await request.read()
         if request.content_type == "application/json":
             try:

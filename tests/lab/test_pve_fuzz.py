@@ -1,5 +1,6 @@
 """Random requests against every PVE route the lab serves: each gets one of PVE's answers
-(200, 400 with field errors, 401, 500 with PVE's message, 501, 595), never a 500 of the lab's own."""
+(200, 400 with field errors, 401, 403, 500 with PVE's message, 501, 506, 595), never a 500 of the
+lab's own."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ SCHEMA = ApiSchema.load()
 ROUTES = sorted({(r.method, r.resource.canonical)  # type: ignore[union-attr]
                  for r in make_app(Lab(load_scenario(None), ManualClock())).router.routes()
                  if r.method != "HEAD"})
-PVE_STATUSES = {200, 400, 401, 500, 501, 595}
+PVE_STATUSES = {200, 400, 401, 403, 500, 501, 506, 595}
 TOKEN = {"Authorization": "PVEAPIToken=root@pam!fuzz=secret"}
 
 URI_VALUES = {"node": ["blade1", "blade3", "blade9", "bad_name"], "vmid": ["101", "105", "9000", "777", "-5"],

@@ -87,3 +87,13 @@ def test_a_body_that_is_not_utf8_or_too_large_gets_pves_answer(running_lab: Runn
     huge = requests.put(url, data=b"description=" + b"a" * 600_000, headers=headers,
                         verify=running_lab.ca_file, timeout=10)
     assert (huge.status_code, huge.reason) == (501, "for data too large")
+
+
+def test_a_body_pveproxy_cannot_take_is_refused_as_it_refuses_it(running_lab: RunningLab) -> None:
+    base = f"{running_lab.pve_url}/api2/json"
+    auth = {"Authorization": f"PVEAPIToken=root@pam!drewburr={running_lab.server.token_secret}"}
+    xml = requests.put(f"{base}/cluster/ceph/flags/noout", data="<value>1</value>",
+                       headers={**auth, "Content-Type": "text/xml"}, verify=running_lab.ca_file, timeout=10)
+    assert (xml.status_code, xml.reason) == (506, "upload 'Content-Type 'text/xml' not implemented")
+    get = requests.get(f"{base}/version", data="x=1", headers=auth, verify=running_lab.ca_file, timeout=10)
+    assert (get.status_code, get.reason) == (501, "Unexpected content for method 'GET'")
