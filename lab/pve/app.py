@@ -1,7 +1,8 @@
 """The PVE HTTP application: middlewares around the routes, outermost first.
 
 record (every request) -> api faults (slow/flaky answers) -> errors (domain error -> PVE's
-answer) -> advance the lab's clock -> auth (token/ticket/CSRF) -> schema (501, 403 permissions, 400) -> route.
+answer) -> methods pveproxy knows -> advance the lab's clock -> auth (token/ticket/CSRF) ->
+schema (501, 403 permissions, 400) -> route.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from lab.pve.domain import PveError
 from lab.pve.schema import Handler, Middleware
 
 if TYPE_CHECKING:
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 
 LAB_KEY = web.AppKey("lab", object)
 NOW_KEY = web.RequestKey("lab_now", float)  # the lab time this request is served at
+KNOWN_METHODS = ("GET", "POST", "PUT", "DELETE")
 
 
 def _advance(lab: Lab) -> Middleware:
@@ -26,6 +29,14 @@ def _advance(lab: Lab) -> Middleware:
         return await handler(request)
 
     return advance
+
+
+@web.middleware
+async def known_methods(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """pveproxy takes GET, POST, PUT and DELETE only (HEAD too is 501), before any auth."""
+    if request.method not in KNOWN_METHODS:
+        raise PveError(f"method '{request.method}' not available", 501)
+    return await handler(request)
 
 
 def make_app(lab: Lab) -> web.Application:
@@ -42,6 +53,7 @@ def make_app(lab: Lab) -> web.Application:
         lab.recorder.middleware("pve"),
         api_faults_middleware(lab.api_faults),
         pve_errors,
+        known_methods,
         _advance(lab),
         auth.auth_middleware(pve_auth),
         schema_middleware(ApiSchema.load(), authorize=authorizer(lab.pve.privileges)),

@@ -97,3 +97,10 @@ def test_a_body_pveproxy_cannot_take_is_refused_as_it_refuses_it(running_lab: Ru
     assert (xml.status_code, xml.reason) == (506, "upload 'Content-Type 'text/xml' not implemented")
     get = requests.get(f"{base}/version", data="x=1", headers=auth, verify=running_lab.ca_file, timeout=10)
     assert (get.status_code, get.reason) == (501, "Unexpected content for method 'GET'")
+
+
+@pytest.mark.parametrize("method", ["PATCH", "HEAD", "OPTIONS"])
+def test_a_method_pveproxy_does_not_know_is_not_available(running_lab: RunningLab, method: str) -> None:
+    answer = requests.request(method, f"{running_lab.pve_url}/api2/json/version", verify=running_lab.ca_file,
+                              timeout=10)  # before authentication, as on PVE
+    assert (answer.status_code, answer.reason) == (501, f"method '{method}' not available")
