@@ -13,6 +13,7 @@ from lab.pve.tasks import Task
 
 MIGRATE_OVERHEAD = 3.0  # lab seconds of setup and switch-over on top of the memory transfer
 OFFLINE_MIGRATE = 2.0  # shared storage: only the config moves
+SSH_TIMEOUT = 3.0  # lab seconds before the migration gives up on a target that does not answer
 LOCAL_DEVICES = ("hostpci", "usb")
 
 
@@ -66,8 +67,9 @@ class MigrateApi(PveState):
         source = vm.node
         live = vm.running()
         vm.lock = "migrate"
-        no_room = live and self.mem_free(target) < vm.memory
-        if live and not no_room:
+        unreachable = not self.blades[target].reachable(now)
+        no_room = live and not unreachable and self.mem_free(target) < vm.memory
+        if live and not (no_room or unreachable):
             vm.migrating_to = target
         bandwidth = min(self.blades[source].nic_bandwidth, self.blades[target].nic_bandwidth,
                         bwlimit * 1024 if bwlimit else float("inf"))
@@ -76,6 +78,10 @@ class MigrateApi(PveState):
         start = now
 
         def move(task: Task, end: float) -> None:
+            if unreachable:  # the ssh check in QemuMigrate's prepare phase
+                _log(task, end, f"migration aborted (duration {_hms(end - start)}): Can't connect to "
+                                "destination address using public key", error=True)
+                raise PveError("migration aborted")
             if not self.blades[target].reachable(end) or no_room:
                 if no_room:
                     _log(task, end, f"[{target}] kvm: cannot set up guest memory 'pc.ram': "
@@ -100,8 +106,10 @@ class MigrateApi(PveState):
             vm.lock = None
             vm.migrating_to = None
 
-        task = self.run_task(source, "qmigrate", vm.vmid, now, duration, move, user=user,
-                             cleanup=unlock)
+        task = self.run_task(source, "qmigrate", vm.vmid, now, SSH_TIMEOUT if unreachable else duration,
+                             move, user=user, cleanup=unlock)
+        if unreachable:
+            return task
         _log(task, now, f"starting migration of VM {vm.vmid} to node '{target}' ({self.blades[target].ip})")
         if live:
             _log(task, now, f"starting VM {vm.vmid} on remote node '{target}'")

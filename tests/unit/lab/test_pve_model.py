@@ -187,3 +187,14 @@ def test_migrateall_skips_a_guest_removed_while_it_waits_for_a_worker(pve: PveCl
     run(pve, clock, 60)
     assert task.exitstatus == "OK"
     assert "Check VM 105: Configuration file 'nodes/blade3/qemu-server/105.conf' does not exist" in task.log
+
+
+def test_a_migration_to_a_powered_off_blade_aborts_within_seconds(pve: PveCluster,
+                                                                  clock: ManualClock) -> None:
+    pve.power_off("blade4", clock.now())
+    task = pve.tasks[pve.qemu_migrate("blade3", 105, "blade4", clock.now(), online=True)]
+    run(pve, clock, 5)
+    assert task.exitstatus == "migration aborted"
+    assert task.log[0].endswith("ERROR: migration aborted (duration 00:00:03): Can't connect to destination "
+                                "address using public key")
+    assert (pve.vms[105].node, pve.vms[105].lock, pve.vms[105].status) == ("blade3", None, "running")
