@@ -67,8 +67,10 @@ class ConfigApi(PveState):
         digest = params.pop("digest", None)
         delete = split_list(params.pop("delete", ""))
         params.pop("background_delay", None)
-        for flag in ("force", "skiplock"):
-            params.pop(flag, None)
+        params.pop("force", None)
+        skiplock = params.pop("skiplock", "0") in ("1", "True")  # a form 1, or JSON true
+        if skiplock and user != "root@pam":  # not even root's API tokens
+            raise ParamError("skiplock", "Only root may use this option.")
         memory = params.get("memory")
         if memory is not None and not MEMORY.match(memory):
             raise ParamError("memory", "invalid format - format error\n"
@@ -80,7 +82,8 @@ class ConfigApi(PveState):
             raise PveError("detected modified configuration - file changed by other user? Try again.")
 
         def apply(task: Task | None = None, end: float = now) -> None:
-            self.check_lock(vm)
+            if not skiplock:
+                self.check_lock(vm)
             for key in delete:
                 self._set(vm, key, None)
             for key, value in params.items():
@@ -91,7 +94,8 @@ class ConfigApi(PveState):
         if not is_async:
             apply()
             return None
-        self.check_lock(vm)
+        if not skiplock:
+            self.check_lock(vm)
         return self.run_task(node, "qmconfig", vmid, now, 1, apply, user=user).upid
 
     def _set(self, vm: Vm, key: str, value: str | None) -> None:

@@ -140,6 +140,14 @@ def test_a_locked_vm_refuses_config_changes(running_lab: RunningLab, api: Proxmo
         api.nodes("blade3").qemu(105).config.put(description="x")
     assert "VM is locked (backup)" in str(exc.value)
     assert api.nodes("blade3").qemu(105).config.get()["lock"] == "backup"
+    with pytest.raises(ResourceException) as exc:  # an API token is not root@pam
+        api.nodes("blade3").qemu(105).config.put(description="x", skiplock=1)
+    assert exc.value.errors == {"skiplock": "Only root may use this option."}
+    host, port = running_lab.pve_url.removeprefix("https://").split(":")
+    root = ProxmoxAPI(host, port=int(port), user="root@pam", verify_ssl=running_lab.ca_file,
+                      password=running_lab.lab.pve.passwords["root@pam"])
+    root.nodes("blade3").qemu(105).config.put(description="during backup", skiplock=1)
+    assert api.nodes("blade3").qemu(105).config.get()["description"] == "during backup"
 
 
 def test_cloning_the_template_makes_a_linked_stopped_clone(api: ProxmoxAPI) -> None:
