@@ -27,7 +27,7 @@ from commands.result import FAILED, REFUSED, Result
 from infra.errors import GatewayError
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
-from infra.journal import OperationStatus, StepRecord
+from infra.journal import JournalError, OperationStatus, StepRecord
 from infra.journal_sqlite import SqliteJournal
 from infra.operations.context import Context, OpsOptions
 
@@ -43,6 +43,8 @@ def config_path(ctx: typer.Context) -> str | None:
 
 def build_context(settings: Settings, admin_override: bool = False) -> Context:
     px = settings.proxmox
+    if px.ca_file is not None and px.verify_tls and not Path(px.ca_file).is_file():
+        raise ConfigError(f"proxmox.ca_file: {px.ca_file} does not exist")
     pve = PveGateway(px.url, px.token_id, px.token_secret.get_secret_value(), ca_file=px.ca_file,
                      verify_tls=px.verify_tls, timeout=px.timeout_seconds)
     kube = settings.kubernetes
@@ -65,7 +67,11 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
                          headroom_gib=settings.planner.headroom_gib,
                          node_pattern=settings.planner.node_pattern,
                          allow_more_maintenance=admin_override)
-    return Context(pve=pve, k8s=k8s, journal=SqliteJournal(settings.journal.path), options=options)
+    try:
+        journal = SqliteJournal(settings.journal.path)
+    except JournalError as exc:
+        raise ConfigError(f"journal.path: {exc}") from None
+    return Context(pve=pve, k8s=k8s, journal=journal, options=options)
 
 
 class Progress:
@@ -115,6 +121,11 @@ def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Re
     except GatewayError as exc:
         progress.stop()
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(FAILED) from None
+    except JournalError as exc:  # it broke mid-way: the systems may be half changed
+        progress.stop()
+        typer.echo(f"error: {exc}\nThe journal could not be written: check `drewburr status` before "
+                   "running anything else.", err=True)
         raise typer.Exit(FAILED) from None
     progress.stop()
     typer.echo(result.text, err=result.code == REFUSED)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 ENV_FILE_VAR = "DREWBURR_CONFIG"
 
@@ -83,6 +83,17 @@ class PlannerConfig(_Section):
     headroom_gib: float = Field(1.0, ge=0, description="memory kept free on every target blade")
     node_pattern: str = Field("{vm}", description="K8s node name of a VM; {vm} is the VM's name")
 
+    @field_validator("node_pattern")
+    @classmethod
+    def _names_the_vm(cls, value: str) -> str:
+        try:
+            ok = "{vm}" in value and value.format(vm="x") != value
+        except (KeyError, IndexError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError("must contain {vm} (the VM's name) and no other {field}, e.g. '{vm}'")
+        return value
+
 
 class OperationsConfig(_Section):
     eviction_retry_seconds: float = Field(5, gt=0, description="like kubectl drain")
@@ -129,6 +140,11 @@ def _describe(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+def _env_names() -> str:
+    return ", ".join(sorted(k for k in os.environ if k.startswith("DREWBURR_") and "__" not in k
+                            and k != ENV_FILE_VAR)) or "the environment"
+
+
 def load_settings(path: Path | str | None = None) -> Settings:
     """Load the file at `path` (else `$DREWBURR_CONFIG`), apply env overrides, validate."""
     path = path or os.environ.get(ENV_FILE_VAR)
@@ -148,6 +164,9 @@ def load_settings(path: Path | str | None = None) -> Settings:
             raise ConfigError(f"{source}: a config file is a mapping of sections (proxmox, kubernetes, ...)")
     try:
         settings = Settings(**data)
+    except SettingsError as exc:  # an env section (DREWBURR_PROXMOX='{...') that is not JSON
+        raise ConfigError(f"environment: {exc}; a whole section in {_env_names()} must be JSON, "
+                          "or set one key with DREWBURR_<SECTION>__<KEY>") from None
     except ValidationError as exc:
         hint = "" if path else f"\n(no config file: pass --config FILE or set {ENV_FILE_VAR})"
         raise ConfigError(_describe(exc, source) + hint) from None

@@ -16,6 +16,10 @@ Outcome = Literal["pending", "running", "retrying", "done", "failed", "cancelled
 FINISHED: frozenset[str] = frozenset({"Succeeded", "Failed", "Cancelled"})
 
 
+class JournalError(Exception):
+    """The journal cannot be opened, read or written (path, permissions, a corrupt file)."""
+
+
 class Locked(Exception):
     """A blade is held by another operation (or another blade is already in maintenance)."""
 

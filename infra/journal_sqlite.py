@@ -9,7 +9,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from infra.journal import FINISHED, Journal, Locked, Maintenance, OperationStatus, Phase, StepRecord
+from infra.journal import (
+    FINISHED,
+    Journal,
+    JournalError,
+    Locked,
+    Maintenance,
+    OperationStatus,
+    Phase,
+    StepRecord,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS operations (
@@ -28,23 +37,34 @@ CREATE TABLE IF NOT EXISTS maintenance (blade TEXT PRIMARY KEY, record TEXT NOT 
 class SqliteJournal(Journal):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30)
         try:
-            db.executescript(SCHEMA)  # executescript commits by itself
-        finally:
-            db.close()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30)
+            try:
+                db.executescript(SCHEMA)  # executescript commits by itself
+            finally:
+                db.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"journal {self.path}: {exc}") from exc
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: {exc}") from exc
         db.row_factory = sqlite3.Row
         try:
             db.execute("BEGIN IMMEDIATE")
             yield db
             db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise JournalError(f"journal {self.path}: {exc}") from exc
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         finally:
             db.close()

@@ -7,12 +7,13 @@ maintenance record before the change is made.
 
 from __future__ import annotations
 
-from infra.errors import Blocked, Fatal, NotFound
+from infra.errors import Blocked, Fatal, NotFound, Retryable
 from infra.journal import Maintenance
 from infra.operations.context import Context
 from infra.operations.machine import Step
 from infra.operations.migrate import migrate_all
 from infra.planner import Intent, plan
+from infra.topology import Snapshot, Vm
 from infra.topology_build import MAINTENANCE_ANNOTATION, parse_pods
 
 
@@ -21,6 +22,22 @@ def _record(ctx: Context, blade: str) -> Maintenance:
     if record is None:
         raise Fatal(f"no maintenance record for {blade}: run the plan step first")
     return record
+
+
+def _stranded(snap: Snapshot, record: Maintenance) -> tuple[list[Vm], list[str]]:
+    """The blade's VMs not yet safe elsewhere: (HA VMs on an offline blade, that PVE HA will restart;
+    a line for each other VM still running on the blade or sitting on an offline blade)."""
+    waiting, lost = [], []
+    for vmid in record.placement:
+        vm = snap.vms.get(vmid)
+        if vm is None or vm.blade not in snap.blades:
+            continue
+        offline = not snap.blades[vm.blade].online
+        if offline and vm.ha:
+            waiting.append(vm)
+        elif offline or (vm.blade == record.blade and vm.running):
+            lost.append(f"{vm.name} ({vm.vmid}) on {vm.blade}, {'offline' if offline else vm.status}")
+    return waiting, lost
 
 
 def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: str = "drain") -> list[Step]:
@@ -101,19 +118,45 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
                             f"stuck: {', '.join(stuck[:10])}")
             await ctx.sleep(ctx.options.eviction_retry_seconds if blocked else None)
 
+    replanned: list[str] = []  # why a migration had to find a new target, for the journal
+    ha_wait: list[float] = []  # when we started waiting for PVE HA to restart a VM a dead target took
+
     async def migrate() -> str:
         record = _record(ctx, blade)
         snap = await ctx.snapshot()
+        waiting, _ = _stranded(snap, record)
+        if waiting:  # a target died after the move: PVE HA restarts the VM somewhere, then we look again
+            ha_wait[:] = ha_wait or [ctx.deadline(ctx.options.migration_timeout_seconds)]
+            names = ", ".join(f"{vm.name} ({vm.vmid}) on {vm.blade}" for vm in waiting)
+            if ctx.past(ha_wait[0]):
+                raise Fatal(f"PVE HA did not restart {names} within "
+                            f"{ctx.options.migration_timeout_seconds:.0f}s of its blade going offline")
+            raise Retryable(f"waiting for PVE HA to restart {names} (offline)",
+                            delay=ctx.options.poll_seconds)
         p = plan(snap, Intent(kind="drain", blade=blade), ctx.plan_options())
         moves = [(m.vmid, m.source, m.target) for m in p.moves if m.vmid in record.placement]
         homeless = [str(v) for v, _, t in moves if t is None]
         if homeless:
             raise Fatal(f"no blade has room for VM(s) {', '.join(homeless)}")
-        done = await migrate_all(ctx, [(v, s, t) for v, s, t in moves if t])
-        return "; ".join(done) or "no VM left to move"
+        try:
+            done = await migrate_all(ctx, [(v, s, t) for v, s, t in moves if t])
+        except Retryable as exc:
+            replanned.append(str(exc))
+            raise
+        return "; ".join([*done, *(f"planned again: {r}" for r in replanned)]) or "no VM left to move"
 
     async def mark() -> str:
         record = _record(ctx, blade)
+        snap = await ctx.snapshot()  # the end state, seen again: a target may have died after the move
+        lost = []
+        for vmid in record.placement:
+            vm = snap.vms.get(vmid)
+            if vm is not None and ((vm.blade == blade and vm.running) or not snap.blades[vm.blade].online):
+                where = vm.status if snap.blades[vm.blade].online else "offline"
+                lost.append(f"{vm.name} ({vm.vmid}) on {vm.blade}, {where}")
+        if lost:
+            raise Fatal(f"not every VM of {blade} ended on an online blade: {'; '.join(lost)}. Run "
+                        f"`drewburr drain {blade} --yes` again to move them (HA VMs restart by themselves)")
         if ctx.k8s is not None:
             for name in record.nodes:
                 await ctx.k8s.set_annotations(name, {MAINTENANCE_ANNOTATION: blade})

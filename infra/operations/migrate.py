@@ -10,25 +10,27 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from infra.errors import Fatal, GatewayError
+from infra.errors import Fatal, GatewayError, Retryable
 from infra.gateways.pve import TaskResult, upid_fields
 from infra.operations.context import Context
 
 MIGRATING = "migrate"
 
 
-async def _where(ctx: Context, vmid: int) -> tuple[str, str, str | None]:
-    """(blade, status, lock) of a VM, read from /cluster/resources."""
-    for entry in await ctx.pve.cluster_resources(type="vm"):
-        if int(entry.get("vmid", -1)) == vmid:
-            return entry["node"], entry.get("status", "unknown"), entry.get("lock") or None
+async def _where(ctx: Context, vmid: int) -> tuple[str, str, str | None, set[str]]:
+    """(blade, status, lock) of a VM and the blades online, from one /cluster/resources read."""
+    entries = await ctx.pve.cluster_resources()
+    online = {e["node"] for e in entries if e.get("type") == "node" and e.get("status") == "online"}
+    for entry in entries:
+        if entry.get("type") == "qemu" and int(entry.get("vmid", -1)) == vmid:
+            return entry["node"], entry.get("status", "unknown"), entry.get("lock") or None, online
     raise Fatal(f"VM {vmid} is gone from /cluster/resources")
 
 
 async def _settle(ctx: Context, vmid: int, deadline: float) -> tuple[str, str]:
     """Wait out a migration already under way (a resumed operation); returns (blade, status)."""
     while True:
-        blade, status, lock = await _where(ctx, vmid)
+        blade, status, lock, _ = await _where(ctx, vmid)
         if lock != MIGRATING:
             return blade, status
         if ctx.past(deadline):
@@ -52,7 +54,10 @@ async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
         raise Fatal(f"migration of VM {vmid} {source} -> {target} failed: {result.exitstatus}")
     _, kind, started = upid_fields(upid)
     while True:
-        blade, now_status, lock = await _where(ctx, vmid)
+        blade, now_status, lock, up = await _where(ctx, vmid)
+        if target not in up and lock is None:  # it died under us: plan again rather than wait it out
+            raise Retryable(f"target {target} went offline while VM {vmid} moved; VM {vmid} is on "
+                            f"{blade} ({now_status}): planning a new target", delay=ctx.options.poll_seconds)
         if blade == target and lock is None and (now_status == "running" or not online):
             return f"{vmid} {source} -> {target}"
         if kind == "hamigrate":
@@ -77,7 +82,7 @@ async def migrate_all(ctx: Context, moves: list[tuple[int, str, str]]) -> list[s
     """Run (vmid, source, target) moves in parallel, at most `migrations_per_nic` per source.
 
     Every migration runs to its end even when one fails, so no VM is left half-handled;
-    then one Fatal names every failure.
+    then one Fatal names every failure, or, when a target only went away, one Retryable.
     """
     limits: dict[str, asyncio.Semaphore] = defaultdict(
         lambda: asyncio.Semaphore(ctx.options.migrations_per_nic))
@@ -87,10 +92,14 @@ async def migrate_all(ctx: Context, moves: list[tuple[int, str, str]]) -> list[s
             return await migrate_one(ctx, vmid, target)
 
     results = await asyncio.gather(*(one(*m) for m in moves), return_exceptions=True)
+    unexpected = [r for r in results if isinstance(r, BaseException)
+                  and not isinstance(r, Fatal | GatewayError | Retryable)]
+    if unexpected:
+        raise unexpected[0]
     failures = [str(r) for r in results if isinstance(r, Fatal | GatewayError)]
-    others = [r for r in results if isinstance(r, BaseException) and not isinstance(r, Fatal | GatewayError)]
-    if others:
-        raise others[0]
     if failures:
         raise Fatal("; ".join(failures))
+    again = [r for r in results if isinstance(r, Retryable)]
+    if again:  # the step runs again: it plans anew and skips the VMs already moved
+        raise Retryable("; ".join(str(r) for r in again), delay=min(r.delay for r in again))
     return [str(r) for r in results]

@@ -187,3 +187,23 @@ async def test_a_target_blade_powered_off_mid_drain_is_not_used(running_lab, pve
     assert result.code == DONE, result.text
     placed = {vm["name"]: vm["node"] for vm in pve.cluster.resources.get(type="vm")}
     assert placed["kube03"] not in ("blade3", "blade4") and placed["kube05"] not in ("blade3", "blade4")
+
+
+async def test_a_target_blade_powered_off_during_a_migration_gets_a_new_target(running_lab, pve):
+    """blade4 dies while kube03 (HA) is moving there: the drain plans again rather than wait it out."""
+    lab = running_lab.lab
+
+    async def power_off_blade4_mid_migration() -> None:
+        while running_lab.call(lambda: lab.pve.vms[103].lock) != "migrate":
+            await asyncio.sleep(0.01)
+        fault(running_lab, "power-off", "blade4")
+
+    saboteur = asyncio.create_task(power_off_blade4_mid_migration())
+    result = await drain(lab_context(running_lab, migrations_per_nic=1), "blade3", yes=True)
+    assert saboteur.done()
+    op = result.operation
+    assert result.code == DONE, op.last_error if op else result.text
+    assert op.step("migrate").attempts >= 2  # it looked again after blade4 went away
+    placed = {vm["name"]: (vm["node"], vm["status"]) for vm in pve.cluster.resources.get(type="vm")}
+    for name in ("kube03", "kube05"):
+        assert placed[name][0] not in ("blade3", "blade4") and placed[name][1] == "running", placed

@@ -72,3 +72,21 @@ def test_unreadable_and_non_yaml_files_are_refused(tmp_path):
     bad.write_text("proxmox: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_settings(bad)
+
+
+def test_an_env_section_that_is_not_json_is_refused_naming_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("DREWBURR_PROXMOX", "{not json")
+    with pytest.raises(ConfigError, match="DREWBURR_PROXMOX"):
+        load_settings(write(tmp_path, LAB_STYLE))
+
+
+def test_a_bad_env_value_is_refused_naming_the_field(tmp_path, monkeypatch):
+    monkeypatch.setenv("DREWBURR_OPERATIONS__MIGRATIONS_PER_NIC", "zero")
+    with pytest.raises(ConfigError, match=r"operations\.migrations_per_nic"):
+        load_settings(write(tmp_path, LAB_STYLE))
+
+
+@pytest.mark.parametrize("pattern", ["{name}", "kube", "{vm"])
+def test_a_node_pattern_without_vm_is_refused(tmp_path, pattern):
+    with pytest.raises(ConfigError, match=r"planner\.node_pattern"):
+        load_settings(write(tmp_path, {**LAB_STYLE, "planner": {"node_pattern": pattern}}))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.journal import Locked, Maintenance, StepRecord
+from infra.journal import JournalError, Locked, Maintenance, StepRecord
 from infra.journal_sqlite import SqliteJournal
 
 
@@ -63,3 +63,20 @@ def test_unfinished_lists_running_operations_only(journal):
     journal.set_phase(a.id, "Running", now=2, pid=123)
     journal.set_phase(b.id, "Succeeded", now=2)
     assert [op.id for op in journal.unfinished()] == [a.id]
+
+
+def test_a_corrupt_or_unopenable_journal_is_a_journal_error_naming_the_path(tmp_path):
+    corrupt = tmp_path / "corrupt.sqlite"
+    corrupt.write_text("this is not a database " * 100)
+    with pytest.raises(JournalError, match=f"journal {corrupt}: file is not a database"):
+        SqliteJournal(corrupt)
+    with pytest.raises(JournalError, match=f"journal {tmp_path}:"):
+        SqliteJournal(tmp_path)  # a directory
+
+
+def test_a_journal_that_breaks_after_opening_says_so(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    journal = SqliteJournal(path)
+    path.write_text("overwritten " * 100)
+    with pytest.raises(JournalError, match="journal"):
+        journal.list()

@@ -1,0 +1,59 @@
+"""Bad configuration on the command line: exit 2, a message naming the field, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+from .test_config import LAB_STYLE
+
+
+def run(tmp_path, data: dict, *args: str, env: dict | None = None):
+    path = tmp_path / "drewburr.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return CliRunner().invoke(app, ["--config", str(path), *args], env=env)
+
+
+def with_files(tmp_path, **journal) -> dict:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked before a call")
+    proxmox = {**LAB_STYLE["proxmox"], "url": "https://127.0.0.1:1", "ca_file": str(ca)}
+    return {**LAB_STYLE, "proxmox": proxmox, "kubernetes": {},
+            "journal": {"path": str(journal.get("path", tmp_path / "j.sqlite"))}}
+
+
+def assert_refused(result, *words: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert not isinstance(result.exception, Exception), result.exception  # SystemExit(2) only
+    for word in words:
+        assert word in result.output
+
+
+def test_a_missing_ca_file_is_named(tmp_path):
+    data = with_files(tmp_path)
+    data["proxmox"]["ca_file"] = str(tmp_path / "absent.pem")
+    assert_refused(run(tmp_path, data, "status"), "proxmox.ca_file", "absent.pem")
+
+
+@pytest.mark.parametrize("verb", [["status"], ["drain", "blade3", "--yes"], ["ops", "list"]])
+def test_a_corrupt_journal_is_refused_before_anything_runs(tmp_path, verb):
+    corrupt = tmp_path / "j.sqlite"
+    corrupt.write_text("garbage " * 100)
+    assert_refused(run(tmp_path, with_files(tmp_path), *verb), "journal.path", "not a database")
+
+
+def test_a_journal_path_that_is_a_directory_is_refused(tmp_path):
+    assert_refused(run(tmp_path, with_files(tmp_path, path=tmp_path), "ops"), "journal.path")
+
+
+def test_an_env_section_that_is_not_json_is_refused(tmp_path):
+    result = run(tmp_path, with_files(tmp_path), "status", env={"DREWBURR_PROXMOX": "{bad"})
+    assert_refused(result, "DREWBURR_PROXMOX")
+
+
+def test_a_bad_node_pattern_is_refused(tmp_path):
+    data = {**with_files(tmp_path), "planner": {"node_pattern": "{name}"}}
+    assert_refused(run(tmp_path, data, "status"), "planner.node_pattern")
