@@ -58,7 +58,7 @@ def render_status(snap: Snapshot) -> str:
              + (f" (flags: {', '.join(snap.ceph.flags)})" if snap.ceph.flags else "")]
     for check, message in sorted(snap.ceph.checks.items()):
         lines.append(f"  {check}: {message}")
-    lines.append(f"{'BLADE':<10} {'STATE':<12} {'MEMORY USED':<20} VMS")
+    lines.append(f"{'BLADE':<10} {'STATE':<21} {'MEMORY USED':<20} VMS")
     osd_down = {o.host for o in snap.ceph.osds if not o.up}
     for b in sorted(snap.blades.values(), key=lambda b: b.name):
         vms = snap.vms_on(b.name)
@@ -67,7 +67,7 @@ def render_status(snap: Snapshot) -> str:
         state += " maint" if b.maintenance else ""
         state += " osd-down" if b.name in osd_down else ""
         names = [v.name + ("" if v.running else f" ({'template' if v.template else v.status})") for v in vms]
-        lines.append(f"{b.name:<10} {state:<12} {_gib(used) + ' / ' + _gib(b.maxmem):<20} {_names(names)}")
+        lines.append(f"{b.name:<10} {state:<21} {_gib(used) + ' / ' + _gib(b.maxmem):<20} {_names(names)}")
     if snap.nodes:
         lines.append(f"{'NODE':<12} {'READY':<6} {'SCHED':<11} {'BLADE':<10} PODS")
         counts = {name: len(pods) for name, pods in snap.pods_by_node.items()}
@@ -75,6 +75,7 @@ def render_status(snap: Snapshot) -> str:
             lines.append(f"{n.name:<12} {'yes' if n.ready else 'NO':<6} "
                          f"{'cordoned' if n.unschedulable else 'yes':<11} "
                          f"{snap.blade_of_node(n.name) or '?':<10} {counts.get(n.name, 0)}")
+    lines.extend(f"  {m}" for m in snap.moved)
     lines.extend(f"! {m}" for m in snap.mismatches)
     lines.extend(f"! unreachable: {e}" for e in snap.errors)
     return "\n".join(lines)

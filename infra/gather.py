@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from infra.errors import GatewayError
@@ -32,8 +32,11 @@ async def _soft(call: Awaitable[T], default: T, errors: list[str]) -> T:
 
 
 async def gather(pve: PveGateway, k8s: K8sGateway | None, pattern: str = "{vm}",
-                 maintenance: Iterable[str] = ()) -> Snapshot:
-    """PVE must answer (GatewayError otherwise); Ceph and Kubernetes may be missing."""
+                 maintenance: Iterable[str] = (), homes: Mapping[int, tuple[str, int]] | None = None,
+                 ) -> Snapshot:
+    """PVE must answer (GatewayError otherwise); Ceph and Kubernetes may be missing.
+
+    `maintenance` and `homes` (vmid -> (home blade, operation)) come from the journal."""
     ceph = CephGateway(pve)
     errors: list[str] = []
     resources, cluster_status = await asyncio.gather(pve.cluster_resources(), pve.cluster_status())
@@ -49,6 +52,6 @@ async def gather(pve: PveGateway, k8s: K8sGateway | None, pattern: str = "{vm}",
         raw.nodes, raw.pods, raw.replicasets, raw.pdbs = await asyncio.gather(
             _soft(k8s.list_nodes(), [], errors), _soft(k8s.list_pods(), [], errors),
             _soft(k8s.list_replicasets(), [], errors), _soft(k8s.list_pdbs(), [], errors))
-    snap = build_snapshot(raw, pattern, maintenance, now=time.time())
+    snap = build_snapshot(raw, pattern, maintenance, now=time.time(), homes=homes)
     snap.errors = errors
     return snap

@@ -155,6 +155,7 @@ class Snapshot(_Model):
     ceph: Ceph = Field(default_factory=Ceph)
     pve_quorate: bool = True
     mismatches: list[str] = Field(default_factory=list)  # name/zone disagreements, reported as is
+    moved: list[str] = Field(default_factory=list)  # zone labels a maintenance made stale (expected)
     errors: list[str] = Field(default_factory=list)  # systems that could not be read
     taken_at: float = 0.0
 

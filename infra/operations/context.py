@@ -47,8 +47,9 @@ class Context:
                            allow_more_maintenance=self.options.allow_more_maintenance)
 
     async def snapshot(self) -> Snapshot:
-        held = [m.blade for m in self.journal.maintenance()]
-        return await gather(self.pve, self.k8s, self.options.node_pattern, held)
+        records = self.journal.maintenance()
+        homes = {vmid: (blade, m.op_id) for m in records for vmid, blade in m.placement.items()}
+        return await gather(self.pve, self.k8s, self.options.node_pattern, [m.blade for m in records], homes)
 
     async def sleep(self, seconds: float | None = None) -> None:
         await asyncio.sleep(self.options.poll_seconds if seconds is None else seconds)

@@ -30,7 +30,7 @@ async def ready_pods(gw: K8sGateway, owner: str, count: int) -> list[Pod]:
 
 async def test_lists_come_back_as_api_json_that_the_parsers_read(running_lab):
     gw = k8s(running_lab)
-    nodes, _, _ = parse_nodes(await gw.list_nodes(), {})
+    nodes = parse_nodes(await gw.list_nodes(), {}).nodes
     assert sorted(nodes) == ["kube01", "kube02", "kube03", "kube04", "kube05"]
     assert nodes["kube03"].zone == "blade3" and nodes["kube03"].server and not nodes["kube05"].server
     solo = await ready_pods(gw, "ingress-solo", 2)

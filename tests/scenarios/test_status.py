@@ -57,6 +57,10 @@ def test_drain_and_ops_on_the_command_line(running_lab):
     drained = run(running_lab, "drain", "blade3", "--yes")
     assert drained.exit_code == 0, drained.output
     assert "[6/6] mark: done" in drained.output  # plain progress lines off a terminal
+    status = run(running_lab, "status")
+    assert "online maint" in status.output
+    assert "K8s node kube03: zone label blade3, VM 103 now on blade4 (moved by operation 1" in status.output
+    assert "! " not in status.output  # a maintenance's own moves are not alarms
     listed = run(running_lab, "ops")
     assert listed.exit_code == 0 and "drain blade3  phase=Succeeded" in listed.output
     shown = run(running_lab, "ops", "show", "1")

@@ -36,7 +36,7 @@ def test_status_table_has_a_row_per_blade_and_node():
     snap.nodes["kube05"].unschedulable = True
     text = render_status(snap)
     assert "blade2     OFFLINE" in text
-    assert "blade3     online       10.0 GiB / 16.0 GiB  kube03, kube05" in text
+    assert "blade3     online                10.0 GiB / 16.0 GiB  kube03, kube05" in text
     assert "kube05       yes    cordoned    blade3" in text
 
 

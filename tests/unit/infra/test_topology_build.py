@@ -52,19 +52,29 @@ def node(name: str, zone: str, ready: str = "True", server: bool = False, **anno
 
 def test_nodes_match_vms_by_name_and_zone_mismatches_are_reported_not_guessed():
     vms = tb.parse_vms([{"type": "qemu", "vmid": 103, "name": "kube03", "node": "blade4"}])
-    nodes, mismatches, held = tb.parse_nodes(
+    nodes, mismatches, _, held = tb.parse_nodes(
         [node("kube03", "blade3", server=True, **{"drewburr.io/maintenance": "blade3"}),
          node("stray", "blade1", ready="Unknown")], vms)
     assert nodes["kube03"].vm == 103 and nodes["kube03"].server
     assert nodes["stray"].vm is None and not nodes["stray"].ready
-    assert mismatches == ["K8s node kube03 has zone blade3 but its VM 103 runs on blade4",
+    assert mismatches == ["K8s node kube03: zone label blade3, but its VM 103 runs on blade4",
                           "K8s node stray matches no VM (pattern '{vm}')"]
     assert held == {"blade3"}
 
 
+def test_a_zone_label_made_stale_by_a_maintenance_is_explained_not_flagged():
+    vms = tb.parse_vms([{"type": "qemu", "vmid": 103, "name": "kube03", "node": "blade4"},
+                        {"type": "qemu", "vmid": 104, "name": "kube04", "node": "blade1"}])
+    parsed = tb.parse_nodes([node("kube03", "blade3"), node("kube04", "blade4")], vms,
+                            homes={103: ("blade3", 7)})
+    assert parsed.moved == ["K8s node kube03: zone label blade3, VM 103 now on blade4 "
+                            "(moved by operation 7 while blade3 is in maintenance)"]
+    assert parsed.mismatches == ["K8s node kube04: zone label blade4, but its VM 104 runs on blade1"]
+
+
 def test_node_pattern_is_configurable():
     vms = tb.parse_vms([{"type": "qemu", "vmid": 103, "name": "kube03", "node": "blade3"}])
-    nodes, mismatches, _ = tb.parse_nodes([node("kube03.lan", "blade3")], vms, pattern="{vm}.lan")
+    nodes, mismatches, _, _ = tb.parse_nodes([node("kube03.lan", "blade3")], vms, pattern="{vm}.lan")
     assert nodes["kube03.lan"].vm == 103 and mismatches == []
 
 
