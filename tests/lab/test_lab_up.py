@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import requests
 import yaml
 
 
@@ -33,6 +35,13 @@ def test_lab_up_writes_client_files_and_stops_on_sigterm(tmp_path: Path) -> None
         assert config["journal"] == {"backend": "sqlite", "path": str(workdir / "journal.sqlite")}
         assert set(config) >= {"proxmox", "kubernetes", "slack", "webhooks", "server", "journal",
                                "permissions", "remediation"}
+        # --time-scale 10: lab time runs ten times faster than real time
+        status_url = json.loads((workdir / "lab.json").read_text())["control_url"] + "/lab/status"
+        before = time.monotonic()
+        first = requests.get(status_url, timeout=5).json()["now"]
+        time.sleep(0.3)
+        second = requests.get(status_url, timeout=5).json()["now"]
+        assert 10 * 0.3 <= second - first <= 10 * (time.monotonic() - before)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
