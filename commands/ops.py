@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from commands.render import render_operation
 from commands.result import DONE, FAILED, Result, refused
-from infra.journal import Locked
+from infra.journal import FINISHED, Locked
 from infra.operations import run as ops
 from infra.operations.context import Context
 from infra.operations.machine import Listener
@@ -29,7 +29,7 @@ def cancel(ctx: Context, op_id: int) -> Result:
     op = ctx.journal.get(op_id)
     if op is None:
         return refused(f"no operation {op_id}")
-    if op.phase in ("Succeeded", "Failed", "Cancelled"):
+    if op.phase in FINISHED:
         return refused(f"operation {op_id} already ended: {op.phase}")
     if op in ops.interrupted(ctx):  # nobody runs it: cancel it here and free its blades
         ctx.journal.set_phase(op_id, "Cancelled", ctx.clock(), error="cancelled while interrupted")

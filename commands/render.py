@@ -86,10 +86,11 @@ def _when(t: float) -> str:
 
 
 def render_operation(op: OperationStatus, steps: bool = True) -> str:
+    progress = f"progress={op.done}/{op.total}  " if op.total else ""
     lines = [f"Operation {op.id}: {op.kind} {op.target}  phase={op.phase}  "
-             f"progress={op.done}/{op.total}  since {_when(op.last_transition)}"]
+             f"{progress}since {_when(op.last_transition)}"]
     if op.last_error:
-        lines.append(f"  last error: {op.last_error}")
+        lines.append(f"  {'reason' if op.phase == 'Refused' else 'last error'}: {op.last_error}")
     if op.pending and op.phase not in ("Succeeded",):
         lines.append(f"  pending: {', '.join(op.pending)}")
     if steps:

@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Cancelled"]
+# Refused: held back before anything changed (blockers, a held lock); journaled like any decision.
+Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Cancelled", "Refused"]
 Outcome = Literal["pending", "running", "retrying", "done", "failed", "cancelled"]
-FINISHED: frozenset[str] = frozenset({"Succeeded", "Failed", "Cancelled"})
+FINISHED: frozenset[str] = frozenset({"Succeeded", "Failed", "Cancelled", "Refused"})
 
 
 class JournalError(Exception):
@@ -127,6 +128,15 @@ class Journal(ABC):
 
     @abstractmethod
     def maintenance(self) -> list[Maintenance]: ...
+
+    def refuse(self, kind: str, target: str, params: dict[str, Any], reason: str,
+               now: float) -> OperationStatus:
+        """Journal an operation held back before it changed anything, with the reason."""
+        op = self.create(kind, target, params, [], [], now)
+        self.set_phase(op.id, "Refused", now, error=reason)
+        refused = self.get(op.id)
+        assert refused is not None
+        return refused
 
     def unfinished(self) -> list[OperationStatus]:
         return [op for op in self.list(limit=1000) if op.phase not in FINISHED]

@@ -117,6 +117,9 @@ async def test_second_blade_in_maintenance_is_refused_unless_admin_overrides(run
     ctx.journal.put_maintenance(Maintenance(blade="blade1", op_id=0, since=0))
     refused = await drain(ctx, "blade3", yes=True)
     assert refused.code == REFUSED and "blade1 already in maintenance" in refused.text
+    held_back = ctx.journal.list(1)[0]  # the decision not to act is journaled too
+    assert held_back.phase == "Refused" and "[maintenance]" in held_back.last_error
+    assert f"journaled as operation {held_back.id}" in refused.text
     overridden = await drain(lab_context(running_lab, allow_more_maintenance=True), "blade3", yes=True)
     assert overridden.code == DONE, overridden.text
 
@@ -149,7 +152,9 @@ async def test_pdb_that_never_allows_eviction_is_refused_before_anything_changes
     ctx = lab_context(running_lab)
     result = await _eventually_refused(ctx)
     assert "solo-strict" in result.text
-    assert not noout(pve) and ctx.journal.list() == []
+    assert not noout(pve) and ctx.journal.locks() == {}
+    (journaled,) = ctx.journal.list(1)
+    assert journaled.phase == "Refused" and "solo-strict" in journaled.last_error and journaled.steps == []
 
 
 async def _eventually_refused(ctx):
@@ -194,9 +199,12 @@ async def test_a_target_blade_powered_off_during_a_migration_gets_a_new_target(r
     lab = running_lab.lab
 
     async def power_off_blade4_mid_migration() -> None:
-        while running_lab.call(lambda: lab.pve.vms[103].lock) != "migrate":
+        for _ in range(2000):  # polls the lab's own state: the migration holds the VM's lock
+            if running_lab.call(lambda: lab.pve.vms[103].lock) == "migrate":
+                fault(running_lab, "power-off", "blade4")
+                return
             await asyncio.sleep(0.01)
-        fault(running_lab, "power-off", "blade4")
+        raise AssertionError("kube03 never started migrating")
 
     saboteur = asyncio.create_task(power_off_blade4_mid_migration())
     result = await drain(lab_context(running_lab, migrations_per_nic=1), "blade3", yes=True)
