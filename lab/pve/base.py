@@ -169,6 +169,9 @@ class PveState:
                     work(task, end)
             except PveError as exc:
                 error = exc.message
+            except Exception as exc:  # a lab bug: end the task as PVE ends a worker that dies
+                log.exception("lab: %s task %s failed", kind, task.upid)
+                error = f"internal error - {type(exc).__name__}: {exc}"
             finally:
                 if cleanup is not None:
                     cleanup()

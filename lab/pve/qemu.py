@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from lab.pve.config import ConfigApi
@@ -12,6 +13,7 @@ from lab.pve.tasks import Task
 
 SIZE = re.compile(r"^(\+)?(\d+(?:\.\d+)?)([KMGT])?$")
 UNITS = {None: 1, "K": 1024, "M": MIB, "G": GIB, "T": 1024**4}
+MAX_RBD_SIZE = 2**64 - 1  # librbd keeps an image's size in a uint64
 QEMU_START = 2.0  # lab seconds for QEMU to come up; the guest then boots (timings.vm_boot)
 
 
@@ -174,10 +176,12 @@ class QemuApi(ConfigApi):
             if target is None:
                 raise PveError(f"disk '{disk}' does not exist")
             grow, number, unit = match.groups()
-            newsize = int(float(number) * UNITS[unit]) + (target.size if grow else 0)
+            newsize = int(Decimal(number) * UNITS[unit]) + (target.size if grow else 0)
             if newsize < target.size:
                 raise PveError("shrinking disks is not supported")
-            task.write(f"Image resized to {newsize} bytes")
+            if newsize > MAX_RBD_SIZE:
+                raise PveError(f"rbd resize '{target.volume}' error: rbd: resize error: (27) File too large")
+            task.write("Resizing image: 100% complete...done.")
             target.size = newsize
 
         return self.run_task(node, "resize", vmid, now, 1, resize, user=user).upid

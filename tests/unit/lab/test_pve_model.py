@@ -198,3 +198,19 @@ def test_a_migration_to_a_powered_off_blade_aborts_within_seconds(pve: PveCluste
     assert task.log[0].endswith("ERROR: migration aborted (duration 00:00:03): Can't connect to destination "
                                 "address using public key")
     assert (pve.vms[105].node, pve.vms[105].lock, pve.vms[105].status) == ("blade3", None, "running")
+
+
+def test_a_resize_beyond_what_rbd_holds_fails_the_task(pve: PveCluster, clock: ManualClock) -> None:
+    task = pve.tasks[pve.qemu_resize("blade1", 101, "scsi0", "+" + "9" * 400 + "T", clock.now())]
+    run(pve, clock, 5)
+    assert task.exitstatus == "rbd resize 'vm-101-disk-0' error: rbd: resize error: (27) File too large"
+    assert pve.vms[101].disks[0].size == 64 * GIB
+
+
+def test_a_task_whose_work_breaks_ends_with_an_internal_error(pve: PveCluster, clock: ManualClock) -> None:
+    def broken(task: object, end: float) -> None:
+        raise KeyError("boom")
+
+    task = pve.run_task("blade1", "qmstart", 101, clock.now(), 1, broken)
+    run(pve, clock, 2)
+    assert (task.status, task.exitstatus) == ("stopped", "internal error - KeyError: 'boom'")
