@@ -81,7 +81,9 @@ def _walk(value: Any, expr: str, struct: str, path: str) -> None:
         for item in value:
             _walk(item, expr[2:], struct, path)
     elif expr.startswith("map[string]"):
-        for item in value.values():
+        for name, item in value.items():
+            if item is None and expr == "map[string]string":
+                value[name] = ""  # null decodes to the zero value
             _walk(item, expr[11:], struct, path)
     elif expr.startswith("&"):
         _fields(value, expr[1:], path)
@@ -90,13 +92,17 @@ def _walk(value: Any, expr: str, struct: str, path: str) -> None:
 def _fields(obj: dict[str, Any], key: str, path: str) -> None:
     spec = _types()["structs"][key]
     struct = spec["go"].rsplit(".", 1)[-1]
-    for name, value in obj.items():
-        if name in spec["fields"]:
-            _walk(value, spec["fields"][name], struct, f"{path}.{name}" if path else name)
+    for name, value in list(obj.items()):
+        if name not in spec["fields"]:
+            continue
+        if value is None:  # a null field decodes to its zero value, which the server does not send back
+            del obj[name]
+        _walk(value, spec["fields"][name], struct, f"{path}.{name}" if path else name)
 
 
 def check(kind: str, obj: dict[str, Any]) -> None:
-    """Raise DecodeError where `obj` does not decode into the kind's Go struct (custom kinds pass)."""
+    """Raise DecodeError where `obj` does not decode into the kind's Go struct (custom kinds: only
+    their metadata); drop null fields in place, as decoding and encoding again would."""
     key = _types()["kinds"].get(kind)
     if key is not None:
         _fields(obj, key, "")
@@ -110,6 +116,9 @@ _SPECIAL = {"io.k8s.apimachinery.pkg.api.resource.Quantity": "Quantity",
             "io.k8s.apimachinery.pkg.util.intstr.IntOrString": "IntOrString",
             "io.k8s.apimachinery.pkg.apis.meta.v1.Time": "Time",
             "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "Time"}
+
+
+_SUBRESOURCE_BODIES = (("policy", "v1", "Eviction"), ("", "v1", "Binding"), ("autoscaling", "v1", "Scale"))
 
 
 def _expr(schema: dict[str, Any], defs: dict[str, Any], todo: list[str]) -> str:
@@ -138,11 +147,12 @@ def _expr(schema: dict[str, Any], defs: dict[str, Any], todo: list[str]) -> str:
 def build(definitions: Path) -> dict[str, Any]:
     defs = json.loads(definitions.read_text())["$defs"]
     kinds: dict[str, str] = {}
-    for res in RESOURCES:
+    served = [(r.group, r.version, r.kind) for r in RESOURCES if not r.custom] + list(_SUBRESOURCE_BODIES)
+    for group, version, kind in served:
+        gvk = {"group": group, "version": version, "kind": kind}
         for name, schema in defs.items():
-            gvk = schema.get("x-kubernetes-group-version-kind") or []
-            if {"group": res.group, "version": res.version, "kind": res.kind} in gvk and not res.custom:
-                kinds[res.kind] = name
+            if gvk in schema.get("x-kubernetes-group-version-kind", []):
+                kinds[kind] = name
     structs: dict[str, Any] = {}
     todo = list(kinds.values())
     while todo:

@@ -99,6 +99,8 @@ def _get(doc: Any, path: str, op: str) -> Any:
 
 def _remove(doc: Any, path: str, op: str) -> Any:
     tokens = _pointer(path)
+    if not tokens:  # the whole document has no parent to be removed from
+        raise UnprocessablePatch(f"{op} operation does not apply: doc is missing path: \"{path}\"")
     parent, last = _parent(doc, tokens, op, path), tokens[-1]
     if isinstance(parent, dict) and last in parent:
         return parent.pop(last)

@@ -208,8 +208,6 @@ async def _patch(request: web.Request, t: Target) -> web.Response:
         raise NotFound.of(t.res.plural, t.name, t.res.group)
     patched = patch.apply_patch(current, ctype, validation.decode(raw, t.res, ctype), custom=t.res.custom,
                                 field_manager=field_manager)
-    if not isinstance(patched, dict):
-        raise BadRequest(f"the object provided is unrecognized (must be of type {t.res.kind})")
     validation.check_patched(t.res, patched)
     meta = patched.setdefault("metadata", {})
     if meta.get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):

@@ -62,10 +62,13 @@ async def write_scale(request: web.Request, t: Target) -> web.Response:
     raw = await request.read()
     store = lab_of(request).k8s.store
     current = store.get(t.res, t.namespace or "", t.name)  # after the body: no change slips in between
-    sent = validation.decode(raw, SCALE, request.content_type)
-    scale = (patch.apply_patch(scale_of(current), request.content_type, sent, custom=False,
-                               field_manager=request.query.get("fieldManager"))
-             if request.method == "PATCH" else sent)
+    if request.method == "PATCH":
+        scale = patch.apply_patch(scale_of(current), request.content_type,
+                                  validation.decode(raw, SCALE, request.content_type), custom=False,
+                                  field_manager=request.query.get("fieldManager"))
+        validation.check_patched(SCALE, scale)
+    else:
+        scale = validation.decode_object(raw, SCALE, request.content_type)
     replicas = (scale.get("spec") or {}).get("replicas") if isinstance(scale, dict) else None
     if not isinstance(replicas, int) or replicas < 0:
         raise validation.invalid(SCALE, t.name, [("spec.replicas", "FieldValueInvalid",

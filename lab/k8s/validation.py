@@ -99,8 +99,10 @@ def _cannot_handle(res: Resource, reason: str) -> BadRequest:
     return BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {reason}')
 
 
-def check_patched(res: Resource, patched: Obj) -> None:
+def check_patched(res: Resource, patched: Any) -> None:
     """A patch whose result does not decode: 422 on the field `patch`, as the patcher words it."""
+    if not isinstance(patched, dict):
+        raise BadRequest(f"the object provided is unrecognized (must be of type {res.kind})")
     try:
         gotypes.check(res.kind, patched)
     except gotypes.DecodeError as exc:

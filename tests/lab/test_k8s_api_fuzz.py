@@ -1,0 +1,121 @@
+"""Random bodies and parameters on the API's routes: always a `Status` as the server sends, never our 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import RunningLab
+
+NS = "/namespaces/default"
+COLLECTIONS = [
+    "/api/v1" + NS + "/configmaps", "/api/v1" + NS + "/pods", "/api/v1" + NS + "/services",
+    "/api/v1" + NS + "/secrets", "/api/v1" + NS + "/events", "/api/v1" + NS + "/endpoints",
+    "/api/v1" + NS + "/persistentvolumeclaims", "/api/v1/persistentvolumes", "/api/v1/nodes",
+    "/api/v1/namespaces",
+    "/apis/apps/v1" + NS + "/deployments", "/apis/apps/v1" + NS + "/statefulsets",
+    "/apis/apps/v1" + NS + "/daemonsets", "/apis/apps/v1" + NS + "/replicasets",
+    "/apis/policy/v1" + NS + "/poddisruptionbudgets", "/apis/coordination.k8s.io/v1" + NS + "/leases",
+    "/apis/storage.k8s.io/v1/volumeattachments", "/apis/helm.cattle.io/v1" + NS + "/helmcharts",
+    "/apis/metallb.io/v1beta1" + NS + "/ipaddresspools",
+]
+# field names of the kinds above, so that random objects reach past `metadata`
+KEYS = st.sampled_from(["metadata", "name", "labels", "annotations", "namespace", "spec", "status", "data",
+                        "containers", "image", "resources", "requests", "cpu", "selector", "matchLabels",
+                        "matchExpressions", "key", "operator", "values", "template", "replicas", "nodeName",
+                        "taints", "effect", "unschedulable", "minAvailable", "maxUnavailable", "ports",
+                        "port", "type", "chart", "valuesContent", "set", "finalizers", "ownerReferences",
+                        "resourceVersion", "deletionTimestamp", "tolerations", "volumes", "conditions"])
+SCALARS = st.none() | st.booleans() | st.integers(-3, 2**40) | st.floats(allow_nan=False) | st.sampled_from(
+    ["", "x", "a-b", "kube01", "Bad_Name", "NoExecute", "In", "100m", "lots", "1Gi", "25%", "default"])
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(KEYS | st.text(max_size=4), inner, max_size=4), max_leaves=20)
+OBJECTS = st.fixed_dictionaries({"metadata": st.fixed_dictionaries({"name": st.just("fuzz")}, optional={
+    "labels": VALUES, "namespace": VALUES, "resourceVersion": VALUES})}, optional={
+        "spec": VALUES, "status": VALUES, "data": VALUES, "kind": SCALARS, "apiVersion": SCALARS})
+PATCH_TYPES = st.sampled_from(["application/merge-patch+json", "application/strategic-merge-patch+json",
+                               "application/json-patch+json", "application/json", "text/plain"])
+OPS = st.sampled_from(["add", "remove", "replace", "test", "move"])
+POINTERS = st.sampled_from(["/spec", "/metadata/labels/a", "/x/0", "/spec/taints/-", "", "no-slash"])
+JSON_PATCH = st.lists(st.fixed_dictionaries({"op": OPS, "path": POINTERS},
+                                            optional={"value": VALUES, "from": st.just("/spec")}), max_size=3)
+PARAMS = st.sampled_from(["labelSelector", "fieldSelector", "limit", "continue", "resourceVersion",
+                          "resourceVersionMatch", "watch", "timeoutSeconds", "dryRun", "fieldManager",
+                          "gracePeriodSeconds", "propagationPolicy"])
+QUERY = st.dictionaries(PARAMS, st.text(max_size=8) | st.sampled_from(["0", "1", "-1", "true", "All", "a=b",
+                                                                        "a in (b)"]), max_size=3)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def _check(response: requests.Response) -> None:
+    assert response.status_code != 500 or "resourceVersion should not be set" in response.text, response.text
+    if response.status_code >= 400:
+        status = response.json()
+        assert (status["kind"], status["code"]) == ("Status", response.status_code)
+        assert "Traceback" not in status["message"] and "Internal error" not in status["message"]
+
+
+class Api:
+    def __init__(self, lab: RunningLab) -> None:
+        self.base = f"https://127.0.0.1:{lab.server.ports.k8s}"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {lab.server.k8s_token}"
+        self.ca = lab.ca_file
+
+    def send(self, method: str, path: str, body: Any = None, content_type: str = "application/json",
+             params: dict[str, str] | None = None) -> requests.Response:
+        data = None if body is None else json.dumps(body)
+        params = {**(params or {}), "timeoutSeconds": "0"} if (params or {}).get("watch") else params
+        return self.session.request(method, self.base + path, data=data, params=params, verify=self.ca,
+                                    headers={"Content-Type": content_type}, timeout=20)
+
+
+def test_random_creates_and_writes_get_a_status(kube_lab: RunningLab) -> None:
+    api = Api(kube_lab)
+
+    @FUZZ
+    @given(st.sampled_from(COLLECTIONS), OBJECTS, PATCH_TYPES, JSON_PATCH, VALUES)
+    def run(collection: str, obj: dict[str, Any], patch_type: str, json_patch: list[Any], merge: Any) -> None:
+        _check(api.send("POST", collection, obj))
+        _check(api.send("PUT", collection + "/fuzz", obj))
+        _check(api.send("PATCH", collection + "/fuzz", json_patch if "json-patch" in patch_type else merge,
+                        patch_type))
+        api.send("DELETE", collection + "/fuzz", params={"gracePeriodSeconds": "0"})
+    run()
+    assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
+
+
+def test_random_query_parameters_get_a_status(kube_lab: RunningLab) -> None:
+    api = Api(kube_lab)
+
+    @FUZZ
+    @given(st.sampled_from(COLLECTIONS), QUERY)
+    def run(collection: str, query: dict[str, str]) -> None:
+        _check(api.send("GET", collection, params=query))
+        _check(api.send("DELETE", collection + "/nothing-here", params=query))
+    run()
+
+
+def test_random_subresource_writes_get_a_status(kube_lab: RunningLab) -> None:
+    api = Api(kube_lab)
+    pods, deployments = COLLECTIONS[1], COLLECTIONS[10]
+    containers = [{"name": "c", "image": "i"}]
+    api.send("POST", pods, {"metadata": {"name": "target"}, "spec": {"containers": containers}})
+    api.send("POST", deployments, {"metadata": {"name": "target"}, "spec": {
+        "selector": {"matchLabels": {"app": "t"}},
+        "template": {"metadata": {"labels": {"app": "t"}}, "spec": {"containers": containers}}}})
+
+    @FUZZ
+    @given(VALUES, OBJECTS, PATCH_TYPES)
+    def run(body: Any, obj: dict[str, Any], patch_type: str) -> None:
+        _check(api.send("POST", pods + "/target/eviction", body))
+        _check(api.send("POST", pods + "/target/binding", body))
+        _check(api.send("PUT", pods + "/target/status", {**obj, "metadata": {"name": "target"}}))
+        _check(api.send("PATCH", deployments + "/target/scale", body, patch_type))
+        _check(api.send("PUT", deployments + "/target/scale", body))
+    run()
+    assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
