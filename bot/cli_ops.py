@@ -23,6 +23,7 @@ from commands import plan as plan_verb
 from commands import reboot as reboot_verb
 from commands import restore as restore_verb
 from commands import status as status_verb
+from commands.render import render_operation
 from commands.result import FAILED, REFUSED, Result
 from infra.errors import GatewayError
 from infra.gateways.k8s import K8sGateway
@@ -122,6 +123,10 @@ def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Re
         progress.stop()
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(FAILED) from None
+    except KeyboardInterrupt:  # Ctrl-C: the operation stays resumable; say how, and journal why
+        progress.stop()
+        typer.echo(_interrupted(context), err=True)
+        raise typer.Exit(FAILED) from None
     except JournalError as exc:  # it broke mid-way: the systems may be half changed
         progress.stop()
         typer.echo(f"error: {exc}\nThe journal could not be written: check `drewburr status` before "
@@ -130,6 +135,15 @@ def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Re
     progress.stop()
     typer.echo(result.text, err=result.code == REFUSED)
     raise typer.Exit(result.code)
+
+
+def _interrupted(context: Context) -> str:
+    lines = ["Interrupted."]
+    for op in context.journal.unfinished():
+        if op.pid == os.getpid():
+            context.journal.set_phase(op.id, op.phase, context.clock(), error="interrupted (Ctrl-C)")
+            lines.append(render_operation(op, steps=False, interrupted=True))
+    return "\n".join(lines)
 
 
 def status(ctx: typer.Context) -> None:

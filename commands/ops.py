@@ -17,12 +17,20 @@ def list_ops(ctx: Context, limit: int = 20) -> Result:
     rows = ctx.journal.list(limit)
     if not rows:
         return Result(DONE, "No operations yet.")
-    return Result(DONE, "\n".join(render_operation(op, steps=False) for op in rows))
+    stale = _interrupted_ids(ctx)
+    return Result(DONE, "\n".join(render_operation(op, steps=False, interrupted=op.id in stale)
+                                  for op in rows))
+
+
+def _interrupted_ids(ctx: Context) -> set[int]:
+    return {op.id for op in ops.interrupted(ctx)}
 
 
 def show(ctx: Context, op_id: int) -> Result:
     op = ctx.journal.get(op_id)
-    return Result(DONE, render_operation(op)) if op else refused(f"no operation {op_id}")
+    if op is None:
+        return refused(f"no operation {op_id}")
+    return Result(DONE, render_operation(op, interrupted=op.id in _interrupted_ids(ctx)))
 
 
 def cancel(ctx: Context, op_id: int) -> Result:
@@ -31,9 +39,11 @@ def cancel(ctx: Context, op_id: int) -> Result:
         return refused(f"no operation {op_id}")
     if op.phase in FINISHED:
         return refused(f"operation {op_id} already ended: {op.phase}")
-    if op in ops.interrupted(ctx):  # nobody runs it: cancel it here and free its blades
+    if op.id in _interrupted_ids(ctx):  # nobody runs it: cancel it here and free its blades
         ctx.journal.set_phase(op_id, "Cancelled", ctx.clock(), error="cancelled while interrupted")
-        return Result(DONE, f"operation {op_id} cancelled")
+        cancelled = ctx.journal.get(op_id)
+        assert cancelled is not None
+        return Result(DONE, render_operation(cancelled))
     ctx.journal.request_cancel(op_id)
     return Result(DONE, f"operation {op_id}: cancel requested; it stops before its next step")
 

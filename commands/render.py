@@ -85,7 +85,25 @@ def _when(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def render_operation(op: OperationStatus, steps: bool = True) -> str:
+def next_step(op: OperationStatus, interrupted: bool = False) -> str | None:
+    """What the operator can do about an operation that did not succeed."""
+    if interrupted:
+        return (f"interrupted (its process is gone): `drewburr ops resume {op.id}` continues it; "
+                f"`drewburr ops cancel {op.id}` stops it for good")
+    if op.phase not in ("Failed", "Cancelled") or not any(s.outcome == "done" for s in op.steps):
+        return None
+    stopped = next((s.name for s in op.steps if s.outcome != "done"), "")
+    blade, _, step = stopped.rpartition("/") if op.kind == "reboot-all" else (op.target, "", stopped)
+    if op.kind == "restore" or step.startswith("restore:"):
+        return f"fix the cause, then `drewburr restore {blade}` again (each step is safe to repeat)"
+    if step in ("reboot", "wait-online", "wait-ceph"):
+        return (f"{blade} is still in maintenance: once it is back and Ceph is healthy, "
+                f"`drewburr restore {blade} --migrate-back` ends it")
+    return (f"{blade} stays in maintenance with what was done (noout, cordons, VMs moved): fix the cause, "
+            f"then `drewburr drain {blade} --yes` to finish, or `drewburr restore {blade}` to undo")
+
+
+def render_operation(op: OperationStatus, steps: bool = True, interrupted: bool = False) -> str:
     progress = f"progress={op.done}/{op.total}  " if op.total else ""
     lines = [f"Operation {op.id}: {op.kind} {op.target}  phase={op.phase}  "
              f"{progress}since {_when(op.last_transition)}"]
@@ -93,6 +111,8 @@ def render_operation(op: OperationStatus, steps: bool = True) -> str:
         lines.append(f"  {'reason' if op.phase == 'Refused' else 'last error'}: {op.last_error}")
     if op.pending and op.phase not in ("Succeeded",):
         lines.append(f"  pending: {', '.join(op.pending)}")
+    if hint := next_step(op, interrupted):
+        lines.append(f"  next: {hint}")
     if steps:
         for s in op.steps:
             took = f" {s.finished - s.started:.1f}s" if s.started and s.finished else ""

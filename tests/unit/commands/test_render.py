@@ -50,3 +50,27 @@ def test_operation_reads_like_a_resource_status():
     assert first == "Operation 7: drain blade3  phase=Failed  progress=1/2  since 1970-01-01 00:01:00 UTC"
     assert "last error: VM 105 is locked (backup)" in text and "pending: migrate" in text
     assert "[done     ] plan (attempts 1 1.0s)" in text
+
+
+def test_a_failed_drain_says_what_to_do_next():
+    op = OperationStatus(id=7, kind="drain", target="blade3", phase="Failed", created=0, last_transition=60,
+                         steps=[StepRecord(name="noout", outcome="done"), StepRecord(name="migrate",
+                                                                                   outcome="failed")])
+    assert ("next: blade3 stays in maintenance with what was done (noout, cordons, VMs moved): fix the "
+            "cause, then `drewburr drain blade3 --yes` to finish, or `drewburr restore blade3` to undo"
+            ) in render_operation(op)
+
+
+def test_a_reboot_all_that_stopped_at_the_boot_names_that_blade():
+    op = OperationStatus(id=3, kind="reboot-all", target="all", phase="Failed", created=0, last_transition=0,
+                         steps=[StepRecord(name="blade1/restore:clear", outcome="done"),
+                                StepRecord(name="blade2/wait-ceph", outcome="failed")])
+    assert "next: blade2 is still in maintenance: once it is back and Ceph is healthy, " \
+           "`drewburr restore blade2 --migrate-back` ends it" in render_operation(op)
+
+
+def test_an_interrupted_operation_says_resume_or_cancel():
+    op = OperationStatus(id=4, kind="drain", target="blade3", phase="Running", created=0, last_transition=0,
+                         steps=[StepRecord(name="plan", outcome="done")])
+    assert "`drewburr ops resume 4` continues it" in render_operation(op, interrupted=True)
+    assert "next:" not in render_operation(op)
