@@ -25,6 +25,8 @@ LISTS: dict[str, Callable[[client.ApiClient], Callable[..., Any]]] = {
     "PodDisruptionBudget": lambda api: client.PolicyV1Api(api).list_pod_disruption_budget_for_all_namespaces,
     "Lease": lambda api: client.CoordinationV1Api(api).list_lease_for_all_namespaces,
     "CustomResourceDefinition": lambda api: client.ApiextensionsV1Api(api).list_custom_resource_definition,
+    "Event": lambda api: client.CoreV1Api(api).list_event_for_all_namespaces,
+    "VolumeAttachment": lambda api: client.StorageV1Api(api).list_volume_attachment,
 }
 
 
