@@ -248,6 +248,18 @@ def _check_quorum(snap: Snapshot, intent: Intent, moves: list[VmMove], findings:
                                      f"would stay ready, {_majority(len(servers))} needed"))
 
 
+def _check_storm(snap: Snapshot, intent: Intent, findings: list[Finding]) -> None:
+    """Another blade already down or unhealthy: rebooting a second one is refused, draining warned."""
+    down = sorted(({b.name for b in snap.blades.values() if not b.online} | _unhealthy_blades(snap))
+                  - {intent.blade})
+    if not down:
+        return
+    doing = {"reboot": "rebooting", "drain": "draining", "down": "losing"}[intent.kind]
+    findings.append(_finding("blocker" if intent.kind == "reboot" else "warning", "storm",
+                             f"{', '.join(down)} already offline or unhealthy: {doing} {intent.blade} "
+                             f"as well leaves {len(snap.blades) - len(down) - 1} blade(s) for everything"))
+
+
 def _check_ceph(snap: Snapshot, intent: Intent, findings: list[Finding]) -> None:
     problems = snap.ceph.problems()
     if not problems:
@@ -279,6 +291,7 @@ def plan(snap: Snapshot, intent: Intent, opts: PlanOptions | None = None) -> Pla
     stays = [f"{vm.name} ({vm.vmid}, {'template' if vm.template else vm.status})"
              for vm in snap.vms_on(blade) if vm.vmid not in moving]
     nodes = _drain_nodes(snap, blade, findings, down=intent.kind == "down")
+    _check_storm(snap, intent, findings)
     _check_quorum(snap, intent, moves, findings)
     _check_ceph(snap, intent, findings)
     for line in snap.mismatches:

@@ -109,6 +109,16 @@ def test_storm_second_blade_down_puts_etcd_quorum_at_risk():
     assert "quorum-etcd" in codes(p, "warning")
 
 
+def test_another_blade_down_blocks_a_reboot_and_warns_a_drain():
+    snap = homelab()
+    snap.blades["blade4"].online = False
+    reboot = plan(snap, Intent(kind="reboot", blade="blade3"))
+    assert "storm" in codes(reboot, "blocker")
+    assert any(f.message.startswith("blade4 already offline or unhealthy: rebooting blade3 as well leaves 2")
+               for f in reboot.blockers)
+    assert "storm" in codes(plan(snap, Intent(kind="drain", blade="blade3")), "warning")
+
+
 def test_reboot_of_a_blade_when_another_is_down_is_blocked_by_quorum():
     snap = homelab()
     snap.blades["blade1"].online = False
