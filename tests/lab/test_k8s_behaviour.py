@@ -207,8 +207,16 @@ def test_guest_agent_k3s_install_joins_the_vm_with_its_labels(lab: RunningLab, v
     assert labels["role"] == "edge" and labels["topology.kubernetes.io/zone"] == "blade4"
 
 
-def test_live_migration_keeps_a_cordoned_labelled_node_ready(lab: RunningLab, v1: client.CoreV1Api) -> None:
-    v1.patch_node("kube04", {"spec": {"unschedulable": True}, "metadata": {"labels": {"team": "infra"}}})
+def _ready_since(v1: client.CoreV1Api, name: str) -> object:
+    return next(c.last_transition_time for c in v1.read_node(name).status.conditions if c.type == "Ready")
+
+
+def test_live_migration_keeps_a_cordoned_labelled_tainted_node_ready(lab: RunningLab,
+                                                                     v1: client.CoreV1Api) -> None:
+    taint = {"key": "drewburr.io/maintenance", "value": "planned", "effect": "NoSchedule"}
+    v1.patch_node("kube04", {"spec": {"unschedulable": True, "taints": [taint]},
+                             "metadata": {"labels": {"team": "infra"}}})
+    ready_since = _ready_since(v1, "kube04")
     pve = proxmox(lab)
     upid = pve.nodes("blade4").qemu(104).migrate.post(target="blade2", online=1)
     wait_for(lambda: pve.nodes("blade4").tasks(upid).status.get()["status"] == "stopped", 8, "migration")
@@ -216,4 +224,7 @@ def test_live_migration_keeps_a_cordoned_labelled_node_ready(lab: RunningLab, v1
     node = v1.read_node("kube04")
     assert _node_ready(v1, "kube04") == "True"
     assert node.spec.unschedulable and node.metadata.labels["team"] == "infra"
+    assert ("drewburr.io/maintenance", "planned", "NoSchedule") in {(t.key, t.value, t.effect)
+                                                                  for t in node.spec.taints}
+    assert _ready_since(v1, "kube04") == ready_since
     assert node.metadata.labels["topology.kubernetes.io/zone"] == "blade4"
