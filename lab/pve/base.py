@@ -74,7 +74,7 @@ class PveState:
         """HA: a blade is back online."""
 
     def qemu_power_on(self, vm: Vm, now: float, task: Task | None = None) -> None:
-        """qemu: start the VM's QEMU process (no task)."""
+        """qemu: start the VM's QEMU process; PveError when the blade cannot (too many cores, no memory)."""
 
     def cluster_node(self, name: str) -> None:
         if name not in self.blades:

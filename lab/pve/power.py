@@ -108,9 +108,13 @@ class PowerApi(PveState):
         startall = [vm for vm in self.vms.values() if vm.node == node and not vm.ha
                     and vm.config.get("onboot") == "1" and not vm.running()]
         if startall:
-            self.run_task(node, "startall", "", now, 1)
+            task = self.run_task(node, "startall", "", now, 1)
             for vm in startall:
-                self.qemu_power_on(vm, now)
+                task.write(f"Starting VM {vm.vmid}")
+                try:
+                    self.qemu_power_on(vm, now)
+                except PveError as exc:
+                    task.write(f"Starting VM {vm.vmid} failed: {exc.message}")
         self.ha_node_back(node, now)
 
     def lose_quorum(self, now: float, node: str | None = None) -> None:

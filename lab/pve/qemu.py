@@ -56,7 +56,16 @@ class QemuApi(ConfigApi):
         return out
 
     def qemu_power_on(self, vm: Vm, now: float, task: Task | None = None) -> None:
+        """qemu-server's vm_start: pending changes apply, then QEMU starts if the blade can hold it."""
+        room = self.mem_free(vm.node) + (vm.memory if vm.running() or vm.starting else 0)
         self._apply_pending(vm)
+        cores = self.blades[vm.node].cores
+        if vm.cores > cores:
+            raise PveError(f"MAX {cores} vcpus allowed per VM on this node")
+        if vm.memory > room:
+            if task is not None:
+                task.write("kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory")
+            raise PveError("start failed: QEMU exited with code 1")
         if task is not None:
             for warning in _netdev_warnings(vm.config):
                 task.warn(warning)
@@ -87,9 +96,6 @@ class QemuApi(ConfigApi):
             self.check_lock(vm)
             if vm.running():
                 raise PveError(f"VM {vmid} already running")
-            if vm.memory > self.mem_free(vm.node):
-                task.write("kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory")
-                raise PveError("start failed: QEMU exited with code 1")
             self.qemu_power_on(vm, end, task)
 
         def stop(task: Task, end: float) -> None:
@@ -98,6 +104,7 @@ class QemuApi(ConfigApi):
 
         def reboot(task: Task, end: float) -> None:
             self.check_lock(vm)
+            self.qemu_power_off(vm)  # a reboot is a shutdown and a fresh start (pending changes apply)
             self.qemu_power_on(vm, end, task)
 
         kinds = {"start": ("qmstart", QEMU_START, start), "stop": ("qmstop", 1, stop),

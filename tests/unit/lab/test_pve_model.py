@@ -214,3 +214,18 @@ def test_a_task_whose_work_breaks_ends_with_an_internal_error(pve: PveCluster, c
     task = pve.run_task("blade1", "qmstart", 101, clock.now(), 1, broken)
     run(pve, clock, 2)
     assert (task.status, task.exitstatus) == ("stopped", "internal error - KeyError: 'boom'")
+
+
+def test_pending_cores_and_memory_apply_at_start_and_must_fit_the_blade(pve: PveCluster,
+                                                                       clock: ManualClock) -> None:
+    pve.qemu_config_update("blade3", 105, {"cores": "64"}, clock.now(), is_async=False)
+    reboot = pve.tasks[pve.qemu_status_command("blade3", 105, "reboot", clock.now())]
+    run(pve, clock, 20)
+    assert reboot.exitstatus == "MAX 6 vcpus allowed per VM on this node"
+    assert (pve.vms[105].cores, pve.vms[105].status) == (64, "stopped")
+    pve.qemu_config_update("blade3", 105, {"cores": "4", "memory": str(64 * 1024)}, clock.now(),
+                           is_async=False)
+    start = pve.tasks[pve.qemu_status_command("blade3", 105, "start", clock.now())]
+    run(pve, clock, 5)
+    assert start.exitstatus == "start failed: QEMU exited with code 1"
+    assert "kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory" in start.log
