@@ -95,3 +95,19 @@ async def test_tls_is_verified_against_the_ca_file(running_lab, tmp_path, caplog
         unverified = gateway(running_lab, ca_file=None, verify_tls=False)
     assert "TLS verification" in caplog.text
     assert (await unverified.version())["version"]
+
+
+async def test_the_token_secret_never_reaches_our_logs_or_error_messages(running_lab, caplog):
+    secret = running_lab.server.token_secret
+    with caplog.at_level(logging.DEBUG):
+        good = gateway(running_lab)
+        fault(running_lab, "flaky-api", "1:595")
+        with pytest.raises(Unavailable) as flaky:
+            await good.version()
+        fault(running_lab, "api-ok", "-")
+        bad = PveGateway(running_lab.pve_url, "root@pam!drewburr", secret + "x", ca_file=running_lab.ca_file)
+        with pytest.raises(GatewayError) as refused:
+            await bad.version()
+    assert refused.value.status == 401
+    for text in (caplog.text, str(flaky.value), str(refused.value)):
+        assert secret not in text
