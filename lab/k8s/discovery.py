@@ -105,15 +105,8 @@ async def group_resources(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/version", version)
-    app.router.add_get("/version/", version)
-    app.router.add_get("/api", api_versions)
-    app.router.add_get("/api/", api_versions)
-    app.router.add_get("/api/v1", core_resources)
-    app.router.add_get("/api/v1/", core_resources)
-    app.router.add_get("/apis", api_groups)
-    app.router.add_get("/apis/", api_groups)
-    app.router.add_get("/apis/{group}", api_group)
-    app.router.add_get("/apis/{group}/", api_group)
-    app.router.add_get("/apis/{group}/{version}", group_resources)
-    app.router.add_get("/apis/{group}/{version}/", group_resources)
+    paths = {"/version": version, "/api": api_versions, "/api/v1": core_resources, "/apis": api_groups,
+             "/apis/{group}": api_group, "/apis/{group}/{version}": group_resources}
+    for path, handler in paths.items():  # with and without the trailing slash, as the server answers
+        app.router.add_get(path, handler)
+        app.router.add_get(path + "/", handler)
