@@ -11,6 +11,7 @@ from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.gather import gather
 from lab.faults import apply_fault
+from lab.scenario import BladeSpec, Scenario, VmSpec
 from lab.tls import make_certificates
 from tests.conftest import RunningLab
 
@@ -111,3 +112,16 @@ async def test_the_token_secret_never_reaches_our_logs_or_error_messages(running
     assert refused.value.status == 401
     for text in (caplog.text, str(flaky.value), str(refused.value)):
         assert secret not in text
+
+
+async def test_a_bigger_homelab_costs_the_same_calls_per_snapshot(tmp_path):
+    """16 blades and 64 VMs (with their K8s nodes and pods): still 6 PVE and 4 Kubernetes calls."""
+    blades = [BladeSpec(name=f"blade{i}", memory_gib=64, mon=i <= 3) for i in range(1, 17)]
+    vms = [VmSpec(vmid=100 + n, name=f"kube{n:02d}", blade=f"blade{n % 16 + 1}", memory_gib=2,
+                  k3s="server" if n < 3 else "agent", ha=True) for n in range(64)]
+    with RunningLab(tmp_path / "lab", Scenario(name="big", blades=blades, vms=vms, workloads="none"),
+                    time_scale=50) as big:
+        pve, k8s = gateway(big), K8sGateway(big.workdir / "kubeconfig")
+        snap = await gather(pve, k8s)
+        assert len(snap.blades) == 16 and len(snap.vms) == 64 and len(snap.nodes) == 64
+        assert (pve.calls, k8s.calls) == (6, 4)
