@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -39,6 +40,11 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": METRICS_TYPE})
 
 
+def _gib(size: int) -> float:
+    # through Decimal: a config may hold a memory size no float can (PVE stores what it is given)
+    return round(float(Decimal(size) / 1024**3), 1)
+
+
 def lab_status(lab: Lab, now: float) -> dict[str, Any]:
     """Blades, VMs and Ceph as `drewburr lab status` shows them."""
     ceph = lab.ceph
@@ -50,14 +56,14 @@ def lab_status(lab: Lab, now: float) -> dict[str, Any]:
         blades.append({
             "name": b.name, "powered": b.powered, "online": lab.pve.reachable(b.name, now),
             "cores": b.cores,
-            "memory_gib": round(b.memory / 1024**3, 1),
+            "memory_gib": _gib(b.memory),
             "vms": sorted(v.vmid for v in lab.pve.vms.values() if v.node == b.name),
             "osd": osd and {"name": osd.name, "up": osd.up, "in": osd.in_},
             "mon": b.name in ceph.mons,
         })
     vms = [{"vmid": v.vmid, "name": v.name, "node": v.node, "status": v.status, "ha": v.ha,
             "template": v.template, "lock": v.lock, "cores": v.cores,
-            "memory_gib": round(v.memory / 1024**3, 1)}
+            "memory_gib": _gib(v.memory)}
            for v in sorted(lab.pve.vms.values(), key=lambda v: v.vmid)]
     faults = lab.api_faults
     return {

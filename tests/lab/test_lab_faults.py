@@ -93,3 +93,10 @@ def test_bad_fault_input_is_refused_naming_the_valid_choices(running_lab: Runnin
     assert answer.status_code == 400
     assert answer.json()["error"].startswith(expected)
     assert "power-off" in answer.json()["faults"]
+
+
+def test_lab_status_shows_a_vm_whatever_memory_its_config_holds(running_lab: RunningLab) -> None:
+    _api(running_lab).nodes("blade1").qemu(9000).config.put(memory="9" * 400)  # PVE stores it as given
+    url = json.loads((running_lab.workdir / "lab.json").read_text())["control_url"]
+    vms = {v["vmid"]: v for v in requests.get(f"{url}/lab/status", timeout=10).json()["vms"]}
+    assert vms[9000]["memory_gib"] == float("inf") and vms[105]["memory_gib"] == 6.0
