@@ -129,6 +129,11 @@ def _access_modes(obj: Obj, now: float) -> str:
     return ",".join(ACCESS_MODES.get(m, m) for m in obj.get("spec", {}).get("accessModes") or [])
 
 
+def _claim(obj: Obj, now: float) -> str:
+    ref = obj.get("spec", {}).get("claimRef") or {}
+    return f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else ""
+
+
 def _event_last_seen(obj: Obj, now: float) -> str:
     seen = obj.get("lastTimestamp") or obj.get("eventTime") or obj["metadata"].get("creationTimestamp")
     return _age({"metadata": {"creationTimestamp": seen}}, now)
@@ -177,6 +182,17 @@ COLUMNS: dict[str, list[Column]] = {
     "PodDisruptionBudget": [NAME, _text("Min Available", _path("spec", "minAvailable", default="N/A")),
                             _text("Max Unavailable", _path("spec", "maxUnavailable", default="N/A")),
                             _count("Allowed Disruptions", "status", "disruptionsAllowed"), AGE],
+    "PersistentVolume": [NAME, _text("Capacity", _path("spec", "capacity", "storage", default="")),
+                         _text("Access Modes", _access_modes),
+                         _text("Reclaim Policy", _path("spec", "persistentVolumeReclaimPolicy", default="")),
+                         _text("Status", _path("status", "phase", default="")), _text("Claim", _claim),
+                         _text("StorageClass", _path("spec", "storageClassName", default="")),
+                         _text("VolumeAttributesClass", _path("spec", "volumeAttributesClassName")),
+                         _text("Reason", _path("status", "reason", default="")), AGE],
+    "VolumeAttachment": [NAME, _text("Attacher", _path("spec", "attacher", default="")),
+                         _text("PV", _path("spec", "source", "persistentVolumeName", default="")),
+                         _text("Node", _path("spec", "nodeName", default="")),
+                         ("Attached", "boolean", 0, _path("status", "attached", default=False)), AGE],
     "PersistentVolumeClaim": [NAME, _text("Status", _path("status", "phase")),
                               _text("Volume", _path("spec", "volumeName", default="")),
                               _text("Capacity", _path("status", "capacity", "storage", default="")),

@@ -116,3 +116,12 @@ def test_events_sorted_by_last_timestamp_are_the_ones_the_client_sees(kubectl: K
     rows = kubectl("get", "events", "-A", "--sort-by=.lastTimestamp", "--no-headers").splitlines()
     events = client.CoreV1Api(api).list_event_for_all_namespaces().items
     assert 0 < len(rows) <= len(events)  # the controllers may record more in between
+
+
+def test_get_pv_and_volumeattachments_print_the_servers_columns(kubectl: Kubectl) -> None:
+    header, *rows = kubectl("get", "pv").splitlines()
+    assert header.split()[:7] == ["NAME", "CAPACITY", "ACCESS", "MODES", "RECLAIM", "POLICY", "STATUS"]
+    assert any(r.split()[1:6] == ["10Gi", "RWO", "Delete", "Bound", "default/data-postgres-0"] for r in rows)
+    header, *rows = kubectl("get", "volumeattachments").splitlines()
+    assert header.split() == ["NAME", "ATTACHER", "PV", "NODE", "ATTACHED", "AGE"]
+    assert rows and all(r.split()[1] == "rbd.csi.ceph.com" and r.split()[4] == "true" for r in rows)
