@@ -1,10 +1,11 @@
 """Random requests against every PVE route the lab serves: each gets one of PVE's answers
 (200, 400 with field errors, 401, 403, 500 with PVE's message, 501, 506, 595), never a 500 of the
-lab's own."""
+lab's own; and no task or timed event they start breaks inside the lab."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any
 
@@ -29,7 +30,7 @@ URI_VALUES = {"node": ["blade1", "blade3", "blade9", "bad_name"], "vmid": ["101"
               "sid": ["vm:101", "vm:105", "101", "ct:1"], "flag": ["noout", "pause", "bogus"]}
 scalars = st.one_of(
     st.sampled_from(["", "0", "1", "blade2", "blade4", "101", "scsi0", "+1G", "vm:101", "started",
-                     "ssh-ed25519%20AAAA", "ip=10.0.0.5/24", "cores", "\u2603"]),
+                     "ssh-ed25519%20AAAA", "ip=10.0.0.5/24", "cores", "\u2603", "9" * 400, "+9e9T"]),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.text(max_size=20),
 )
@@ -51,10 +52,35 @@ def pve_requests(draw: st.DrawFn) -> tuple[str, str, dict[str, Any], str, float]
     return method, url, params, encoding, draw(st.sampled_from([0.0, 1.0, 30.0, 600.0]))
 
 
+class _Errors(logging.Handler):
+    """The lab's own errors logged meanwhile (a broken event or task, not an HTTP answer)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.getMessage()}: {record.exc_info and record.exc_info[1]!r}")
+
+
 async def _send_all(requests: list[tuple[str, str, dict[str, Any], str, float]]) -> list[str]:
     lab = Lab(load_scenario(None), ManualClock())
     lab.pve.tokens["root@pam!fuzz"] = "secret"
-    wrong = []
+    wrong: list[str] = []
+    errors = _Errors()
+    logging.getLogger("lab").addHandler(errors)
+    try:
+        await _send(lab, requests, wrong)
+        lab.clock.advance(3600)  # type: ignore[attr-defined]  # let every task end
+        lab.advance()
+    finally:
+        logging.getLogger("lab").removeHandler(errors)
+    return wrong + errors.messages + [f"{t.upid}: {t.exitstatus}" for t in lab.pve.tasks.values()
+                                      if (t.exitstatus or "").startswith("internal error")]
+
+
+async def _send(lab: Lab, requests: list[tuple[str, str, dict[str, Any], str, float]],
+                wrong: list[str]) -> None:
     async with TestClient(TestServer(make_app(lab))) as client:
         for method, url, params, encoding, wait in requests:
             lab.clock.advance(wait)  # type: ignore[attr-defined]
@@ -64,7 +90,6 @@ async def _send_all(requests: list[tuple[str, str, dict[str, Any], str, float]])
             text = await answer.text()
             if answer.status not in PVE_STATUSES or "internal error" in text:
                 wrong.append(f"{method} {url} {body} -> {answer.status} {text[:200]}")
-    return wrong
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
