@@ -25,12 +25,15 @@ from commands import restore as restore_verb
 from commands import status as status_verb
 from commands.render import render_operation
 from commands.result import FAILED, REFUSED, Result
-from infra.errors import GatewayError
+from infra.errors import GatewayError, Unavailable
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.journal import JournalError, OperationStatus, StepRecord
 from infra.journal_sqlite import SqliteJournal
 from infra.operations.context import Context, OpsOptions
+
+UNREACHABLE_HINT = {"pve": "\nPVE did not answer: check proxmox.url and that the cluster is up.",
+                    "k8s": "\nKubernetes did not answer: check kubernetes.kubeconfig and the API server."}
 
 ops_app = typer.Typer(help="The journal of operations: list, show, cancel, resume.", no_args_is_help=False)
 
@@ -121,7 +124,8 @@ def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Re
         result = asyncio.run(verb(context, progress))
     except GatewayError as exc:
         progress.stop()
-        typer.echo(f"error: {exc}", err=True)
+        hint = UNREACHABLE_HINT.get(exc.system, "") if isinstance(exc, Unavailable) else ""
+        typer.echo(f"error: {exc}{hint}", err=True)
         raise typer.Exit(FAILED) from None
     except KeyboardInterrupt:  # Ctrl-C: the operation stays resumable; say how, and journal why
         progress.stop()

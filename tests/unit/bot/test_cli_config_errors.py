@@ -1,4 +1,4 @@
-"""Bad configuration on the command line: exit 2, a message naming the field, no traceback."""
+"""Bad configuration on the command line: exit 2 naming the field (1 when PVE is unreachable), no traceback."""
 
 from __future__ import annotations
 
@@ -57,3 +57,10 @@ def test_an_env_section_that_is_not_json_is_refused(tmp_path):
 def test_a_bad_node_pattern_is_refused(tmp_path):
     data = {**with_files(tmp_path), "planner": {"node_pattern": "{name}"}}
     assert_refused(run(tmp_path, data, "status"), "planner.node_pattern")
+
+
+def test_an_unreachable_pve_fails_with_exit_1_and_says_what_to_check(tmp_path):
+    result = run(tmp_path, with_files(tmp_path), "status")  # https://127.0.0.1:1: nothing listens
+    assert result.exit_code == 1, result.output
+    assert not isinstance(result.exception, Exception), result.exception
+    assert "check proxmox.url" in result.output
