@@ -1,4 +1,4 @@
-"""Bad configuration on the command line: exit 2 naming the field (1 when PVE is unreachable), no traceback."""
+"""Bad configuration on the command line: exit 2 naming the field (1: PVE unreachable), no traceback."""
 
 from __future__ import annotations
 
