@@ -20,6 +20,7 @@ from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, u
 from lab.k8s.controllers.daemonset import DaemonSetController
 from lab.k8s.controllers.deployment import DeploymentController
 from lab.k8s.controllers.disruption import DisruptionController
+from lab.k8s.controllers.endpoints import EndpointsController
 from lab.k8s.controllers.events import Recorder
 from lab.k8s.controllers.eviction import create_namespaced_pod_eviction
 from lab.k8s.controllers.garbage_collector import GarbageCollector
@@ -83,6 +84,7 @@ class K8sCluster:
             NodeLifecycle(self),
             TaintEviction(self),
             DisruptionController(self),
+            EndpointsController(self),
             MetalLbController(self),
         ]
         self._events = self.store.subscribe()  # which kinds changed since the controllers last ran

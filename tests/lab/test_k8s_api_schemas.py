@@ -27,6 +27,7 @@ LISTS: dict[str, Callable[[client.ApiClient], Callable[..., Any]]] = {
     "CustomResourceDefinition": lambda api: client.ApiextensionsV1Api(api).list_custom_resource_definition,
     "Event": lambda api: client.CoreV1Api(api).list_event_for_all_namespaces,
     "VolumeAttachment": lambda api: client.StorageV1Api(api).list_volume_attachment,
+    "Endpoints": lambda api: client.CoreV1Api(api).list_endpoints_for_all_namespaces,
 }
 
 

@@ -16,6 +16,7 @@ came back); `run(now)` returns the next time it must run regardless (None: no ti
     node_lifecycle   50 s grace -> Unknown, unreachable/not-ready/unschedulable taints
     taint_eviction   NoExecute taints vs tolerations (300 s), PodGC out-of-service
     disruption       PodDisruptionBudget status
+    endpoints        Service selector -> Endpoints (ready and not-ready pod addresses)
     loadbalancer     MetalLB addresses for LoadBalancer Services
 
 K3s inside the VMs (install through the guest agent, node token) is lab/k8s/guest.py and

@@ -1,0 +1,102 @@
+"""The endpoints controller: a Service with a selector gets an Endpoints object listing its pods.
+
+Ready pods are `addresses`, the others `notReadyAddresses`, each pointing at its pod; a named
+targetPort is looked up among the pod's container ports. The Endpoints of a deleted Service
+goes with it. Services without a selector keep whatever Endpoints their owner writes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lab.k8s.controllers.base import (
+    POD,
+    SERVICE,
+    Obj,
+    deleting,
+    pod_ready,
+    selects,
+    spec_of,
+    update_if_changed,
+)
+from lab.k8s.resources import BY_KIND
+
+if TYPE_CHECKING:
+    from lab.k8s.models import K8sCluster
+
+ENDPOINTS = BY_KIND["Endpoints"]
+
+
+def _target_port(port: Obj, pod: Obj) -> Any:
+    target = port.get("targetPort", port.get("port"))
+    if not isinstance(target, str):
+        return target
+    return next((p.get("containerPort") for c in spec_of(pod).get("containers") or []
+                 for p in c.get("ports") or [] if p.get("name") == target), None)
+
+
+def _address(pod: Obj, service: str) -> Obj:
+    meta, spec = pod["metadata"], spec_of(pod)
+    address = {"ip": pod["status"]["podIP"], "nodeName": spec.get("nodeName"),
+               "targetRef": {"kind": "Pod", "namespace": meta["namespace"], "name": meta["name"],
+                             "uid": meta["uid"]}}
+    if spec.get("hostname") and spec.get("subdomain") == service:  # a StatefulSet pod, its headless Service
+        address["hostname"] = spec["hostname"]
+    return address
+
+
+def subsets(service: Obj, pods: list[Obj]) -> list[Obj]:
+    """EndpointSubsets: pods grouped by the ports they resolve to, ready ones apart from the rest."""
+    groups: dict[tuple[Any, ...], Obj] = {}
+    name = service["metadata"]["name"]
+    for pod in sorted(pods, key=lambda p: p["status"]["podIP"]):
+        ports = []
+        for port in spec_of(service).get("ports") or []:
+            target = _target_port(port, pod)
+            if target is not None:
+                entry = {"port": target, "protocol": port.get("protocol", "TCP")}
+                ports.append({"name": port["name"], **entry} if port.get("name") else entry)
+        key = tuple(sorted((p.get("name", ""), p["port"], p["protocol"]) for p in ports))
+        subset = groups.setdefault(key, {"ports": ports} if ports else {})
+        ready = "addresses" if pod_ready(pod) else "notReadyAddresses"
+        subset.setdefault(ready, []).append(_address(pod, name))
+    return list(groups.values())
+
+
+class EndpointsController:
+    watches = frozenset({"Service", "Pod"})
+
+    def __init__(self, cluster: K8sCluster) -> None:
+        self.cluster = cluster
+        self.managed: set[tuple[str, str]] = set()  # (namespace, name) of the Endpoints it keeps
+
+    def run(self, now: float) -> float | None:
+        store = self.cluster.store
+        seen = set()
+        for svc in store.list(SERVICE):
+            selector, meta = spec_of(svc).get("selector"), svc["metadata"]
+            if not selector:
+                continue
+            key = (meta["namespace"], meta["name"])
+            seen.add(key)
+            pods = [p for p in store.list(POD, meta["namespace"])
+                    if selects({"matchLabels": selector}, p["metadata"].get("labels"))
+                    and (p.get("status") or {}).get("podIP") and not deleting(p)]
+            body = {"subsets": subsets(svc, pods)} if pods else {}
+            current = store.find(ENDPOINTS, *key)
+            if current is None:
+                labels = dict(meta.get("labels") or {})
+                store.create(ENDPOINTS, {"metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                                                      **({"labels": labels} if labels else {})}, **body})
+            else:
+                update_if_changed(store, ENDPOINTS, current, lambda o, b=body: _replace_subsets(o, b))
+        for key in self.managed - seen:
+            if store.find(ENDPOINTS, *key) is not None:
+                store.remove(ENDPOINTS, *key)
+        self.managed = seen
+        return None
+
+
+def _replace_subsets(endpoints: Obj, body: Obj) -> None:
+    endpoints.pop("subsets", None)
+    endpoints.update(body)
