@@ -13,6 +13,7 @@ from aiohttp import web
 from lab.k8s import crds, discovery, openapi, routes
 from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
 from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
+from lab.k8s.resources import BY_KIND
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -71,14 +72,23 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+SERVICE = BY_KIND["Service"]
+KUBERNETES_SERVICE_IP = "10.43.0.1"  # the first address of K3s' service CIDR
 
 
 def bootstrap(lab: Lab) -> None:
-    """What the API server's bootstrap controller does at start, plus the CRDs K3s and the addons bring."""
+    """What the API server's bootstrap controller does at start (system namespaces, the `kubernetes`
+    Service), plus the CRDs K3s and the addons bring."""
     res = routes.NAMESPACES
     for name in SYSTEM_NAMESPACES:
         if lab.k8s.store.find(res, "", name) is None:
             lab.k8s.create(res, {"metadata": {"name": name}})
+    if lab.k8s.store.find(SERVICE, "default", "kubernetes") is None:
+        lab.k8s.create(SERVICE, {
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": KUBERNETES_SERVICE_IP,
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
     crds.install(lab.k8s.store, lab.clock.now())
 
 

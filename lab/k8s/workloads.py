@@ -65,6 +65,11 @@ def _k3s_system() -> list[Obj]:
                 {"k8s-app": "kube-dns"},
             ),
         ),
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": "kube-dns", "namespace": ns, "labels": {"k8s-app": "kube-dns"}},
+         "spec": {"clusterIP": "10.43.0.10", "selector": {"k8s-app": "kube-dns"},  # K3s' --cluster-dns
+                  "ports": [{"name": "dns", "port": 53, "protocol": "UDP"},
+                            {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]}},
         deployment(
             "local-path-provisioner", ns, Pods("rancher/local-path-provisioner:v0.0.30", spec=CRITICAL_ADDON)
         ),

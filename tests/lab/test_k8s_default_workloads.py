@@ -85,5 +85,19 @@ def test_the_seed_services_have_cluster_ips_and_traefik_a_load_balancer_ip(api: 
     services = client.CoreV1Api(api).list_service_for_all_namespaces().items
     plain = [s for s in services if s.spec.cluster_ip != "None"]  # headless ones have none by design
     assert plain and all(s.spec.cluster_ip.startswith("10.43.") for s in plain)
+    ips = {s.metadata.name: s.spec.cluster_ip for s in services}
+    assert (ips["kubernetes"], ips["kube-dns"]) == ("10.43.0.1", "10.43.0.10")
     traefik = next(s for s in services if s.metadata.name == "traefik")
     assert traefik.spec.ports[0].node_port and traefik.status.load_balancer.ingress[0].ip
+
+
+def test_services_have_endpoints_of_their_ready_pods(api: client.ApiClient) -> None:
+    _steady(api)
+    v1 = client.CoreV1Api(api)
+    api_servers = v1.read_namespaced_endpoints("kubernetes", "default").subsets[0]
+    assert [(a.ip, api_servers.ports[0].port) for a in api_servers.addresses] == [
+        ("192.168.1.121", 6443), ("192.168.1.122", 6443), ("192.168.1.123", 6443)]
+    dns = v1.read_namespaced_endpoints("kube-dns", "kube-system").subsets[0]
+    assert len(dns.addresses) == 1 and {(p.name, p.protocol) for p in dns.ports} == {("dns", "UDP"),
+                                                                                      ("dns-tcp", "TCP")}
+    assert len(v1.read_namespaced_endpoints("whoami", "default").subsets[0].addresses) == 3

@@ -2,7 +2,8 @@
 
 Ready pods are `addresses`, the others `notReadyAddresses`, each pointing at its pod; a named
 targetPort is looked up among the pod's container ports. The Endpoints of a deleted Service
-goes with it. Services without a selector keep whatever Endpoints their owner writes.
+goes with it. Services without a selector keep whatever Endpoints their owner writes, except
+`default/kubernetes`, whose addresses the API server keeps: the K3s servers that run.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from lab.k8s.controllers.base import (
     spec_of,
     update_if_changed,
 )
+from lab.k8s.controllers.node_object import vm_ip
 from lab.k8s.resources import BY_KIND
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
 
 ENDPOINTS = BY_KIND["Endpoints"]
+API_SERVER_PORT = {"name": "https", "port": 6443, "protocol": "TCP"}
 
 
 def _target_port(port: Obj, pod: Obj) -> Any:
@@ -90,11 +93,29 @@ class EndpointsController:
                                                       **({"labels": labels} if labels else {})}, **body})
             else:
                 update_if_changed(store, ENDPOINTS, current, lambda o, b=body: _replace_subsets(o, b))
+        self._api_servers(now)
         for key in self.managed - seen:
             if store.find(ENDPOINTS, *key) is not None:
                 store.remove(ENDPOINTS, *key)
         self.managed = seen
         return None
+
+    def _api_servers(self, now: float) -> None:
+        """The API server's endpoint reconciler: `default/kubernetes` lists every live server."""
+        cluster = self.cluster
+        current = cluster.store.find(ENDPOINTS, "default", "kubernetes")
+        if cluster.store.find(SERVICE, "default", "kubernetes") is None:
+            return
+        ips = sorted(vm_ip(vm) for vm in cluster.live_vms(now).values()
+                     if cluster.joins[vm.name].role == "server")
+        subset = {"addresses": [{"ip": ip} for ip in ips], "ports": [API_SERVER_PORT]}
+        body = {"subsets": [subset]} if ips else {}
+        if current is None:
+            labels = {"endpointslice.kubernetes.io/skip-mirror": "true"}
+            meta = {"name": "kubernetes", "namespace": "default", "labels": labels}
+            cluster.store.create(ENDPOINTS, {"metadata": meta, **body})
+        else:
+            update_if_changed(cluster.store, ENDPOINTS, current, lambda o: _replace_subsets(o, body))
 
 
 def _replace_subsets(endpoints: Obj, body: Obj) -> None:

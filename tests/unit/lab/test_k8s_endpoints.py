@@ -43,3 +43,16 @@ def test_deleting_a_service_deletes_its_endpoints():
     w.store.remove(SERVICE, "default", "whoami")
     w.run(2)
     assert w.store.find(ENDPOINTS, "default", "whoami") is None
+
+
+def test_the_kubernetes_service_lists_the_k3s_servers_that_run():
+    w = World(homelab(ha=False))
+    w.k8s.create(SERVICE, {"metadata": {"name": "kubernetes", "namespace": "default"},
+                           "spec": {"ports": [{"name": "https", "port": 443, "targetPort": 6443}]}})
+    w.run(2)
+    ips = [a["ip"] for a in _endpoints(w, "default", "kubernetes")["subsets"][0]["addresses"]]
+    assert ips == ["192.168.1.121", "192.168.1.122", "192.168.1.123"]
+    w.pve.power_off("blade3", w.now)
+    w.run(2)
+    ips = [a["ip"] for a in _endpoints(w, "default", "kubernetes")["subsets"][0]["addresses"]]
+    assert ips == ["192.168.1.121", "192.168.1.122"]
