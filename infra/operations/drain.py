@@ -134,7 +134,11 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
             raise Retryable(f"waiting for PVE HA to restart {names} (offline)",
                             delay=ctx.options.poll_seconds)
         p = plan(snap, Intent(kind="drain", blade=blade), ctx.plan_options())
-        moves = [(m.vmid, m.source, m.target) for m in p.moves if m.vmid in record.placement]
+        arrived = {m.vmid: blade for m in p.moves if m.vmid not in record.placement}
+        if arrived:  # started or restarted on the blade since the plan: it leaves too, and comes home after
+            record.placement = {**record.placement, **arrived}
+            ctx.journal.put_maintenance(record)
+        moves = [(m.vmid, m.source, m.target) for m in p.moves]
         homeless = [str(v) for v, _, t in moves if t is None]
         if homeless:
             raise Fatal(f"no blade has room for VM(s) {', '.join(homeless)}")
@@ -147,13 +151,9 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
 
     async def mark() -> str:
         record = _record(ctx, blade)
-        snap = await ctx.snapshot()  # the end state, seen again: a target may have died after the move
-        lost = []
-        for vmid in record.placement:
-            vm = snap.vms.get(vmid)
-            if vm is not None and ((vm.blade == blade and vm.running) or not snap.blades[vm.blade].online):
-                where = vm.status if snap.blades[vm.blade].online else "offline"
-                lost.append(f"{vm.name} ({vm.vmid}) on {vm.blade}, {where}")
+        # The end state, seen again: a target may have died after the move.
+        waiting, lost = _stranded(await ctx.snapshot(), record)
+        lost += [f"{vm.name} ({vm.vmid}) on {vm.blade}, offline" for vm in waiting]
         if lost:
             raise Fatal(f"not every VM of {blade} ended on an online blade: {'; '.join(lost)}. Run "
                         f"`drewburr drain {blade} --yes` again to move them (HA VMs restart by themselves)")

@@ -32,6 +32,11 @@ def reboot_steps(ctx: Context, op_id: int, blade: str, prefix: str = "") -> list
         before = op.params.get(key) if op else None
         if before is not None and (node.get("status") != "online" or int(node.get("uptime") or 0) < before):
             return f"{blade} is already rebooting"
+        running = [f"{e.get('name')} ({e['vmid']})" for e in await ctx.pve.cluster_resources(type="vm")
+                   if e.get("node") == blade and e.get("status") == "running"]
+        if running:  # something came back since the drain: rebooting now would kill it
+            raise Fatal(f"refusing to reboot {blade}: VMs running on it again: {', '.join(running)}. "
+                        f"Run `drewburr drain {blade} --yes` to move them, then reboot")
         ctx.journal.update_params(op_id, {key: int(node.get("uptime") or 0)})
         await ctx.pve.node_command(blade, "reboot")
         return f"reboot of {blade} requested"

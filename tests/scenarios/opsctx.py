@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from typing import Any
+
+from proxmoxer import ProxmoxAPI
 
 from bot.cli_ops import build_context
 from bot.config import load_settings
@@ -36,3 +39,20 @@ async def settled(ctx: Context, within: float = 15) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the lab's workloads never settled")
+
+
+def pve_client(running_lab: Any) -> ProxmoxAPI:
+    return ProxmoxAPI("127.0.0.1", port=int(running_lab.pve_url.rsplit(":", 1)[1]), user="root@pam",
+                      token_name="drewburr", token_value=running_lab.server.token_secret,
+                      verify_ssl=running_lab.ca_file)
+
+
+def move_vm(pve: ProxmoxAPI, vmid: int, source: str, target: str) -> None:
+    """Live-migrate through proxmoxer and wait until /cluster/resources shows it on `target`."""
+    pve.nodes(source).qemu(vmid).migrate.post(target=target, online=1)
+    for _ in range(600):
+        entry = next(e for e in pve.cluster.resources.get(type="vm") if e["vmid"] == vmid)
+        if entry["node"] == target and not entry.get("lock"):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"VM {vmid} never reached {target}")

@@ -7,20 +7,17 @@ import threading
 
 import pytest
 from kubernetes import client, config
-from proxmoxer import ProxmoxAPI
 
 from commands.drain import drain
 from commands.result import DONE, FAILED, REFUSED
 from infra.journal import Maintenance
 
-from .opsctx import fault, lab_context, settled
+from .opsctx import fault, lab_context, move_vm, pve_client, settled
 
 
 @pytest.fixture
 def pve(running_lab):
-    return ProxmoxAPI("127.0.0.1", port=int(running_lab.pve_url.rsplit(":", 1)[1]), user="root@pam",
-                      token_name="drewburr", token_value=running_lab.server.token_secret,
-                      verify_ssl=running_lab.ca_file)
+    return pve_client(running_lab)
 
 
 @pytest.fixture
@@ -215,3 +212,15 @@ async def test_a_target_blade_powered_off_during_a_migration_gets_a_new_target(r
     placed = {vm["name"]: (vm["node"], vm["status"]) for vm in pve.cluster.resources.get(type="vm")}
     for name in ("kube03", "kube05"):
         assert placed[name][0] not in ("blade3", "blade4") and placed[name][1] == "running", placed
+
+
+async def test_a_vm_that_arrives_on_the_blade_mid_drain_leaves_too_and_is_recorded(running_lab, pve):
+    def kube01_arrives(op, step) -> None:
+        if step.name == "migrate" and step.outcome == "running" and step.attempts == 1:
+            move_vm(pve, 101, "blade1", "blade3")  # someone moves kube01 there while we drain
+
+    ctx = lab_context(running_lab)
+    result = await drain(ctx, "blade3", yes=True, listener=kube01_arrives)
+    assert result.code == DONE, result.operation.last_error if result.operation else result.text
+    assert running_on(pve, "blade3") == []
+    assert ctx.journal.get_maintenance("blade3").placement[101] == "blade3"  # restore brings it back
