@@ -14,8 +14,7 @@ import typer
 
 from bot.console import console
 from lab.background import BackgroundLab
-from lab.cli import app, up
-from lab.scenario import ScenarioError, load_scenario
+from lab.cli import app, prepare, refused_start, up
 
 __all__ = ["app"]
 
@@ -39,14 +38,10 @@ def lab_main(
     if not sys.stdin.isatty():
         up(workdir, scenario, time_scale, port_base)
         return
-    try:
-        spec = load_scenario(scenario)
-    except ScenarioError as exc:
-        typer.echo(f"error: bad scenario:\n{exc}", err=True)
-        raise typer.Exit(2) from None
+    spec = prepare(workdir, scenario, time_scale, port_base)
     from bot.cli import app as root  # here, not at the top: bot.cli imports this module
 
-    with BackgroundLab(workdir, spec, time_scale, port_base) as running:
+    with refused_start(), BackgroundLab(workdir, spec, time_scale, port_base) as running:
         console(root, running.config_file, banner=BANNER.format(
             pve=running.pve_url, k8s=running.server.ports.k8s, config=running.config_file,
             dir=workdir))

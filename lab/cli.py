@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lab.faults import FAULTS
-from lab.scenario import ScenarioError, load_scenario
+from lab.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(help="The embedded lab: a simulated PVE + Ceph + K3s homelab.",
                   no_args_is_help=False, add_completion=False)
@@ -23,10 +25,8 @@ DirOption = Annotated[Path, typer.Option("--dir", help="Folder for the lab's fil
 MAX_TIME_SCALE = 100_000  # a day of lab time per real second; beyond, timestamps overflow soon
 
 
-def up(workdir: Path, scenario: Path | None, time_scale: float, port_base: int) -> None:
-    """Run the lab in the foreground until SIGINT/SIGTERM."""
-    from lab.runner import run_lab
-
+def prepare(workdir: Path, scenario: Path | None, time_scale: float, port_base: int) -> Scenario:
+    """Check `lab up`'s flags, load the scenario and make the folder; exit 2 naming what is wrong."""
     if not 0 < time_scale <= MAX_TIME_SCALE:  # also refuses nan
         raise typer.BadParameter(f"must be more than 0 and at most {MAX_TIME_SCALE:,}",
                                  param_hint="--time-scale")
@@ -42,11 +42,26 @@ def up(workdir: Path, scenario: Path | None, time_scale: float, port_base: int) 
     except OSError as exc:
         typer.echo(f"error: cannot use {workdir} for the lab's files: {exc.strerror}", err=True)
         raise typer.Exit(2) from None
+    return spec
+
+
+@contextlib.contextmanager
+def refused_start() -> Iterator[None]:
+    """A port taken: the lab is refused before anything started."""
     try:
-        asyncio.run(run_lab(workdir, spec, time_scale, port_base))
-    except OSError as exc:  # a port taken: refused before anything started
+        yield
+    except OSError as exc:
         typer.echo(f"error: cannot start the lab: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def up(workdir: Path, scenario: Path | None, time_scale: float, port_base: int) -> None:
+    """Run the lab in the foreground until SIGINT/SIGTERM."""
+    from lab.runner import run_lab
+
+    spec = prepare(workdir, scenario, time_scale, port_base)
+    with refused_start():
+        asyncio.run(run_lab(workdir, spec, time_scale, port_base))
 
 
 @app.command("up")
