@@ -107,7 +107,7 @@ def render_operation(op: OperationStatus, steps: bool = True, interrupted: bool 
     progress = f"progress={op.done}/{op.total}  " if op.total else ""
     lines = [f"Operation {op.id}: {op.kind} {op.target}  phase={op.phase}  "
              f"{progress}since {_when(op.last_transition)}"]
-    if op.last_error:
+    if op.last_error and op.phase != "Succeeded":  # an error a resume got past is history, not news
         lines.append(f"  {'reason' if op.phase == 'Refused' else 'last error'}: {op.last_error}")
     if op.pending and op.phase not in ("Succeeded",):
         lines.append(f"  pending: {', '.join(op.pending)}")

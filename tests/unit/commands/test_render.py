@@ -74,3 +74,9 @@ def test_an_interrupted_operation_says_resume_or_cancel():
                          steps=[StepRecord(name="plan", outcome="done")])
     assert "`drewburr ops resume 4` continues it" in render_operation(op, interrupted=True)
     assert "next:" not in render_operation(op)
+
+
+def test_a_resumed_operation_that_succeeded_does_not_show_its_old_error():
+    op = OperationStatus(id=5, kind="drain", target="blade3", phase="Succeeded", created=0, last_transition=0,
+                         last_error="interrupted (Ctrl-C)", steps=[StepRecord(name="plan", outcome="done")])
+    assert "interrupted" not in render_operation(op)
