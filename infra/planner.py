@@ -278,6 +278,10 @@ def plan(snap: Snapshot, intent: Intent, opts: PlanOptions | None = None) -> Pla
         raise UnknownBlade(intent.blade, sorted(snap.blades))
     findings: list[Finding] = []
     blade = intent.blade
+    if intent.kind != "down" and not snap.blades[blade].online:
+        findings.append(_finding("blocker", "offline",
+                                 f"{blade} is offline: nothing can be live-migrated off it "
+                                 f"(`drewburr plan {blade} --for down` shows what its loss means)"))
     others = [b for b in snap.maintenance_blades() if b != blade]
     if others and intent.kind != "down" and not opts.allow_more_maintenance:
         findings.append(_finding("blocker", "maintenance",

@@ -109,6 +109,14 @@ def test_storm_second_blade_down_puts_etcd_quorum_at_risk():
     assert "quorum-etcd" in codes(p, "warning")
 
 
+def test_an_offline_blade_cannot_be_drained_or_rebooted():
+    snap = homelab()
+    snap.blades["blade3"].online = False
+    for kind in ("drain", "reboot"):
+        assert "offline" in codes(plan(snap, Intent(kind=kind, blade="blade3")), "blocker")
+    assert "offline" not in codes(plan(snap, Intent(kind="down", blade="blade3")), "blocker")
+
+
 def test_another_blade_down_blocks_a_reboot_and_warns_a_drain():
     snap = homelab()
     snap.blades["blade4"].online = False
