@@ -127,10 +127,6 @@ class PveGateway:
         """`GET /nodes/{node}/tasks` (newest first); a finished task's `status` is its exit status."""
         return await self.get(f"nodes/{node}/tasks", **filters)
 
-    async def task_log(self, upid: str, limit: int = 50) -> list[str]:
-        lines = await self.get(f"nodes/{upid_node(upid)}/tasks/{upid}/log", limit=limit)
-        return [str(line.get("t", "")) for line in lines]
-
     # -- changes
     async def migrate_vm(self, node: str, vmid: int, target: str, online: bool = True) -> str:
         """Start a migration; returns the UPID (for an HA VM, of the `hamigrate` task)."""
