@@ -7,6 +7,8 @@ maintenance record before the change is made.
 
 from __future__ import annotations
 
+import contextlib
+
 from infra.errors import Blocked, Fatal, NotFound, Retryable
 from infra.journal import Maintenance
 from infra.operations.context import Context
@@ -79,7 +81,10 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
             return "no Kubernetes configured"
         done = []
         for name in record.nodes:
-            node = await ctx.k8s.get_node(name)
+            try:
+                node = await ctx.k8s.get_node(name)
+            except NotFound:  # deleted since the plan: nothing to cordon, no pod to evict
+                continue
             if node.get("spec", {}).get("unschedulable"):
                 continue
             record.cordoned = sorted({*record.cordoned, name})
@@ -159,7 +164,8 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
                         f"`drewburr drain {blade} --yes` again to move them (HA VMs restart by themselves)")
         if ctx.k8s is not None:
             for name in record.nodes:
-                await ctx.k8s.set_annotations(name, {MAINTENANCE_ANNOTATION: blade})
+                with contextlib.suppress(NotFound):  # deleted since the plan
+                    await ctx.k8s.set_annotations(name, {MAINTENANCE_ANNOTATION: blade})
         return f"{blade} in maintenance (nodes {', '.join(record.nodes) or 'none'} annotated)"
 
     return [Step(f"{prefix}plan", check), Step(f"{prefix}noout", noout), Step(f"{prefix}cordon", cordon),

@@ -6,6 +6,7 @@ nodes we cordoned (not ones someone else had cordoned) and whether we set `noout
 
 from __future__ import annotations
 
+from infra.errors import NotFound
 from infra.operations.context import Context
 from infra.operations.machine import Step
 from infra.operations.migrate import migrate_all
@@ -29,12 +30,17 @@ def restore_steps(ctx: Context, blade: str, migrate_back: bool, prefix: str = ""
             return "no Kubernetes configured"
         marked = [n["metadata"]["name"] for n in await ctx.k8s.list_nodes()
                   if (n["metadata"].get("annotations") or {}).get(MAINTENANCE_ANNOTATION) == blade]
-        cordoned = record.cordoned if record else []
-        for name in cordoned:
-            await ctx.k8s.cordon(name, on=False)
+        cordoned, gone = [], []
+        for name in record.cordoned if record else []:
+            try:
+                await ctx.k8s.cordon(name, on=False)
+                cordoned.append(name)
+            except NotFound:  # deleted (rebuilt) during the maintenance: nothing left to uncordon
+                gone.append(name)
         for name in marked:
             await ctx.k8s.set_annotations(name, {MAINTENANCE_ANNOTATION: None})
-        return f"uncordoned {', '.join(cordoned) or 'nothing'}; unmarked {', '.join(marked) or 'nothing'}"
+        return (f"uncordoned {', '.join(cordoned) or 'nothing'}; unmarked {', '.join(marked) or 'nothing'}"
+                + (f"; gone from Kubernetes: {', '.join(gone)}" if gone else ""))
 
     async def noout() -> str:
         record = ctx.journal.get_maintenance(blade)

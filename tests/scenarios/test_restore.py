@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kubernetes import client, config
+
 from commands.drain import drain
 from commands.restore import restore
 from commands.result import DONE, REFUSED
@@ -53,3 +55,14 @@ async def test_a_node_cordoned_before_the_drain_stays_cordoned(running_lab):
 async def test_restore_of_an_unknown_blade_is_refused(running_lab):
     result = await restore(lab_context(running_lab), "nope")
     assert result.code == REFUSED and "blade1, blade2, blade3, blade4" in result.text
+
+
+async def test_restore_completes_when_a_drained_node_was_deleted_meanwhile(running_lab):
+    ctx = lab_context(running_lab)
+    assert (await drain(ctx, "blade3", yes=True)).code == DONE
+    kube = config.new_client_from_config(str(running_lab.workdir / "kubeconfig"))
+    client.CoreV1Api(kube).delete_node("kube05")  # rebuilt during the maintenance, say
+    result = await restore(ctx, "blade3")
+    assert result.code == DONE, result.text
+    assert "gone from Kubernetes: kube05" in result.operation.step("uncordon").message
+    assert not (await ctx.snapshot()).nodes["kube03"].unschedulable
