@@ -105,6 +105,14 @@ class SqliteJournal(Journal):
             rows = db.execute("SELECT id FROM operations ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [op for op in (self.get(i) for i in (r["id"] for r in rows)) if op is not None]
 
+    def unfinished(self) -> list[OperationStatus]:
+        """Every operation not yet ended, however old (a plain `list` stops at its limit)."""
+        marks = ", ".join("?" * len(FINISHED))
+        with self._db() as db:
+            rows = db.execute(f"SELECT id FROM operations WHERE phase NOT IN ({marks}) ORDER BY id",
+                              sorted(FINISHED)).fetchall()
+        return [op for op in (self.get(r["id"]) for r in rows) if op is not None]
+
     def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
                   pid: int | None = None) -> None:
         with self._db() as db:

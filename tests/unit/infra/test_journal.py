@@ -80,3 +80,12 @@ def test_a_journal_that_breaks_after_opening_says_so(tmp_path):
     path.write_text("overwritten " * 100)
     with pytest.raises(JournalError, match="journal"):
         journal.list()
+
+
+def test_unfinished_operations_are_found_however_many_came_after(journal):
+    old = journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
+    journal.set_phase(old.id, "Running", now=2, pid=1)
+    for i in range(30):
+        journal.refuse("drain", "blade2", {}, f"refused {i}", now=3 + i)
+    assert [op.id for op in journal.unfinished()] == [old.id]
+    assert journal.list(1)[0].phase == "Refused" and journal.locks() == {"blade3": old.id}
