@@ -81,7 +81,7 @@ def render_status(snap: Snapshot) -> str:
     return "\n".join(lines)
 
 
-def _when(t: float) -> str:
+def when(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -106,7 +106,7 @@ def next_step(op: OperationStatus, interrupted: bool = False) -> str | None:
 def render_operation(op: OperationStatus, steps: bool = True, interrupted: bool = False) -> str:
     progress = f"progress={op.done}/{op.total}  " if op.total else ""
     lines = [f"Operation {op.id}: {op.kind} {op.target}  phase={op.phase}  "
-             f"{progress}since {_when(op.last_transition)}"]
+             f"{progress}since {when(op.last_transition)}"]
     if op.last_error and op.phase != "Succeeded":  # an error a resume got past is history, not news
         lines.append(f"  {'reason' if op.phase == 'Refused' else 'last error'}: {op.last_error}")
     if op.pending and op.phase not in ("Succeeded",):

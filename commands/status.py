@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.render import render_status
+from commands.render import render_status, when
 from commands.result import DONE, Result
 from infra.operations.context import Context
 
@@ -12,6 +12,11 @@ PERMISSION = "read"  # who may run it: read | operate | admin (design.md, permis
 async def status(ctx: Context) -> Result:
     snap = await ctx.snapshot()
     text = render_status(snap)
+    for m in ctx.journal.maintenance():
+        noout = "set by it" if m.noout_set else "not ours"
+        text += (f"\nIn maintenance: {m.blade} since {when(m.since)} (operation {m.op_id}; cordoned "
+                 f"{', '.join(m.cordoned) or 'nothing'}; noout {noout}); "
+                 f"`drewburr restore {m.blade} --migrate-back` ends it")
     held = ctx.journal.locks()
     if held:
         text += "\nLocks: " + ", ".join(f"{b} (operation {op})" for b, op in sorted(held.items()))

@@ -59,6 +59,8 @@ def test_drain_and_ops_on_the_command_line(running_lab):
     assert "[6/6] mark: done" in drained.output  # plain progress lines off a terminal
     status = run(running_lab, "status")
     assert "online maint" in status.output
+    assert "In maintenance: blade3 since" in status.output and "(operation 1; cordoned kube03, kube05; " \
+        "noout set by it); `drewburr restore blade3 --migrate-back` ends it" in status.output
     assert "K8s node kube03: zone label blade3, VM 103 now on blade4 (moved by operation 1" in status.output
     assert "! " not in status.output  # a maintenance's own moves are not alarms
     listed = run(running_lab, "ops")
