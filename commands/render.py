@@ -95,12 +95,14 @@ def next_step(op: OperationStatus, interrupted: bool = False) -> str | None:
     stopped = next((s.name for s in op.steps if s.outcome != "done"), "")
     blade, _, step = stopped.rpartition("/") if op.kind == "reboot-all" else (op.target, "", stopped)
     if op.kind == "restore" or step.startswith("restore:"):
-        return f"fix the cause, then `drewburr restore {blade}` again (each step is safe to repeat)"
+        then = "fix the cause, then " if op.phase == "Failed" else ""
+        return f"{then}`drewburr restore {blade}` again (each step is safe to repeat)"
     if step in ("reboot", "wait-online", "wait-ceph"):
         return (f"{blade} is still in maintenance: once it is back and Ceph is healthy, "
                 f"`drewburr restore {blade} --migrate-back` ends it")
-    return (f"{blade} stays in maintenance with what was done (noout, cordons, VMs moved): fix the cause, "
-            f"then `drewburr drain {blade} --yes` to finish, or `drewburr restore {blade}` to undo")
+    then = "fix the cause, then " if op.phase == "Failed" else ""
+    return (f"{blade} stays in maintenance with what was done (noout, cordons, VMs moved): {then}"
+            f"`drewburr drain {blade} --yes` to finish, or `drewburr restore {blade}` to undo")
 
 
 def render_operation(op: OperationStatus, steps: bool = True, interrupted: bool = False) -> str:
