@@ -92,6 +92,7 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
     fields = lists.field_filter(q.get("fieldSelector"), t.res)
     lab = lab_of(request)
     if not truthy(q.get("watch")):
+        await watches.wait_until_fresh(lab.k8s.store, q.get("resourceVersion", ""))
         body = lists.list_body(lab.k8s.store, t.res, t.namespace, lambda o: labels(o) and fields(o),
                                q.get("limit"), q.get("continue"))
         if include := _as_table(request):

@@ -4,7 +4,9 @@
 - a resourceVersion: the changes after it, or one ERROR event with a 410 Expired Status
   when it is older than the history kept (the Python client's Watch retries once, then raises);
 - with selectors, an object that stops matching arrives as DELETED, one that starts as ADDED;
-- `allowWatchBookmarks`: BOOKMARK events carrying only the current resourceVersion.
+- `allowWatchBookmarks`: BOOKMARK events carrying only the current resourceVersion, about once
+  a lab minute and once 2 s before the watch times out;
+- a resourceVersion the store has not reached yet: waited for up to 3 s, then 504 (lists too).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.k8s.errors import BadRequest, Invalid, K8sError
+from lab.k8s.errors import BadRequest, Invalid, K8sError, Timeout
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store, WatchEvent
 
 Obj = dict[str, Any]
 DEFAULT_TIMEOUT = 1800.0  # real seconds; the API server's --min-request-timeout
 BOOKMARK_LAB_SECONDS = 60.0  # the watch cache sends a bookmark about once a minute
+PRE_TIMEOUT_BOOKMARK = 2.0  # real seconds before the deadline (the cacher's nextBookmarkTime)
+FRESH_WAIT = 3.0  # real seconds the watch cache waits for a resourceVersion it has not seen
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,23 @@ def refuse_watch_list(send_initial_events: str | None) -> None:
                           {"reason": "FieldValueForbidden", "message": why, "field": "sendInitialEvents"}]})
 
 
+async def wait_until_fresh(store: Store, rv_text: str) -> None:
+    """A resourceVersion newer than the store's: wait for it a little, then 504 as the watch cache does."""
+    deadline = time.monotonic() + FRESH_WAIT
+    while rv_text.isdigit() and int(rv_text) > store.resource_version:
+        if time.monotonic() >= deadline:
+            cause = {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+            current = store.resource_version
+            raise Timeout(f"Timeout: Too large resource version: {rv_text}, current: {current}",
+                          {"causes": [cause], "retryAfterSeconds": 1})
+        await asyncio.sleep(0.05)
+
+
+def next_bookmark(now: float, every: float, end: float) -> float:
+    pre_timeout = end - PRE_TIMEOUT_BOOKMARK
+    return pre_timeout if now < pre_timeout < now + every else now + every
+
+
 def parse_rv(text: str) -> str:
     if text and not text.isdigit():
         raise BadRequest(f'resourceVersion: Invalid value: "{text}": strconv.ParseUint: parsing '
@@ -108,6 +129,7 @@ def parse_rv(text: str) -> str:
 
 async def serve(request: web.Request, store: Store, req: WatchRequest, scale: float,
                 stopping: asyncio.Event) -> web.StreamResponse:
+    await wait_until_fresh(store, req.resource_version)
     queue = store.subscribe()  # before reading history, so no event falls between the two
     try:
         try:
@@ -132,15 +154,15 @@ async def _follow(request: web.Request, response: web.StreamResponse, queue: asy
                   req: WatchRequest, last_rv: int, bookmark_every: float, stopping: asyncio.Event) -> None:
     """Stream changes after `last_rv`; a bookmark names the newest resourceVersion already dealt with."""
     end = time.monotonic() + req.timeout
-    next_bookmark = time.monotonic() + bookmark_every
+    bookmark_at = next_bookmark(time.monotonic(), bookmark_every, end)
     # wake at least once a second: a client that went away must not keep a queue growing
     while (now := time.monotonic()) < end and not stopping.is_set():
         if request.transport is None or request.transport.is_closing():
             return
-        if req.bookmarks and now >= next_bookmark:
+        if req.bookmarks and now >= bookmark_at:
             await response.write(_line("BOOKMARK", _bookmark(req, last_rv)))
-            next_bookmark = now + bookmark_every
-        wait = min(end, next_bookmark if req.bookmarks else end, now + 1.0) - now
+            bookmark_at = next_bookmark(now, bookmark_every, end)
+        wait = min(end, bookmark_at if req.bookmarks else end, now + 1.0) - now
         try:
             event = await asyncio.wait_for(queue.get(), timeout=max(wait, 0.001))
         except TimeoutError:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from kubernetes import client, watch
 
+from lab.k8s import watch as watches
 from tests.conftest import RunningLab
 from tests.lab.kube import fresh_namespace
 
@@ -123,3 +125,22 @@ def test_the_client_retries_a_410_once_and_then_gives_up(kube_lab: RunningLab, a
     while watches() < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert watches() == 2
+
+
+@pytest.mark.parametrize("watching", [False, True])
+def test_a_resource_version_from_the_future_is_504_too_large(api: client.ApiClient, watching: bool,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watches, "FRESH_WAIT", 0.2)  # the watch cache waits 3 s for it first
+    v1 = client.CoreV1Api(api)
+    ahead = str(int(v1.list_namespaced_config_map("default").metadata.resource_version) + 10**6)
+    with pytest.raises(client.ApiException) as exc:
+        if watching:
+            next(iter(watch.Watch().stream(v1.list_namespaced_config_map, "default", resource_version=ahead)))
+        else:
+            v1.list_namespaced_config_map("default", resource_version=ahead)
+    status = json.loads(exc.value.body)
+    assert (status["code"], status["reason"]) == (504, "Timeout")
+    assert status["message"].startswith(f"Timeout: Too large resource version: {ahead}, current: ")
+    assert status["details"]["causes"] == [{"reason": "ResourceVersionTooLarge",
+                                            "message": "Too large resource version"}]
+

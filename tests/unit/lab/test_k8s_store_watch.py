@@ -6,7 +6,7 @@ from lab.clock import ManualClock
 from lab.k8s.resources import BY_KIND
 from lab.k8s.selectors import labels_match, parse_label_selector
 from lab.k8s.store import Store
-from lab.k8s.watch import WatchRequest, translate
+from lab.k8s.watch import WatchRequest, next_bookmark, translate
 
 CM = BY_KIND["ConfigMap"]
 
@@ -46,3 +46,10 @@ def test_a_namespaced_watch_ignores_other_namespaces_and_kinds() -> None:
     store.create(BY_KIND["Secret"], secret)
     assert _seen(store, start, _watcher("")) == []
     assert _seen(store, start, _watcher("", namespace=None)) == [("ADDED", "blue")]
+
+
+def test_a_bookmark_comes_two_seconds_before_the_watch_times_out() -> None:
+    start = 1000.0
+    assert next_bookmark(start, every=60, end=start + 10) == start + 8
+    assert next_bookmark(start + 8, every=60, end=start + 10) == start + 68
+    assert next_bookmark(start, every=1.2, end=start + 10) == start + 1.2
