@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lab.k8s import watch as watches
 from tests.conftest import RunningLab
 
 NS = "/namespaces/default"
@@ -89,7 +91,8 @@ def test_random_creates_and_writes_get_a_status(kube_lab: RunningLab) -> None:
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
 
 
-def test_random_query_parameters_get_a_status(kube_lab: RunningLab) -> None:
+def test_random_query_parameters_get_a_status(kube_lab: RunningLab, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watches, "FRESH_WAIT", 0.05)  # a resourceVersion from the future is waited for
     api = Api(kube_lab)
 
     @FUZZ
