@@ -20,6 +20,13 @@ _HELM_SPEC = {**{key: {"type": "string"} for key in ("chart", "repo", "version",
 # the typed fields of the CRDs' schemas (K3s' helm-controller CRDs), the rest is preserved as sent
 SPEC_FIELDS: dict[str, Obj] = {"HelmChart": _HELM_SPEC,
                                "HelmChartConfig": {"valuesContent": {"type": "string"}}}
+# kubectl's columns for the kinds whose CRDs name some (K3s' helm-controller CRD)
+PRINTER_COLUMNS: dict[str, list[Obj]] = {"HelmChart": [
+    {"name": name, "type": "boolean" if name == "Bootstrap" else "string", "jsonPath": path}
+    for name, path in (("Job", ".status.jobName"), ("Chart", ".spec.chart"),
+                       ("TargetNamespace", ".spec.targetNamespace"), ("Version", ".spec.version"),
+                       ("Repo", ".spec.repo"), ("HelmVersion", ".spec.helmVersion"),
+                       ("Bootstrap", ".spec.bootstrap"))]}
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
 
 
@@ -40,6 +47,8 @@ def definition(res: Resource, now: float) -> Obj:
                     "schema": {"openAPIV3Schema": schema}}
     if "status" in res.subresources:
         version["subresources"] = {"status": {}}
+    if res.kind in PRINTER_COLUMNS:
+        version["additionalPrinterColumns"] = PRINTER_COLUMNS[res.kind]
     crd = {
         "apiVersion": CRD.api_version, "kind": CRD.kind, "metadata": {"name": crd_name(res)},
         "spec": {"group": res.group, "names": names, "scope": "Namespaced" if res.namespaced else "Cluster",

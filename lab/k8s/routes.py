@@ -76,13 +76,19 @@ def _as_table(request: web.Request) -> str | None:
     return include
 
 
+def _table(lab: Lab, res: Resource, items: list[Obj], list_meta: Obj, include: str) -> Obj:
+    crd = lab.k8s.store.find(crds.CRD, "", crds.crd_name(res)) if res.custom else None
+    columns = tables.printer_columns(crd, res.version)
+    return tables.table(res, items, list_meta, lab.clock.now(), include, columns)
+
+
 async def _get(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
     lab = lab_of(request)
     obj = lab.k8s.store.get(t.res, t.namespace or "", t.name)
     if (include := _as_table(request)) and t.sub is None:
-        return respond(tables.table(t.res, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
-                                    lab.clock.now(), include))
+        return respond(_table(lab, t.res, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                              include))
     return respond(obj)
 
 
@@ -96,7 +102,7 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
         body = lists.list_body(lab.k8s.store, t.res, t.namespace, lambda o: labels(o) and fields(o),
                                q.get("limit"), q.get("continue"))
         if include := _as_table(request):
-            body = tables.table(t.res, body["items"], body["metadata"], lab.clock.now(), include)
+            body = _table(lab, t.res, body["items"], body["metadata"], include)
         return respond(body)
     try:
         timeout = float(q.get("timeoutSeconds") or watches.DEFAULT_TIMEOUT)
@@ -107,7 +113,7 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
     req = watches.WatchRequest(
         t.res, t.namespace, lambda o: labels(o) and fields(o),
         watches.parse_rv(q.get("resourceVersion", "")), truthy(q.get("allowWatchBookmarks")), timeout,
-        (lambda o: tables.table(t.res, [o], {}, lab.clock.now(), include)) if include else None)
+        (lambda o: _table(lab, t.res, [o], {}, include)) if include else None)
     scale = float(getattr(lab.clock, "scale", 1.0))
     return await watches.serve(request, lab.k8s.store, req, scale, request.app[STOPPING_KEY])  # type: ignore[arg-type]
 

@@ -120,6 +120,16 @@ def _ports(obj: Obj, now: float) -> str:
     return ",".join(f"{p['port']}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
 
 
+def _endpoints(obj: Obj, now: float) -> str:
+    """kubectl's formatEndpoints: the first three ready address:port pairs, then how many more."""
+    subsets = obj.get("subsets") or []
+    if not subsets:
+        return "<none>"
+    pairs = [f"{a.get('ip')}:{p.get('port')}" if p else str(a.get("ip"))
+             for s in subsets for p in (s.get("ports") or [None]) for a in s.get("addresses") or []]
+    return ",".join(pairs[:3]) + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")
+
+
 def _node_selector(obj: Obj, now: float) -> str:
     selector = obj.get("spec", {}).get("template", {}).get("spec", {}).get("nodeSelector") or {}
     return ",".join(f"{k}={v}" for k, v in selector.items()) or "<none>"
@@ -203,6 +213,7 @@ COLUMNS: dict[str, list[Column]] = {
               _text("Message", _path("message", default="")),
               ("Count", "integer", 1, _path("count", default=1)), _text("Name", _name, 1)],
     "CustomResourceDefinition": [NAME, ("Created At", "date", 0, _path("metadata", "creationTimestamp"))],
+    "Endpoints": [NAME, _text("Endpoints", _endpoints), AGE],
     "Lease": [NAME, _text("Holder", _path("spec", "holderIdentity", default="")), AGE],
 }
 DEFAULT: list[Column] = [NAME, AGE]
@@ -221,8 +232,21 @@ def _row_object(res: Resource, obj: Obj, include: str) -> Obj | None:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
 
 
-def table(res: Resource, items: list[Obj], list_meta: Obj, now: float, include: str = "Metadata") -> Obj:
-    columns = COLUMNS.get(res.kind, DEFAULT)
+def printer_columns(crd: Obj | None, version: str) -> list[Column] | None:
+    """A custom kind's columns: its CRD's additionalPrinterColumns (simple `.a.b` paths), then Age."""
+    versions = ((crd or {}).get("spec") or {}).get("versions") or []
+    spec = next((v for v in versions if isinstance(v, dict) and v.get("name") == version), {})
+    extra = [c for c in spec.get("additionalPrinterColumns") or [] if isinstance(c, dict)]
+    if not extra:
+        return None
+    return [NAME, *((str(c.get("name", "")), str(c.get("type", "string")), int(c.get("priority") or 0),
+                     _path(*str(c.get("jsonPath", "")).strip(".").split("."), default=None)) for c in extra),
+            AGE]
+
+
+def table(res: Resource, items: list[Obj], list_meta: Obj, now: float, include: str = "Metadata",
+          columns: list[Column] | None = None) -> Obj:
+    columns = columns or COLUMNS.get(res.kind, DEFAULT)
     return {
         "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
         "columnDefinitions": [{"name": name, "type": kind, "format": "name" if name == "Name" else "",

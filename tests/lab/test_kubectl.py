@@ -125,3 +125,15 @@ def test_get_pv_and_volumeattachments_print_the_servers_columns(kubectl: Kubectl
     header, *rows = kubectl("get", "volumeattachments").splitlines()
     assert header.split() == ["NAME", "ATTACHER", "PV", "NODE", "ATTACHED", "AGE"]
     assert rows and all(r.split()[1] == "rbd.csi.ceph.com" and r.split()[4] == "true" for r in rows)
+
+
+def test_endpoints_and_helmcharts_print_the_servers_columns(kubectl: Kubectl) -> None:
+    header, *rows = kubectl("get", "endpoints", "-n", "default").splitlines()
+    assert header.split() == ["NAME", "ENDPOINTS", "AGE"]
+    assert next(r for r in rows if r.startswith("kubernetes ")).split()[1] == (
+        "192.168.1.121:6443,192.168.1.122:6443,192.168.1.123:6443")
+    header, *rows = kubectl("get", "helmcharts", "-n", "kube-system").splitlines()
+    assert header.split() == ["NAME", "JOB", "CHART", "TARGETNAMESPACE", "VERSION", "REPO", "HELMVERSION",
+                              "BOOTSTRAP", "AGE"]
+    metallb = next(r.split() for r in rows if r.startswith("metallb "))
+    assert metallb[1:4] == ["helm-install-metallb", "metallb", "metallb-system"]
