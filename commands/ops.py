@@ -40,10 +40,7 @@ def cancel(ctx: Context, op_id: int) -> Result:
     if op.phase in FINISHED:
         return refused(f"operation {op_id} already ended: {op.phase}")
     if op.id in _interrupted_ids(ctx):  # nobody runs it: cancel it here and free its blades
-        ctx.journal.set_phase(op_id, "Cancelled", ctx.clock(), error="cancelled while interrupted")
-        cancelled = ctx.journal.get(op_id)
-        assert cancelled is not None
-        return Result(DONE, render_operation(cancelled))
+        return Result(DONE, render_operation(ops.cancel_interrupted(ctx, op)))
     ctx.journal.request_cancel(op_id)
     return Result(DONE, f"operation {op_id}: cancel requested; it stops before its next step")
 

@@ -65,6 +65,21 @@ def interrupted(ctx: Context) -> list[OperationStatus]:
     return [op for op in ctx.journal.unfinished() if not _alive(op.pid)]
 
 
+def cancel_interrupted(ctx: Context, op: OperationStatus) -> OperationStatus:
+    """End an operation nobody runs: its unfinished step is marked cancelled, its locks freed.
+
+    Nothing is undone: what the steps did stays, recorded (a drain's blade stays in maintenance).
+    """
+    for step in op.steps:
+        if step.outcome in ("running", "retrying"):
+            step.outcome, step.finished = "cancelled", ctx.clock()
+            ctx.journal.record_step(op.id, step)
+    ctx.journal.set_phase(op.id, "Cancelled", ctx.clock(), error="cancelled while interrupted")
+    cancelled = ctx.journal.get(op.id)
+    assert cancelled is not None
+    return cancelled
+
+
 async def resume(ctx: Context, op_id: int, listener: Listener | None = None) -> OperationStatus:
     """Continue an interrupted operation from the journal; steps look at the real system again."""
     op = ctx.journal.get(op_id)

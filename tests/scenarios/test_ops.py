@@ -17,6 +17,7 @@ import yaml
 from commands import ops
 from commands.restore import restore
 from commands.result import DONE, REFUSED
+from infra.journal import StepRecord
 from infra.journal_sqlite import SqliteJournal
 
 from .opsctx import FAST, lab_context
@@ -95,7 +96,10 @@ async def test_ops_list_show_and_cancel_an_interrupted_operation(running_lab):
     assert f"Operation {op.id}: drain blade3" in ops.list_ops(ctx).text
     assert "plan" in ops.show(ctx, op.id).text
     assert ops.show(ctx, 999).code == REFUSED
+    ctx.journal.record_step(op.id, StepRecord(name="plan", outcome="running", started=2, attempts=1))
     assert ops.cancel(ctx, op.id).code == DONE
-    assert ctx.journal.get(op.id).phase == "Cancelled" and ctx.journal.locks() == {}
+    cancelled = ctx.journal.get(op.id)
+    assert cancelled.phase == "Cancelled" and ctx.journal.locks() == {}
+    assert cancelled.step("plan").outcome == "cancelled"  # no step left "running" in an ended operation
     assert ops.cancel(ctx, op.id).code == REFUSED
     assert (await ops.resume(ctx)).text == "Nothing to resume."
