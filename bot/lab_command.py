@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 
 from bot.console import console
-from lab.background import BackgroundLab
 from lab.cli import app, prepare, refused_start, up
 
 __all__ = ["app"]
@@ -39,7 +38,9 @@ def lab_main(
         up(workdir, scenario, time_scale, port_base)
         return
     spec = prepare(workdir, scenario, time_scale, port_base)
-    from bot.cli import app as root  # here, not at the top: bot.cli imports this module
+    # Imported here: bot.cli imports this module, and the whole lab loads only when it runs.
+    from bot.cli import app as root
+    from lab.background import BackgroundLab
 
     with refused_start(), BackgroundLab(workdir, spec, time_scale, port_base) as running:
         console(root, running.config_file, banner=BANNER.format(
