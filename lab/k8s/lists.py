@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lab.k8s import selectors
-from lab.k8s.errors import BadRequest
+from lab.k8s.errors import BadRequest, Invalid
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store
 
@@ -77,3 +77,63 @@ def list_body(store: Store, res: Resource, namespace: str | None, keep: Filter,
         items = items[:limit]
     return {"kind": f"{res.kind}List", "apiVersion": res.api_version, "metadata": meta,
             "items": items if res.custom else [_bare(o) for o in items]}
+
+
+def _forbidden(field: str, why: str) -> tuple[str, str, str]:
+    return field, "FieldValueForbidden", f"Forbidden: {why}"
+
+
+def _not_supported(field: str, value: str, allowed: list[str]) -> tuple[str, str, str]:
+    supported = ", ".join(f'"{v}"' for v in allowed)
+    return field, "FieldValueNotSupported", f'Unsupported value: "{value}": supported values: {supported}'
+
+
+_WHY = {  # ValidateListOptions' reasons, by what they refuse
+    "needs-not-older": "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+    "watch-list-off": "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+    "watch-match": "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+    "continue": "resourceVersionMatch is forbidden when continue is provided",
+    "no-rv": "resourceVersionMatch is forbidden unless resourceVersion is provided",
+    "exact-0": 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+    "list-initial": "sendInitialEvents is forbidden for list",
+}
+MATCH, INITIAL = "resourceVersionMatch", "sendInitialEvents"
+
+
+def _list_option_errors(query: Any, watching: bool) -> list[tuple[str, str, str]]:
+    match, initial, cont = query.get(MATCH, ""), query.get(INITIAL), query.get("continue")
+    errors = []
+    if watching:
+        if initial is not None:
+            if match != "NotOlderThan":
+                errors.append(_forbidden(MATCH, _WHY["needs-not-older"]))
+            errors.append(_forbidden(INITIAL, _WHY["watch-list-off"]))
+        if match and initial is None:
+            errors.append(_forbidden(MATCH, _WHY["watch-match"]))
+        if match and match != "NotOlderThan":
+            errors.append(_not_supported(MATCH, match, ["NotOlderThan"]))
+        if match and cont:
+            errors.append(_forbidden(MATCH, _WHY["continue"]))
+        return errors
+    rv = query.get("resourceVersion", "")
+    if match and not rv:
+        errors.append(_forbidden(MATCH, _WHY["no-rv"]))
+    if match and cont:
+        errors.append(_forbidden(MATCH, _WHY["continue"]))
+    if match and match not in ("Exact", "NotOlderThan"):
+        errors.append(_not_supported(MATCH, match, ["Exact", "NotOlderThan", ""]))
+    if match == "Exact" and rv == "0":
+        errors.append(_forbidden(MATCH, _WHY["exact-0"]))
+    if initial is not None:
+        errors.append(_forbidden(INITIAL, _WHY["list-initial"]))
+    return errors
+
+
+def check_list_options(query: Any, watching: bool) -> None:
+    """apimachinery's ValidateListOptions (the WatchList feature gate off, as in 1.31): 422 on ListOptions."""
+    if errors := _list_option_errors(query, watching):
+        texts = [f"{field}: {message}" for field, _, message in errors]
+        joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+        raise Invalid(f'ListOptions.meta.k8s.io "" is invalid: {joined}', {
+            "group": "meta.k8s.io", "kind": "ListOptions",
+            "causes": [{"reason": r, "message": m, "field": f} for f, r, m in errors]})

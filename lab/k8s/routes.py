@@ -97,6 +97,7 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
     labels = lists.label_filter(q.get("labelSelector"))
     fields = lists.field_filter(q.get("fieldSelector"), t.res)
     lab = lab_of(request)
+    lists.check_list_options(q, truthy(q.get("watch")))
     if not truthy(q.get("watch")):
         await watches.wait_until_fresh(lab.k8s.store, q.get("resourceVersion", ""))
         body = lists.list_body(lab.k8s.store, t.res, t.namespace, lambda o: labels(o) and fields(o),
@@ -108,7 +109,6 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
         timeout = float(q.get("timeoutSeconds") or watches.DEFAULT_TIMEOUT)
     except ValueError:
         raise BadRequest(f'timeoutSeconds: Invalid value: "{q["timeoutSeconds"]}"') from None
-    watches.refuse_watch_list(q.get("sendInitialEvents"))
     include = _as_table(request)
     req = watches.WatchRequest(
         t.res, t.namespace, lambda o: labels(o) and fields(o),

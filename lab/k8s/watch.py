@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.k8s.errors import BadRequest, Invalid, K8sError, Timeout
+from lab.k8s.errors import BadRequest, K8sError, Timeout
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store, WatchEvent
 
@@ -91,16 +91,6 @@ def _initial(req: WatchRequest, store: Store) -> tuple[list[bytes], int]:
         if seen:
             lines.append(_event(req, *seen))
     return lines, max(rv, store.resource_version)
-
-
-def refuse_watch_list(send_initial_events: str | None) -> None:
-    """The watch-list protocol is behind the WatchList feature gate, off in 1.31."""
-    if send_initial_events is not None:
-        why = ("Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate "
-               "is enabled")
-        raise Invalid(f'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: {why}',
-                      {"group": "meta.k8s.io", "kind": "ListOptions", "causes": [
-                          {"reason": "FieldValueForbidden", "message": why, "field": "sendInitialEvents"}]})
 
 
 async def wait_until_fresh(store: Store, rv_text: str) -> None:

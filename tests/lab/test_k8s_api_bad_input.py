@@ -43,6 +43,8 @@ CASES = [
     ("GET", CM + "?fieldSelector=nonsense", JSON, b"", 400, "BadRequest"),
     ("GET", CM + "?limit=many", JSON, b"", 400, "BadRequest"),
     ("GET", CM + "?limit=99999999999999999999", JSON, b"", 400, "BadRequest"),
+    ("GET", CM + "?resourceVersionMatch=Exact", JSON, b"", 422, "Invalid"),
+    ("GET", CM + "?watch=1&resourceVersionMatch=NotOlderThan", JSON, b"", 422, "Invalid"),
     ("GET", CM + "?continue=%%%", JSON, b"", 400, "BadRequest"),
     ("GET", CM + "?watch=1&resourceVersion=abc", JSON, b"", 400, "BadRequest"),
     ("GET", CM + "?watch=1&timeoutSeconds=forever", JSON, b"", 400, "BadRequest"),
@@ -117,3 +119,10 @@ def test_a_custom_resource_must_fit_its_crds_schema(call) -> None:  # type: igno
     status = call("POST", HELMCHARTS, JSON, b'{"metadata": {"name": "typo"}, "spec": {"chart": 5}}').json()
     assert status["message"] == ('HelmChart.helm.cattle.io "typo" is invalid: spec.chart: Invalid value: '
                                  '"integer": spec.chart in body must be of type string: "integer"')
+
+
+def test_list_options_are_validated_in_the_servers_words(call) -> None:  # type: ignore[no-untyped-def]
+    status = call("GET", CM + "?resourceVersion=1&resourceVersionMatch=Newest", JSON, b"").json()
+    assert status["message"] == ('ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Unsupported '
+                                 'value: "Newest": supported values: "Exact", "NotOlderThan", ""')
+    assert status["details"]["causes"][0]["reason"] == "FieldValueNotSupported"
