@@ -24,6 +24,8 @@ async def eviction(request: web.Request, t: Target) -> web.Response:
     body = await read_object(request, EVICTION)
     if body.get("metadata", {}).get("name") not in (None, t.name):
         raise BadRequest("name in URL does not match name in Eviction object")
+    if "All" in request.query.getall("dryRun", []):  # propagateDryRun: it reaches the delete options
+        body.setdefault("deleteOptions", {})["dryRun"] = ["All"]
     result = lab_of(request).k8s.create_namespaced_pod_eviction(t.namespace or "", t.name, body)
     return respond(result or success(201), 201)
 

@@ -137,3 +137,16 @@ def test_endpoints_and_helmcharts_print_the_servers_columns(kubectl: Kubectl) ->
                               "BOOTSTRAP", "AGE"]
     metallb = next(r.split() for r in rows if r.startswith("metallb "))
     assert metallb[1:4] == ["helm-install-metallb", "metallb", "metallb-system"]
+
+
+def test_drain_as_a_server_dry_run_evicts_nothing(kubectl: Kubectl, api: client.ApiClient) -> None:
+    v1 = client.CoreV1Api(api)
+
+    def on_kube02() -> set[str]:
+        pods = v1.list_pod_for_all_namespaces(field_selector="spec.nodeName=kube02").items
+        return {p.metadata.name for p in pods if p.metadata.deletion_timestamp is None}
+    before = on_kube02()
+    out = kubectl("drain", "kube02", "--ignore-daemonsets", "--delete-emptydir-data", "--dry-run=server")
+    assert "evicting pod" in out and "(server dry run)" in out
+    assert on_kube02() == before
+    assert not _node(api, "kube02").spec.unschedulable

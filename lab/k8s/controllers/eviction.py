@@ -2,6 +2,7 @@
 
 Pods that are pending, finished or already terminating are deleted without looking at
 budgets (canIgnorePDB); otherwise the one PDB that selects the pod must allow a disruption.
+A dry run (`dryRun=All` on the request or in its deleteOptions) checks all that and changes nothing.
 DaemonSet and mirror pods are evictable here: skipping them is kubectl drain's choice.
 """
 
@@ -56,17 +57,18 @@ def create_namespaced_pod_eviction(cluster: K8sCluster, namespace: str, name: st
     if meta.get("name") and meta["name"] != name:
         raise BadRequest("name in URL does not match name in Eviction object")
     pod = store.get(POD, namespace, name)
-    grace = (body.get("deleteOptions") or {}).get("gracePeriodSeconds")
+    options = body.get("deleteOptions") or {}
+    grace, dry_run = options.get("gracePeriodSeconds"), "All" in (options.get("dryRun") or [])
     if deleting(pod) or pod.get("status", {}).get("phase") in ("Pending", "Succeeded", "Failed"):
-        return _evict(cluster, pod, grace)
+        return _evict(cluster, pod, grace, dry_run)
     pdbs = matching_pdbs(store, pod)
     if len(pdbs) > 1:
         raise MultiplePdbs(
             "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
         )
     if pdbs and not _unhealthy_may_go(pod, pdbs[0]):
-        _take_disruption(cluster, pdbs[0], name)
-    return _evict(cluster, pod, grace)
+        _take_disruption(cluster, pdbs[0], name, dry_run)
+    return _evict(cluster, pod, grace, dry_run)
 
 
 def _unhealthy_may_go(pod: Obj, pdb: Obj) -> bool:
@@ -79,7 +81,7 @@ def _unhealthy_may_go(pod: Obj, pdb: Obj) -> bool:
     return int(status.get("currentHealthy", 0)) >= int(status.get("desiredHealthy", 0)) > 0
 
 
-def _take_disruption(cluster: K8sCluster, pdb: Obj, pod_name: str) -> None:
+def _take_disruption(cluster: K8sCluster, pdb: Obj, pod_name: str, dry_run: bool) -> None:
     name, status = pdb["metadata"]["name"], pdb.get("status") or {}
     if status.get("observedGeneration", 0) < pdb["metadata"].get("generation", 1):
         raise _budget_error(name, f"The disruption budget {name} is still being processed by the server.", 10)
@@ -99,12 +101,15 @@ def _take_disruption(cluster: K8sCluster, pdb: Obj, pod_name: str) -> None:
         o["status"]["disruptionsAllowed"] = allowed - 1
         o["status"].setdefault("disruptedPods", {})[pod_name] = timestamp(cluster.clock())
 
-    cluster.store.mutate(PDB, pdb["metadata"]["namespace"], name, take)
+    if not dry_run:  # a dry run checks the budget but spends nothing of it
+        cluster.store.mutate(PDB, pdb["metadata"]["namespace"], name, take)
 
 
-def _evict(cluster: K8sCluster, pod: Obj, grace: int | None) -> Obj:
+def _evict(cluster: K8sCluster, pod: Obj, grace: int | None, dry_run: bool) -> Obj:
     """Mark the pod as a disruption target (PodDisruptionConditions, GA in 1.31), then delete it."""
     now = cluster.clock()
+    if dry_run:
+        return dict(STATUS_SUCCESS)
     if not deleting(pod):
         update_if_changed(
             cluster.store,

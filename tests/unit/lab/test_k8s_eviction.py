@@ -118,3 +118,17 @@ def test_a_not_ready_pod_on_a_dead_node_is_evicted_without_spending_the_budget()
     )
     with pytest.raises(TooManyRequests):
         _evict(w, "default", healthy["metadata"]["name"])
+
+
+def test_a_dry_run_eviction_checks_the_budget_and_changes_nothing():
+    w = World()
+    first, second = [p["metadata"]["name"] for p in w.pods("default", "whoami")][:2]
+    w.run(1)
+    dry = {**EVICTION, "metadata": {"name": first}, "deleteOptions": {"dryRun": ["All"]}}
+    for _ in range(2):  # the budget allows one; a dry run spends none of it
+        assert w.k8s.create_namespaced_pod_eviction("default", first, dry)["status"] == "Success"
+    assert "deletionTimestamp" not in w.pod("default", first)["metadata"]
+    assert w.store.get(PDB, "default", "whoami")["status"]["disruptionsAllowed"] == 1
+    _evict(w, "default", first)
+    with pytest.raises(TooManyRequests):
+        w.k8s.create_namespaced_pod_eviction("default", second, {**dry, "metadata": {"name": second}})
