@@ -71,5 +71,9 @@ async def read_object(request: web.Request, res: Resource) -> Obj:
     return validation.decode_object(await request.read(), res, media)
 
 
+def dry_run(request: web.Request) -> bool:
+    return "All" in request.query.getall("dryRun", [])
+
+
 def truthy(value: str | None) -> bool:
     return value in ("1", "true", "True")

@@ -23,7 +23,7 @@ from lab.k8s.errors import (
     NotFound,
     no_such_resource,
 )
-from lab.k8s.http import STOPPING_KEY, Target, lab_of, parse_target, read_object, respond, truthy
+from lab.k8s.http import STOPPING_KEY, Target, dry_run, lab_of, parse_target, read_object, respond, truthy
 from lab.k8s.resources import BY_KIND, RESOURCES, Resource
 
 if TYPE_CHECKING:
@@ -58,10 +58,6 @@ async def resource(request: web.Request) -> web.StreamResponse:
 
 def _qualified(res: Resource) -> str:
     return f"{res.plural}.{res.group}" if res.group else res.plural
-
-
-def _dry_run(request: web.Request) -> bool:
-    return "All" in request.query.getall("dryRun", [])
 
 
 # reads
@@ -142,7 +138,7 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     lab.k8s.prepare_create(t.res, obj)
     if t.res.kind == "CustomResourceDefinition":
         crds.accept(obj, lab.clock.now())
-    if _dry_run(request):
+    if dry_run(request):
         return respond(obj, 201)
     return respond(lab.k8s.store.create(t.res, obj), 201)
 
@@ -173,7 +169,7 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Resp
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
     _check_schema(request, t, new)
-    if _dry_run(request):
+    if dry_run(request):
         return respond(new)
     store = lab_of(request).k8s.store
     if _same(current, new):  # a no-op write keeps its resourceVersion and wakes no watcher
@@ -303,7 +299,7 @@ async def _delete(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
     options = await _delete_options(request)
     lab = lab_of(request)
-    if _dry_run(request):  # what would be deleted, left in place
+    if dry_run(request):  # what would be deleted, left in place
         obj = lab.k8s.store.get(t.res, t.namespace or "", t.name)
         _check_preconditions(t, obj, options)
         return respond(obj)
@@ -317,7 +313,7 @@ async def _delete_collection(request: web.Request, t: Target) -> web.Response:
     options = await _delete_options(request)
     lab = lab_of(request)
     doomed = [o for o in lab.k8s.store.list(t.res, t.namespace) if labels(o) and fields(o)]
-    if not _dry_run(request):
+    if not dry_run(request):
         doomed = [delete_one(lab, Target(t.res, o["metadata"].get("namespace"), None, None),
                              o["metadata"]["name"], options) for o in doomed]
     return respond({"kind": f"{t.res.kind}List", "apiVersion": t.res.api_version,

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from lab.k8s import patch, validation
 from lab.k8s.errors import BadRequest, Conflict
-from lab.k8s.http import Target, lab_of, read_object, respond, success
+from lab.k8s.http import Target, dry_run, lab_of, read_object, respond, success
 from lab.k8s.resources import Resource
 
 Obj = dict[str, Any]
@@ -24,7 +24,7 @@ async def eviction(request: web.Request, t: Target) -> web.Response:
     body = await read_object(request, EVICTION)
     if body.get("metadata", {}).get("name") not in (None, t.name):
         raise BadRequest("name in URL does not match name in Eviction object")
-    if "All" in request.query.getall("dryRun", []):  # propagateDryRun: it reaches the delete options
+    if dry_run(request):  # propagateDryRun: the request's dry run reaches the delete options
         body.setdefault("deleteOptions", {})["dryRun"] = ["All"]
     result = lab_of(request).k8s.create_namespaced_pod_eviction(t.namespace or "", t.name, body)
     return respond(result or success(201), 201)
@@ -81,6 +81,8 @@ async def write_scale(request: web.Request, t: Target) -> web.Response:
         raise Conflict.stale(t.res.plural, t.name, t.res.group)
     updated = copy.deepcopy(current)
     updated["spec"]["replicas"] = replicas
+    if dry_run(request):
+        return respond(scale_of(updated))
     return respond(scale_of(store.update(t.res, updated, check_rv=False)))
 
 

@@ -150,3 +150,9 @@ def test_drain_as_a_server_dry_run_evicts_nothing(kubectl: Kubectl, api: client.
     assert "evicting pod" in out and "(server dry run)" in out
     assert on_kube02() == before
     assert not _node(api, "kube02").spec.unschedulable
+
+
+def test_scale_as_a_server_dry_run_keeps_the_replicas(kubectl: Kubectl, api: client.ApiClient) -> None:
+    out = kubectl("scale", "deployment/whoami", "-n", "default", "--replicas=7", "--dry-run=server")
+    assert "scaled (server dry run)" in out
+    assert client.AppsV1Api(api).read_namespaced_deployment("whoami", "default").spec.replicas == 3
