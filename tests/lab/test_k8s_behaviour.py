@@ -192,12 +192,14 @@ def test_eviction_api_refuses_what_the_whoami_budget_forbids(v1: client.CoreV1Ap
     )
 
 
-def test_guest_agent_k3s_install_joins_the_vm_with_its_labels(lab: RunningLab, v1: client.CoreV1Api) -> None:
+@pytest.mark.parametrize("role", ["agent", "server"])
+def test_guest_agent_k3s_install_joins_the_vm_with_its_labels(lab: RunningLab, v1: client.CoreV1Api,
+                                                              role: str) -> None:
     pve = proxmox(lab)
     token = _run(pve.nodes("blade1").qemu(101).agent, ["cat", "/var/lib/rancher/k3s/server/node-token"])
     script = (
-        "curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC='agent --node-label role=edge' "
-        f"K3S_URL=https://192.168.1.121:6443 K3S_TOKEN={token['out-data'].strip()} sh -"
+        f"curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC='{role} --server https://192.168.1.121:6443 "
+        f"--node-label role=edge' K3S_TOKEN={token['out-data'].strip()} sh -"
     )
     result = _run(pve.nodes("blade4").qemu(106).agent, ["sh", "-c", script])
     assert result["exitcode"] == 0
@@ -205,6 +207,7 @@ def test_guest_agent_k3s_install_joins_the_vm_with_its_labels(lab: RunningLab, v
     wait_for(lambda: _node_ready(v1, "kube06") == "True", 5, "kube06 Ready")
     labels = v1.read_node("kube06").metadata.labels
     assert labels["role"] == "edge" and labels["topology.kubernetes.io/zone"] == "blade4"
+    assert ("node-role.kubernetes.io/control-plane" in labels) == (role == "server")
 
 
 def _ready_since(v1: client.CoreV1Api, name: str) -> object:
