@@ -101,3 +101,14 @@ def test_services_have_endpoints_of_their_ready_pods(api: client.ApiClient) -> N
     assert len(dns.addresses) == 1 and {(p.name, p.protocol) for p in dns.ports} == {("dns", "UDP"),
                                                                                       ("dns-tcp", "TCP")}
     assert len(v1.read_namespaced_endpoints("whoami", "default").subsets[0].addresses) == 3
+
+
+def test_field_selectors_on_name_namespace_node_and_phase(api: client.ApiClient) -> None:
+    _steady(api)
+    v1 = client.CoreV1Api(api)
+
+    def names(selector: str) -> set[str]:
+        return {p.metadata.name for p in v1.list_pod_for_all_namespaces(field_selector=selector).items}
+    assert names("status.phase!=Running") == set()
+    assert names("metadata.name=postgres-0,metadata.namespace=default") == {"postgres-0"}
+    assert len(names("spec.nodeName=kube05,status.phase=Running,metadata.namespace=default")) == 2
