@@ -121,15 +121,14 @@ def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Re
         raise typer.Exit(REFUSED) from None
     progress = Progress()
     try:
-        result = asyncio.run(verb(context, progress))
+        result = asyncio.run(_until_interrupted(verb, context, progress))
     except GatewayError as exc:
         progress.stop()
         hint = UNREACHABLE_HINT.get(exc.system, "") if isinstance(exc, Unavailable) else ""
         typer.echo(f"error: {exc}{hint}", err=True)
         raise typer.Exit(FAILED) from None
-    except KeyboardInterrupt:  # Ctrl-C: the operation stays resumable; say how, and journal why
+    except KeyboardInterrupt:  # Ctrl-C: _until_interrupted has journaled it and said how to resume
         progress.stop()
-        typer.echo(_interrupted(context), err=True)
         raise typer.Exit(FAILED) from None
     except JournalError as exc:  # it broke mid-way: the systems may be half changed
         progress.stop()
@@ -141,11 +140,23 @@ def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Re
     raise typer.Exit(result.code)
 
 
-def _interrupted(context: Context) -> str:
+async def _until_interrupted(verb: Callable[[Context, Progress], Awaitable[Result]], context: Context,
+                             progress: Progress) -> Result:
+    """The verb. Ctrl-C makes asyncio.run cancel it (then raise KeyboardInterrupt): the operation
+    stays resumable, so journal why and say how, still on the loop."""
+    try:
+        return await verb(context, progress)
+    except asyncio.CancelledError:
+        progress.stop()
+        typer.echo(await _interrupted(context), err=True)
+        raise
+
+
+async def _interrupted(context: Context) -> str:
     lines = ["Interrupted."]
-    for op in context.journal.unfinished():
+    for op in await context.journal.unfinished():
         if op.pid == os.getpid():
-            context.journal.set_phase(op.id, op.phase, context.clock(), error="interrupted (Ctrl-C)")
+            await context.journal.set_phase(op.id, op.phase, context.clock(), error="interrupted (Ctrl-C)")
             lines.append(render_operation(op, steps=False, interrupted=True))
     return "\n".join(lines)
 
@@ -192,29 +203,25 @@ def reboot(ctx: typer.Context, blade: str = typer.Argument(..., help="a blade, o
 def ops_default(ctx: typer.Context) -> None:
     """With no subcommand: list recent operations."""
     if ctx.invoked_subcommand is None:
-        execute(ctx, lambda c, _: _sync(ops_verb.list_ops(c)))
-
-
-async def _sync(result: Result) -> Result:
-    return result
+        execute(ctx, lambda c, _: ops_verb.list_ops(c))
 
 
 @ops_app.command("list")
 def ops_list(ctx: typer.Context, limit: int = typer.Option(20, min=1)) -> None:
     """Recent operations, newest first."""
-    execute(ctx, lambda c, _: _sync(ops_verb.list_ops(c, limit)))
+    execute(ctx, lambda c, _: ops_verb.list_ops(c, limit))
 
 
 @ops_app.command("show")
 def ops_show(ctx: typer.Context, op_id: int = typer.Argument(..., metavar="ID")) -> None:
     """One operation with its steps."""
-    execute(ctx, lambda c, _: _sync(ops_verb.show(c, op_id)))
+    execute(ctx, lambda c, _: ops_verb.show(c, op_id))
 
 
 @ops_app.command("cancel")
 def ops_cancel(ctx: typer.Context, op_id: int = typer.Argument(..., metavar="ID")) -> None:
     """Stop an operation before its next step."""
-    execute(ctx, lambda c, _: _sync(ops_verb.cancel(c, op_id)))
+    execute(ctx, lambda c, _: ops_verb.cancel(c, op_id))
 
 
 @ops_app.command("resume")

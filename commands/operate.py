@@ -14,18 +14,18 @@ from infra.operations.machine import Listener
 from infra.planner import IntentKind
 
 
-def refuse(ctx: Context, kind: str, target: str, reason: str, text: str | None = None) -> Result:
+async def refuse(ctx: Context, kind: str, target: str, reason: str, text: str | None = None) -> Result:
     """Refused before anything changed: journaled too (every decision is), and said."""
-    op = ctx.journal.refuse(kind, target, {}, reason, now=ctx.clock())
+    op = await ctx.journal.refuse(kind, target, {}, reason, now=ctx.clock())
     return refused(f"{text or reason}\n(journaled as operation {op.id})")
 
 
 async def start(ctx: Context, kind: str, target: str, params: dict[str, Any],
                 listener: Listener | None) -> Result:
     try:
-        op = ops.create(ctx, kind, target, params)
+        op = await ops.create(ctx, kind, target, params)
     except Locked as exc:
-        return refuse(ctx, kind, target, str(exc))
+        return await refuse(ctx, kind, target, str(exc))
     final = await ops.run(ctx, op.id, listener)
     return finished(final, render_operation(final))
 
@@ -40,7 +40,7 @@ async def planned(ctx: Context, kind: str, blade: str, intent: IntentKind, *, dr
     if dry_run:
         return Result(DONE, text)
     if p.blockers and not ctx.options.force:
-        return refuse(ctx, kind, blade, "; ".join(f"[{f.code}] {f.message}" for f in p.blockers), text)
+        return await refuse(ctx, kind, blade, "; ".join(f"[{f.code}] {f.message}" for f in p.blockers), text)
     if not yes and (confirm is None or not confirm(text)):
         return refused(text + "\nNot confirmed: nothing changed.")
     result = await start(ctx, kind, blade, {}, listener)

@@ -13,40 +13,40 @@ from infra.operations.machine import Listener
 PERMISSIONS = {"list": "read", "show": "read", "cancel": "operate", "resume": "operate"}
 
 
-def list_ops(ctx: Context, limit: int = 20) -> Result:
-    rows = ctx.journal.list(limit)
+async def list_ops(ctx: Context, limit: int = 20) -> Result:
+    rows = await ctx.journal.list(limit)
     if not rows:
         return Result(DONE, "No operations yet.")
-    stale = _interrupted_ids(ctx)
+    stale = await _interrupted_ids(ctx)
     return Result(DONE, "\n".join(render_operation(op, steps=False, interrupted=op.id in stale)
                                   for op in rows))
 
 
-def _interrupted_ids(ctx: Context) -> set[int]:
-    return {op.id for op in ops.interrupted(ctx)}
+async def _interrupted_ids(ctx: Context) -> set[int]:
+    return {op.id for op in await ops.interrupted(ctx)}
 
 
-def show(ctx: Context, op_id: int) -> Result:
-    op = ctx.journal.get(op_id)
+async def show(ctx: Context, op_id: int) -> Result:
+    op = await ctx.journal.get(op_id)
     if op is None:
         return refused(f"no operation {op_id}")
-    return Result(DONE, render_operation(op, interrupted=op.id in _interrupted_ids(ctx)))
+    return Result(DONE, render_operation(op, interrupted=op.id in await _interrupted_ids(ctx)))
 
 
-def cancel(ctx: Context, op_id: int) -> Result:
-    op = ctx.journal.get(op_id)
+async def cancel(ctx: Context, op_id: int) -> Result:
+    op = await ctx.journal.get(op_id)
     if op is None:
         return refused(f"no operation {op_id}")
     if op.phase in FINISHED:
         return refused(f"operation {op_id} already ended: {op.phase}")
-    if op.id in _interrupted_ids(ctx):  # nobody runs it: cancel it here and free its blades
-        return Result(DONE, render_operation(ops.cancel_interrupted(ctx, op)))
-    ctx.journal.request_cancel(op_id)
+    if op.id in await _interrupted_ids(ctx):  # nobody runs it: cancel it here and free its blades
+        return Result(DONE, render_operation(await ops.cancel_interrupted(ctx, op)))
+    await ctx.journal.request_cancel(op_id)
     return Result(DONE, f"operation {op_id}: cancel requested; it stops before its next step")
 
 
 async def resume(ctx: Context, op_id: int | None = None, listener: Listener | None = None) -> Result:
-    candidates = ops.interrupted(ctx)
+    candidates = await ops.interrupted(ctx)
     if op_id is not None:
         candidates = [op for op in candidates if op.id == op_id]
         if not candidates:

@@ -82,61 +82,63 @@ class Maintenance(BaseModel):
 
 
 class Journal(ABC):
+    """Every method is a coroutine: a backend that blocks (a file lock, a network) waits off the loop."""
+
     @abstractmethod
-    def create(self, kind: str, target: str, params: dict[str, Any], steps: list[str],
-               blades: list[str], now: float) -> OperationStatus:
+    async def create(self, kind: str, target: str, params: dict[str, Any], steps: list[str],
+                     blades: list[str], now: float) -> OperationStatus:
         """Record a new operation and take the locks of `blades` atomically, or raise Locked."""
 
     @abstractmethod
-    def get(self, op_id: int) -> OperationStatus | None: ...
+    async def get(self, op_id: int) -> OperationStatus | None: ...
 
     @abstractmethod
-    def list(self, limit: int = 20) -> list[OperationStatus]: ...
+    async def list(self, limit: int = 20) -> list[OperationStatus]: ...
 
     @abstractmethod
-    def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
-                  pid: int | None = None) -> None: ...
+    async def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
+                        pid: int | None = None) -> None: ...
 
     @abstractmethod
-    def update_params(self, op_id: int, params: dict[str, Any]) -> None:
+    async def update_params(self, op_id: int, params: dict[str, Any]) -> None:
         """Merge `params` into the operation's recorded data (plan, placement)."""
 
     @abstractmethod
-    def record_step(self, op_id: int, step: StepRecord) -> None: ...
+    async def record_step(self, op_id: int, step: StepRecord) -> None: ...
 
     @abstractmethod
-    def request_cancel(self, op_id: int) -> None: ...
+    async def request_cancel(self, op_id: int) -> None: ...
 
     @abstractmethod
-    def take_locks(self, op_id: int, blades: list[str]) -> None:
+    async def take_locks(self, op_id: int, blades: list[str]) -> None:
         """Take (again) the locks of a resumed operation, or raise Locked."""
 
     @abstractmethod
-    def release_locks(self, op_id: int) -> None: ...
+    async def release_locks(self, op_id: int) -> None: ...
 
     @abstractmethod
-    def locks(self) -> dict[str, int]: ...
+    async def locks(self) -> dict[str, int]: ...
 
     @abstractmethod
-    def put_maintenance(self, record: Maintenance) -> None: ...
+    async def put_maintenance(self, record: Maintenance) -> None: ...
 
     @abstractmethod
-    def get_maintenance(self, blade: str) -> Maintenance | None: ...
+    async def get_maintenance(self, blade: str) -> Maintenance | None: ...
 
     @abstractmethod
-    def clear_maintenance(self, blade: str) -> None: ...
+    async def clear_maintenance(self, blade: str) -> None: ...
 
     @abstractmethod
-    def maintenance(self) -> list[Maintenance]: ...
+    async def maintenance(self) -> list[Maintenance]: ...
 
-    def refuse(self, kind: str, target: str, params: dict[str, Any], reason: str,
-               now: float) -> OperationStatus:
+    async def refuse(self, kind: str, target: str, params: dict[str, Any], reason: str,
+                     now: float) -> OperationStatus:
         """Journal an operation held back before it changed anything, with the reason."""
-        op = self.create(kind, target, params, [], [], now)
-        self.set_phase(op.id, "Refused", now, error=reason)
-        refused = self.get(op.id)
+        op = await self.create(kind, target, params, [], [], now)
+        await self.set_phase(op.id, "Refused", now, error=reason)
+        refused = await self.get(op.id)
         assert refused is not None
         return refused
 
-    def unfinished(self) -> list[OperationStatus]:
-        return [op for op in self.list(limit=1000) if op.phase not in FINISHED]
+    async def unfinished(self) -> list[OperationStatus]:
+        return [op for op in await self.list(limit=1000) if op.phase not in FINISHED]

@@ -1,13 +1,18 @@
-"""The SQLite journal (the default backend). One connection per call: safe across processes."""
+"""The SQLite journal (the default backend).
+
+Each call runs in a worker thread as one transaction (`BEGIN IMMEDIATE ... COMMIT`): a call that
+waits on another process's lock (up to the busy timeout) never holds up the event loop, and what
+must be atomic (taking blade locks with the operation) is.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from infra.journal import (
     FINISHED,
@@ -32,14 +37,19 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE TABLE IF NOT EXISTS locks (blade TEXT PRIMARY KEY, op_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS maintenance (blade TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
+BUSY_TIMEOUT = 30  # seconds a call waits for another process (an `ops resume` beside a drain)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class SqliteJournal(Journal):
     def __init__(self, path: Path | str) -> None:
+        """Opens (creating) the file and its tables: blocking, so done once, before the loop runs."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)
             try:
                 db.executescript(SCHEMA)  # executescript commits by itself
             finally:
@@ -47,17 +57,24 @@ class SqliteJournal(Journal):
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"journal {self.path}: {exc}") from exc
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    async def _run(self, fn: Callable[Concatenate[sqlite3.Connection, P], T],
+                   *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(db, ...)` as one transaction in a worker thread."""
+        return await asyncio.to_thread(self._transaction, fn, *args, **kwargs)
+
+    def _transaction(self, fn: Callable[Concatenate[sqlite3.Connection, P], T],
+                     *args: P.args, **kwargs: P.kwargs) -> T:
+        # One connection per call, opened and closed in its worker thread: none crosses threads.
         try:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         except sqlite3.Error as exc:
             raise JournalError(f"journal {self.path}: {exc}") from exc
         db.row_factory = sqlite3.Row
         try:
             db.execute("BEGIN IMMEDIATE")
-            yield db
+            result = fn(db, *args, **kwargs)
             db.execute("COMMIT")
+            return result
         except sqlite3.Error as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -69,109 +86,101 @@ class SqliteJournal(Journal):
         finally:
             db.close()
 
-    def _lock(self, db: sqlite3.Connection, op_id: int, blades: list[str]) -> None:
-        for blade in blades:
-            row = db.execute("SELECT l.op_id, o.kind FROM locks l JOIN operations o ON o.id = l.op_id "
-                             "WHERE l.blade = ?", (blade,)).fetchone()
-            if row and row["op_id"] != op_id:
-                raise Locked(blade, row["op_id"], row["kind"])
-            db.execute("INSERT OR REPLACE INTO locks (blade, op_id) VALUES (?, ?)", (blade, op_id))
+    async def create(self, kind: str, target: str, params: dict[str, Any], steps: list[str],
+                     blades: list[str], now: float) -> OperationStatus:
+        return await self._run(_create, kind, target, params, steps, blades, now)
 
-    def create(self, kind: str, target: str, params: dict[str, Any], steps: list[str],
-               blades: list[str], now: float) -> OperationStatus:
-        with self._db() as db:
-            cur = db.execute("INSERT INTO operations (kind, target, params, phase, created, last_transition) "
-                             "VALUES (?, ?, ?, 'Pending', ?, ?)",
-                             (kind, target, json.dumps(params), now, now))
-            op_id = int(cur.lastrowid or 0)
-            self._lock(db, op_id, blades)
-            db.executemany("INSERT INTO steps (op_id, seq, name, outcome, attempts, message) "
-                           "VALUES (?, ?, ?, 'pending', 0, '')",
-                           [(op_id, i, name) for i, name in enumerate(steps)])
-        op = self.get(op_id)
-        assert op is not None
-        return op
+    async def get(self, op_id: int) -> OperationStatus | None:
+        return await self._run(_get, op_id)
 
-    def get(self, op_id: int) -> OperationStatus | None:
-        with self._db() as db:
-            row = db.execute("SELECT * FROM operations WHERE id = ?", (op_id,)).fetchone()
-            if row is None:
-                return None
-            steps = db.execute("SELECT * FROM steps WHERE op_id = ? ORDER BY seq", (op_id,)).fetchall()
-        return _operation(row, steps)
+    async def list(self, limit: int = 20) -> list[OperationStatus]:
+        return await self._run(_list, "SELECT id FROM operations ORDER BY id DESC LIMIT ?", (limit,))
 
-    def list(self, limit: int = 20) -> list[OperationStatus]:
-        with self._db() as db:
-            rows = db.execute("SELECT id FROM operations ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [op for op in (self.get(i) for i in (r["id"] for r in rows)) if op is not None]
-
-    def unfinished(self) -> list[OperationStatus]:
+    async def unfinished(self) -> list[OperationStatus]:
         """Every operation not yet ended, however old (a plain `list` stops at its limit)."""
         marks = ", ".join("?" * len(FINISHED))
-        with self._db() as db:
-            rows = db.execute(f"SELECT id FROM operations WHERE phase NOT IN ({marks}) ORDER BY id",
-                              sorted(FINISHED)).fetchall()
-        return [op for op in (self.get(r["id"]) for r in rows) if op is not None]
+        return await self._run(_list, f"SELECT id FROM operations WHERE phase NOT IN ({marks}) ORDER BY id",
+                               tuple(sorted(FINISHED)))
 
-    def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
-                  pid: int | None = None) -> None:
-        with self._db() as db:
-            db.execute("UPDATE operations SET phase = ?, last_transition = ?, "
-                       "last_error = COALESCE(?, last_error), pid = COALESCE(?, pid) WHERE id = ?",
-                       (phase, now, error, pid, op_id))
-            if phase in FINISHED:
-                db.execute("DELETE FROM locks WHERE op_id = ?", (op_id,))
+    async def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
+                        pid: int | None = None) -> None:
+        await self._run(_set_phase, op_id, phase, now, error, pid)
 
-    def update_params(self, op_id: int, params: dict[str, Any]) -> None:
-        with self._db() as db:
-            row = db.execute("SELECT params FROM operations WHERE id = ?", (op_id,)).fetchone()
-            merged = {**json.loads(row["params"]), **params}
-            db.execute("UPDATE operations SET params = ? WHERE id = ?", (json.dumps(merged), op_id))
+    async def update_params(self, op_id: int, params: dict[str, Any]) -> None:
+        await self._run(_update_params, op_id, params)
 
-    def record_step(self, op_id: int, step: StepRecord) -> None:
-        with self._db() as db:
-            db.execute("UPDATE steps SET outcome = ?, started = ?, finished = ?, attempts = ?, message = ? "
-                       "WHERE op_id = ? AND name = ?",
-                       (step.outcome, step.started, step.finished, step.attempts, step.message,
-                        op_id, step.name))
+    async def record_step(self, op_id: int, step: StepRecord) -> None:
+        await self._run(_execute, "UPDATE steps SET outcome = ?, started = ?, finished = ?, attempts = ?, "
+                        "message = ? WHERE op_id = ? AND name = ?",
+                        (step.outcome, step.started, step.finished, step.attempts, step.message,
+                         op_id, step.name))
 
-    def request_cancel(self, op_id: int) -> None:
-        with self._db() as db:
-            db.execute("UPDATE operations SET cancel_requested = 1 WHERE id = ?", (op_id,))
+    async def request_cancel(self, op_id: int) -> None:
+        await self._run(_execute, "UPDATE operations SET cancel_requested = 1 WHERE id = ?", (op_id,))
 
-    def take_locks(self, op_id: int, blades: list[str]) -> None:
-        with self._db() as db:
-            self._lock(db, op_id, blades)
+    async def take_locks(self, op_id: int, blades: list[str]) -> None:
+        await self._run(_lock, op_id, blades)
 
-    def release_locks(self, op_id: int) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM locks WHERE op_id = ?", (op_id,))
+    async def release_locks(self, op_id: int) -> None:
+        await self._run(_execute, "DELETE FROM locks WHERE op_id = ?", (op_id,))
 
-    def locks(self) -> dict[str, int]:
-        with self._db() as db:
-            return {r["blade"]: r["op_id"] for r in db.execute("SELECT blade, op_id FROM locks")}
+    async def locks(self) -> dict[str, int]:
+        rows = await self._run(_rows, "SELECT blade, op_id FROM locks", ())
+        return {r["blade"]: r["op_id"] for r in rows}
 
-    def put_maintenance(self, record: Maintenance) -> None:
-        with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO maintenance (blade, record) VALUES (?, ?)",
-                       (record.blade, record.model_dump_json()))
+    async def put_maintenance(self, record: Maintenance) -> None:
+        await self._run(_execute, "INSERT OR REPLACE INTO maintenance (blade, record) VALUES (?, ?)",
+                        (record.blade, record.model_dump_json()))
 
-    def get_maintenance(self, blade: str) -> Maintenance | None:
-        with self._db() as db:
-            row = db.execute("SELECT record FROM maintenance WHERE blade = ?", (blade,)).fetchone()
-        return Maintenance.model_validate_json(row["record"]) if row else None
+    async def get_maintenance(self, blade: str) -> Maintenance | None:
+        rows = await self._run(_rows, "SELECT record FROM maintenance WHERE blade = ?", (blade,))
+        return Maintenance.model_validate_json(rows[0]["record"]) if rows else None
 
-    def clear_maintenance(self, blade: str) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM maintenance WHERE blade = ?", (blade,))
+    async def clear_maintenance(self, blade: str) -> None:
+        await self._run(_execute, "DELETE FROM maintenance WHERE blade = ?", (blade,))
 
-    def maintenance(self) -> list[Maintenance]:
-        with self._db() as db:
-            rows = db.execute("SELECT record FROM maintenance ORDER BY blade").fetchall()
+    async def maintenance(self) -> list[Maintenance]:
+        rows = await self._run(_rows, "SELECT record FROM maintenance ORDER BY blade", ())
         return [Maintenance.model_validate_json(r["record"]) for r in rows]
 
 
-def _operation(row: sqlite3.Row, steps: list[sqlite3.Row]) -> OperationStatus:
+# What runs inside one transaction, in the worker thread.
+
+def _execute(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> None:
+    db.execute(sql, args)
+
+
+def _rows(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
+    return db.execute(sql, args).fetchall()
+
+
+def _lock(db: sqlite3.Connection, op_id: int, blades: list[str]) -> None:
+    for blade in blades:
+        row = db.execute("SELECT l.op_id, o.kind FROM locks l JOIN operations o ON o.id = l.op_id "
+                         "WHERE l.blade = ?", (blade,)).fetchone()
+        if row and row["op_id"] != op_id:
+            raise Locked(blade, row["op_id"], row["kind"])
+        db.execute("INSERT OR REPLACE INTO locks (blade, op_id) VALUES (?, ?)", (blade, op_id))
+
+
+def _create(db: sqlite3.Connection, kind: str, target: str, params: dict[str, Any], steps: list[str],
+            blades: list[str], now: float) -> OperationStatus:
+    cur = db.execute("INSERT INTO operations (kind, target, params, phase, created, last_transition) "
+                     "VALUES (?, ?, ?, 'Pending', ?, ?)", (kind, target, json.dumps(params), now, now))
+    op_id = int(cur.lastrowid or 0)
+    _lock(db, op_id, blades)  # Locked rolls the whole operation back: a refused one leaves nothing
+    db.executemany("INSERT INTO steps (op_id, seq, name, outcome, attempts, message) "
+                   "VALUES (?, ?, ?, 'pending', 0, '')", [(op_id, i, name) for i, name in enumerate(steps)])
+    op = _get(db, op_id)
+    assert op is not None
+    return op
+
+
+def _get(db: sqlite3.Connection, op_id: int) -> OperationStatus | None:
+    row = db.execute("SELECT * FROM operations WHERE id = ?", (op_id,)).fetchone()
+    if row is None:
+        return None
+    steps = db.execute("SELECT * FROM steps WHERE op_id = ? ORDER BY seq", (op_id,)).fetchall()
     return OperationStatus(
         id=row["id"], kind=row["kind"], target=row["target"], params=json.loads(row["params"]),
         phase=row["phase"], created=row["created"], last_transition=row["last_transition"],
@@ -179,3 +188,23 @@ def _operation(row: sqlite3.Row, steps: list[sqlite3.Row]) -> OperationStatus:
         steps=[StepRecord(name=s["name"], outcome=s["outcome"], started=s["started"],
                           finished=s["finished"], attempts=s["attempts"], message=s["message"])
                for s in steps])
+
+
+def _list(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[OperationStatus]:
+    """The operations whose ids `sql` selects, read in the same transaction."""
+    return [op for op in (_get(db, r["id"]) for r in db.execute(sql, args).fetchall()) if op is not None]
+
+
+def _set_phase(db: sqlite3.Connection, op_id: int, phase: Phase, now: float, error: str | None,
+               pid: int | None) -> None:
+    db.execute("UPDATE operations SET phase = ?, last_transition = ?, "
+               "last_error = COALESCE(?, last_error), pid = COALESCE(?, pid) WHERE id = ?",
+               (phase, now, error, pid, op_id))
+    if phase in FINISHED:
+        db.execute("DELETE FROM locks WHERE op_id = ?", (op_id,))
+
+
+def _update_params(db: sqlite3.Connection, op_id: int, params: dict[str, Any]) -> None:
+    row = db.execute("SELECT params FROM operations WHERE id = ?", (op_id,)).fetchone()
+    merged = {**json.loads(row["params"]), **params}
+    db.execute("UPDATE operations SET params = ? WHERE id = ?", (json.dumps(merged), op_id))

@@ -47,7 +47,7 @@ class Context:
                            allow_more_maintenance=self.options.allow_more_maintenance)
 
     async def snapshot(self) -> Snapshot:
-        records = self.journal.maintenance()
+        records = await self.journal.maintenance()
         homes = {vmid: (blade, m.op_id) for m in records for vmid, blade in m.placement.items()}
         return await gather(self.pve, self.k8s, self.options.node_pattern, [m.blade for m in records], homes)
 

@@ -19,8 +19,8 @@ from infra.topology import Snapshot, Vm
 from infra.topology_build import MAINTENANCE_ANNOTATION, parse_pods
 
 
-def _record(ctx: Context, blade: str) -> Maintenance:
-    record = ctx.journal.get_maintenance(blade)
+async def _record(ctx: Context, blade: str) -> Maintenance:
+    record = await ctx.journal.get_maintenance(blade)
     if record is None:
         raise Fatal(f"no maintenance record for {blade}: run the plan step first")
     return record
@@ -50,33 +50,33 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
         if p.blockers and not ctx.options.force:
             raise Fatal("refused: " + "; ".join(f.message for f in p.blockers))
         here = {vm.vmid: blade for vm in snap.vms_on(blade) if vm.running}
-        record = ctx.journal.get_maintenance(blade)
+        record = await ctx.journal.get_maintenance(blade)
         if record is None:
             record = Maintenance(blade=blade, op_id=op_id, since=ctx.clock(), placement=here,
                                  nodes=[n.node for n in p.nodes], ceph_checks=sorted(snap.ceph.problems()))
         else:  # resumed, or drained again while in maintenance: keep what it knew, add what is new
             record.placement = {**here, **record.placement}
             record.nodes = sorted({*record.nodes, *(n.node for n in p.nodes)})
-        ctx.journal.put_maintenance(record)
-        others = [m.blade for m in ctx.journal.maintenance() if m.blade != blade]
+        await ctx.journal.put_maintenance(record)
+        others = [m.blade for m in await ctx.journal.maintenance() if m.blade != blade]
         if others and not ctx.options.allow_more_maintenance:  # another drain raced this one
             if record.op_id == op_id:
-                ctx.journal.clear_maintenance(blade)
+                await ctx.journal.clear_maintenance(blade)
             raise Fatal(f"refused: {', '.join(others)} already in maintenance (an admin can override)")
-        ctx.journal.update_params(op_id, {f"{prefix}plan": p.model_dump(mode="json")})
+        await ctx.journal.update_params(op_id, {f"{prefix}plan": p.model_dump(mode="json")})
         return f"{len(p.moves)} VM(s) to move, {len(p.nodes)} node(s) to drain, {len(p.warnings)} warning(s)"
 
     async def noout() -> str:
-        record = _record(ctx, blade)
+        record = await _record(ctx, blade)
         if "noout" in await ctx.ceph.flags_set():
             return "noout already set"
         record.noout_set = True  # recorded before the change, so a crash cannot orphan the flag
-        ctx.journal.put_maintenance(record)
+        await ctx.journal.put_maintenance(record)
         await ctx.ceph.set_flag("noout", True)
         return "noout set"
 
     async def cordon() -> str:
-        record = _record(ctx, blade)
+        record = await _record(ctx, blade)
         if ctx.k8s is None:
             return "no Kubernetes configured"
         done = []
@@ -88,13 +88,13 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
             if node.get("spec", {}).get("unschedulable"):
                 continue
             record.cordoned = sorted({*record.cordoned, name})
-            ctx.journal.put_maintenance(record)
+            await ctx.journal.put_maintenance(record)
             await ctx.k8s.cordon(name)
             done.append(name)
         return f"cordoned {', '.join(done) or 'nothing new'}"
 
     async def evict() -> str:
-        record = _record(ctx, blade)
+        record = await _record(ctx, blade)
         if ctx.k8s is None or not record.nodes:
             return "nothing to evict"
         deadline = ctx.deadline(ctx.options.drain_timeout_seconds)
@@ -127,7 +127,7 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
     ha_wait: list[float] = []  # when we started waiting for PVE HA to restart a VM a dead target took
 
     async def migrate() -> str:
-        record = _record(ctx, blade)
+        record = await _record(ctx, blade)
         snap = await ctx.snapshot()
         waiting, _ = _stranded(snap, record)
         if waiting:  # a target died after the move: PVE HA restarts the VM somewhere, then we look again
@@ -142,7 +142,7 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
         arrived = {m.vmid: blade for m in p.moves if m.vmid not in record.placement}
         if arrived:  # started or restarted on the blade since the plan: it leaves too, and comes home after
             record.placement = {**record.placement, **arrived}
-            ctx.journal.put_maintenance(record)
+            await ctx.journal.put_maintenance(record)
         moves = [(m.vmid, m.source, m.target) for m in p.moves]
         homeless = [str(v) for v, _, t in moves if t is None]
         if homeless:
@@ -155,7 +155,7 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: st
         return "; ".join([*done, *(f"planned again: {r}" for r in replanned)]) or "no VM left to move"
 
     async def mark() -> str:
-        record = _record(ctx, blade)
+        record = await _record(ctx, blade)
         # The end state, seen again: a target may have died after the move.
         waiting, lost = _stranded(await ctx.snapshot(), record)
         lost += [f"{vm.name} ({vm.vmid}) on {vm.blade}, offline" for vm in waiting]

@@ -44,18 +44,18 @@ class Machine:
         self.sleep = sleep
         self.listener = listener
 
-    def _record(self, op_id: int, step: StepRecord) -> None:
-        self.journal.record_step(op_id, step)
+    async def _record(self, op_id: int, step: StepRecord) -> None:
+        await self.journal.record_step(op_id, step)
         if self.listener:
-            op = self.journal.get(op_id)
+            op = await self.journal.get(op_id)
             assert op is not None
             self.listener(op, step)
 
     async def run(self, op_id: int, steps: list[Step]) -> OperationStatus:
         """Run every step not yet done; the operation ends Succeeded, Failed or Cancelled."""
-        op = self.journal.get(op_id)
+        op = await self.journal.get(op_id)
         assert op is not None, op_id
-        self.journal.set_phase(op_id, "Running", self.clock(), pid=os.getpid())
+        await self.journal.set_phase(op_id, "Running", self.clock(), pid=os.getpid())
         try:
             for step in steps:
                 record = op.step(step.name)
@@ -63,12 +63,12 @@ class Machine:
                     continue
                 await self._run_step(op_id, step, record)
         except Cancelled:
-            self.journal.set_phase(op_id, "Cancelled", self.clock(), error="cancelled by request")
+            await self.journal.set_phase(op_id, "Cancelled", self.clock(), error="cancelled by request")
         except (Fatal, GatewayError) as exc:
-            self.journal.set_phase(op_id, "Failed", self.clock(), error=str(exc))
+            await self.journal.set_phase(op_id, "Failed", self.clock(), error=str(exc))
         else:
-            self.journal.set_phase(op_id, "Succeeded", self.clock())
-        final = self.journal.get(op_id)
+            await self.journal.set_phase(op_id, "Succeeded", self.clock())
+        final = await self.journal.get(op_id)
         assert final is not None
         log.info("operation %s %s %s: %s", op_id, final.kind, final.target, final.phase)
         return final
@@ -76,35 +76,35 @@ class Machine:
     async def _run_step(self, op_id: int, step: Step, record: StepRecord) -> None:
         unavailable = 0
         while True:
-            current = self.journal.get(op_id)
+            current = await self.journal.get(op_id)
             if current and current.cancel_requested:
                 record.outcome = "cancelled"
-                self._record(op_id, record)
+                await self._record(op_id, record)
                 raise Cancelled
             record.attempts += 1
             record.outcome, record.started, record.finished = "running", record.started or self.clock(), None
-            self._record(op_id, record)
+            await self._record(op_id, record)
             try:
                 message = await step.run()
             except (Retryable, Unavailable) as exc:
                 unavailable += isinstance(exc, Unavailable)
                 if unavailable >= UNAVAILABLE_RETRIES:
-                    self._fail(op_id, record, exc)
+                    await self._fail(op_id, record, exc)
                     raise
                 record.outcome, record.message = "retrying", redact(exc)
-                self._record(op_id, record)
+                await self._record(op_id, record)
                 await self.sleep(exc.delay if isinstance(exc, Retryable) else 2.0 * unavailable)
                 continue
             except (Fatal, GatewayError) as exc:
-                self._fail(op_id, record, exc)
+                await self._fail(op_id, record, exc)
                 raise
             except Exception as exc:  # a bug in a step still leaves a journaled failure
-                self._fail(op_id, record, exc)
+                await self._fail(op_id, record, exc)
                 raise Fatal(f"{step.name}: unexpected {type(exc).__name__}: {exc}") from exc
             record.outcome, record.finished, record.message = "done", self.clock(), redact(message or "")
-            self._record(op_id, record)
+            await self._record(op_id, record)
             return
 
-    def _fail(self, op_id: int, record: StepRecord, exc: BaseException) -> None:
+    async def _fail(self, op_id: int, record: StepRecord, exc: BaseException) -> None:
         record.outcome, record.finished, record.message = "failed", self.clock(), redact(exc)
-        self._record(op_id, record)
+        await self._record(op_id, record)

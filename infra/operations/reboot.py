@@ -28,7 +28,7 @@ def reboot_steps(ctx: Context, op_id: int, blade: str, prefix: str = "") -> list
 
     async def reboot() -> str:
         node = await _node(ctx, blade)
-        op = ctx.journal.get(op_id)
+        op = await ctx.journal.get(op_id)
         before = op.params.get(key) if op else None
         if before is not None and (node.get("status") != "online" or int(node.get("uptime") or 0) < before):
             return f"{blade} is already rebooting"
@@ -37,13 +37,13 @@ def reboot_steps(ctx: Context, op_id: int, blade: str, prefix: str = "") -> list
         if running:  # something came back since the drain: rebooting now would kill it
             raise Fatal(f"refusing to reboot {blade}: VMs running on it again: {', '.join(running)}. "
                         f"Run `drewburr drain {blade} --yes` to move them, then reboot")
-        ctx.journal.update_params(op_id, {key: int(node.get("uptime") or 0)})
+        await ctx.journal.update_params(op_id, {key: int(node.get("uptime") or 0)})
         await ctx.pve.node_command(blade, "reboot")
         return f"reboot of {blade} requested"
 
     async def online() -> str:
         deadline = ctx.deadline(ctx.options.boot_timeout_seconds)
-        op = ctx.journal.get(op_id)
+        op = await ctx.journal.get(op_id)
         before = int(op.params.get(key, 0)) if op else 0
         while True:
             try:
@@ -57,7 +57,7 @@ def reboot_steps(ctx: Context, op_id: int, blade: str, prefix: str = "") -> list
             await ctx.sleep()
 
     async def ceph_back() -> str:
-        record = ctx.journal.get_maintenance(blade)
+        record = await ctx.journal.get_maintenance(blade)
         before = set(record.ceph_checks) if record else set()
         deadline = ctx.deadline(ctx.options.boot_timeout_seconds)
         while True:

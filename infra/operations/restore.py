@@ -15,7 +15,7 @@ from infra.topology_build import MAINTENANCE_ANNOTATION
 
 def restore_steps(ctx: Context, blade: str, migrate_back: bool, prefix: str = "") -> list[Step]:
     async def back() -> str:
-        record = ctx.journal.get_maintenance(blade)
+        record = await ctx.journal.get_maintenance(blade)
         if record is None:
             return "no maintenance record: nothing to move back"
         home = {vmid for vmid, b in record.placement.items() if b == blade}
@@ -25,7 +25,7 @@ def restore_steps(ctx: Context, blade: str, migrate_back: bool, prefix: str = ""
         return "; ".join(done) or "every VM already home"
 
     async def uncordon() -> str:
-        record = ctx.journal.get_maintenance(blade)
+        record = await ctx.journal.get_maintenance(blade)
         if ctx.k8s is None:
             return "no Kubernetes configured"
         marked = [n["metadata"]["name"] for n in await ctx.k8s.list_nodes()
@@ -43,20 +43,20 @@ def restore_steps(ctx: Context, blade: str, migrate_back: bool, prefix: str = ""
                 + (f"; gone from Kubernetes: {', '.join(gone)}" if gone else ""))
 
     async def noout() -> str:
-        record = ctx.journal.get_maintenance(blade)
-        others = [m for m in ctx.journal.maintenance() if m.blade != blade]
+        record = await ctx.journal.get_maintenance(blade)
+        others = [m for m in await ctx.journal.maintenance() if m.blade != blade]
         if record is None or not record.noout_set:
             return "noout was not ours to clear"
         if others:  # the flag stays for them; the last one out clears it
             others[0].noout_set = True
-            ctx.journal.put_maintenance(others[0])
+            await ctx.journal.put_maintenance(others[0])
             return f"noout kept: {', '.join(m.blade for m in others)} still in maintenance"
         if "noout" in await ctx.ceph.flags_set():
             await ctx.ceph.set_flag("noout", False)
         return "noout cleared"
 
     async def clear() -> str:
-        ctx.journal.clear_maintenance(blade)
+        await ctx.journal.clear_maintenance(blade)
         return f"{blade} out of maintenance"
 
     steps = [Step(f"{prefix}migrate-back", back)] if migrate_back else []

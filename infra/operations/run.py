@@ -31,15 +31,15 @@ def blades_of(op: OperationStatus) -> list[str]:
     return list(op.params.get("blades") or [op.target])
 
 
-def create(ctx: Context, kind: str, target: str, params: dict[str, Any]) -> OperationStatus:
+async def create(ctx: Context, kind: str, target: str, params: dict[str, Any]) -> OperationStatus:
     """Journal a new operation and take its blade locks (raises journal.Locked if held)."""
     names = [s.name for s in steps_for(ctx, kind, 0, target, params)]
     blades = list(params.get("blades") or [target])
-    return ctx.journal.create(kind, target, params, names, blades, now=ctx.clock())
+    return await ctx.journal.create(kind, target, params, names, blades, now=ctx.clock())
 
 
 async def run(ctx: Context, op_id: int, listener: Listener | None = None) -> OperationStatus:
-    op = ctx.journal.get(op_id)
+    op = await ctx.journal.get(op_id)
     if op is None:
         raise KeyError(op_id)
     steps = steps_for(ctx, op.kind, op.id, op.target, op.params)
@@ -60,12 +60,12 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def interrupted(ctx: Context) -> list[OperationStatus]:
+async def interrupted(ctx: Context) -> list[OperationStatus]:
     """Operations left unfinished by a process that is gone (killed, crashed, rebooted)."""
-    return [op for op in ctx.journal.unfinished() if not _alive(op.pid)]
+    return [op for op in await ctx.journal.unfinished() if not _alive(op.pid)]
 
 
-def cancel_interrupted(ctx: Context, op: OperationStatus) -> OperationStatus:
+async def cancel_interrupted(ctx: Context, op: OperationStatus) -> OperationStatus:
     """End an operation nobody runs: its unfinished step is marked cancelled, its locks freed.
 
     Nothing is undone: what the steps did stays, recorded (a drain's blade stays in maintenance).
@@ -73,17 +73,17 @@ def cancel_interrupted(ctx: Context, op: OperationStatus) -> OperationStatus:
     for step in op.steps:
         if step.outcome in ("running", "retrying"):
             step.outcome, step.finished = "cancelled", ctx.clock()
-            ctx.journal.record_step(op.id, step)
-    ctx.journal.set_phase(op.id, "Cancelled", ctx.clock(), error="cancelled while interrupted")
-    cancelled = ctx.journal.get(op.id)
+            await ctx.journal.record_step(op.id, step)
+    await ctx.journal.set_phase(op.id, "Cancelled", ctx.clock(), error="cancelled while interrupted")
+    cancelled = await ctx.journal.get(op.id)
     assert cancelled is not None
     return cancelled
 
 
 async def resume(ctx: Context, op_id: int, listener: Listener | None = None) -> OperationStatus:
     """Continue an interrupted operation from the journal; steps look at the real system again."""
-    op = ctx.journal.get(op_id)
+    op = await ctx.journal.get(op_id)
     if op is None:
         raise KeyError(op_id)
-    ctx.journal.take_locks(op.id, blades_of(op))
+    await ctx.journal.take_locks(op.id, blades_of(op))
     return await run(ctx, op_id, listener)

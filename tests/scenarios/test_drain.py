@@ -85,7 +85,7 @@ async def test_drain_blade3_empties_it_with_whoami_always_available(running_lab,
             [p.metadata.name for p in left]
     postgres = core.read_namespaced_pod("postgres-0", "default")
     assert postgres.status.phase == "Running" and postgres.spec.node_name not in ("kube03", "kube05")
-    record = ctx.journal.get_maintenance("blade3")
+    record = await ctx.journal.get_maintenance("blade3")
     assert record is not None and record.placement == {103: "blade3", 105: "blade3"}
 
 
@@ -94,7 +94,7 @@ async def test_dry_run_prints_the_plan_and_changes_nothing(running_lab, pve):
     result = await drain(ctx, "blade3", dry_run=True)
     assert result.code == DONE and "kube03 (103" in result.text and "-> blade4" in result.text
     assert sorted(running_on(pve, "blade3")) == ["kube03", "kube05"]
-    assert not noout(pve) and ctx.journal.list() == []
+    assert not noout(pve) and await ctx.journal.list() == []
 
 
 async def test_unknown_blade_is_refused_naming_the_valid_ones(running_lab):
@@ -111,10 +111,10 @@ async def test_unconfirmed_drain_changes_nothing(running_lab, pve):
 
 async def test_second_blade_in_maintenance_is_refused_unless_admin_overrides(running_lab):
     ctx = lab_context(running_lab)
-    ctx.journal.put_maintenance(Maintenance(blade="blade1", op_id=0, since=0))
+    await ctx.journal.put_maintenance(Maintenance(blade="blade1", op_id=0, since=0))
     refused = await drain(ctx, "blade3", yes=True)
     assert refused.code == REFUSED and "blade1 already in maintenance" in refused.text
-    held_back = ctx.journal.list(1)[0]  # the decision not to act is journaled too
+    held_back = (await ctx.journal.list(1))[0]  # the decision not to act is journaled too
     assert held_back.phase == "Refused" and "[maintenance]" in held_back.last_error
     assert f"journaled as operation {held_back.id}" in refused.text
     overridden = await drain(lab_context(running_lab, allow_more_maintenance=True), "blade3", yes=True)
@@ -132,7 +132,7 @@ async def test_locked_vm_fails_the_drain_with_a_journaled_reason_and_no_vm_lost(
     names = {vm["name"]: vm for vm in pve.cluster.resources.get(type="vm")}
     assert names["kube05"]["node"] == "blade3" and names["kube05"]["status"] == "running"
     assert names["kube03"]["node"] == "blade4"  # the other migration still completed
-    assert ctx.journal.get_maintenance("blade3").cordoned == ["kube03", "kube05"]
+    assert (await ctx.journal.get_maintenance("blade3")).cordoned == ["kube03", "kube05"]
 
 
 async def test_migration_task_error_ends_in_a_clear_failure(running_lab, pve):
@@ -149,8 +149,8 @@ async def test_pdb_that_never_allows_eviction_is_refused_before_anything_changes
     ctx = lab_context(running_lab)
     result = await _eventually_refused(ctx)
     assert "solo-strict" in result.text
-    assert not noout(pve) and ctx.journal.locks() == {}
-    (journaled,) = ctx.journal.list(1)
+    assert not noout(pve) and await ctx.journal.locks() == {}
+    (journaled,) = await ctx.journal.list(1)
     assert journaled.phase == "Refused" and "solo-strict" in journaled.last_error and journaled.steps == []
 
 
@@ -169,7 +169,7 @@ async def test_pdb_blocking_a_forced_drain_times_out_naming_the_stuck_pod(runnin
     result = await drain(ctx, "blade3", yes=True)
     assert result.code == FAILED
     assert "stuck" in result.operation.last_error and "ingress-solo" in result.operation.last_error
-    assert ctx.journal.get_maintenance("blade3").cordoned == ["kube03", "kube05"]
+    assert (await ctx.journal.get_maintenance("blade3")).cordoned == ["kube03", "kube05"]
 
 
 async def test_pve_quorum_lost_refuses_the_drain(running_lab, pve):
@@ -223,4 +223,4 @@ async def test_a_vm_that_arrives_on_the_blade_mid_drain_leaves_too_and_is_record
     result = await drain(ctx, "blade3", yes=True, listener=kube01_arrives)
     assert result.code == DONE, result.operation.last_error if result.operation else result.text
     assert running_on(pve, "blade3") == []
-    assert ctx.journal.get_maintenance("blade3").placement[101] == "blade3"  # restore brings it back
+    assert (await ctx.journal.get_maintenance("blade3")).placement[101] == "blade3"  # restore brings it back

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -36,23 +34,23 @@ def fast_config(running_lab) -> Path:
     return fast
 
 
-def kill_after(config: Path, journal: SqliteJournal, step: str, deadline: float = 60) -> None:
-    """Start `drewburr drain blade3 --yes` and SIGKILL it as soon as `step` is journaled done."""
-    proc = subprocess.Popen([*DREWBURR, "--config", str(config), "drain", "blade3", "--yes"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+async def kill_after(config: Path, journal: SqliteJournal, step: str, deadline: float = 60) -> None:
+    """Start `drewburr drain blade3 --yes` and kill it (SIGKILL) as soon as `step` is journaled done."""
+    command = [*DREWBURR, "--config", str(config), "drain", "blade3", "--yes"]
+    proc = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     end = time.monotonic() + deadline
     try:
         while time.monotonic() < end:
-            op = journal.list(1)
+            op = await journal.list(1)
             if op and op[0].kind == "drain" and op[0].step(step).outcome == "done":
                 with contextlib.suppress(ProcessLookupError):  # it may have just finished
-                    os.kill(proc.pid, signal.SIGKILL)
+                    proc.kill()
                 return
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            time.sleep(0.002)
+            assert proc.returncode is None, (await proc.stderr.read()).decode() if proc.stderr else ""
+            await asyncio.sleep(0.002)
         raise AssertionError(f"step {step} never finished")
     finally:
-        proc.wait(10)
+        await asyncio.wait_for(proc.wait(), 10)
 
 
 def migrations(running_lab, vmid: int) -> int:
@@ -67,14 +65,14 @@ async def test_drain_killed_after_each_step_resumes_to_the_same_end_state(runnin
     interrupted = 0
     for step in DRAIN_STEPS:
         before = {vmid: migrations(running_lab, vmid) for vmid in (103, 105)}
-        await asyncio.to_thread(kill_after, config, journal, step)
-        killed = journal.list(1)[0]
+        await kill_after(config, journal, step)
+        killed = (await journal.list(1))[0]
         if killed.phase == "Running":  # nobody finishes it now: it is interrupted
             interrupted += 1
             command = [*DREWBURR, "--config", str(config), "ops", "resume"]
             resumed = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
             assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-        op = journal.get(killed.id)
+        op = await journal.get(killed.id)
         assert op.phase == "Succeeded" and op.done == op.total
         assert all(op.step(s).attempts <= 2 for s in DRAIN_STEPS)
         snap = await ctx.snapshot()
@@ -90,16 +88,16 @@ async def test_drain_killed_after_each_step_resumes_to_the_same_end_state(runnin
 
 async def test_ops_list_show_and_cancel_an_interrupted_operation(running_lab):
     ctx = lab_context(running_lab)
-    assert ops.list_ops(ctx).text == "No operations yet."
-    op = ctx.journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
-    ctx.journal.set_phase(op.id, "Running", now=2, pid=2**22 + 12345)  # a pid that is not running
-    assert f"Operation {op.id}: drain blade3" in ops.list_ops(ctx).text
-    assert "plan" in ops.show(ctx, op.id).text
-    assert ops.show(ctx, 999).code == REFUSED
-    ctx.journal.record_step(op.id, StepRecord(name="plan", outcome="running", started=2, attempts=1))
-    assert ops.cancel(ctx, op.id).code == DONE
-    cancelled = ctx.journal.get(op.id)
-    assert cancelled.phase == "Cancelled" and ctx.journal.locks() == {}
+    assert (await ops.list_ops(ctx)).text == "No operations yet."
+    op = await ctx.journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
+    await ctx.journal.set_phase(op.id, "Running", now=2, pid=2**22 + 12345)  # a pid that is not running
+    assert f"Operation {op.id}: drain blade3" in (await ops.list_ops(ctx)).text
+    assert "plan" in (await ops.show(ctx, op.id)).text
+    assert (await ops.show(ctx, 999)).code == REFUSED
+    await ctx.journal.record_step(op.id, StepRecord(name="plan", outcome="running", started=2, attempts=1))
+    assert (await ops.cancel(ctx, op.id)).code == DONE
+    cancelled = await ctx.journal.get(op.id)
+    assert cancelled.phase == "Cancelled" and await ctx.journal.locks() == {}
     assert cancelled.step("plan").outcome == "cancelled"  # no step left "running" in an ended operation
-    assert ops.cancel(ctx, op.id).code == REFUSED
+    assert (await ops.cancel(ctx, op.id)).code == REFUSED
     assert (await ops.resume(ctx)).text == "Nothing to resume."

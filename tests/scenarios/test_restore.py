@@ -21,7 +21,7 @@ async def test_restore_with_migrate_back_puts_vms_home_and_clears_everything(run
     assert "noout" not in snap.ceph.flags
     assert not any(n.unschedulable for n in snap.nodes.values())
     assert not any("drewburr.io/maintenance" in n.annotations for n in snap.nodes.values())
-    assert ctx.journal.maintenance() == [] and ctx.journal.locks() == {}
+    assert await ctx.journal.maintenance() == [] and await ctx.journal.locks() == {}
 
 
 async def test_restore_without_migrate_back_leaves_vms_where_they_are(running_lab):

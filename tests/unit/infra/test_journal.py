@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 import pytest
 
 from infra.journal import JournalError, Locked, Maintenance, StepRecord
@@ -11,58 +14,68 @@ def journal(tmp_path):
     return SqliteJournal(tmp_path / "journal.sqlite")
 
 
-def test_operation_starts_pending_with_its_steps(journal):
-    op = journal.create("drain", "blade3", {"dry": False}, ["plan", "noout", "cordon"], ["blade3"], now=10)
-    assert (op.phase, op.total, op.done, op.pending) == ("Pending", 3, 0, ["plan", "noout", "cordon"])
-    assert journal.get(op.id) == op
+async def test_operation_starts_pending_with_its_steps(journal):
+    steps = ["plan", "noout", "cordon"]
+    op = await journal.create("drain", "blade3", {"dry": False}, steps, ["blade3"], now=10)
+    assert (op.phase, op.total, op.done, op.pending) == ("Pending", 3, 0, steps)
+    assert await journal.get(op.id) == op
 
 
-def test_a_locked_blade_refuses_a_second_operation_naming_the_holder(journal):
-    first = journal.create("drain", "blade3", {}, ["a"], ["blade3"], now=1)
+async def test_a_locked_blade_refuses_a_second_operation_naming_the_holder(journal):
+    first = await journal.create("drain", "blade3", {}, ["a"], ["blade3"], now=1)
     with pytest.raises(Locked, match=f"operation {first.id} \\(drain\\)"):
-        journal.create("reboot", "blade3", {}, ["a"], ["blade3"], now=2)
-    assert [op.id for op in journal.list()] == [first.id]  # the refused one left nothing behind
+        await journal.create("reboot", "blade3", {}, ["a"], ["blade3"], now=2)
+    assert [op.id for op in await journal.list()] == [first.id]  # the refused one left nothing behind
 
 
-def test_finishing_an_operation_releases_its_locks(journal):
-    op = journal.create("drain", "blade3", {}, ["a"], ["blade3"], now=1)
-    journal.set_phase(op.id, "Failed", now=2, error="boom")
-    assert journal.locks() == {}
-    again = journal.create("drain", "blade3", {}, ["a"], ["blade3"], now=3)
-    assert journal.locks() == {"blade3": again.id}
-    assert journal.get(op.id).last_error == "boom"
+async def test_two_operations_racing_for_one_blade_get_one_lock(journal):
+    results = await asyncio.gather(*(journal.create("drain", "blade3", {}, ["a"], ["blade3"], now=1)
+                                     for _ in range(4)), return_exceptions=True)
+    (winner,) = [r for r in results if not isinstance(r, Exception)]
+    assert all(isinstance(r, Locked) for r in results if r is not winner)
+    assert await journal.locks() == {"blade3": winner.id}
+    assert [op.id for op in await journal.list()] == [winner.id]
 
 
-def test_step_records_have_one_shape_and_survive_reopening(journal, tmp_path):
-    op = journal.create("drain", "blade3", {}, ["cordon"], ["blade3"], now=1)
-    journal.record_step(op.id, StepRecord(name="cordon", outcome="done", started=1, finished=2,
-                                          attempts=2, message="kube03, kube05 cordoned"))
+async def test_finishing_an_operation_releases_its_locks(journal):
+    op = await journal.create("drain", "blade3", {}, ["a"], ["blade3"], now=1)
+    await journal.set_phase(op.id, "Failed", now=2, error="boom")
+    assert await journal.locks() == {}
+    again = await journal.create("drain", "blade3", {}, ["a"], ["blade3"], now=3)
+    assert await journal.locks() == {"blade3": again.id}
+    assert (await journal.get(op.id)).last_error == "boom"
+
+
+async def test_step_records_have_one_shape_and_survive_reopening(journal, tmp_path):
+    op = await journal.create("drain", "blade3", {}, ["cordon"], ["blade3"], now=1)
+    await journal.record_step(op.id, StepRecord(name="cordon", outcome="done", started=1, finished=2,
+                                                attempts=2, message="kube03, kube05 cordoned"))
     reopened = SqliteJournal(tmp_path / "journal.sqlite")
-    step = reopened.get(op.id).step("cordon")
+    step = (await reopened.get(op.id)).step("cordon")
     assert (step.outcome, step.attempts, step.message) == ("done", 2, "kube03, kube05 cordoned")
 
 
-def test_params_merge(journal):
-    op = journal.create("drain", "blade3", {"a": 1}, ["x"], [], now=1)
-    journal.update_params(op.id, {"placement": {"103": "blade3"}})
-    assert journal.get(op.id).params == {"a": 1, "placement": {"103": "blade3"}}
+async def test_params_merge(journal):
+    op = await journal.create("drain", "blade3", {"a": 1}, ["x"], [], now=1)
+    await journal.update_params(op.id, {"placement": {"103": "blade3"}})
+    assert (await journal.get(op.id)).params == {"a": 1, "placement": {"103": "blade3"}}
 
 
-def test_maintenance_records_round_trip(journal):
-    journal.put_maintenance(Maintenance(blade="blade3", op_id=1, since=5, placement={103: "blade3"},
-                                        cordoned=["kube03"], noout_set=True))
-    assert journal.get_maintenance("blade3").placement == {103: "blade3"}
-    assert [m.blade for m in journal.maintenance()] == ["blade3"]
-    journal.clear_maintenance("blade3")
-    assert journal.get_maintenance("blade3") is None
+async def test_maintenance_records_round_trip(journal):
+    await journal.put_maintenance(Maintenance(blade="blade3", op_id=1, since=5, placement={103: "blade3"},
+                                              cordoned=["kube03"], noout_set=True))
+    assert (await journal.get_maintenance("blade3")).placement == {103: "blade3"}
+    assert [m.blade for m in await journal.maintenance()] == ["blade3"]
+    await journal.clear_maintenance("blade3")
+    assert await journal.get_maintenance("blade3") is None
 
 
-def test_unfinished_lists_running_operations_only(journal):
-    a = journal.create("drain", "blade1", {}, ["x"], [], now=1)
-    b = journal.create("drain", "blade2", {}, ["x"], [], now=1)
-    journal.set_phase(a.id, "Running", now=2, pid=123)
-    journal.set_phase(b.id, "Succeeded", now=2)
-    assert [op.id for op in journal.unfinished()] == [a.id]
+async def test_unfinished_lists_running_operations_only(journal):
+    a = await journal.create("drain", "blade1", {}, ["x"], [], now=1)
+    b = await journal.create("drain", "blade2", {}, ["x"], [], now=1)
+    await journal.set_phase(a.id, "Running", now=2, pid=123)
+    await journal.set_phase(b.id, "Succeeded", now=2)
+    assert [op.id for op in await journal.unfinished()] == [a.id]
 
 
 def test_a_corrupt_or_unopenable_journal_is_a_journal_error_naming_the_path(tmp_path):
@@ -74,18 +87,41 @@ def test_a_corrupt_or_unopenable_journal_is_a_journal_error_naming_the_path(tmp_
         SqliteJournal(tmp_path)  # a directory
 
 
-def test_a_journal_that_breaks_after_opening_says_so(tmp_path):
+async def test_a_journal_that_breaks_after_opening_says_so(tmp_path):
     path = tmp_path / "journal.sqlite"
     journal = SqliteJournal(path)
     path.write_text("overwritten " * 100)
     with pytest.raises(JournalError, match="journal"):
-        journal.list()
+        await journal.list()
 
 
-def test_unfinished_operations_are_found_however_many_came_after(journal):
-    old = journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
-    journal.set_phase(old.id, "Running", now=2, pid=1)
+async def test_unfinished_operations_are_found_however_many_came_after(journal):
+    old = await journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
+    await journal.set_phase(old.id, "Running", now=2, pid=1)
     for i in range(30):
-        journal.refuse("drain", "blade2", {}, f"refused {i}", now=3 + i)
-    assert [op.id for op in journal.unfinished()] == [old.id]
-    assert journal.list(1)[0].phase == "Refused" and journal.locks() == {"blade3": old.id}
+        await journal.refuse("drain", "blade2", {}, f"refused {i}", now=3 + i)
+    assert [op.id for op in await journal.unfinished()] == [old.id]
+    assert (await journal.list(1))[0].phase == "Refused" and await journal.locks() == {"blade3": old.id}
+
+
+async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(journal, tmp_path):
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    other = sqlite3.connect(tmp_path / "journal.sqlite", isolation_level=None)  # another drewburr
+    other.execute("BEGIN EXCLUSIVE")
+    counting = asyncio.create_task(ticker())
+    write = asyncio.create_task(journal.put_maintenance(Maintenance(blade="blade3", op_id=1, since=5)))
+    await asyncio.sleep(1)
+    waited, ticked = write.done(), ticks
+    other.execute("COMMIT")
+    other.close()
+    await write
+    counting.cancel()
+    assert not waited and ticked > 10  # the write waited for the lock, and the loop went on meanwhile
+    assert (await journal.get_maintenance("blade3")).op_id == 1  # then it went through

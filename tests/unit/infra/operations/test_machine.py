@@ -35,16 +35,16 @@ def counting(calls: list[str], name: str, outcomes: list[Exception | str] | None
 
 async def test_steps_run_in_order_and_the_operation_succeeds(journal):
     calls: list[str] = []
-    op = journal.create("drain", "blade3", {}, ["a", "b"], ["blade3"], now=0)
+    op = await journal.create("drain", "blade3", {}, ["a", "b"], ["blade3"], now=0)
     final = await machine(journal).run(op.id, [counting(calls, "a"), counting(calls, "b")])
     assert calls == ["a", "b"]
     assert final.phase == "Succeeded" and final.done == 2 and final.step("b").message == "b ok"
-    assert journal.locks() == {}
+    assert await journal.locks() == {}
 
 
 async def test_retryable_step_is_run_again_and_attempts_are_counted(journal):
     calls: list[str] = []
-    op = journal.create("drain", "blade3", {}, ["a"], [], now=0)
+    op = await journal.create("drain", "blade3", {}, ["a"], [], now=0)
     step = counting(calls, "a", [Retryable("PDB says wait", delay=5), Retryable("again"), "ok"])
     final = await machine(journal).run(op.id, [step])
     assert final.phase == "Succeeded" and final.step("a").attempts == 3
@@ -52,25 +52,25 @@ async def test_retryable_step_is_run_again_and_attempts_are_counted(journal):
 
 async def test_fatal_step_fails_the_operation_and_stops(journal):
     calls: list[str] = []
-    op = journal.create("drain", "blade3", {}, ["a", "b"], ["blade3"], now=0)
+    op = await journal.create("drain", "blade3", {}, ["a", "b"], ["blade3"], now=0)
     final = await machine(journal).run(op.id, [counting(calls, "a", [Fatal("VM 103 is locked (migrate)")]),
                                                counting(calls, "b")])
     assert calls == ["a"]
     assert final.phase == "Failed" and "locked" in final.last_error
     assert final.step("a").outcome == "failed" and final.step("b").outcome == "pending"
-    assert journal.locks() == {}
+    assert await journal.locks() == {}
 
 
 async def test_a_system_that_stays_unavailable_fails_the_step(journal):
     calls: list[str] = []
-    op = journal.create("drain", "blade3", {}, ["a"], [], now=0)
+    op = await journal.create("drain", "blade3", {}, ["a"], [], now=0)
     final = await machine(journal).run(op.id, [counting(calls, "a", [Unavailable("pve", "595 no route")])])
     assert final.phase == "Failed" and len(calls) == UNAVAILABLE_RETRIES
 
 
 async def test_resume_skips_done_steps_and_reruns_the_interrupted_one(journal):
     calls: list[str] = []
-    op = journal.create("drain", "blade3", {}, ["a", "b", "c"], [], now=0)
+    op = await journal.create("drain", "blade3", {}, ["a", "b", "c"], [], now=0)
     steps = [counting(calls, "a"), counting(calls, "b", [RuntimeError("killed")]), counting(calls, "c")]
     first = await machine(journal).run(op.id, steps)
     assert first.phase == "Failed" and calls == ["a", "b"]
@@ -81,11 +81,11 @@ async def test_resume_skips_done_steps_and_reruns_the_interrupted_one(journal):
 
 async def test_cancel_request_stops_before_the_next_step(journal):
     calls: list[str] = []
-    op = journal.create("drain", "blade3", {}, ["a", "b"], [], now=0)
+    op = await journal.create("drain", "blade3", {}, ["a", "b"], [], now=0)
 
     async def cancel_after() -> str:
         calls.append("a")
-        journal.request_cancel(op.id)
+        await journal.request_cancel(op.id)
         return "done"
     final = await machine(journal).run(op.id, [Step("a", cancel_after), counting(calls, "b")])
     assert calls == ["a"] and final.phase == "Cancelled"
@@ -94,7 +94,7 @@ async def test_cancel_request_stops_before_the_next_step(journal):
 
 async def test_listener_sees_every_transition(journal):
     seen: list[tuple[str, str]] = []
-    op = journal.create("drain", "blade3", {}, ["a"], [], now=0)
+    op = await journal.create("drain", "blade3", {}, ["a"], [], now=0)
     m = Machine(journal, sleep=no_sleep, listener=lambda o, s: seen.append((s.name, s.outcome)))
     await m.run(op.id, [counting([], "a", [Retryable("wait"), "ok"])])
     assert seen == [("a", "running"), ("a", "retrying"), ("a", "running"), ("a", "done")]
