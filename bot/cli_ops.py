@@ -155,8 +155,8 @@ async def _until_interrupted(verb: Callable[[Context, Progress], Awaitable[Resul
 async def _interrupted(context: Context) -> str:
     lines = ["Interrupted."]
     for op in await context.journal.unfinished():
-        if op.pid == os.getpid():
-            await context.journal.set_phase(op.id, op.phase, context.clock(), error="interrupted (Ctrl-C)")
+        if op.pid == os.getpid() and await context.journal.note_error(op.id, context.clock(),
+                                                                       "interrupted (Ctrl-C)"):
             lines.append(render_operation(op, steps=False, interrupted=True))
     return "\n".join(lines)
 

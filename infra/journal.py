@@ -100,6 +100,11 @@ class Journal(ABC):
                         pid: int | None = None) -> None: ...
 
     @abstractmethod
+    async def note_error(self, op_id: int, now: float, error: str) -> bool:
+        """Record `error` on an operation that is still unfinished (atomically: an operation
+        that finished meanwhile keeps its final phase); False when it had finished."""
+
+    @abstractmethod
     async def update_params(self, op_id: int, params: dict[str, Any]) -> None:
         """Merge `params` into the operation's recorded data (plan, placement)."""
 

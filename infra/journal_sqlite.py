@@ -106,6 +106,9 @@ class SqliteJournal(Journal):
                         pid: int | None = None) -> None:
         await self._run(_set_phase, op_id, phase, now, error, pid)
 
+    async def note_error(self, op_id: int, now: float, error: str) -> bool:
+        return bool(await self._run(_note_error, op_id, now, error))
+
     async def update_params(self, op_id: int, params: dict[str, Any]) -> None:
         await self._run(_update_params, op_id, params)
 
@@ -202,6 +205,13 @@ def _set_phase(db: sqlite3.Connection, op_id: int, phase: Phase, now: float, err
                (phase, now, error, pid, op_id))
     if phase in FINISHED:
         db.execute("DELETE FROM locks WHERE op_id = ?", (op_id,))
+
+
+def _note_error(db: sqlite3.Connection, op_id: int, now: float, error: str) -> int:
+    marks = ", ".join("?" * len(FINISHED))
+    return db.execute(f"UPDATE operations SET last_error = ?, last_transition = ? "
+                      f"WHERE id = ? AND phase NOT IN ({marks})",
+                      (error, now, op_id, *sorted(FINISHED))).rowcount
 
 
 def _update_params(db: sqlite3.Connection, op_id: int, params: dict[str, Any]) -> None:

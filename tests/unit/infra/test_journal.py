@@ -70,6 +70,17 @@ async def test_maintenance_records_round_trip(journal):
     assert await journal.get_maintenance("blade3") is None
 
 
+async def test_an_error_note_never_overwrites_a_finished_operation(journal):
+    op = await journal.create("drain", "blade3", {}, ["a"], ["blade3"], now=1)
+    await journal.set_phase(op.id, "Running", now=2)
+    assert await journal.note_error(op.id, 3, "interrupted (Ctrl-C)") is True
+    running = await journal.get(op.id)
+    assert (running.phase, running.last_error) == ("Running", "interrupted (Ctrl-C)")
+    await journal.set_phase(op.id, "Succeeded", now=4)
+    assert await journal.note_error(op.id, 5, "interrupted (Ctrl-C)") is False
+    assert (await journal.get(op.id)).phase == "Succeeded"
+
+
 async def test_unfinished_lists_running_operations_only(journal):
     a = await journal.create("drain", "blade1", {}, ["x"], [], now=1)
     b = await journal.create("drain", "blade2", {}, ["x"], [], now=1)
