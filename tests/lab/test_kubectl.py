@@ -44,6 +44,12 @@ def test_get_nodes_as_json_lists_the_nodes_the_client_sees(kubectl: Kubectl, api
     assert {item["metadata"]["name"] for item in listed["items"]} == seen
     assert {"kube01", "kube02", "kube03", "kube04", "kube05"} <= seen
     assert all(item["kind"] == "Node" for item in listed["items"])
+    by_client = {n.metadata.name: (n.metadata.labels, bool(n.spec.unschedulable),
+                                   sorted((t.key, t.effect) for t in n.spec.taints or []))
+                 for n in client.CoreV1Api(api).list_node().items}
+    assert {i["metadata"]["name"]: (i["metadata"]["labels"], bool(i["spec"].get("unschedulable")),
+                                    sorted((t["key"], t["effect"]) for t in i["spec"].get("taints") or []))
+            for i in listed["items"]} == by_client
 
 
 def test_get_nodes_prints_the_servers_table(kubectl: Kubectl) -> None:
