@@ -50,6 +50,7 @@ PARAMS = st.sampled_from(["labelSelector", "fieldSelector", "limit", "continue",
                           "gracePeriodSeconds", "propagationPolicy"])
 QUERY = st.dictionaries(PARAMS, st.text(max_size=8) | st.sampled_from(["0", "1", "-1", "true", "All", "a=b",
                                                                         "a in (b)"]), max_size=3)
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"  # what kubectl get asks for
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -69,11 +70,11 @@ class Api:
         self.ca = lab.ca_file
 
     def send(self, method: str, path: str, body: Any = None, content_type: str = "application/json",
-             params: dict[str, str] | None = None) -> requests.Response:
+             params: dict[str, str] | None = None, accept: str = "application/json") -> requests.Response:
         data = None if body is None else json.dumps(body)
         params = {**(params or {}), "timeoutSeconds": "0"} if (params or {}).get("watch") else params
         return self.session.request(method, self.base + path, data=data, params=params, verify=self.ca,
-                                    headers={"Content-Type": content_type}, timeout=20)
+                                    headers={"Content-Type": content_type, "Accept": accept}, timeout=20)
 
 
 def test_random_creates_and_writes_get_a_status(kube_lab: RunningLab) -> None:
@@ -86,6 +87,7 @@ def test_random_creates_and_writes_get_a_status(kube_lab: RunningLab) -> None:
         _check(api.send("PUT", collection + "/fuzz", obj))
         _check(api.send("PATCH", collection + "/fuzz", json_patch if "json-patch" in patch_type else merge,
                         patch_type))
+        _check(api.send("GET", collection, accept=TABLE, params={"includeObject": "Object"}))
         api.send("DELETE", collection + "/fuzz", params={"gracePeriodSeconds": "0"})
     run()
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
