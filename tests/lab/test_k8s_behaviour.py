@@ -39,7 +39,8 @@ def lab(tmp_path: Path) -> Iterator[RunningLab]:
 @pytest.fixture
 def v1(lab: RunningLab) -> client.CoreV1Api:
     v1 = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig(lab))))
-    wait_for(lambda: all(_ready(v1, p) for p in v1.list_namespaced_pod("default").items), 10, "steady state")
+    wait_for(lambda: (pods := v1.list_namespaced_pod("default").items) and all(_ready(v1, p) for p in pods),
+             10, "steady state")  # an empty list is not steady: the controllers have not started the pods yet
     return v1
 
 
@@ -110,7 +111,8 @@ def test_power_off_makes_nodes_not_ready_then_evicts_their_pods(
         )
         == 1
     )
-    wait_for(lambda: all(p.metadata.deletion_timestamp for p in _on(v1, "kube05")), 8, "evictions")
+    wait_for(lambda: (pods := _on(v1, "kube05")) and all(p.metadata.deletion_timestamp for p in pods),
+             8, "evictions")  # Terminating, not gone: no kubelet confirms the deletion
     whoami = [
         p
         for p in v1.list_namespaced_pod("default", label_selector="app.kubernetes.io/name=whoami").items

@@ -129,6 +129,7 @@ def test_migrateall_moves_every_guest_and_skips_locked_ones(running_lab: Running
     assert "Check VM 103: VM is locked (backup)" in log
     assert "Check VM 105: precondition check passed" in log
     wait_for(lambda: vm_resource(api, 105)["node"] == "blade4", 10, "105 on blade4")
+    assert vm_resource(api, 103)["node"] == "blade3"  # the locked one was skipped, not moved
     assert running_lab.lab.recorder.count("POST", "/migrateall") == 1
 
 

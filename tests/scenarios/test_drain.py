@@ -43,11 +43,13 @@ def noout(pve) -> bool:
 
 
 class ReadyWatch:
-    """The fewest ready whoami replicas seen while a drain runs."""
+    """The fewest ready whoami replicas seen while a drain runs, and how many times it looked."""
 
     def __init__(self, kube) -> None:
         self.apps = client.AppsV1Api(kube)
         self.lowest = 99
+        self.samples = 0
+        self.watched_to_the_end = False  # an API error would end the thread early, silently
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -55,6 +57,8 @@ class ReadyWatch:
         while not self._stop.wait(0.05):
             status = self.apps.read_namespaced_deployment_status("whoami", "default").status
             self.lowest = min(self.lowest, status.ready_replicas or 0)
+            self.samples += 1
+        self.watched_to_the_end = True
 
     def __enter__(self) -> ReadyWatch:
         self._thread.start()
@@ -74,6 +78,7 @@ async def test_drain_blade3_empties_it_with_whoami_always_available(running_lab,
     assert "ingress-solo" in result.text and "[downtime]" in result.text
     assert running_on(pve, "blade3") == []
     assert noout(pve)
+    assert watch.watched_to_the_end and watch.samples > 0  # else `lowest` would prove nothing
     assert watch.lowest >= 2
     core = client.CoreV1Api(kube)
     for name in ("kube03", "kube05"):

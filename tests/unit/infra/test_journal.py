@@ -128,7 +128,10 @@ async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(jou
     other.execute("BEGIN EXCLUSIVE")
     counting = asyncio.create_task(ticker())
     write = asyncio.create_task(journal.put_maintenance(Maintenance(blade="blade3", op_id=1, since=5)))
-    await asyncio.sleep(1)
+    for _ in range(500):  # until the loop has ticked a while, with a deadline
+        if ticks > 10:
+            break
+        await asyncio.sleep(0.01)
     waited, ticked = write.done(), ticks
     other.execute("COMMIT")
     other.close()

@@ -73,6 +73,7 @@ def test_powered_off_blade_makes_its_nodes_unknown_after_the_grace_period():
 def test_pods_leave_a_dead_node_after_their_300s_tolerations_and_get_replaced():
     w = World()
     solo = {p["metadata"]["name"] for p in w.pods("default", "ingress-solo")}
+    assert len(solo) == 2  # else every `all(...)` below holds of nothing
     w.power_off_blade_of("kube05")
     w.run(50 + 290, step=5)
     assert all("deletionTimestamp" not in w.pod("default", n)["metadata"] for n in solo)
@@ -153,6 +154,7 @@ def test_when_every_node_is_down_nothing_is_evicted():
 def test_pods_of_a_rebooted_vm_come_back_with_one_restart_more():
     w = World()
     before = {p["metadata"]["name"] for p in w.pods("default", "ingress-solo")}
+    assert len(before) == 2  # else the checks below hold of nothing
     w.pve.qemu_status_command("blade3", 105, "reboot", w.now)
     w.run(60, step=2)
     pods = w.pods("default", "ingress-solo")

@@ -45,9 +45,14 @@ async def test_steps_run_in_order_and_the_operation_succeeds(journal):
 async def test_retryable_step_is_run_again_and_attempts_are_counted(journal):
     calls: list[str] = []
     op = await journal.create("drain", "blade3", {}, ["a"], [], now=0)
-    step = counting(calls, "a", [Retryable("PDB says wait", delay=5), Retryable("again"), "ok"])
-    final = await machine(journal).run(op.id, [step])
+    step = counting(calls, "a", [Retryable("PDB says wait", delay=5), Retryable("again", delay=0.5), "ok"])
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+    final = await Machine(journal, sleep=sleep).run(op.id, [step])
     assert final.phase == "Succeeded" and final.step("a").attempts == 3
+    assert waits == [5, 0.5]  # each retry waits the delay its step asked for
 
 
 async def test_fatal_step_fails_the_operation_and_stops(journal):
