@@ -109,6 +109,8 @@ def test_field_selectors_on_name_namespace_node_and_phase(api: client.ApiClient)
 
     def names(selector: str) -> set[str]:
         return {p.metadata.name for p in v1.list_pod_for_all_namespaces(field_selector=selector).items}
-    assert names("status.phase!=Running") == set()
+    running = names("status.phase=Running")
+    assert running and names("status.phase!=Running") == set()
+    assert names("status.phase!=Pending") == running  # `!=` filters, it does not just match nothing
     assert names("metadata.name=postgres-0,metadata.namespace=default") == {"postgres-0"}
     assert len(names("spec.nodeName=kube05,status.phase=Running,metadata.namespace=default")) == 2

@@ -86,7 +86,8 @@ def test_a_locked_vm_is_refused(running_lab: RunningLab, api: ProxmoxAPI) -> Non
         api.nodes("blade3").qemu(105).migrate.post(target="blade4", online=1)
     assert "VM is locked (backup)" in str(exc.value)
     running_lab.call(running_lab.lab.pve.release_lock, 105)
-    assert api.nodes("blade3").qemu(105).migrate.post(target="blade4", online=1)
+    assert wait_task(api, api.nodes("blade3").qemu(105).migrate.post(target="blade4", online=1)
+                     )["exitstatus"] == "OK"
 
 
 def test_a_target_without_free_memory_fails_the_task_at_the_remote_start(api: ProxmoxAPI) -> None:

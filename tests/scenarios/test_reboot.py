@@ -17,6 +17,8 @@ async def test_reboot_blade3_ends_healthy_with_no_cordon_left(running_lab):
     snap = await ctx.snapshot()
     assert snap.ceph.health == "HEALTH_OK" and snap.ceph.flags == []
     assert not any(n.unschedulable for n in snap.nodes.values())
+    assert not any("drewburr.io/maintenance" in n.annotations for n in snap.nodes.values())
+    assert await ctx.journal.maintenance() == [] and await ctx.journal.locks() == {}
     assert sorted(vm.name for vm in snap.vms_on("blade3") if vm.running) == ["kube03", "kube05"]
     uptime = {e["node"]: e.get("uptime", 0) for e in await ctx.pve.cluster_resources(type="node")}
     assert uptime["blade3"] < uptime["blade1"]  # it really rebooted
@@ -31,6 +33,8 @@ async def test_reboot_all_stops_at_the_first_failure(running_lab):
     assert op.step("blade1/restore:clear").outcome == "done"
     assert op.step("blade2/drain:migrate").outcome == "failed" and "102" in op.last_error
     assert op.step("blade3/drain:plan").outcome == "pending"
+    untouched = (await ctx.snapshot()).vms_on("blade3")
+    assert sorted(vm.name for vm in untouched if vm.running) == ["kube03", "kube05"]  # nothing ran after it
 
 
 async def test_reboot_refuses_when_a_vm_came_back_to_the_blade_after_the_drain(running_lab):

@@ -30,7 +30,9 @@ async def test_restore_without_migrate_back_leaves_vms_where_they_are(running_la
     assert (await restore(ctx, "blade3")).code == DONE
     snap = await ctx.snapshot()
     assert [vm.name for vm in snap.vms_on("blade3") if vm.running] == []
-    assert not snap.nodes["kube03"].unschedulable and "noout" not in snap.ceph.flags
+    assert not any(n.unschedulable for n in snap.nodes.values()) and "noout" not in snap.ceph.flags
+    assert not any("drewburr.io/maintenance" in n.annotations for n in snap.nodes.values())
+    assert await ctx.journal.maintenance() == [] and await ctx.journal.locks() == {}
 
 
 async def test_noout_stays_until_the_last_blade_leaves_maintenance(running_lab):

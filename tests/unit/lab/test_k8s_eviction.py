@@ -83,7 +83,7 @@ def test_graceful_delete_is_finished_by_a_live_kubelet_after_the_grace_period():
     deleted = w.k8s.delete_namespaced_pod("default", name, 20)
     assert deleted["metadata"]["deletionGracePeriodSeconds"] == 20
     w.run(15)
-    assert w.pod("default", name)
+    assert "deletionTimestamp" in w.pod("default", name)["metadata"]  # still Terminating within its grace
     w.run(10)
     assert name not in {p["metadata"]["name"] for p in w.pods("default")}
 
