@@ -42,6 +42,10 @@ def noout(pve) -> bool:
     return any(f["name"] == "noout" and f["value"] for f in pve.cluster.ceph.flags.get())
 
 
+def cordoned(kube) -> list[str]:
+    return sorted(n.metadata.name for n in client.CoreV1Api(kube).list_node().items if n.spec.unschedulable)
+
+
 class ReadyWatch:
     """The fewest ready whoami replicas seen while a drain runs, and how many times it looked."""
 
@@ -94,12 +98,12 @@ async def test_drain_blade3_empties_it_with_whoami_always_available(running_lab,
     assert record is not None and record.placement == {103: "blade3", 105: "blade3"}
 
 
-async def test_dry_run_prints_the_plan_and_changes_nothing(running_lab, pve):
+async def test_dry_run_prints_the_plan_and_changes_nothing(running_lab, pve, kube):
     ctx = lab_context(running_lab)
     result = await drain(ctx, "blade3", dry_run=True)
     assert result.code == DONE and "kube03 (103" in result.text and "-> blade4" in result.text
     assert sorted(running_on(pve, "blade3")) == ["kube03", "kube05"]
-    assert not noout(pve) and await ctx.journal.list() == []
+    assert not noout(pve) and await ctx.journal.list() == [] and cordoned(kube) == []
 
 
 async def test_unknown_blade_is_refused_naming_the_valid_ones(running_lab):
@@ -108,10 +112,10 @@ async def test_unknown_blade_is_refused_naming_the_valid_ones(running_lab):
     assert "blade1, blade2, blade3, blade4" in result.text
 
 
-async def test_unconfirmed_drain_changes_nothing(running_lab, pve):
+async def test_unconfirmed_drain_changes_nothing(running_lab, pve, kube):
     result = await drain(lab_context(running_lab), "blade3", confirm=lambda _: False)
     assert result.code == REFUSED and "nothing changed" in result.text
-    assert not noout(pve)
+    assert not noout(pve) and cordoned(kube) == []
 
 
 async def test_second_blade_in_maintenance_is_refused_unless_admin_overrides(running_lab):
@@ -138,6 +142,7 @@ async def test_locked_vm_fails_the_drain_with_a_journaled_reason_and_no_vm_lost(
     assert names["kube05"]["node"] == "blade3" and names["kube05"]["status"] == "running"
     assert names["kube03"]["node"] == "blade4"  # the other migration still completed
     assert (await ctx.journal.get_maintenance("blade3")).cordoned == ["kube03", "kube05"]
+    assert noout(pve)  # blade3 stays in maintenance with what was done, for restore to undo
 
 
 async def test_migration_task_error_ends_in_a_clear_failure(running_lab, pve):
@@ -177,11 +182,12 @@ async def test_pdb_blocking_a_forced_drain_times_out_naming_the_stuck_pod(runnin
     assert (await ctx.journal.get_maintenance("blade3")).cordoned == ["kube03", "kube05"]
 
 
-async def test_pve_quorum_lost_refuses_the_drain(running_lab, pve):
+async def test_pve_quorum_lost_refuses_the_drain(running_lab, pve, kube):
     fault(running_lab, "lose-quorum")
     result = await drain(lab_context(running_lab), "blade3", yes=True)
     assert result.code == REFUSED and "quorum" in result.text
     assert sorted(running_on(pve, "blade3")) == ["kube03", "kube05"]
+    assert not noout(pve) and cordoned(kube) == []
 
 
 async def test_a_target_blade_powered_off_mid_drain_is_not_used(running_lab, pve):
