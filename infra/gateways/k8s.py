@@ -17,12 +17,14 @@ from typing import Any
 import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from infra.errors import Blocked, Conflict, GatewayError, NotFound, Unavailable
 from infra.gateways._calls import Caller
 
 SYSTEM = "k8s"
 Json = dict[str, Any]
+CONFLICT_ATTEMPTS = 8  # read-modify-write again after a 409, as client-go's RetryOnConflict does
 
 
 def _message(exc: ApiException) -> str:
@@ -108,18 +110,23 @@ class K8sGateway:
 
     async def set_taint(self, name: str, key: str, effect: str, value: str | None = None,
                         present: bool = True) -> None:
-        """Add (or remove) one taint, keeping the others; the whole list is replaced on write."""
-        node = await self.get_node(name)
-        taints = [t for t in node.get("spec", {}).get("taints") or [] if t.get("key") != key
-                  or t.get("effect") != effect]
-        if present:
-            taint: Json = {"key": key, "effect": effect}
-            if value is not None:
-                taint["value"] = value
-            taints.append(taint)
-        patch = {"metadata": {"resourceVersion": node["metadata"]["resourceVersion"]},
-                 "spec": {"taints": taints or None}}
-        await self.patch_node(name, patch)
+        """Add (or remove) one taint, keeping the others. The whole list is replaced on write, so
+        the write is conditional on the node's resourceVersion, read again after a conflict."""
+        async for attempt in AsyncRetrying(retry=retry_if_exception_type(Conflict), reraise=True,
+                                           stop=stop_after_attempt(CONFLICT_ATTEMPTS),
+                                           wait=wait_random_exponential(multiplier=0.05, max=1)):
+            with attempt:
+                node = await self.get_node(name)
+                taints = [t for t in node.get("spec", {}).get("taints") or [] if t.get("key") != key
+                          or t.get("effect") != effect]
+                if present:
+                    taint: Json = {"key": key, "effect": effect}
+                    if value is not None:
+                        taint["value"] = value
+                    taints.append(taint)
+                patch = {"metadata": {"resourceVersion": node["metadata"]["resourceVersion"]},
+                         "spec": {"taints": taints or None}}
+                await self.patch_node(name, patch)
 
     # -- pods
     async def evict(self, namespace: str, name: str) -> None:

@@ -62,6 +62,18 @@ async def test_cordon_labels_annotations_and_taints_round_trip(running_lab):
     assert "example.com/other" in keys and "drewburr.io/maintenance" not in keys
 
 
+async def test_taints_written_at_once_by_many_writers_all_land(running_lab):
+    """Each taint write is conditional on the node's resourceVersion; the losers of a race
+    read again instead of failing (or dropping another writer's taint)."""
+    gw = k8s(running_lab)
+    keys = [f"drewburr.io/writer-{i}" for i in range(4)]
+    await asyncio.gather(*(gw.set_taint("kube04", key, "NoSchedule") for key in keys))
+    taints = {t["key"] for t in (await gw.get_node("kube04"))["spec"]["taints"]}
+    assert taints >= set(keys)
+    await asyncio.gather(*(gw.set_taint("kube04", key, "NoSchedule", present=False) for key in keys))
+    assert not {t["key"] for t in (await gw.get_node("kube04"))["spec"].get("taints") or []} & set(keys)
+
+
 async def test_eviction_is_blocked_by_a_pdb_with_the_real_429(running_lab):
     gw = k8s(running_lab)
     whoami = await ready_pods(gw, "whoami", 3)
