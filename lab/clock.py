@@ -6,15 +6,12 @@ tests can drive them with a manual clock and the HTTP layer with a scaled real o
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Protocol
 
 
 class Clock(Protocol):
     def now(self) -> float: ...
-
-    async def sleep(self, lab_seconds: float) -> None: ...
 
 
 class ScaledClock:
@@ -30,9 +27,6 @@ class ScaledClock:
     def now(self) -> float:
         return self._lab_start + (time.monotonic() - self._real_start) * self.scale
 
-    async def sleep(self, lab_seconds: float) -> None:
-        await asyncio.sleep(max(0.0, lab_seconds) / self.scale)
-
 
 class ManualClock:
     """A clock that moves only when told; for unit tests of the models."""
@@ -46,7 +40,3 @@ class ManualClock:
     def advance(self, seconds: float) -> float:
         self._now += seconds
         return self._now
-
-    async def sleep(self, lab_seconds: float) -> None:
-        self._now += max(0.0, lab_seconds)
-        await asyncio.sleep(0)
