@@ -33,7 +33,6 @@ class PveState:
         self.tokens: dict[str, str] = {}  # "user@realm!tokenid" -> secret
         self.passwords: dict[str, str] = {}  # "user@realm" -> password, for ticket auth
         self.privileges: dict[str, frozenset[str]] = {}  # a limited token's privileges (permissions.py)
-        self.started = now
         self.now = now
         self._events: list[tuple[float, int, Callable[[float], None]]] = []
         self._seq = count()
