@@ -156,16 +156,7 @@ class Kubelet:
         if deleting(pod):
             if meta["uid"] not in self.killing:
                 self.killing.add(meta["uid"])
-                for c in spec_of(pod).get("containers") or []:
-                    self.cluster.recorder.record(
-                        pod,
-                        "Normal",
-                        "Killing",
-                        f"Stopping container {c.get('name', '')}",
-                        "kubelet",
-                        now,
-                        spec_of(pod).get("nodeName"),
-                    )
+                self._container_events(pod, "Killing", "Stopping", now)
             due = parse_time(meta["deletionTimestamp"]) or now
             if now < due:
                 return due
@@ -196,16 +187,7 @@ class Kubelet:
                 return due
             del self.starting[meta["uid"]]
             update_if_changed(store, POD, pod, lambda o: self._start(o, node, now))
-            for c in spec_of(pod).get("containers") or []:
-                self.cluster.recorder.record(
-                    pod,
-                    "Normal",
-                    "Started",
-                    f"Started container {c.get('name', '')}",
-                    "kubelet",
-                    now,
-                    node["metadata"]["name"],
-                )
+            self._container_events(pod, "Started", "Started", now)
         elif phase == "Running" and _started_before(pod, timestamp(vm.started_at)):
             # the VM rebooted under the pod: its containers start again, one restart more
             update_if_changed(store, POD, pod, lambda o: _restarted(o, vm.started_at, now))
@@ -217,6 +199,14 @@ class Kubelet:
             # back after the node was unreachable: the containers kept running
             update_if_changed(store, POD, pod, lambda o: _set_ready(o, now))
         return None
+
+    def _container_events(self, pod: Obj, reason: str, verb: str, now: float) -> None:
+        """One event per container, from the kubelet of the pod's node."""
+        for c in spec_of(pod).get("containers") or []:
+            self.cluster.recorder.record(
+                pod, "Normal", reason, f"{verb} container {c.get('name', '')}", "kubelet", now,
+                spec_of(pod).get("nodeName"),
+            )
 
     def _mount_failed(self, pod: Obj, node: Obj, now: float) -> float:
         """Ceph cannot map the image (no monitor quorum): the pod waits, the kubelet retries."""
