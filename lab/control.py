@@ -92,7 +92,7 @@ async def fault(request: web.Request) -> web.Response:
     try:
         body = json.loads(await request.read() or b"null")
     except ValueError:
-        return _bad('the body must be JSON like {"fault": "power-off", "target": "blade3"}')
+        body = None
     if not isinstance(body, dict) or not isinstance(body.get("fault"), str):
         return _bad('the body must be JSON like {"fault": "power-off", "target": "blade3"}')
     target = body.get("target")
