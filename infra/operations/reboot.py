@@ -13,7 +13,6 @@ from infra.operations.context import Context
 from infra.operations.drain import drain_steps
 from infra.operations.machine import Step
 from infra.operations.restore import restore_steps
-from infra.topology_build import parse_ceph
 
 
 async def _node(ctx: Context, blade: str) -> dict[str, Any]:
@@ -61,7 +60,7 @@ def reboot_steps(ctx: Context, op_id: int, blade: str, prefix: str = "") -> list
         before = set(record.ceph_checks) if record else set()
         deadline = ctx.deadline(ctx.options.boot_timeout_seconds)
         while True:
-            ceph = parse_ceph(await ctx.ceph.status(), await ctx.ceph.flags(), await ctx.ceph.osd_tree(blade))
+            ceph = await ctx.ceph.health(blade)
             osds = [o for o in ceph.osds if o.host == blade]
             new = set(ceph.problems()) - before
             ids = ", ".join(f"osd.{o.id}" for o in osds)
