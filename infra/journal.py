@@ -119,9 +119,6 @@ class Journal(ABC):
         """Take (again) the locks of a resumed operation, or raise Locked."""
 
     @abstractmethod
-    async def release_locks(self, op_id: int) -> None: ...
-
-    @abstractmethod
     async def locks(self) -> dict[str, int]: ...
 
     @abstractmethod

@@ -124,9 +124,6 @@ class SqliteJournal(Journal):
     async def take_locks(self, op_id: int, blades: list[str]) -> None:
         await self._run(_lock, op_id, blades)
 
-    async def release_locks(self, op_id: int) -> None:
-        await self._run(_execute, "DELETE FROM locks WHERE op_id = ?", (op_id,))
-
     async def locks(self) -> dict[str, int]:
         rows = await self._run(_rows, "SELECT blade, op_id FROM locks", ())
         return {r["blade"]: r["op_id"] for r in rows}
