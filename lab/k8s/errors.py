@@ -23,6 +23,11 @@ class K8sError(Exception):
         return body
 
 
+def _qualified(resource: str, group: str) -> str:
+    """`deployments.apps`, as the server names a resource in messages; core ones stand alone."""
+    return f"{resource}.{group}" if group else resource
+
+
 def _details(resource: str, name: str, group: str = "") -> dict[str, Any]:
     d: dict[str, Any] = {"name": name, "kind": resource}
     if group:
@@ -35,8 +40,7 @@ class NotFound(K8sError):
 
     @classmethod
     def of(cls, resource: str, name: str, group: str = "") -> NotFound:
-        qualified = f"{resource}.{group}" if group else resource
-        return cls(f'{qualified} "{name}" not found', _details(resource, name, group))
+        return cls(f'{_qualified(resource, group)} "{name}" not found', _details(resource, name, group))
 
 
 class AlreadyExists(K8sError):
@@ -44,8 +48,7 @@ class AlreadyExists(K8sError):
 
     @classmethod
     def of(cls, resource: str, name: str, group: str = "") -> AlreadyExists:
-        qualified = f"{resource}.{group}" if group else resource
-        return cls(f'{qualified} "{name}" already exists', _details(resource, name, group))
+        return cls(f'{_qualified(resource, group)} "{name}" already exists', _details(resource, name, group))
 
 
 class Conflict(K8sError):
@@ -53,9 +56,9 @@ class Conflict(K8sError):
 
     @classmethod
     def stale(cls, resource: str, name: str, group: str = "") -> Conflict:
-        qualified = f"{resource}.{group}" if group else resource
-        return cls(f'Operation cannot be fulfilled on {qualified} "{name}": the object has been '
-                   "modified; please apply your changes to the latest version and try again",
+        return cls(f'Operation cannot be fulfilled on {_qualified(resource, group)} "{name}": '
+                   "the object has been modified; please apply your changes to the latest version and "
+                   "try again",
                    _details(resource, name, group))
 
 
