@@ -22,7 +22,7 @@ from aiohttp import web
 
 from lab.pve.domain import PveError
 from lab.pve.errors import pve_error_response
-from lab.pve.schema import PARAMS_KEY, Handler, Middleware
+from lab.pve.schema import API_ROOT, PARAMS_KEY, Handler, Middleware
 
 COOKIE = "PVEAuthCookie"
 TOKEN_KEY = "PVEAPIToken"
@@ -132,11 +132,11 @@ def _auth_value(header: str | None, key: str) -> str | None:
     return unquote(match[1]) if match and match[1] else None
 
 
-def auth_middleware(auth: PveAuth, base: str = "/api2/json") -> Middleware:
+def auth_middleware(auth: PveAuth) -> Middleware:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        rel = request.path.removeprefix(base)
-        if not request.path.startswith(base + "/") or (request.method, rel) in OPEN_CALLS:
+        rel = request.path.removeprefix(API_ROOT)
+        if not request.path.startswith(API_ROOT + "/") or (request.method, rel) in OPEN_CALLS:
             return await handler(request)
         try:
             request[USER_KEY] = auth.authenticate(request.method, rel, dict(request.headers),
@@ -151,12 +151,12 @@ def auth_middleware(auth: PveAuth, base: str = "/api2/json") -> Middleware:
 def make_routes(auth: PveAuth) -> web.RouteTableDef:
     table = web.RouteTableDef()
 
-    @table.get("/api2/json/access/ticket")
+    @table.get(f"{API_ROOT}/access/ticket")
     async def get_ticket(request: web.Request) -> web.Response:
         # "Dummy. Useful for formatters which want to provide a login page."
         return web.json_response({"data": None})
 
-    @table.post("/api2/json/access/ticket")
+    @table.post(f"{API_ROOT}/access/ticket")
     async def create_ticket(request: web.Request) -> web.Response:
         params = request[PARAMS_KEY]
         return web.json_response({"data": auth.access_ticket(

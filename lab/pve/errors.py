@@ -15,7 +15,7 @@ import logging
 from aiohttp import web
 
 from lab.pve.domain import PveError
-from lab.pve.schema import DataTooLarge, Handler, NotImplementedMethod
+from lab.pve.schema import API_ROOT, DataTooLarge, Handler, NotImplementedMethod
 
 log = logging.getLogger(__name__)
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -57,4 +57,4 @@ async def pve_errors(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 def _rel(path: str) -> str:
-    return path.removeprefix("/api2/json") or "/"
+    return path.removeprefix(API_ROOT) or "/"

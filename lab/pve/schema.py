@@ -25,6 +25,7 @@ Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 Authorize = Callable[[web.Request, dict[str, Any], dict[str, Any]], None]  # raises PveError to refuse
 PARAMS_KEY = web.RequestKey("pve_params", dict)  # the checked parameters, URI ones included
 
+API_ROOT = "/api2/json"  # pveproxy serves the JSON API under this prefix
 SCHEMA_FILE = "apidata-pve9.json.gz"
 MAX_POST = 512 * 1024  # pveproxy's $limit_max_post
 
@@ -159,16 +160,15 @@ def _multi(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return out
 
 
-def schema_middleware(schema: ApiSchema, base: str = "/api2/json",
-                      authorize: Authorize | None = None) -> Middleware:
+def schema_middleware(schema: ApiSchema, authorize: Authorize | None = None) -> Middleware:
     """Refuse what pveproxy refuses (501 unknown method, 403 by `authorize`, 400 bad parameters);
     leave the checked parameters in the request."""
 
     @web.middleware
     async def check_schema(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith(base + "/"):
+        if not request.path.startswith(API_ROOT + "/"):
             return await handler(request)
-        rel = request.path[len(base):]
+        rel = request.path.removeprefix(API_ROOT)
         _, info, uri_params = schema.lookup(request.method, rel)
         params = await request_params(request)
         for key, value in params.items():
