@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from commands.operate import planned, start
-from commands.result import Confirm, Result, refused
+from commands.result import Confirm, Result, blade_names, refused
 from infra.operations.context import Context
 from infra.operations.machine import Listener
 
@@ -15,7 +15,7 @@ async def reboot(ctx: Context, blade: str, yes: bool = False, confirm: Confirm |
     if blade != "all":
         return await planned(ctx, "reboot", blade, "reboot", dry_run=False, yes=yes, confirm=confirm,
                              listener=listener)
-    blades = sorted(e["node"] for e in await ctx.pve.cluster_resources(type="node"))
+    blades = await blade_names(ctx)
     text = f"Reboot every blade, one at a time, stopping at the first failure: {', '.join(blades)}"
     if not yes and (confirm is None or not confirm(text)):
         return refused(text + "\nNot confirmed: nothing changed.")

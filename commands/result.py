@@ -28,9 +28,14 @@ def finished(op: OperationStatus, text: str) -> Result:
     return Result(DONE if op.phase == "Succeeded" else FAILED, text, op)
 
 
+async def blade_names(ctx: Context) -> list[str]:
+    """Every PVE node, sorted."""
+    return sorted(e["node"] for e in await ctx.pve.cluster_resources(type="node"))
+
+
 async def check_blade(ctx: Context, blade: str) -> Result | None:
     """None when `blade` is a PVE node; otherwise the refusal naming the valid blades."""
-    names = sorted(e["node"] for e in await ctx.pve.cluster_resources(type="node"))
+    names = await blade_names(ctx)
     if blade in names:
         return None
     return refused(f"unknown blade {blade!r}; valid blades: {', '.join(names)}")
