@@ -61,6 +61,15 @@ class Conflict(K8sError):
                    "try again",
                    _details(resource, name, group))
 
+    @classmethod
+    def precondition(cls, resource: str, name: str, group: str, field: str, wanted: Any,
+                     actual: Any) -> Conflict:
+        """A delete whose `preconditions` (UID, ResourceVersion) the object no longer meets."""
+        return cls(f'Operation cannot be fulfilled on {_qualified(resource, group)} "{name}": '
+                   f"Precondition failed: {field} in precondition: {wanted}, "
+                   f"{field} in object meta: {actual}",
+                   _details(resource, name, group))
+
 
 class Invalid(K8sError):
     reason, code = "Invalid", 422

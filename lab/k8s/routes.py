@@ -56,10 +56,6 @@ async def resource(request: web.Request) -> web.StreamResponse:
     return await handler(request, t)
 
 
-def _qualified(res: Resource) -> str:
-    return f"{res.plural}.{res.group}" if res.group else res.plural
-
-
 # reads
 
 def _as_table(request: web.Request) -> str | None:
@@ -226,12 +222,8 @@ def _check_preconditions(t: Target, obj: Obj, options: Obj) -> None:
     meta = obj["metadata"]
     for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
         if pre.get(field) and pre[field] != meta.get(field):
-            details = {"name": meta["name"], "kind": t.res.plural}
-            if t.res.group:
-                details["group"] = t.res.group
-            raise Conflict(f'Operation cannot be fulfilled on {_qualified(t.res)} "{meta["name"]}": '
-                           f"Precondition failed: {label} in precondition: {pre[field]}, {label} in "
-                           f"object meta: {meta.get(field)}", details)
+            raise Conflict.precondition(t.res.plural, meta["name"], t.res.group, label, pre[field],
+                                        meta.get(field))
 
 
 async def _delete_options(request: web.Request) -> Obj:
