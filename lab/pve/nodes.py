@@ -36,8 +36,8 @@ class NodesApi(PveState):
 
     def node_status(self, node: str, now: float) -> dict[str, Any]:
         blade = self.online_blade(node, now)
-        used = self.mem_used(node)
-        entry = self._node_entry(node, now)
+        entry = self._node_entry(node, now)  # online_blade: reachable, so with its usage
+        used = entry["mem"]
         return {
             "cpu": entry["cpu"], "wait": 0.0001, "idle": 0, "uptime": entry["uptime"],
             "loadavg": ["0.42", "0.38", "0.35"],
