@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import generate_latest
 
+from lab.ceph.health import overall
 from lab.faults import FAULTS, FaultError, apply_fault
 from lab.metrics import make_registry
 
@@ -68,7 +69,7 @@ def lab_status(lab: Lab, now: float) -> dict[str, Any]:
     faults = lab.api_faults
     return {
         "now": now, "quorate": lab.pve.quorate(now), "blades": blades, "vms": vms,
-        "ceph": {"health": ceph.health_status(now),
+        "ceph": {"health": overall(checks),
                  "checks": {c.name: c.message for c in checks},
                  "flags": sorted(ceph.flags),
                  "quorum": [m.name for m in ceph.quorum],
