@@ -23,12 +23,12 @@ class K8sError(Exception):
         return body
 
 
-def _qualified(resource: str, group: str) -> str:
+def qualified(resource: str, group: str) -> str:
     """`deployments.apps`, as the server names a resource in messages; core ones stand alone."""
     return f"{resource}.{group}" if group else resource
 
 
-def _details(resource: str, name: str, group: str = "") -> dict[str, Any]:
+def object_details(resource: str, name: str, group: str = "") -> dict[str, Any]:
     d: dict[str, Any] = {"name": name, "kind": resource}
     if group:
         d["group"] = group
@@ -40,7 +40,7 @@ class NotFound(K8sError):
 
     @classmethod
     def of(cls, resource: str, name: str, group: str = "") -> NotFound:
-        return cls(f'{_qualified(resource, group)} "{name}" not found', _details(resource, name, group))
+        return cls(f'{qualified(resource, group)} "{name}" not found', object_details(resource, name, group))
 
 
 class AlreadyExists(K8sError):
@@ -48,7 +48,8 @@ class AlreadyExists(K8sError):
 
     @classmethod
     def of(cls, resource: str, name: str, group: str = "") -> AlreadyExists:
-        return cls(f'{_qualified(resource, group)} "{name}" already exists', _details(resource, name, group))
+        return cls(f'{qualified(resource, group)} "{name}" already exists',
+                   object_details(resource, name, group))
 
 
 class Conflict(K8sError):
@@ -56,19 +57,19 @@ class Conflict(K8sError):
 
     @classmethod
     def stale(cls, resource: str, name: str, group: str = "") -> Conflict:
-        return cls(f'Operation cannot be fulfilled on {_qualified(resource, group)} "{name}": '
+        return cls(f'Operation cannot be fulfilled on {qualified(resource, group)} "{name}": '
                    "the object has been modified; please apply your changes to the latest version and "
                    "try again",
-                   _details(resource, name, group))
+                   object_details(resource, name, group))
 
     @classmethod
     def precondition(cls, resource: str, name: str, group: str, field: str, wanted: Any,
                      actual: Any) -> Conflict:
         """A delete whose `preconditions` (UID, ResourceVersion) the object no longer meets."""
-        return cls(f'Operation cannot be fulfilled on {_qualified(resource, group)} "{name}": '
+        return cls(f'Operation cannot be fulfilled on {qualified(resource, group)} "{name}": '
                    f"Precondition failed: {field} in precondition: {wanted}, "
                    f"{field} in object meta: {actual}",
-                   _details(resource, name, group))
+                   object_details(resource, name, group))
 
 
 class Invalid(K8sError):

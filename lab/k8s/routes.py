@@ -22,6 +22,7 @@ from lab.k8s.errors import (
     MethodNotAllowed,
     NotFound,
     no_such_resource,
+    object_details,
 )
 from lab.k8s.http import STOPPING_KEY, Target, dry_run, lab_of, parse_target, read_object, respond, truthy
 from lab.k8s.resources import BY_KIND, RESOURCES, Resource
@@ -281,10 +282,8 @@ def delete_one(lab: Lab, t: Target, name: str, options: Obj) -> Obj:
         return {**gone, "status": {"phase": "Terminating"}}
     if t.res.kind in RETURNS_DELETED_OBJECT:
         return gone
-    details = {"name": name, "kind": t.res.plural, "uid": gone["metadata"]["uid"]}
-    if t.res.group:
-        details["group"] = t.res.group
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {**object_details(t.res.plural, name, t.res.group), "uid": gone["metadata"]["uid"]}}
 
 
 async def _delete(request: web.Request, t: Target) -> web.Response:

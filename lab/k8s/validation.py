@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from lab.k8s import gotypes
-from lab.k8s.errors import BadRequest, Invalid
+from lab.k8s.errors import BadRequest, Invalid, object_details, qualified
 from lab.k8s.resources import Resource
 from lab.k8s.selectors import selector_matches
 
@@ -115,14 +115,11 @@ def check_patched(res: Resource, patched: Any) -> None:
 
 def invalid(res: Resource, name: str, causes: list[tuple[str, str, str]]) -> Invalid:
     """422 Invalid: `causes` are (field, reason, message) like field.ErrorList."""
-    qualified = f"{res.kind}.{res.group}" if res.group else res.kind
     texts = [f"{field}: {message}" for field, _, message in causes]
     joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
-    details: dict[str, Any] = {"name": name, "kind": res.kind,
-                               "causes": [{"reason": r, "message": m, "field": f} for f, r, m in causes]}
-    if res.group:
-        details["group"] = res.group
-    return Invalid(f'{qualified} "{name}" is invalid: {joined}', details)
+    return Invalid(f'{qualified(res.kind, res.group)} "{name}" is invalid: {joined}',
+                   {**object_details(res.kind, name, res.group),
+                    "causes": [{"reason": r, "message": m, "field": f} for f, r, m in causes]})
 
 
 def _label_causes(labels: dict[str, Any]) -> list[tuple[str, str, str]]:
