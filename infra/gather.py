@@ -18,7 +18,7 @@ from infra.gateways.ceph import CephGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.topology import Snapshot
-from infra.topology_build import RawTopology, build_snapshot
+from infra.topology_build import Json, RawTopology, build_snapshot
 
 T = TypeVar("T")
 
@@ -37,8 +37,23 @@ async def gather(pve: PveGateway, k8s: K8sGateway | None, pattern: str = "{vm}",
     """PVE must answer (GatewayError otherwise); Ceph and Kubernetes may be missing.
 
     `maintenance` and `homes` (vmid -> (home blade, operation)) come from the journal."""
-    ceph = CephGateway(pve)
     errors: list[str] = []
+    # Kubernetes does not wait for PVE: its four lists run beside PVE's two rounds.
+    k8s_lists = asyncio.ensure_future(_k8s_part(k8s, errors))
+    try:
+        raw = await _pve_part(pve, errors)
+    except BaseException:
+        k8s_lists.cancel()
+        raise
+    raw.nodes, raw.pods, raw.replicasets, raw.pdbs = await k8s_lists
+    snap = build_snapshot(raw, pattern, maintenance, now=time.time(), homes=homes)
+    snap.errors = errors
+    return snap
+
+
+async def _pve_part(pve: PveGateway, errors: list[str]) -> RawTopology:
+    """PVE and Ceph; the OSD tree is asked of a blade /cluster/status shows online."""
+    ceph = CephGateway(pve)
     resources, cluster_status = await asyncio.gather(pve.cluster_resources(), pve.cluster_status())
     online = sorted(e["name"] for e in cluster_status if e.get("type") == "node" and e.get("online"))
     empty: list[dict[str, Any]] = []
@@ -46,12 +61,14 @@ async def gather(pve: PveGateway, k8s: K8sGateway | None, pattern: str = "{vm}",
         _soft(pve.ha_status(), empty, errors), _soft(ceph.status(), {}, errors),
         _soft(ceph.flags(), empty, errors),
         _soft(ceph.osd_tree(online[0]), {}, errors) if online else asyncio.sleep(0, {}))
-    raw = RawTopology(resources=resources, cluster_status=cluster_status, ha_status=ha,
-                      ceph_status=ceph_status, ceph_flags=flags, osd_tree=tree)
-    if k8s is not None:
-        raw.nodes, raw.pods, raw.replicasets, raw.pdbs = await asyncio.gather(
-            _soft(k8s.list_nodes(), [], errors), _soft(k8s.list_pods(), [], errors),
-            _soft(k8s.list_replicasets(), [], errors), _soft(k8s.list_pdbs(), [], errors))
-    snap = build_snapshot(raw, pattern, maintenance, now=time.time(), homes=homes)
-    snap.errors = errors
-    return snap
+    return RawTopology(resources=resources, cluster_status=cluster_status, ha_status=ha,
+                       ceph_status=ceph_status, ceph_flags=flags, osd_tree=tree)
+
+
+async def _k8s_part(k8s: K8sGateway | None, errors: list[str]) -> list[list[Json]]:
+    """Nodes, pods, ReplicaSets and PDBs (empty without Kubernetes)."""
+    if k8s is None:
+        return [[], [], [], []]
+    return list(await asyncio.gather(
+        _soft(k8s.list_nodes(), [], errors), _soft(k8s.list_pods(), [], errors),
+        _soft(k8s.list_replicasets(), [], errors), _soft(k8s.list_pdbs(), [], errors)))
