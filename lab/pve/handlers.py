@@ -13,6 +13,7 @@ from lab.pve.auth import USER_KEY
 from lab.pve.schema import PARAMS_KEY
 
 if TYPE_CHECKING:
+    from lab.ceph.models import CephCluster
     from lab.pve.models import PveCluster
 
 URI_PARAMS = ("node", "vmid")
@@ -21,6 +22,7 @@ URI_PARAMS = ("node", "vmid")
 @dataclass(frozen=True)
 class Call:
     pve: PveCluster
+    ceph: CephCluster
     now: float
     user: str
     params: dict[str, Any]
@@ -53,7 +55,7 @@ class Call:
 def call(request: web.Request) -> Call:
     lab: Any = request.app[LAB_KEY]
     params = request.get(PARAMS_KEY) or {**request.query, **request.match_info}
-    return Call(lab.pve, request[NOW_KEY], request.get(USER_KEY, "root@pam"), params,
+    return Call(lab.pve, lab.ceph, request[NOW_KEY], request.get(USER_KEY, "root@pam"), params,
                 request.match_info.get("node", ""))
 
 
