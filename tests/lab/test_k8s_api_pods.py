@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,13 +11,7 @@ from kubernetes import client, config
 from lab.scenario import Timings, load_scenario
 from tests.conftest import RunningLab
 from tests.lab.kube import fresh_namespace, kubeconfig, pod
-
-
-def _eventually(check: Callable[[], bool], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.1)
+from tests.lab.pve_client import wait_for
 
 
 def _gone(v1: client.CoreV1Api, name: str, ns: str) -> bool:
@@ -33,7 +25,7 @@ def _gone(v1: client.CoreV1Api, name: str, ns: str) -> bool:
 def _running_pod(api: client.ApiClient, ns: str, name: str) -> None:
     v1 = client.CoreV1Api(api)
     v1.create_namespaced_pod(ns, pod(name, labels={"app": name}))
-    _eventually(lambda: v1.read_namespaced_pod(name, ns).status.phase == "Running")
+    wait_for(lambda: v1.read_namespaced_pod(name, ns).status.phase == "Running", 20)
 
 
 def test_a_deleted_pod_terminates_gracefully_then_disappears(api: client.ApiClient) -> None:
@@ -43,7 +35,7 @@ def test_a_deleted_pod_terminates_gracefully_then_disappears(api: client.ApiClie
     answer = v1.delete_namespaced_pod("graceful", ns)
     assert answer.metadata.deletion_timestamp is not None
     assert answer.metadata.deletion_grace_period_seconds == 30
-    _eventually(lambda: _gone(v1, "graceful", ns))
+    wait_for(lambda: _gone(v1, "graceful", ns), 20)
 
 
 def test_grace_period_zero_deletes_at_once(api: client.ApiClient) -> None:
@@ -60,7 +52,7 @@ def test_eviction_through_policy_v1_deletes_the_pod(api: client.ApiClient) -> No
     _running_pod(api, ns, "evictee")
     v1.create_namespaced_pod_eviction("evictee", ns, {"apiVersion": "policy/v1", "kind": "Eviction",
                                                       "metadata": {"name": "evictee", "namespace": ns}})
-    _eventually(lambda: _gone(v1, "evictee", ns))
+    wait_for(lambda: _gone(v1, "evictee", ns), 20)
 
 
 def test_eviction_blocked_by_a_budget_is_429_with_the_real_wording(api: client.ApiClient) -> None:
@@ -69,8 +61,8 @@ def test_eviction_blocked_by_a_budget_is_429_with_the_real_wording(api: client.A
     _running_pod(api, ns, "solo")
     policy.create_namespaced_pod_disruption_budget(ns, {"metadata": {"name": "solo-pdb"}, "spec": {
         "minAvailable": 1, "selector": {"matchLabels": {"app": "solo"}}}})
-    _eventually(lambda: policy.read_namespaced_pod_disruption_budget("solo-pdb", ns).status.current_healthy
-                == 1)
+    wait_for(lambda: policy.read_namespaced_pod_disruption_budget("solo-pdb", ns).status.current_healthy
+                == 1, 20)
     with pytest.raises(client.ApiException) as exc:
         v1.create_namespaced_pod_eviction("solo", ns, {"apiVersion": "policy/v1", "kind": "Eviction",
                                                        "metadata": {"name": "solo", "namespace": ns}})

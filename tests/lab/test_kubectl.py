@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from kubernetes import client
 
 from tests.conftest import RunningLab
 from tests.lab.kube import kubeconfig
+from tests.lab.pve_client import wait_for
 
 KUBECTL = shutil.which("kubectl")
 Kubectl = Callable[..., str]
@@ -104,10 +104,8 @@ def test_drain_evicts_every_pod_but_daemonsets_and_the_node_stays_cordoned(
         pods = v1.list_pod_for_all_namespaces(field_selector="spec.nodeName=kube04").items
         return {ref.kind for p in pods for ref in p.metadata.owner_references or []}
 
-    deadline = time.monotonic() + 30
-    while "ReplicaSet" not in owner_kinds():  # the default workloads have landed on kube04
-        assert time.monotonic() < deadline, "no ReplicaSet pod ever ran on kube04"
-        time.sleep(0.2)
+    # the default workloads have landed on kube04
+    wait_for(lambda: "ReplicaSet" in owner_kinds(), 30, "a ReplicaSet pod on kube04")
     out = kubectl("drain", "kube04", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s",
                   timeout=90)
     assert "node/kube04 drained" in out
