@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 ENV_FILE_VAR = "DREWBURR_CONFIG"
@@ -21,12 +22,27 @@ class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the file and the field."""
 
 
+def _http_url(value: str) -> str:
+    """http(s)://host[:port][/path]: a host, and a port the clients can dial."""
+    parts = urlsplit(value)
+    try:
+        port = parts.port  # ValueError when not a number in 0-65535
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        raise ValueError("must be http(s)://HOST[:PORT], e.g. https://pve1:8006")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ProxmoxConfig(_Section):
-    url: str = Field(pattern=r"^https?://")
+    url: HttpUrl
     token_id: str = Field(pattern=r"^[^@\s]+@[^!\s]+![^\s]+$", description="user@realm!tokenid")
     token_secret: SecretStr
     ca_file: Path | None = None
@@ -40,7 +56,7 @@ class KubernetesConfig(_Section):
 
 
 class UrlConfig(_Section):
-    url: str = Field(pattern=r"^https?://")
+    url: HttpUrl
 
 
 class SlackConfig(_Section):

@@ -53,6 +53,10 @@ def test_the_file_can_come_from_drewburr_config(tmp_path, monkeypatch):
     ({"proxmox": {**LAB_STYLE["proxmox"], "tokn_secret": "typo"}}, "proxmox.tokn_secret"),
     ({"proxmox": {"url": "https://x", "token_id": "no-realm", "token_secret": "s"}}, "proxmox.token_id"),
     ({"colour": "blue"}, "colour"),
+    ({"proxmox": {**LAB_STYLE["proxmox"], "url": "https://"}}, "proxmox.url"),
+    ({"proxmox": {**LAB_STYLE["proxmox"], "url": "https://pve1:99999"}}, "proxmox.url"),
+    ({"proxmox": {**LAB_STYLE["proxmox"], "url": "pve1:8006"}}, "proxmox.url"),
+    ({"prometheus": {"url": "http://:9090"}}, "prometheus.url"),
 ])
 def test_a_bad_file_is_refused_naming_the_field(tmp_path, change, field):
     path = write(tmp_path, {**LAB_STYLE, **change})
