@@ -115,8 +115,7 @@ class LabServer:
         self.k8s_token = secrets.token_urlsafe(32)
         self.lab.pve.tokens[TOKEN_ID] = self.token_secret
         # a read-only token (PVEAuditor, privilege-separated), to see PVE's 403s
-        self.auditor_secret = secrets.token_hex(16)
-        self.lab.pve.tokens[AUDITOR_TOKEN_ID] = self.auditor_secret
+        self.lab.pve.tokens[AUDITOR_TOKEN_ID] = secrets.token_hex(16)
         self.lab.pve.privileges[AUDITOR_TOKEN_ID] = AUDITOR
         self.lab.pve.passwords["root@pam"] = secrets.token_urlsafe(12)
         self._runners: list[web.AppRunner] = []
