@@ -58,7 +58,7 @@ class K8sGateway:
             else:
                 config.load_incluster_config()
                 api = client.ApiClient()
-        except config.ConfigException as exc:
+        except Exception as exc:  # the loader also fails with TypeError/KeyError on a malformed file
             raise GatewayError(SYSTEM, f"cannot load the client configuration: {exc}") from exc
         self.api = api
         self.core = client.CoreV1Api(api)

@@ -45,6 +45,14 @@ def test_a_corrupt_journal_is_refused_before_anything_runs(tmp_path, verb):
     assert_refused(run(tmp_path, with_files(tmp_path), *verb), "journal.path", "not a database")
 
 
+@pytest.mark.parametrize("content", ["just a string\n", "clusters: [unclosed\n", "clusters: 3\n"])
+def test_a_kubeconfig_that_is_not_one_is_refused(tmp_path, content):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(content)
+    data = {**with_files(tmp_path), "kubernetes": {"kubeconfig": str(kubeconfig)}}
+    assert_refused(run(tmp_path, data, "status"), "kubernetes")
+
+
 def test_a_journal_path_that_is_a_directory_is_refused(tmp_path):
     assert_refused(run(tmp_path, with_files(tmp_path, path=tmp_path), "ops"), "journal.path")
 
