@@ -6,10 +6,10 @@ deployments); every other kind gets Name and Age, as a CRD without printer colum
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from lab.k8s.controllers.base import parse_time
 from lab.k8s.resources import Resource
 
 Obj = dict[str, Any]
@@ -42,10 +42,8 @@ def human_duration(seconds: float) -> str:
 
 
 def _age(obj: Obj, now: float) -> str:
-    created = obj["metadata"].get("creationTimestamp")
-    if not created:
-        return "<unknown>"
-    return human_duration(now - dt.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp())
+    created = parse_time(obj["metadata"].get("creationTimestamp"))
+    return "<unknown>" if created is None else human_duration(now - created)
 
 
 def _name(obj: Obj, now: float) -> str:
