@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import signal
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from lab.k8s import app as k8s_app
 from lab.pve import app as pve_app
 from lab.pve.permissions import AUDITOR
 from lab.scenario import Scenario
-from lab.tls import make_certificates
+from lab.tls import Certificates, make_certificates
 from lab.world import Lab
 
 TOKEN_ID = "root@pam!drewburr"
@@ -123,12 +124,10 @@ class LabServer:
         self.ports = Endpoints(0, 0, 0)
 
     async def start(self) -> Endpoints:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "ready").unlink(missing_ok=True)
-        certs = make_certificates()
+        # key generation and file writes in a thread: the loop serves the lab's APIs and ticker
+        certs, tls = await asyncio.to_thread(self._prepare_workdir)
         for blade in self.lab.pve.blades.values():
             blade.ssl_fingerprint = certs.fingerprint
-        tls = certs.server_context(self.workdir)
         self._runners = [web.AppRunner(pve_app.make_app(self.lab), access_log=None),
                          web.AppRunner(control.make_app(self.lab), access_log=None),
                          web.AppRunner(k8s_app.make_app(self.lab, self.k8s_token), access_log=None)]
@@ -138,10 +137,19 @@ class LabServer:
         control_port = await _start(self._runners[1], base + 2 if base else 0, None)
         k8s_port = await _start(self._runners[2], base + 1 if base else 0, tls)
         self.ports = Endpoints(pve=pve_port, k8s=k8s_port, control=control_port)
-        write_client_files(self.workdir, self.lab, self.ports, self.token_secret, certs.ca_pem,
-                           self.k8s_token)
-        (self.workdir / "ready").write_text(json.dumps(self.ports.__dict__) + "\n")
+        await asyncio.to_thread(self._announce, certs.ca_pem)
         return self.ports
+
+    def _prepare_workdir(self) -> tuple[Certificates, ssl.SSLContext]:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "ready").unlink(missing_ok=True)
+        certs = make_certificates()
+        return certs, certs.server_context(self.workdir)
+
+    def _announce(self, ca_pem: bytes) -> None:
+        """The client files, then `ready` last: a watcher of `ready` finds them all written."""
+        write_client_files(self.workdir, self.lab, self.ports, self.token_secret, ca_pem, self.k8s_token)
+        (self.workdir / "ready").write_text(json.dumps(self.ports.__dict__) + "\n")
 
     async def stop(self) -> None:
         (self.workdir / "ready").unlink(missing_ok=True)
