@@ -48,7 +48,7 @@ def config_path(ctx: typer.Context) -> str | None:
 def build_context(settings: Settings, admin_override: bool = False) -> Context:
     px = settings.proxmox
     if px.ca_file is not None and px.verify_tls and not Path(px.ca_file).is_file():
-        raise ConfigError(f"proxmox.ca_file: {px.ca_file} does not exist")
+        raise ConfigError(f"proxmox.ca_file: {px.ca_file} is not a file")
     pve = PveGateway(px.url, px.token_id, px.token_secret.get_secret_value(), ca_file=px.ca_file,
                      verify_tls=px.verify_tls, timeout=px.timeout_seconds)
     kube = settings.kubernetes
@@ -56,7 +56,7 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
     try:
         if kube.kubeconfig is not None:
             if not Path(kube.kubeconfig).is_file():
-                raise ConfigError(f"kubernetes.kubeconfig: {kube.kubeconfig} does not exist")
+                raise ConfigError(f"kubernetes.kubeconfig: {kube.kubeconfig} is not a file")
             k8s = K8sGateway(kube.kubeconfig, kube.context)
         elif os.environ.get("KUBERNETES_SERVICE_HOST"):  # running in a pod: its service account
             k8s = K8sGateway(None)
