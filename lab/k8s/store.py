@@ -128,13 +128,9 @@ class Store:
         current = self.get(res, namespace, name)
         if "deletionTimestamp" in current["metadata"]:
             return current
-
-        def mark(obj: Obj) -> None:
-            obj["metadata"]["deletionTimestamp"] = timestamp(self._clock() + grace_seconds)
-            obj["metadata"]["deletionGracePeriodSeconds"] = grace_seconds
-
         obj = copy.deepcopy(current)
-        mark(obj)
+        obj["metadata"]["deletionTimestamp"] = timestamp(self._clock() + grace_seconds)
+        obj["metadata"]["deletionGracePeriodSeconds"] = grace_seconds
         self._objects[res.key][(obj["metadata"].get("namespace", ""), name)] = obj
         self._emit("MODIFIED", res, obj, current)
         return obj
