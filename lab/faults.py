@@ -78,11 +78,11 @@ def _osd(lab: Lab, target: str | None) -> int:
     raise FaultError(f"{_unknown('OSD', target)}; OSDs: {', '.join(choices)}")
 
 
-def _vm_and_arg(lab: Lab, target: str | None, what: str) -> tuple[int, str | None]:
+def _vm_and_arg(lab: Lab, target: str | None, form: str) -> tuple[int, str | None]:
     vmid_text, _, arg = (target or "").partition(":")
     if not vmid_text.isdigit() or int(vmid_text) not in lab.pve.vms:
         vmids = ", ".join(str(v) for v in sorted(lab.pve.vms))
-        raise FaultError(f"{_unknown('VM', vmid_text)}; VMs: {vmids} (target VMID[:{what}])")
+        raise FaultError(f"{_unknown('VM', vmid_text)}; VMs: {vmids} (target {form})")
     return int(vmid_text), arg or None
 
 
@@ -97,7 +97,7 @@ def _number(target: str | None, what: str, low: float, high: float) -> float:
 
 
 def _hold_lock(lab: Lab, target: str | None, now: float) -> str:
-    vmid, lock = _vm_and_arg(lab, target, "LOCK")
+    vmid, lock = _vm_and_arg(lab, target, "VMID[:LOCK]")
     lock = lock or "backup"  # as a running vzdump holds it
     if lock not in LOCKS:
         raise FaultError(f"unknown lock {lock!r}; locks: {', '.join(LOCKS)}")
@@ -106,7 +106,7 @@ def _hold_lock(lab: Lab, target: str | None, now: float) -> str:
 
 
 def _release_lock(lab: Lab, target: str | None, now: float) -> str:
-    vmid, _ = _vm_and_arg(lab, target, "LOCK")
+    vmid, _ = _vm_and_arg(lab, target, "VMID")
     lab.pve.release_lock(vmid)
     return f"VM {vmid} config lock released"
 
