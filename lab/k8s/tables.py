@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lab.k8s.controllers.base import parse_time
+from lab.k8s.controllers.base import condition, parse_time
 from lab.k8s.resources import Resource
 
 Obj = dict[str, Any]
@@ -50,12 +50,8 @@ def _name(obj: Obj, now: float) -> str:
     return obj["metadata"]["name"]
 
 
-def _condition(obj: Obj, kind: str) -> Obj | None:
-    return next((c for c in obj.get("status", {}).get("conditions") or [] if c.get("type") == kind), None)
-
-
 def _node_status(obj: Obj, now: float) -> str:
-    ready = _condition(obj, "Ready")
+    ready = condition(obj, "Ready")
     status = ("Ready" if ready["status"] == "True" else "NotReady") if ready else "Unknown"
     if ready and ready["status"] == "Unknown":
         status = "NotReady"
