@@ -95,6 +95,13 @@ def test_bad_fault_input_is_refused_naming_the_valid_choices(running_lab: Runnin
     assert "power-off" in answer.json()["faults"]
 
 
+def test_a_bad_vm_is_refused_with_the_faults_own_target_form(running_lab: RunningLab) -> None:
+    assert _fault(running_lab, {"fault": "hold-lock", "target": "999"}).json()["error"].endswith(
+        "(target VMID[:LOCK])")
+    assert _fault(running_lab, {"fault": "release-lock", "target": "999"}).json()["error"].endswith(
+        "(target VMID)")
+
+
 def test_lab_status_shows_a_vm_whatever_memory_its_config_holds(running_lab: RunningLab) -> None:
     _api(running_lab).nodes("blade1").qemu(9000).config.put(memory="9" * 400)  # PVE stores it as given
     url = json.loads((running_lab.workdir / "lab.json").read_text())["control_url"]
