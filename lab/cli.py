@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lab.faults import FAULTS
+from lab.faults import FAULTS, FaultError, check_fault
 from lab.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(help="The embedded lab: a simulated PVE + Ceph + K3s homelab.",
@@ -130,9 +130,11 @@ def fault_command(
     majority; blade3 self-fences if it runs HA VMs); `lose-quorum` alone takes quorum from the
     whole cluster. `regain-quorum blade3`, or `regain-quorum` alone for all, undoes it.
     """
-    if fault not in FAULTS:
-        typer.echo(f"error: unknown fault {fault!r}; faults: {', '.join(FAULTS)}", err=True)
-        raise typer.Exit(2)
+    try:
+        check_fault(fault)  # before looking for a lab: a typo is refused even with none running
+    except FaultError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     answer = _call(workdir, "/lab/fault", {"fault": fault, "target": target})
     typer.echo(answer["message"])
 

@@ -197,8 +197,13 @@ FAULTS: dict[str, tuple[str, Callable[[Lab, str | None, float], str]]] = {
 }
 
 
-def apply_fault(lab: Lab, fault: str, target: str | None, now: float) -> str:
-    """Inject one fault; returns what happened, or raises FaultError naming the valid choices."""
+def check_fault(fault: str) -> None:
+    """FaultError naming the faults, unless `fault` is one."""
     if fault not in FAULTS:
         raise FaultError(f"unknown fault {fault!r}; faults: {', '.join(FAULTS)}")
+
+
+def apply_fault(lab: Lab, fault: str, target: str | None, now: float) -> str:
+    """Inject one fault; returns what happened, or raises FaultError naming the valid choices."""
+    check_fault(fault)
     return FAULTS[fault][1](lab, target, now)
