@@ -27,15 +27,15 @@ def steps_for(ctx: Context, kind: str, op_id: int, target: str, params: dict[str
     raise ValueError(f"unknown operation kind {kind!r}; kinds: {', '.join(KINDS)}")
 
 
-def blades_of(op: OperationStatus) -> list[str]:
-    return list(op.params.get("blades") or [op.target])
+def blades_of(target: str, params: dict[str, Any]) -> list[str]:
+    """The blades an operation locks: `reboot all` names them, the others have one target."""
+    return list(params.get("blades") or [target])
 
 
 async def create(ctx: Context, kind: str, target: str, params: dict[str, Any]) -> OperationStatus:
     """Journal a new operation and take its blade locks (raises journal.Locked if held)."""
     names = [s.name for s in steps_for(ctx, kind, 0, target, params)]
-    blades = list(params.get("blades") or [target])
-    return await ctx.journal.create(kind, target, params, names, blades, now=ctx.clock())
+    return await ctx.journal.create(kind, target, params, names, blades_of(target, params), now=ctx.clock())
 
 
 async def run(ctx: Context, op_id: int, listener: Listener | None = None) -> OperationStatus:
@@ -85,5 +85,5 @@ async def resume(ctx: Context, op_id: int, listener: Listener | None = None) -> 
     op = await ctx.journal.get(op_id)
     if op is None:
         raise KeyError(op_id)
-    await ctx.journal.take_locks(op.id, blades_of(op))
+    await ctx.journal.take_locks(op.id, blades_of(op.target, op.params))
     return await run(ctx, op_id, listener)
