@@ -78,7 +78,7 @@ class LabCollector:
         self.lab = lab
 
     def collect(self) -> Iterator[Metric]:
-        now = self.lab.clock.now()
+        now = self.lab.advance()  # the state and the time it is reported at agree
         yield from ceph_families(self.lab.ceph, now)
         yield from pve_families(self.lab.pve, now)
         yield from self.lab.k8s.metric_families(now)
