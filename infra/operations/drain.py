@@ -8,6 +8,7 @@ maintenance record before the change is made.
 from __future__ import annotations
 
 import contextlib
+from typing import Literal
 
 from infra.errors import Blocked, Fatal, NotFound, Retryable
 from infra.journal import Maintenance
@@ -42,11 +43,12 @@ def _stranded(snap: Snapshot, record: Maintenance) -> tuple[list[Vm], list[str]]
     return waiting, lost
 
 
-def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "", kind: str = "drain") -> list[Step]:
+def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "",
+                for_: Literal["drain", "reboot"] = "drain") -> list[Step]:
+    """`for_`: the intent the plan step checks (a reboot's blockers are stricter)."""
     async def check() -> str:
         snap = await ctx.snapshot()
-        intent = Intent(kind="reboot" if kind == "reboot" else "drain", blade=blade)
-        p = plan(snap, intent, ctx.plan_options())
+        p = plan(snap, Intent(kind=for_, blade=blade), ctx.plan_options())
         if p.blockers and not ctx.options.force:
             raise Fatal("refused: " + "; ".join(f.message for f in p.blockers))
         here = {vm.vmid: blade for vm in snap.vms_on(blade) if vm.running}

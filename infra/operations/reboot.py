@@ -72,7 +72,7 @@ def reboot_steps(ctx: Context, op_id: int, blade: str, prefix: str = "") -> list
                             f"{', '.join(sorted(new)) or ids + ' not up'}")
             await ctx.sleep()
 
-    return [*drain_steps(ctx, op_id, blade, prefix=f"{prefix}drain:", kind="reboot"),
+    return [*drain_steps(ctx, op_id, blade, prefix=f"{prefix}drain:", for_="reboot"),
             Step(f"{prefix}reboot", reboot), Step(f"{prefix}wait-online", online),
             Step(f"{prefix}wait-ceph", ceph_back),
             *restore_steps(ctx, blade, migrate_back=True, prefix=f"{prefix}restore:")]
