@@ -50,9 +50,7 @@ class PowerApi(PveState):
                 return
             self._halt(node, t)
             if command == "reboot":
-                blade.powered = True
-                blade.boot_done_at = t + self.timings.blade_boot
-                self.at(blade.boot_done_at, lambda t2: self._booted(node, blade.boot_seq, t2))
+                self.power_on(node, t)
 
         self.at(now + self.timings.vm_shutdown, down)
 

@@ -105,6 +105,22 @@ def test_a_reboot_freezes_ha_vms_and_restarts_them_on_the_same_blade(
     assert (pve.vms[103].node, pve.vms[103].status, pve.vms[103].ha_state) == ("blade3", "running", "started")
 
 
+def test_a_blade_power_cycled_while_rebooting_boots_once_from_the_power_on(
+        pve: PveCluster, clock: ManualClock) -> None:
+    pve.node_status_command("blade3", "reboot", clock.now())
+    run(pve, clock, pve.timings.vm_shutdown + 1)
+    pve.power_off("blade3", clock.now())
+    run(pve, clock, 10)
+    pve.power_on("blade3", clock.now())
+    run(pve, clock, pve.timings.blade_boot - 5)  # past the reboot's own boot time, not the power-on's
+    on_blade3 = [vm for vm in pve.vms.values() if vm.node == "blade3"]
+    assert on_blade3 and not any(vm.running() for vm in on_blade3)
+    assert not pve.blades["blade3"].online(clock.now())
+    run(pve, clock, 10)
+    assert pve.blades["blade3"].online(clock.now())
+    assert any(vm.running() for vm in on_blade3)
+
+
 def test_losing_two_of_four_blades_loses_quorum_and_writes_fail(pve: PveCluster, clock: ManualClock) -> None:
     pve.power_off("blade3", clock.now())
     assert pve.quorate(clock.now())
