@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -68,7 +69,9 @@ async def read_object(request: web.Request, res: Resource) -> Obj:
         raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
                                    "include: application/json, application/yaml, "
                                    "application/vnd.kubernetes.protobuf")
-    return validation.decode_object(await request.read(), res, media)
+    body = await request.read()
+    # off the loop: a large body (up to 3 MiB, YAML above all) takes a while to parse and check
+    return await asyncio.to_thread(validation.decode_object, body, res, media)
 
 
 def dry_run(request: web.Request) -> bool:
