@@ -40,8 +40,7 @@ ops_app = typer.Typer(help="The journal of operations: list, show, cancel, resum
 
 def config_path(ctx: typer.Context) -> str | None:
     """The root `--config` if the root app has one, else $DREWBURR_CONFIG (load_settings reads it)."""
-    root = ctx.find_root()
-    value = (root.params or {}).get("config") or (root.obj or {}).get("config") if root else None
+    value = ctx.find_root().params.get("config")
     return str(value) if value else None
 
 
