@@ -38,12 +38,15 @@ class MigrateApi(PveState):
             out["dependent-ha-resources"] = []
         return out
 
-    def _check_migrate(self, vm: Vm, target: str, online: bool, now: float) -> None:
-        """The checks PVE makes before forking the migration worker."""
-        if target == vm.node:
+    def _check_target(self, source: str, target: str, now: float) -> None:
+        if target == source:
             raise ParamError("target", "target is local node.")
         self.require_quorum(now)
         self.cluster_node(target)
+
+    def _check_migrate(self, vm: Vm, target: str, online: bool, now: float) -> None:
+        """The checks PVE makes before forking the migration worker."""
+        self._check_target(vm.node, target, now)
         self.check_lock(vm)
         if vm.running():
             if not online:
@@ -122,10 +125,7 @@ class MigrateApi(PveState):
         """`POST /nodes/{node}/migrateall`: every guest (or `vms`) to one target, `maxworkers` at
         a time; guests that fail the checks are skipped with a warning."""
         self.online_blade(node, now)
-        if target == node:
-            raise ParamError("target", "target is local node.")
-        self.require_quorum(now)
-        self.cluster_node(target)
+        self._check_target(node, target, now)
         if not maxworkers:
             raise PveError("either 'max-workers' parameter or max_workers in datacenter.cfg must be set!")
         queue = sorted(v.vmid for v in self.vms.values()
