@@ -68,21 +68,11 @@ class NodesApi(PveState):
         return out
 
     def _vm_resource(self, vm: Vm, now: float) -> dict[str, Any]:
-        running = vm.running()
-        entry: dict[str, Any] = {
-            "id": f"qemu/{vm.vmid}", "type": "qemu", "vmid": vm.vmid, "name": vm.name,
-            "node": vm.node, "status": vm.status, "template": int(vm.template),
-            "maxcpu": vm.cores, "maxmem": vm.memory, "maxdisk": vm.maxdisk, "disk": 0,
-            "mem": int(vm.memory * 0.55) if running else 0, "cpu": 0.03 if running else 0,
-            "uptime": int(now - vm.started_at) if running else 0,
-            "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0,
-        }
-        if vm.lock:
-            entry["lock"] = vm.lock
+        entry = {"id": f"qemu/{vm.vmid}", "type": "qemu", "vmid": vm.vmid, "name": vm.name,
+                 "node": vm.node, "status": vm.status, "template": int(vm.template), "maxcpu": vm.cores,
+                 **vm.usage(now)}
         if vm.ha:
             entry["hastate"] = vm.ha_state
-        if "tags" in vm.config:
-            entry["tags"] = vm.config["tags"]
         return entry
 
     def cluster_resources(self, now: float, type: str | None = None) -> list[dict[str, Any]]:

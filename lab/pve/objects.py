@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 GIB = 1024**3
 MIB = 1024**2
@@ -94,6 +94,21 @@ class Vm:
 
     def agent_up(self, now: float) -> bool:
         return self.running() and self.agent and now >= self.agent_ready_at
+
+    def usage(self, now: float) -> dict[str, Any]:
+        """The sizes and usage PVE reports for a guest in both `qemu` lists and cluster resources."""
+        running = self.running()
+        out: dict[str, Any] = {
+            "maxmem": self.memory, "mem": int(self.memory * 0.55) if running else 0,
+            "maxdisk": self.maxdisk, "disk": 0, "cpu": 0.03 if running else 0,
+            "uptime": int(now - self.started_at) if running else 0,
+            "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0,
+        }
+        if self.lock:
+            out["lock"] = self.lock
+        if "tags" in self.config:
+            out["tags"] = self.config["tags"]
+        return out
 
 
 def mac_for(vmid: int) -> str:

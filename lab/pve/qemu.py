@@ -20,22 +20,11 @@ QEMU_START = 2.0  # lab seconds for QEMU to come up; the guest then boots (timin
 class QemuApi(ConfigApi):
     # --- views ------------------------------------------------------------------------------------
     def _vm_stats(self, vm: Vm, now: float) -> dict[str, Any]:
-        running = vm.running()
-        out: dict[str, Any] = {
-            "vmid": vm.vmid, "name": vm.name, "status": vm.status, "cpus": vm.cores,
-            "maxmem": vm.memory, "mem": int(vm.memory * 0.55) if running else 0,
-            "maxdisk": vm.maxdisk, "disk": 0, "cpu": 0.03 if running else 0,
-            "uptime": int(now - vm.started_at) if running else 0,
-            "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0,
-        }
-        if running:
+        out = {"vmid": vm.vmid, "name": vm.name, "status": vm.status, "cpus": vm.cores, **vm.usage(now)}
+        if vm.running():
             out["pid"] = 10_000 + vm.vmid
         if vm.template:
             out["template"] = 1
-        if vm.lock:
-            out["lock"] = vm.lock
-        if "tags" in vm.config:
-            out["tags"] = vm.config["tags"]
         return out
 
     def qemu_list(self, node: str, now: float, full: bool = False) -> list[dict[str, Any]]:
