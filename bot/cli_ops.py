@@ -61,13 +61,8 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
             k8s = K8sGateway(None)
     except GatewayError as exc:
         raise ConfigError(f"kubernetes: {exc.detail}") from None
-    o = settings.operations
-    options = OpsOptions(eviction_retry_seconds=o.eviction_retry_seconds,
-                         drain_timeout_seconds=o.drain_timeout_seconds,
-                         migrations_per_nic=o.migrations_per_nic,
-                         migration_timeout_seconds=o.migration_timeout_seconds,
-                         poll_seconds=o.poll_seconds, boot_timeout_seconds=o.boot_timeout_seconds,
-                         headroom_gib=settings.planner.headroom_gib,
+    # The operations section's keys are OpsOptions' own names.
+    options = OpsOptions(**settings.operations.model_dump(), headroom_gib=settings.planner.headroom_gib,
                          node_pattern=settings.planner.node_pattern,
                          allow_more_maintenance=admin_override)
     try:

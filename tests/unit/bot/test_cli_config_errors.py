@@ -7,6 +7,8 @@ import yaml
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.cli_ops import build_context
+from bot.config import load_settings
 
 from .test_config import LAB_STYLE
 
@@ -72,3 +74,15 @@ def test_an_unreachable_pve_fails_with_exit_1_and_says_what_to_check(tmp_path):
     assert result.exit_code == 1, result.output
     assert not isinstance(result.exception, Exception), result.exception
     assert "check proxmox.url" in result.output
+
+
+def test_the_operations_and_planner_sections_reach_the_operations(tmp_path):
+    operations = {"eviction_retry_seconds": 7, "drain_timeout_seconds": 70, "migrations_per_nic": 3,
+                  "migration_timeout_seconds": 90, "poll_seconds": 0.5, "boot_timeout_seconds": 120}
+    data = {**with_files(tmp_path), "operations": operations,
+            "planner": {"headroom_gib": 4, "node_pattern": "k-{vm}"}}
+    path = tmp_path / "drewburr.yaml"
+    path.write_text(yaml.safe_dump(data))
+    options = build_context(load_settings(path), admin_override=True).options
+    assert {k: getattr(options, k) for k in operations} == operations
+    assert options.headroom_gib == 4 and options.node_pattern == "k-{vm}" and options.allow_more_maintenance
