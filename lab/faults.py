@@ -55,6 +55,11 @@ def api_faults_middleware(faults: ApiFaults) -> Middleware:
     return api_faults
 
 
+def _digits(text: str) -> int | None:
+    """ASCII digits as a number; str.isdigit alone also passes '²', which int() refuses."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def _unknown(what: str, target: str | None) -> str:
     return f"unknown {what} {target!r}" if target else f"no {what} given"
 
@@ -70,8 +75,8 @@ def _osd(lab: Lab, target: str | None) -> int:
     """An OSD by id (`2`, `osd.2`) or by the blade that hosts it."""
     by_host = {osd.host: osd.id for osd in lab.ceph.osds.values()}
     text = (target or "").removeprefix("osd.")
-    if text.isdigit() and int(text) in lab.ceph.osds:
-        return int(text)
+    if (osd := _digits(text)) is not None and osd in lab.ceph.osds:
+        return osd
     if target in by_host:
         return by_host[target]
     choices = [f"osd.{i}" for i in sorted(lab.ceph.osds)] + sorted(by_host)
@@ -80,10 +85,11 @@ def _osd(lab: Lab, target: str | None) -> int:
 
 def _vm_and_arg(lab: Lab, target: str | None, form: str) -> tuple[int, str | None]:
     vmid_text, _, arg = (target or "").partition(":")
-    if not vmid_text.isdigit() or int(vmid_text) not in lab.pve.vms:
+    vmid = _digits(vmid_text)
+    if vmid is None or vmid not in lab.pve.vms:
         vmids = ", ".join(str(v) for v in sorted(lab.pve.vms))
         raise FaultError(f"{_unknown('VM', vmid_text)}; VMs: {vmids} (target {form})")
-    return int(vmid_text), arg or None
+    return vmid, arg or None
 
 
 def _number(target: str | None, what: str, low: float, high: float) -> float:
@@ -127,7 +133,7 @@ def _slow_api(lab: Lab, target: str | None, now: float) -> str:
 
 def _flaky_api(lab: Lab, target: str | None, now: float) -> str:
     fraction, _, status = (target or "").partition(":")
-    code = int(status) if status.isdigit() else 0 if status else 500
+    code = _digits(status) or 0 if status else 500
     if code not in FLAKY_STATUSES:
         raise FaultError(f"flaky-api status must be one of {', '.join(map(str, FLAKY_STATUSES))}")
     lab.api_faults.fail_fraction = _number(fraction, "flaky-api FRACTION", 0, 1)
