@@ -21,10 +21,19 @@ CRM_DELAY = 5.0  # lab seconds between a request and the CRM acting on it
 HA_CMD = 1.0  # lab seconds a hastart/hastop/hamigrate task runs
 
 
+def _vmid(sid: str) -> int | None:
+    """The VMID of a service id `vm:NNN` (or `NNN`); None when it is none (ASCII digits only)."""
+    vmid = sid.removeprefix("vm:")
+    return int(vmid) if vmid.isascii() and vmid.isdigit() else None
+
+
 class HaApi(HaRecovery):
+    def _sid_vm(self, sid: str) -> Vm | None:
+        vmid = _vmid(sid)
+        return None if vmid is None else self.vms.get(vmid)
+
     def _service(self, sid: str) -> Vm:
-        vmid = sid.removeprefix("vm:")
-        vm = self.vms.get(int(vmid)) if vmid.isdigit() else None
+        vm = self._sid_vm(sid)
         if vm is None or not vm.ha:
             raise PveError(f"no such resource '{sid}'")
         return vm
@@ -48,10 +57,10 @@ class HaApi(HaRecovery):
     def ha_resource_create(self, sid: str, now: float, state: str = "started") -> None:
         """`POST /cluster/ha/resources`: put a VM under HA; the CRM then enforces `state`."""
         self.require_quorum(now)
-        vmid = sid.removeprefix("vm:")
-        if not vmid.isdigit():
+        vmid = _vmid(sid)
+        if vmid is None:
             raise PveError(f"unable to parse service id '{sid}'")
-        vm = self.vms.get(int(vmid))
+        vm = self.vms.get(vmid)
         if vm is None:
             raise PveError(f"resource 'vm:{vmid}' does not exist in cluster")
         if vm.ha:
@@ -70,10 +79,9 @@ class HaApi(HaRecovery):
 
     def ha_resource_delete(self, sid: str, now: float) -> None:
         self.require_quorum(now)
-        vmid = sid.removeprefix("vm:")
-        vm = self.vms.get(int(vmid)) if vmid.isdigit() else None
+        vm = self._sid_vm(sid)
         if vm is None or not vm.ha:
-            raise PveError(f"cannot delete service 'vm:{vmid}', not HA managed!")
+            raise PveError(f"cannot delete service 'vm:{sid.removeprefix('vm:')}', not HA managed!")
         vm.ha = False
 
     # --- status ---------------------------------------------------------------------------------
@@ -145,7 +153,7 @@ class HaApi(HaRecovery):
 
     def ha_resource_migrate(self, sid: str, node: str, now: float) -> dict[str, Any]:
         """`POST /cluster/ha/resources/{sid}/migrate`: queue a CRM command, no task."""
-        vm = self.vms.get(int(sid.removeprefix("vm:"))) if sid.removeprefix("vm:").isdigit() else None
+        vm = self._sid_vm(sid)
         if vm is None or not vm.ha:
             raise PveError(f"resource '{sid}' is not HA managed")
         self.require_quorum(now)

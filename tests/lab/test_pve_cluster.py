@@ -92,6 +92,17 @@ def test_ha_resources_list_the_ha_managed_vms(api: ProxmoxAPI) -> None:
     assert "no such resource 'vm:105'" in str(exc.value)
 
 
+def test_a_service_id_with_non_ascii_digits_gets_pves_error_not_a_lab_crash(api: ProxmoxAPI) -> None:
+    sid = api.cluster.ha.resources("vm:\u00b2")  # '²' passes str.isdigit but not int()
+    create = lambda: api.cluster.ha.resources.post(sid="vm:\u00b2")  # noqa: E731
+    for request, message in [(sid.get, "no such resource"), (sid.delete, "cannot delete service"),
+                             (create, "unable to parse service id"),
+                             (lambda: sid.migrate.post(node="blade2"), "is not HA managed")]:
+        with pytest.raises(ResourceException) as exc:
+            request()
+        assert message in str(exc.value) and "internal error" not in str(exc.value)
+
+
 def test_ha_status_shows_quorum_master_lrms_and_services(api: ProxmoxAPI) -> None:
     status = api.cluster.ha.status.current.get()
     assert status[0] == {**status[0], "id": "quorum", "quorate": 1, "status": "OK"}
