@@ -170,8 +170,19 @@ def _workload_causes(spec: Obj) -> list[tuple[str, str, str]]:
     if not matches:
         causes.append(("spec.template.metadata.labels", "FieldValueInvalid",
                        f"Invalid value: {_go_map(labels)}: `selector` does not match template `labels`"))
-    if not (template.get("spec") or {}).get("containers"):
-        causes.append(("spec.template.spec.containers", "FieldValueRequired", "Required value"))
+    return causes + _container_causes("spec.template.spec", template.get("spec") or {})
+
+
+def _container_causes(path: str, pod_spec: Obj) -> list[tuple[str, str, str]]:
+    """Containers are required, each with a name and an image (a `null` one decodes as empty)."""
+    containers = pod_spec.get("containers")
+    if not containers:
+        return [(f"{path}.containers", "FieldValueRequired", "Required value")]
+    causes = []
+    for i, c in enumerate(containers):
+        for field in ("name", "image"):
+            if not (c or {}).get(field):
+                causes.append((f"{path}.containers[{i}].{field}", "FieldValueRequired", "Required value"))
     return causes
 
 
@@ -187,8 +198,8 @@ def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
         if not pattern.match(name) or len(name) > 253:
             causes.append(("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {msg}'))
     causes += _label_causes(meta.get("labels") or {})
-    if res.kind == "Pod" and not (obj.get("spec") or {}).get("containers"):
-        causes.append(("spec.containers", "FieldValueRequired", "Required value"))
+    if res.kind == "Pod":
+        causes += _container_causes("spec", obj.get("spec") or {})
     if res.kind in WORKLOADS:
         causes += _workload_causes(obj.get("spec") or {})
     if causes:

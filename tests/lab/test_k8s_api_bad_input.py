@@ -60,6 +60,10 @@ CASES = [
     ("POST", PODS, JSON, b'{"metadata": {"name": "a"}, "spec": {"containers": [{"name": "c", "image": "i", '
      b'"resources": {"requests": {"cpu": "lots"}}}]}}', 400, "BadRequest"),
     ("POST", DEPLOYMENTS, JSON, b'{"metadata": {"name": "a"}, "spec": {"replicas": "3"}}', 400, "BadRequest"),
+    ("POST", PODS, JSON, b'{"metadata": {"name": "a"}, "spec": {"containers": [null]}}', 422, "Invalid"),
+    ("POST", DEPLOYMENTS, JSON, b'{"metadata": {"name": "a"}, "spec": {"selector": {"matchLabels": '
+     b'{"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, '
+     b'"spec": {"containers": [{"name": "c"}]}}}}', 422, "Invalid"),
     ("POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases", JSON,
      b'{"metadata": {"name": "a"}, "spec": {"leaseDurationSeconds": 1.5}}', 400, "BadRequest"),
     ("PATCH", CM + "/base", MERGE, b'{"data": {"a": [1]}}', 422, "Invalid"),
@@ -113,6 +117,13 @@ def test_a_workload_without_selector_or_containers_is_422_as_the_server_words_it
         'Deployment.apps "empty" is invalid: [spec.selector: Required value, spec.template.metadata.labels: '
         "Invalid value: map[string]string(nil): `selector` does not match template `labels`, "
         "spec.template.spec.containers: Required value]")
+
+
+def test_each_container_needs_a_name_and_an_image(call) -> None:  # type: ignore[no-untyped-def]
+    body = b'{"metadata": {"name": "nameless"}, "spec": {"containers": [null]}}'
+    status = call("POST", PODS, JSON, body).json()
+    assert status["message"] == ('Pod "nameless" is invalid: [spec.containers[0].name: Required value, '
+                                 "spec.containers[0].image: Required value]")
 
 
 def test_a_custom_resource_must_fit_its_crds_schema(call) -> None:  # type: ignore[no-untyped-def]
