@@ -34,13 +34,14 @@ class ConfigApi(PveState):
         """`GET .../config`: pending values unless `current`, as PVE answers."""
         vm = self.vm_on(node, vmid, now)
         conf = self._config_now(vm)
+        digest = _digest(conf)  # of the current config, whatever is shown
         if not current:
             conf.update(vm.pending)
             for key in vm.pending_delete:
                 conf.pop(key, None)
         if vm.lock:
             conf["lock"] = vm.lock
-        conf["digest"] = _digest(self._config_now(vm))
+        conf["digest"] = digest
         return conf
 
     def qemu_pending(self, node: str, vmid: int, now: float) -> list[dict[str, Any]]:
