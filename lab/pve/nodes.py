@@ -9,7 +9,8 @@ from lab.pve.domain import ParamError
 from lab.pve.objects import GIB, Vm
 
 ROOTFS = 100 * GIB  # each blade's system disk (the NVMe is Ceph's)
-VERSION = "pve-manager/9.1.1/42ab3d9f1e5c2d7b"
+RELEASE, REPOID = "9.1.1", "42ab3d9f1e5c2d7b"  # the pve-manager the lab answers as (also GET /version)
+VERSION = f"pve-manager/{RELEASE}/{REPOID}"
 KERNEL = "6.14.11-4-pve"
 
 
