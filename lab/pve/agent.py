@@ -6,6 +6,7 @@ stdout, stderr); other commands echo their arguments, as a stand-in guest would.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -82,11 +83,18 @@ class AgentApi(PveState):
 
 
 def guest_ipv4(vm: Vm) -> tuple[str, int]:
-    """The VM's address: its static cloud-init ipconfig0, else a DHCP lease from the vmid."""
+    """The VM's address: its static cloud-init ipconfig0, else a DHCP lease from the vmid.
+
+    The lab does not check ipconfig0's format when it is set, so a malformed `ip=` (a guest
+    whose cloud-init cannot apply it) also falls back to the lease rather than failing here.
+    """
     for part in vm.config.get("ipconfig0", "").split(","):
         if part.startswith("ip=") and "/" in part:
-            ip, prefix = part[3:].split("/")
-            return ip, int(prefix)
+            try:
+                iface = ipaddress.IPv4Interface(part[3:])
+            except ValueError:
+                break
+            return str(iface.ip), iface.network.prefixlen
     return f"192.168.1.{vm.vmid % 200 + 20}", 24
 
 

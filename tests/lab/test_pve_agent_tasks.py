@@ -42,6 +42,14 @@ def test_network_interfaces_show_the_cloud_init_address(api: ProxmoxAPI) -> None
     assert {"ip-address-type": "ipv4", "ip-address": "192.168.1.55", "prefix": 24} in eth0["ip-addresses"]
 
 
+@pytest.mark.parametrize("ipconfig", ["ip=192.168.1.55/abc", "ip=192.168.1.55/24/3", "ip=10.0.0.300/24"])
+def test_a_malformed_static_address_leaves_the_guest_its_dhcp_lease(api: ProxmoxAPI, ipconfig: str) -> None:
+    vm = api.nodes("blade3").qemu(105)
+    vm.config.put(ipconfig0=ipconfig)
+    eth0 = next(i for i in vm.agent("network-get-interfaces").get()["result"] if i["name"] != "lo")
+    assert eth0["ip-addresses"] == [{"ip-address-type": "ipv4", "ip-address": "192.168.1.125", "prefix": 24}]
+
+
 def test_the_agent_of_a_stopped_or_booting_vm_does_not_answer(api: ProxmoxAPI) -> None:
     vm = api.nodes("blade3").qemu(105)
     wait_task(api, vm.status.stop.post())
