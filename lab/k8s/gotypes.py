@@ -78,8 +78,10 @@ def _walk(value: Any, expr: str, struct: str, path: str) -> None:
     if expr == "Quantity" and isinstance(value, str) and not _QUANTITY.match(value):
         raise DecodeError(QUANTITY_MSG)
     if expr.startswith("[]"):
-        for item in value:
-            _walk(item, expr[2:], struct, path)
+        for i, item in enumerate(value):
+            if item is None and (expr[2:] == "string" or expr[2:].startswith("&")):
+                value[i] = "" if expr[2:] == "string" else {}  # a null item decodes to the zero value
+            _walk(value[i], expr[2:], struct, path)
     elif expr.startswith("map[string]"):
         for name, item in value.items():
             if item is None and expr == "map[string]string":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -124,6 +126,17 @@ def test_each_container_needs_a_name_and_an_image(call) -> None:  # type: ignore
     status = call("POST", PODS, JSON, body).json()
     assert status["message"] == ('Pod "nameless" is invalid: [spec.containers[0].name: Required value, '
                                  "spec.containers[0].image: Required value]")
+
+
+def test_a_null_item_in_a_list_of_objects_decodes_as_an_empty_object(call, kube_lab: RunningLab) -> None:  # type: ignore[no-untyped-def]
+    before = list(kube_lab.lab.k8s.errors)
+    node = call("POST", "/api/v1/nodes", JSON, b'{"metadata": {"name": "nulls"}, "spec": {"taints": [null]}}')
+    assert (node.status_code, node.json()["spec"]["taints"]) == (201, [{}])
+    service = call("POST", "/api/v1/namespaces/default/services", JSON,
+                   b'{"metadata": {"name": "nulls"}, "spec": {"ports": [null]}}')
+    assert service.status_code == 201
+    time.sleep(0.2)  # ten lab seconds: every controller has seen both
+    assert kube_lab.lab.k8s.errors == before
 
 
 def test_a_custom_resource_must_fit_its_crds_schema(call) -> None:  # type: ignore[no-untyped-def]
