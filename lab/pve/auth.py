@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -109,7 +109,7 @@ class PveAuth:
                 "CSRFPreventionToken": self.csrf_token(username), "cap": cap,
                 "clustername": "homelab"}
 
-    def authenticate(self, method: str, rel_path: str, headers: dict[str, str], cookie: str | None) -> str:
+    def authenticate(self, method: str, headers: Mapping[str, str], cookie: str | None) -> str:
         """The user (or token id) a request acts as; AuthFailed when refused."""
         auth_header = headers.get("Authorization")
         ticket = _auth_value(cookie, COOKIE) or _auth_value(auth_header, COOKIE)
@@ -139,7 +139,8 @@ def auth_middleware(auth: PveAuth) -> Middleware:
         if not request.path.startswith(API_ROOT + "/") or (request.method, rel) in OPEN_CALLS:
             return await handler(request)
         try:
-            request[USER_KEY] = auth.authenticate(request.method, rel, dict(request.headers),
+            # the headers themselves, not a dict copy: their names are case-insensitive
+            request[USER_KEY] = auth.authenticate(request.method, request.headers,
                                                   request.headers.get("Cookie"))
         except AuthFailed as refused:
             return pve_error_response(401, str(refused), body=False)

@@ -87,6 +87,22 @@ def test_the_token_header_may_separate_its_value_with_a_space(running_lab: Runni
     assert answer.json()["data"]["release"] == "9.1"
 
 
+def test_header_names_are_case_insensitive_as_http_says(running_lab: RunningLab) -> None:
+    url = f"{running_lab.pve_url}/api2/json"
+    header = f"PVEAPIToken=root@pam!drewburr={running_lab.server.token_secret}"
+    answer = requests.get(f"{url}/version", headers={"authorization": header},
+                          verify=running_lab.ca_file, timeout=10)
+    assert answer.status_code == 200
+    password = running_lab.lab.pve.passwords["root@pam"]
+    login = requests.post(f"{url}/access/ticket", verify=running_lab.ca_file, timeout=10,
+                          data={"username": "root@pam", "password": password})
+    data = login.json()["data"]
+    written = requests.put(f"{url}/cluster/ceph/flags/noout", cookies={"PVEAuthCookie": data["ticket"]},
+                           headers={"csrfpreventiontoken": data["CSRFPreventionToken"]}, data={"value": 1},
+                           verify=running_lab.ca_file, timeout=10)
+    assert written.status_code == 200
+
+
 def test_a_valid_ticket_renews_itself_as_proxmoxer_does(running_lab: RunningLab) -> None:
     url = f"{running_lab.pve_url}/api2/json/access/ticket"
     password = running_lab.lab.pve.passwords["root@pam"]
