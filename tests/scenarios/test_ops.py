@@ -81,7 +81,7 @@ async def test_drain_killed_after_each_step_resumes_to_the_same_end_state(runnin
         assert all(snap.nodes[n].unschedulable for n in ("kube03", "kube05"))
         for vmid in (103, 105):  # one migration each, never a second one
             assert migrations(running_lab, vmid) - before[vmid] == 1, (step, vmid)
-        back = await restore(ctx, "blade3", migrate_back=True)
+        back = await restore(ctx, "blade3", yes=True)
         assert back.code == DONE, back.text
     assert interrupted >= len(DRAIN_STEPS) - 1  # the last steps are quick: a kill may land after them
 
