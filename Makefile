@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 LAB_DIR ?= .lab
 DEB_PACKAGES := prometheus prometheus-alertmanager
 PYTEST_ARGS ?=
+ARGS ?=  # passed to `drewburr lab`, e.g. make lab ARGS="--time-scale 10 --scenario my.yaml"
 
 .PHONY: lab test lint bench debs venv clean
 
@@ -28,7 +29,7 @@ debs:
 	fi
 
 lab: $(STAMP)
-	$(BIN)/drewburr lab --dir $(LAB_DIR)
+	$(BIN)/drewburr lab --dir $(LAB_DIR) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
 from infra.planner import Finding, Plan
@@ -33,7 +34,7 @@ def plain(body: RenderableType, width: int = WIDTH) -> str:
 def line(text: str | Text, indent: int = 0, style: str = "") -> RenderableType:
     """One line that wraps under its own indent at any width."""
     body = text if isinstance(text, Text) else Text(text, style=style)
-    return Padding(body, (0, 0, 0, indent)) if indent else body
+    return Padding(body, (0, 0, 0, indent), expand=False) if indent else body
 
 
 def gib(n: float) -> str:
@@ -46,11 +47,16 @@ def names(items: list[str], limit: int = MAX_LISTED) -> str:
 
 
 def findings(title: str, found: Iterable[Finding], style: str) -> list[RenderableType]:
+    """A titled list; a long finding wraps under its own text, not under the dash."""
     found = list(found)
     if not found:
         return []
-    return [line(f"{title}:", style=style), *(line(Text.assemble((f"- [{f.code}] ", style), f.message), 2)
-                                              for f in found)]
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for f in found:
+        grid.add_row("-", Text.assemble((f"[{f.code}] ", style), f.message))
+    return [line(f"{title}:", style=style), Padding(grid, (0, 0, 0, 2), expand=False)]
 
 
 def verdict(plan: Plan) -> RenderableType:

@@ -152,7 +152,8 @@ class PveGateway:
 
     async def permissions(self, path: str) -> dict[str, int]:
         """`GET /access/permissions?path=`: this token's privileges on `path` (privilege -> propagate)."""
-        tree = await self.get("access/permissions", path=path)
+        tree = await self.caller.read("GET access/permissions", lambda: self._api("access/permissions").get(
+            path=path))
         return dict((tree or {}).get(path) or {})
 
     async def task_status(self, upid: str) -> dict[str, Any]:
