@@ -52,7 +52,8 @@ def test_a_long_pod_list_wraps_under_its_node(running_lab):
 
 def test_json_for_status_plan_and_ops(running_lab):
     status = json.loads(run(running_lab, "status", "--json").output)
-    assert sorted(status["blades"]) == ["blade1", "blade2", "blade3", "blade4"] and status["maintenance"] == []
+    assert sorted(status["blades"]) == ["blade1", "blade2", "blade3", "blade4"]
+    assert status["maintenance"] == []
     plan = json.loads(run(running_lab, "plan", "blade3", "--json").output)
     assert {m["name"]: m["target"] for m in plan["moves"]} == {"kube03": "blade4", "kube05": "blade2"}
     assert plan["ok"] is True

@@ -9,8 +9,8 @@ import pytest
 from kubernetes import client, config
 
 from commands.drain import drain
-from commands.status import status
 from commands.result import DONE, FAILED, REFUSED
+from commands.status import status
 from infra.journal import Maintenance
 from infra.operations import run as ops
 

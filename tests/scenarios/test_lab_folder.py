@@ -58,7 +58,8 @@ def test_drewburr_yaml_names_absolute_paths_for_a_relative_dir(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     with BackgroundLab(Path(".lab"), load_scenario(None), time_scale=50):
         config = yaml.safe_load((tmp_path / ".lab" / "drewburr.yaml").read_text())
-        for path in (config["proxmox"]["ca_file"], config["kubernetes"]["kubeconfig"], config["journal"]["path"]):
+        files = (config["proxmox"]["ca_file"], config["kubernetes"]["kubeconfig"], config["journal"]["path"])
+        for path in files:
             assert Path(path).is_absolute() and Path(path).parent == tmp_path / ".lab"
         monkeypatch.chdir("/")  # from another folder, the config still works
         status = CliRunner().invoke(app, ["--config", str(tmp_path / ".lab" / "drewburr.yaml"), "status"])

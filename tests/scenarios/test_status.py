@@ -75,10 +75,12 @@ def test_drain_and_ops_on_the_command_line(running_lab):
     flat = " ".join(status.output.split())  # the terminal width wraps lines
     assert "In maintenance: blade3 since" in flat and "(operation 1; cordoned kube03, kube05; " \
         "noout set by it); `drewburr restore blade3` ends it" in flat
-    assert "K8s node kube03: zone label blade3, VM 103 now on blade4 (moved off its home by operation 1" in flat
+    assert "K8s node kube03: zone label blade3, VM 103 now on blade4 (moved off its home by operation 1" \
+        in flat
     assert "! " not in status.output  # a maintenance's own moves are not alarms
     listed = run(running_lab, "ops")
-    assert listed.exit_code == 0 and ["1", "drain", "blade3", "Succeeded", "6/6"] in [r[:5] for r in rows(listed.output)]
+    assert listed.exit_code == 0
+    assert ["1", "drain", "blade3", "Succeeded", "6/6"] in [r[:5] for r in rows(listed.output)]
     shown = run(running_lab, "ops", "show", "1")
     assert ["migrate", "done", "1"] in [r[:3] for r in rows(shown.output)]
     again = run(running_lab, "drain", "blade2", "--yes")
