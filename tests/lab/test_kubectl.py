@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -14,19 +13,18 @@ from kubernetes import client
 from tests.conftest import RunningLab
 from tests.lab.kube import kubeconfig
 from tests.lab.pve_client import wait_for
+from tests.tools import require
 
-KUBECTL = shutil.which("kubectl")
 Kubectl = Callable[..., str]
 
 
 @pytest.fixture(scope="module")
 def kubectl(kube_lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    if KUBECTL is None:
-        pytest.skip("kubectl is not on PATH: the kubectl fidelity tests need it")
+    binary = require("kubectl")
     cache = tmp_path_factory.mktemp("kubectl-cache")
 
     def run(*args: str, timeout: float = 60) -> str:
-        proc = subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig(kube_lab)), "--cache-dir", str(cache),
+        proc = subprocess.run([binary, "--kubeconfig", str(kubeconfig(kube_lab)), "--cache-dir", str(cache),
                                *args], capture_output=True, text=True, timeout=timeout)
         assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
         return proc.stdout
