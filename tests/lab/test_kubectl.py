@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from kubernetes import client
 
 from tests.conftest import RunningLab
-from tests.lab.kube import kubeconfig
+from tests.lab.kube import Kubectl
 from tests.lab.pve_client import wait_for
-from tests.tools import require
-
-Kubectl = Callable[..., str]
-
-
-@pytest.fixture(scope="module")
-def kubectl(kube_lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    binary = require("kubectl")
-    cache = tmp_path_factory.mktemp("kubectl-cache")
-
-    def run(*args: str, timeout: float = 60) -> str:
-        proc = subprocess.run([binary, "--kubeconfig", str(kubeconfig(kube_lab)), "--cache-dir", str(cache),
-                               *args], capture_output=True, text=True, timeout=timeout)
-        assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
-        return proc.stdout
-    return run
 
 
 def _node(api: client.ApiClient, name: str) -> client.V1Node:
