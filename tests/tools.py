@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 
 import pytest
 
@@ -14,3 +15,10 @@ def require(binary: str, installed_by: str = "make debs") -> str:
         pytest.fail(f"{binary} is not on PATH: this test needs the real one ({installed_by} installs it)",
                     pytrace=False)
     return path
+
+
+def free_port() -> int:
+    """A loopback port free now, for a real component a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
