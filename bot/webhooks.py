@@ -36,25 +36,29 @@ async def _body(request: web.Request) -> bytes | web.Response:
     return body
 
 
-def _queued(result: Ingested) -> web.Response:
-    return web.json_response({"accepted": result.accepted, "duplicates": result.duplicates}, status=202)
-
-
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+async def _accept(request: web.Request, ingest: Callable[[bytes], Ingested],
+                  signed: Callable[[bytes], str | None] | None = None) -> web.Response:
+    """Bound the body, check its signature when the sender signs, then parse and queue it."""
+    body = await _body(request)
+    if isinstance(body, web.Response):
+        return body
+    refused = signed(body) if signed else None
+    if refused:
+        return _error(401, refused)
+    try:
+        result = ingest(body)
+    except PayloadError as exc:
+        return _error(400, str(exc))
+    return web.json_response({"accepted": result.accepted, "duplicates": result.duplicates}, status=202)
 
 
 def alertmanager_handler(ingest: Ingest, token: str) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         refused = check_token(request.headers.get("Authorization"), token)
-        if refused:
-            return _error(401, refused)
-        body = await _body(request)
-        if isinstance(body, web.Response):
-            return body
-        try:
-            return _queued(ingest.alertmanager(body))
-        except PayloadError as exc:
-            return _error(400, str(exc))
+        return _error(401, refused) if refused else await _accept(request, ingest.alertmanager)
     return handle
 
 
@@ -64,21 +68,13 @@ def grafana_handler(ingest: Ingest, token: str, secret: str | None, timestamp_he
     async def handle(request: web.Request) -> web.Response:
         if secret is None:
             refused = check_token(request.headers.get("Authorization"), token)
-            if refused:
-                return _error(401, refused)
-        body = await _body(request)
-        if isinstance(body, web.Response):
-            return body
-        if secret is not None:
+            return _error(401, refused) if refused else await _accept(request, ingest.grafana)
+
+        def signed(body: bytes) -> str | None:
             stamp = request.headers.get(timestamp_header) if timestamp_header else None
-            refused = check_grafana(secret, body, request.headers.get(GRAFANA_SIGNATURE), stamp, clock(),
-                                    timestamp_required=timestamp_header is not None)
-            if refused:
-                return _error(401, refused)
-        try:
-            return _queued(ingest.grafana(body))
-        except PayloadError as exc:
-            return _error(400, str(exc))
+            return check_grafana(secret, body, request.headers.get(GRAFANA_SIGNATURE), stamp, clock(),
+                                 timestamp_required=timestamp_header is not None)
+        return await _accept(request, ingest.grafana, signed)
     return handle
 
 
