@@ -121,7 +121,7 @@ class K8sCluster:
             stale = None if cluster.vm_alive(vm, now) else now - cluster.timings.node_monitor_grace_period
             cluster.node_agent.register(vm, now, stale)
         if scenario.workloads == "default":
-            install_default_workloads(cluster)
+            install_default_workloads(cluster, now)
         cluster.advance(now)
         return cluster
 
