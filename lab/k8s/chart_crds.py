@@ -71,10 +71,11 @@ def column(name: str, path: str, kind: str = "string", priority: int = 0) -> Obj
     return col
 
 
-_HELM_SPEC = obj(**{key: STR for key in ("chart", "repo", "version", "targetNamespace", "valuesContent",
-                                         "helmVersion", "jobImage", "timeout", "repoCA", "authPassCredentials")},
-                 bootstrap=BOOL, createNamespace=BOOL, set={"type": "object", "additionalProperties": INT_OR_STR},
-                 chartContent=STR, backOffLimit=INT, podSecurityContext=LOOSE, securityContext=LOOSE)
+_HELM_STRINGS = ("chart", "repo", "version", "targetNamespace", "valuesContent", "helmVersion", "jobImage",
+                 "timeout", "repoCA", "authPassCredentials", "chartContent")
+_HELM_SPEC = obj(**dict.fromkeys(_HELM_STRINGS, STR), bootstrap=BOOL, createNamespace=BOOL,
+                 set={"type": "object", "additionalProperties": INT_OR_STR}, backOffLimit=INT,
+                 podSecurityContext=LOOSE, securityContext=LOOSE)
 K3S = [
     definition("helm.cattle.io", "v1", "HelmChart", "helmcharts", True, _HELM_SPEC,
                status=obj(jobName=STR, conditions=CONDITIONS), columns=(
@@ -96,7 +97,8 @@ _METALLB = [
                                column("Avoid Buggy IPs", ".spec.avoidBuggyIPs", "boolean"),
                                column("Addresses", ".spec.addresses"))),
     definition("metallb.io", "v1beta1", "L2Advertisement", "l2advertisements", True, obj(
-        interfaces=STRS, ipAddressPoolSelectors=arr(SELECTOR), ipAddressPools=STRS, nodeSelectors=arr(SELECTOR)),
+        interfaces=STRS, ipAddressPoolSelectors=arr(SELECTOR), ipAddressPools=STRS,
+        nodeSelectors=arr(SELECTOR)),
         status=LOOSE, columns=(column("IPAddressPools", ".spec.ipAddressPools"),
                                column("IPAddressPool Selectors", ".spec.ipAddressPoolSelectors"),
                                column("Interfaces", ".spec.interfaces"),
@@ -150,8 +152,9 @@ _MONITORING = [
                short=("am",), categories=("prometheus-operator",)),
 ]
 
-_SERVICE = obj(("name",), name=STR, namespace=STR, kind={"type": "string", "enum": ["Service", "TraefikService"]},
-               port=INT_OR_STR, scheme=STR, weight=INT, passHostHeader=BOOL, serversTransport=STR)
+_SERVICE = obj(("name",), name=STR, namespace=STR,
+               kind={"type": "string", "enum": ["Service", "TraefikService"]}, port=INT_OR_STR, scheme=STR,
+               weight=INT, passHostHeader=BOOL, serversTransport=STR)
 _MIDDLEWARE_REF = obj(("name",), name=STR, namespace=STR)
 _TRAEFIK = [
     definition("traefik.io", "v1alpha1", "IngressRoute", "ingressroutes", True, obj(
@@ -160,7 +163,8 @@ _TRAEFIK = [
         routes=arr(obj(("kind", "match"), match=STR, kind={"type": "string", "enum": ["Rule"]},
                        priority=INT, services=arr(_SERVICE), middlewares=arr(_MIDDLEWARE_REF))))),
     definition("traefik.io", "v1alpha1", "Middleware", "middlewares", True, obj(
-        headers=LOOSE, redirectScheme=obj(scheme=STR, port=STR, permanent=BOOL), stripPrefix=obj(prefixes=STRS),
+        headers=LOOSE, redirectScheme=obj(scheme=STR, port=STR, permanent=BOOL),
+        stripPrefix=obj(prefixes=STRS),
         basicAuth=obj(secret=STR, realm=STR, removeHeader=BOOL), ipAllowList=obj(sourceRange=STRS),
         rateLimit=LOOSE, compress=LOOSE, chain=obj(middlewares=arr(_MIDDLEWARE_REF)), forwardAuth=LOOSE,
         addPrefix=obj(prefix=STR), redirectRegex=obj(regex=STR, replacement=STR, permanent=BOOL))),

@@ -60,7 +60,8 @@ def accept(store: Store, crd: Obj, now: float) -> None:
         "conditions": [
             _condition(crd, "NamesAccepted", conflict is None, "KindConflict" if conflict else "NoConflicts",
                        conflict or "no conflicts found", since),
-            _condition(crd, "Established", conflict is None, "NotAccepted" if conflict else "InitialNamesAccepted",
+            _condition(crd, "Established", conflict is None,
+                       "NotAccepted" if conflict else "InitialNamesAccepted",
                        "not all names are accepted" if conflict else "the initial names have been accepted",
                        since)]}
 

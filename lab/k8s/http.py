@@ -30,7 +30,8 @@ class Target:
     sub: str | None
 
 
-def parse_target(group: str, version: str, tail: str, by_path: Mapping[tuple[str, str, str], Resource]) -> Target:
+def parse_target(group: str, version: str, tail: str,
+                 by_path: Mapping[tuple[str, str, str], Resource]) -> Target:
     """`[namespaces/NS/]PLURAL[/NAME[/SUB]]` of a served kind; anything else is the server's plain 404."""
     parts = [p for p in tail.split("/") if p]
     namespace = None

@@ -118,8 +118,10 @@ def validate(schema: Obj, value: Any, path: str = "") -> list[Cause]:
     """The validator's errors for `value` (already pruned and defaulted)."""
     got, want = json_type(value), schema.get("type")
     if value is None:
-        return [] if schema.get("nullable") or not want else [
-            (path, "FieldValueTypeInvalid", f'Invalid value: "null": {path} in body must be of type {want}: "null"')]
+        if schema.get("nullable") or not want:
+            return []
+        return [(path, "FieldValueTypeInvalid",
+                 f'Invalid value: "null": {path} in body must be of type {want}: "null"')]
     if schema.get("x-kubernetes-int-or-string"):
         if got not in ("integer", "string"):
             return [(path, "FieldValueTypeInvalid",

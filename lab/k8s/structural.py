@@ -41,8 +41,10 @@ def _schema_errors(s: Any, path: str, level: str) -> list[Cause]:
         errors.append(_forbidden(f"{path}.$ref", "$ref is not supported"))
     if kind == "array" and "items" not in s:
         errors.append(_required(f"{path}.items", "must be specified"))
-    if not kind and not s.get("x-kubernetes-int-or-string") and not s.get("x-kubernetes-preserve-unknown-fields"):
-        detail = {"root": "must not be empty at the root", "item": "must not be empty for specified array items",
+    untyped = not s.get("x-kubernetes-int-or-string") and not s.get("x-kubernetes-preserve-unknown-fields")
+    if not kind and untyped:
+        detail = {"root": "must not be empty at the root",
+                  "item": "must not be empty for specified array items",
                   "field": "must not be empty for specified object fields"}[level]
         errors.append(_required(f"{path}.type", detail))
     if level == "root" and kind and kind != "object":
@@ -65,7 +67,7 @@ def _schema_errors(s: Any, path: str, level: str) -> list[Cause]:
         errors += _schema_errors(extra, f"{path}.additionalProperties", "field")
     props = s.get("properties") or {}
     if not isinstance(props, dict):
-        return errors + [_invalid(f"{path}.properties", props, "must be an object")]
+        return [*errors, _invalid(f"{path}.properties", props, "must be an object")]
     for key, sub in props.items():
         errors += _schema_errors(sub, f"{path}.properties[{key}]", "field")
     return errors

@@ -198,8 +198,8 @@ def install_default_workloads(cluster: K8sCluster, now: float) -> None:
     objs = [*_k3s_system(), *_addons(), *_apps()]
     for chart in (o for o in objs if o["kind"] == "HelmChart"):  # installed long ago, CRDs and all
         name, _ = chart_name_version(chart["spec"]["chart"], None)
-        crds.install_chart_crds(cluster.store, name, yaml.safe_load(chart["spec"].get("valuesContent") or "{}"),
-                                now)
+        values = yaml.safe_load(chart["spec"].get("valuesContent") or "{}")
+        crds.install_chart_crds(cluster.store, name, values, now)
     for obj in objs:
         res = _kind(obj)
         if cluster.store.find(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) is None:
