@@ -55,7 +55,7 @@ def accept(store: Store, crd: Obj, now: float) -> None:
                 "listKind": names.get("listKind") or f"{names['kind']}List"}
     crd["spec"]["names"] = accepted
     crd["status"] = {
-        "acceptedNames": {} if conflict else accepted,
+        "acceptedNames": {"plural": "", "kind": ""} if conflict else accepted,  # Go's zero value
         "storedVersions": [v["name"] for v in crd["spec"]["versions"] if v.get("storage")],
         "conditions": [
             _condition(crd, "NamesAccepted", conflict is None, "KindConflict" if conflict else "NoConflicts",

@@ -246,16 +246,25 @@ def _json_path(path: str) -> Callable[[Obj, float], Any]:
     return cell
 
 
+def _date(cell: Callable[[Obj, float], Any]) -> Callable[[Obj, float], Any]:
+    def age(obj: Obj, now: float) -> Any:
+        value = cell(obj, now)
+        since = parse_time(value) if isinstance(value, str) else None
+        return None if since is None else human_duration(now - since)
+    return age
+
+
 def printer_columns(crd: Obj | None, version: str) -> list[Column] | None:
-    """A custom kind's columns: its CRD's additionalPrinterColumns (simple `.a.b` paths), then Age."""
+    """A custom kind's columns: Name, then its CRD's additionalPrinterColumns (Age alone when it names
+    none, as the apiextensions-apiserver defaults them); a `date` column shows an age."""
     versions = ((crd or {}).get("spec") or {}).get("versions") or []
     spec = next((v for v in versions if isinstance(v, dict) and v.get("name") == version), {})
     extra = [c for c in spec.get("additionalPrinterColumns") or [] if isinstance(c, dict)]
     if not extra:
         return None
     return [NAME, *((str(c.get("name", "")), str(c.get("type", "string")), int(c.get("priority") or 0),
-                     _json_path(str(c.get("jsonPath", "")))) for c in extra),
-            AGE]
+                     _date(_json_path(str(c.get("jsonPath", "")))) if c.get("type") == "date"
+                     else _json_path(str(c.get("jsonPath", "")))) for c in extra)]
 
 
 def table(res: Resource, items: list[Obj], list_meta: Obj, now: float, include: str = "Metadata",
