@@ -48,7 +48,8 @@ def widgets(api: client.ApiClient) -> str:
     ext = client.ApiextensionsV1Api(api)
     created = ext.create_custom_resource_definition(crd("widgets", "Widget"))
     conditions = {c.type: (c.status, c.reason) for c in created.status.conditions}
-    assert conditions == {"NamesAccepted": ("True", "NoConflicts"), "Established": ("True", "InitialNamesAccepted")}
+    assert conditions == {"NamesAccepted": ("True", "NoConflicts"),
+                          "Established": ("True", "InitialNamesAccepted")}
     assert created.status.accepted_names.list_kind == "WidgetList"
     return fresh_namespace(api, "widgets")
 
@@ -80,7 +81,8 @@ def test_custom_objects_are_pruned_defaulted_and_served(api: client.ApiClient, w
 def test_the_status_subresource_is_the_only_way_to_write_status(api: client.ApiClient, widgets: str) -> None:
     co = client.CustomObjectsApi(api)
     co.create_namespaced_custom_object("example.com", "v1", widgets, "widgets", widget("w2", {"size": 1}))
-    co.patch_namespaced_custom_object("example.com", "v1", widgets, "widgets", "w2", {"status": {"ready": True}})
+    co.patch_namespaced_custom_object("example.com", "v1", widgets, "widgets", "w2",
+                                      {"status": {"ready": True}})
     assert "status" not in co.get_namespaced_custom_object("example.com", "v1", widgets, "widgets", "w2")
     done = co.patch_namespaced_custom_object_status("example.com", "v1", widgets, "widgets", "w2",
                                                     {"status": {"ready": True}, "spec": {"size": 9}})
@@ -88,18 +90,19 @@ def test_the_status_subresource_is_the_only_way_to_write_status(api: client.ApiC
     with pytest.raises(client.ApiException) as exc:
         co.patch_namespaced_custom_object_status("example.com", "v1", widgets, "widgets", "w2",
                                                  {"status": {"ready": "yes"}})
-    assert status_of(exc) == (422, "Invalid", 'Widget.example.com "w2" is invalid: status.ready: Invalid value: '
-                              '"string": status.ready in body must be of type boolean: "string"')
+    assert status_of(exc) == (422, "Invalid", 'Widget.example.com "w2" is invalid: status.ready: Invalid '
+                              'value: "string": status.ready in body must be of type boolean: "string"')
 
 
 def test_a_watch_sees_custom_objects_come_and_go(api: client.ApiClient, widgets: str) -> None:
     co = client.CustomObjectsApi(api)
-    rv = co.list_namespaced_custom_object("example.com", "v1", widgets, "widgets")["metadata"]["resourceVersion"]
+    listed = co.list_namespaced_custom_object("example.com", "v1", widgets, "widgets")
+    rv = listed["metadata"]["resourceVersion"]
     co.create_namespaced_custom_object("example.com", "v1", widgets, "widgets", widget("w3", {"size": 3}))
     co.delete_namespaced_custom_object("example.com", "v1", widgets, "widgets", "w3")
     seen = []
-    for event in watch.Watch().stream(co.list_namespaced_custom_object, "example.com", "v1", widgets, "widgets",
-                                      resource_version=rv, timeout_seconds=10):
+    for event in watch.Watch().stream(co.list_namespaced_custom_object, "example.com", "v1", widgets,
+                                      "widgets", resource_version=rv, timeout_seconds=10):
         seen.append((event["type"], event["object"]["metadata"]["name"]))
         if event["type"] == "DELETED":
             break
@@ -107,9 +110,11 @@ def test_a_watch_sees_custom_objects_come_and_go(api: client.ApiClient, widgets:
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ({"size": "big"}, 'spec.size: Invalid value: "string": spec.size in body must be of type integer: "string"'),
+    ({"size": "big"},
+     'spec.size: Invalid value: "string": spec.size in body must be of type integer: "string"'),
     ({"size": 0}, "spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1"),
-    ({"size": 1, "color": "green"}, 'spec.color: Unsupported value: "green": supported values: "red", "blue"'),
+    ({"size": 1, "color": "green"},
+     'spec.color: Unsupported value: "green": supported values: "red", "blue"'),
     ({"color": "red"}, "spec.size: Required value"),
     ({"size": 1, "tags": ["a", "b", "c"]}, "spec.tags: Too many: 3: must have at most 2 items"),
 ])
@@ -129,8 +134,9 @@ def test_an_addon_kind_checks_its_chart_schema(api: client.ApiClient) -> None:
     with pytest.raises(client.ApiException) as exc:
         client.CustomObjectsApi(api).create_namespaced_custom_object("metallb.io", "v1beta1", ns,
                                                                      "ipaddresspools", pool)
-    assert status_of(exc) == (422, "Invalid", 'IPAddressPool.metallb.io "lan" is invalid: spec.addresses: Invalid '
-                              'value: "string": spec.addresses in body must be of type array: "string"')
+    assert status_of(exc) == (422, "Invalid", 'IPAddressPool.metallb.io "lan" is invalid: spec.addresses: '
+                              'Invalid value: "string": spec.addresses in body must be of type array: '
+                              '"string"')
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -139,7 +139,8 @@ def test_openapi_v2_as_json_follows_the_served_kinds(api: client.ApiClient) -> N
     assert "example.openapi.v1.Dial" not in definitions()
     ext.create_custom_resource_definition(body)
     dial = definitions()["example.openapi.v1.Dial"]
-    assert dial["x-kubernetes-group-version-kind"] == [{"group": "openapi.example", "version": "v1", "kind": "Dial"}]
+    assert dial["x-kubernetes-group-version-kind"] == [
+        {"group": "openapi.example", "version": "v1", "kind": "Dial"}]
     assert dial["properties"]["spec"]["properties"]["angle"] == {"type": "integer", "maximum": 360}
     ext.delete_custom_resource_definition("dials.openapi.example")
     assert "example.openapi.v1.Dial" not in definitions()
