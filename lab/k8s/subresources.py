@@ -80,7 +80,7 @@ async def write_scale(request: web.Request, t: Target) -> web.Response:
     if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
         raise Conflict.stale(t.res.plural, t.name, t.res.group)
     updated = copy.deepcopy(current)
-    updated["spec"]["replicas"] = replicas
+    updated.setdefault("spec", {})["replicas"] = replicas  # a custom object may have no spec yet
     if dry_run(request):
         return respond(scale_of(updated))
     return respond(scale_of(store.update(t.res, updated, check_rv=False)))
