@@ -90,9 +90,13 @@ def install_chart_crds(store: Store, chart: str, values: Obj, now: float) -> Non
 
 def remove_objects(store: Store, crd: Obj) -> None:
     """Deleting a CRD deletes every object of its kind."""
-    for res in resources_of(crd)[:1]:
-        for obj in list(store.iter(res)):
-            store.remove(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    # every version shares one storage, served or not
+    res = Resource(spec.get("group", ""), "", names.get("plural", ""), names.get("kind", ""),
+                   spec.get("scope") == "Namespaced", custom=True)
+    for obj in list(store.iter(res)):
+        store.remove(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
 
 
 def version_schema(crd: Obj | None, version: str) -> Obj | None:
