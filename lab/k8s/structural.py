@@ -86,6 +86,22 @@ def _names_errors(names: Any) -> list[Cause]:
     return errors
 
 
+def _scale_errors(scale: Any, at: str) -> list[Cause]:
+    """A scale subresource's paths: JSON paths under .spec and .status (ValidateCustomResourceDefinition)."""
+    if not isinstance(scale, dict):
+        return []
+    errors = []
+    for key, under, where in (("specReplicasPath", (".spec.",), ".spec"),
+                              ("statusReplicasPath", (".status.",), ".status"),
+                              ("labelSelectorPath", (".spec.", ".status."), "either .spec or .status")):
+        path = scale.get(key)
+        if not path and key != "labelSelectorPath":
+            errors.append(_required(f"{at}.{key}"))
+        elif path and (not str(path).startswith(under) or str(path).endswith(".")):
+            errors.append(_invalid(f"{at}.{key}", path, f"should be a json path under {where}"))
+    return errors
+
+
 def _versions_errors(versions: Any) -> list[Cause]:
     if not isinstance(versions, list) or not versions:
         return [_invalid("spec.versions", None, "must have exactly one version marked as storage version")]
@@ -98,6 +114,7 @@ def _versions_errors(versions: Any) -> list[Cause]:
         if not v.get("name") or not _DNS_LABEL.match(str(v["name"])):
             errors.append(_invalid(f"{at}.name", v.get("name", ""), _LABEL_MSG) if v.get("name")
                           else _required(f"{at}.name"))
+        errors += _scale_errors((v.get("subresources") or {}).get("scale"), f"{at}.subresources.scale")
         schema = (v.get("schema") or {}).get("openAPIV3Schema") if isinstance(v.get("schema"), dict) else None
         if schema is None:
             errors.append(_required(f"{at}.schema.openAPIV3Schema", "schemas are required"))

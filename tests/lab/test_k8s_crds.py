@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client, watch
 
-from tests.lab.kube import fresh_namespace
+from tests.lab.kube import Kubectl, fresh_namespace
 
 Obj = dict[str, Any]
 WIDGET_SCHEMA: Obj = {"type": "object", "properties": {
@@ -184,3 +184,29 @@ def test_a_second_crd_for_a_taken_kind_is_not_established(api: client.ApiClient,
     with pytest.raises(client.ApiException) as exc:
         client.CustomObjectsApi(api).list_namespaced_custom_object("example.com", "v1", widgets, "widgetz")
     assert exc.value.status == 404
+
+
+def test_the_scale_subresource_follows_the_crds_paths(api: client.ApiClient, kubectl: Kubectl) -> None:
+    body = crd("pools", "Pool", schema={"type": "object", "properties": {
+        "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
+        "status": {"type": "object", "properties": {"count": {"type": "integer"},
+                                                    "selector": {"type": "string"}}}}})
+    body["spec"]["versions"][0]["subresources"]["scale"] = {
+        "specReplicasPath": ".spec.size", "statusReplicasPath": ".status.count",
+        "labelSelectorPath": ".status.selector"}
+    client.ApiextensionsV1Api(api).create_custom_resource_definition(body)
+    ns, co = fresh_namespace(api), client.CustomObjectsApi(api)
+    co.create_namespaced_custom_object("example.com", "v1", ns, "pools", {
+        "apiVersion": "example.com/v1", "kind": "Pool", "metadata": {"name": "p"}, "spec": {"size": 1}})
+    co.patch_namespaced_custom_object_status("example.com", "v1", ns, "pools", "p",
+                                             {"status": {"count": 1, "selector": "app=p"}})
+    assert "pool.example.com/p scaled" in kubectl("scale", "pool", "p", "-n", ns, "--replicas=4")
+    scale = co.get_namespaced_custom_object_scale("example.com", "v1", ns, "pools", "p")
+    assert (scale["spec"]["replicas"], scale["status"]) == (4, {"replicas": 1, "selector": "app=p"})
+    assert co.get_namespaced_custom_object("example.com", "v1", ns, "pools", "p")["spec"] == {"size": 4}
+    body["metadata"]["name"], body["spec"]["names"] = "pumps.example.com", {"plural": "pumps", "kind": "Pump"}
+    body["spec"]["versions"][0]["subresources"]["scale"]["specReplicasPath"] = ".status.size"
+    with pytest.raises(client.ApiException) as exc:
+        client.ApiextensionsV1Api(api).create_custom_resource_definition(body)
+    assert status_of(exc)[2].endswith('spec.versions[0].subresources.scale.specReplicasPath: Invalid value: '
+                                      '".status.size": should be a json path under .spec')
