@@ -66,8 +66,14 @@ def accept(store: Store, crd: Obj, now: float) -> None:
                        since)]}
 
 
-def check_definition(crd: Obj) -> list[Cause]:
-    return definition_errors(crd)
+def check_definition(crd: Obj, current: Obj | None = None) -> list[Cause]:
+    """ValidateCustomResourceDefinition, and on update its immutable scope."""
+    errors = definition_errors(crd)
+    scope = (crd.get("spec") or {}).get("scope")
+    if current is not None and scope != current["spec"].get("scope"):
+        errors.append(("spec.scope", "FieldValueInvalid", f"Invalid value: {schema.go_value(scope)}: "
+                       "field is immutable"))
+    return errors
 
 
 def install(store: Store, definitions: list[Obj], now: float) -> None:

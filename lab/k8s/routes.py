@@ -115,12 +115,12 @@ def _require_namespace(lab: Lab, namespace: str | None) -> None:
         raise NotFound.of("namespaces", namespace)
 
 
-def _check_schema(request: web.Request, t: Target, obj: Obj) -> None:
+def _check_schema(request: web.Request, t: Target, obj: Obj, current: Obj | None = None) -> None:
     """A custom object against its CRD's schema; a CRD against the apiextensions rules."""
     if t.res.custom:
         causes = crds.admit(registry.crd_of(lab_of(request).k8s.store, t.res), t.res, obj)
     elif t.res.kind == "CustomResourceDefinition":
-        causes = crds.check_definition(obj)
+        causes = crds.check_definition(obj, current)
     else:
         return
     if causes:
@@ -169,7 +169,7 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Resp
     new = _keep_subresource_fields(t, current, new)
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
-    _check_schema(request, t, new)
+    _check_schema(request, t, new, current)
     store = lab_of(request).k8s.store
     if t.res.kind == "CustomResourceDefinition" and t.sub is None:
         crds.accept(store, new, lab_of(request).clock.now())

@@ -210,3 +210,12 @@ def test_the_scale_subresource_follows_the_crds_paths(api: client.ApiClient, kub
         client.ApiextensionsV1Api(api).create_custom_resource_definition(body)
     assert status_of(exc)[2].endswith('spec.versions[0].subresources.scale.specReplicasPath: Invalid value: '
                                       '".status.size": should be a json path under .spec')
+
+
+def test_a_crds_scope_cannot_change(api: client.ApiClient, widgets: str) -> None:
+    with pytest.raises(client.ApiException) as exc:
+        client.ApiextensionsV1Api(api).patch_custom_resource_definition("widgets.example.com",
+                                                                        {"spec": {"scope": "Cluster"}})
+    assert status_of(exc) == (422, "Invalid", 'CustomResourceDefinition.apiextensions.k8s.io '
+                              '"widgets.example.com" is invalid: spec.scope: Invalid value: "Cluster": '
+                              'field is immutable')
