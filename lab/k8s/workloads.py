@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from lab.k8s import crds
+from lab.k8s import crds, registry
 from lab.k8s.charts import chart_name_version
 from lab.k8s.controllers.base import Obj, ensure_namespace
 from lab.k8s.manifests import CRITICAL_ADDON, Pods, deployment, pdb, service, statefulset
@@ -202,5 +202,6 @@ def install_default_workloads(cluster: K8sCluster, now: float) -> None:
         crds.install_chart_crds(cluster.store, name, values, now)
     for obj in objs:
         res = _kind(obj)
+        crds.admit(registry.crd_of(cluster.store, res), res, obj)  # as if created through the API
         if cluster.store.find(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) is None:
             cluster.create(res, obj)
