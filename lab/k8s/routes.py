@@ -118,7 +118,8 @@ def _require_namespace(lab: Lab, namespace: str | None) -> None:
 def _check_schema(request: web.Request, t: Target, obj: Obj, current: Obj | None = None) -> None:
     """A custom object against its CRD's schema; a CRD against the apiextensions rules."""
     if t.res.custom:
-        causes = crds.admit(registry.crd_of(lab_of(request).k8s.store, t.res), t.res, obj)
+        causes = crds.admit(registry.crd_of(lab_of(request).k8s.store, t.res), t.res, obj,
+                            request.query.get("fieldValidation") == "Strict")
     elif t.res.kind == "CustomResourceDefinition":
         causes = crds.check_definition(obj, current)
     else:

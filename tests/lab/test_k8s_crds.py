@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -219,3 +220,17 @@ def test_a_crds_scope_cannot_change(api: client.ApiClient, widgets: str) -> None
     assert status_of(exc) == (422, "Invalid", 'CustomResourceDefinition.apiextensions.k8s.io '
                               '"widgets.example.com" is invalid: spec.scope: Invalid value: "Cluster": '
                               'field is immutable')
+
+
+def test_kubectl_apply_is_strict_about_unknown_fields_unless_told_not_to_be(
+        api: client.ApiClient, widgets: str, kubectl: Kubectl, tmp_path: Path) -> None:
+    manifest = tmp_path / "w.yaml"
+    manifest.write_text("apiVersion: example.com/v1\nkind: Widget\n"
+                        f"metadata: {{name: strict, namespace: {widgets}}}\nspec: {{size: 1, colour: red}}\n")
+    error = kubectl.fails("apply", "-f", str(manifest))
+    assert ('Widget in version "v1" cannot be handled as a Widget: strict decoding error: unknown field '
+            '"spec.colour"') in error
+    assert "widget.example.com/strict created" in kubectl("apply", "--validate=false", "-f", str(manifest))
+    co = client.CustomObjectsApi(api)
+    got = co.get_namespaced_custom_object("example.com", "v1", widgets, "widgets", "strict")
+    assert got["spec"] == {"size": 1, "color": "red"}
