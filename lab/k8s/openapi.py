@@ -18,7 +18,6 @@ from aiohttp import web
 
 from lab.k8s import crds, openapi_defs, openapi_pb, registry
 from lab.k8s.discovery import VERSION
-from lab.k8s.errors import no_such_resource
 from lab.k8s.http import lab_of
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store
@@ -109,11 +108,11 @@ class Documents:
     def group_versions(self) -> list[tuple[str, str]]:
         return sorted({(r.group, r.version) for r in self.served.resources})
 
-    def v3(self, group: str, version: str) -> str:
+    def v3(self, group: str, version: str) -> str | None:
         if (group, version) not in self._v3:
             resources = [r for r in self.served.resources if (r.group, r.version) == (group, version)]
             if not resources:
-                raise no_such_resource()
+                return None
             doc = {"openapi": "3.0.0", "info": _info(), "paths": _paths(resources, True),
                    "components": {"schemas": _definitions(self.store, resources)}}
             text = json.dumps(doc, separators=(",", ":"))
@@ -168,18 +167,23 @@ def _hash(text: str) -> str:
 async def index(request: web.Request) -> web.Response:
     docs = _docs(request)
     return web.json_response({"paths": {
-        _prefix(g, v): {"serverRelativeURL": f"/openapi/v3/{_prefix(g, v)}?hash={_hash(docs.v3(g, v))}"}
+        _prefix(g, v): {"serverRelativeURL": f"/openapi/v3/{_prefix(g, v)}?hash={_hash(docs.v3(g, v) or '')}"}
         for g, v in docs.group_versions()}})
 
 
+def _v3(request: web.Request, group: str) -> web.Response:
+    text = _docs(request).v3(group, request.match_info["version"])
+    if text is None:  # kube-openapi's handler: a bare 404, not a Status
+        return web.Response(status=404)
+    return web.Response(text=text, content_type="application/json")
+
+
 async def core(request: web.Request) -> web.Response:
-    return web.Response(text=_docs(request).v3("", request.match_info["version"]),
-                        content_type="application/json")
+    return _v3(request, "")
 
 
 async def group(request: web.Request) -> web.Response:
-    m = request.match_info
-    return web.Response(text=_docs(request).v3(m["group"], m["version"]), content_type="application/json")
+    return _v3(request, request.match_info["group"])
 
 
 def add_routes(app: web.Application) -> None:

@@ -185,3 +185,17 @@ def test_random_crds_and_custom_objects_get_a_status(kube_lab: RunningLab) -> No
         _check(api.send("PUT", CRDS + "/fuzzes.fuzz.example", {**obj, "spec": merge}))
     run()
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
+
+
+def test_random_openapi_requests_get_an_answer_not_a_500(kube_lab: RunningLab) -> None:
+    api = Api(kube_lab)
+    media = st.sampled_from(["application/json", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+                             "*/*", "text/html", "application/*;q=0.5", "", ";;", "application/yaml"])
+
+    @FUZZ
+    @given(st.lists(media, max_size=3), st.text(max_size=12), st.text(max_size=6))
+    def run(accept: list[str], group: str, version: str) -> None:
+        v2 = api.send("GET", "/openapi/v2", accept=",".join(accept))
+        assert v2.status_code in (200, 406)
+        assert api.send("GET", f"/openapi/v3/apis/{group or 'x'}/{version or 'v1'}").status_code in (200, 404)
+    run()
