@@ -80,9 +80,12 @@ def _vm_from_spec(v: Any, now: float, blade_up: bool) -> Vm:
     running = v.status == "running" and not v.template and blade_up
     if v.status == "running" and not v.template:
         config["onboot"] = "1"  # homelab guests come back with their blade
-    return Vm(vmid=v.vmid, name=v.name, node=v.blade, cores=v.cores, memory=int(v.memory_gib * GIB),
-              disks=[disk], status="running" if running else "stopped", template=v.template,
-              ha=v.ha, agent=v.agent, k3s_role=v.k3s, config=config,
-              ha_request="started" if v.status == "running" else "stopped",
-              ha_state="started" if running else "stopped",
-              started_at=now - 86_000, agent_ready_at=now - 86_000)
+    vm = Vm(vmid=v.vmid, name=v.name, node=v.blade, cores=v.cores, memory=int(v.memory_gib * GIB),
+            disks=[disk], status="running" if running else "stopped", template=v.template,
+            ha=v.ha, agent=v.agent, k3s_role=v.k3s, config=config,
+            ha_request="started" if v.status == "running" else "stopped",
+            ha_state="started" if running else "stopped",
+            started_at=now - 86_000, agent_ready_at=now - 86_000)
+    vm.cloudinit_drive = vm.cloudinit_conf()  # started before: the drive and the guest agree
+    vm.guest_boot()
+    return vm

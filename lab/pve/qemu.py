@@ -45,9 +45,15 @@ class QemuApi(ConfigApi):
         return out
 
     def qemu_power_on(self, vm: Vm, now: float, task: Task | None = None) -> None:
-        """qemu-server's vm_start: pending changes apply, then QEMU starts if the blade can hold it."""
+        """qemu-server's vm_start: pending changes apply, the cloud-init drive is written from the
+        config, then QEMU starts if the blade can hold it and the guest boots from that drive."""
+        if vm.template:
+            raise PveError("you can't start a vm if it's a template")
         room = self.mem_free(vm.node) + (vm.memory if vm.running() or vm.starting else 0)
         self._apply_pending(vm)
+        if self.has_cloudinit_drive(vm) and task is not None:
+            task.write("generating cloud-init ISO")
+        self.cloudinit_generate(vm)
         cores = self.blades[vm.node].cores
         if vm.cores > cores:
             raise PveError(f"MAX {cores} vcpus allowed per VM on this node")
@@ -61,6 +67,7 @@ class QemuApi(ConfigApi):
         vm.status = "running"
         vm.started_at = now
         vm.agent_ready_at = now + self.timings.vm_boot
+        vm.guest_boot()
 
     def qemu_power_off(self, vm: Vm) -> None:
         vm.status = "stopped"
