@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.pve.agent import AgentApi, ExecHook
+from lab.pve.clone import CloneApi
 from lab.pve.ha import HaApi
 from lab.pve.migrate import MigrateApi
 from lab.pve.nodes import NodesApi
@@ -21,7 +22,7 @@ from lab.pve.tasks import Task, make_upid, task_log, tasks_list
 __all__ = ["GIB", "MIB", "Blade", "Disk", "PveCluster", "Task", "Vm", "make_upid"]
 
 
-class PveCluster(NodesApi, PowerApi, QemuApi, MigrateApi, HaApi, AgentApi):
+class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, AgentApi):
     """The PVE cluster's state and API methods."""
 
     def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,
@@ -57,6 +58,24 @@ class PveCluster(NodesApi, PowerApi, QemuApi, MigrateApi, HaApi, AgentApi):
     def task_status(self, node: str, upid: str, now: float) -> dict[str, Any]:
         self.online_blade(node, now)
         return self.task_table.get(node, upid).status_json()
+
+    def node_task_stop(self, node: str, upid: str, now: float) -> None:
+        self.online_blade(node, now)
+        self.task_table.stop(node, upid, now)
+
+    def cluster_tasks(self, now: float) -> list[dict[str, Any]]:
+        """`GET /cluster/tasks`: the task lists the reachable nodes broadcast, newest first;
+        a token's tasks name the user and the token apart."""
+        out = []
+        for task in sorted(self.tasks.values(), key=lambda t: (t.starttime, t.pid), reverse=True):
+            if not self.reachable(task.node, now):
+                continue
+            entry = task.list_json()
+            user, bang, token = task.user.partition("!")
+            if bang:
+                entry.update(user=user, tokenid=token)
+            out.append(entry)
+        return out
 
     def task_log(self, node: str, upid: str, now: float, start: int = 0,
                  limit: int = 50) -> list[dict[str, Any]]:

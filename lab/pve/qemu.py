@@ -8,7 +8,7 @@ from typing import Any
 
 from lab.pve.config import ConfigApi
 from lab.pve.domain import ParamError, PveError
-from lab.pve.objects import GIB, MIB, Disk, Vm, mac_for, uuid_for
+from lab.pve.objects import GIB, MIB, Vm
 from lab.pve.tasks import Task
 
 SIZE = re.compile(r"^(\+)?(\d+(?:\.\d+)?)([KMGT])?$")
@@ -128,43 +128,7 @@ class QemuApi(ConfigApi):
 
         return self.run_task(node, "qmdestroy", vmid, now, 2, destroy, user=user).upid
 
-    # --- clone and resize ---------------------------------------------------------------------------
-    def qemu_clone(self, node: str, vmid: int, newid: int, now: float, name: str | None = None,
-                   full: bool | None = None, target: str | None = None,
-                   user: str = "root@pam") -> str:
-        src = self.vm_on(node, vmid, now)
-        self.require_quorum(now)
-        if target is not None:
-            self.blade(target)
-        dest = target or node
-        if newid in self.vms:
-            raise PveError(f"unable to create VM {newid}: config file already exists")
-        self.check_lock(src)
-        linked = src.template and not full
-        if not src.template and full is False:
-            raise PveError("Linked clone feature is not supported for drive 'scsi0'")
-        disks = [Disk(d.key, d.storage, f"{d.volume}/vm-{newid}-disk-{i}" if linked
-                      else f"vm-{newid}-disk-{i}", d.size) for i, d in enumerate(src.disks)]
-        config = {k: v for k, v in src.config.items() if k != "onboot"}
-        if "net0" in config:
-            config["net0"] = re.sub(r"[0-9A-F]{2}(:[0-9A-F]{2}){5}", mac_for(newid), config["net0"])
-        config.update(smbios1=f"uuid={uuid_for(newid)}", vmgenid=uuid_for(-newid))
-        clone = Vm(vmid=newid, name=name or f"Copy-of-VM-{src.name}", node=dest, cores=src.cores,
-                   memory=src.memory, disks=disks, agent=src.agent, lock="clone", config=config)
-        self.vms[newid] = clone
-
-        def done(task: Task, end: float) -> None:
-            task.write(f"create {'linked' if linked else 'full'} clone of drive scsi0 "
-                       f"({self.storage}:{src.disks[0].volume})")
-
-        def unlock() -> None:
-            clone.lock = None
-
-        task = self.run_task(node, "qmclone", vmid, now, self.timings.clone, done, user=user,
-                             cleanup=unlock)
-        task.write(f"create {'linked' if linked else 'full'} clone of VM {vmid} as {newid}")
-        return task.upid
-
+    # --- resize -----------------------------------------------------------------------------------
     def qemu_resize(self, node: str, vmid: int, disk: str, size: str, now: float,
                     user: str = "root@pam") -> str:
         vm = self.vm_on(node, vmid, now)
