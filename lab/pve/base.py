@@ -79,6 +79,10 @@ class PveState:
         if name not in self.blades:
             raise PveError(f"no such cluster node '{name}'")
 
+    def ha_resource_create(self, sid: str, now: float, state: str = "started") -> None:
+        """HA: put a guest under HA with the requested state."""
+        raise NotImplementedError
+
     def ha_migrate_request(self, vm: Vm, target: str, now: float, user: str) -> Task:
         """HA: queue `ha-manager migrate`; returns the `hamigrate` task."""
         raise NotImplementedError

@@ -24,6 +24,11 @@ _NET_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "vmxnet3")
 _CLOUDINIT = re.compile(r"vm-\d+-cloudinit")
 
 
+def _true(value: str) -> bool:
+    """A PVE boolean as a form or JSON body gives it."""
+    return value.lower() in ("1", "true", "on", "yes")
+
+
 class CloneApi(ConfigApi, StorageApi):
     def qemu_clone(self, node: str, vmid: int, newid: int, now: float, name: str | None = None,
                    full: bool | None = None, target: str | None = None, storage: str | None = None,
@@ -102,9 +107,11 @@ class CloneApi(ConfigApi, StorageApi):
         `STORAGE:cloudinit` a cloud-init drive; other volumes are kept as given."""
         self.online_blade(node, now)
         params = dict(params)
-        start = params.pop("start", "0") in ("1", "True")
-        for key in ("storage", "pool", "unique", "force", "bwlimit", "ha-managed", "live-restore"):
-            params.pop(key, None)
+        if "archive" in params:
+            raise PveError("restoring a backup archive is not simulated by the lab", 501)
+        start, ha_managed = (_true(params.pop(k, "0")) for k in ("start", "ha-managed"))
+        for key in ("storage", "pool", "unique", "force", "bwlimit", "live-restore"):
+            params.pop(key, None)  # restore and pool options: nothing to do in the lab
         if "sshkeys" in params:
             validate_ssh_public_keys(params["sshkeys"])
         self.require_quorum(now)
@@ -117,19 +124,22 @@ class CloneApi(ConfigApi, StorageApi):
         vm = Vm(vmid=vmid, name=params.pop("name", f"VM{vmid}"), node=node,
                 cores=int(params.pop("cores", "1")),
                 memory=int(params.pop("memory", "512").removeprefix("current=").split(",")[0]) * MIB,
-                disks=[], agent=params.pop("agent", "0").removeprefix("enabled=").startswith("1"),
+                disks=[], agent=_true(params.pop("agent", "0").removeprefix("enabled=").split(",")[0]),
                 lock="create")
         self.vms[vmid] = vm
 
         def create(task: Task, end: float) -> None:
             self._create_devices(vm, params, task)
             vm.lock = None
-            if start:
-                task.write("Execute autostart")
-                try:
+            try:  # qemu-server only warns when these fail: the VM exists, the task is OK
+                if ha_managed:
+                    task.write("Add as HA resource")
+                    self.ha_resource_create(vm.sid, end, "started" if start else "stopped")
+                elif start:
+                    task.write("Execute autostart")
                     self.qemu_power_on(vm, end, task)
-                except PveError as exc:  # qemu-server only warns: the VM exists, the task is OK
-                    task.write(exc.message)
+            except PveError as exc:
+                task.write(exc.message)
 
         def failed() -> None:
             if vm.lock == "create":

@@ -8,7 +8,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
-from tests.lab.pve_client import proxmox, vm_resource, wait_task
+from tests.lab.pve_client import proxmox, vm_resource, wait_for, wait_task
 
 
 @pytest.fixture
@@ -146,3 +146,21 @@ def test_storages_of_a_node_filtered_as_pve_filters_them(api: ProxmoxAPI) -> Non
     assert status["total"] == status["used"] + status["avail"] and status["active"] == 1
     gone = _refused(api.nodes("blade1").storage("nosuch").status.get)
     assert gone.errors == {"storage": "No such storage."}
+
+
+def test_a_vm_created_with_start_boots_with_its_cloud_init_address(api: ProxmoxAPI) -> None:
+    upid = api.nodes("blade4").qemu.post(vmid=142, name="kube08", memory=1024, scsi0="ceph-rbd:8",
+                                         ide2="ceph-rbd:cloudinit", net0="virtio,bridge=vmbr0",
+                                         ipconfig0="ip=192.168.1.142/24,gw=192.168.1.1", agent=1, start=1)
+    assert wait_task(api, upid)["exitstatus"] == "OK"
+    vm = api.nodes("blade4").qemu(142)
+    assert vm.status.current.get()["status"] == "running"
+
+    def address() -> str | None:
+        try:
+            interfaces = vm.agent("network-get-interfaces").get()["result"]
+        except ResourceException:  # the guest is still booting
+            return None
+        return next(i for i in interfaces if i["name"] == "eth0")["ip-addresses"][0]["ip-address"]
+
+    assert wait_for(address, 10, "the guest agent") == "192.168.1.142"
