@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from lab.pve.agent import AgentApi, ExecHook
+from lab.pve.base import ROOT
 from lab.pve.clone import CloneApi
 from lab.pve.ha import HaApi
 from lab.pve.migrate import MigrateApi
 from lab.pve.nodes import NodesApi
 from lab.pve.objects import GIB, MIB, Blade, Disk, Vm, mac_for, uuid_for
+from lab.pve.permissions import PermissionDenied
 from lab.pve.power import PowerApi
 from lab.pve.qemu import QemuApi
 from lab.pve.tasks import Task, make_upid, task_log, tasks_list
@@ -59,8 +61,15 @@ class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, Agent
         self.online_blade(node, now)
         return self.task_table.get(node, upid).status_json()
 
-    def node_task_stop(self, node: str, upid: str, now: float) -> None:
+    def node_task_stop(self, node: str, upid: str, now: float, user: str = ROOT) -> None:
+        """`DELETE .../tasks/{upid}`: its owner may stop a task (a user also its tokens' tasks),
+        others need Sys.Modify on the node."""
         self.online_blade(node, now)
+        task = self.task_table.get(node, upid)
+        owner = task.user.partition("!")[0] if "!" not in user else task.user
+        privileges = self.privileges.get(user)
+        if user != owner and privileges is not None and "Sys.Modify" not in privileges:
+            raise PermissionDenied(f"/nodes/{node}, Sys.Modify")
         self.task_table.stop(node, upid, now)
 
     def cluster_tasks(self, now: float) -> list[dict[str, Any]]:

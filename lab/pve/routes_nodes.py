@@ -57,7 +57,7 @@ def task_status(c: Call) -> object:
 @table.delete(f"{NODE}/tasks/{{upid}}")
 @answers
 def node_task_stop(c: Call) -> object:
-    return c.pve.node_task_stop(c.node, c.text("upid") or "", c.now)
+    return c.pve.node_task_stop(c.node, c.text("upid") or "", c.now, c.user)
 
 
 @table.get(f"{NODE}/storage")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from lab.pve.models import Vm
 from tests.conftest import RunningLab
-from tests.lab.pve_client import assert_shaped_like, proxmox, reference, wait_for, wait_task
+from tests.lab.pve_client import (
+    agent_up,
+    assert_shaped_like,
+    eth0_address,
+    proxmox,
+    reference,
+    wait_for,
+    wait_task,
+)
 
 
 @pytest.fixture
@@ -38,24 +44,11 @@ def test_agent_exec_runs_through_hooks_and_reports_exit(running_lab: RunningLab,
 
 def test_network_interfaces_show_the_cloud_init_address_from_the_last_boot(api: ProxmoxAPI) -> None:
     vm = api.nodes("blade3").qemu(105)
-
-    def eth0() -> list[dict[str, object]]:
-        return next(i for i in vm.agent("network-get-interfaces").get()["result"] if i["name"] != "lo")[
-            "ip-addresses"]
-
     vm.config.put(ipconfig0="ip=192.168.1.55/24,gw=192.168.1.1")
-    assert eth0() == [{"ip-address-type": "ipv4", "ip-address": "192.168.1.125", "prefix": 24}]
+    assert eth0_address(vm) == "192.168.1.125"
     wait_task(api, vm.status.reboot.post(), 10)
-    wait_for(lambda: _agent_up(vm), 10, "the agent after the reboot")
-    assert eth0() == [{"ip-address-type": "ipv4", "ip-address": "192.168.1.55", "prefix": 24}]
-
-
-def _agent_up(vm: Any) -> bool:
-    try:
-        vm.agent.ping.post()
-    except ResourceException:
-        return False
-    return True
+    wait_for(lambda: agent_up(vm), 10, "the agent after the reboot")
+    assert eth0_address(vm) == "192.168.1.55"
 
 
 def test_the_agent_of_a_stopped_or_booting_vm_does_not_answer(api: ProxmoxAPI) -> None:

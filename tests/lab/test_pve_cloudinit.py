@@ -14,7 +14,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
-from tests.lab.pve_client import proxmox, wait_for, wait_task
+from tests.lab.pve_client import agent_up, eth0_address, proxmox, wait_for, wait_task
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f ops@homelab"
 CRYPT = re.compile(r"^\$5\$[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{43}$")
@@ -121,19 +121,6 @@ def test_a_clone_has_its_own_cloud_init_drive_and_generated_files(api: ProxmoxAP
     assert exc.value.status_code == 400 and "type" in exc.value.errors
 
 
-def _eth0(vm: Any) -> str:
-    interfaces = vm.agent("network-get-interfaces").get()["result"]
-    return next(i for i in interfaces if i["name"] == "eth0")["ip-addresses"][0]["ip-address"]
-
-
-def _agent_up(vm: Any) -> bool:
-    try:
-        vm.agent.ping.post()
-    except ResourceException:
-        return False
-    return True
-
-
 def test_changes_on_a_running_guest_are_pending_until_its_next_boot(api: ProxmoxAPI) -> None:
     vm = api.nodes("blade3").qemu(105)
     assert vm.cloudinit.get() == [{"key": "ciuser", "value": "ubuntu"}]
@@ -144,15 +131,15 @@ def test_changes_on_a_running_guest_are_pending_until_its_next_boot(api: Proxmox
         {"key": "ciuser", "value": "ubuntu", "pending": "ops"},
         {"key": "ipconfig0", "pending": "ip=192.168.1.77/24,gw=192.168.1.1"},
         {"key": "nameserver", "pending": "192.168.1.1"}]
-    assert _eth0(vm) == "192.168.1.125"
+    assert eth0_address(vm) == "192.168.1.125"
     assert vm.cloudinit.put() is None  # the drive is regenerated; the running guest does not reread it
     assert sorted(vm.cloudinit.get(), key=lambda i: i["key"]) == [
         {"key": "ciuser", "value": "ops"}, {"key": "nameserver", "value": "192.168.1.1"}]
-    assert _eth0(vm) == "192.168.1.125"
+    assert eth0_address(vm) == "192.168.1.125"
     wait_task(api, vm.status.stop.post())
     wait_task(api, vm.status.start.post())
-    wait_for(lambda: _agent_up(vm), 10, "the agent after the boot")
-    assert _eth0(vm) == "192.168.1.77"
+    wait_for(lambda: agent_up(vm), 10, "the agent after the boot")
+    assert eth0_address(vm) == "192.168.1.77"
 
 
 def test_a_deleted_option_shows_as_a_pending_delete(api: ProxmoxAPI) -> None:

@@ -3,12 +3,14 @@ refused with PVE's words, and what it does happens in PVE's order."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
-from tests.lab.pve_client import proxmox, vm_resource, wait_for, wait_task
+from tests.lab.pve_client import agent_up, eth0_address, proxmox, vm_resource, wait_for, wait_task
 
 
 @pytest.fixture
@@ -156,11 +158,18 @@ def test_a_vm_created_with_start_boots_with_its_cloud_init_address(api: ProxmoxA
     vm = api.nodes("blade4").qemu(142)
     assert vm.status.current.get()["status"] == "running"
 
-    def address() -> str | None:
-        try:
-            interfaces = vm.agent("network-get-interfaces").get()["result"]
-        except ResourceException:  # the guest is still booting
-            return None
-        return next(i for i in interfaces if i["name"] == "eth0")["ip-addresses"][0]["ip-address"]
+    wait_for(lambda: agent_up(vm), 10, "the guest agent")
+    assert eth0_address(vm) == "192.168.1.142"
 
-    assert wait_for(address, 10, "the guest agent") == "192.168.1.142"
+
+def test_only_a_tasks_owner_or_sys_modify_may_stop_it(running_lab: RunningLab, api: ProxmoxAPI) -> None:
+    info = json.loads((running_lab.workdir / "lab.json").read_text())["auditor_token"]
+    auditor = proxmox(running_lab, info["token_id"].split("!")[1], info["token_secret"])
+    upid = api.nodes("blade1").qemu(9000).clone.post(newid=170, name="kept")
+    refused = _refused(auditor.nodes("blade1").tasks(upid).delete)
+    assert refused.status_code == 403
+    assert refused.content == "Permission check failed (/nodes/blade1, Sys.Modify)"
+    assert wait_task(api, upid)["exitstatus"] == "OK"
+    # the auditor may read a guest's cloud-init, but sees no password hash
+    api.nodes("blade1").qemu(170).config.put(cipassword="hunter2")
+    assert "password: **********\n" in auditor.nodes("blade1").qemu(170).cloudinit.dump.get(type="user")
