@@ -22,6 +22,7 @@ _MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
 _DRIVE = re.compile(r"(ide|sata|scsi|virtio)\d+")
 _NET_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "vmxnet3")
 _CLOUDINIT = re.compile(r"vm-\d+-cloudinit")
+_NEW_DISK = re.compile(r"(?:([^/:\s]+):)?(\d+(?:\.\d+)?)")  # qemu-server's NEW_DISK_RE: [STORAGE:]SIZE
 
 
 def _true(value: str) -> bool:
@@ -110,14 +111,18 @@ class CloneApi(ConfigApi, StorageApi):
         if "archive" in params:
             raise PveError("restoring a backup archive is not simulated by the lab", 501)
         start, ha_managed = (_true(params.pop(k, "0")) for k in ("start", "ha-managed"))
-        for key in ("storage", "pool", "unique", "force", "bwlimit", "live-restore"):
+        default = params.pop("storage", None)
+        for key in ("pool", "unique", "force", "bwlimit", "live-restore"):
             params.pop(key, None)  # restore and pool options: nothing to do in the lab
         if "sshkeys" in params:
             validate_ssh_public_keys(params["sshkeys"])
         self.require_quorum(now)
-        for key, value in params.items():
-            if _DRIVE.fullmatch(key) and ":" in value:
-                self.storage_config(value.split(":")[0])
+        for key, value in params.items():  # check_storage_access, for each disk to allocate
+            new = _NEW_DISK.fullmatch(value.split(",")[0]) if _DRIVE.fullmatch(key) else None
+            if new and "media=cdrom" not in value:
+                if not (new[1] or default):
+                    raise PveError("no storage ID specified (and no default storage)")
+                self.storage_for_images(new[1] or str(default))
         if vmid in self.vms:
             raise PveError(f"unable to create VM {vmid} - VM {vmid} already exists on node "
                            f"'{self.vms[vmid].node}'")
@@ -129,7 +134,10 @@ class CloneApi(ConfigApi, StorageApi):
         self.vms[vmid] = vm
 
         def create(task: Task, end: float) -> None:
-            self._create_devices(vm, params, task)
+            try:
+                self._create_devices(vm, params, default, task)
+            except PveError as exc:
+                raise PveError(f"unable to create VM {vmid} - {exc.message}") from None
             vm.lock = None
             try:  # qemu-server only warns when these fail: the VM exists, the task is OK
                 if ha_managed:
@@ -147,17 +155,17 @@ class CloneApi(ConfigApi, StorageApi):
 
         return self.run_task(node, "qmcreate", vmid, now, 2, create, user=user, cleanup=failed).upid
 
-    def _create_devices(self, vm: Vm, params: dict[str, str], task: Task) -> None:
+    def _create_devices(self, vm: Vm, params: dict[str, str], default: str | None, task: Task) -> None:
         index = 0
         for key in sorted(params):
             value = params[key]
             volume, _, opts = value.partition(",")
-            sid, _, size = volume.partition(":")
-            if _DRIVE.fullmatch(key) and size == "cloudinit":
-                self.storage_for_images(sid, key)
+            new = _NEW_DISK.fullmatch(volume) if _DRIVE.fullmatch(key) else None
+            if _DRIVE.fullmatch(key) and volume.endswith(":cloudinit"):
+                sid = self.storage_config(volume.split(":")[0]).storage
                 vm.config[key] = f"{sid}:vm-{vm.vmid}-cloudinit,media=cdrom"
-            elif _DRIVE.fullmatch(key) and re.fullmatch(r"\d+(\.\d+)?", size):
-                self.storage_for_images(sid, key)
+            elif new and "media=cdrom" not in opts:
+                sid, size = new[1] or str(default), new[2]
                 disk = Disk(key, sid, f"vm-{vm.vmid}-disk-{index}", int(float(size) * GIB))
                 index += 1
                 vm.disks.append(disk)

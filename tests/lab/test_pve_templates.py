@@ -97,6 +97,15 @@ def test_creating_a_vm_allocates_its_disks_and_cloud_init_drive(api: ProxmoxAPI)
     assert nosuch.content == "storage 'nosuch' does not exist"
     assert _refused(api.nodes("blade2").qemu.post, vmid=141, cores=0).errors == {
         "cores": "value must have a minimum value of 1"}
+    assert _refused(api.nodes("blade2").qemu.post, vmid=141, scsi0="local:8").errors == {
+        "storage": "storage 'local' does not support vm images"}
+    assert _refused(api.nodes("blade2").qemu.post, vmid=141, scsi0="8").content == (
+        "no storage ID specified (and no default storage)")
+    failed = wait_task(api, api.nodes("blade2").qemu.post(vmid=141, ide2="nosuch:cloudinit"))
+    assert failed["exitstatus"] == "unable to create VM 141 - storage 'nosuch' does not exist"
+    assert 141 not in {r["vmid"] for r in api.cluster.resources.get(type="vm")}
+    wait_task(api, api.nodes("blade2").qemu.post(vmid=141, scsi0="8", storage="ceph-rbd"))
+    assert api.nodes("blade2").qemu(141).config.get()["scsi0"].startswith("ceph-rbd:vm-141-disk-0,")
 
 
 def test_converting_to_a_template(api: ProxmoxAPI) -> None:
