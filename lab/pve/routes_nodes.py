@@ -64,7 +64,7 @@ def node_task_stop(c: Call) -> object:
 @answers
 def node_storage_index(c: Call) -> object:
     return c.pve.node_storage_index(c.node, c.now, content=c.text("content"), storage=c.text("storage"),
-                                    target=c.text("target"))
+                                    target=c.text("target"), formats=bool(c.flag("format")))
 
 
 @table.get(f"{NODE}/storage/{{storage}}/status")

@@ -27,6 +27,7 @@ class Storage:
     type: str
     content: tuple[str, ...]
     shared: bool
+    formats: tuple[str, ...] = ("raw",)  # the plugin's valid image formats; raw is every default
 
     def content_text(self) -> str:
         return ",".join(sorted(self.content))
@@ -36,7 +37,7 @@ class StorageApi(PveState):
     def storages(self) -> dict[str, Storage]:
         """storage.cfg, in its order."""
         return {s.storage: s for s in (
-            Storage("local", "dir", ("backup", "iso", "vztmpl"), False),
+            Storage("local", "dir", ("backup", "iso", "vztmpl"), False, ("qcow2", "raw", "subvol", "vmdk")),
             Storage("local-lvm", "lvmthin", ("images", "rootdir"), False),
             Storage(self.storage, "rbd", ("images",), True),
         )}
@@ -70,7 +71,8 @@ class StorageApi(PveState):
                 "active": 1, "enabled": 1, "total": total, "used": used, "avail": total - used}
 
     def node_storage_index(self, node: str, now: float, content: str | None = None,
-                           storage: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
+                           storage: str | None = None, target: str | None = None,
+                           formats: bool = False) -> list[dict[str, Any]]:
         """`GET /nodes/{node}/storage`, filtered as pve-storage filters it (every storage is
         enabled, so `enabled=1` changes nothing)."""
         self.online_blade(node, now)
@@ -87,6 +89,9 @@ class StorageApi(PveState):
                 continue
             entry = {"storage": sid, **self._storage_status(store, node)}
             entry["used_fraction"] = entry["used"] / entry["total"]
+            if formats:  # `format` (a [valid, default] pair) is the deprecated spelling PVE 9 still sends
+                entry["formats"] = {"supported": list(store.formats), "default": "raw"}
+                entry["format"] = [{f: 1 for f in store.formats}, "raw"]
             out.append(entry)
         return out
 

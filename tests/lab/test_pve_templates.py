@@ -151,6 +151,8 @@ def test_storages_of_a_node_filtered_as_pve_filters_them(api: ProxmoxAPI) -> Non
     images = {s["storage"] for s in api.nodes("blade1").storage.get(content="images", enabled=1)}
     assert images == {"local-lvm", "ceph-rbd"}
     assert [s["storage"] for s in api.nodes("blade1").storage.get(target="blade2")] == ["ceph-rbd"]
+    local = api.nodes("blade1").storage.get(storage="local", format=1)[0]
+    assert local["formats"] == {"supported": ["qcow2", "raw", "subvol", "vmdk"], "default": "raw"}
     missing = _refused(api.nodes("blade1").storage.get, storage="nosuch")
     assert missing.errors == {"storage": "No such storage."}
     status = api.nodes("blade1").storage("ceph-rbd").status.get()
