@@ -33,13 +33,17 @@ def recorded(key: str) -> bool:
     return key in OPTIONS or key == "name" or bool(_RECORDED.fullmatch(key))
 
 
+def is_windows(ostype: object) -> bool:
+    """qemu-server's windows_version, as a yes or no."""
+    text = str(ostype or "")
+    return text in ("wxp", "w2k", "w2k3", "w2k8", "wvista") or bool(re.fullmatch(r"win\d+", text))
+
+
 def cloudinit_format(conf: dict[str, Any]) -> str:
     """`citype`, else configdrive2 for Windows guests (cloudbase-init) and nocloud for others."""
     if conf.get("citype"):
         return str(conf["citype"])
-    ostype = str(conf.get("ostype", ""))
-    return "configdrive2" if ostype in ("wxp", "w2k", "w2k3", "w2k8", "wvista") or \
-        re.fullmatch(r"win\d+", ostype) else "nocloud"
+    return "configdrive2" if is_windows(conf.get("ostype")) else "nocloud"
 
 
 def hostname_fqdn(conf: dict[str, Any], vmid: int) -> tuple[str, str]:

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from lab.pve.civalues import MASK, hash_password, validate_ssh_public_keys
+from lab.pve.cloudinit import is_windows
 from lab.pve.cloudinit_api import CloudinitApi
 from lab.pve.domain import ParamError, PveError
 from lab.pve.objects import MIB, Vm
@@ -119,7 +120,8 @@ class ConfigApi(CloudinitApi):
                 vm.pending[key] = value
             return
         if key == "cipassword" and value is not None:  # written straight to the config, unrecorded
-            value = hash_password(value, f"{vm.vmid}:{self.now}:{len(self.tasks)}")
+            if not is_windows(vm.config.get("ostype")):  # cloudbase-init wants it in clear
+                value = hash_password(value, f"{vm.vmid}:{self.now}:{len(self.tasks)}")
         else:
             self.cloudinit_record_change(vm, key, value)
         self._apply(vm, key, value)

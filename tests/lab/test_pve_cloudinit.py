@@ -86,6 +86,10 @@ def test_the_password_is_stored_hashed_and_read_back_masked(api: ProxmoxAPI) -> 
     given = "$6$rounds=4096$salt$hash"  # already a crypt hash: kept as it is
     vm.config.put(cipassword=given)
     assert f"password: {given}\n" in vm.cloudinit.dump.get(type="user")
+    vm.config.put(ostype="win11")
+    vm.config.put(cipassword="Clear-1")  # cloudbase-init takes it in clear, so PVE keeps it so
+    assert "password: Clear-1\n" in vm.cloudinit.dump.get(type="user")
+    assert vm.config.get()["cipassword"] == "**********"
 
 
 def _clone(api: ProxmoxAPI, newid: int, name: str) -> Any:
