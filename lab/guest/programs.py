@@ -1,0 +1,309 @@
+"""The programs of the Ubuntu 24.04 cloud image the lab's guests run (coreutils, dash, bash,
+curl, systemd's systemctl and journalctl, cloud-init), each a small model of the real one."""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+import time
+
+from lab.guest.interp import run_script
+from lab.guest.models import Ctx, Program, Result, Software, Unit
+
+CLOUD_INIT_FIRST_BOOT = 25.0  # lab seconds from the agent's start to `status: done` (packages, users)
+CLOUD_INIT_BOOT = 4.0  # later boots only rerun the per-boot modules
+KERNEL = "6.8.0-49-generic"
+
+
+def _sh(ctx: Ctx, argv: list[str]) -> Result:
+    bash = argv[0].endswith("bash")
+    name = "bash" if bash else "sh"
+    args, errexit = argv[1:], False
+    while args and args[0].startswith("-") and args[0] not in ("-", "--", "-c", "-s"):
+        errexit = errexit or "e" in args.pop(0)
+    prelude = "set -e\n" if errexit else ""
+    if args[:1] == ["-c"]:
+        if len(args) < 2:
+            return Result(2, err=f"{name}: 0: -c requires an argument\n".encode())
+        return run_script(ctx, prelude + args[1], name, args[3:], bash, stdin=ctx.stdin)
+    if not args or args[0] in ("-s", "-", "--"):
+        rest = args[1:] if args else []
+        if rest[:1] in (["-"], ["--"]):
+            rest = rest[1:]
+        return _script(ctx, ctx.stdin, name, rest, bash, prelude, b"")
+    path = args[0]
+    if path not in ctx.guest.files:
+        if bash:
+            return Result(127, err=f"bash: {path}: No such file or directory\n".encode())
+        return Result(2, err=f"sh: 0: cannot open {path}: No such file\n".encode())
+    return _script(ctx, ctx.guest.files[path], path, args[1:], bash, prelude, ctx.stdin)
+
+
+def _script(ctx: Ctx, text: bytes, name: str, args: list[str], bash: bool, prelude: str,
+            stdin: bytes) -> Result:
+    known = ctx.software.scripts.get(text)
+    if known is not None:  # a script the lab runs natively (the K3s installer)
+        return known(Ctx(ctx.guest, ctx.vm, ctx.software, ctx.now, ctx.env, stdin), [name, *args])
+    return run_script(ctx, prelude + text.decode(errors="replace"), name, args, bash, stdin=stdin)
+
+
+def _cat(ctx: Ctx, argv: list[str]) -> Result:
+    out, err, code = bytearray(), bytearray(), 0
+    for path in argv[1:] or ["-"]:
+        if path == "-":
+            out += ctx.stdin
+        elif path in ctx.guest.files:
+            out += ctx.guest.files[path]
+        else:
+            reason = "Is a directory" if path in ctx.guest.dirs else "No such file or directory"
+            err += f"cat: {path}: {reason}\n".encode()
+            code = 1
+    return Result(code, bytes(out), bytes(err))
+
+
+def _echo(ctx: Ctx, argv: list[str]) -> Result:
+    newline = argv[1:2] != ["-n"]
+    return Result(out=(" ".join(argv[1 if newline else 2:]) + ("\n" if newline else "")).encode())
+
+
+def _hostname(ctx: Ctx, argv: list[str]) -> Result:
+    if argv[1:2] == ["-I"]:
+        return Result(out=f"{ctx.guest.ip} \n".encode())
+    return Result(out=f"{ctx.guest.hostname}\n".encode())
+
+
+def _status_word(ctx: Ctx) -> tuple[str, float]:
+    """cloud-init's status and when it is (or was) done."""
+    vm = ctx.vm
+    if not any("cloudinit" in value for value in vm.config.values()):
+        return "disabled", vm.agent_ready_at
+    first = ctx.guest.first_boot is None or ctx.guest.first_boot == vm.started_at
+    done_at = vm.agent_ready_at + (CLOUD_INIT_FIRST_BOOT if first else CLOUD_INIT_BOOT)
+    return ("done" if ctx.now >= done_at else "running"), done_at
+
+
+def _cloud_init(ctx: Ctx, argv: list[str]) -> Result:
+    args = argv[1:]
+    if args[:1] != ["status"]:
+        verb = args[0] if args else ""
+        usage = ("usage: /usr/bin/cloud-init [-h] [--version] [--debug] [--force] [--all-stages]"
+                 " {init,modules,single,query,features,analyze,devel,collect-logs,clean,status,schema} ...\n")
+        error = f"cloud-init: error: argument subcommand: invalid choice: '{verb}'\n"
+        return Result(2, err=(usage + error).encode())
+    unknown = [a for a in args[1:] if a not in ("--wait", "-w", "--long", "-l")]
+    if unknown:
+        return Result(2, err=f"cloud-init: error: unrecognized arguments: {' '.join(unknown)}\n".encode())
+    status, done_at = _status_word(ctx)
+    out, waited = "", 0.0
+    if status == "running" and ("--wait" in args or "-w" in args):
+        waited = done_at - ctx.now
+        out, status = "." * int(waited / 0.25) + "\n", "done"  # a dot every 0.25 s while it waits
+    out += f"status: {status}\n"
+    if "--long" in args or "-l" in args:
+        out += (f"extended_status: {status}\nboot_status_code: enabled-by-generator\n"
+                f"last_update: {time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(done_at))}\n"
+                "detail: DataSourceNoCloud [seed=/dev/sr0]\nerrors: []\nrecoverable_errors: {}\n")
+    return Result(out=out.encode(), duration=waited)
+
+
+def _stamp(t: float) -> str:
+    return time.strftime("%b %d %H:%M:%S", time.gmtime(t))
+
+
+def _journal_lines(ctx: Ctx, unit: Unit, name: str) -> list[str]:
+    return [f"{_stamp(t)} {ctx.guest.hostname} {name}: {msg}" for t, msg in unit.journal(ctx.now)]
+
+
+def _systemctl(ctx: Ctx, argv: list[str]) -> Result:
+    args = [a for a in argv[1:] if not a.startswith("-")]
+    if not args:
+        return Result(1, err=b"Too few arguments.\n")
+    verb, units = args[0], args[1:]
+    if verb == "is-active":
+        states = [(u.active_state(ctx.now) if (u := ctx.unit(n)) else "inactive") for n in units]
+        return Result(0 if states and all(s == "active" for s in states) else 3,
+                      out="".join(f"{s}\n" for s in states).encode())
+    if verb == "status":
+        return _unit_status(ctx, units)
+    if verb in ("start", "stop", "restart", "enable", "disable", "daemon-reload", "reset-failed"):
+        missing = [n for n in units if ctx.unit(n) is None]
+        if missing and verb not in ("disable", "reset-failed"):
+            unit = f"{missing[0].removesuffix('.service')}.service"
+            return Result(5, err=f"Failed to {verb} {unit}: Unit {unit} not found.\n".encode())
+        return Result()
+    return Result(1, err=f"Unknown command verb '{verb}'.\n".encode())
+
+
+_ACTIVE = {"active": "active (running)", "activating": "activating (auto-restart)",
+           "failed": "failed (Result: exit-code)", "inactive": "inactive (dead)"}
+
+
+def _unit_status(ctx: Ctx, names: list[str]) -> Result:
+    out, code = [], 0
+    for name in names:
+        unit = ctx.unit(name)
+        if unit is None:
+            unit_name = name.removesuffix(".service")
+            return Result(4, err=f"Unit {unit_name}.service could not be found.\n".encode())
+        state = unit.active_state(ctx.now)
+        code = code or (0 if state == "active" else 3)
+        base = name.removesuffix(".service")
+        since = time.strftime("%a %Y-%m-%d %H:%M:%S UTC", time.gmtime(unit.since()))
+        out += [f"{'●' if state == 'active' else '×'} {base}.service - {unit.description}",
+                f"     Loaded: loaded (/etc/systemd/system/{base}.service; enabled; preset: enabled)",
+                f"     Active: {_ACTIVE.get(state, state)} since {since}", "",
+                *_journal_lines(ctx, unit, base)[-10:]]
+    return Result(code, out=("\n".join(out) + "\n").encode())
+
+
+def _journalctl(ctx: Ctx, argv: list[str]) -> Result:
+    args, name = argv[1:], None
+    for i, arg in enumerate(args):
+        if arg in ("-u", "--unit") and i + 1 < len(args):
+            name = args[i + 1]
+        elif arg.startswith("--unit="):
+            name = arg.partition("=")[2]
+        elif re.fullmatch(r"-[a-z]*u", arg) and i + 1 < len(args):  # -xeu k3s
+            name = args[i + 1]
+    unit = ctx.unit(name) if name else None
+    lines = _journal_lines(ctx, unit, name.removesuffix(".service")) if unit and name else []
+    return Result(out=("\n".join(lines) + "\n" if lines else "-- No entries --\n").encode())
+
+
+def _curl(ctx: Ctx, argv: list[str]) -> Result:
+    args, output, url = argv[1:], None, None
+    silent = any(a.startswith("-") and not a.startswith("--") and "s" in a and "S" not in a for a in args)
+    i = 0
+    while i < len(args):
+        if args[i] in ("-o", "--output"):
+            output, i = args[i + 1] if i + 1 < len(args) else None, i + 2
+            continue
+        if not args[i].startswith("-"):
+            url = args[i]
+        i += 1
+    if url is None:
+        return Result(2, err=b"curl: no URL specified\n"
+                      b"curl: try 'curl --help' or 'curl --manual' for more information\n")
+    body = ctx.software.urls.get(url.rstrip("/"))
+    if body is None:
+        host = re.sub(r"^[a-z]+://", "", url).split("/")[0]
+        err = b"" if silent else f"curl: (6) Could not resolve host: {host}\n".encode()
+        return Result(6, err=err, duration=1)
+    if output:
+        ctx.guest.write(output, body)
+        return Result(duration=1)
+    return Result(out=body, duration=1)
+
+
+def _chmod(ctx: Ctx, argv: list[str]) -> Result:
+    mode, paths = (argv[1], argv[2:]) if len(argv) > 2 else ("", [])
+    for path in paths:
+        if path not in ctx.guest.files:
+            return Result(1, err=f"chmod: cannot access '{path}': No such file or directory\n".encode())
+        executable = "+x" in mode or (mode.isdigit() and int(mode[-3], 8) & 1)
+        if executable:
+            ctx.guest.executables.add(path)
+        elif "-x" in mode or mode.isdigit():
+            ctx.guest.executables.discard(path)
+    return Result()
+
+
+def _mkdir(ctx: Ctx, argv: list[str]) -> Result:
+    for path in (a for a in argv[1:] if not a.startswith("-")):
+        ctx.guest.mkdir(path.rstrip("/") or "/")
+    return Result()
+
+
+def _rm(ctx: Ctx, argv: list[str]) -> Result:
+    force = any(a.startswith("-") and "f" in a for a in argv[1:])
+    for path in (a for a in argv[1:] if not a.startswith("-")):
+        if not ctx.guest.remove(path) and not force:
+            return Result(1, err=f"rm: cannot remove '{path}': No such file or directory\n".encode())
+    return Result()
+
+
+def _sleep(ctx: Ctx, argv: list[str]) -> Result:
+    try:
+        seconds = float(argv[1].rstrip("s"))
+    except (IndexError, ValueError):
+        return Result(1, err=b"sleep: missing operand\n")
+    return Result(duration=seconds if math.isfinite(seconds) and seconds >= 0 else 0)
+
+
+def _sudo(ctx: Ctx, argv: list[str]) -> Result:
+    from lab.guest.interp import NotExecutable, run_argv
+
+    args = argv[1:]
+    while args and args[0].startswith("-"):
+        args = args[1:]
+    if not args:
+        return Result(1, err=b"usage: sudo -h | -K | -k | -V\n")
+    try:
+        return run_argv(ctx, args)
+    except NotExecutable:
+        return Result(1, err=f"sudo: {args[0]}: command not found\n".encode())
+
+
+def _tee(ctx: Ctx, argv: list[str]) -> Result:
+    append = "-a" in argv[1:]
+    for path in (a for a in argv[1:] if not a.startswith("-")):
+        ctx.guest.write(path, ctx.stdin, append=append)
+    return Result(out=ctx.stdin)
+
+
+def _grep(ctx: Ctx, argv: list[str]) -> Result:
+    flags = "".join(a[1:] for a in argv[1:] if a.startswith("-"))
+    rest = [a for a in argv[1:] if not a.startswith("-")]
+    if not rest:
+        return Result(2, err=b"Usage: grep [OPTION]... PATTERNS [FILE]...\n")
+    pattern = re.compile(rest[0] if "F" not in flags else re.escape(rest[0]), re.I if "i" in flags else 0)
+    text = ctx.guest.files.get(rest[1], b"") if len(rest) > 1 else ctx.stdin
+    invert = "v" in flags
+    lines = [ln for ln in text.decode(errors="replace").splitlines() if bool(pattern.search(ln)) != invert]
+    out = b"" if "q" in flags else "".join(f"{ln}\n" for ln in lines).encode()
+    return Result(0 if lines else 1, out)
+
+
+def _base64(ctx: Ctx, argv: list[str]) -> Result:
+    if "-d" in argv[1:] or "--decode" in argv[1:]:
+        try:
+            return Result(out=base64.b64decode(ctx.stdin))
+        except ValueError:
+            return Result(1, err=b"base64: invalid input\n")
+    return Result(out=base64.encodebytes(ctx.stdin))
+
+
+def _uname(ctx: Ctx, argv: list[str]) -> Result:
+    table = {"-r": KERNEL, "-m": "x86_64", "-s": "Linux", "-n": ctx.guest.hostname}
+    if "-a" in argv[1:]:
+        text = f"Linux {ctx.guest.hostname} {KERNEL} #49-Ubuntu SMP PREEMPT_DYNAMIC x86_64 GNU/Linux"
+    else:
+        text = " ".join(table.get(a, "Linux") for a in argv[1:] or ["-s"])
+    return Result(out=f"{text}\n".encode())
+
+
+def _id(ctx: Ctx, argv: list[str]) -> Result:
+    return Result(out=b"0\n" if "-u" in argv[1:] else b"uid=0(root) gid=0(root) groups=0(root)\n")
+
+
+def _true(ctx: Ctx, argv: list[str]) -> Result:
+    return Result()
+
+
+def _false(ctx: Ctx, argv: list[str]) -> Result:
+    return Result(1)
+
+
+_PROGRAMS: dict[str, Program] = {
+    "sh": _sh, "dash": _sh, "bash": _sh, "cat": _cat, "echo": _echo, "true": _true, "false": _false,
+    "hostname": _hostname, "cloud-init": _cloud_init, "systemctl": _systemctl, "journalctl": _journalctl,
+    "curl": _curl, "chmod": _chmod, "mkdir": _mkdir, "rm": _rm, "sleep": _sleep, "sudo": _sudo, "tee": _tee,
+    "grep": _grep, "base64": _base64, "uname": _uname, "id": _id,
+}
+
+
+def ubuntu() -> Software:
+    """The cloud image's programs, each in /usr/bin (and /bin: Ubuntu's /bin is /usr/bin)."""
+    binaries = {f"{d}/{name}": fn for name, fn in _PROGRAMS.items() for d in ("/usr/bin", "/bin")}
+    return Software(binaries=binaries)
