@@ -111,8 +111,8 @@ def _stamp(t: float) -> str:
     return time.strftime("%b %d %H:%M:%S", time.gmtime(t))
 
 
-def _journal_lines(ctx: Ctx, unit: Unit, name: str) -> list[str]:
-    return [f"{_stamp(t)} {ctx.guest.hostname} {name}: {msg}" for t, msg in unit.journal(ctx.now)]
+def _journal_lines(ctx: Ctx, unit: Unit) -> list[str]:
+    return [f"{_stamp(t)} {ctx.guest.hostname} {msg}" for t, msg in unit.journal(ctx.now)]
 
 
 def _systemctl(ctx: Ctx, argv: list[str]) -> Result:
@@ -153,7 +153,7 @@ def _unit_status(ctx: Ctx, names: list[str]) -> Result:
         out += [f"{'●' if state == 'active' else '×'} {base}.service - {unit.description}",
                 f"     Loaded: loaded (/etc/systemd/system/{base}.service; enabled; preset: enabled)",
                 f"     Active: {_ACTIVE.get(state, state)} since {since}", "",
-                *_journal_lines(ctx, unit, base)[-10:]]
+                *_journal_lines(ctx, unit)[-10:]]
     return Result(code, out=("\n".join(out) + "\n").encode())
 
 
@@ -167,7 +167,7 @@ def _journalctl(ctx: Ctx, argv: list[str]) -> Result:
         elif re.fullmatch(r"-[a-z]*u", arg) and i + 1 < len(args):  # -xeu k3s
             name = args[i + 1]
     unit = ctx.unit(name) if name else None
-    lines = _journal_lines(ctx, unit, name.removesuffix(".service")) if unit and name else []
+    lines = _journal_lines(ctx, unit) if unit else []
     return Result(out=("\n".join(lines) + "\n" if lines else "-- No entries --\n").encode())
 
 
@@ -287,6 +287,22 @@ def _id(ctx: Ctx, argv: list[str]) -> Result:
     return Result(out=b"0\n" if "-u" in argv[1:] else b"uid=0(root) gid=0(root) groups=0(root)\n")
 
 
+def _ls(ctx: Ctx, argv: list[str]) -> Result:
+    guest, out, err = ctx.guest, [], []
+    for path in [a for a in argv[1:] if not a.startswith("-")] or ["/"]:
+        path = path.rstrip("/") or "/"
+        if path in guest.files:
+            out.append(path)
+        elif path in guest.dirs:
+            inside = {p[len(path.rstrip("/")) + 1:].split("/")[0] for p in (*guest.files, *guest.dirs)
+                      if p.startswith(path.rstrip("/") + "/")}
+            out.extend(sorted(inside - {""}))
+        else:
+            err.append(f"ls: cannot access '{path}': No such file or directory")
+    return Result(2 if err else 0, "".join(f"{o}\n" for o in out).encode(),
+                  "".join(f"{e}\n" for e in err).encode())
+
+
 def _true(ctx: Ctx, argv: list[str]) -> Result:
     return Result()
 
@@ -299,7 +315,7 @@ _PROGRAMS: dict[str, Program] = {
     "sh": _sh, "dash": _sh, "bash": _sh, "cat": _cat, "echo": _echo, "true": _true, "false": _false,
     "hostname": _hostname, "cloud-init": _cloud_init, "systemctl": _systemctl, "journalctl": _journalctl,
     "curl": _curl, "chmod": _chmod, "mkdir": _mkdir, "rm": _rm, "sleep": _sleep, "sudo": _sudo, "tee": _tee,
-    "grep": _grep, "base64": _base64, "uname": _uname, "id": _id,
+    "grep": _grep, "base64": _base64, "uname": _uname, "id": _id, "ls": _ls,
 }
 
 
