@@ -19,10 +19,15 @@ def test_quotes_keep_a_phrase_one_word_and_blanks_split_the_rest():
 
 
 def test_a_pipeline_carries_its_leading_assignments_to_the_command():
-    (and_or,) = parse("curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC='server --x' K3S_TOKEN=abc sh -s - --y")
+    (and_or,) = parse(
+        "curl -sfL https://get.k3s.io | INSTALL_K3S_EXEC='server --x' K3S_TOKEN=abc sh -s - --y"
+    )
     curl, sh = and_or.first
     assert [literal(w) for w in curl.words] == ["curl", "-sfL", "https://get.k3s.io"]
-    assert [(name, literal(v)) for name, v in sh.assigns] == [("INSTALL_K3S_EXEC", "server --x"), ("K3S_TOKEN", "abc")]
+    assert [(name, literal(v)) for name, v in sh.assigns] == [
+        ("INSTALL_K3S_EXEC", "server --x"),
+        ("K3S_TOKEN", "abc"),
+    ]
     assert [literal(w) for w in sh.words] == ["sh", "-s", "-", "--y"]
 
 
@@ -40,7 +45,10 @@ def test_an_operator_at_a_line_end_continues_on_the_next_line():
 def test_expansions_stay_parts_until_run():
     (and_or,) = parse('echo "$HOME/x" ${K3S_URL} $(cat /etc/hostname) $@')
     assert and_or.first[0].words[1:] == [
-        (("var", "HOME"), ("lit", "/x")), (("var", "K3S_URL"),), (("cmd", "cat /etc/hostname"),), (("var", "@"),)
+        (("var", "HOME"), ("lit", "/x")),
+        (("var", "K3S_URL"),),
+        (("cmd", "cat /etc/hostname"),),
+        (("var", "@"),),
     ]
     assert literal(and_or.first[0].words[1]) is None
 
@@ -50,7 +58,10 @@ def test_redirections_are_not_words():
     cmd = and_or.first[0]
     assert [literal(w) for w in cmd.words] == ["cat", "x"]
     assert [(op, literal(t)) for op, t in cmd.redirects] == [
-        ("2>&1", ""), (">", "/dev/null"), ("2>", "err.log"), ("<", "in")
+        ("2>&1", ""),
+        (">", "/dev/null"),
+        ("2>", "err.log"),
+        ("<", "in"),
     ]
 
 
@@ -58,15 +69,18 @@ def test_comments_and_blank_lines_are_skipped():
     assert _words("# a comment\n\necho hi # trailing\n") == [["echo", "hi"]]
 
 
-@pytest.mark.parametrize(("text", "message", "line"), [
-    ('echo "open', "Syntax error: Unterminated quoted string", 1),
-    ("&& a", 'Syntax error: "&&" unexpected', 1),
-    ("echo a\n| b", 'Syntax error: "|" unexpected', 2),
-    ("a |", "Syntax error: end of file unexpected", 1),
-    ("a ;; b", 'Syntax error: ";;" unexpected', 1),
-    ("echo ${", "Syntax error: Bad substitution", 1),
-    ("cat >", "Syntax error: newline unexpected", 1),
-])
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ('echo "open', "Syntax error: Unterminated quoted string", 1),
+        ("&& a", 'Syntax error: "&&" unexpected', 1),
+        ("echo a\n| b", 'Syntax error: "|" unexpected', 2),
+        ("a |", "Syntax error: end of file unexpected", 1),
+        ("a ;; b", 'Syntax error: ";;" unexpected', 1),
+        ("echo ${", "Syntax error: Bad substitution", 1),
+        ("cat >", "Syntax error: newline unexpected", 1),
+    ],
+)
 def test_syntax_errors_read_as_dash_words_them(text, message, line):
     with pytest.raises(ShellSyntaxError) as caught:
         parse(text)

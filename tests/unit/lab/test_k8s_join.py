@@ -19,26 +19,51 @@ INSTALL = "curl -sfL https://get.k3s.io | "
 
 
 def test_the_role_is_the_first_exec_word_else_agent_with_k3s_url_else_server():
-    assert parse_install([], {"INSTALL_K3S_EXEC": "agent --node-label a=b"}) == ("agent", ["--node-label", "a=b"])
+    assert parse_install([], {"INSTALL_K3S_EXEC": "agent --node-label a=b"}) == (
+        "agent",
+        ["--node-label", "a=b"],
+    )
     assert parse_install(["--cluster-init"], {}) == ("server", ["--cluster-init"])
     assert parse_install([], {"K3S_URL": SERVER, "K3S_TOKEN": "t"}) == ("agent", [])
-    assert parse_install(["--disable=traefik"], {"INSTALL_K3S_EXEC": "server"}) == ("server", ["--disable=traefik"])
+    assert parse_install(["--disable=traefik"], {"INSTALL_K3S_EXEC": "server"}) == (
+        "server",
+        ["--disable=traefik"],
+    )
 
 
 def test_the_script_refuses_what_its_setup_env_refuses():
-    with pytest.raises(InstallFailed, match=re.escape(
+    with pytest.raises(
+        InstallFailed,
+        match=re.escape(
             "Defaulted k3s exec command to 'agent' because K3S_URL is defined, but "
-            "K3S_TOKEN or K3S_TOKEN_FILE is not defined.")):
+            "K3S_TOKEN or K3S_TOKEN_FILE is not defined."
+        ),
+    ):
         parse_install([], {"K3S_URL": SERVER})
     with pytest.raises(InstallFailed, match="Only https:// URLs are supported for K3S_URL"):
         parse_install([], {"K3S_URL": "http://x:6443", "K3S_TOKEN": "t"})
 
 
 def test_server_flags_are_parsed_as_k3s_reads_them():
-    join = parse_flags("server", [
-        "--cluster-init", "--disable=traefik,servicelb", "--tls-san", "k3s.lab", "--node-label", "tier=gpu",
-        "--node-taint=dedicated=gpu:NoSchedule", "--etcd-expose-metrics", "--write-kubeconfig-mode", "644",
-        "-t", "secret", "--node-name=edge1"], {})
+    join = parse_flags(
+        "server",
+        [
+            "--cluster-init",
+            "--disable=traefik,servicelb",
+            "--tls-san",
+            "k3s.lab",
+            "--node-label",
+            "tier=gpu",
+            "--node-taint=dedicated=gpu:NoSchedule",
+            "--etcd-expose-metrics",
+            "--write-kubeconfig-mode",
+            "644",
+            "-t",
+            "secret",
+            "--node-name=edge1",
+        ],
+        {},
+    )
     assert join.cluster_init and join.etcd_expose_metrics and join.kubeconfig_mode == "644"
     assert join.disable == ["traefik", "servicelb"] and join.tls_san == ["k3s.lab"]
     assert join.labels == {"tier": "gpu"} and join.node_name == "edge1" and join.token == "secret"
@@ -51,13 +76,20 @@ def test_environment_gives_server_url_token_and_node_name():
     assert (join.server_url, join.token, join.node_name) == (SERVER, "t", "n1")
 
 
-@pytest.mark.parametrize(("role", "words", "message"), [
-    ("agent", ["--cluster-init"], "flag provided but not defined: -cluster-init"),
-    ("server", ["--bogus"], "flag provided but not defined: -bogus"),
-    ("server", ["--node-label"], "flag needs an argument: -node-label"),
-    ("agent", ["--node-taint", "gpu"], "failed to parse taints: invalid taint spec: gpu"),
-    ("agent", ["--node-taint", "a=b:Sometimes"], "failed to parse taints: invalid taint spec: a=b:Sometimes"),
-])
+@pytest.mark.parametrize(
+    ("role", "words", "message"),
+    [
+        ("agent", ["--cluster-init"], "flag provided but not defined: -cluster-init"),
+        ("server", ["--bogus"], "flag provided but not defined: -bogus"),
+        ("server", ["--node-label"], "flag needs an argument: -node-label"),
+        ("agent", ["--node-taint", "gpu"], "failed to parse taints: invalid taint spec: gpu"),
+        (
+            "agent",
+            ["--node-taint", "a=b:Sometimes"],
+            "failed to parse taints: invalid taint spec: a=b:Sometimes",
+        ),
+    ],
+)
 def test_k3s_refuses_flags_it_does_not_know_or_cannot_parse(role, words, message):
     with pytest.raises(FlagError, match=re.escape(message)):
         parse_flags(role, words, {})
@@ -68,8 +100,17 @@ def test_k3s_refuses_flags_it_does_not_know_or_cannot_parse(role, words, message
 
 def _world(spares: int = 1, **kw: Any) -> World:
     scenario = homelab(**kw)
-    extra = [VmSpec(vmid=106 + i, name=f"kube0{6 + i}", blade="blade4", cores=2, memory_gib=2,
-                    ipconfig0=f"ip=192.168.1.{126 + i}/24") for i in range(spares)]
+    extra = [
+        VmSpec(
+            vmid=106 + i,
+            name=f"kube0{6 + i}",
+            blade="blade4",
+            cores=2,
+            memory_gib=2,
+            ipconfig0=f"ip=192.168.1.{126 + i}/24",
+        )
+        for i in range(spares)
+    ]
     return World(scenario.model_copy(update={"vms": [*scenario.vms, *extra]}))
 
 
@@ -118,8 +159,10 @@ def test_an_agent_that_cannot_reach_its_server_never_finishes_installing_nor_joi
     active = _run(w, 106, ["systemctl", "is-active", "k3s-agent"])
     assert (active["exitcode"], active["out-data"]) == (3, "activating\n")
     journal = _run(w, 106, ["journalctl", "-u", "k3s-agent", "--no-pager"])["out-data"]
-    assert ('level=error msg="Failed to validate connection to cluster at https://10.99.99.99:6443: '
-            'failed to get CA certs: Get \\"https://10.99.99.99:6443/cacerts\\"') in journal
+    assert (
+        'level=error msg="Failed to validate connection to cluster at https://10.99.99.99:6443: '
+        'failed to get CA certs: Get \\"https://10.99.99.99:6443/cacerts\\"'
+    ) in journal
 
 
 def test_an_agent_with_a_wrong_secret_installs_but_never_registers():
@@ -143,11 +186,18 @@ def test_an_agent_with_another_clusters_token_fails_the_ca_hash_check():
     assert "token CA hash does not match the Cluster CA certificate hash: " + "0" * 64 in journal
 
 
-@pytest.mark.parametrize(("url", "token", "error"), [
-    ("https://10.99.99.99:6443", None, "failed to get CA certs"),
-    (SERVER, "wrong", "v1-k3s/server-bootstrap: 401 Unauthorized"),
-    ("https://192.168.1.125:6443", None, "dial tcp 192.168.1.125:6443: connect: connection refused"),  # kube05
-])
+@pytest.mark.parametrize(
+    ("url", "token", "error"),
+    [
+        ("https://10.99.99.99:6443", None, "failed to get CA certs"),
+        (SERVER, "wrong", "v1-k3s/server-bootstrap: 401 Unauthorized"),
+        (
+            "https://192.168.1.125:6443",
+            None,
+            "dial tcp 192.168.1.125:6443: connect: connection refused",
+        ),  # kube05
+    ],
+)
 def test_a_server_that_cannot_join_fails_its_unit_and_the_script(url, token, error):
     w = _world()
     pid = _start(w, 106, f"{INSTALL}K3S_TOKEN={token or _token(w)} sh -s - server --server {url}")
@@ -160,7 +210,9 @@ def test_a_server_that_cannot_join_fails_its_unit_and_the_script(url, token, err
     assert "k3s.service: Failed with result 'exit-code'." in journal
     w.run(60, step=5)
     assert w.store.find(NODE, "", "kube06") is None
-    assert _run(w, 106, ["ls", "/usr/local/bin/k3s-uninstall.sh"])["exitcode"] == 0  # the script made it first
+    assert (
+        _run(w, 106, ["ls", "/usr/local/bin/k3s-uninstall.sh"])["exitcode"] == 0
+    )  # the script made it first
 
 
 def test_a_bad_flag_fails_the_unit_at_once():
@@ -168,7 +220,10 @@ def test_a_bad_flag_fails_the_unit_at_once():
     pid = _start(w, 106, f"{INSTALL}K3S_URL={SERVER} K3S_TOKEN={_token(w)} sh -s - agent --cluster-init")
     w.run(20)
     assert _status(w, 106, pid)["exitcode"] == 1
-    assert "flag provided but not defined: -cluster-init" in _run(w, 106, ["journalctl", "-u", "k3s-agent"])["out-data"]
+    assert (
+        "flag provided but not defined: -cluster-init"
+        in _run(w, 106, ["journalctl", "-u", "k3s-agent"])["out-data"]
+    )
 
 
 def test_uninstall_stops_k3s_the_node_goes_unknown_and_the_script_is_gone():
@@ -176,7 +231,10 @@ def test_uninstall_stops_k3s_the_node_goes_unknown_and_the_script_is_gone():
     result = _run(w, 105, ["/usr/local/bin/k3s-agent-uninstall.sh"], "blade3", wait=10)
     assert result["exitcode"] == 0 and "+ rm -f /usr/local/bin/k3s" in result["err-data"]
     again = _run(w, 105, ["sh", "-c", "/usr/local/bin/k3s-agent-uninstall.sh"], "blade3")
-    assert (again["exitcode"], again["err-data"]) == (127, "sh: 1: /usr/local/bin/k3s-agent-uninstall.sh: not found\n")
+    assert (again["exitcode"], again["err-data"]) == (
+        127,
+        "sh: 1: /usr/local/bin/k3s-agent-uninstall.sh: not found\n",
+    )
     assert _run(w, 105, ["systemctl", "is-active", "k3s-agent"], "blade3")["out-data"] == "inactive\n"
     w.run(60)
     # K3s does not delete its Node: it stays, and stops posting status
@@ -189,7 +247,9 @@ def test_a_new_cluster_from_bare_vms_the_first_server_sets_the_token():
     w = World(scenario.model_copy(update={"vms": bare}))
     assert w.store.list(NODE) == [] and w.k8s.k3s_token is None
     assert _run(w, 101, ["sh", "-c", "k3s --version"], "blade1")["err-data"] == "sh: 1: k3s: not found\n"
-    first = _run(w, 101, ["sh", "-c", f"{INSTALL}sh -s - server --cluster-init --tls-san k3s.lab"], "blade1", 40)
+    first = _run(
+        w, 101, ["sh", "-c", f"{INSTALL}sh -s - server --cluster-init --tls-san k3s.lab"], "blade1", 40
+    )
     assert first["exitcode"] == 0
     token = _run(w, 101, ["cat", "/var/lib/rancher/k3s/server/node-token"], "blade1")["out-data"].strip()
     _start(w, 102, f"{INSTALL}K3S_TOKEN={token} sh -s - server --server {SERVER}", "blade2")
@@ -201,8 +261,10 @@ def test_a_new_cluster_from_bare_vms_the_first_server_sets_the_token():
     table = _run(w, 101, ["k3s", "kubectl", "get", "nodes"], "blade1")["out-data"].splitlines()
     assert table[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     assert [row.split()[:3] for row in table[1:]] == [
-        ["kube01", "Ready", "control-plane,etcd,master"], ["kube02", "Ready", "control-plane,etcd,master"],
-        ["kube04", "Ready", "<none>"]]
+        ["kube01", "Ready", "control-plane,etcd,master"],
+        ["kube02", "Ready", "control-plane,etcd,master"],
+        ["kube04", "Ready", "<none>"],
+    ]
     agent_kubectl = _run(w, 104, ["k3s", "kubectl", "get", "nodes"], "blade4")
     assert agent_kubectl["exitcode"] == 1 and "localhost:8080 was refused" in agent_kubectl["err-data"]
 
@@ -219,7 +281,10 @@ def test_etcd_quorum_two_of_three_servers_down_stops_the_control_plane_until_one
     # nothing observes the dead nodes: no controller can write without etcd
     assert w.ready("kube01")["status"] == "True"
     kubectl = _run(w, 103, ["k3s", "kubectl", "get", "nodes"], "blade3")
-    assert (kubectl["exitcode"], kubectl["err-data"]) == (1, "Error from server: etcdserver: request timed out\n")
+    assert (kubectl["exitcode"], kubectl["err-data"]) == (
+        1,
+        "Error from server: etcdserver: request timed out\n",
+    )
     w.pve.power_on("blade2", w.now)
     w.run(200, step=5)
     assert etcd.quorate(w.k8s, w.now)
