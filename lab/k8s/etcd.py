@@ -7,6 +7,7 @@ its etcd check, and the controllers (which write through it) stand still.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ CHECKS = (
     "shutdown",
 )
 ETCD_CHECKS = frozenset({"etcd", "etcd-readiness"})
+DISCOVERY = re.compile(r"/apis?|/api/v1|/apis/[^/]+(/[^/]+)?|/openapi/.*")
 
 
 def members(cluster: K8sCluster, now: float) -> tuple[int, int]:
@@ -85,8 +87,8 @@ def health_text(path: str, ok: bool, verbose: bool) -> str:
 
 
 def middleware(cluster: K8sCluster) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """/healthz, /livez and /readyz with their etcd checks; every other request but /version fails
-    while etcd has no quorum."""
+    """/healthz, /livez and /readyz with their etcd checks; while etcd has no quorum, every request
+    for objects fails (discovery and /version, served from memory, still answer)."""
 
     @web.middleware
     async def etcd_quorum(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -95,7 +97,7 @@ def middleware(cluster: K8sCluster) -> Callable[[web.Request, Handler], Awaitabl
         if path in ("/healthz", "/livez", "/readyz"):
             text = health_text(path, ok, "verbose" in request.query)
             return web.Response(status=200 if ok else 500, text=text, content_type="text/plain")
-        if ok or path == "/version":
+        if ok or path == "/version" or DISCOVERY.fullmatch(path):  # served from memory, not etcd
             return await handler(request)
         return web.json_response(status(), status=500)
 
