@@ -10,6 +10,7 @@ agent returns come back as PVE words them: `Agent error: <qemu-ga's message>` (5
 from __future__ import annotations
 
 import ipaddress
+import math
 from typing import Any
 
 from lab.guest.interp import NotExecutable, run_argv
@@ -94,6 +95,8 @@ class AgentApi(PveState):
         except NotExecutable as exc:
             quoted = f"\u201c{command[0]}\u201d"  # GLib's curly quotes
             raise command_failed(f"Failed to execute child process {quoted} ({exc})") from None
+        except RecursionError:  # a script that runs itself: it never ends
+            result = Result(duration=math.inf)
         result.duration = max(result.duration, SPAWN_TIME)
         return {"pid": ctx.guest.spawn(result, now, vm.started_at)}
 

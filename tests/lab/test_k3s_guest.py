@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from kubernetes import client, config
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
@@ -19,6 +22,7 @@ from lab.scenario import VmSpec
 from tests.conftest import RunningLab
 from tests.lab.kube import kubeconfig
 from tests.lab.pve_client import proxmox, wait_for
+from tests.lab.test_lab_up import _wait_ready
 from tests.unit.lab.k8s_world import homelab
 
 SERVER = "https://192.168.1.121:6443"
@@ -161,3 +165,43 @@ def test_etcd_quorum_loss_fails_the_api_until_a_server_returns(lab: RunningLab, 
     wait_for(lambda: requests.get(readyz, verify=ca, timeout=5).status_code == 200, 20, "quorum back")
     assert _kubectl(lab, "get", "nodes").returncode == 0
     assert "kube02" in _nodes(v1)
+
+
+def test_the_bare_scenario_has_blades_and_the_template_but_no_k3s(tmp_path: Path) -> None:
+    workdir, bare = tmp_path / "lab", Path(__file__).resolve().parents[2] / "lab" / "scenarios" / "bare.yaml"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "lab",
+            "up",
+            "--dir",
+            str(workdir),
+            "--port-base",
+            "0",
+            "--scenario",
+            str(bare),
+        ],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_ready(workdir, proc)
+        api = config.new_client_from_config(config_file=str(workdir / "kubeconfig"))
+        assert client.CoreV1Api(api).list_node().items == []
+        settings = yaml.safe_load((workdir / "drewburr.yaml").read_text())["proxmox"]
+        host, port = settings["url"].removeprefix("https://").split(":")
+        pve = ProxmoxAPI(
+            host,
+            port=int(port),
+            user="root@pam",
+            token_name="drewburr",
+            token_value=settings["token_secret"],
+            verify_ssl=settings["ca_file"],
+        )
+        guests = pve.cluster.resources.get(type="vm")
+        assert [(g["vmid"], g["template"]) for g in guests] == [(9000, 1)]
+        assert {n["node"] for n in pve.nodes.get()} == {"blade1", "blade2", "blade3", "blade4"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
