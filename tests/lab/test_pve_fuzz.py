@@ -31,7 +31,7 @@ URI_VALUES = {"node": ["blade1", "blade3", "blade9", "bad_name"], "vmid": ["101"
 scalars = st.one_of(
     st.sampled_from(["", "0", "1", "blade2", "blade4", "101", "scsi0", "+1G", "vm:101", "started",
                      "ssh-ed25519%20AAAA", "ip=10.0.0.5/24", "cores", "\u2603", "9" * 400, "+9e9T",
-                     "sh", "-c", "cat", "/etc/hostname", "aGk=", "k3s-uninstall.sh"]),  # guest agent arguments
+                     "sh", "-c", "cat", "/etc/hostname", "aGk=", "k3s-uninstall.sh"]),  # for the guest agent
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.text(max_size=20),
 )

@@ -300,3 +300,22 @@ def test_an_uninstalled_server_stays_an_etcd_member_until_its_node_is_deleted():
     w.store.remove(NODE, "", "kube02")
     w.store.remove(NODE, "", "kube03")
     assert etcd.quorate(w.k8s, w.now)  # K3s removed the members with their nodes
+
+
+def test_an_install_script_written_with_file_write_or_saved_by_curl_runs_with_sh():
+    w = _world(spares=2)
+    token = _token(w)
+    script = f"#!/bin/sh\nset -e\n{INSTALL}K3S_URL={SERVER} K3S_TOKEN={token} sh -s - agent\n"
+    w.pve.qemu_agent_file_write("blade4", 106, "/root/join.sh", script, w.now)
+    assert _run(w, 106, ["sh", "/root/join.sh"], wait=30)["exitcode"] == 0
+    saved = (
+        f"curl -sfL https://get.k3s.io -o /tmp/k3s.sh && K3S_URL={SERVER} K3S_TOKEN={token} sh /tmp/k3s.sh"
+    )
+    assert _run(w, 107, ["sh", "-c", saved], wait=30)["exitcode"] == 0
+    w.run(30)
+    assert w.ready("kube06")["status"] == w.ready("kube07")["status"] == "True"
+    status = _run(w, 106, ["systemctl", "status", "k3s-agent"])
+    assert status["exitcode"] == 0
+    text = status["out-data"].encode("latin-1").decode()  # PVE passes the guest's bytes, not UTF-8 text
+    assert text.startswith("● k3s-agent.service - Lightweight Kubernetes\n")
+    assert "Active: active (running) since " in text
