@@ -4,6 +4,7 @@ scripts (dash: `sh -c`, `sh FILE`, a script on stdin), with dash's and bash's er
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lab.guest.models import Ctx, Result
@@ -49,6 +50,10 @@ class _Shell:
     err: bytearray = field(default_factory=bytearray)
     elapsed: float = 0.0
     exited: bool = False
+    blocked: Callable[[], float] | None = None  # a command waits on something: the script waits with it
+
+    def stopped(self) -> bool:
+        return self.exited or self.blocked is not None or math.isinf(self.elapsed)
 
     def prefix(self, line: int) -> str:
         if self.bash:
@@ -59,12 +64,12 @@ class _Shell:
         for and_or in lists:
             status = self.pipeline(and_or.first)
             for joiner, pipeline in and_or.rest:
-                if self.exited or math.isinf(self.elapsed):
+                if self.stopped():
                     return
                 if (joiner == "&&") == (status == 0):
                     status = self.pipeline(pipeline)
             self.status = status
-            if self.exited or math.isinf(self.elapsed) or (self.errexit and status != 0):
+            if self.stopped() or (self.errexit and status != 0):
                 return
 
     def pipeline(self, commands: list[Command]) -> int:
@@ -73,7 +78,7 @@ class _Shell:
         for i, command in enumerate(commands):
             last = i == len(commands) - 1
             status, stdin = self.command(command, stdin, last)
-            if math.isinf(self.elapsed) or self.exited:
+            if self.stopped():
                 break
         return status
 
@@ -124,6 +129,8 @@ class _Shell:
             except NotExecutable as exc:
                 result = self.not_found(words[0], command.line, str(exc))
         self.elapsed += result.duration
+        if result.blocked is not None:
+            self.blocked = result.blocked
         out += result.out
         err += result.err
         code = result.code
@@ -200,4 +207,4 @@ def run_script(ctx: Ctx, text: str, name: str, args: list[str], bash: bool = Fal
     except ShellSyntaxError as exc:
         return Result(2, err=f"{shell.prefix(exc.line)}{exc}\n".encode())
     shell.run(lists)
-    return Result(shell.status, bytes(shell.out), bytes(shell.err), shell.elapsed)
+    return Result(shell.status, bytes(shell.out), bytes(shell.err), shell.elapsed, shell.blocked)

@@ -28,6 +28,7 @@ class Result:
     out: bytes = b""
     err: bytes = b""
     duration: float = 0.0  # lab seconds the command takes; inf: it never ends
+    blocked: Callable[[], float] | None = None  # it waits on something: when that lets it end (inf: not yet)
 
 
 Program = Callable[["Ctx", list[str]], Result]
@@ -62,8 +63,13 @@ class Software:
 class Process:
     pid: int
     boot: float  # the VM start it runs in: a reboot ends it and qemu-ga forgets it
-    done_at: float
+    start: float
     result: Result
+
+    def done_at(self) -> float:
+        if self.result.blocked is not None:
+            return self.result.blocked()
+        return self.start + self.result.duration
 
 
 @dataclass
@@ -113,7 +119,7 @@ class Guest:
     def spawn(self, result: Result, now: float, boot: float) -> int:
         pid = self.next_pid
         self.next_pid += 1
-        self.processes[pid] = Process(pid, boot, now + result.duration, result)
+        self.processes[pid] = Process(pid, boot, now, result)
         return pid
 
 

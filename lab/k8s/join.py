@@ -68,6 +68,10 @@ class K3sJoin:
     cni_at: float = -math.inf  # flannel is up: the Node turns Ready
     failure: str | None = None  # what it logs when it never joins
     fatal: bool = False  # it exits (and systemd restarts it) instead of retrying in-process
+    retry: bool = False  # its server did not answer: it tries again (lab/k8s/k3s_fate.py)
+    past_failure: str | None = None  # what it logged until it got through, at `failed_until`
+    past_fatal: bool = False
+    failed_until: float = -math.inf
     pid: int = 0
 
     @property

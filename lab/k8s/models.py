@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
-from lab.k8s import defaults, etcd, guest
+from lab.k8s import defaults, etcd, guest, k3s_fate
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
 from lab.k8s.controllers.daemonset import DaemonSetController
@@ -108,7 +108,8 @@ class K8sCluster:
         now = clock()
         system_namespaces(cluster)
         if any(vm.k3s_role and not vm.template for vm in pve.vms.values()):
-            cluster.k3s_token = guest.cluster_token(hashlib.sha256(scenario.name.encode()).hexdigest()[:32])
+            secret = hashlib.sha256(scenario.name.encode()).hexdigest()[:32]
+            cluster.k3s_token = k3s_fate.cluster_token(secret)
         k3s = [vm for vm in sorted(pve.vms.values(), key=lambda v: v.name) if vm.k3s_role and not vm.template]
         first = next((vm for vm in k3s if vm.k3s_role == "server"), None)
         for vm in k3s:
@@ -269,6 +270,7 @@ class K8sCluster:
         (REACTION, longer in a big cluster): a burst of API writes costs one round, not one per write.
         """
         self._drain(self._pending)
+        k3s_fate.retry_joins(self, now)
         if not etcd.quorate(self, now):
             return  # the controllers read and write through the API: without etcd they wait
         everything = self._fingerprint(now) != self._seen

@@ -106,7 +106,7 @@ class AgentApi(PveState):
         run = guest.processes.get(pid)
         if run is None:
             raise AgentError("Invalid parameter 'pid'")
-        if now < run.done_at:
+        if now < run.done_at():
             return {"exited": 0}
         del guest.processes[pid]  # reported once: qemu-ga frees it
         return {"exited": 1, "exitcode": run.result.code, **_captured(run.result)}

@@ -319,3 +319,23 @@ def test_an_install_script_written_with_file_write_or_saved_by_curl_runs_with_sh
     text = status["out-data"].encode("latin-1").decode()  # PVE passes the guest's bytes, not UTF-8 text
     assert text.startswith("● k3s-agent.service - Lightweight Kubernetes\n")
     assert "Active: active (running) since " in text
+
+
+def test_an_agent_started_before_its_server_joins_once_the_server_answers():
+    scenario = homelab(workloads="none")
+    w = World(scenario.model_copy(update={"vms": [v.model_copy(update={"k3s": None}) for v in scenario.vms]}))
+    agent = _start(w, 104, f"{INSTALL}K3S_URL={SERVER} K3S_TOKEN=s3cret sh -")
+    w.run(30)
+    assert _status(w, 104, agent) == {"exited": 0}
+    journal = _run(w, 104, ["journalctl", "-u", "k3s-agent"])["out-data"]
+    assert "dial tcp 192.168.1.121:6443: connect: connection refused" in journal  # kube01 runs, K3s does not
+    server = _run(
+        w, 101, ["sh", "-c", f"{INSTALL}K3S_TOKEN=s3cret sh -s - server --cluster-init"], "blade1", 40
+    )
+    assert server["exitcode"] == 0
+    w.run(30)
+    done = _status(w, 104, agent)
+    assert done["exited"] == 1 and done["exitcode"] == 0
+    assert w.ready("kube04")["status"] == "True"
+    journal = _run(w, 104, ["journalctl", "-u", "k3s-agent"])["out-data"]
+    assert "connection refused" in journal and "Started k3s-agent.service" in journal
