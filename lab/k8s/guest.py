@@ -6,9 +6,9 @@ TimeoutStartSec=0, Restart=always, as install.sh writes it). What follows is K3s
 - a server that cannot join (unreachable `--server`, wrong token, a bad flag) exits with a fatal
   error: `systemctl restart` fails, so does the script (exit 1, "Job for k3s.service failed");
 - an agent that cannot reach its server or whose token's CA hash differs retries every 2 s
-  before it tells systemd it is ready: the script never returns (as with real K3s, the exec
-  stays `exited: 0`); an agent whose token's secret is wrong is ready, the script succeeds,
-  and it waits for its configuration (401) forever;
+  before it tells systemd it is ready: the script does not return (the exec stays `exited: 0`)
+  until the server answers, if ever (lab/k8s/k3s_fate.py); an agent whose token's secret is
+  wrong is ready, the script succeeds, and it waits for its configuration (401) forever;
 - otherwise the Node registers, NotReady until flannel is up, then Ready.
 The first server of a cluster sets its token (`K10<ca hash>::server:<secret>`).
 """
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
     from lab.pve.objects import Vm
 
-TOKEN_FILE = "/var/lib/rancher/k3s/server/node-token"
 INSTALLER_URL = "https://get.k3s.io"
 INSTALLER = b"#!/bin/sh\nset -e\nset -o noglob\n\n# Usage:\n#   curl ... | ENV_VAR=... sh -\n# (get.k3s.io)\n"
 UNINSTALL = {unit: f"#!/bin/sh\nset -x\n# {unit}-uninstall.sh\n".encode() for unit in ("k3s", "k3s-agent")}
