@@ -55,6 +55,8 @@ def _install(cluster: K8sCluster, ctx: Ctx, argv: list[str]) -> Result:
     start = ctx.now + DOWNLOAD
     try:
         join = parse_flags(role, words, ctx.env)
+        if join.token is None and join.token_file is not None:
+            join.token = _read_token(ctx, join.token_file)
     except FlagError as exc:
         join = K3sJoin(role=role, args=words, failure=str(exc), fatal=True, ready_at=math.inf)
     else:
@@ -71,6 +73,13 @@ def _install(cluster: K8sCluster, ctx: Ctx, argv: list[str]) -> Result:
         return Result(1, out, _job_failed(join.unit).encode(), DOWNLOAD + 1)
     # `systemctl restart` returns when K3s says READY=1, which a retrying agent may do much later
     return Result(0, out, b"", DOWNLOAD, blocked=lambda: join.ready_at)
+
+
+def _read_token(ctx: Ctx, path: str) -> str:
+    data = ctx.guest.files.get(path)
+    if data is None:
+        raise FlagError(f"open {path}: no such file or directory")
+    return data.decode(errors="replace").strip()
 
 
 def _job_failed(unit: str) -> str:

@@ -56,6 +56,7 @@ class K3sJoin:
     node_name: str | None = None
     server_url: str | None = None
     token: str | None = None
+    token_file: str | None = None
     cluster_init: bool = False
     disable: list[str] = field(default_factory=list)
     tls_san: list[str] = field(default_factory=list)
@@ -97,6 +98,7 @@ def parse_taint(text: str) -> dict[str, str]:
 def parse_flags(role: str, words: list[str], env: dict[str, str]) -> K3sJoin:
     """`k3s ROLE WORDS...` as K3s parses it; FlagError for what it refuses."""
     join = K3sJoin(role=role, server_url=env.get("K3S_URL") or None, token=env.get("K3S_TOKEN") or None,
+                   token_file=env.get("K3S_TOKEN_FILE") or None,
                    node_name=env.get("K3S_NODE_NAME") or None, kubeconfig_mode=env.get("K3S_KUBECONFIG_MODE"))
     values = _COMMON_VALUES | (_SERVER_VALUES if role == "server" else frozenset())
     bools = _COMMON_BOOLS | (_SERVER_BOOLS if role == "server" else frozenset())
@@ -142,6 +144,8 @@ def _set_value(join: K3sJoin, flag: str, value: str) -> None:
         join.server_url = value
     elif flag == "--token":
         join.token = value
+    elif flag == "--token-file":
+        join.token_file = value
     elif flag == "--disable":
         join.disable.extend(v for v in value.split(",") if v)
     elif flag == "--tls-san":

@@ -48,10 +48,10 @@ class AgentGuestApi(AgentApi):
                 data = base64.b64decode(content, validate=True)
             except (binascii.Error, ValueError):
                 raise AgentError("Base64 data contains invalid characters") from None
-        path = posixpath.normpath(file) if file.startswith("/") else file
+        path = _path(file)
         if path in guest.dirs:
             raise _open_failed(file, "wb", "Is a directory")
-        if not path.startswith("/") or not guest.parent_exists(path):
+        if not file or not guest.parent_exists(path):
             raise _open_failed(file, "wb", "No such file or directory")
         guest.write(path, data)
 
@@ -59,7 +59,7 @@ class AgentGuestApi(AgentApi):
                              offset: int = 0, decode: bool = True) -> dict[str, Any]:
         vm = self._agent_vm(node, vmid, now)
         guest = self.guest(vm)
-        path = posixpath.normpath(file) if file.startswith("/") else file
+        path = _path(file)
         if path in guest.dirs:
             raise AgentError("failed to read file: Is a directory")
         if path not in guest.files:
@@ -93,6 +93,11 @@ class AgentGuestApi(AgentApi):
     def qemu_agent_get_host_name(self, node: str, vmid: int, now: float) -> dict[str, Any]:
         vm = self._agent_vm(node, vmid, now)
         return {"result": {"host-name": self.guest(vm).hostname}}
+
+
+def _path(file: str) -> str:
+    """A path as qemu-ga opens it: relative ones from its working directory, `/`."""
+    return posixpath.normpath(posixpath.join("/", file))
 
 
 def _os_release(data: bytes) -> dict[str, str]:

@@ -339,3 +339,18 @@ def test_an_agent_started_before_its_server_joins_once_the_server_answers():
     assert w.ready("kube04")["status"] == "True"
     journal = _run(w, 104, ["journalctl", "-u", "k3s-agent"])["out-data"]
     assert "connection refused" in journal and "Started k3s-agent.service" in journal
+
+
+def test_the_token_can_come_from_a_file_written_through_the_agent():
+    w = _world(spares=2)
+    w.pve.qemu_agent_file_write("blade4", 106, "/root/token", _token(w) + "\n", w.now)
+    assert (
+        _run(w, 106, ["sh", "-c", f"{INSTALL}K3S_URL={SERVER} K3S_TOKEN_FILE=/root/token sh -"], wait=30)[
+            "exitcode"
+        ]
+        == 0
+    )
+    failed = _start(w, 107, f"{INSTALL}K3S_URL={SERVER} K3S_TOKEN_FILE=/root/none sh -")
+    w.run(40)
+    assert _status(w, 107, failed)["exitcode"] == 1
+    assert w.ready("kube06")["status"] == "True" and w.store.find(NODE, "", "kube07") is None
