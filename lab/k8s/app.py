@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import crds, discovery, etcd, openapi, routes
+from lab.k8s import crds, discovery, etcd, openapi, routes, routes_metrics
 from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
 from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
 from lab.k8s.resources import BY_KIND
@@ -102,6 +102,7 @@ def make_app(lab: Lab, token: str) -> web.Application:
         stopping.set()
 
     app.on_shutdown.append(stop_watches)
+    routes_metrics.add_routes(app)  # before discovery's /apis/{group}/{version}, which would take its paths
     discovery.add_routes(app)
     openapi.add_routes(app)
     routes.add_routes(app)
