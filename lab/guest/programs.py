@@ -26,7 +26,9 @@ def _sh(ctx: Ctx, argv: list[str]) -> Result:
     if args[:1] == ["-c"]:
         if len(args) < 2:
             return Result(2, err=f"{name}: 0: -c requires an argument\n".encode())
-        return run_script(ctx, prelude + args[1], name, args[3:], bash, stdin=ctx.stdin)
+        # `sh -c SCRIPT NAME ARGS...`: NAME is $0, which dash also puts before its messages
+        return run_script(ctx, prelude + args[1], args[2] if len(args) > 2 else name, args[3:], bash,
+                          stdin=ctx.stdin)
     if not args or args[0] in ("-s", "-", "--"):
         rest = args[1:] if args else []
         if rest[:1] in (["-"], ["--"]):
@@ -228,7 +230,9 @@ def _sleep(ctx: Ctx, argv: list[str]) -> Result:
         seconds = float(argv[1].rstrip("s"))
     except (IndexError, ValueError):
         return Result(1, err=b"sleep: missing operand\n")
-    return Result(duration=seconds if math.isfinite(seconds) and seconds >= 0 else 0)
+    if math.isnan(seconds) or seconds < 0:
+        return Result(1, err=f"sleep: invalid time interval '{argv[1]}'\n".encode())
+    return Result(duration=seconds)  # `sleep inf` never ends
 
 
 def _sudo(ctx: Ctx, argv: list[str]) -> Result:

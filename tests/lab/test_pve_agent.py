@@ -111,6 +111,14 @@ def test_file_write_then_file_read_and_run_the_written_script(api: ProxmoxAPI) -
     assert agent("file-read").get(file="/tmp/b64")["content"] == "hi"
 
 
+def test_a_script_that_runs_itself_never_ends(api: ProxmoxAPI) -> None:
+    agent = api.nodes("blade2").qemu(102).agent
+    agent("file-write").post(file="/root/loop.sh", content="sh /root/loop.sh\n")
+    pid = agent.exec.post(command=["sh", "/root/loop.sh"])["pid"]
+    _run(agent, ["sleep", "30"])  # lab time passes
+    assert agent("exec-status").get(pid=pid) == {"exited": 0}
+
+
 def test_file_errors_are_qemu_gas(api: ProxmoxAPI) -> None:
     agent = api.nodes("blade2").qemu(102).agent
     with pytest.raises(ResourceException) as caught:
