@@ -124,8 +124,9 @@ def _systemctl(ctx: Ctx, argv: list[str]) -> Result:
     verb, units = args[0], args[1:]
     if verb == "is-active":
         states = [(u.active_state(ctx.now) if (u := ctx.unit(n)) else "inactive") for n in units]
+        quiet = "--quiet" in argv or "-q" in argv
         return Result(0 if states and all(s == "active" for s in states) else 3,
-                      out="".join(f"{s}\n" for s in states).encode())
+                      out=b"" if quiet else "".join(f"{s}\n" for s in states).encode())
     if verb == "status":
         return _unit_status(ctx, units)
     if verb in ("start", "stop", "restart", "enable", "disable", "daemon-reload", "reset-failed"):
@@ -160,9 +161,11 @@ def _unit_status(ctx: Ctx, names: list[str]) -> Result:
 
 
 def _journalctl(ctx: Ctx, argv: list[str]) -> Result:
-    args, name = argv[1:], None
+    args, name, last = argv[1:], None, None
     for i, arg in enumerate(args):
-        if arg in ("-u", "--unit") and i + 1 < len(args):
+        if arg in ("-n", "--lines") and i + 1 < len(args) and args[i + 1].isdigit():
+            last = int(args[i + 1])
+        elif arg in ("-u", "--unit") and i + 1 < len(args):
             name = args[i + 1]
         elif arg.startswith("--unit="):
             name = arg.partition("=")[2]
@@ -170,6 +173,8 @@ def _journalctl(ctx: Ctx, argv: list[str]) -> Result:
             name = args[i + 1]
     unit = ctx.unit(name) if name else None
     lines = _journal_lines(ctx, unit) if unit else []
+    if last is not None:
+        lines = lines[-last:] if last else []
     return Result(out=("\n".join(lines) + "\n" if lines else "-- No entries --\n").encode())
 
 

@@ -3,6 +3,7 @@ cluster, `k3s --version`. Only servers have a kubeconfig (/etc/rancher/k3s/k3s.y
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from lab.guest.models import Ctx, Result
@@ -45,6 +46,15 @@ def run(cluster: K8sCluster, ctx: Ctx, argv: list[str]) -> Result:
     return Result(1, err=f'level=fatal msg="Error: unknown command \\"{args[0]}\\" for \\"k3s\\""\n'.encode())
 
 
+def _output(args: list[str]) -> str | None:
+    for i, arg in enumerate(args):
+        if arg in ("-o", "--output") and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(("-o", "--output=")) and len(arg) > 2:
+            return arg.removeprefix("--output=").removeprefix("-o").lstrip("=")
+    return None
+
+
 def _kubectl(cluster: K8sCluster, ctx: Ctx, args: list[str]) -> Result:
     if KUBECONFIG not in ctx.guest.files:
         return Result(
@@ -52,7 +62,11 @@ def _kubectl(cluster: K8sCluster, ctx: Ctx, args: list[str]) -> Result:
             err=b"The connection to the server localhost:8080 was refused - "
             b"did you specify the right host or port?\n",
         )
-    words = [a for a in args if not a.startswith("-")]
+    words = [
+        a
+        for i, a in enumerate(args)
+        if not a.startswith("-") and args[i - 1 : i] not in (["-o"], ["--output"])
+    ]
     if words[:1] != ["get"] or len(words) < 2 or words[1] not in ("nodes", "node", "no"):
         verb = words[0] if words else ""
         if verb in ("get", "describe", "apply", "delete", "create", "patch", "logs", "cordon", "drain"):
@@ -68,7 +82,28 @@ def _kubectl(cluster: K8sCluster, ctx: Ctx, args: list[str]) -> Result:
             return Result(1, err=f'Error from server (NotFound): nodes "{missing[0]}" not found\n'.encode())
     if not nodes:
         return Result(err=b"No resources found\n")
-    columns = [c for c in COLUMNS["Node"] if c[2] == 0]
+    output = _output(args)
+    if output == "name":
+        return Result(out="".join(f"node/{n['metadata']['name']}\n" for n in nodes).encode())
+    if output == "json" and len(words) == 3:  # one named object prints as itself
+        return Result(
+            out=(json.dumps({"apiVersion": "v1", "kind": "Node", **nodes[0]}, indent=4) + "\n").encode()
+        )
+    if output == "json":
+        body = {
+            "apiVersion": "v1",
+            "items": [{"apiVersion": "v1", "kind": "Node", **n} for n in nodes],
+            "kind": "List",
+            "metadata": {"resourceVersion": ""},
+        }
+        return Result(out=(json.dumps(body, indent=4) + "\n").encode())
+    if output is not None:
+        return Result(
+            1,
+            err=f'error: unable to match a printer suitable for the output format "{output}", '
+            "allowed formats are: json,name,wide\n".encode(),
+        )
+    columns = [c for c in COLUMNS["Node"] if c[2] == 0 or output == "wide"]
     rows = [[name.upper() for name, *_ in columns]]
     rows += [[str(cell(node, ctx.now)) for *_, cell in columns] for node in nodes]
     widths = [max(len(r[i]) for r in rows) for i in range(len(columns))]

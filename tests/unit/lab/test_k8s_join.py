@@ -3,6 +3,7 @@ in a lab on a manual clock: timing, failures as K3s fails, uninstall, etcd quoru
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -265,6 +266,12 @@ def test_a_new_cluster_from_bare_vms_the_first_server_sets_the_token():
         ["kube02", "Ready", "control-plane,etcd,master"],
         ["kube04", "Ready", "<none>"],
     ]
+    names = _run(w, 101, ["kubectl", "get", "nodes", "-o", "name"], "blade1")["out-data"]
+    assert names == "node/kube01\nnode/kube02\nnode/kube04\n"
+    one = json.loads(
+        _run(w, 101, ["k3s", "kubectl", "get", "node", "kube04", "-ojson"], "blade1")["out-data"]
+    )
+    assert (one["kind"], one["metadata"]["name"]) == ("Node", "kube04")
     agent_kubectl = _run(w, 104, ["k3s", "kubectl", "get", "nodes"], "blade4")
     assert agent_kubectl["exitcode"] == 1 and "localhost:8080 was refused" in agent_kubectl["err-data"]
 
