@@ -88,6 +88,7 @@ def decide(cluster: K8sCluster, vm: Vm, join: K3sJoin, start: float) -> None:
         join.failure, join.fatal = "Error: --server is required", True
     elif url is None:  # a new cluster; a second one beside the lab's is not modelled: it joins nothing
         if cluster.k3s_token is None:
+            cluster.k3s_manifests = join  # its packaged components, once it is up
             cluster.k3s_token = cluster_token(join.token or hashlib.sha256(vm.name.encode()).hexdigest()[:32])
         elif token_problem(cluster, join.token or cluster.k3s_token) is not None:
             join.failure, join.fatal = "Error: a new cluster beside the lab's is not modelled", True
@@ -149,3 +150,18 @@ def retry_joins(cluster: K8sCluster, now: float) -> None:
         if join.failure != failure:
             join.past_failure, join.past_fatal, join.failed_until = failure, fatal, now
             vm.k3s_role = join.role if join.failure is None else None
+
+
+def deploy_manifests(cluster: K8sCluster, now: float) -> None:
+    """A new cluster's first server, once up, applies K3s' packaged manifests (less `--disable`)."""
+    join = cluster.k3s_manifests
+    if join is None or join.failure is not None or now < join.ready_at:
+        return
+    from lab.k8s.resources import BY_KIND
+    from lab.k8s.workloads import k3s_packaged
+
+    cluster.k3s_manifests = None
+    for obj in k3s_packaged(frozenset(join.disable)):
+        res = BY_KIND[obj["kind"]]
+        if cluster.store.find(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) is None:
+            cluster.create(res, obj)

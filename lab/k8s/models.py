@@ -68,6 +68,7 @@ class K8sCluster:
         self.joins: dict[str, K3sJoin] = {}  # VM name -> how K3s was installed on it
         self.k3s_token: str | None = None  # the cluster's join token, once a server exists
         self.etcd_departed: set[str] = set()  # uninstalled servers still etcd members (lab/k8s/etcd.py)
+        self.k3s_manifests: K3sJoin | None = None  # a new first server whose manifests are due (k3s_fate)
         # whether Ceph can map RBD images now; the world couples it to Ceph's monitor quorum
         self.rbd_usable: Callable[[float], bool] = lambda now: True
         self.recorder = Recorder(self)
@@ -278,6 +279,7 @@ class K8sCluster:
         """
         self._drain(self._pending)
         k3s_fate.retry_joins(self, now)
+        k3s_fate.deploy_manifests(self, now)
         if not etcd.quorate(self, now):
             return  # the controllers read and write through the API: without etcd they wait
         everything = self._fingerprint(now) != self._seen

@@ -13,7 +13,7 @@ from lab.k8s import etcd
 from lab.k8s.controllers.base import NODE
 from lab.k8s.join import FlagError, InstallFailed, parse_flags, parse_install
 from lab.scenario import VmSpec
-from tests.unit.lab.k8s_world import World, homelab
+from tests.unit.lab.k8s_world import World, homelab, running_ready
 
 SERVER = "https://192.168.1.121:6443"
 INSTALL = "curl -sfL https://get.k3s.io | "
@@ -249,7 +249,11 @@ def test_a_new_cluster_from_bare_vms_the_first_server_sets_the_token():
     assert w.store.list(NODE) == [] and w.k8s.k3s_token is None
     assert _run(w, 101, ["sh", "-c", "k3s --version"], "blade1")["err-data"] == "sh: 1: k3s: not found\n"
     first = _run(
-        w, 101, ["sh", "-c", f"{INSTALL}sh -s - server --cluster-init --tls-san k3s.lab"], "blade1", 40
+        w,
+        101,
+        ["sh", "-c", f"{INSTALL}sh -s - server --cluster-init --tls-san k3s.lab --disable=traefik"],
+        "blade1",
+        40,
     )
     assert first["exitcode"] == 0
     token = _run(w, 101, ["cat", "/var/lib/rancher/k3s/server/node-token"], "blade1")["out-data"].strip()
@@ -272,6 +276,9 @@ def test_a_new_cluster_from_bare_vms_the_first_server_sets_the_token():
         _run(w, 101, ["k3s", "kubectl", "get", "node", "kube04", "-ojson"], "blade1")["out-data"]
     )
     assert (one["kind"], one["metadata"]["name"]) == ("Node", "kube04")
+    # K3s' packaged components came with the first server, less what it was told to disable
+    system = {p["metadata"]["name"].rsplit("-", 2)[0] for p in w.pods("kube-system") if running_ready(p)}
+    assert system == {"coredns", "local-path-provisioner", "metrics-server"}
     agent_kubectl = _run(w, 104, ["k3s", "kubectl", "get", "nodes"], "blade4")
     assert agent_kubectl["exitcode"] == 1 and "localhost:8080 was refused" in agent_kubectl["err-data"]
 
