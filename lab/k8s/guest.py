@@ -108,7 +108,7 @@ def _write_files(cluster: K8sCluster, guest: Guest, join: K3sJoin, env: dict[str
     if join.failure is None and join.role == "server" and cluster.k3s_token:
         for name in ("node-token", "token"):
             guest.write(f"/var/lib/rancher/k3s/server/{name}", f"{cluster.k3s_token}\n".encode())
-        guest.write("/etc/rancher/k3s/k3s.yaml", k3s_cli.kubeconfig(join).encode())
+        guest.write("/etc/rancher/k3s/k3s.yaml", k3s_cli.kubeconfig().encode())
 
 
 def _uninstall(cluster: K8sCluster, unit: str) -> object:

@@ -9,22 +9,16 @@ from typing import TYPE_CHECKING
 from lab.guest.models import Ctx, Result
 from lab.k8s import etcd
 from lab.k8s.controllers.base import NODE
-from lab.k8s.join import K3S_VERSION, K3sJoin
+from lab.k8s.join import K3S_VERSION
 from lab.k8s.tables import COLUMNS
-from lab.pve.agent import guest_ipv4
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
-    from lab.pve.objects import Vm
 
 KUBECONFIG = "/etc/rancher/k3s/k3s.yaml"
 
 
-def vm_ip(vm: Vm) -> str:
-    return guest_ipv4(vm)[0]
-
-
-def kubeconfig(join: K3sJoin) -> str:
+def kubeconfig() -> str:
     return (
         "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTi...\n"
         "    server: https://127.0.0.1:6443\n  name: default\ncontexts:\n- context:\n    cluster: default\n"

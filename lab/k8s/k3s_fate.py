@@ -14,7 +14,7 @@ import math
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from lab.k8s import k3s_cli
+from lab.k8s.controllers.node_object import vm_ip
 from lab.k8s.join import K3sJoin
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def dial_error(cluster: K8sCluster, vm: Vm, url: str, now: float) -> str | None:
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 6443
     target = f"{host}:{port}"
-    server = next((v for v in cluster.pve.vms.values() if v.running() and k3s_cli.vm_ip(v) == host), None)
+    server = next((v for v in cluster.pve.vms.values() if v.running() and vm_ip(v) == host), None)
     if (
         server is not None
         and cluster.vm_alive(server, now)
@@ -72,7 +72,7 @@ def dial_error(cluster: K8sCluster, vm: Vm, url: str, now: float) -> str | None:
     if server is not None:
         return f"dial tcp {target}: connect: connection refused"
     try:
-        local = ipaddress.ip_address(host) in ipaddress.ip_network(f"{k3s_cli.vm_ip(vm)}/24", strict=False)
+        local = ipaddress.ip_address(host) in ipaddress.ip_network(f"{vm_ip(vm)}/24", strict=False)
     except ValueError:
         return f"dial tcp: lookup {host} on 127.0.0.53:53: server misbehaving"
     if local:
