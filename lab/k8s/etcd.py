@@ -43,7 +43,7 @@ DISCOVERY = re.compile(r"/apis?|/api/v1|/apis/[^/]+(/[^/]+)?|/openapi/.*")
 
 def members(cluster: K8sCluster, now: float) -> tuple[int, int]:
     """(members running, members) of the etcd cluster."""
-    nodes = {n["metadata"]["name"] for n in cluster.store.list(NODE)}
+    nodes = {n["metadata"]["name"] for n in cluster.store.iter(NODE)}
     cluster.etcd_departed &= nodes  # a deleted Node's member is removed
     servers = [
         (name, vm)
