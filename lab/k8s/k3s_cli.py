@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from lab.guest.models import Ctx, Result
+from lab.guest.models import Ctx, Guest, Result
 from lab.k8s import etcd
 from lab.k8s.controllers.base import NODE
 from lab.k8s.join import K3S_VERSION
@@ -18,7 +18,14 @@ if TYPE_CHECKING:
 KUBECONFIG = "/etc/rancher/k3s/k3s.yaml"
 
 
-def kubeconfig() -> str:
+def write_server_files(guest: Guest, token: str) -> None:
+    """What a server writes once it runs: the join token and its admin kubeconfig."""
+    for name in ("node-token", "token"):
+        guest.write(f"/var/lib/rancher/k3s/server/{name}", f"{token}\n".encode())
+    guest.write(KUBECONFIG, _kubeconfig().encode())
+
+
+def _kubeconfig() -> str:
     return (
         "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTi...\n"
         "    server: https://127.0.0.1:6443\n  name: default\ncontexts:\n- context:\n    cluster: default\n"

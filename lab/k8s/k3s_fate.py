@@ -14,6 +14,7 @@ import math
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from lab.k8s import k3s_cli
 from lab.k8s.controllers.node_object import vm_ip
 from lab.k8s.join import K3sJoin
 
@@ -150,6 +151,8 @@ def retry_joins(cluster: K8sCluster, now: float) -> None:
         if join.failure != failure:
             join.past_failure, join.past_fatal, join.failed_until = failure, fatal, now
             vm.k3s_role = join.role if join.failure is None else None
+            if join.failure is None and join.role == "server" and cluster.k3s_token:
+                k3s_cli.write_server_files(cluster.pve.guest(vm), cluster.k3s_token)
 
 
 def deploy_manifests(cluster: K8sCluster, now: float) -> None:

@@ -339,7 +339,9 @@ def test_an_agent_started_before_its_server_joins_once_the_server_answers():
     scenario = homelab(workloads="none")
     w = World(scenario.model_copy(update={"vms": [v.model_copy(update={"k3s": None}) for v in scenario.vms]}))
     agent = _start(w, 104, f"{INSTALL}K3S_URL={SERVER} K3S_TOKEN=s3cret sh -")
+    early = _start(w, 102, f"{INSTALL}K3S_TOKEN=s3cret sh -s - server --server {SERVER}", "blade2")
     w.run(30)
+    assert _status(w, 102, early, "blade2")["exitcode"] == 1  # Job for k3s.service failed; systemd retries
     assert _status(w, 104, agent) == {"exited": 0}
     journal = _run(w, 104, ["journalctl", "-u", "k3s-agent"])["out-data"]
     assert "dial tcp 192.168.1.121:6443: connect: connection refused" in journal  # kube01 runs, K3s does not
@@ -347,10 +349,13 @@ def test_an_agent_started_before_its_server_joins_once_the_server_answers():
         w, 101, ["sh", "-c", f"{INSTALL}K3S_TOKEN=s3cret sh -s - server --cluster-init"], "blade1", 40
     )
     assert server["exitcode"] == 0
-    w.run(30)
+    w.run(45)
     done = _status(w, 104, agent)
     assert done["exited"] == 1 and done["exitcode"] == 0
     assert w.ready("kube04")["status"] == "True"
+    assert w.ready("kube02")["status"] == "True"  # a later restart of the server got through
+    token = _run(w, 102, ["cat", "/var/lib/rancher/k3s/server/node-token"], "blade2")["out-data"]
+    assert token.startswith("K10") and token.strip().endswith("::server:s3cret")
     journal = _run(w, 104, ["journalctl", "-u", "k3s-agent"])["out-data"]
     assert "connection refused" in journal and "Started k3s-agent.service" in journal
 
