@@ -62,6 +62,8 @@ def dial_error(cluster: K8sCluster, vm: Vm, url: str, now: float) -> str | None:
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 6443
     target = f"{host}:{port}"
+    if not cluster.pve.reachable(vm.node, now):  # its own blade is cut off: nothing answers
+        return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
     server = next((v for v in cluster.pve.vms.values() if v.running() and vm_ip(v) == host), None)
     if (
         server is not None
