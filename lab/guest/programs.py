@@ -207,6 +207,55 @@ def _ls(ctx: Ctx, argv: list[str]) -> Result:
                   "".join(f"{e}\n" for e in err).encode())
 
 
+def _env(ctx: Ctx, argv: list[str]) -> Result:
+    from lab.guest.interp import NotExecutable, run_argv
+
+    args, env = argv[1:], dict(ctx.env)
+    while args and "=" in args[0] and not args[0].startswith("="):
+        key, _, value = args.pop(0).partition("=")
+        env[key] = value
+    if not args:
+        return Result(out="".join(f"{k}={v}\n" for k, v in env.items()).encode())
+    try:
+        return run_argv(Ctx(ctx.guest, ctx.vm, ctx.software, ctx.now, env, ctx.stdin), args)
+    except NotExecutable as exc:
+        return Result(127, err=f"env: \u2018{args[0]}\u2019: {exc}\n".encode())
+
+
+def _test(ctx: Ctx, argv: list[str]) -> Result:
+    """test / [: the file and string checks scripts use."""
+    args = argv[1:]
+    if argv[0].endswith("["):
+        if args[-1:] != ["]"]:
+            return Result(2, err=b"[: missing ']'\n")
+        args = args[:-1]
+    negate = args[:1] == ["!"]
+    args = args[1:] if negate else args
+    files, guest = ctx.guest.files, ctx.guest
+    if len(args) == 2 and args[0] in ("-f", "-e", "-d", "-x", "-s", "-z", "-n"):
+        op, arg = args
+        ok = {"-f": arg in files, "-e": arg in files or arg in guest.dirs, "-d": arg in guest.dirs,
+              "-x": arg in guest.executables, "-s": bool(files.get(arg)), "-z": arg == "",
+              "-n": arg != ""}[op]
+    elif len(args) == 3 and args[1] in ("=", "!="):
+        ok = (args[0] == args[2]) == (args[1] == "=")
+    elif len(args) == 1:
+        ok = args[0] != ""
+    elif not args:
+        ok = False
+    else:
+        return Result(2, err=f"{argv[0]}: unexpected operator\n".encode())
+    return Result(0 if ok != negate else 1)
+
+
+def _printf(ctx: Ctx, argv: list[str]) -> Result:
+    if len(argv) < 2:
+        return Result(1, err=b"printf: usage: printf format [arguments]\n")
+    text, args = argv[1].replace("\\n", "\n").replace("\\t", "\t"), list(argv[2:])
+    out = re.sub(r"%[sd]", lambda m: args.pop(0) if args else "", text)
+    return Result(out=out.encode())
+
+
 def _true(ctx: Ctx, argv: list[str]) -> Result:
     return Result()
 
@@ -220,7 +269,8 @@ _PROGRAMS: dict[str, Program] = {
     "hostname": _hostname, "cloud-init": services.cloud_init, "systemctl": services.systemctl,
     "journalctl": services.journalctl,
     "curl": _curl, "chmod": _chmod, "mkdir": _mkdir, "rm": _rm, "sleep": _sleep, "sudo": _sudo, "tee": _tee,
-    "grep": _grep, "base64": _base64, "uname": _uname, "id": _id, "ls": _ls,
+    "grep": _grep, "base64": _base64, "uname": _uname, "id": _id, "ls": _ls, "env": _env, "test": _test,
+    "[": _test, "printf": _printf,
 }
 
 

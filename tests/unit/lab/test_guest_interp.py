@@ -101,3 +101,13 @@ def test_cloud_init_reports_running_then_done():
     waited = run_argv(ctx, ["cloud-init", "status", "--wait"])
     assert waited.duration == 20 and waited.out == b"." * 80 + b"\nstatus: done\n"
     assert run_argv(ctx.later(30), ["cloud-init", "status"]).out == b"status: done\n"
+
+
+def test_test_env_and_printf_as_scripts_use_them():
+    ctx = _ctx()
+    ctx.guest.write("/etc/rancher/k3s/k3s.yaml", b"x")
+    assert run_argv(ctx, ["sh", "-c", "[ -f /etc/rancher/k3s/k3s.yaml ] && echo server"]).out == b"server\n"
+    assert run_argv(ctx, ["sh", "-c", "test -d /nope || echo none"]).out == b"none\n"
+    assert run_argv(ctx, ["sh", "-c", '[ "$X" = "" ] && printf "%s-%s\\n" a b']).out == b"a-b\n"
+    assert run_argv(ctx, ["env", "GREETING=hi", "sh", "-c", "echo $GREETING"]).out == b"hi\n"
+    assert run_argv(ctx, ["sh", "-c", "[ -f x"]).code == 2
