@@ -22,7 +22,8 @@ def run_argv(ctx: Ctx, argv: list[str]) -> Result:
     guest = ctx.guest
     path = guest.resolve(argv[0], ctx.env)
     if path is None:
-        raise NotExecutable("No such file or directory")
+        in_dirs = "/" in argv[0] and argv[0].rstrip("/") in guest.dirs
+        raise NotExecutable("Permission denied" if in_dirs else "No such file or directory")  # a directory
     if path not in guest.executables:
         raise NotExecutable("Permission denied")
     program = ctx.software.binaries.get(path)
