@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.guest.programs import ubuntu
-from lab.pve.agent_guest import AgentGuestApi
+from lab.pve.agent_info import AgentInfoApi
 from lab.pve.ha import HaApi
 from lab.pve.migrate import MigrateApi
 from lab.pve.nodes import NodesApi
@@ -22,7 +22,7 @@ from lab.pve.tasks import Task, make_upid, task_log, tasks_list
 __all__ = ["GIB", "MIB", "Blade", "Disk", "PveCluster", "Task", "Vm", "make_upid"]
 
 
-class PveCluster(NodesApi, PowerApi, QemuApi, MigrateApi, HaApi, AgentGuestApi):
+class PveCluster(NodesApi, PowerApi, QemuApi, MigrateApi, HaApi, AgentInfoApi):
     """The PVE cluster's state and API methods."""
 
     def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,

@@ -11,6 +11,12 @@ table = web.RouteTableDef()
 AGENT = f"{VM}/agent"
 
 
+@table.get(AGENT)
+@answers
+def qemu_agent_index(c: Call) -> object:
+    return c.pve.qemu_agent_index(c.node, c.vmid, c.now)
+
+
 @table.post(f"{AGENT}/ping")
 @answers
 def qemu_agent_ping(c: Call) -> object:
@@ -67,3 +73,52 @@ def qemu_agent_info(c: Call) -> object:
 @answers
 def qemu_agent_get_host_name(c: Call) -> object:
     return c.pve.qemu_agent_get_host_name(c.node, c.vmid, c.now)
+
+
+
+@table.get(f"{AGENT}/get-time")
+@answers
+def qemu_agent_get_time(c: Call) -> object:
+    return c.pve.qemu_agent_get_time(c.node, c.vmid, c.now)
+
+
+@table.get(f"{AGENT}/get-timezone")
+@answers
+def qemu_agent_get_timezone(c: Call) -> object:
+    return c.pve.qemu_agent_get_timezone(c.node, c.vmid, c.now)
+
+
+@table.get(f"{AGENT}/get-users")
+@answers
+def qemu_agent_get_users(c: Call) -> object:
+    return c.pve.qemu_agent_get_users(c.node, c.vmid, c.now)
+
+
+@table.get(f"{AGENT}/get-vcpus")
+@answers
+def qemu_agent_get_vcpus(c: Call) -> object:
+    return c.pve.qemu_agent_get_vcpus(c.node, c.vmid, c.now)
+
+
+@table.get(f"{AGENT}/get-fsinfo")
+@answers
+def qemu_agent_get_fsinfo(c: Call) -> object:
+    return c.pve.qemu_agent_get_fsinfo(c.node, c.vmid, c.now)
+
+
+@table.get(f"{AGENT}/get-memory-block-info")
+@answers
+def qemu_agent_get_memory_block_info(c: Call) -> object:
+    return c.pve.qemu_agent_get_memory_block_info(c.node, c.vmid, c.now)
+
+
+@table.get(f"{AGENT}/get-memory-blocks")
+@answers
+def qemu_agent_get_memory_blocks(c: Call) -> object:
+    return c.pve.qemu_agent_get_memory_blocks(c.node, c.vmid, c.now)
+
+
+@table.post(f"{AGENT}/fsfreeze-status")
+@answers
+def qemu_agent_fsfreeze_status(c: Call) -> object:
+    return c.pve.qemu_agent_fsfreeze_status(c.node, c.vmid, c.now)

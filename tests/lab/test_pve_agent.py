@@ -200,3 +200,17 @@ def test_fakepve_takes_the_same_agent_calls(fakepve, fakepve_cafile) -> None:  #
     assert "content" in fake("file-read").get(file="/root/x")
     assert [c for c, _ in vm.agent_requests] == ["exec", "file-write", "file-read"]
     assert vm.agent_requests[0][1]["command"] == ["cat"]
+
+
+def test_the_guis_read_only_queries_answer_from_the_guest(api: ProxmoxAPI, running_lab: RunningLab) -> None:
+    vm = api.nodes("blade4").qemu(104)
+    agent = vm.agent
+    assert {"exec", "file-read", "get-osinfo", "ping"} <= {c["name"] for c in agent.get()}
+    assert len(agent("get-vcpus").get()["result"]) == vm.config.get()["cores"]
+    lab_now = running_lab.call(running_lab.lab.clock.now)
+    assert abs(agent("get-time").get()["result"] / 1e9 - lab_now) < 60
+    root = next(fs for fs in agent("get-fsinfo").get()["result"] if fs["mountpoint"] == "/")
+    assert root["type"] == "ext4" and 0 < root["used-bytes"] < root["total-bytes"] < 64 * 1024**3
+    assert agent("get-timezone").get() == {"result": {"zone": "UTC", "offset": 0}}
+    assert agent("fsfreeze-status").post() == {"result": "thawed"}
+    assert agent("get-memory-block-info").get() == {"result": {"size": 128 * 1024**2}}
