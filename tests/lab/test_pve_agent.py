@@ -177,29 +177,34 @@ def _pings(vm) -> bool:  # type: ignore[no-untyped-def]
     return True
 
 
-def test_fakepve_takes_the_same_agent_calls(fakepve, fakepve_cafile) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def fake_vm(fakepve):  # type: ignore[no-untyped-def]
+    """kube01 with a running agent in fakepve, an independent fake with PVE's schema checks."""
     fakepve.apitokens[TOKEN] = SECRET
     vm = fakepve.add_vm(101, "kube01", node="blade1", status="running")
     vm.agent = {}
+    return vm
+
+
+@pytest.fixture
+def fake_agent(fakepve, fakepve_cafile, fake_vm):  # type: ignore[no-untyped-def]
     host, port = fakepve.url.removeprefix("https://").split(":")
-    fake = (
-        ProxmoxAPI(
-            host,
-            port=int(port),
-            user="root@pam",
-            token_name="drewburr",
-            token_value=SECRET,
-            verify_ssl=fakepve_cafile,
-        )
-        .nodes("blade1")
-        .qemu(101)
-        .agent
+    api = ProxmoxAPI(
+        host,
+        port=int(port),
+        user="root@pam",
+        token_name="drewburr",
+        token_value=SECRET,
+        verify_ssl=fakepve_cafile,
     )
-    assert set(fake.exec.post(command=["cat"], **{"input-data": "x"})) == {"pid"}
-    assert fake("file-write").post(file="/root/x", content="x") is None
-    assert "content" in fake("file-read").get(file="/root/x")
-    assert [c for c, _ in vm.agent_requests] == ["exec", "file-write", "file-read"]
-    assert vm.agent_requests[0][1]["command"] == ["cat"]
+    return api.nodes("blade1").qemu(101).agent
+
+
+def test_fakepve_takes_the_same_agent_calls(fake_agent, fake_vm) -> None:  # type: ignore[no-untyped-def]
+    assert set(fake_agent.exec.post(command=["cat"], **{"input-data": "x"})) == {"pid"}
+    assert fake_agent("file-write").post(file="/root/x", content="x") is None
+    assert "content" in fake_agent("file-read").get(file="/root/x")
+    assert [c for c, _ in fake_vm.agent_requests] == ["exec", "file-write", "file-read"]
 
 
 def test_the_guis_read_only_queries_answer_from_the_guest(api: ProxmoxAPI, running_lab: RunningLab) -> None:
@@ -214,3 +219,14 @@ def test_the_guis_read_only_queries_answer_from_the_guest(api: ProxmoxAPI, runni
     assert agent("get-timezone").get() == {"result": {"zone": "UTC", "offset": 0}}
     assert agent("fsfreeze-status").post() == {"result": "thawed"}
     assert agent("get-memory-block-info").get() == {"result": {"size": 128 * 1024**2}}
+
+
+def _keys(answer: dict) -> set[str]:
+    result = answer["result"]
+    return set(result[0] if isinstance(result, list) else result)
+
+
+def test_our_agent_answers_have_the_keys_fakepve_gives(api: ProxmoxAPI, fake_agent) -> None:  # type: ignore[no-untyped-def]
+    ours = api.nodes("blade1").qemu(101).agent
+    for query in ("get-osinfo", "get-vcpus", "get-fsinfo", "info", "get-timezone", "get-host-name"):
+        assert _keys(fake_agent(query).get()) <= _keys(ours(query).get()), query
