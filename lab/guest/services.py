@@ -15,7 +15,7 @@ CLOUD_INIT_BOOT = 4.0  # later boots only rerun the per-boot modules
 def _status_word(ctx: Ctx) -> tuple[str, float]:
     """cloud-init's status and when it is (or was) done."""
     vm = ctx.vm
-    if not any("cloudinit" in value for value in vm.config.values()):
+    if not vm.cloudinit_booted:  # no cloud-init drive at boot: ds-identify disables it
         return "disabled", vm.agent_ready_at
     first = ctx.guest.first_boot is None or ctx.guest.first_boot == vm.started_at
     done_at = vm.agent_ready_at + (CLOUD_INIT_FIRST_BOOT if first else CLOUD_INIT_BOOT)

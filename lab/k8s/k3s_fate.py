@@ -162,11 +162,7 @@ def deploy_manifests(cluster: K8sCluster, now: float) -> None:
     join = cluster.k3s_manifests
     if join is None or join.failure is not None or now < join.ready_at:
         return
-    from lab.k8s.resources import BY_KIND
-    from lab.k8s.workloads import k3s_packaged
+    from lab.k8s.workloads import apply_manifests, k3s_packaged
 
     cluster.k3s_manifests = None
-    for obj in k3s_packaged(frozenset(join.disable)):
-        res = BY_KIND[obj["kind"]]
-        if cluster.store.find(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) is None:
-            cluster.create(res, obj)
+    apply_manifests(cluster, k3s_packaged(frozenset(join.disable)))

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
-from lab.k8s import defaults, etcd, guest, k3s_fate
+from lab.k8s import crds, defaults, etcd, guest, k3s_fate
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
 from lab.k8s.controllers.daemonset import DaemonSetController
@@ -109,6 +109,7 @@ class K8sCluster:
         cluster = cls(pve, clock, scenario.timings)
         now = clock()
         system_namespaces(cluster)
+        crds.install_k3s(cluster.store, now)  # K3s deploys its own CRDs as its server starts
         if any(vm.k3s_role and not vm.template for vm in pve.vms.values()):
             secret = hashlib.sha256(scenario.name.encode()).hexdigest()[:32]
             cluster.k3s_token = k3s_fate.cluster_token(secret)
@@ -125,7 +126,7 @@ class K8sCluster:
             stale = None if cluster.vm_alive(vm, now) else now - cluster.timings.node_monitor_grace_period
             cluster.node_agent.register(vm, now, stale)
         if scenario.workloads == "default":
-            install_default_workloads(cluster)
+            install_default_workloads(cluster, now)
         cluster.advance(now)
         return cluster
 

@@ -16,6 +16,7 @@ from typing import Any
 from lab.guest.interp import NotExecutable, run_argv
 from lab.guest.models import MAX_OUTPUT, Ctx, Guest, Result, Software, new_guest
 from lab.pve.base import PveState
+from lab.pve.cloudinit import hostname_fqdn, ipconfig
 from lab.pve.domain import AgentNotRunning, PveError
 from lab.pve.objects import Vm, mac_for
 
@@ -71,6 +72,11 @@ class AgentApi(PveState):
         guest = entry[1]
         if guest.first_boot is None:
             guest.first_boot = vm.started_at
+        if vm.cloudinit_booted:  # cloud-init set the hostname at boot from the drive it read
+            hostname = hostname_fqdn(vm.cloudinit_booted, vm.vmid)[0]
+            if hostname != guest.hostname:
+                guest.hostname = hostname
+                guest.write("/etc/hostname", f"{hostname}\n".encode())
         guest.ip = guest_ipv4(vm)[0]
         for pid in [p for p, proc in guest.processes.items() if proc.boot != vm.started_at]:
             del guest.processes[pid]  # qemu-ga restarted with the guest
@@ -124,18 +130,12 @@ class AgentApi(PveState):
 
 
 def guest_ipv4(vm: Vm) -> tuple[str, int]:
-    """The VM's address: its static cloud-init ipconfig0, else a DHCP lease from the vmid.
-
-    The lab does not check ipconfig0's format when it is set, so a malformed `ip=` (a guest
-    whose cloud-init cannot apply it) also falls back to the lease rather than failing here.
-    """
-    for part in vm.config.get("ipconfig0", "").split(","):
-        if part.startswith("ip=") and "/" in part:
-            try:
-                iface = ipaddress.IPv4Interface(part[3:])
-            except ValueError:
-                break
-            return str(iface.ip), iface.network.prefixlen
+    """The guest's address: the static ipconfig0 its cloud-init read at its last boot, else a
+    DHCP lease from the vmid (also for an ipconfig0 qemu-server would not use)."""
+    net = ipconfig(vm.cloudinit_booted, 0) or {}
+    if net.get("ip", "dhcp") not in ("dhcp", "manual"):
+        iface = ipaddress.IPv4Interface(net["ip"])
+        return str(iface.ip), iface.network.prefixlen
     return f"192.168.1.{vm.vmid % 200 + 20}", 24
 
 

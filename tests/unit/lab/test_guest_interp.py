@@ -22,6 +22,7 @@ def _ctx(stdin: bytes = b"") -> Ctx:
         disks=[],
         status="running",
         config={"ide2": "local:vm-101-cloudinit,media=cdrom"},
+        cloudinit_booted={"name": "kube01"},  # it booted with a cloud-init drive
     )
     software = ubuntu()
     return Ctx(new_guest(vm, software), vm, software, 1000.0, {"PATH": "/usr/bin:/bin"}, stdin)
