@@ -1,4 +1,5 @@
-"""The Kubernetes API server's HTTP application: record, errors as `Status`, bearer auth, advance."""
+"""The Kubernetes API server's HTTP application: record, errors as `Status`, bearer auth, advance,
+etcd quorum (`lab/k8s/etcd.py`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import discovery, openapi, routes, routes_metrics
+from lab.k8s import discovery, etcd, openapi, routes, routes_metrics
 from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
 from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
 from lab.k8s.resources import BY_KIND
@@ -67,10 +68,6 @@ async def advance(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handler(request)
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
-
-
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 SERVICE = BY_KIND["Service"]
 KUBERNETES_SERVICE_IP = "10.43.0.1"  # the first address of K3s' service CIDR
@@ -92,8 +89,9 @@ def bootstrap(lab: Lab) -> None:
 
 
 def make_app(lab: Lab, token: str) -> web.Application:
-    app = web.Application(middlewares=[lab.recorder.middleware("k8s"), errors, make_auth(token), advance],
-                          client_max_size=3 * 1024 * 1024)  # the API server's 3 MiB request limit
+    quorum = etcd.middleware(lab.k8s)
+    middlewares = [lab.recorder.middleware("k8s"), errors, make_auth(token), advance, quorum]
+    app = web.Application(middlewares=middlewares, client_max_size=3 * 1024 * 1024)  # the API server's 3 MiB
     app[LAB_KEY] = lab
     bootstrap(lab)
     stopping = asyncio.Event()
@@ -103,8 +101,6 @@ def make_app(lab: Lab, token: str) -> web.Application:
         stopping.set()
 
     app.on_shutdown.append(stop_watches)
-    for path in ("/healthz", "/livez", "/readyz"):
-        app.router.add_get(path, healthz)
     routes_metrics.add_routes(app)  # before discovery's /apis/{group}/{version}, which would take its paths
     discovery.add_routes(app)
     openapi.add_routes(app)

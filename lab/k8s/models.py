@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
-from lab.k8s import crds, defaults, guest
+from lab.k8s import crds, defaults, etcd, guest, k3s_fate
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
 from lab.k8s.controllers.daemonset import DaemonSetController
@@ -67,6 +67,8 @@ class K8sCluster:
         self.names = Names()
         self.joins: dict[str, K3sJoin] = {}  # VM name -> how K3s was installed on it
         self.k3s_token: str | None = None  # the cluster's join token, once a server exists
+        self.etcd_departed: set[str] = set()  # uninstalled servers still etcd members (lab/k8s/etcd.py)
+        self.k3s_manifests: K3sJoin | None = None  # a new first server whose manifests are due (k3s_fate)
         # whether Ceph can map RBD images now; the world couples it to Ceph's monitor quorum
         self.rbd_usable: Callable[[float], bool] = lambda now: True
         self.recorder = Recorder(self)
@@ -98,9 +100,7 @@ class K8sCluster:
         self._ran_at = float("-inf")
         self.errors: list[str] = []  # the last controller failures, for tests and `lab status`
         self._wake = 0.0
-        hooks = getattr(pve, "agent_exec_hooks", None)
-        if hooks is not None:
-            hooks.append(self.agent_exec)
+        guest.register(self)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, pve: PveCluster, clock: Callable[[], float]) -> K8sCluster:
@@ -111,14 +111,17 @@ class K8sCluster:
         system_namespaces(cluster)
         crds.install_k3s(cluster.store, now)  # K3s deploys its own CRDs as its server starts
         if any(vm.k3s_role and not vm.template for vm in pve.vms.values()):
-            cluster.k3s_token = guest.cluster_token(hashlib.sha256(scenario.name.encode()).hexdigest()[:32])
+            secret = hashlib.sha256(scenario.name.encode()).hexdigest()[:32]
+            cluster.k3s_token = k3s_fate.cluster_token(secret)
         k3s = [vm for vm in sorted(pve.vms.values(), key=lambda v: v.name) if vm.k3s_role and not vm.template]
         first = next((vm for vm in k3s if vm.k3s_role == "server"), None)
         for vm in k3s:
             # as they were installed: the first server started the cluster, the others joined it
             url = f"https://{vm_ip(first)}:6443" if first is not None and vm is not first else None
             args = ["--cluster-init"] if url is None else ["--server", url, "--token", "********"]
-            cluster.joins[vm.name] = K3sJoin(role=vm.k3s_role, args=args, server_url=url)
+            # the operator labelled the seed nodes with their blade; K3s itself sets no zone
+            cluster.joins[vm.name] = K3sJoin(role=vm.k3s_role, args=args, server_url=url,
+                                             labels={"topology.kubernetes.io/zone": vm.node})
             # joined long ago; a VM that is down now has not posted status since
             stale = None if cluster.vm_alive(vm, now) else now - cluster.timings.node_monitor_grace_period
             cluster.node_agent.register(vm, now, stale)
@@ -132,8 +135,10 @@ class K8sCluster:
     def vm_alive(self, vm: Vm, now: float) -> bool:
         """K3s runs and reaches the cluster: the VM has booted on a blade the network reaches
         (`pve.reachable`: online and not cut off by a partition, as Ceph sees it too)."""
+        join = self.joins.get(vm.name)
         return (
-            vm.name in self.joins
+            join is not None
+            and join.registered(now)
             and vm.status == "running"
             and self.pve.reachable(vm.node, now)
             and now >= vm.started_at + self.timings.vm_boot
@@ -149,10 +154,6 @@ class K8sCluster:
 
     def live_nodes(self, now: float) -> set[str]:
         return set(self.live_vms(now))
-
-    def agent_exec(self, vm: Vm, argv: list[str], now: float) -> tuple[int, str, str] | None:
-        """The guest-agent hook: K3s installs, its node token and its service (lab/k8s/guest.py)."""
-        return guest.agent_exec(self, vm, argv, now)
 
     # API methods the routes call (named after the client's)
 
@@ -246,7 +247,7 @@ class K8sCluster:
     # the control loop
 
     def _fingerprint(self, now: float) -> Any:
-        return tuple(sorted(self.live_vms(now))), len(self.joins)
+        return tuple(sorted(self.live_vms(now))), len(self.joins), etcd.quorate(self, now)
 
     def _drain(self, into: Changes) -> Changes:
         """Add the objects written since the last drain to `into`, by kind."""
@@ -278,6 +279,10 @@ class K8sCluster:
         (REACTION, longer in a big cluster): a burst of API writes costs one round, not one per write.
         """
         self._drain(self._pending)
+        k3s_fate.retry_joins(self, now)
+        k3s_fate.deploy_manifests(self, now)
+        if not etcd.quorate(self, now):
+            return  # the controllers read and write through the API: without etcd they wait
         everything = self._fingerprint(now) != self._seen
         if (
             not everything

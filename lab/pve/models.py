@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.pve.agent import AgentApi, ExecHook
+from lab.guest.programs import ubuntu
+from lab.pve.agent_info import AgentInfoApi
 from lab.pve.base import ROOT
 from lab.pve.clone import CloneApi
 from lab.pve.ha import HaApi
@@ -24,14 +25,14 @@ from lab.pve.tasks import Task, make_upid, task_log, tasks_list
 __all__ = ["GIB", "MIB", "Blade", "Disk", "PveCluster", "Task", "Vm", "make_upid"]
 
 
-class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, AgentApi):
+class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, AgentInfoApi):
     """The PVE cluster's state and API methods."""
 
     def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,
                  timings: Any, now: float) -> None:
         super().__init__(blades, vms, storage, timings, now)
-        self.agent_exec_hooks: list[ExecHook] = []
-        self._execs = {}
+        self.software = ubuntu()  # what every guest can run; K3s adds its own (lab/k8s/guest.py)
+        self._guests = {}
 
     @classmethod
     def from_scenario(cls, scenario: object, now: float) -> PveCluster:

@@ -1,5 +1,5 @@
 """`/nodes/{node}/qemu/...` routes: one guest's status, power, config, clone, resize,
-migrate and guest agent."""
+migrate (the guest agent's are in `routes_agent`)."""
 
 from __future__ import annotations
 
@@ -126,29 +126,3 @@ def qemu_migrate_precondition(c: Call) -> object:
 def qemu_migrate(c: Call) -> object:
     return c.pve.qemu_migrate(c.node, c.vmid, c.text("target") or "", c.now,
                               online=bool(c.flag("online")), user=c.user, bwlimit=c.integer("bwlimit"))
-
-
-@table.post(f"{VM}/agent/ping")
-@answers
-def qemu_agent_ping(c: Call) -> object:
-    return c.pve.qemu_agent_ping(c.node, c.vmid, c.now)
-
-
-@table.post(f"{VM}/agent/exec")
-@answers
-def qemu_agent_exec(c: Call) -> object:
-    command = c.params.get("command") or []
-    argv = [str(a) for a in command] if isinstance(command, list) else str(command).split()
-    return c.pve.qemu_agent_exec(c.node, c.vmid, argv, c.now)
-
-
-@table.get(f"{VM}/agent/exec-status")
-@answers
-def qemu_agent_exec_status(c: Call) -> object:
-    return c.pve.qemu_agent_exec_status(c.node, c.vmid, c.integer("pid") or 0, c.now)
-
-
-@table.get(f"{VM}/agent/network-get-interfaces")
-@answers
-def qemu_agent_network_get_interfaces(c: Call) -> object:
-    return c.pve.qemu_agent_network_get_interfaces(c.node, c.vmid, c.now)

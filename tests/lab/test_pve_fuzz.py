@@ -35,7 +35,8 @@ scalars = st.one_of(
                      "ssh-ed25519%20AAAA", "ip=10.0.0.5/24", "cores", "\u2603", "9" * 400, "+9e9T",
                      "ip=bogus", "gw=10.0.0.1", "user=local:snippets/u.yaml", "ceph-rbd:8",
                      "ceph-rbd:cloudinit", "local:4", "virtio,bridge=vmbr0", "nocloud", "configdrive2",
-                     "meta", "images", "9000"]),
+                     "meta", "images", "9000",
+                     "sh", "-c", "cat", "/etc/hostname", "aGk=", "k3s-uninstall.sh"]),  # for the guest agent
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.text(max_size=20),
 )
