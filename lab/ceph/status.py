@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lab.ceph.health import host_addr, osdmap_flags, overall
+from lab.ceph.mgrmap import mgr_dump
 
 if TYPE_CHECKING:
     from lab.ceph.models import CephCluster, Osd
@@ -52,8 +53,7 @@ def cluster_ceph_status(ceph: CephCluster, now: float) -> dict[str, Any]:
             "read_op_per_sec": 3, "write_op_per_sec": 210,
         },
         "fsmap": {"epoch": 1, "by_rank": [], "up:standby": 0},
-        "mgrmap": {"available": bool(quorum), "num_standbys": max(0, len(quorum) - 1),
-                   "modules": ["iostat", "nfs", "prometheus", "restful"], "services": {}},
+        "mgrmap": mgr_dump(ceph, _iso(now - 86_400)),
         "servicemap": {"epoch": 3, "modified": _iso(now - 86_400), "services": {}},
         "progress_events": {},
     }
@@ -77,8 +77,10 @@ def _monmap(ceph: CephCluster) -> dict[str, Any]:
                                          {"type": "v1", "addr": f"{ip}:6789", "nonce": 0}]},
             "priority": 0, "weight": 0, "crush_location": "{}",
         })
+    # `mon dump` really names two keys with a trailing ": " (MonMap::dump's typo)
     return {"epoch": 3, "fsid": ceph.fsid, "min_mon_release": 19, "min_mon_release_name": "squid",
-            "election_strategy": 1, "tiebreaker_mon": "", "stretch_mode": False,
+            "election_strategy": 1, "disallowed_leaders: ": "", "stretch_mode": False,
+            "tiebreaker_mon": "", "removed_ranks: ": "", "quorum": [m.rank for m in ceph.quorum],
             "modified": "2025-06-01T10:00:00.000000Z", "created": "2025-06-01T10:00:00.000000Z",
             "features": {"persistent": ["kraken", "luminous", "mimic", "osdmap-prune", "nautilus",
                                         "octopus", "pacific", "elector-pinging", "quincy", "reef",
