@@ -13,6 +13,7 @@ from itertools import count
 from typing import Any
 
 from lab.pve.domain import ConfigLocked, NodeOffline, NoSuchNode, NotQuorate, PveError, VmNotFound
+from lab.pve.links import Links
 from lab.pve.objects import HOST_RESERVED, Blade, Vm
 from lab.pve.tasks import Task, TaskTable
 
@@ -34,6 +35,7 @@ class PveState:
         self.passwords: dict[str, str] = {}  # "user@realm" -> password, for ticket auth
         self.privileges: dict[str, frozenset[str]] = {}  # a limited token's privileges (permissions.py)
         self.now = now
+        self.links = Links(lambda node: self.blades[node].nic_bandwidth, self.at, now)
         self._events: list[tuple[float, int, Callable[[float], None]]] = []
         self._seq = count()
 
@@ -151,6 +153,14 @@ class PveState:
         `fail_next_task` for this kind ends it with the given message instead. `cleanup`
         runs however the task ends (e.g. to release a config lock).
         """
+        task, finish = self.start_task(node, kind, obj, now, work, user, cleanup)
+        self.at(now + duration, finish)
+        return task
+
+    def start_task(self, node: str, kind: str, obj: str | int, now: float,
+                   work: Callable[[Task, float], None] | None = None, user: str = ROOT,
+                   cleanup: Callable[[], None] | None = None) -> tuple[Task, Callable[[float], None]]:
+        """A worker task that ends when the caller calls `finish(end)` (see `run_task`)."""
         blade = self.blade(node)
         task, forced = self.open_task(node, kind, obj, now, user)
         boot_seq = blade.boot_seq
@@ -176,8 +186,7 @@ class PveState:
                     cleanup()
             task.finish(end, error)
 
-        self.at(now + duration, finish)
-        return task
+        return task, finish
 
     def open_task(self, node: str, kind: str, obj: str | int, now: float,
                   user: str = ROOT) -> tuple[Task, str | None]:

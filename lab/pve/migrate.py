@@ -8,10 +8,13 @@ from typing import Any
 
 from lab.pve.base import ROOT, PveState
 from lab.pve.domain import ParamError, PveError
+from lab.pve.links import Transfer
 from lab.pve.objects import Vm
 from lab.pve.tasks import Task
 
-MIGRATE_OVERHEAD = 3.0  # lab seconds of setup and switch-over on top of the memory transfer
+# lab seconds before and after the memory transfer: remote VM start and tunnel, then switch-over
+MIGRATE_SETUP, SWITCHOVER = 2.0, 1.0
+MIGRATE_OVERHEAD = MIGRATE_SETUP + SWITCHOVER  # a migration's fixed cost, beside its memory transfer
 OFFLINE_MIGRATE = 2.0  # shared storage: only the config moves
 SSH_TIMEOUT = 3.0  # lab seconds before the migration gives up on a target that does not answer
 LOCAL_DEVICES = ("hostpci", "usb")
@@ -65,8 +68,8 @@ class MigrateApi(PveState):
 
     def qm_migrate(self, vm: Vm, target: str, now: float, user: str = ROOT,
                    bwlimit: int | None = None) -> Task:
-        """The `qmigrate` worker: live when running (memory over the slower NIC, or `bwlimit`
-        KiB/s), else offline."""
+        """The `qmigrate` worker: live when running (memory over both NICs, shared with other
+        transfers, at most `bwlimit` KiB/s), else offline."""
         source = vm.node
         live = vm.running()
         vm.lock = "migrate"
@@ -74,11 +77,10 @@ class MigrateApi(PveState):
         no_room = live and not unreachable and self.mem_free(target) < vm.memory
         if live and not (no_room or unreachable):
             vm.migrating_to = target
-        bandwidth = min(self.blades[source].nic_bandwidth, self.blades[target].nic_bandwidth,
-                        bwlimit * 1024 if bwlimit else float("inf"))
-        duration = (1.5 if no_room else vm.memory / bandwidth + MIGRATE_OVERHEAD) if live \
-            else OFFLINE_MIGRATE
+        cap = bwlimit * 1024 if bwlimit else float("inf")
+        duration = 1.5 if no_room else OFFLINE_MIGRATE
         start = now
+        sent: list[float] = []  # when the memory transfer began and ended
 
         def move(task: Task, end: float) -> None:
             if unreachable:  # the ssh check in QemuMigrate's prepare phase
@@ -97,7 +99,8 @@ class MigrateApi(PveState):
                      error=True)
                 raise PveError("migration problems")
             if live:
-                _log(task, end, f"average migration speed: {render_bytes(bandwidth)}/s - downtime 42 ms")
+                speed = vm.memory / max(sent[1] - sent[0], 1e-9)
+                _log(task, end, f"average migration speed: {render_bytes(speed)}/s - downtime 42 ms")
                 _log(task, end, f"migration completed, transferred {render_bytes(vm.memory)} VM-state")
                 _log(task, end, "migration status: completed")
             vm.node = target
@@ -109,8 +112,21 @@ class MigrateApi(PveState):
             vm.lock = None
             vm.migrating_to = None
 
-        task = self.run_task(source, "qmigrate", vm.vmid, now, SSH_TIMEOUT if unreachable else duration,
-                             move, user=user, cleanup=unlock)
+        if unreachable or no_room or not live:
+            task = self.run_task(source, "qmigrate", vm.vmid, now, SSH_TIMEOUT if unreachable else duration,
+                                 move, user=user, cleanup=unlock)
+        else:  # the memory crosses both NICs, shared with every other transfer on them
+            task, finish = self.start_task(source, "qmigrate", vm.vmid, now, move, user, unlock)
+
+            def transferred(t: float) -> None:
+                sent.append(t)
+                self.at(t + SWITCHOVER, finish)
+
+            def send(t: float) -> None:
+                sent.append(t)
+                self.links.start(Transfer(source, target, vm.memory, cap, transferred), t)
+
+            self.at(now + MIGRATE_SETUP, send)
         if unreachable:
             return task
         _log(task, now, f"starting migration of VM {vm.vmid} to node '{target}' ({self.blades[target].ip})")
