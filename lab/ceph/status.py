@@ -5,11 +5,13 @@ Shapes follow a real `ceph status` capture (reef) and pve-manager's PVE::API2::C
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lab.ceph.health import host_addr, osdmap_flags, overall
 from lab.ceph.mgrmap import mgr_dump
+from lab.ceph.pgmap import pg_map
 
 if TYPE_CHECKING:
     from lab.ceph.models import CephCluster, Osd
@@ -46,7 +48,7 @@ def cluster_ceph_status(ceph: CephCluster, now: float) -> dict[str, Any]:
             "num_remapped_pgs": 0,
         },
         "pgmap": {
-            "pgs_by_state": _pgs_by_state(ceph, checks), "num_pgs": ceph.num_pgs, "num_pools": 2,
+            "pgs_by_state": _pgs_by_state(ceph, now), "num_pgs": ceph.num_pgs, "num_pools": 2,
             "num_objects": ceph.num_objects, "data_bytes": used // ceph.pool_size,
             "bytes_used": used, "bytes_avail": raw - used, "bytes_total": raw,
             "read_bytes_sec": 52_000, "write_bytes_sec": 2_600_000,
@@ -59,12 +61,9 @@ def cluster_ceph_status(ceph: CephCluster, now: float) -> dict[str, Any]:
     }
 
 
-def _pgs_by_state(ceph: CephCluster, checks: list[Any]) -> list[dict[str, Any]]:
-    degraded = next((c.count for c in checks if c.name == "PG_DEGRADED"), 0)
-    states = [{"state_name": "active+clean", "count": ceph.num_pgs - degraded}]
-    if degraded:
-        states.append({"state_name": "active+undersized+degraded", "count": degraded})
-    return [s for s in states if s["count"]]
+def _pgs_by_state(ceph: CephCluster, now: float) -> list[dict[str, Any]]:
+    states = Counter(pg.state for pg in pg_map(ceph, now))
+    return [{"state_name": name, "count": n} for name, n in states.most_common()]
 
 
 def _monmap(ceph: CephCluster) -> dict[str, Any]:
