@@ -5,29 +5,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from lab.ceph import operations
+from lab.ceph.models import CephCluster
 from lab.pve.handlers import Call, answers
 
 table = web.RouteTableDef()
 NODE = "/api2/json/nodes/{node}/ceph"
 
 
-@table.post(f"{NODE}/osd/{{osdid}}/in")
-@answers
-def osd_in(c: Call) -> object:
-    c.pve.online_blade(c.node, c.now)
-    operations.osd_in(c.ceph, c.integer("osdid") or 0, c.now)
-    return None
+def _osd_command(command: Callable[[CephCluster, int, float], None]) -> Callable[[Call], object]:
+    def osd_in_out(c: Call) -> object:
+        c.pve.online_blade(c.node, c.now)
+        command(c.ceph, c.integer("osdid") or 0, c.now)
+        return None
+
+    return osd_in_out
 
 
-@table.post(f"{NODE}/osd/{{osdid}}/out")
-@answers
-def osd_out(c: Call) -> object:
-    c.pve.online_blade(c.node, c.now)
-    operations.osd_out(c.ceph, c.integer("osdid") or 0, c.now)
-    return None
+table.post(f"{NODE}/osd/{{osdid}}/in")(answers(_osd_command(operations.osd_in)))
+table.post(f"{NODE}/osd/{{osdid}}/out")(answers(_osd_command(operations.osd_out)))
 
 
 @table.get(f"{NODE}/osd/{{osdid}}/metadata")

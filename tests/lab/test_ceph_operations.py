@@ -4,8 +4,6 @@ metadata, and health checks detailed as `ceph health detail` lists them."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +11,6 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from lab.faults import apply_fault
-from lab.scenario import load_scenario
 from tests.conftest import RunningLab
 from tests.lab.pve_client import proxmox, wait_for
 
@@ -21,14 +18,13 @@ PG_LINE = re.compile(r"pg [12]\.[0-9a-f]+ is (active\+)?undersized\+degraded[+a-
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[RunningLab]:
-    with RunningLab(tmp_path / "lab", load_scenario(None), time_scale=200) as running:
-        yield running
+def lab(fast_lab: RunningLab) -> RunningLab:
+    return fast_lab
 
 
 @pytest.fixture
-def api(lab: RunningLab) -> ProxmoxAPI:
-    return proxmox(lab)
+def api(fast_lab: RunningLab) -> ProxmoxAPI:
+    return proxmox(fast_lab)
 
 
 def _fault(lab: RunningLab, fault: str, target: str) -> None:
