@@ -30,6 +30,7 @@ class PveState:
         self.timings = timings
         self.task_table = TaskTable()
         self.fence_due: dict[str, float] = {}  # blade -> when HA has fenced it
+        self.ha_rules: dict[str, dict[str, Any]] = {}  # rule id -> its options (ha_rules.py)
         self.quorum_lost = False  # the cluster-wide lose_quorum fault, on top of the votes
         self.tokens: dict[str, str] = {}  # "user@realm!tokenid" -> secret
         self.passwords: dict[str, str] = {}  # "user@realm" -> password, for ticket auth
@@ -80,6 +81,10 @@ class PveState:
     def cluster_node(self, name: str) -> None:
         if name not in self.blades:
             raise PveError(f"no such cluster node '{name}'")
+
+    def ha_motion_info(self, sid: str, now: float) -> tuple[list[str], dict[str, list[dict[str, str]]]]:
+        """HA: the resources that move along with `sid`, and per node the ones blocking a move there."""
+        return [], {}
 
     def ha_migrate_request(self, vm: Vm, target: str, now: float, user: str) -> Task:
         """HA: queue `ha-manager migrate`; returns the `hamigrate` task."""

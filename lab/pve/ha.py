@@ -159,15 +159,47 @@ class HaApi(HaRecovery):
         self.require_quorum(now)
         self.cluster_node(node)
         self.at(now + CRM_DELAY, lambda t: self._crm_migrate(vm, node, t))
-        return {"sid": vm.sid, "requested-node": node}
+        out: dict[str, Any] = {"sid": vm.sid, "requested-node": node}
+        dependent, blocking = self.ha_motion_info(vm.sid, now)
+        if dependent:
+            out["comigrated-resources"] = dependent
+        if node in blocking:
+            out["blocking-resources"] = blocking[node]
+        return out
 
-    def _crm_migrate(self, vm: Vm, target: str, now: float) -> None:
+    def _crm_migrate(self, vm: Vm, target: str, now: float, partners: bool = True) -> None:
+        """The CRM's `migrate` command (queue_resource_motion): dropped, with an error in its
+        log, when a negative partner is on the target; positive partners come along."""
         if (not self.quorate(now) or vm.lock or vm.node == target
                 or not self.blades[target].reachable(now) or not self.blades[vm.node].reachable(now)):
             return  # the CRM logs and drops a migration it cannot do
+        dependent, blocking = self.ha_motion_info(vm.sid, now)
+        if target in blocking:
+            return
         vm.ha_state = "migrate"
         task = self.qm_migrate(vm, target, now)
         task.on_end.append(lambda t: self._migrated(vm))
+        for sid in dependent if partners else []:
+            partner = self.ha_managed(sid)
+            if partner is not None and target not in (partner.node, partner.migrating_to):
+                self._crm_migrate(partner, target, now, partners=False)
+
+    def _ha_tick(self, now: float) -> None:
+        super()._ha_tick(now)
+        if self.ha_rules and self.quorate(now):
+            self._enforce_rules(now)
+
+    def _enforce_rules(self, now: float) -> None:
+        """The CRM's round for started services: one the rules no longer allow where it runs
+        (or, with failback, off its preferred nodes) migrates to the node they choose."""
+        for vm in sorted(self.vms.values(), key=lambda v: v.vmid):
+            if not (vm.ha and vm.running() and vm.ha_state == "started" and vm.ha_request == "started"
+                    and vm.lock is None and vm.migrating_to is None
+                    and any(vm.sid in rule["resources"] for rule in self.ha_rules.values())):
+                continue
+            target = self.ha_select_node(vm, now, stay=True)
+            if target is not None and target != vm.node:
+                self._crm_migrate(vm, target, now, partners=False)
 
     @staticmethod
     def _migrated(vm: Vm) -> None:

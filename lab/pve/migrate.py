@@ -37,8 +37,13 @@ class MigrateApi(PveState):
             "local_resources": self._local_resources(vm),
             "mapped-resources": [], "mapped-resource-info": {}, "has-dbus-vmstate": 1,
         }
-        if vm.ha:
-            out["dependent-ha-resources"] = []
+        if vm.ha:  # qemu-server asks ha-manager which partners come along and which block a node
+            dependent, blocking = self.ha_motion_info(vm.sid, now)
+            out["dependent-ha-resources"] = dependent
+            for name, blockers in blocking.items():
+                if name != node:
+                    out["not_allowed_nodes"][name] = {"blocking-ha-resources": blockers}
+            out["allowed_nodes"] = [n for n in out["allowed_nodes"] if n not in out["not_allowed_nodes"]]
         return out
 
     def _check_target(self, source: str, target: str, now: float) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from lab.pve.agent import AgentApi, ExecHook
 from lab.pve.ha import HaApi
+from lab.pve.ha_status import HaStatusApi
 from lab.pve.migrate import MigrateApi
 from lab.pve.nodes import NodesApi
 from lab.pve.objects import GIB, MIB, Blade, Disk, Vm, mac_for, uuid_for
@@ -21,7 +22,7 @@ from lab.pve.tasks import Task, make_upid, task_log, tasks_list
 __all__ = ["GIB", "MIB", "Blade", "Disk", "PveCluster", "Task", "Vm", "make_upid"]
 
 
-class PveCluster(NodesApi, PowerApi, QemuApi, MigrateApi, HaApi, AgentApi):
+class PveCluster(NodesApi, PowerApi, QemuApi, MigrateApi, HaApi, HaStatusApi, AgentApi):
     """The PVE cluster's state and API methods."""
 
     def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,

@@ -22,6 +22,9 @@ FORMATS = {
     "dns-name": (re.compile(rf"({_DNS_LABEL}\.)*{_DNS_LABEL}"), "value does not look like a valid DNS name"),
     "pve-configid": (re.compile(r"[a-zA-Z][a-zA-Z0-9_-]+"), "invalid configuration ID '{}'"),
     "urlencoded": (re.compile(r"[-%a-zA-Z0-9_.!~*'()]*"), "invalid urlencoded string: {}"),
+    # pve-ha-manager's PVE::HA::Tools
+    "pve-ha-node": (re.compile(rf"{_DNS_LABEL}(:\d+)?"), "value does not look like a valid ha node"),
+    "pve-ha-resource-id": (re.compile(r"[a-z]+:\S+"), "value does not look like a valid ha resource id"),
 }
 _INTEGER = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?")
