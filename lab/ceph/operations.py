@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from lab.ceph.models import CephCluster, Mon, Osd
 
 RELEASE = "squid"
+# what every daemon's metadata says of its host (Ceph reports these numbers as strings)
+HOST = {"cpu": "AMD Ryzen 5 5600U with Radeon Graphics", "mem_total_kb": str(16 * 1024**2),
+        "mem_swap_kb": "0"}
 OSD_MEMORY = 2_400_000_000  # bytes: a BlueStore OSD near its default osd_memory_target of 4 GiB
 
 
@@ -64,6 +67,9 @@ def _metadata(ceph: CephCluster, osd: Osd) -> dict[str, Any]:
         "bluestore_bdev_size": str(osd.size), "bluestore_bdev_support_discard": "1",
         "bluestore_bdev_type": "ssd", "bluefs_dedicated_db": "0", "bluefs_dedicated_wal": "0",
         "default_device_class": "nvme", "devices": "nvme0n1", "rotational": "0",
+        "device_ids": f"nvme0n1=Samsung_SSD_980_PRO_500GB_S5GYNX0T{osd.id:06d}",
+        "device_paths": "nvme0n1=/dev/disk/by-path/pci-0000:01:00.0-nvme-1",
+        **HOST,
     }
 
 
@@ -188,7 +194,7 @@ def listmon(ceph: CephCluster) -> list[dict[str, Any]]:
 def metadata(ceph: CephCluster, scope: str = "all") -> dict[str, Any]:
     """`GET /cluster/ceph/metadata`: versions per node, then each daemon's metadata."""
     hosts = sorted({o.host for o in ceph.osds.values()} | {m.host for m in ceph.mons.values()})
-    parts = [int(p) for p in CEPH_VERSION_SHORT.split(".")]
+    parts = CEPH_VERSION_SHORT.split(".")  # regex captures in PVE's broadcast: strings
     out: dict[str, Any] = {"node": {h: {"version": {"str": CEPH_VERSION_SHORT, "parts": parts},
                                         "buildcommit": CEPH_VERSION.split("(")[1].split(")")[0]}
                                     for h in hosts}}
@@ -206,4 +212,4 @@ def _daemon(ceph: CephCluster, name: str, host: str) -> dict[str, Any]:
     ip = host_addr(ceph, host)
     return {"name": name, "hostname": host, "addrs": f"[v2:{ip}:3300/0,v1:{ip}:6789/0]",
             "ceph_release": RELEASE, "ceph_version": CEPH_VERSION, "ceph_version_short": CEPH_VERSION_SHORT,
-            "mem_total_kb": 16 * 1024**2, "mem_swap_kb": 0, "service": 1, "direxists": 1}
+            "service": 1, "direxists": 1, **HOST}

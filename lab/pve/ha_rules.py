@@ -88,7 +88,7 @@ class HaRulesApi(PveState):
             elif key == "nodes":
                 out[key] = parse_nodes(value)
             elif key in ("strict", "disable"):
-                if value not in ("0", ""):  # PVE stores them only when set
+                if value.lower() in ("1", "true", "on", "yes"):  # PVE stores them only when set
                     out[key] = 1
             else:
                 out[key] = value

@@ -27,10 +27,16 @@ PVE_STATUSES = {200, 400, 401, 403, 500, 501, 506, 595}
 TOKEN = {"Authorization": "PVEAPIToken=root@pam!fuzz=secret"}
 
 URI_VALUES = {"node": ["blade1", "blade3", "blade9", "bad_name"], "vmid": ["101", "105", "9000", "777", "-5"],
-              "sid": ["vm:101", "vm:105", "101", "ct:1"], "flag": ["noout", "pause", "bogus"]}
+              "sid": ["vm:101", "vm:105", "101", "ct:1"], "flag": ["noout", "pause", "bogus"],
+              "rule": ["spread", "kube04-home", "x", "9bad"], "group": ["grp", "x"],
+              "osdid": ["0", "3", "9", "-1", "x"]}
+# the HA rules and Ceph operations, fuzzed on their own too so that every run reaches them
+HA_AND_CEPH = [r for r in ROUTES if "/ha/" in r[1] or "/ceph/" in r[1]]
 scalars = st.one_of(
     st.sampled_from(["", "0", "1", "blade2", "blade4", "101", "scsi0", "+1G", "vm:101", "started",
-                     "ssh-ed25519%20AAAA", "ip=10.0.0.5/24", "cores", "\u2603", "9" * 400, "+9e9T"]),
+                     "ssh-ed25519%20AAAA", "ip=10.0.0.5/24", "cores", "\u2603", "9" * 400, "+9e9T",
+                     "vm:101,vm:102", "vm:103", "blade1:2,blade2", "blade4", "node-affinity",
+                     "resource-affinity", "negative", "positive", "osd", "mon", "stop", "destroy"]),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.text(max_size=20),
 )
@@ -39,8 +45,9 @@ json_values = st.one_of(scalars, st.integers(), st.booleans(), st.none(), st.lis
 
 
 @st.composite
-def pve_requests(draw: st.DrawFn) -> tuple[str, str, dict[str, Any], str, float]:
-    method, path = draw(st.sampled_from(ROUTES))
+def pve_requests(draw: st.DrawFn, routes: list[tuple[str, str]] = ROUTES
+                 ) -> tuple[str, str, dict[str, Any], str, float]:
+    method, path = draw(st.sampled_from(routes))
     url = re.sub(r"\{(\w+)\}", lambda m: draw(st.sampled_from(URI_VALUES.get(m[1], ["x", "UPID:x"]))), path)
     node = SCHEMA.find(re.sub(r"\{\w+\}", "x", path.removeprefix("/api2/json")))
     props = sorted(((node[0].info.get(method) or {}).get("parameters") or {}).get("properties") or {}) \
@@ -95,4 +102,10 @@ async def _send(lab: Lab, requests: list[tuple[str, str, dict[str, Any], str, fl
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(pve_requests(), min_size=10, max_size=30))
 def test_random_requests_get_pves_answers_never_a_lab_error(requests: list[Any]) -> None:
+    assert asyncio.run(_send_all(requests)) == []
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(pve_requests(HA_AND_CEPH), min_size=10, max_size=30))
+def test_random_ha_rule_and_ceph_requests_get_pves_answers(requests: list[Any]) -> None:
     assert asyncio.run(_send_all(requests)) == []
