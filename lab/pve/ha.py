@@ -194,7 +194,7 @@ class HaApi(HaRecovery):
         (or, with failback, off its preferred nodes) migrates to the node they choose."""
         for vm in sorted(self.vms.values(), key=lambda v: v.vmid):
             if not (vm.ha and vm.running() and vm.ha_state == "started" and vm.ha_request == "started"
-                    and vm.lock is None and vm.migrating_to is None
+                    and vm.lock is None and vm.migrating_to is None and not self.blades[vm.node].shutting_down
                     and any(vm.sid in rule["resources"] for rule in self.ha_rules.values())):
                 continue
             target = self.ha_select_node(vm, now, stay=True)
