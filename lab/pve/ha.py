@@ -42,7 +42,7 @@ class HaApi(HaRecovery):
     @staticmethod
     def _resource_entry(vm: Vm) -> dict[str, Any]:
         return {"sid": vm.sid, "type": "vm", "state": vm.ha_request, "max_restart": 1,
-                "max_relocate": 1, "failback": 1,
+                "max_relocate": 1, "failback": int(vm.ha_failback),
                 "digest": hashlib.sha1(f"{vm.sid}:{vm.ha_request}".encode()).hexdigest()}
 
     def ha_resources(self, now: float, type: str | None = None) -> list[dict[str, Any]]:
@@ -70,9 +70,12 @@ class HaApi(HaRecovery):
         vm.ha_state = "started" if vm.running() else "stopped"
         self.at(now + CRM_DELAY, lambda t: self._crm_apply(vm, t))
 
-    def ha_resource_update(self, sid: str, now: float, state: str | None = None) -> None:
+    def ha_resource_update(self, sid: str, now: float, state: str | None = None,
+                           failback: bool | None = None) -> None:
         self.require_quorum(now)
         vm = self._service(sid)
+        if failback is not None:
+            vm.ha_failback = failback
         if state is not None:
             vm.ha_request = "started" if state == "enabled" else state
             self.at(now + CRM_DELAY, lambda t: self._crm_apply(vm, t))
@@ -111,7 +114,7 @@ class HaApi(HaRecovery):
             out.append({"id": f"service:{vm.sid}", "type": "service", "sid": vm.sid, "node": vm.node,
                         "crm_state": vm.ha_state, "state": state, "request_state": vm.ha_request,
                         "status": f"{vm.sid} ({vm.node}, {state})", "max_restart": 1,
-                        "max_relocate": 1, "failback": 1})
+                        "max_relocate": 1, "failback": int(vm.ha_failback)})
         return out
 
     # --- requests -------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ PVE::HA::Manager::select_service_node applies them, plus the motion info the API
 Node affinity: the highest-priority online nodes of the service's rule (a non-strict rule adds
 every other node at priority -1; a strict one leaves the service stopped when none is online).
 Resource affinity: nodes running a negative partner are removed; with positive partners the
-node most of them run on is the only choice. Among what is left the lab picks the node with
-the most free memory that can hold the guest (PVE's static scheduler weighs memory too).
+node most of them run on is the only choice. A started service without `failback` stays on
+its node while the rules allow it there; with failback (the default) it goes to its preferred
+nodes. Among what is left the lab picks the node with the most free memory that can hold the
+guest (PVE's static scheduler weighs memory too).
 """
 
 from __future__ import annotations
@@ -56,8 +58,11 @@ class HaPlacement(HaRulesApi):
         """The node for `vm`: with `stay`, its own when the rules allow (the CRM's check of a
         started service); else the best one (recovery). None when no node fits."""
         online = {n for n, b in self.blades.items() if b.reachable(now) and not b.shutting_down}
-        _, preferred = self.ha_node_affinity(vm.sid, online)
+        allowed, preferred = self.ha_node_affinity(vm.sid, online)
         together, separate = self.ha_resource_affinity(vm.sid, online)
+        if stay and not vm.ha_failback and vm.node in allowed and (vm.node in together
+                                                                    or vm.node not in separate):
+            return vm.node  # without failback a service stays wherever the rules still allow it
         preferred -= separate
         together = Counter({n: k for n, k in together.items() if n in preferred})
         if together:

@@ -28,6 +28,12 @@ def _placed(api: ProxmoxAPI, vmid: int, state: str = "started") -> str | None:
     return vm["node"] if vm.get("hastate") == state and vm["status"] == "running" else None
 
 
+def _crm_rounds(lab: RunningLab, seconds: float = 30) -> None:
+    """Let a few CRM rounds (and a migration they would start) pass in lab time."""
+    later = lab.call(lambda: lab.lab.advance()) + seconds
+    wait_for(lambda: lab.call(lambda: lab.lab.advance()) > later, 10, f"{seconds} lab seconds")
+
+
 def _error(call: Any) -> ResourceException:
     with pytest.raises(ResourceException) as exc:
         call()
@@ -81,12 +87,22 @@ def test_a_negative_resource_affinity_rule_keeps_two_vms_apart(fast_lab: Running
     assert answer["blocking-resources"] == [{"sid": "vm:102", "cause": "resource-affinity"}]
     upid = api.nodes("blade1").qemu(101).migrate.post(target="blade2", online=1)
     assert wait_task(api, upid)["exitstatus"] == "OK"  # hamigrate only queues the request
-    later = fast_lab.call(lambda: fast_lab.lab.advance()) + 30  # several CRM rounds
-    wait_for(lambda: fast_lab.call(lambda: fast_lab.lab.advance()) > later, 10, "30 lab seconds")
+    _crm_rounds(fast_lab)
     assert vm_resource(api, 101)["node"] == "blade1"
     # and when blade1 dies kube01 restarts anywhere but beside kube02 (blade2 has the most room)
     _fault(fast_lab, "power-off", "blade1")
     assert wait_for(lambda: _placed(api, 101), 20, "kube01 recovered") == "blade4"
+
+
+def test_with_failback_a_rule_pulls_a_running_vm_to_its_preferred_node(
+        fast_lab: RunningLab, api: ProxmoxAPI) -> None:
+    api.cluster.ha.resources("vm:101").put(failback=0)
+    assert api.cluster.ha.resources("vm:101").get()["failback"] == 0
+    api.cluster.ha.rules.post(rule="prefer2", type="node-affinity", resources="vm:101", nodes="blade2")
+    _crm_rounds(fast_lab)
+    assert vm_resource(api, 101)["node"] == "blade1"  # still allowed there: it stays
+    api.cluster.ha.resources("vm:101").put(failback=1)
+    wait_for(lambda: vm_resource(api, 101)["node"] == "blade2", 10, "kube01 moved to blade2")
 
 
 def test_a_positive_resource_affinity_rule_brings_two_vms_together(api: ProxmoxAPI) -> None:
