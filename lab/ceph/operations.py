@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lab.ceph.health import host_addr
-from lab.ceph.pgmap import crush, pg_map
+from lab.ceph.pgmap import pg_map, pgs_per_osd
 from lab.ceph.status import CEPH_VERSION, CEPH_VERSION_SHORT
 from lab.pve.domain import PveError
 
@@ -117,12 +117,10 @@ def _safe_to_destroy_osd(ceph: CephCluster, osd_id: int, now: float) -> tuple[bo
     osd = ceph.osds.get(osd_id)
     if osd is None:  # already gone: nothing to lose
         return True, f"OSD(s) {osd_id} are safe to destroy without reducing data durability."
-    pgs = pg_map(ceph, now)
-    in_osds = [o for o in sorted(ceph.osds) if ceph.osds[o].in_]
-    mapped = sum(osd_id in crush(pg.pool, pg.ps, in_osds, ceph.pool_size) for pg in pgs)
+    mapped = pgs_per_osd(ceph)[osd_id]
     if mapped:
         return False, f"OSD(s) {osd_id} have {mapped} pgs currently mapped to them."
-    if any(pg.state != "active+clean" for pg in pgs):
+    if any(pg.state != "active+clean" for pg in pg_map(ceph, now)):
         return False, (f"OSD(s) {osd_id} last reported they still store some PG data, and not all PGs "
                        "are active+clean; we cannot be sure they aren't still needed.")
     return True, f"OSD(s) {osd_id} are safe to destroy without reducing data durability."

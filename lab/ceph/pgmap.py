@@ -11,6 +11,7 @@ onto their new OSD for the recovery time.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -49,6 +50,13 @@ def _draw(pool: int, ps: int, osd: int) -> int:
 def crush(pool: int, ps: int, osds: list[int], size: int) -> list[int]:
     """straw2 in one line: the `size` OSDs with the highest draw for this PG."""
     return sorted(osds, key=lambda o: _draw(pool, ps, o), reverse=True)[:size]
+
+
+def pgs_per_osd(ceph: CephCluster) -> Counter[int]:
+    """How many PGs CRUSH maps to each OSD that is in (the OSD tree's `pgs`)."""
+    in_osds = [o for o in sorted(ceph.osds) if ceph.osds[o].in_]
+    return Counter(o for pool, pg_num in POOLS for ps in range(pg_num)
+                   for o in crush(pool, ps, in_osds, ceph.pool_size))
 
 
 def pg_map(ceph: CephCluster, now: float) -> list[Pg]:

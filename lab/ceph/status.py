@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from lab.ceph.health import host_addr, osdmap_flags, overall
 from lab.ceph.mgrmap import mgr_dump
-from lab.ceph.pgmap import pg_map
+from lab.ceph.pgmap import pg_map, pgs_per_osd
 
 if TYPE_CHECKING:
     from lab.ceph.models import CephCluster, Osd
@@ -87,14 +87,14 @@ def _monmap(ceph: CephCluster) -> dict[str, Any]:
             "mons": mons}
 
 
-def _osd_entry(osd: Osd) -> dict[str, Any]:
+def _osd_entry(osd: Osd, pgs: int) -> dict[str, Any]:
     total = osd.size
     used = int(total * USED_SHARE) if osd.in_ else 0
     return {
         "id": osd.id, "name": osd.name, "type": "osd", "host": osd.host, "leaf": 1,
         "status": "up" if osd.up else "down", "in": int(osd.in_),
         "crush_weight": round(total / 1024**4, 5), "reweight": 1 if osd.in_ else 0,
-        "device_class": "nvme", "pgs": 0, "osdtype": "bluestore", "blfsdev": "/dev/nvme0n1",
+        "device_class": "nvme", "pgs": pgs, "osdtype": "bluestore", "blfsdev": "/dev/nvme0n1",
         "total_space": total, "bytes_used": used, "percent_used": used * 100 / total,
         "commit_latency_ms": 1 if osd.up else 0, "apply_latency_ms": 1 if osd.up else 0,
         "ceph_version": CEPH_VERSION, "ceph_version_short": CEPH_VERSION_SHORT,
@@ -103,9 +103,11 @@ def _osd_entry(osd: Osd) -> dict[str, Any]:
 
 def node_ceph_osd(ceph: CephCluster) -> dict[str, Any]:
     """The CRUSH tree: root `default` -> hosts -> OSDs, in PVE's extjs-tree shape."""
+    pgs = pgs_per_osd(ceph)
     hosts = []
     for i, host in enumerate(sorted({o.host for o in ceph.osds.values()})):
-        osds = [_osd_entry(o) for o in sorted(ceph.osds.values(), key=lambda o: o.id) if o.host == host]
+        osds = [_osd_entry(o, pgs[o.id]) for o in sorted(ceph.osds.values(), key=lambda o: o.id)
+                if o.host == host]
         hosts.append({"id": -3 - i, "name": host, "type": "host", "leaf": 0, "children": osds,
                       "crush_weight": sum(o["crush_weight"] for o in osds), "version": CEPH_VERSION_SHORT})
     root = {"id": -1, "name": "default", "type": "root", "leaf": 0, "children": hosts}

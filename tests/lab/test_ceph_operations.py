@@ -62,7 +62,8 @@ def test_an_osd_marked_out_rebalances_in_lab_time_then_is_safe_to_destroy(
         lab: RunningLab, api: ProxmoxAPI) -> None:
     assert _safety(api, "osd", "1", "destroy")["safe"] is False
     assert api.nodes("blade2").ceph.osd(1).out.post() is None
-    assert _osd(api, 1)["in"] == 0 and _osd(api, 1)["status"] == "up"
+    assert (_osd(api, 1)["in"], _osd(api, 1)["status"], _osd(api, 1)["pgs"]) == (0, "up", 0)
+    assert sum(_osd(api, i)["pgs"] for i in (0, 2, 3)) == 3 * 129  # every PG on three OSDs still
     backfill = [d["message"] for d in _checks(api)["PG_DEGRADED"]["detail"]]
     assert "+remapped+backfilling, acting [" in backfill[0]
     unsafe = _safety(api, "osd", "1", "destroy")
@@ -73,7 +74,7 @@ def test_an_osd_marked_out_rebalances_in_lab_time_then_is_safe_to_destroy(
     assert _safety(api, "osd", "1", "destroy") == {
         "safe": True, "status": "OSD(s) 1 are safe to destroy without reducing data durability."}
     api.nodes("blade2").ceph.osd(1)("in").post()
-    assert _osd(api, 1)["in"] == 1
+    assert _osd(api, 1)["in"] == 1 and _osd(api, 1)["pgs"] > 0
     assert _safety(api, "osd", "1", "destroy")["status"].endswith("pgs currently mapped to them.")
 
 
