@@ -56,8 +56,9 @@ class Links:
             transfer.done(now)
 
     def _progress(self, now: float) -> None:
+        elapsed = max(0.0, now - self._last)  # a late caller never gets bytes back
         for transfer in self.transfers:
-            transfer.left -= transfer.rate * (now - self._last)
+            transfer.left -= transfer.rate * elapsed
         self._last = max(self._last, now)
 
     def _replan(self, now: float) -> None:
