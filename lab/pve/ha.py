@@ -146,9 +146,22 @@ class HaApi(HaRecovery):
         vm.ha_state = "stopped"
 
     def ha_migrate_request(self, vm: Vm, target: str, now: float, user: str) -> Task:
-        """`hamigrate` ends at once; a few seconds later the LRM runs the real `qmigrate`."""
+        """`hamigrate` runs `ha-manager migrate`, which queues the CRM command and ends; a few
+        seconds later the LRM runs the real `qmigrate`. The CLI fails when a negative partner
+        sits on the target (the CRM drops that command) and names positive partners coming along."""
         def request(task: Task, end: float) -> None:
             self.at(end + CRM_DELAY, lambda t: self._crm_migrate(vm, target, t))
+            dependent, blocking = self.ha_motion_info(vm.sid, end)
+            if target in blocking:
+                task.write(f"cannot migrate resource '{vm.sid}' to node '{target}':")
+                task.write("")
+                for blocker in blocking[target]:
+                    task.write(f"- resource '{blocker['sid']}' on target node '{target}' in negative "
+                               f"affinity with resource '{vm.sid}'")
+                raise PveError(f"command 'ha-manager migrate {vm.sid} {target}' failed: exit code 255")
+            for sid in dependent:
+                task.write(f"also migrate resource '{sid}' in positive affinity with resource '{vm.sid}' "
+                           f"to target node '{target}'")
 
         task = self.run_task(vm.node, "hamigrate", vm.vmid, now, HA_CMD, request, user=user)
         task.write(f"Requesting HA migration for VM {vm.vmid} to node {target}")

@@ -86,7 +86,10 @@ def test_a_negative_resource_affinity_rule_keeps_two_vms_apart(fast_lab: Running
     answer = api.cluster.ha.resources("vm:101").migrate.post(node="blade2")
     assert answer["blocking-resources"] == [{"sid": "vm:102", "cause": "resource-affinity"}]
     upid = api.nodes("blade1").qemu(101).migrate.post(target="blade2", online=1)
-    assert wait_task(api, upid)["exitstatus"] == "OK"  # hamigrate only queues the request
+    status = wait_task(api, upid)  # `ha-manager migrate` says why and fails; the CRM drops the command
+    assert status["exitstatus"] == "command 'ha-manager migrate vm:101 blade2' failed: exit code 255"
+    log = [line["t"] for line in api.nodes("blade1").tasks(upid).log.get()]
+    assert "- resource 'vm:102' on target node 'blade2' in negative affinity with resource 'vm:101'" in log
     _crm_rounds(fast_lab)
     assert vm_resource(api, 101)["node"] == "blade1"
     # and when blade1 dies kube01 restarts anywhere but beside kube02 (blade2 has the most room)
@@ -105,11 +108,19 @@ def test_with_failback_a_rule_pulls_a_running_vm_to_its_preferred_node(
     wait_for(lambda: vm_resource(api, 101)["node"] == "blade2", 10, "kube01 moved to blade2")
 
 
-def test_a_positive_resource_affinity_rule_brings_two_vms_together(api: ProxmoxAPI) -> None:
+def test_a_positive_resource_affinity_rule_brings_two_vms_together_and_moves_them_together(
+        api: ProxmoxAPI) -> None:
     api.cluster.ha.rules.post(rule="together", type="resource-affinity", resources="vm:102,vm:103",
                               affinity="positive")
     wait_for(lambda: vm_resource(api, 102)["node"] == vm_resource(api, 103)["node"]
              and "lock" not in vm_resource(api, 103), 20, "one CRM round and a migration")
+    source = vm_resource(api, 102)["node"]
+    upid = api.nodes(source).qemu(102).migrate.post(target="blade4", online=1)
+    assert wait_task(api, upid)["exitstatus"] == "OK"
+    log = [line["t"] for line in api.nodes(source).tasks(upid).log.get()]
+    assert ("also migrate resource 'vm:103' in positive affinity with resource 'vm:102' "
+            "to target node 'blade4'") in log
+    wait_for(lambda: {vm_resource(api, v)["node"] for v in (102, 103)} == {"blade4"}, 20, "both on blade4")
 
 
 def test_rules_are_listed_updated_and_deleted_as_pve_keeps_them(api: ProxmoxAPI) -> None:
