@@ -15,7 +15,7 @@ from typing import Any
 from lab.pve.domain import ConfigLocked, NodeOffline, NoSuchNode, NotQuorate, PveError, VmNotFound
 from lab.pve.links import Links
 from lab.pve.objects import HOST_RESERVED, Blade, Vm
-from lab.pve.tasks import Task, TaskTable
+from lab.pve.tasks import INTERRUPTED, Task, TaskTable
 
 ROOT = "root@pam"
 log = logging.getLogger(__name__)
@@ -86,6 +86,10 @@ class PveState:
         """HA: the resources that move along with `sid`, and per node the ones blocking a move there."""
         return [], {}
 
+    def ha_resource_create(self, sid: str, now: float, state: str = "started") -> None:
+        """HA: put a guest under HA with the requested state."""
+        raise NotImplementedError
+
     def ha_migrate_request(self, vm: Vm, target: str, now: float, user: str) -> Task:
         """HA: queue `ha-manager migrate`; returns the `hamigrate` task."""
         raise NotImplementedError
@@ -151,20 +155,22 @@ class PveState:
     # --- tasks -----------------------------------------------------------------------------------
     def run_task(self, node: str, kind: str, obj: str | int, now: float, duration: float,
                  work: Callable[[Task, float], None] | None = None, user: str = ROOT,
-                 cleanup: Callable[[], None] | None = None) -> Task:
+                 cleanup: Callable[[], None] | None = None, interrupted: str = INTERRUPTED) -> Task:
         """Start a worker task that runs `work(task, end)` after `duration` lab seconds.
 
         `work` raising PveError ends the task with that message as exitstatus; a pending
         `fail_next_task` for this kind ends it with the given message instead. `cleanup`
-        runs however the task ends (e.g. to release a config lock).
+        runs however the task ends (e.g. to release a config lock), also when the task is
+        stopped, which ends it with `interrupted`.
         """
-        task, finish = self.start_task(node, kind, obj, now, work, user, cleanup)
+        task, finish = self.start_task(node, kind, obj, now, work, user, cleanup, interrupted)
         self.at(now + duration, finish)
         return task
 
     def start_task(self, node: str, kind: str, obj: str | int, now: float,
                    work: Callable[[Task, float], None] | None = None, user: str = ROOT,
-                   cleanup: Callable[[], None] | None = None) -> tuple[Task, Callable[[float], None]]:
+                   cleanup: Callable[[], None] | None = None,
+                   interrupted: str = INTERRUPTED) -> tuple[Task, Callable[[float], None]]:
         """A worker task that ends when the caller calls `finish(end)` (see `run_task`)."""
         blade = self.blade(node)
         task, forced = self.open_task(node, kind, obj, now, user)
@@ -191,6 +197,12 @@ class PveState:
                     cleanup()
             task.finish(end, error)
 
+        def stop(end: float) -> None:
+            if cleanup is not None:
+                cleanup()
+            task.finish(end, interrupted)
+
+        task.on_stop = stop
         return task, finish
 
     def open_task(self, node: str, kind: str, obj: str | int, now: float,

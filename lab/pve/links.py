@@ -46,6 +46,13 @@ class Links:
         self.transfers.append(transfer)
         self._replan(now)
 
+    def remove(self, transfer: Transfer, now: float) -> None:
+        """The sender gave up (its task was stopped): the others get its share."""
+        if transfer in self.transfers:
+            self._progress(now)
+            self.transfers.remove(transfer)
+            self._replan(now)
+
     def cancel(self, node: str, now: float) -> None:
         """The blade lost power: transfers from or to it end now (their `done` sees it down)."""
         self._progress(now)

@@ -113,9 +113,13 @@ class MigrateApi(PveState):
                 vm.ha_state = "started" if vm.running() else "stopped"
             _log(task, end, f"migration finished successfully (duration {_hms(end - start)})")
 
+        flows: list[Transfer] = []
+
         def unlock() -> None:
             vm.lock = None
             vm.migrating_to = None
+            for flow in flows:  # a stopped task's transfer stops too
+                self.links.remove(flow, self.now)
 
         if unreachable or no_room or not live:
             task = self.run_task(source, "qmigrate", vm.vmid, now, SSH_TIMEOUT if unreachable else duration,
@@ -128,8 +132,11 @@ class MigrateApi(PveState):
                 self.at(t + SWITCHOVER, finish)
 
             def send(t: float) -> None:
+                if task.status == "stopped":
+                    return
                 sent.append(t)
-                self.links.start(Transfer(source, target, vm.memory, cap, transferred), t)
+                flows.append(Transfer(source, target, vm.memory, cap, transferred))
+                self.links.start(flows[-1], t)
 
             self.at(now + MIGRATE_SETUP, send)
         if unreachable:

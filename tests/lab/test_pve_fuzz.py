@@ -28,6 +28,8 @@ TOKEN = {"Authorization": "PVEAPIToken=root@pam!fuzz=secret"}
 
 URI_VALUES = {"node": ["blade1", "blade3", "blade9", "bad_name"], "vmid": ["101", "105", "9000", "777", "-5"],
               "sid": ["vm:101", "vm:105", "101", "ct:1"], "flag": ["noout", "pause", "bogus"],
+              "storage": ["ceph-rbd", "local", "local-lvm", "nosuch"],
+              "upid": ["UPID:blade1:00001007:00000000:00000000:qmstart:101:root@pam:", "UPID:x"],
               "rule": ["spread", "kube04-home", "x", "9bad"], "group": ["grp", "x"],
               "osdid": ["0", "3", "9", "-1", "x"]}
 # the HA rules and Ceph operations, fuzzed on their own too so that every run reaches them
@@ -35,7 +37,10 @@ HA_AND_CEPH = [r for r in ROUTES if "/ha/" in r[1] or "/ceph/" in r[1]]
 scalars = st.one_of(
     st.sampled_from(["", "0", "1", "blade2", "blade4", "101", "scsi0", "+1G", "vm:101", "started",
                      "ssh-ed25519%20AAAA", "ip=10.0.0.5/24", "cores", "\u2603", "9" * 400, "+9e9T",
-                     "vm:101,vm:102", "vm:103", "blade1:2,blade2", "blade4", "node-affinity",
+                     "ip=bogus", "gw=10.0.0.1", "user=local:snippets/u.yaml", "ceph-rbd:8",
+                     "ceph-rbd:cloudinit", "local:4", "virtio,bridge=vmbr0", "nocloud", "configdrive2",
+                     "meta", "images", "9000",
+                     "vm:101,vm:102", "vm:103", "blade1:2,blade2", "node-affinity",
                      "resource-affinity", "negative", "positive", "osd", "mon", "stop", "destroy"]),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.text(max_size=20),
