@@ -8,10 +8,13 @@ from typing import Any
 
 from lab.pve.base import ROOT, PveState
 from lab.pve.domain import ParamError, PveError
+from lab.pve.links import Transfer
 from lab.pve.objects import Vm
 from lab.pve.tasks import Task
 
-MIGRATE_OVERHEAD = 3.0  # lab seconds of setup and switch-over on top of the memory transfer
+# lab seconds before and after the memory transfer: remote VM start and tunnel, then switch-over
+MIGRATE_SETUP, SWITCHOVER = 2.0, 1.0
+MIGRATE_OVERHEAD = MIGRATE_SETUP + SWITCHOVER  # a migration's fixed cost, beside its memory transfer
 OFFLINE_MIGRATE = 2.0  # shared storage: only the config moves
 SSH_TIMEOUT = 3.0  # lab seconds before the migration gives up on a target that does not answer
 LOCAL_DEVICES = ("hostpci", "usb")
@@ -34,8 +37,13 @@ class MigrateApi(PveState):
             "local_resources": self._local_resources(vm),
             "mapped-resources": [], "mapped-resource-info": {}, "has-dbus-vmstate": 1,
         }
-        if vm.ha:
-            out["dependent-ha-resources"] = []
+        if vm.ha:  # qemu-server asks ha-manager which partners come along and which block a node
+            dependent, blocking = self.ha_motion_info(vm.sid, now)
+            out["dependent-ha-resources"] = dependent
+            for name, blockers in blocking.items():
+                if name != node:
+                    out["not_allowed_nodes"][name] = {"blocking-ha-resources": blockers}
+            out["allowed_nodes"] = [n for n in out["allowed_nodes"] if n not in out["not_allowed_nodes"]]
         return out
 
     def _check_target(self, source: str, target: str, now: float) -> None:
@@ -65,8 +73,8 @@ class MigrateApi(PveState):
 
     def qm_migrate(self, vm: Vm, target: str, now: float, user: str = ROOT,
                    bwlimit: int | None = None) -> Task:
-        """The `qmigrate` worker: live when running (memory over the slower NIC, or `bwlimit`
-        KiB/s), else offline."""
+        """The `qmigrate` worker: live when running (memory over both NICs, shared with other
+        transfers, at most `bwlimit` KiB/s), else offline."""
         source = vm.node
         live = vm.running()
         vm.lock = "migrate"
@@ -74,11 +82,10 @@ class MigrateApi(PveState):
         no_room = live and not unreachable and self.mem_free(target) < vm.memory
         if live and not (no_room or unreachable):
             vm.migrating_to = target
-        bandwidth = min(self.blades[source].nic_bandwidth, self.blades[target].nic_bandwidth,
-                        bwlimit * 1024 if bwlimit else float("inf"))
-        duration = (1.5 if no_room else vm.memory / bandwidth + MIGRATE_OVERHEAD) if live \
-            else OFFLINE_MIGRATE
+        cap = bwlimit * 1024 if bwlimit else float("inf")
+        duration = 1.5 if no_room else OFFLINE_MIGRATE
         start = now
+        sent: list[float] = []  # when the memory transfer began and ended
 
         def move(task: Task, end: float) -> None:
             if unreachable:  # the ssh check in QemuMigrate's prepare phase
@@ -97,7 +104,8 @@ class MigrateApi(PveState):
                      error=True)
                 raise PveError("migration problems")
             if live:
-                _log(task, end, f"average migration speed: {render_bytes(bandwidth)}/s - downtime 42 ms")
+                speed = vm.memory / max(sent[1] - sent[0], 1e-9)
+                _log(task, end, f"average migration speed: {render_bytes(speed)}/s - downtime 42 ms")
                 _log(task, end, f"migration completed, transferred {render_bytes(vm.memory)} VM-state")
                 _log(task, end, "migration status: completed")
             vm.node = target
@@ -105,12 +113,32 @@ class MigrateApi(PveState):
                 vm.ha_state = "started" if vm.running() else "stopped"
             _log(task, end, f"migration finished successfully (duration {_hms(end - start)})")
 
+        flows: list[Transfer] = []
+
         def unlock() -> None:
             vm.lock = None
             vm.migrating_to = None
+            for flow in flows:  # a stopped task's transfer stops too
+                self.links.remove(flow, self.now)
 
-        task = self.run_task(source, "qmigrate", vm.vmid, now, SSH_TIMEOUT if unreachable else duration,
-                             move, user=user, cleanup=unlock)
+        if unreachable or no_room or not live:
+            task = self.run_task(source, "qmigrate", vm.vmid, now, SSH_TIMEOUT if unreachable else duration,
+                                 move, user=user, cleanup=unlock)
+        else:  # the memory crosses both NICs, shared with every other transfer on them
+            task, finish = self.start_task(source, "qmigrate", vm.vmid, now, move, user, unlock)
+
+            def transferred(t: float) -> None:
+                sent.append(t)
+                self.at(t + SWITCHOVER, finish)
+
+            def send(t: float) -> None:
+                if task.status == "stopped":
+                    return
+                sent.append(t)
+                flows.append(Transfer(source, target, vm.memory, cap, transferred))
+                self.links.start(flows[-1], t)
+
+            self.at(now + MIGRATE_SETUP, send)
         if unreachable:
             return task
         _log(task, now, f"starting migration of VM {vm.vmid} to node '{target}' ({self.blades[target].ip})")

@@ -14,6 +14,7 @@ from lab.pve.agent_info import AgentInfoApi
 from lab.pve.base import ROOT
 from lab.pve.clone import CloneApi
 from lab.pve.ha import HaApi
+from lab.pve.ha_status import HaStatusApi
 from lab.pve.migrate import MigrateApi
 from lab.pve.nodes import NodesApi
 from lab.pve.objects import GIB, MIB, Blade, Disk, Vm, mac_for, uuid_for
@@ -25,7 +26,7 @@ from lab.pve.tasks import Task, make_upid, task_log, tasks_list
 __all__ = ["GIB", "MIB", "Blade", "Disk", "PveCluster", "Task", "Vm", "make_upid"]
 
 
-class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, AgentInfoApi):
+class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, HaStatusApi, AgentInfoApi):
     """The PVE cluster's state and API methods."""
 
     def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,

@@ -55,7 +55,7 @@ def ha_resource(c: Call) -> object:
 @table.put(f"{BASE}/ha/resources/{{sid}}")
 @answers
 def ha_resource_update(c: Call) -> object:
-    return c.pve.ha_resource_update(c.text("sid") or "", c.now, c.text("state"))
+    return c.pve.ha_resource_update(c.text("sid") or "", c.now, c.text("state"), c.flag("failback"))
 
 
 @table.delete(f"{BASE}/ha/resources/{{sid}}")

@@ -40,6 +40,31 @@ def test_a_live_migration_takes_memory_over_the_slower_nic(pve: PveCluster, cloc
     assert task.endtime - task.starttime == pytest.approx(expected, abs=1.5)
 
 
+def test_a_migration_whose_target_loses_power_fails_at_once_and_frees_the_nic(
+        pve: PveCluster, clock: ManualClock) -> None:
+    pve.vms[103].ha = False  # a plain qmigrate, like 105's
+    doomed = pve.tasks[pve.qemu_migrate("blade3", 105, "blade4", clock.now(), online=True)]
+    other = pve.tasks[pve.qemu_migrate("blade3", 103, "blade2", clock.now(), online=True)]
+    run(pve, clock, 3)  # both transfers share blade3's NIC now
+    pve.power_off("blade4", clock.now())
+    run(pve, clock, 1)
+    assert doomed.exitstatus == "migration problems" and pve.vms[105].node == "blade3"
+    run(pve, clock, 4 * GIB / pve.blades["blade3"].nic_bandwidth + 1)  # the rest, alone on the NIC
+    assert (other.exitstatus, pve.vms[103].node) == ("OK", "blade2")
+
+
+def test_stopping_a_migration_task_gives_its_share_of_the_nic_back(
+        pve: PveCluster, clock: ManualClock) -> None:
+    pve.vms[103].ha = False
+    stopped = pve.tasks[pve.qemu_migrate("blade3", 105, "blade4", clock.now(), online=True)]
+    other = pve.tasks[pve.qemu_migrate("blade3", 103, "blade2", clock.now(), online=True)]
+    run(pve, clock, 3)
+    pve.node_task_stop("blade3", stopped.upid, clock.now())
+    assert (stopped.status, pve.vms[105].lock, len(pve.links.transfers)) == ("stopped", None, 1)
+    run(pve, clock, 4 * GIB / pve.blades["blade3"].nic_bandwidth + 1)
+    assert (other.exitstatus, pve.vms[103].node, pve.vms[105].node) == ("OK", "blade2", "blade3")
+
+
 def test_a_migration_to_a_blade_without_room_fails_and_leaves_the_vm(
         pve: PveCluster, clock: ManualClock) -> None:
     pve.vms[104].memory = 13 * GIB  # blade4: 16 GiB - 2 GiB host - 13 GiB = 1 GiB free
