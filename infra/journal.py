@@ -49,7 +49,8 @@ class OperationStatus(BaseModel):
     last_transition: float
     last_error: str | None = None
     cancel_requested: bool = False
-    pid: int | None = None
+    owner: str | None = None  # infra.owner's identity of the process running it
+    heartbeat: float | None = None  # when that process last said it was alive
     steps: list[StepRecord] = Field(default_factory=list)
 
     @property
@@ -110,7 +111,11 @@ class Journal(ABC):
 
     @abstractmethod
     async def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
-                        pid: int | None = None) -> None: ...
+                        owner: str | None = None) -> None: ...
+
+    @abstractmethod
+    async def beat(self, op_id: int, now: float) -> None:
+        """The owner of a running operation is alive."""
 
     @abstractmethod
     async def note_error(self, op_id: int, now: float, error: str) -> bool:
