@@ -95,6 +95,16 @@ class Confirmation(BaseModel):
     message_ts: str | None = None
 
 
+class AuditEntry(BaseModel):
+    """Who did what, where, and what came of it: every command, decision and button press."""
+    at: float
+    who: str  # a Slack user ID, `cli`, or `drewburr` for its own decisions
+    where: str  # a channel, `cli`, `webhook`
+    what: str  # the command as typed, or the button and the command it confirms
+    result: str
+    op_id: int | None = None
+
+
 class Journal(ABC):
     """Every method is a coroutine: a backend that blocks (a file lock, a network) waits off the loop."""
 
@@ -173,6 +183,13 @@ class Journal(ABC):
     @abstractmethod
     async def settle_confirmation(self, confirmation_id: str, state: str) -> bool:
         """pending -> state, atomically; False when it was not pending (used, cancelled, unknown)."""
+
+    @abstractmethod
+    async def audit(self, entry: AuditEntry) -> None: ...
+
+    @abstractmethod
+    async def audit_log(self, limit: int = 50, op_id: int | None = None) -> list[AuditEntry]:
+        """Newest first; with `op_id`, only what concerns that operation."""
 
     async def refuse(self, kind: str, target: str, params: dict[str, Any], reason: str,
                      now: float) -> OperationStatus:

@@ -16,6 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from infra.journal import (
     FINISHED,
+    AuditEntry,
     Confirmation,
     Journal,
     JournalError,
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE TABLE IF NOT EXISTS locks (blade TEXT PRIMARY KEY, op_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS maintenance (blade TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS homes (vmid INTEGER PRIMARY KEY, blade TEXT NOT NULL, op_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, op_id INTEGER, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS confirmations (id TEXT PRIMARY KEY, state TEXT NOT NULL, record TEXT NOT NULL);
 """
 BUSY_TIMEOUT = 30  # seconds a call waits for another process (an `ops resume` beside a drain)
@@ -134,6 +136,16 @@ class SqliteJournal(Journal):
     async def locks(self) -> dict[str, int]:
         rows = await self._run(_rows, "SELECT blade, op_id FROM locks", ())
         return {r["blade"]: r["op_id"] for r in rows}
+
+    async def audit(self, entry: AuditEntry) -> None:
+        await self._run(_execute, "INSERT INTO audit (op_id, record) VALUES (?, ?)",
+                        (entry.op_id, entry.model_dump_json()))
+
+    async def audit_log(self, limit: int = 50, op_id: int | None = None) -> list[AuditEntry]:
+        where = "WHERE op_id = ?" if op_id is not None else "WHERE ? IS NULL"
+        rows = await self._run(_rows, f"SELECT record FROM audit {where} ORDER BY id DESC LIMIT ?",
+                               (op_id, limit))
+        return [AuditEntry.model_validate_json(r["record"]) for r in rows]
 
     async def put_confirmation(self, confirmation: Confirmation) -> None:
         await self._run(_execute, "INSERT OR REPLACE INTO confirmations (id, state, record) VALUES (?, ?, ?)",

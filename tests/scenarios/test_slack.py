@@ -112,8 +112,16 @@ def test_a_drain_confirmed_by_an_operator_runs_and_reports_in_the_message_and_it
     if all(p.get("delivered") for p in presses):
         wait_for(lambda: slack.told(OPERATOR, "already confirmed"), timeout=20, what="the second press")
     done = wait_for(lambda: slack.message("`drain blade3` done in"), timeout=120, what="the end")
-    drains = [op for op in asyncio.run(SqliteJournal(slack.journal).list(50)) if op.kind == "drain"]
+    journal = SqliteJournal(slack.journal)
+    drains = [op for op in asyncio.run(journal.list(50)) if op.kind == "drain"]
     assert [op.phase for op in drains] == ["Succeeded"]
+    # the audit trail: who asked, who was refused, who confirmed, and the operation it started
+    trail = [(e.who, e.what, e.result) for e in reversed(asyncio.run(journal.audit_log(50)))]
+    assert (OPERATOR, "drain blade3", "plan shown") in trail
+    assert any(who == READER and "needs the operate permission" in result for who, _, result in trail)
+    ran = asyncio.run(journal.audit_log(50, op_id=drains[0].id))
+    assert [(e.who, e.what) for e in ran] == [(OPERATOR, "Confirm `drain blade3`")]
+    assert ran[0].result.startswith("done in")
     assert f"confirmed by <@{OPERATOR}>" in _all_text(done) and done.get("reply_count", 0) >= 3
     assert not any(b.get("type") == "actions" for b in done["blocks"])  # no button left to press
 
