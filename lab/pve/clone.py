@@ -60,15 +60,15 @@ class CloneApi(ConfigApi, StorageApi):
         kind = "full" if full else "linked"
 
         def copy(task: Task, end: float) -> None:
-            for disk, new in zip(src.disks, clone.disks, strict=True):
-                task.write(f"create {kind} clone of drive {disk.key} ({disk.storage}:{disk.volume})")
-                if full:
-                    task.write(f"allocated target volume '{new.storage}:{new.volume}'")
-            for key, value in clone.config.items():
-                if _CLOUDINIT.search(value):
-                    old = src.config.get(key, "").split(",")[0]
-                    task.write(f"create full clone of drive {key} ({old})")
-                    task.write(f"allocated target volume '{value.split(',')[0]}'")
+            # clone_disk's lines, drive by drive in key order; a cloud-init drive is always new
+            drives = {d.key: (kind, f"{d.storage}:{d.volume}", f"{n.storage}:{n.volume}")
+                      for d, n in zip(src.disks, clone.disks, strict=True)}
+            drives.update({k: ("full", src.config[k].split(",")[0], v.split(",")[0])
+                           for k, v in clone.config.items() if _CLOUDINIT.search(v)})
+            for key, (how, old, new) in sorted(drives.items()):
+                task.write(f"create {how} clone of drive {key} ({old})")
+                if how == "full":
+                    task.write(f"allocated target volume '{new}'")
             if src.pending or src.pending_delete:
                 keys = ",".join(sorted({*src.pending, *src.pending_delete}))
                 task.write(f"found pending changes for '{keys}', discarding for clone")
@@ -82,7 +82,7 @@ class CloneApi(ConfigApi, StorageApi):
 
         task = self.run_task(node, "qmclone", vmid, now, self.timings.clone, copy, user=user,
                              cleanup=failed, interrupted="clone failed: interrupted by signal")
-        task.write(f"create {kind} clone of VM {vmid} as {newid}")
+        task.write(f"creating a clone of VM {vmid} with ID {newid}")
         return task.upid
 
     def _clone_of(self, src: Vm, newid: int, name: str | None, full: bool, storage: str | None) -> Vm:
