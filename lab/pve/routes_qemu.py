@@ -125,7 +125,8 @@ def qemu_migrate_precondition(c: Call) -> object:
 @answers
 def qemu_migrate(c: Call) -> object:
     return c.pve.qemu_migrate(c.node, c.vmid, c.text("target") or "", c.now,
-                              online=bool(c.flag("online")), user=c.user, bwlimit=c.integer("bwlimit"))
+                              online=bool(c.flag("online")), user=c.user, bwlimit=c.integer("bwlimit"),
+                              with_local_disks=bool(c.flag("with-local-disks")))
 
 
 @table.post(f"{VM}/agent/ping")

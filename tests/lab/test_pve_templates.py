@@ -184,3 +184,15 @@ def test_only_a_tasks_owner_or_sys_modify_may_stop_it(running_lab: RunningLab, a
     # the auditor may read a guest's cloud-init, but sees no password hash
     api.nodes("blade1").qemu(170).config.put(cipassword="hunter2")
     assert "password: **********\n" in auditor.nodes("blade1").qemu(170).cloudinit.dump.get(type="user")
+
+
+def test_a_guest_on_local_storage_cannot_live_migrate_without_its_disks(api: ProxmoxAPI) -> None:
+    wait_task(api, api.nodes("blade4").qemu.post(vmid=143, name="local", memory=512, scsi0="local-lvm:4",
+                                                 start=1))
+    vm = api.nodes("blade4").qemu(143)
+    assert vm.migrate.get(target="blade2")["local_disks"] == [
+        {"volid": "local-lvm:vm-143-disk-0", "size": 4 * 1024**3, "drivename": "scsi0", "is_attached": 1}]
+    refused = _refused(vm.migrate.post, target="blade2", online=1)
+    assert refused.content == "can't live migrate attached local disks without with-local-disks option"
+    wait_task(api, vm.status.stop.post())
+    assert wait_task(api, vm.migrate.post(target="blade2"))["exitstatus"] == "OK"
