@@ -11,7 +11,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
-from tests.lab.pve_client import proxmox
+from tests.lab.pve_client import kind, proxmox
 
 Call = Callable[[ProxmoxAPI], Any]
 CALLS: dict[str, Call] = {
@@ -66,3 +66,12 @@ def test_the_lab_refuses_as_fakepve_refuses(running_lab: RunningLab, fake_api: P
     assert all(lab[0] in (400, 500) for lab, _ in answers.values())  # each one is a refusal
     ours, theirs = ({name: pair[i] for name, pair in answers.items()} for i in (0, 1))
     assert ours == theirs
+
+
+def test_storage_entries_have_the_keys_and_types_fakepve_gives(running_lab: RunningLab,
+                                                              fake_api: ProxmoxAPI) -> None:
+    ours = {s["storage"]: s for s in proxmox(running_lab).nodes("blade1").storage.get(content="images")}
+    theirs = {s["storage"]: s for s in fake_api.nodes("blade1").storage.get(content="images")}
+    assert set(ours) == set(theirs) == {"ceph-rbd", "local-lvm"}
+    for sid, entry in theirs.items():
+        assert {k: kind(v) for k, v in ours[sid].items()} == {k: kind(v) for k, v in entry.items()}
