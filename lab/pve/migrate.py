@@ -153,6 +153,8 @@ class MigrateApi(StorageApi):
 
         def pump(t: float) -> None:
             nonlocal started
+            if task.status != "running":  # stopped (DELETE .../tasks): no new workers; started ones go on
+                return
             while queue and len(active) < maxworkers:
                 vmid = queue.pop(0)
                 try:

@@ -245,3 +245,13 @@ def test_pending_cores_and_memory_apply_at_start_and_must_fit_the_blade(pve: Pve
     run(pve, clock, 5)
     assert start.exitstatus == "start failed: QEMU exited with code 1"
     assert "kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory" in start.log
+
+
+def test_a_stopped_migrateall_starts_no_more_migrations(pve: PveCluster, clock: ManualClock) -> None:
+    upid = pve.node_migrateall("blade3", "blade4", clock.now(), maxworkers=1)
+    run(pve, clock, 0.1, step=0.1)  # before its first round of workers
+    pve.node_task_stop("blade3", upid, clock.now())
+    assert pve.tasks[upid].exitstatus == "received interrupt"
+    run(pve, clock, 300)
+    assert not [t for t in pve.tasks.values() if t.type in ("qmigrate", "hamigrate")]
+    assert {vm.node for vm in pve.vms.values() if vm.vmid in (103, 105)} == {"blade3"}
