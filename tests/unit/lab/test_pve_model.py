@@ -255,3 +255,13 @@ def test_a_stopped_migrateall_starts_no_more_migrations(pve: PveCluster, clock: 
     run(pve, clock, 300)
     assert not [t for t in pve.tasks.values() if t.type in ("qmigrate", "hamigrate")]
     assert {vm.node for vm in pve.vms.values() if vm.vmid in (103, 105)} == {"blade3"}
+
+
+def test_cluster_tasks_show_everyone_only_to_sys_audit(pve: PveCluster, clock: ManualClock) -> None:
+    upid = pve.qemu_status_command("blade3", 105, "reboot", clock.now(), user="root@pam!drewburr")
+    pve.privileges["root@pam!auditor"] = frozenset({"Sys.Audit", "VM.Audit"})
+    pve.privileges["root@pam!vms"] = frozenset({"VM.Audit"})
+    listed = pve.cluster_tasks(clock.now())[0]
+    assert (listed["upid"], listed["user"], listed["tokenid"]) == (upid, "root@pam", "drewburr")
+    assert pve.cluster_tasks(clock.now(), "root@pam!auditor")[0]["upid"] == upid
+    assert pve.cluster_tasks(clock.now(), "root@pam!vms") == []
