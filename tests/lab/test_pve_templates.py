@@ -196,3 +196,13 @@ def test_a_guest_on_local_storage_cannot_live_migrate_without_its_disks(api: Pro
     assert refused.content == "can't live migrate attached local disks without with-local-disks option"
     wait_task(api, vm.status.stop.post())
     assert wait_task(api, vm.migrate.post(target="blade2"))["exitstatus"] == "OK"
+
+
+def test_a_template_backing_linked_clones_cannot_be_destroyed(api: ProxmoxAPI) -> None:
+    template = api.nodes("blade1").qemu(9000)
+    wait_task(api, template.clone.post(newid=180, name="linked"))
+    failed = wait_task(api, template.delete())
+    assert failed["exitstatus"] == "base volume 'ceph-rbd:base-9000-disk-0' is still in use by linked cloned"
+    assert "lock" not in template.config.get()
+    wait_task(api, api.nodes("blade1").qemu(180).delete())
+    assert wait_task(api, template.delete())["exitstatus"] == "OK"
