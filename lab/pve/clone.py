@@ -12,14 +12,12 @@ import re
 
 from lab.pve.base import ROOT
 from lab.pve.civalues import validate_ssh_public_keys
-from lab.pve.config import ConfigApi
+from lab.pve.config import DRIVE, ConfigApi
 from lab.pve.domain import PveError
 from lab.pve.objects import GIB, MIB, Disk, Vm, mac_for, uuid_for
-from lab.pve.storage import StorageApi
 from lab.pve.tasks import Task
 
 _MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
-_DRIVE = re.compile(r"(ide|sata|scsi|virtio)\d+")
 _NET_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "vmxnet3")
 _CLOUDINIT = re.compile(r"vm-\d+-cloudinit")
 _NEW_DISK = re.compile(r"(?:([^/:\s]+):)?(\d+(?:\.\d+)?)")  # qemu-server's NEW_DISK_RE: [STORAGE:]SIZE
@@ -30,7 +28,7 @@ def _true(value: str) -> bool:
     return value.lower() in ("1", "true", "on", "yes")
 
 
-class CloneApi(ConfigApi, StorageApi):
+class CloneApi(ConfigApi):
     def qemu_clone(self, node: str, vmid: int, newid: int, now: float, name: str | None = None,
                    full: bool | None = None, target: str | None = None, storage: str | None = None,
                    user: str = ROOT) -> str:
@@ -95,8 +93,8 @@ class CloneApi(ConfigApi, StorageApi):
                 config[key] = _MAC.sub(mac_for(newid), value)
             elif _CLOUDINIT.search(value):  # cloud-init drives are always created anew
                 volume, _, opts = value.partition(",")
-                sid = storage or volume.split(":")[0]
-                config[key] = f"{sid}:vm-{newid}-cloudinit" + (f",{opts}" if opts else "")
+                volume = self.cloudinit_volume(newid, storage or volume.split(":")[0])
+                config[key] = volume + (f",{opts}" if opts else "")
         config.update(smbios1=f"uuid={uuid_for(newid)}", vmgenid=uuid_for(-newid))
         return Vm(vmid=newid, name=name or f"Copy-of-VM-{src.name}", node=src.node, cores=src.cores,
                   memory=src.memory, disks=disks, agent=src.agent, lock="clone", config=config)
@@ -118,7 +116,7 @@ class CloneApi(ConfigApi, StorageApi):
             validate_ssh_public_keys(params["sshkeys"])
         self.require_quorum(now)
         for key, value in params.items():  # check_storage_access, for each disk to allocate
-            new = _NEW_DISK.fullmatch(value.split(",")[0]) if _DRIVE.fullmatch(key) else None
+            new = _NEW_DISK.fullmatch(value.split(",")[0]) if DRIVE.fullmatch(key) else None
             if new and "media=cdrom" not in value:
                 if not (new[1] or default):
                     raise PveError("no storage ID specified (and no default storage)")
@@ -160,10 +158,9 @@ class CloneApi(ConfigApi, StorageApi):
         for key in sorted(params):
             value = params[key]
             volume, _, opts = value.partition(",")
-            new = _NEW_DISK.fullmatch(volume) if _DRIVE.fullmatch(key) else None
-            if _DRIVE.fullmatch(key) and volume.endswith(":cloudinit"):
-                sid = self.storage_config(volume.split(":")[0]).storage
-                vm.config[key] = f"{sid}:vm-{vm.vmid}-cloudinit,media=cdrom"
+            new = _NEW_DISK.fullmatch(volume) if DRIVE.fullmatch(key) else None
+            if DRIVE.fullmatch(key) and volume.endswith(":cloudinit"):
+                vm.config[key] = self.cloudinit_attach(vm, key, volume.split(":")[0])
             elif new and "media=cdrom" not in opts:
                 sid, size = new[1] or str(default), new[2]
                 disk = Disk(key, sid, f"vm-{vm.vmid}-disk-{index}", int(float(size) * GIB))
@@ -175,7 +172,7 @@ class CloneApi(ConfigApi, StorageApi):
             else:
                 self._set(vm, key, value)
         disks = [d.key for d in vm.disks]
-        cdroms = sorted(k for k, v in vm.config.items() if _DRIVE.fullmatch(k) and "media=cdrom" in v)
+        cdroms = sorted(k for k, v in vm.config.items() if DRIVE.fullmatch(k) and "media=cdrom" in v)
         nets = sorted(k for k in vm.config if re.fullmatch(r"net\d+", k))
         vm.config.setdefault("boot", "order=" + ";".join([*disks, *cdroms, *nets]))
         vm.config.setdefault("smbios1", f"uuid={uuid_for(vm.vmid)}")
