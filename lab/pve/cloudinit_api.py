@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.pve import cloudinit
+from lab.pve.base import ROOT
 from lab.pve.civalues import MASK
 from lab.pve.domain import ParamError, PveError
 from lab.pve.objects import Vm
@@ -98,10 +99,12 @@ class CloudinitApi(StorageApi):
         if self.has_cloudinit_drive(vm):
             self.cloudinit_generate(vm)
 
-    def qemu_cloudinit_dump(self, node: str, vmid: int, kind: str, now: float,
-                            mask_password: bool = False) -> str:
+    def qemu_cloudinit_dump(self, node: str, vmid: int, kind: str, now: float, user: str = ROOT) -> str:
+        """`GET .../cloudinit/dump`: the password hash only for those who may change cloud-init."""
         vm = self.vm_on(node, vmid, now)
         if kind not in ("user", "network", "meta"):
             raise ParamError("type", f"value '{kind}' does not have a value in the enumeration "
                                      "'user, network, meta'")
-        return cloudinit.dump(vm.cloudinit_conf(), vmid, kind, mask_password)
+        privileges = self.privileges.get(user)
+        mask = privileges is not None and "VM.Config.Cloudinit" not in privileges
+        return cloudinit.dump(vm.cloudinit_conf(), vmid, kind, mask)

@@ -102,10 +102,7 @@ def qemu_cloudinit_update(c: Call) -> object:
 @table.get(f"{VM}/cloudinit/dump")
 @answers
 def qemu_cloudinit_dump(c: Call) -> object:
-    # the password shows as a hash only to those who may change cloud-init settings
-    privileges = c.pve.privileges.get(c.user)
-    mask = privileges is not None and "VM.Config.Cloudinit" not in privileges
-    return c.pve.qemu_cloudinit_dump(c.node, c.vmid, c.text("type") or "", c.now, mask)
+    return c.pve.qemu_cloudinit_dump(c.node, c.vmid, c.text("type") or "", c.now, c.user)
 
 
 @table.put(f"{VM}/resize")
