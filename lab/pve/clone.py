@@ -31,7 +31,8 @@ def _true(value: str) -> bool:
 class CloneApi(ConfigApi):
     def qemu_clone(self, node: str, vmid: int, newid: int, now: float, name: str | None = None,
                    full: bool | None = None, target: str | None = None, storage: str | None = None,
-                   user: str = ROOT) -> str:
+                   user: str = ROOT, description: str | None = None, snapname: str | None = None,
+                   disk_format: str | None = None) -> str:
         src = self.vm_on(node, vmid, now)
         target = None if target in (node, "localhost") else target
         if target is not None:
@@ -42,9 +43,12 @@ class CloneApi(ConfigApi):
                 raise PveError(f"can't clone to non-shared storage '{storage}'")
         self.require_quorum(now)
         self.check_lock(src)
+        if snapname:  # the lab's guests have no snapshots
+            raise PveError(f"snapshot '{snapname}' does not exist")
         full = not src.template if full is None else full
-        if storage is not None and not full:
-            raise PveError("parameter 'storage' not allowed for linked clones")
+        for given, param in ((storage, "storage"), (disk_format, "format")):
+            if given is not None and not full:
+                raise PveError(f"parameter '{param}' not allowed for linked clones")
         if target is not None and any(not self.storage_config(d.storage).shared for d in src.disks):
             raise PveError(f"can't clone VM to node '{target}' (VM uses local storage)")
         if newid in self.vms:
@@ -54,6 +58,8 @@ class CloneApi(ConfigApi):
                 raise PveError(f"Linked clone feature is not supported for "
                                f"'{disk.storage}:{disk.volume}' ({disk.key})")
         clone = self._clone_of(src, newid, name, full, storage)
+        if description:
+            clone.config["description"] = description
         self.vms[newid] = clone
         kind = "full" if full else "linked"
 
@@ -177,6 +183,7 @@ class CloneApi(ConfigApi):
         vm.config.setdefault("boot", "order=" + ";".join([*disks, *cdroms, *nets]))
         vm.config.setdefault("smbios1", f"uuid={uuid_for(vm.vmid)}")
         vm.config.setdefault("vmgenid", uuid_for(-vm.vmid))
+        vm.config.setdefault("meta", f"creation-qemu=10.0.2,ctime={int(self.now)}")
 
     # --- template ---------------------------------------------------------------------------------
     def qemu_template(self, node: str, vmid: int, now: float, disk: str | None = None,

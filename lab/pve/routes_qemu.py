@@ -78,7 +78,8 @@ def qemu_pending(c: Call) -> object:
 def qemu_clone(c: Call) -> object:
     return c.pve.qemu_clone(c.node, c.vmid, c.integer("newid") or 0, c.now, name=c.text("name"),
                             full=c.flag("full"), target=c.text("target"), storage=c.text("storage"),
-                            user=c.user)
+                            user=c.user, description=c.text("description"), snapname=c.text("snapname"),
+                            disk_format=c.text("format"))
 
 
 @table.post(f"{VM}/template")

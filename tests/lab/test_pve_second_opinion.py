@@ -24,6 +24,8 @@ CALLS: dict[str, Call] = {
     "clone not shared": lambda a: a.nodes("blade1").qemu(9000).clone.post(
         newid=130, full=1, storage="local-lvm", target="blade2"),
     "linked with storage": lambda a: a.nodes("blade1").qemu(9000).clone.post(newid=130, storage="ceph-rbd"),
+    "linked with format": lambda a: a.nodes("blade1").qemu(9000).clone.post(newid=130, format="raw"),
+    "clone a snapshot": lambda a: a.nodes("blade1").qemu(9000).clone.post(newid=130, snapname="pre"),
     "linked from a vm": lambda a: a.nodes("blade3").qemu(105).clone.post(newid=131, full=0),
     "clone taken": lambda a: a.nodes("blade1").qemu(9000).clone.post(newid=105),
     "create taken": lambda a: a.nodes("blade2").qemu.post(vmid=105, name="again"),

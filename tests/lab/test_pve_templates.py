@@ -43,6 +43,9 @@ def test_clones_to_storages_pve_refuses_fail_before_any_task(api: ProxmoxAPI) ->
     assert not_shared.content == "can't clone to non-shared storage 'local-lvm'"
     linked = _refused(clone, newid=130, storage="ceph-rbd")
     assert linked.content == "parameter 'storage' not allowed for linked clones"
+    fmt = _refused(clone, newid=130, format="raw")
+    assert fmt.content == "parameter 'format' not allowed for linked clones"
+    assert _refused(clone, newid=130, snapname="pre").content == "snapshot 'pre' does not exist"
     assert 130 not in {r["vmid"] for r in api.cluster.resources.get(type="vm")}
 
 
@@ -56,7 +59,7 @@ def test_only_templates_give_linked_clones(api: ProxmoxAPI) -> None:
 
 def test_a_full_clone_to_another_node_moves_its_config_there_at_the_end(api: ProxmoxAPI) -> None:
     upid = api.nodes("blade1").qemu(9000).clone.post(newid=132, name="kube07", full=1, target="blade4",
-                                                     storage="ceph-rbd")
+                                                     storage="ceph-rbd", description="K3s agent")
     during = vm_resource(api, 132)
     assert (during["node"], during["lock"]) == ("blade1", "clone")
     assert wait_task(api, upid)["exitstatus"] == "OK"
@@ -65,6 +68,7 @@ def test_a_full_clone_to_another_node_moves_its_config_there_at_the_end(api: Pro
     config = api.nodes("blade4").qemu(132).config.get()
     assert config["scsi0"].startswith("ceph-rbd:vm-132-disk-0,")
     assert config["ide2"] == "ceph-rbd:vm-132-cloudinit,media=cdrom"
+    assert config["description"] == "K3s agent"
     log = [line["t"] for line in api.nodes("blade1").tasks(upid).log.get()]
     assert "create full clone of drive ide2 (ceph-rbd:vm-9000-cloudinit)" in log
     assert "allocated target volume 'ceph-rbd:vm-132-cloudinit'" in log
