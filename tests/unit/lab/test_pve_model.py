@@ -265,3 +265,11 @@ def test_cluster_tasks_show_everyone_only_to_sys_audit(pve: PveCluster, clock: M
     assert (listed["upid"], listed["user"], listed["tokenid"]) == (upid, "root@pam", "drewburr")
     assert pve.cluster_tasks(clock.now(), "root@pam!auditor")[0]["upid"] == upid
     assert pve.cluster_tasks(clock.now(), "root@pam!vms") == []
+
+
+def test_a_new_guest_is_locked_until_its_create_task_ends(pve: PveCluster, clock: ManualClock) -> None:
+    upid = pve.qemu_create("blade2", 140, {"scsi0": "ceph-rbd:8"}, clock.now())
+    assert pve.vms[140].lock == "create" and pve.vms[140].disks == []
+    run(pve, clock, 5)
+    assert pve.tasks[upid].exitstatus == "OK"
+    assert pve.vms[140].lock is None and [d.volume for d in pve.vms[140].disks] == ["vm-140-disk-0"]
