@@ -210,6 +210,8 @@ def test_a_guest_on_local_storage_cannot_live_migrate_without_its_disks(api: Pro
         {"volid": "local-lvm:vm-143-disk-0", "size": 4 * 1024**3, "drivename": "scsi0", "is_attached": 1}]
     refused = _refused(vm.migrate.post, target="blade2", online=1)
     assert refused.content == "can't live migrate attached local disks without with-local-disks option"
+    elsewhere = _refused(vm.clone.post, newid=144, target="blade2")
+    assert elsewhere.content == "can't clone VM to node 'blade2' (VM uses local storage)"
     wait_task(api, vm.status.stop.post())
     assert wait_task(api, vm.migrate.post(target="blade2"))["exitstatus"] == "OK"
 
