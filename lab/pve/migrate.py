@@ -6,10 +6,11 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from lab.pve.base import ROOT, PveState
+from lab.pve.base import ROOT
 from lab.pve.domain import ParamError, PveError
 from lab.pve.links import Transfer
 from lab.pve.objects import Vm
+from lab.pve.storage import StorageApi
 from lab.pve.tasks import Task
 
 # lab seconds before and after the memory transfer: remote VM start and tunnel, then switch-over
@@ -20,9 +21,15 @@ SSH_TIMEOUT = 3.0  # lab seconds before the migration gives up on a target that 
 LOCAL_DEVICES = ("hostpci", "usb")
 
 
-class MigrateApi(PveState):
+class MigrateApi(StorageApi):
     def _local_resources(self, vm: Vm) -> list[str]:
         return sorted(k for k in vm.config if k.startswith(LOCAL_DEVICES))
+
+    def _local_disks(self, vm: Vm) -> list[dict[str, Any]]:
+        """Disks on storage that is not shared (a created guest's `local-lvm` disk)."""
+        shared = {sid for sid, store in self.storages().items() if store.shared}
+        return [{"volid": f"{d.storage}:{d.volume}", "size": d.size, "drivename": d.key, "is_attached": 1}
+                for d in vm.disks if d.storage not in shared]
 
     def qemu_migrate_precondition(self, node: str, vmid: int, now: float,
                                   target: str | None = None) -> dict[str, Any]:
@@ -33,7 +40,7 @@ class MigrateApi(PveState):
         out: dict[str, Any] = {
             "running": int(vm.running()),
             "allowed_nodes": [n for n in self.blades if n != node],
-            "not_allowed_nodes": {}, "local_disks": [],
+            "not_allowed_nodes": {}, "local_disks": self._local_disks(vm),
             "local_resources": self._local_resources(vm),
             "mapped-resources": [], "mapped-resource-info": {}, "has-dbus-vmstate": 1,
         }
@@ -52,7 +59,8 @@ class MigrateApi(PveState):
         self.require_quorum(now)
         self.cluster_node(target)
 
-    def _check_migrate(self, vm: Vm, target: str, online: bool, now: float) -> None:
+    def _check_migrate(self, vm: Vm, target: str, online: bool, now: float,
+                       with_local_disks: bool = False) -> None:
         """The checks PVE makes before forking the migration worker."""
         self._check_target(vm.node, target, now)
         self.check_lock(vm)
@@ -61,12 +69,16 @@ class MigrateApi(PveState):
                 raise PveError("can't migrate running VM without --online")
             if local := self._local_resources(vm):
                 raise PveError(f"can't migrate VM which uses local devices: {', '.join(local)}")
+            if self._local_disks(vm):  # PVE finds it in the task's volume scan; the lab refuses at once
+                if with_local_disks:
+                    raise PveError("live migration with local disks is not simulated by the lab", 501)
+                raise PveError("can't live migrate attached local disks without with-local-disks option")
 
     def qemu_migrate(self, node: str, vmid: int, target: str, now: float, online: bool = False,
-                     user: str = ROOT, bwlimit: int | None = None) -> str:
+                     user: str = ROOT, bwlimit: int | None = None, with_local_disks: bool = False) -> str:
         """`POST .../migrate`. An HA-managed VM only queues `ha-manager migrate` (`hamigrate`)."""
         vm = self.vm_on(node, vmid, now)
-        self._check_migrate(vm, target, online, now)
+        self._check_migrate(vm, target, online, now, with_local_disks)
         if vm.ha:
             return self.ha_migrate_request(vm, target, now, user).upid
         return self.qm_migrate(vm, target, now, user, bwlimit).upid
@@ -169,6 +181,8 @@ class MigrateApi(PveState):
 
         def pump(t: float) -> None:
             nonlocal started
+            if task.status != "running":  # stopped (DELETE .../tasks): no new workers; started ones go on
+                return
             while queue and len(active) < maxworkers:
                 vmid = queue.pop(0)
                 try:

@@ -74,18 +74,22 @@ class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, HaSta
             raise PermissionDenied(f"/nodes/{node}, Sys.Modify")
         self.task_table.stop(node, upid, now)
 
-    def cluster_tasks(self, now: float) -> list[dict[str, Any]]:
+    def cluster_tasks(self, now: float, user: str = ROOT) -> list[dict[str, Any]]:
         """`GET /cluster/tasks`: the task lists the reachable nodes broadcast, newest first;
-        a token's tasks name the user and the token apart."""
+        a token's tasks name the user and the token apart. Without Sys.Audit, only the
+        caller's own (as PVE compares them: a token sees none)."""
+        privileges = self.privileges.get(user)
+        everyone = privileges is None or "Sys.Audit" in privileges
         out = []
         for task in sorted(self.tasks.values(), key=lambda t: (t.starttime, t.pid), reverse=True):
             if not self.reachable(task.node, now):
                 continue
             entry = task.list_json()
-            user, bang, token = task.user.partition("!")
+            owner, bang, token = task.user.partition("!")
             if bang:
-                entry.update(user=user, tokenid=token)
-            out.append(entry)
+                entry.update(user=owner, tokenid=token)
+            if everyone or entry["user"] == user:
+                out.append(entry)
         return out
 
     def task_log(self, node: str, upid: str, now: float, start: int = 0,

@@ -131,11 +131,20 @@ class QemuApi(ConfigApi):
         vm.lock = "destroyed"
 
         def destroy(task: Task, end: float) -> None:
+            for disk in vm.disks:  # a template's base image may still back linked clones
+                volid = f"{disk.storage}:{disk.volume}"
+                if any(f"{d.storage}:{d.volume}".startswith(f"{volid}/")
+                       for other in self.vms.values() for d in other.disks):
+                    raise PveError(f"base volume '{volid}' is still in use by linked cloned")
             for disk in vm.disks:
                 task.write(f"Removing image: 100% complete...done. ({disk.storage}:{disk.volume})")
             self.vms.pop(vmid, None)
 
-        return self.run_task(node, "qmdestroy", vmid, now, 2, destroy, user=user).upid
+        def kept() -> None:
+            if vmid in self.vms:  # the destroy failed: the guest stays, unlocked
+                vm.lock = None
+
+        return self.run_task(node, "qmdestroy", vmid, now, 2, destroy, user=user, cleanup=kept).upid
 
     # --- resize -----------------------------------------------------------------------------------
     def qemu_resize(self, node: str, vmid: int, disk: str, size: str, now: float,

@@ -31,7 +31,7 @@ def cluster_nextid(c: Call) -> object:
 @table.get(f"{BASE}/tasks")
 @answers
 def cluster_tasks(c: Call) -> object:
-    return c.pve.cluster_tasks(c.now)
+    return c.pve.cluster_tasks(c.now, c.user)
 
 
 @table.get(f"{BASE}/ha/resources")

@@ -78,7 +78,8 @@ def qemu_pending(c: Call) -> object:
 def qemu_clone(c: Call) -> object:
     return c.pve.qemu_clone(c.node, c.vmid, c.integer("newid") or 0, c.now, name=c.text("name"),
                             full=c.flag("full"), target=c.text("target"), storage=c.text("storage"),
-                            user=c.user)
+                            user=c.user, description=c.text("description"), snapname=c.text("snapname"),
+                            disk_format=c.text("format"))
 
 
 @table.post(f"{VM}/template")
@@ -102,10 +103,7 @@ def qemu_cloudinit_update(c: Call) -> object:
 @table.get(f"{VM}/cloudinit/dump")
 @answers
 def qemu_cloudinit_dump(c: Call) -> object:
-    # the password shows as a hash only to those who may change cloud-init settings
-    privileges = c.pve.privileges.get(c.user)
-    mask = privileges is not None and "VM.Config.Cloudinit" not in privileges
-    return c.pve.qemu_cloudinit_dump(c.node, c.vmid, c.text("type") or "", c.now, mask)
+    return c.pve.qemu_cloudinit_dump(c.node, c.vmid, c.text("type") or "", c.now, c.user)
 
 
 @table.put(f"{VM}/resize")
@@ -125,4 +123,5 @@ def qemu_migrate_precondition(c: Call) -> object:
 @answers
 def qemu_migrate(c: Call) -> object:
     return c.pve.qemu_migrate(c.node, c.vmid, c.text("target") or "", c.now,
-                              online=bool(c.flag("online")), user=c.user, bwlimit=c.integer("bwlimit"))
+                              online=bool(c.flag("online")), user=c.user, bwlimit=c.integer("bwlimit"),
+                              with_local_disks=bool(c.flag("with-local-disks")))
