@@ -197,16 +197,18 @@ def ops_show(ctx: typer.Context, op_id: int = OpId, as_json: bool = Json) -> Non
 
 
 @ops_app.command("cancel")
-def ops_cancel(ctx: typer.Context, op_id: int = OpId) -> None:
+def ops_cancel(ctx: typer.Context, op_id: int = OpId, dry_run: bool = DryRun, yes: bool = Yes) -> None:
     """Stop an operation before its next step."""
-    execute(ctx, lambda c, _: ops_verb.cancel(c, op_id))
+    execute(ctx, lambda c, _: ops_verb.cancel(c, op_id, dry_run=dry_run, yes=yes, confirm=_confirm))
 
 
 @ops_app.command("resume")
 def ops_resume(ctx: typer.Context, op_id: int | None = typer.Argument(
-        None, metavar="ID", help="one operation (default: every interrupted one)")) -> None:
+        None, metavar="ID", help="one operation (default: every interrupted one)"),
+               dry_run: bool = DryRun, yes: bool = Yes) -> None:
     """Continue operations a killed process left unfinished."""
-    execute(ctx, lambda c, p: ops_verb.resume(c, op_id, listener=p))
+    execute(ctx, lambda c, p: ops_verb.resume(c, op_id, dry_run=dry_run, yes=yes, confirm=_confirm,
+                                               listener=p))
 
 
 def register(app: typer.Typer) -> None:

@@ -53,18 +53,25 @@ async def privileges(ctx: Context, kind: str, blades: list[str], vmids: list[int
             "and the Kubernetes identity's RBAC (kubernetes.kubeconfig)")
 
 
-async def confirmed_start(ctx: Context, kind: str, target: str, params: dict[str, Any], body: RenderableType,
-                          *, dry_run: bool, yes: bool, confirm: Confirm | None,
-                          listener: Listener | None, refusal: str | None = None) -> Result:
-    """Show `body` (the plan); stop on dry-run, a refusal or a no; else run the operation."""
+def asked(body: RenderableType, *, dry_run: bool, yes: bool, confirm: Confirm | None) -> Result | None:
+    """Stop after showing `body` on --dry-run, or when nobody said yes; None: go ahead."""
     if dry_run:
         return shown(DONE, body)
-    if refusal:
-        return await refuse(ctx, kind, target, refusal, f"{plain(body)}\n{refusal}")
     if not yes and (confirm is None or not confirm(body)):
         # the person has just read the plan: do not print it again
         return refused("Not confirmed: nothing changed." if confirm else
                        f"{plain(body)}\nNot confirmed: nothing changed.")
+    return None
+
+
+async def confirmed_start(ctx: Context, kind: str, target: str, params: dict[str, Any], body: RenderableType,
+                          *, dry_run: bool, yes: bool, confirm: Confirm | None,
+                          listener: Listener | None, refusal: str | None = None) -> Result:
+    """Show `body` (the plan); stop on dry-run, a refusal or a no; else run the operation."""
+    if refusal and not dry_run:
+        return await refuse(ctx, kind, target, refusal, f"{plain(body)}\n{refusal}")
+    if (stop := asked(body, dry_run=dry_run, yes=yes, confirm=confirm)) is not None:
+        return stop
     result = await start(ctx, kind, target, params, listener)
     if not yes or result.body is None:  # asked: the plan was shown already
         return result
