@@ -7,9 +7,9 @@ from typing import Any
 from rich.console import Group, RenderableType
 
 from commands.plan import make_plan
-from commands.render import plain, render_plan
+from commands.render import line, plain, render_plan
 from commands.render_ops import render_operation
-from commands.result import DONE, Confirm, Result, finished, refused, shown
+from commands.result import DONE, REFUSED, Confirm, Result, finished, refused, shown
 from infra import preflight
 from infra.journal import Locked
 from infra.operations import run as ops
@@ -18,10 +18,13 @@ from infra.operations.machine import Listener
 from infra.planner import IntentKind
 
 
-async def refuse(ctx: Context, kind: str, target: str, reason: str, text: str | None = None) -> Result:
-    """Refused before anything changed: journaled too (every decision is), and said."""
+async def refuse(ctx: Context, kind: str, target: str, reason: str,
+                 plan: RenderableType | None = None) -> Result:
+    """Refused before anything changed: journaled too (every decision is), and said after the plan."""
     op = await ctx.journal.refuse(kind, target, {}, reason, now=ctx.clock())
-    return refused(f"{text or reason}\n(journaled as operation {op.id})")
+    said = [*([plan] if plan is not None else []), line(reason, style="bold red"),
+            line(f"(journaled as operation {op.id})")]
+    return shown(REFUSED, Group(*said))
 
 
 async def start(ctx: Context, kind: str, target: str, params: dict[str, Any],
@@ -69,7 +72,7 @@ async def confirmed_start(ctx: Context, kind: str, target: str, params: dict[str
                           listener: Listener | None, refusal: str | None = None) -> Result:
     """Show `body` (the plan); stop on dry-run, a refusal or a no; else run the operation."""
     if refusal and not dry_run:
-        return await refuse(ctx, kind, target, refusal, f"{plain(body)}\n{refusal}")
+        return await refuse(ctx, kind, target, refusal, body)
     if (stop := asked(body, dry_run=dry_run, yes=yes, confirm=confirm)) is not None:
         return stop
     result = await start(ctx, kind, target, params, listener)
