@@ -8,6 +8,7 @@ import threading
 import pytest
 from kubernetes import client, config
 
+from bot.output import Progress
 from commands.drain import drain
 from commands.result import DONE, FAILED, REFUSED
 from commands.status import status
@@ -264,3 +265,23 @@ async def test_a_drain_whose_noout_is_refused_leaves_no_maintenance_behind(runni
     assert "Permission check failed" in final.last_error and "check the token's role" in final.last_error
     shown = (await status(ctx)).text
     assert "In maintenance" not in shown and "maint" not in shown
+
+
+async def test_a_lab_that_dies_mid_drain_fails_with_one_short_error_per_round(running_lab, capsys):
+    """No urllib3 MaxRetryError per retry: what failed, where, and what to check, said once."""
+    progress = Progress()
+
+    def lab_dies(op, step) -> None:
+        progress(op, step)
+        if step.name == "migrate" and step.outcome == "running" and step.attempts == 1:
+            stopped = asyncio.run_coroutine_threadsafe(running_lab.server.stop(), running_lab._loop)
+            stopped.result(30)  # the lab's servers go away mid-drain
+
+    ctx = lab_context(running_lab)
+    result = await drain(ctx, "blade3", yes=True, listener=lab_dies)
+    assert result.code == FAILED
+    error = result.operation.last_error
+    assert error.startswith(f"PVE at {running_lab.pve_url}: ") and "no answer (Connection refused)" in error
+    assert "check proxmox.url" in error and "MaxRetryError" not in error and len(error) < 300
+    said = [line for line in capsys.readouterr().out.splitlines() if "migrate: retrying" in line]
+    assert len(said) >= 2 and sum("Connection refused" in line for line in said) == 1, said
