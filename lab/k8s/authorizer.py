@@ -37,7 +37,8 @@ class Authorizer:
     def _fresh(self) -> None:
         stale = False
         while not self._events.empty():
-            stale = stale or self._events.get_nowait().resource.key in RBAC_KEYS
+            if self._events.get_nowait().resource.key in RBAC_KEYS:
+                stale = True
         if stale or len(self._cluster) > MAX_SUBJECTS:
             self._cluster.clear()
             self._namespaced.clear()

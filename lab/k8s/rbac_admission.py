@@ -147,7 +147,7 @@ def _compact(rule: Rule) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def _missing(owned: list[Rule], wanted: list[Rule]) -> list[str]:
+def missing_rights(owned: list[Rule], wanted: list[Rule]) -> list[str]:
     merged: dict[str, Rule] = {}  # CompactRules: the verbs of one resource (and name) together
     for rule in wanted:
         for attrs, atom in _atoms(rule):
@@ -182,7 +182,7 @@ def confirm_no_escalation(authz: Authorizer, user: User, res: Resource, obj: Obj
         raise _forbidden(res, name, NotFound.of(attrs.resource, attrs.name, GROUP).message)
     resolution = authz.resolve(user, namespace)
     wanted = [r for r in role.get("rules") or [] if isinstance(r, dict)]
-    missing = _missing([r for r, _ in resolution.rules], wanted)
+    missing = missing_rights([r for r, _ in resolution.rules], wanted)
     if missing:
         message = (f'user "{user.name}" (groups={_q(list(user.groups))}) is attempting to grant RBAC '
                    "permissions not currently held:\n" + "\n".join(missing))

@@ -15,7 +15,7 @@ from aiohttp import web
 from lab.k8s import validation
 from lab.k8s.authorizer import Authorizer
 from lab.k8s.http import AUTHZ_KEY, USER_KEY, Target, read_object, respond
-from lab.k8s.rbac import MASTERS, Attributes, User
+from lab.k8s.rbac import Attributes, User
 
 Obj = dict[str, Any]
 Cause = tuple[str, str, str]
@@ -90,9 +90,6 @@ def _rules(request: web.Request, body: Obj, user: User) -> Obj:
     resolution = _authorizer(request).resolve(user, namespace)
     resource_rules: list[Obj] = []
     non_resource_rules: list[Obj] = []
-    if MASTERS in user.groups:  # what the privileged-group authorizer grants
-        resource_rules.append({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]})
-        non_resource_rules.append({"verbs": ["*"], "nonResourceURLs": ["*"]})
     for rule, _ in resolution.rules:
         if rule.get("nonResourceURLs"):
             non_resource_rules.append({"verbs": rule.get("verbs") or [],
