@@ -270,8 +270,7 @@ def test_kubectl_auth_can_i_and_whoami(api: client.ApiClient, kube_lab: RunningL
     assert (denied.returncode, denied.stdout.strip()) == (1, "no")
     named = _kubectl(admin, "auth", "can-i", "get", "configmaps/settings", f"--as={who}", "-n", ns)
     assert named.stdout.strip() == "yes"
-    token = client.CoreV1Api(api).create_namespaced_service_account_token("bot", ns, {"spec": {}})
-    token = token.status.token
+    token = _kubectl(admin, "create", "token", "bot", "-n", ns, "--duration=720h").stdout.strip()
     config = tmp_path / "kubeconfig"
     config.write_text(admin.read_text().replace(kube_lab.server.k8s_token, token))
     whoami = _kubectl(config, "auth", "whoami", "-o", "json").stdout
@@ -284,3 +283,6 @@ def test_kubectl_auth_can_i_and_whoami(api: client.ApiClient, kube_lab: RunningL
     assert refused.stderr == (f'Error from server (Forbidden): configmaps "settings" is forbidden: User '
                               f'"{who}" cannot delete resource "configmaps" in API group "" in the namespace '
                               f'"{ns}"\n')
+    impersonating = _kubectl(config, "get", "pods", "-n", ns, "--as=alice", check=False)
+    assert impersonating.stderr == (f'Error from server (Forbidden): users "alice" is forbidden: User "{who}" '
+                                    'cannot impersonate resource "users" in API group "" at the cluster scope\n')
