@@ -284,5 +284,19 @@ def test_kubectl_auth_can_i_and_whoami(api: client.ApiClient, kube_lab: RunningL
                               f'"{who}" cannot delete resource "configmaps" in API group "" in the namespace '
                               f'"{ns}"\n')
     impersonating = _kubectl(config, "get", "pods", "-n", ns, "--as=alice", check=False)
-    assert impersonating.stderr == (f'Error from server (Forbidden): users "alice" is forbidden: User "{who}" '
-                                    'cannot impersonate resource "users" in API group "" at the cluster scope\n')
+    assert impersonating.stderr == (f'Error from server (Forbidden): users "alice" is forbidden: User '
+                                    f'"{who}" cannot impersonate resource "users" in API group "" at the '
+                                    "cluster scope\n")
+
+
+def test_kubectl_get_prints_the_servers_columns_for_bindings(api: client.ApiClient,
+                                                            kube_lab: RunningLab) -> None:
+    ns = fresh_namespace(api)
+    client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(ns, {
+        "metadata": {"name": "b"}, "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": ns},
+                     {"kind": "Group", "apiGroup": RBAC, "name": "devs"}]})
+    listed = _kubectl(kubeconfig(kube_lab), "get", "rolebindings", "-n", ns, "-o", "wide").stdout
+    header, row = listed.splitlines()
+    assert header.split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    assert row.split()[:2] == ["b", "ClusterRole/view"] and row.split()[-2:] == ["devs", f"{ns}/bot"]
