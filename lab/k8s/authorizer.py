@@ -16,7 +16,7 @@ from lab.k8s.store import Store
 
 ROLE, CLUSTERROLE = BY_KIND["Role"], BY_KIND["ClusterRole"]
 ROLEBINDING, CLUSTERROLEBINDING = BY_KIND["RoleBinding"], BY_KIND["ClusterRoleBinding"]
-RBAC_KEYS = frozenset(r.key for r in (ROLE, CLUSTERROLE, ROLEBINDING, CLUSTERROLEBINDING))
+RBAC_KEYS = tuple(r.key for r in (ROLE, CLUSTERROLE, ROLEBINDING, CLUSTERROLEBINDING))
 MAX_SUBJECTS = 1000  # cached users before the cache starts afresh
 
 
@@ -30,16 +30,14 @@ class Resolution:
 class Authorizer:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._events = store.subscribe()
+        self._seen: tuple[int, ...] = ()
         self._cluster: dict[User, Resolution] = {}
         self._namespaced: dict[tuple[User, str], Resolution] = {}
 
     def _fresh(self) -> None:
-        stale = False
-        while not self._events.empty():
-            if self._events.get_nowait().resource.key in RBAC_KEYS:
-                stale = True
-        if stale or len(self._cluster) > MAX_SUBJECTS:
+        revisions = tuple(self.store.revisions.get(key, 0) for key in RBAC_KEYS)
+        if revisions != self._seen or len(self._cluster) > MAX_SUBJECTS:
+            self._seen = revisions
             self._cluster.clear()
             self._namespaced.clear()
 

@@ -69,6 +69,17 @@ def test_a_verb_the_role_lacks_is_403_with_the_servers_words_and_one_it_has_is_2
     assert not client.CoreV1Api(api).read_node("kube03").spec.unschedulable
 
 
+def test_a_new_binding_takes_effect_at_once_and_a_deleted_one_stops(api: client.ApiClient) -> None:
+    ns = fresh_namespace(api)
+    _service_account(api, ns)
+    core = client.CoreV1Api(service_account_client(api, ns, "bot"))
+    assert _denied(core.list_namespaced_secret, ns)["code"] == 403
+    _grant(api, ns, [{"verbs": ["list"], "apiGroups": [""], "resources": ["secrets"]}], ns)
+    assert core.list_namespaced_secret(ns).items == []
+    client.RbacAuthorizationV1Api(api).delete_collection_namespaced_role_binding(ns)
+    assert _denied(core.list_namespaced_secret, ns)["code"] == 403
+
+
 def test_subresource_rules_grant_the_subresource_only(api: client.ApiClient) -> None:
     ns = fresh_namespace(api)
     _service_account(api, ns)
