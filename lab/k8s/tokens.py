@@ -85,11 +85,13 @@ def _claims(key: bytes, token: str) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
-def _alive(store: Store, namespace: str, name: str, uid: str) -> User | None:
+def _alive(store: Store, namespace: str, name: str, uid: str,
+           extra: dict[str, list[str]] | None = None) -> User | None:
     sa = store.find(SERVICE_ACCOUNT, namespace, name)
     if sa is None or sa["metadata"]["uid"] != uid or sa["metadata"].get("deletionTimestamp"):
         return None
-    return service_account_user(namespace, name, uid)
+    user = service_account_user(namespace, name, uid)
+    return User(user.name, user.groups, uid, extra or {})
 
 
 def authenticate(key: bytes, store: Store, token: str, now: float) -> User | None:
@@ -108,11 +110,16 @@ def authenticate(key: bytes, store: Store, token: str, now: float) -> User | Non
     if (claims.get("iss") != ISSUER or not isinstance(k8s, dict) or now >= claims.get("exp", 0)
             or not set(claims.get("aud") or []) & set(API_AUDIENCES)):
         return None
+    # what the authenticator adds as the user's extra: the token's ID, and the pod it is bound to
+    extra = {"authentication.kubernetes.io/credential-id": [f"JTI={claims.get('jti', '')}"]}
     for kind in ("secret", "pod"):
         ref = k8s.get(kind)
         if ref:
             obj = store.find(BY_KIND[kind.capitalize()], k8s.get("namespace", ""), ref.get("name", ""))
             if obj is None or obj["metadata"]["uid"] != ref.get("uid"):
                 return None
+            if kind == "pod":
+                extra["authentication.kubernetes.io/pod-name"] = [ref.get("name", "")]
+                extra["authentication.kubernetes.io/pod-uid"] = [ref.get("uid", "")]
     sa = k8s.get("serviceaccount") or {}
-    return _alive(store, k8s.get("namespace", ""), sa.get("name", ""), sa.get("uid", ""))
+    return _alive(store, k8s.get("namespace", ""), sa.get("name", ""), sa.get("uid", ""), extra)

@@ -123,6 +123,9 @@ def test_bad_tokens_are_401_and_a_deleted_service_accounts_token_stops_working(a
     sa_api = service_account_client(api, ns, "bot")
     review = client.AuthenticationV1Api(sa_api).create_self_subject_review({})
     assert review.status.user_info.username == f"system:serviceaccount:{ns}:bot"
+    sa = client.CoreV1Api(api).read_namespaced_service_account("bot", ns)
+    assert review.status.user_info.uid == sa.metadata.uid
+    assert review.status.user_info.extra["authentication.kubernetes.io/credential-id"][0].startswith("JTI=")
     token = sa_api.configuration.api_key["authorization"].removeprefix("Bearer ")
     for bad in ("nope", token[:-4] + "AAAA", token + "x"):
         status = _denied(client.CoreV1Api(token_client(api, bad)).list_namespace)
