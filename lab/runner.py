@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from lab.k8s.serviceaccounts import long_lived_token
 from lab.pve import app as pve_app
 from lab.pve.permissions import AUDITOR
 from lab.scenario import Scenario
+from lab.slack import app as slack_app
 from lab.tls import Certificates, make_certificates
 from lab.world import Lab
 
@@ -33,11 +35,47 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.05  # real seconds between ticks of the lab's controllers
 
 
+class FolderInUse(Exception):
+    """The lab folder belongs to a lab that is running."""
+
+
+def _claim(workdir: Path) -> int:
+    """Hold `DIR/lab.lock` for as long as this lab runs (the kernel lets go when the process dies);
+    FolderInUse names the running lab's pid and ports."""
+    fd = os.open(workdir / "lab.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        try:
+            info = json.loads((workdir / "lab.json").read_text())
+            who = f"pid {info['pid']}, PVE port {info['pve_port']}, Kubernetes port {info['k8s_port']}"
+        except (OSError, ValueError, KeyError):
+            who = "still starting"
+        raise FolderInUse(f"{workdir} belongs to a lab that is running ({who}): stop it first, or "
+                          "use another --dir") from None
+    return fd
+
+
+def _fresh_journal(workdir: Path) -> str | None:
+    """A new lab is a new world: the last lab's journal would describe maintenance that is not
+    there. It is kept beside, as journal.sqlite.previous. Returns what to tell the user."""
+    journal = workdir / "journal.sqlite"
+    if not journal.exists():
+        return None
+    try:
+        journal.replace(workdir / "journal.sqlite.previous")
+    except OSError as exc:
+        return f"warning: kept the previous lab's journal {journal} ({exc.strerror}): it may not match"
+    return f"fresh journal; the previous lab's is {journal}.previous"
+
+
 @dataclass(frozen=True)
 class Endpoints:
     pve: int
     k8s: int
     control: int
+    slack: int = 0
 
 
 def write_kubeconfig(path: Path, port: int, token: str, ca_pem: bytes, name: str = "drewburr-lab",
@@ -63,7 +101,12 @@ def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: 
         "proxmox": {"url": f"https://127.0.0.1:{ports.pve}", "token_id": TOKEN_ID,
                     "token_secret": token_secret, "ca_file": str(workdir / "pve-ca.pem")},
         "kubernetes": {"kubeconfig": str(workdir / "kubeconfig")},
-        "slack": {"mode": "off"},
+        # the lab's Slack twin; `serve` talks to it in Socket Mode (mode: off until serve runs)
+        "slack": {"mode": "off", "bot_token": lab.slack.workspace.bot_token,
+                  "app_token": lab.slack.workspace.app_token,
+                  "signing_secret": lab.slack.workspace.signing_secret,
+                  "channel": next(iter(lab.slack.workspace.channels)),
+                  "api_url": f"http://127.0.0.1:{ports.slack}/api/"},
         "webhooks": {"token": secrets.token_urlsafe(24)},
         "server": {"host": "127.0.0.1", "port": 8080},
         "journal": {"backend": "sqlite", "path": str(workdir / "journal.sqlite")},
@@ -80,6 +123,7 @@ def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: 
         "pid": os.getpid(), "pve_port": ports.pve, "k8s_port": ports.k8s,
         "control_url": f"http://127.0.0.1:{ports.control}",
         "metrics_url": f"http://127.0.0.1:{ports.control}/metrics",
+        "slack_url": f"http://127.0.0.1:{ports.slack}",
         "time_scale": getattr(lab.clock, "scale", 1.0), "scenario": lab.scenario.name,
         "auditor_token": {"token_id": AUDITOR_TOKEN_ID,
                           "token_secret": lab.pve.tokens.get(AUDITOR_TOKEN_ID)},
@@ -110,9 +154,11 @@ class LabServer:
 
     def __init__(self, workdir: Path, scenario: Scenario, time_scale: float = 1.0,
                  port_base: int = 0, service_accounts: list[tuple[str, str]] | None = None) -> None:
-        self.workdir = workdir
+        self.workdir = workdir.absolute()  # drewburr.yaml names files that work from any folder
         self.service_accounts = service_accounts or []  # (namespace, name): a kubeconfig each
         self.port_base = port_base
+        self.notes: list[str] = []  # what the user should hear once the lab is up
+        self._claimed: int | None = None
         self.lab = Lab(scenario, ScaledClock(time_scale))
         self.token_secret = secrets.token_hex(16)
         self.k8s_token = secrets.token_urlsafe(32)
@@ -131,22 +177,28 @@ class LabServer:
         for blade in self.lab.pve.blades.values():
             blade.ssl_fingerprint = certs.fingerprint
         self.lab.k8s.ca_pem = certs.ca_pem
+        slack_recorder = self.lab.recorder.middleware("slack")
         self._runners = [web.AppRunner(pve_app.make_app(self.lab), access_log=None),
                          web.AppRunner(control.make_app(self.lab), access_log=None),
-                         web.AppRunner(k8s_app.make_app(self.lab, self.k8s_token), access_log=None)]
+                         web.AppRunner(k8s_app.make_app(self.lab, self.k8s_token), access_log=None),
+                         web.AppRunner(slack_app.make_app(self.lab.slack, [slack_recorder]), access_log=None)]
         self._ticker = asyncio.create_task(_tick(self.lab))
         base = self.port_base
         pve_port = await _start(self._runners[0], base, tls)
         control_port = await _start(self._runners[1], base + 2 if base else 0, None)
         k8s_port = await _start(self._runners[2], base + 1 if base else 0, tls)
-        self.ports = Endpoints(pve=pve_port, k8s=k8s_port, control=control_port)
+        slack_port = await _start(self._runners[3], base + 3 if base else 0, None)
+        self.ports = Endpoints(pve=pve_port, k8s=k8s_port, control=control_port, slack=slack_port)
         sa_tokens = {ref: long_lived_token(self.lab.k8s, *ref) for ref in self.service_accounts}
         await asyncio.to_thread(self._announce, certs.ca_pem, sa_tokens)
         return self.ports
 
     def _prepare_workdir(self) -> tuple[Certificates, ssl.SSLContext]:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._claimed = _claim(self.workdir)
         (self.workdir / "ready").unlink(missing_ok=True)
+        if note := _fresh_journal(self.workdir):
+            self.notes.append(note)
         certs = make_certificates()
         return certs, certs.server_context(self.workdir)
 
@@ -158,7 +210,19 @@ class LabServer:
                              f"drewburr-lab-{namespace}-{name}", namespace)
         (self.workdir / "ready").write_text(json.dumps(self.ports.__dict__) + "\n")
 
+    def describe(self) -> str:
+        """Where the lab is: its ports and files (what `lab up` prints once it is ready)."""
+        p = self.ports
+        return "\n".join([
+            f"The lab is up in {self.workdir}: PVE https://127.0.0.1:{p.pve}, Kubernetes "
+            f"https://127.0.0.1:{p.k8s}, metrics and control http://127.0.0.1:{p.control}, "
+            f"Slack http://127.0.0.1:{p.slack}",
+            f"drewburr's config: {self.workdir / 'drewburr.yaml'} (kubeconfig and pve-ca.pem beside it)",
+            *self.notes])
+
     async def stop(self) -> None:
+        if self._claimed is None:  # never owned the folder: its files belong to another lab
+            return
         (self.workdir / "ready").unlink(missing_ok=True)
         if self._ticker:
             self._ticker.cancel()
@@ -166,6 +230,8 @@ class LabServer:
                 await self._ticker
         for r in self._runners:
             await r.cleanup()
+        os.close(self._claimed)
+        self._claimed = None
 
 
 async def run_lab(workdir: Path, scenario: Scenario, time_scale: float, port_base: int,
@@ -178,6 +244,7 @@ async def run_lab(workdir: Path, scenario: Scenario, time_scale: float, port_bas
     server = LabServer(workdir, scenario, time_scale, port_base, service_accounts)
     try:
         await server.start()
+        print(server.describe() + "\nCtrl-C stops it.", flush=True)
         await stop.wait()
     finally:
         await server.stop()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import authn, bootstrap_policy, crds, discovery, openapi, routes
+from lab.k8s import authn, bootstrap_policy, discovery, openapi, routes, routes_metrics
 from lab.k8s.authorizer import CLUSTERROLE, CLUSTERROLEBINDING, Authorizer
 from lab.k8s.errors import K8sError, MethodNotAllowed, no_such_resource
 from lab.k8s.http import AUTHZ_KEY, LAB_KEY, STOPPING_KEY, USER_KEY, respond
@@ -90,7 +90,7 @@ KUBERNETES_SERVICE_IP = "10.43.0.1"  # the first address of K3s' service CIDR
 
 def bootstrap(lab: Lab) -> None:
     """What the API server's bootstrap controller does at start (system namespaces, the `kubernetes`
-    Service), plus the CRDs K3s and the addons bring."""
+    Service)."""
     res = routes.NAMESPACES
     for name in SYSTEM_NAMESPACES:
         if lab.k8s.store.find(res, "", name) is None:
@@ -101,7 +101,6 @@ def bootstrap(lab: Lab) -> None:
                          "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"clusterIP": KUBERNETES_SERVICE_IP,
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
-    crds.install(lab.k8s.store, lab.clock.now())
     # the RBAC bootstrap policy, as the API server's post-start hook reconciles it
     for res, objs in ((CLUSTERROLE, bootstrap_policy.cluster_roles()),
                       (CLUSTERROLEBINDING, bootstrap_policy.cluster_role_bindings())):
@@ -125,6 +124,7 @@ def make_app(lab: Lab, token: str) -> web.Application:
     app.on_shutdown.append(stop_watches)
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, healthz)
+    routes_metrics.add_routes(app)  # before discovery's /apis/{group}/{version}, which would take its paths
     discovery.add_routes(app)
     openapi.add_routes(app)
     routes.add_routes(app)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
-from lab.k8s import defaults, guest
+from lab.k8s import crds, defaults, guest
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
 from lab.k8s.controllers.clusterrole_aggregation import ClusterRoleAggregation
@@ -38,6 +38,7 @@ from lab.k8s.controllers.statefulset import StatefulSetController
 from lab.k8s.controllers.taint_eviction import TaintEviction
 from lab.k8s.controllers.volumes import Volumes
 from lab.k8s.join import K3sJoin
+from lab.k8s.logs import connect_namespaced_pod, read_namespaced_pod_log
 from lab.k8s.metrics import metric_families
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store
@@ -116,6 +117,7 @@ class K8sCluster:
         cluster = cls(pve, clock, scenario.timings)
         now = clock()
         system_namespaces(cluster)
+        crds.install_k3s(cluster.store, now)  # K3s deploys its own CRDs as its server starts
         if any(vm.k3s_role and not vm.template for vm in pve.vms.values()):
             cluster.k3s_token = guest.cluster_token(hashlib.sha256(scenario.name.encode()).hexdigest()[:32])
         k3s = [vm for vm in sorted(pve.vms.values(), key=lambda v: v.name) if vm.k3s_role and not vm.template]
@@ -129,7 +131,7 @@ class K8sCluster:
             stale = None if cluster.vm_alive(vm, now) else now - cluster.timings.node_monitor_grace_period
             cluster.node_agent.register(vm, now, stale)
         if scenario.workloads == "default":
-            install_default_workloads(cluster)
+            install_default_workloads(cluster, now)
         cluster.advance(now)
         return cluster
 
@@ -204,6 +206,12 @@ class K8sCluster:
 
     def create_namespaced_pod_binding(self, namespace: str, name: str, body: Obj) -> Obj:
         return create_namespaced_pod_binding(self, namespace, name, body)
+
+    def read_namespaced_pod_log(self, namespace: str, name: str, query: Mapping[str, str]) -> str:
+        return read_namespaced_pod_log(self, namespace, name, query)
+
+    def connect_namespaced_pod(self, namespace: str, name: str, sub: str) -> None:
+        connect_namespaced_pod(self, namespace, name, sub)
 
     def evict_for_taint(self, pod: Obj, now: float) -> None:
         """The taint manager's deletion: marks the pod as a disruption target, then deletes it."""

@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import crds, gc, lists, patch, rbac_admission, reviews, subresources, tables, validation
+from lab.k8s import (
+    crds,
+    gc,
+    lists,
+    patch,
+    rbac_admission,
+    registry,
+    reviews,
+    subresources,
+    tables,
+    validation,
+)
 from lab.k8s import watch as watches
 from lab.k8s.errors import (
     BadRequest,
@@ -36,7 +47,7 @@ from lab.k8s.http import (
     respond,
     truthy,
 )
-from lab.k8s.resources import BY_KIND, CREATE_ONLY, RESOURCES, Resource
+from lab.k8s.resources import BY_KIND, CREATE_ONLY, Resource
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -49,11 +60,10 @@ RETURNS_DELETED_OBJECT = {"Pod", "Service", "Namespace"}  # the registries with 
 
 async def resource(request: web.Request) -> web.StreamResponse:
     m = request.match_info
-    t = parse_target(m.get("group", ""), m.get("version", "v1"), m["tail"])
-    if not crds.served(lab_of(request).k8s.store, t.res):
-        raise no_such_resource()
+    t = parse_target(m.get("group", ""), m.get("version", "v1"), m["tail"],
+                     registry.served(lab_of(request).k8s.store).by_path)
     method = request.method
-    if t.res.kind in CREATE_ONLY:
+    if t.res.kind in CREATE_ONLY and not t.res.custom:
         if t.name is not None:
             raise no_such_resource()
         if method != "POST":
@@ -87,8 +97,7 @@ def _as_table(request: web.Request) -> str | None:
 
 
 def _table(lab: Lab, res: Resource, items: list[Obj], list_meta: Obj, include: str) -> Obj:
-    crd = lab.k8s.store.find(crds.CRD, "", crds.crd_name(res)) if res.custom else None
-    columns = tables.printer_columns(crd, res.version)
+    columns = tables.printer_columns(registry.crd_of(lab.k8s.store, res), res.version)
     return tables.table(res, items, list_meta, lab.clock.now(), include, columns)
 
 
@@ -135,8 +144,16 @@ def _require_namespace(lab: Lab, namespace: str | None) -> None:
         raise NotFound.of("namespaces", namespace)
 
 
-def _check_schema(request: web.Request, t: Target, obj: Obj) -> None:
-    if causes := crds.schema_errors(lab_of(request).k8s.store, t.res, obj):
+def _check_schema(request: web.Request, t: Target, obj: Obj, current: Obj | None = None) -> None:
+    """A custom object against its CRD's schema; a CRD against the apiextensions rules."""
+    if t.res.custom:
+        causes = crds.admit(registry.crd_of(lab_of(request).k8s.store, t.res), t.res, obj,
+                            request.query.get("fieldValidation") == "Strict")
+    elif t.res.kind == "CustomResourceDefinition":
+        causes = crds.check_definition(obj, current)
+    else:
+        return
+    if causes:
         raise validation.invalid(t.res, obj["metadata"].get("name") or "", causes)
 
 
@@ -160,7 +177,7 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
     lab.k8s.prepare_create(t.res, obj)
     if t.res.kind == "CustomResourceDefinition":
-        crds.accept(obj, lab.clock.now())
+        crds.accept(lab.k8s.store, obj, lab.clock.now())
     if dry_run(request):
         return respond(obj, 201)
     return respond(lab.k8s.store.create(t.res, obj), 201)
@@ -191,11 +208,13 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Resp
     new = _keep_subresource_fields(t, current, new)
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
-    _check_schema(request, t, new)
+    _check_schema(request, t, new, current)
     _admit_rbac(request, t, new, current)
+    store = lab_of(request).k8s.store
+    if t.res.kind == "CustomResourceDefinition" and t.sub is None:
+        crds.accept(store, new, lab_of(request).clock.now())
     if dry_run(request):
         return respond(new)
-    store = lab_of(request).k8s.store
     if _same(current, new):  # a no-op write keeps its resourceVersion and wakes no watcher
         if new["metadata"].get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
             raise Conflict.stale(t.res.plural, current["metadata"]["name"], t.res.group)
@@ -279,7 +298,7 @@ async def _delete_options(request: web.Request) -> Obj:
 
 def _empty_namespace(lab: Lab, namespace: str) -> None:
     """What the namespace controller does before it removes a deleted namespace."""
-    for res in RESOURCES:
+    for res in list(registry.kinds(lab.k8s.store)):
         if res.namespaced:
             for obj in lab.k8s.store.list(res, namespace):
                 delete_one(lab, Target(res, namespace, None, None), obj["metadata"]["name"],
