@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,8 +11,9 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tests.conftest import RunningLab
-from tests.lab.kube import fresh_namespace, kubeconfig, service_account_client, token_client
+from tests.lab.kube import Kubectl, fresh_namespace, kubeconfig, service_account_client, token_client
 from tests.lab.pve_client import wait_for
+from tests.tools import require
 
 RBAC = "rbac.authorization.k8s.io"
 
@@ -255,62 +254,49 @@ def test_self_subject_access_review_answers_truthfully_with_the_granting_binding
 
 # kubectl
 
-KUBECTL = shutil.which("kubectl")
-
-
-def _kubectl(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    assert KUBECTL, "kubectl is not installed: the kubectl tests need it (`make test` installs it)"
-    proc = subprocess.run([KUBECTL, "--kubeconfig", str(config), *args], capture_output=True, text=True,
-                          timeout=60)
-    assert not check or proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
-    return proc
-
-
-def test_kubectl_auth_can_i_and_whoami(api: client.ApiClient, kube_lab: RunningLab, tmp_path: Path) -> None:
+def test_kubectl_auth_can_i_and_whoami(api: client.ApiClient, kube_lab: RunningLab, kubectl: Kubectl,
+                                       tmp_path: Path) -> None:
     ns = fresh_namespace(api)
     _service_account(api, ns)
     _grant(api, ns, [{"verbs": ["get", "list", "watch"], "apiGroups": [""], "resources": ["pods"]},
                      {"verbs": ["get"], "apiGroups": [""], "resources": ["configmaps"],
                       "resourceNames": ["settings"]}], ns)
-    admin = kubeconfig(kube_lab)
     who = f"system:serviceaccount:{ns}:bot"
-    listing = _kubectl(admin, "auth", "can-i", "--list", f"--as={who}", "-n", ns).stdout
+    listing = kubectl("auth", "can-i", "--list", f"--as={who}", "-n", ns)
     pods_row = next(line for line in listing.splitlines() if line.startswith("pods "))
     assert pods_row.split()[-3:] == ["[get", "list", "watch]"]
     settings_row = next(line for line in listing.splitlines() if line.startswith("configmaps "))
     assert "[settings]" in settings_row and settings_row.split()[-1] == "[get]"
-    assert _kubectl(admin, "auth", "can-i", "list", "pods", f"--as={who}", "-n", ns).stdout.strip() == "yes"
-    denied = _kubectl(admin, "auth", "can-i", "delete", "pods", f"--as={who}", "-n", ns, check=False)
+    assert kubectl("auth", "can-i", "list", "pods", f"--as={who}", "-n", ns).strip() == "yes"
+    denied = kubectl.run("auth", "can-i", "delete", "pods", f"--as={who}", "-n", ns)
     assert (denied.returncode, denied.stdout.strip()) == (1, "no")
-    named = _kubectl(admin, "auth", "can-i", "get", "configmaps/settings", f"--as={who}", "-n", ns)
-    assert named.stdout.strip() == "yes"
-    token = _kubectl(admin, "create", "token", "bot", "-n", ns, "--duration=720h").stdout.strip()
+    assert kubectl("auth", "can-i", "get", "configmaps/settings", f"--as={who}", "-n", ns).strip() == "yes"
+    token = kubectl("create", "token", "bot", "-n", ns, "--duration=720h").strip()
     config = tmp_path / "kubeconfig"
-    config.write_text(admin.read_text().replace(kube_lab.server.k8s_token, token))
-    whoami = _kubectl(config, "auth", "whoami", "-o", "json").stdout
+    config.write_text(kubeconfig(kube_lab).read_text().replace(kube_lab.server.k8s_token, token))
+    as_bot = Kubectl(require("kubectl"), config, tmp_path / "cache")
+    whoami = as_bot("auth", "whoami", "-o", "json")
     info = json.loads(whoami)["status"]["userInfo"]
     assert info["username"] == who and f"system:serviceaccounts:{ns}" in info["groups"]
-    assert _kubectl(config, "get", "pods", "-n", ns).stderr == "No resources found in " + ns + " namespace.\n"
+    assert as_bot.run("get", "pods", "-n", ns).stderr == "No resources found in " + ns + " namespace.\n"
     client.CoreV1Api(api).create_namespaced_config_map(ns, {"metadata": {"name": "settings"}})
-    refused = _kubectl(config, "delete", "configmap", "settings", "-n", ns, check=False)
+    refused = as_bot.run("delete", "configmap", "settings", "-n", ns)
     assert refused.returncode == 1
     assert refused.stderr == (f'Error from server (Forbidden): configmaps "settings" is forbidden: User '
                               f'"{who}" cannot delete resource "configmaps" in API group "" in the namespace '
                               f'"{ns}"\n')
-    impersonating = _kubectl(config, "get", "pods", "-n", ns, "--as=alice", check=False)
+    impersonating = as_bot.run("get", "pods", "-n", ns, "--as=alice")
     assert impersonating.stderr == (f'Error from server (Forbidden): users "alice" is forbidden: User '
                                     f'"{who}" cannot impersonate resource "users" in API group "" at the '
                                     "cluster scope\n")
 
 
-def test_kubectl_get_prints_the_servers_columns_for_bindings(api: client.ApiClient,
-                                                            kube_lab: RunningLab) -> None:
+def test_kubectl_get_prints_the_servers_columns_for_bindings(api: client.ApiClient, kubectl: Kubectl) -> None:
     ns = fresh_namespace(api)
     client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(ns, {
         "metadata": {"name": "b"}, "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "view"},
         "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": ns},
                      {"kind": "Group", "apiGroup": RBAC, "name": "devs"}]})
-    listed = _kubectl(kubeconfig(kube_lab), "get", "rolebindings", "-n", ns, "-o", "wide").stdout
-    header, row = listed.splitlines()
+    header, row = kubectl("get", "rolebindings", "-n", ns, "-o", "wide").splitlines()
     assert header.split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
     assert row.split()[:2] == ["b", "ClusterRole/view"] and row.split()[-2:] == ["devs", f"{ns}/bot"]
