@@ -165,6 +165,21 @@ def test_token_requests_are_validated(api: client.ApiClient) -> None:
     assert (status["code"], status["message"]) == (404, 'serviceaccounts "ghost" not found')
 
 
+def test_a_token_bound_to_a_secret_dies_with_it(api: client.ApiClient) -> None:
+    ns = fresh_namespace(api)
+    _service_account(api, ns)
+    core = client.CoreV1Api(api)
+    secret = core.create_namespaced_secret(ns, {"metadata": {"name": "anchor"}})
+    request = core.create_namespaced_service_account_token("bot", ns, {"spec": {
+        "expirationSeconds": 86400, "boundObjectRef": {"kind": "Secret", "apiVersion": "v1", "name": "anchor",
+                                                       "uid": secret.metadata.uid}}})
+    as_bot = client.AuthenticationV1Api(token_client(api, request.status.token))
+    whoami = as_bot.create_self_subject_review({}).status.user_info
+    assert whoami.username == f"system:serviceaccount:{ns}:bot"
+    core.delete_namespaced_secret("anchor", ns)
+    assert _denied(as_bot.create_self_subject_review, {})["code"] == 401
+
+
 def test_bad_rbac_bodies_are_422_with_the_servers_words(api: client.ApiClient) -> None:
     ns = fresh_namespace(api)
     rbac = client.RbacAuthorizationV1Api(api)
