@@ -26,6 +26,7 @@ from commands import status as status_verb
 from commands.render import plain
 from commands.render_ops import render_operation
 from commands.result import FAILED, REFUSED, Result
+from infra import owner
 from infra.errors import GatewayError
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
@@ -127,7 +128,7 @@ async def _until_interrupted(verb: Callable[[Context, Progress], Awaitable[Resul
 async def _interrupted(context: Context) -> str:
     lines = ["Interrupted."]
     for op in await context.journal.unfinished():
-        if op.pid == os.getpid() and await context.journal.note_error(op.id, context.clock(),
+        if op.owner == owner.me() and await context.journal.note_error(op.id, context.clock(),
                                                                        "interrupted (Ctrl-C)"):
             lines.append(plain(render_operation(op, steps=False, interrupted=True)))
     return "\n".join(lines)
