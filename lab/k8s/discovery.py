@@ -9,7 +9,7 @@ from aiohttp import web
 from lab.k8s import metrics_api, registry
 from lab.k8s.errors import no_such_resource
 from lab.k8s.http import lab_of
-from lab.k8s.resources import Resource
+from lab.k8s.resources import CREATE_ONLY, Resource
 
 VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.4+k3s1",
            "gitCommit": "a562d7d7a6ac2a7b4bc2a0bbbbf5c0f1ae12e2fd", "gitTreeState": "clean",
@@ -27,6 +27,7 @@ SUBRESOURCES: dict[str, tuple[str, str, str, list[str]]] = {
     "exec": ("", "", "PodExecOptions", ["create", "get"]),
     "attach": ("", "", "PodAttachOptions", ["create", "get"]),
     "portforward": ("", "", "PodPortForwardOptions", ["create", "get"]),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest", ["create"]),
 }
 
 
@@ -51,7 +52,8 @@ def _group(name: str, versions: list[str]) -> dict[str, Any]:
 
 def _resource_entries(r: Resource) -> list[dict[str, Any]]:
     entry: dict[str, Any] = {"name": r.plural, "singularName": r.singular or r.kind.lower(),
-                             "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS}
+                             "namespaced": r.namespaced, "kind": r.kind,
+                             "verbs": ["create"] if r.kind in CREATE_ONLY and not r.custom else VERBS}
     if r.short_names:
         entry["shortNames"] = list(r.short_names)
     categories = ["all"] if r.plural in CATEGORY_ALL and not r.custom else list(r.categories)

@@ -120,7 +120,8 @@ _SPECIAL = {"io.k8s.apimachinery.pkg.api.resource.Quantity": "Quantity",
             "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "Time"}
 
 
-_SUBRESOURCE_BODIES = (("policy", "v1", "Eviction"), ("", "v1", "Binding"), ("autoscaling", "v1", "Scale"))
+_SUBRESOURCE_BODIES = (("policy", "v1", "Eviction"), ("", "v1", "Binding"), ("autoscaling", "v1", "Scale"),
+                       ("authentication.k8s.io", "v1", "TokenRequest"))
 
 
 def _expr(schema: dict[str, Any], defs: dict[str, Any], todo: list[str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ from prometheus_client.core import Metric
 from lab.k8s import crds, defaults, etcd, guest, k3s_fate
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
+from lab.k8s.controllers.clusterrole_aggregation import ClusterRoleAggregation
 from lab.k8s.controllers.daemonset import DaemonSetController
 from lab.k8s.controllers.deployment import DeploymentController
 from lab.k8s.controllers.disruption import DisruptionController
@@ -31,6 +33,7 @@ from lab.k8s.controllers.node_lifecycle import NodeLifecycle
 from lab.k8s.controllers.node_object import vm_ip
 from lab.k8s.controllers.replicaset import ReplicaSetController
 from lab.k8s.controllers.scheduler import Scheduler, create_namespaced_pod_binding
+from lab.k8s.controllers.serviceaccounts import ServiceAccountsController, TokensController
 from lab.k8s.controllers.statefulset import StatefulSetController
 from lab.k8s.controllers.taint_eviction import TaintEviction
 from lab.k8s.controllers.volumes import Volumes
@@ -71,6 +74,8 @@ class K8sCluster:
         self.k3s_manifests: K3sJoin | None = None  # a new first server whose manifests are due (k3s_fate)
         # whether Ceph can map RBD images now; the world couples it to Ceph's monitor quorum
         self.rbd_usable: Callable[[float], bool] = lambda now: True
+        self.token_key = secrets.token_bytes(32)  # signs ServiceAccount tokens (lab/k8s/tokens.py)
+        self.ca_pem = b""  # the cluster CA that token Secrets carry; the runner sets it
         self.recorder = Recorder(self)
         self.node_agent = NodeAgent(self)
         self.controllers: list[Controller] = [
@@ -89,6 +94,9 @@ class K8sCluster:
             DisruptionController(self),
             EndpointsController(self),
             MetalLbController(self),
+            ServiceAccountsController(self),
+            TokensController(self),
+            ClusterRoleAggregation(self),
         ]
         self._events = self.store.subscribe()  # which kinds changed since the controllers last ran
         self._due: dict[Controller, float | None] = {}  # a controller's own next timer

@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import crds, gc, lists, patch, registry, subresources, tables, validation
+from lab.k8s import (
+    crds,
+    gc,
+    lists,
+    patch,
+    rbac_admission,
+    registry,
+    reviews,
+    subresources,
+    tables,
+    validation,
+)
 from lab.k8s import watch as watches
 from lab.k8s.errors import (
     BadRequest,
@@ -21,10 +32,22 @@ from lab.k8s.errors import (
     K8sError,
     MethodNotAllowed,
     NotFound,
+    no_such_resource,
     object_details,
 )
-from lab.k8s.http import STOPPING_KEY, Target, dry_run, lab_of, parse_target, read_object, respond, truthy
-from lab.k8s.resources import BY_KIND, Resource
+from lab.k8s.http import (
+    AUTHZ_KEY,
+    STOPPING_KEY,
+    USER_KEY,
+    Target,
+    dry_run,
+    lab_of,
+    parse_target,
+    read_object,
+    respond,
+    truthy,
+)
+from lab.k8s.resources import BY_KIND, CREATE_ONLY, Resource
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -40,6 +63,12 @@ async def resource(request: web.Request) -> web.StreamResponse:
     t = parse_target(m.get("group", ""), m.get("version", "v1"), m["tail"],
                      registry.served(lab_of(request).k8s.store).by_path)
     method = request.method
+    if t.res.kind in CREATE_ONLY and not t.res.custom:
+        if t.name is not None:
+            raise no_such_resource()
+        if method != "POST":
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        return await reviews.create(request, t)
     if t.name is None:
         handler = {"GET": _list_or_watch, "POST": _create, "DELETE": _delete_collection}.get(method)
         if method == "POST" and t.namespace is None and t.res.namespaced:
@@ -128,10 +157,19 @@ def _check_schema(request: web.Request, t: Target, obj: Obj, current: Obj | None
         raise validation.invalid(t.res, obj["metadata"].get("name") or "", causes)
 
 
+def _admit_rbac(request: web.Request, t: Target, obj: Obj, current: Obj | None) -> None:
+    """An RBAC object's own validation, then the escalation check against the writer's rules."""
+    if t.res.group == rbac_admission.GROUP:
+        rbac_admission.check(t.res, obj, current)
+        rbac_admission.confirm_no_escalation(request.app[AUTHZ_KEY], request[USER_KEY], t.res, obj,  # type: ignore[arg-type]
+                                             obj["metadata"].get("namespace") or "")
+
+
 def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     validation.check_target(t.res, obj, t.namespace, t.name)
     validation.check_object(t.res, obj, creating=True)
     _check_schema(request, t, obj)
+    _admit_rbac(request, t, obj, None)
     if obj["metadata"].get("resourceVersion"):
         raise K8sError("resourceVersion should not be set on objects to be created")
     lab = lab_of(request)
@@ -171,6 +209,7 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Resp
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
     _check_schema(request, t, new, current)
+    _admit_rbac(request, t, new, current)
     store = lab_of(request).k8s.store
     if t.res.kind == "CustomResourceDefinition" and t.sub is None:
         crds.accept(store, new, lab_of(request).clock.now())

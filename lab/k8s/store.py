@@ -42,6 +42,7 @@ class Store:
         self._rv = 1000
         self._history: deque[WatchEvent] = deque(maxlen=HISTORY)
         self._watchers: set[asyncio.Queue[WatchEvent]] = set()
+        self.revisions: dict[str, int] = {}  # resource key -> resourceVersion of its last change
 
     # reads
 
@@ -151,6 +152,7 @@ class Store:
 
     def _emit(self, kind: str, res: Resource, obj: Obj, old: Obj | None = None) -> None:
         self._rv += 1
+        self.revisions[res.key] = self._rv
         obj["metadata"]["resourceVersion"] = str(self._rv)
         event = WatchEvent(self._rv, kind, res, obj, old)
         self._history.append(event)

@@ -163,6 +163,22 @@ _DAEMONSET_COUNTS = (("Desired", "desiredNumberScheduled"), ("Current", "current
                      ("Available", "numberAvailable"))
 _NODE_INFO = (("OS-Image", "osImage"), ("Kernel-Version", "kernelVersion"),
               ("Container-Runtime", "containerRuntimeVersion"))
+CREATED_AT: Column = ("Created At", "date", 0, _path("metadata", "creationTimestamp"))
+
+
+def _subjects(kind: str) -> Callable[[Obj, float], str]:
+    def cell(obj: Obj, now: float) -> str:
+        subjects = [s for s in obj.get("subjects") or [] if isinstance(s, dict) and s.get("kind") == kind]
+        if kind == "ServiceAccount":  # namespace/name
+            return ", ".join(f"{s.get('namespace', '')}/{s.get('name', '')}" for s in subjects)
+        return ", ".join(str(s.get("name", "")) for s in subjects)
+    return cell
+
+
+_BINDING = [NAME, _text("Role", lambda o, n: f"{(o.get('roleRef') or {}).get('kind')}/"
+                                             f"{(o.get('roleRef') or {}).get('name')}"), AGE,
+            _text("Users", _subjects("User"), 1), _text("Groups", _subjects("Group"), 1),
+            _text("ServiceAccounts", _subjects("ServiceAccount"), 1)]
 COLUMNS: dict[str, list[Column]] = {
     "Node": [NAME, _text("Status", _node_status), _text("Roles", _node_roles), AGE,
              _text("Version", _path("status", "nodeInfo", "kubeletVersion")),
@@ -207,9 +223,14 @@ COLUMNS: dict[str, list[Column]] = {
               _text("Reason", _path("reason", default="")), _text("Object", _event_object),
               _text("Message", _path("message", default="")),
               ("Count", "integer", 1, _path("count", default=1)), _text("Name", _name, 1)],
-    "CustomResourceDefinition": [NAME, ("Created At", "date", 0, _path("metadata", "creationTimestamp"))],
+    "CustomResourceDefinition": [NAME, CREATED_AT],
     "Endpoints": [NAME, _text("Endpoints", _endpoints), AGE],
     "Lease": [NAME, _text("Holder", _path("spec", "holderIdentity", default="")), AGE],
+    "ServiceAccount": [NAME, ("Secrets", "integer", 0, lambda o, n: len(o.get("secrets") or [])), AGE],
+    "Role": [NAME, CREATED_AT],
+    "ClusterRole": [NAME, CREATED_AT],
+    "RoleBinding": _BINDING,
+    "ClusterRoleBinding": _BINDING,
 }
 DEFAULT: list[Column] = [NAME, AGE]
 

@@ -186,6 +186,13 @@ def _container_causes(path: str, pod_spec: Obj) -> list[tuple[str, str, str]]:
     return causes
 
 
+def path_segment_problems(name: str) -> list[str]:
+    """path.IsValidPathSegmentName."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{c}'" for c in "/%" if c in name]
+
+
 def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
     meta = obj.setdefault("metadata", {})
     name = meta.get("name") or ""
@@ -193,6 +200,9 @@ def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
     if not name and not (creating and meta.get("generateName")):
         causes.append(("metadata.name", "FieldValueRequired",
                        "Required value: name or generateName is required"))
+    elif res.group == "rbac.authorization.k8s.io":  # path segment names: `system:discovery` is valid
+        causes += [("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {msg}')
+                   for msg in path_segment_problems(name)]
     elif name:
         pattern, msg = (_LABEL, _LABEL_MSG) if res.kind == "Namespace" else (_SUBDOMAIN, _SUBDOMAIN_MSG)
         if not pattern.match(name) or len(name) > 253:

@@ -78,3 +78,19 @@ def unsteady(api: client.ApiClient) -> list[str]:
                 if not d.status.desired_number_scheduled
                 or (d.status.number_available or 0) != d.status.desired_number_scheduled]
     return waiting
+
+
+def service_account_client(api: client.ApiClient, namespace: str, name: str) -> client.ApiClient:
+    """A client that authenticates as a ServiceAccount with a TokenRequest's token (as `kubectl
+    create token` gets one; a month of lab time, since lab time runs fast)."""
+    request = client.CoreV1Api(api).create_namespaced_service_account_token(
+        name, namespace, {"spec": {"expirationSeconds": 30 * 86400}})
+    return token_client(api, request.status.token)
+
+
+def token_client(api: client.ApiClient, token: str) -> client.ApiClient:
+    """A client for the same API server as `api`, with a bearer token of its own."""
+    conf = client.Configuration()
+    conf.host, conf.ssl_ca_cert = api.configuration.host, api.configuration.ssl_ca_cert
+    conf.api_key = {"authorization": f"Bearer {token}"}
+    return client.ApiClient(conf)
