@@ -18,7 +18,7 @@ Obj = dict[str, Any]
 
 def _dependents(lab: Lab, uid: str) -> list[tuple[Resource, Obj]]:
     store = lab.k8s.store
-    return [(r, o) for r in RESOURCES for o in list(store.iter(r))
+    return [(r, o) for r in RESOURCES if not r.stored_as for o in list(store.iter(r))
             if any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or ())]
 
 

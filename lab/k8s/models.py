@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -25,6 +26,7 @@ from lab.k8s.controllers.events import Recorder
 from lab.k8s.controllers.eviction import create_namespaced_pod_eviction
 from lab.k8s.controllers.garbage_collector import GarbageCollector
 from lab.k8s.controllers.helm import HelmController
+from lab.k8s.controllers.job import JobController
 from lab.k8s.controllers.kubelet import Kubelet, NodeAgent
 from lab.k8s.controllers.loadbalancer import MetalLbController
 from lab.k8s.controllers.node_lifecycle import NodeLifecycle
@@ -76,6 +78,7 @@ class K8sCluster:
             ReplicaSetController(self),
             StatefulSetController(self),
             DaemonSetController(self),
+            JobController(self),
             GarbageCollector(self),
             Volumes(self),
             Scheduler(self),
@@ -156,6 +159,8 @@ class K8sCluster:
 
     def prepare_create(self, res: Resource, obj: Obj) -> None:
         """What the API server fills in on create, in place: defaults, admission, a Service's IP and ports."""
+        # the server assigns the uid (a client's is ignored); a Job's selector is made of it
+        obj.setdefault("metadata", {})["uid"] = str(uuid.uuid4())
         defaults.on_create(res.kind, obj, int(self.timings.pod_eviction_toleration))
         if res.kind == "Service":
             defaults.service(obj, self.store.iter(res))

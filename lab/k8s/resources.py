@@ -16,6 +16,7 @@ class Resource:
     namespaced: bool
     short_names: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
+    stored_as: str = ""  # another resource's key whose objects these are, in another version's shape
 
     @property
     def api_version(self) -> str:
@@ -28,7 +29,7 @@ class Resource:
 
     @property
     def key(self) -> str:
-        return f"{self.group}/{self.plural}"
+        return self.stored_as or f"{self.group}/{self.plural}"
 
 
 RESOURCES: tuple[Resource, ...] = (
@@ -49,6 +50,13 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), ("status",)),
     Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("pdb",), ("status",)),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True),
+    Resource("batch", "v1", "jobs", "Job", True, (), ("status",)),
+    Resource("networking.k8s.io", "v1", "ingresses", "Ingress", True, ("ing",), ("status",)),
+    Resource("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
+    Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ("sc",)),
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
+    # the same objects as core events (one storage), in events.k8s.io's field names
+    Resource("events.k8s.io", "v1", "events", "Event", True, ("ev",), stored_as="/events"),
     Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
              False, ("crd", "crds"), ("status",)),
     Resource("helm.cattle.io", "v1", "helmcharts", "HelmChart", True, (), ("status",)),
@@ -56,9 +64,11 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("metallb.io", "v1beta1", "ipaddresspools", "IPAddressPool", True),
     Resource("metallb.io", "v1beta1", "l2advertisements", "L2Advertisement", True),
     Resource("cert-manager.io", "v1", "clusterissuers", "ClusterIssuer", False, (), ("status",)),
+    Resource("cert-manager.io", "v1", "certificates", "Certificate", True, ("cert", "certs"), ("status",)),
     Resource("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", True, ("smon",)),
     Resource("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", True, ("promrule",)),
 )
 
-BY_KIND: dict[str, Resource] = {r.kind: r for r in RESOURCES}
+# a kind served by two groups (Event) is named by the first, its storage
+BY_KIND: dict[str, Resource] = {r.kind: r for r in reversed(RESOURCES)}
 BY_PATH: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import crds, gc, lists, patch, subresources, tables, validation
+from lab.k8s import crds, gc, lists, patch, strategies, subresources, tables, validation
 from lab.k8s import watch as watches
 from lab.k8s.errors import (
     BadRequest,
@@ -34,6 +34,7 @@ Obj = dict[str, Any]
 NAMESPACES = BY_KIND["Namespace"]
 IMMORTAL_NAMESPACES = {"default", "kube-system", "kube-public"}
 RETURNS_DELETED_OBJECT = {"Pod", "Service", "Namespace"}  # the registries with ReturnDeletedObject
+CREATE_ON_UPDATE = {"Lease", "Endpoints", "Event"}  # the registries with AllowCreateOnUpdate
 
 
 async def resource(request: web.Request) -> web.StreamResponse:
@@ -124,6 +125,7 @@ def _check_schema(request: web.Request, t: Target, obj: Obj) -> None:
 
 
 def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
+    strategies.normalize(t.res.kind, obj)
     validation.check_target(t.res, obj, t.namespace, t.name)
     validation.check_object(t.res, obj, creating=True)
     _check_schema(request, t, obj)
@@ -163,8 +165,11 @@ def _keep_subresource_fields(t: Target, current: Obj, new: Obj) -> Obj:
 
 def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Response:
     new = _keep_subresource_fields(t, current, new)
+    strategies.normalize(t.res.kind, new)
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
+    if causes := strategies.update_causes(t.res.kind, current, new):
+        raise validation.invalid(t.res, current["metadata"]["name"], causes)
     _check_schema(request, t, new)
     if dry_run(request):
         return respond(new)
@@ -188,7 +193,11 @@ async def _replace(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
     obj = await read_object(request, t.res)
     validation.check_target(t.res, obj, t.namespace, t.name)
-    current = lab_of(request).k8s.store.get(t.res, t.namespace or "", t.name)
+    current = lab_of(request).k8s.store.find(t.res, t.namespace or "", t.name)
+    if current is None and t.res.kind in CREATE_ON_UPDATE and t.sub is None:
+        return _create_checked(request, t, obj)
+    if current is None:
+        raise NotFound.of(t.res.plural, t.name, t.res.group)
     if not obj["metadata"].get("resourceVersion"):
         # a PUT without resourceVersion is an unconditional update, as the server allows
         obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
@@ -253,7 +262,7 @@ async def _delete_options(request: web.Request) -> Obj:
 def _empty_namespace(lab: Lab, namespace: str) -> None:
     """What the namespace controller does before it removes a deleted namespace."""
     for res in RESOURCES:
-        if res.namespaced:
+        if res.namespaced and not res.stored_as:
             for obj in lab.k8s.store.list(res, namespace):
                 delete_one(lab, Target(res, namespace, None, None), obj["metadata"]["name"],
                            {"gracePeriodSeconds": 0})

@@ -84,7 +84,7 @@ class Store:
         if (ns, name) in bucket:
             raise AlreadyExists.of(res.plural, name, res.group)
         obj["apiVersion"], obj["kind"] = res.api_version, res.kind
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = meta.get("uid") or str(uuid.uuid4())  # the API server's, when it needed it earlier
         meta["creationTimestamp"] = timestamp(self._clock())
         meta.setdefault("generation", 1)
         bucket[(ns, name)] = obj

@@ -9,6 +9,8 @@ from typing import Any
 from aiohttp import web
 
 from lab.k8s import patch, validation
+from lab.k8s.controllers import programs
+from lab.k8s.controllers.base import parse_time
 from lab.k8s.errors import BadRequest, Conflict
 from lab.k8s.http import Target, dry_run, lab_of, read_object, respond, success
 from lab.k8s.resources import Resource
@@ -38,9 +40,24 @@ async def binding(request: web.Request, t: Target) -> web.Response:
 
 
 async def log(request: web.Request, t: Target) -> web.Response:
+    """What the container printed (its program's log, lab/k8s/controllers/programs.py)."""
     assert t.name is not None
-    lab_of(request).k8s.store.get(t.res, t.namespace or "", t.name)
-    return web.Response(text="", content_type="text/plain")
+    lab = lab_of(request)
+    pod = lab.k8s.store.get(t.res, t.namespace or "", t.name)
+    names = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
+    container = request.query.get("container") or (names[0] if len(names) == 1 else None)
+    if container is None:
+        raise BadRequest(f"a container name must be specified for pod {t.name}, choose one of: "
+                         f"[{' '.join(names)}]")
+    if container not in names:
+        raise BadRequest(f"container {container} is not valid for pod {t.name}")
+    statuses = {cs.get("name"): cs for cs in (pod.get("status") or {}).get("containerStatuses") or []}
+    waiting = ((statuses.get(container) or {}).get("state") or {"waiting": {}}).get("waiting")
+    if waiting is not None and not (statuses.get(container) or {}).get("lastState"):
+        raise BadRequest(f'container "{container}" in pod "{t.name}" is waiting to start: '
+                         f"{waiting.get('reason') or 'ContainerCreating'}")
+    text = programs.pod_log(pod, container, lab.clock.now(), parse_time)
+    return web.Response(text=text, content_type="text/plain")
 
 
 def scale_of(obj: Obj) -> Obj:
