@@ -72,8 +72,9 @@ class K8sCluster:
         self.rbd_usable: Callable[[float], bool] = lambda now: True
         self.recorder = Recorder(self)
         self.node_agent = NodeAgent(self)
+        self.helm = HelmController(self)
         self.controllers: list[Controller] = [
-            HelmController(self),
+            self.helm,
             DeploymentController(self),
             ReplicaSetController(self),
             StatefulSetController(self),
@@ -125,7 +126,9 @@ class K8sCluster:
             cluster.node_agent.register(vm, now, stale)
         if scenario.workloads == "default":
             install_default_workloads(cluster)
+        cluster.helm.seeding = True  # what the scenario starts with was installed long ago
         cluster.advance(now)
+        cluster.helm.seeding = False
         return cluster
 
     # the coupling with PVE

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.k8s import klipper
+
 Obj = dict[str, Any]
 SHELLS = {"sh", "/bin/sh", "bash", "/bin/bash", "ash", "/bin/ash"}
 # images whose default command is a shell, which exits at once with no terminal
@@ -34,7 +36,8 @@ class Run:
 
 
 SERVER = Run(None)
-IMAGES: dict[str, Callable[[Obj], Run]] = {}  # image repository -> reader of the container
+# image repository -> reader of the container
+IMAGES: dict[str, Callable[[Obj], Run]] = {"rancher/klipper-helm": lambda c: Run(*klipper.helm_run(c))}
 
 
 def repository(image: str) -> str:
