@@ -1,4 +1,4 @@
-"""Pod eviction and binding (controller logic: handed to the cluster), pod logs, and scale."""
+"""Pod eviction and binding (controller logic: handed to the cluster), logs, exec/attach, and scale."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Any
 from aiohttp import web
 
 from lab.k8s import patch, validation
-from lab.k8s.controllers import programs
-from lab.k8s.controllers.base import parse_time
 from lab.k8s.errors import BadRequest, Conflict
 from lab.k8s.http import Target, dry_run, lab_of, read_object, respond, success
 from lab.k8s.resources import Resource
@@ -40,24 +38,16 @@ async def binding(request: web.Request, t: Target) -> web.Response:
 
 
 async def log(request: web.Request, t: Target) -> web.Response:
-    """What the container printed (its program's log, lab/k8s/controllers/programs.py)."""
     assert t.name is not None
-    lab = lab_of(request)
-    pod = lab.k8s.store.get(t.res, t.namespace or "", t.name)
-    names = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
-    container = request.query.get("container") or (names[0] if len(names) == 1 else None)
-    if container is None:
-        raise BadRequest(f"a container name must be specified for pod {t.name}, choose one of: "
-                         f"[{' '.join(names)}]")
-    if container not in names:
-        raise BadRequest(f"container {container} is not valid for pod {t.name}")
-    statuses = {cs.get("name"): cs for cs in (pod.get("status") or {}).get("containerStatuses") or []}
-    waiting = ((statuses.get(container) or {}).get("state") or {"waiting": {}}).get("waiting")
-    if waiting is not None and not (statuses.get(container) or {}).get("lastState"):
-        raise BadRequest(f'container "{container}" in pod "{t.name}" is waiting to start: '
-                         f"{waiting.get('reason') or 'ContainerCreating'}")
-    text = programs.pod_log(pod, container, lab.clock.now(), parse_time)
+    text = lab_of(request).k8s.read_namespaced_pod_log(t.namespace or "", t.name, request.query)
     return web.Response(text=text, content_type="text/plain")
+
+
+async def stream(request: web.Request, t: Target) -> web.Response:
+    """exec, attach, port-forward: the API server reaches the kubelet, which in the lab runs nothing."""
+    assert t.name is not None and t.sub is not None
+    lab_of(request).k8s.connect_namespaced_pod(t.namespace or "", t.name, t.sub)
+    raise AssertionError("connect_namespaced_pod always refuses")
 
 
 def scale_of(obj: Obj) -> Obj:
@@ -105,5 +95,6 @@ async def write_scale(request: web.Request, t: Target) -> web.Response:
 
 HANDLERS = {
     ("eviction", "POST"): eviction, ("binding", "POST"): binding, ("log", "GET"): log,
+    **{(sub, method): stream for sub in ("exec", "attach", "portforward") for method in ("GET", "POST")},
     ("scale", "GET"): get_scale, ("scale", "PUT"): write_scale, ("scale", "PATCH"): write_scale,
 }

@@ -193,19 +193,3 @@ def _pod_phase(status: Obj, now: float, stamp: Callable[[float], str]) -> None:
         else:
             cond.pop("reason", None)
             cond.pop("message", None)
-
-
-def pod_log(pod: Obj, container: str, now: float, parse: Callable[[Any], float | None]) -> str:
-    """What the container printed in its current (or last) run, up to `now`."""
-    spec = next((c for c in (pod.get("spec") or {}).get("containers") or []
-                 if c.get("name") == container), {})
-    cs = next((c for c in (pod.get("status") or {}).get("containerStatuses") or []
-               if c.get("name") == container), {})
-    state = cs.get("state") or {}
-    if "waiting" in state:
-        state = cs.get("lastState") or {}
-    began = parse((state.get("running") or state.get("terminated") or {}).get("startedAt"))
-    if began is None:
-        return ""
-    lines = program(spec).lines_until(now - began)
-    return "".join(line + "\n" for line in lines)
