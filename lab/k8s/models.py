@@ -252,6 +252,11 @@ class K8sCluster:
 
     # the control loop
 
+    @property
+    def last_round(self) -> float:
+        """When the controllers last ran (a test waits for a round after its writes)."""
+        return self._ran_at
+
     def _fingerprint(self, now: float) -> Any:
         return tuple(sorted(self.live_vms(now))), len(self.joins)
 

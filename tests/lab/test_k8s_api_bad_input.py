@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
 from tests.conftest import RunningLab
+from tests.lab.pve_client import wait_for
 
 CM = "/api/v1/namespaces/default/configmaps"
 PODS = "/api/v1/namespaces/default/pods"
@@ -135,7 +134,8 @@ def test_a_null_item_in_a_list_of_objects_decodes_as_an_empty_object(call, kube_
     service = call("POST", "/api/v1/namespaces/default/services", JSON,
                    b'{"metadata": {"name": "nulls"}, "spec": {"ports": [null]}}')
     assert service.status_code == 201
-    time.sleep(0.2)  # ten lab seconds: every controller has seen both
+    written = kube_lab.lab.clock.now()
+    wait_for(lambda: kube_lab.lab.k8s.last_round > written, what="a controller round after both writes")
     assert kube_lab.lab.k8s.errors == before
 
 
