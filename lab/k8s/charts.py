@@ -200,6 +200,9 @@ def _traefik(r: str, ns: str, values: Obj) -> list[Obj]:
             80,
             kind="LoadBalancer",
         ),
+        {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+         "metadata": {"name": r, "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+         "spec": {"controller": "traefik.io/ingress-controller"}},
     ]
 
 

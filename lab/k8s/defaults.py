@@ -138,3 +138,17 @@ def service(obj: Obj, existing: Iterable[Obj]) -> None:
                 used.add(port["nodePort"])
     if kind == "LoadBalancer":
         spec.setdefault("allocateLoadBalancerNodePorts", True)
+
+
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+
+
+def storage_class(claim: Obj, classes: Iterable[Obj]) -> None:
+    """The DefaultStorageClass admission plugin: a claim that names no class gets the default one."""
+    spec = claim.setdefault("spec", {})
+    if spec.get("storageClassName") is not None:
+        return
+    marked = [c for c in classes if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"]
+    defaults = sorted(marked, key=lambda c: c["metadata"].get("creationTimestamp", ""), reverse=True)
+    if defaults:  # the newest default wins, as the plugin picks it
+        spec["storageClassName"] = defaults[0]["metadata"]["name"]

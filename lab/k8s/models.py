@@ -26,6 +26,7 @@ from lab.k8s.controllers.events import Recorder
 from lab.k8s.controllers.eviction import create_namespaced_pod_eviction
 from lab.k8s.controllers.garbage_collector import GarbageCollector
 from lab.k8s.controllers.helm import HelmController
+from lab.k8s.controllers.ingress import IngressController
 from lab.k8s.controllers.job import JobController
 from lab.k8s.controllers.kubelet import Kubelet, NodeAgent
 from lab.k8s.controllers.loadbalancer import MetalLbController
@@ -39,7 +40,7 @@ from lab.k8s.controllers.volumes import Volumes
 from lab.k8s.join import K3sJoin
 from lab.k8s.logs import connect_namespaced_pod, read_namespaced_pod_log
 from lab.k8s.metrics import metric_families
-from lab.k8s.resources import Resource
+from lab.k8s.resources import BY_KIND, Resource
 from lab.k8s.store import Store
 from lab.pve.models import PveCluster, Vm
 from lab.scenario import Scenario, Timings
@@ -50,6 +51,7 @@ RETRY = 5.0  # lab seconds before a controller that failed runs again
 log = logging.getLogger(__name__)
 
 
+STORAGECLASS = BY_KIND["StorageClass"]
 Changes = dict[str, set[tuple[str, str]]]  # kind -> (namespace, name) of the objects written
 
 
@@ -91,6 +93,7 @@ class K8sCluster:
             DisruptionController(self),
             EndpointsController(self),
             MetalLbController(self),
+            IngressController(self),
         ]
         self._events = self.store.subscribe()  # which kinds changed since the controllers last ran
         self._due: dict[Controller, float | None] = {}  # a controller's own next timer
@@ -108,11 +111,12 @@ class K8sCluster:
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, pve: PveCluster, clock: Callable[[], float]) -> K8sCluster:
-        from lab.k8s.workloads import install_default_workloads, system_namespaces
+        from lab.k8s.workloads import install_default_workloads, storage_classes, system_namespaces
 
         cluster = cls(pve, clock, scenario.timings)
         now = clock()
         system_namespaces(cluster)
+        storage_classes(cluster)
         if any(vm.k3s_role and not vm.template for vm in pve.vms.values()):
             cluster.k3s_token = guest.cluster_token(hashlib.sha256(scenario.name.encode()).hexdigest()[:32])
         k3s = [vm for vm in sorted(pve.vms.values(), key=lambda v: v.name) if vm.k3s_role and not vm.template]
@@ -166,6 +170,8 @@ class K8sCluster:
         # the server assigns the uid (a client's is ignored); a Job's selector is made of it
         obj.setdefault("metadata", {})["uid"] = str(uuid.uuid4())
         defaults.on_create(res.kind, obj, int(self.timings.pod_eviction_toleration))
+        if res.kind == "PersistentVolumeClaim":
+            defaults.storage_class(obj, self.store.iter(STORAGECLASS))
         if res.kind == "Service":
             defaults.service(obj, self.store.iter(res))
 
