@@ -18,6 +18,7 @@ from prometheus_client.core import Metric
 from lab.k8s import defaults, guest
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
+from lab.k8s.controllers.certmanager import CertManager
 from lab.k8s.controllers.daemonset import DaemonSetController
 from lab.k8s.controllers.deployment import DeploymentController
 from lab.k8s.controllers.disruption import DisruptionController
@@ -75,9 +76,9 @@ class K8sCluster:
         self.rbd_usable: Callable[[float], bool] = lambda now: True
         self.recorder = Recorder(self)
         self.node_agent = NodeAgent(self)
-        self.helm = HelmController(self)
+        self.seeding = False  # setting up the scenario's state, as it was before the lab started
         self.controllers: list[Controller] = [
-            self.helm,
+            HelmController(self),
             DeploymentController(self),
             ReplicaSetController(self),
             StatefulSetController(self),
@@ -94,6 +95,7 @@ class K8sCluster:
             EndpointsController(self),
             MetalLbController(self),
             IngressController(self),
+            CertManager(self),
         ]
         self._events = self.store.subscribe()  # which kinds changed since the controllers last ran
         self._due: dict[Controller, float | None] = {}  # a controller's own next timer
@@ -131,9 +133,9 @@ class K8sCluster:
             cluster.node_agent.register(vm, now, stale)
         if scenario.workloads == "default":
             install_default_workloads(cluster)
-        cluster.helm.seeding = True  # what the scenario starts with was installed long ago
+        cluster.seeding = True  # what the scenario starts with was installed long ago
         cluster.advance(now)
-        cluster.helm.seeding = False
+        cluster.seeding = False
         return cluster
 
     # the coupling with PVE

@@ -97,7 +97,6 @@ class HelmController:
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster
         self.releases: dict[tuple[str, str], Release] = {}
-        self.seeding = False  # installing the scenario's charts as done before the lab starts
 
     def run(self, now: float) -> float | None:
         store = self.cluster.store
@@ -153,7 +152,7 @@ class HelmController:
         if job is not None:
             self.cluster.delete(JOB, job)
         job = self.cluster.create(JOB, helm_job(chart, action, digest, release.revision if release else 0))
-        if self.seeding:  # installed before the lab started: the Job ran to completion then
+        if self.cluster.seeding:  # installed before the lab started: the Job ran to completion then
             job = store.update(JOB, {**job, "status": completed(now)}, check_rv=False)
         source = spec_of(chart).get("chart", "")
         self.cluster.recorder.record(chart, "Normal", "ApplyJob" if action == "install" else "RemoveJob",
