@@ -49,7 +49,8 @@ VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
 OBJECTS = st.fixed_dictionaries({"metadata": st.fixed_dictionaries({"name": st.just("fuzz")}, optional={
     "labels": VALUES, "namespace": VALUES, "resourceVersion": VALUES})}, optional={
         "spec": VALUES, "status": VALUES, "data": VALUES, "kind": SCALARS, "apiVersion": SCALARS,
-        "stringData": VALUES, "type": SCALARS, "immutable": SCALARS, "regarding": VALUES, "endpoints": VALUES})
+        "stringData": VALUES, "type": SCALARS, "immutable": SCALARS, "regarding": VALUES,
+        "endpoints": VALUES})
 PATCH_TYPES = st.sampled_from(["application/merge-patch+json", "application/strategic-merge-patch+json",
                                "application/json-patch+json", "application/json", "text/plain"])
 OPS = st.sampled_from(["add", "remove", "replace", "test", "move"])
