@@ -22,9 +22,14 @@ def _conditions(job: client.V1Job) -> dict[str, tuple[str, str]]:
     return {c.type: (c.status, c.reason) for c in job.status.conditions or []}
 
 
+def _maybe_job(batch: client.BatchV1Api, name: str, ns: str) -> client.V1Job | None:
+    jobs = batch.list_namespaced_job(ns, field_selector=f"metadata.name={name}").items
+    return jobs[0] if jobs else None
+
+
 def _finished(batch: client.BatchV1Api, name: str, ns: str) -> client.V1Job | None:
-    job = batch.read_namespaced_job(name, ns)
-    return job if {"Complete", "Failed"} & _conditions(job).keys() else None
+    job = _maybe_job(batch, name, ns)
+    return job if job is not None and {"Complete", "Failed"} & _conditions(job).keys() else None
 
 
 def _pods(api: client.ApiClient, ns: str, job: str) -> list[client.V1Pod]:
@@ -76,7 +81,7 @@ def test_a_job_past_its_deadline_fails_and_its_pods_go(api: client.ApiClient) ->
 
 def test_a_finished_job_with_a_ttl_is_deleted_with_its_pods(api: client.ApiClient) -> None:
     batch, ns = client.BatchV1Api(api), fresh_namespace(api)
-    batch.create_namespaced_job(ns, _job("brief", "true", ttlSecondsAfterFinished=30))
+    batch.create_namespaced_job(ns, _job("brief", "true", ttlSecondsAfterFinished=120))
     wait_for(lambda: _finished(batch, "brief", ns), what="job brief finished")
     wait_for(lambda: not batch.list_namespaced_job(ns).items, what="job brief deleted")
     wait_for(lambda: not _pods(api, ns, "brief"), what="its pods collected")
@@ -127,7 +132,7 @@ def test_a_helmchart_for_an_unknown_chart_fails_its_job_with_helms_error(api: cl
     ns, co, batch = fresh_namespace(api), client.CustomObjectsApi(api), client.BatchV1Api(api)
     co.create_namespaced_custom_object(*HELMCHARTS, ns, "helmcharts",
                                        _chart("nosuch", chart="nosuch", repo="https://charts.jetstack.io",
-                                              backOffLimit=1))
+                                              backOffLimit=3))
     chart = wait_for(lambda: co.get_namespaced_custom_object(*HELMCHARTS, ns, "helmcharts", "nosuch")
                      .get("status"), what="the chart's status")
     assert chart["jobName"] == "helm-install-nosuch"
@@ -177,7 +182,7 @@ def test_a_helmchart_installs_after_its_job_and_uninstalls_through_helm_delete(a
     co.create_namespaced_custom_object(*HELMCHARTS, ns, "helmcharts",
                                        _chart("podinfo", chart="podinfo", version="6.7.1",
                                               repo="https://stefanprodan.github.io/podinfo"))
-    job = wait_for(lambda: batch.read_namespaced_job("helm-install-podinfo", ns), what="the install job")
+    job = wait_for(lambda: _maybe_job(batch, "helm-install-podinfo", ns), what="the install job")
     assert job.status.succeeded is None  # the install takes lab time: nothing is there yet
     assert apps.list_namespaced_deployment(ns).items == []
     done = wait_for(lambda: _finished(batch, "helm-install-podinfo", ns), timeout=20, what="install finished")
