@@ -177,6 +177,9 @@ def test_eviction_api_refuses_what_the_whoami_budget_forbids(v1: client.CoreV1Ap
         p.metadata.name
         for p in v1.list_namespaced_pod("default", label_selector="app.kubernetes.io/name=whoami").items
     ]
+    # no node takes a replacement: the budget cannot recover between the two evictions, however slow
+    for node in v1.list_node().items:
+        v1.patch_node(node.metadata.name, {"spec": {"unschedulable": True}})
     body = client.V1Eviction(metadata=client.V1ObjectMeta(name=names[0], namespace="default"))
     v1.create_namespaced_pod_eviction(names[0], "default", body)
     with pytest.raises(client.ApiException) as refused:
