@@ -81,9 +81,12 @@ def _pod_status(obj: Obj, now: float) -> str:
         return "Terminating"
     status = obj.get("status", {})
     for c in status.get("containerStatuses") or []:
-        waiting = (c.get("state") or {}).get("waiting")
+        state = c.get("state") or {}
+        waiting, terminated = state.get("waiting"), state.get("terminated")
         if waiting and waiting.get("reason"):
             return waiting["reason"]
+        if terminated:  # a finished container: Completed, Error, or its exit code
+            return terminated.get("reason") or f"ExitCode:{terminated.get('exitCode', 0)}"
     return status.get("reason") or status.get("phase") or "Unknown"
 
 

@@ -104,6 +104,8 @@ def test_kubectl_shows_jobs_and_their_logs(kubectl: Kubectl, api: client.ApiClie
     kubectl("create", "job", "hello", "-n", ns, "--image=busybox:1.36", "--", "sh", "-c", "echo hello lab")
     wait_for(lambda: _finished(client.BatchV1Api(api), "hello", ns), what="job hello finished")
     assert kubectl("logs", "-n", ns, "job/hello") == "hello lab\n"
+    pod_row = kubectl("get", "pods", "-n", ns, "--no-headers").split()
+    assert pod_row[1:3] == ["0/1", "Completed"]
     header, row = kubectl("get", "jobs", "-n", ns).splitlines()
     assert header.split()[:3] == ["NAME", "STATUS", "COMPLETIONS"]
     assert row.split()[:3] == ["hello", "Complete", "1/1"]
