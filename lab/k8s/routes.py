@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import conversion, crds, gc, lists, patch, strategies, subresources, tables, validation
+from lab.k8s import conversion, crds, gc, lists, patch, registry, strategies, subresources, tables, validation
 from lab.k8s import watch as watches
 from lab.k8s.errors import (
     BadRequest,
@@ -21,11 +21,10 @@ from lab.k8s.errors import (
     K8sError,
     MethodNotAllowed,
     NotFound,
-    no_such_resource,
     object_details,
 )
 from lab.k8s.http import STOPPING_KEY, Target, dry_run, lab_of, parse_target, read_object, respond, truthy
-from lab.k8s.resources import BY_KIND, RESOURCES, Resource
+from lab.k8s.resources import BY_KIND, Resource
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -39,9 +38,8 @@ CREATE_ON_UPDATE = {"Lease", "Endpoints", "Event"}  # the registries with AllowC
 
 async def resource(request: web.Request) -> web.StreamResponse:
     m = request.match_info
-    t = parse_target(m.get("group", ""), m.get("version", "v1"), m["tail"])
-    if not crds.served(lab_of(request).k8s.store, t.res):
-        raise no_such_resource()
+    t = parse_target(m.get("group", ""), m.get("version", "v1"), m["tail"],
+                     registry.served(lab_of(request).k8s.store).by_path)
     method = request.method
     if t.name is None:
         handler = {"GET": _list_or_watch, "POST": _create, "DELETE": _delete_collection}.get(method)
@@ -71,8 +69,7 @@ def _as_table(request: web.Request) -> str | None:
 
 
 def _table(lab: Lab, res: Resource, items: list[Obj], list_meta: Obj, include: str) -> Obj:
-    crd = lab.k8s.store.find(crds.CRD, "", crds.crd_name(res)) if res.custom else None
-    columns = tables.printer_columns(crd, res.version)
+    columns = tables.printer_columns(registry.crd_of(lab.k8s.store, res), res.version)
     return tables.table(res, items, list_meta, lab.clock.now(), include, columns)
 
 
@@ -119,8 +116,16 @@ def _require_namespace(lab: Lab, namespace: str | None) -> None:
         raise NotFound.of("namespaces", namespace)
 
 
-def _check_schema(request: web.Request, t: Target, obj: Obj) -> None:
-    if causes := crds.schema_errors(lab_of(request).k8s.store, t.res, obj):
+def _check_schema(request: web.Request, t: Target, obj: Obj, current: Obj | None = None) -> None:
+    """A custom object against its CRD's schema; a CRD against the apiextensions rules."""
+    if t.res.custom:
+        causes = crds.admit(registry.crd_of(lab_of(request).k8s.store, t.res), t.res, obj,
+                            request.query.get("fieldValidation") == "Strict")
+    elif t.res.kind == "CustomResourceDefinition":
+        causes = crds.check_definition(obj, current)
+    else:
+        return
+    if causes:
         raise validation.invalid(t.res, obj["metadata"].get("name") or "", causes)
 
 
@@ -137,7 +142,7 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     obj = conversion.stored(t.res, obj)
     lab.k8s.prepare_create(t.res, obj)
     if t.res.kind == "CustomResourceDefinition":
-        crds.accept(obj, lab.clock.now())
+        crds.accept(lab.k8s.store, obj, lab.clock.now())
     if dry_run(request):
         return respond(conversion.served(t.res, obj), 201)
     return respond(conversion.served(t.res, lab.k8s.store.create(t.res, obj)), 201)
@@ -171,10 +176,12 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Resp
     validation.check_object(t.res, new, creating=False)
     if causes := strategies.update_causes(t.res.kind, current, new):
         raise validation.invalid(t.res, current["metadata"]["name"], causes)
-    _check_schema(request, t, new)
+    _check_schema(request, t, new, current)
+    store = lab_of(request).k8s.store
+    if t.res.kind == "CustomResourceDefinition" and t.sub is None:
+        crds.accept(store, new, lab_of(request).clock.now())
     if dry_run(request):
         return respond(conversion.served(t.res, new))
-    store = lab_of(request).k8s.store
     if _same(current, new):  # a no-op write keeps its resourceVersion and wakes no watcher
         if new["metadata"].get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
             raise Conflict.stale(t.res.plural, current["metadata"]["name"], t.res.group)
@@ -264,8 +271,8 @@ async def _delete_options(request: web.Request) -> Obj:
 
 def _empty_namespace(lab: Lab, namespace: str) -> None:
     """What the namespace controller does before it removes a deleted namespace."""
-    for res in RESOURCES:
-        if res.namespaced and not res.stored_as:
+    for res in list(registry.kinds(lab.k8s.store)):
+        if res.namespaced:
             for obj in lab.k8s.store.list(res, namespace):
                 delete_one(lab, Target(res, namespace, None, None), obj["metadata"]["name"],
                            {"gracePeriodSeconds": 0})

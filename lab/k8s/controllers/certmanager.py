@@ -28,12 +28,12 @@ from lab.k8s.controllers.base import (
     timestamp,
     update_if_changed,
 )
-from lab.k8s.resources import BY_KIND
+from lab.k8s.crds import known
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
 
-CLUSTERISSUER, CERTIFICATE = BY_KIND["ClusterIssuer"], BY_KIND["Certificate"]
+CLUSTERISSUER, CERTIFICATE = known("ClusterIssuer"), known("Certificate")
 NAMESPACE = "cert-manager"  # --cluster-resource-namespace: where ClusterIssuers keep their Secrets
 REGISTER = 5.0  # lab seconds to register an ACME account
 ISSUE = {"acme": 30.0, "selfSigned": 1.0, "ca": 1.0}  # lab seconds from request to signed certificate

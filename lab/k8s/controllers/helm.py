@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from lab.k8s import crds
 from lab.k8s.charts import chart_name_version, render
 from lab.k8s.controllers.base import (
     HELMCHART,
@@ -135,7 +136,6 @@ class HelmController:
         job = self._job(chart, "install", digest, release, now)
         state = finished(job)
         if state == "Complete" and (release is None or release.digest != digest):
-            # (the chart's CRDs come with the release: crds.install_chart_crds, where charts bring them)
             self.releases[key] = self._install(key[1], name, version, target, values, release, digest, now)
         was_failed = (condition(chart, "Failed") or {}).get("status") == "True"
         update_if_changed(store, HELMCHART, chart, lambda o: status(o, job, state == "Failed", now))
@@ -212,6 +212,7 @@ class HelmController:
         now: float,
     ) -> Release:
         store = self.cluster.store
+        crds.install_chart_crds(store, chart, values, now)
         objs = render(chart, release, namespace, version, values)
         keep = {(o["kind"], namespace, o["metadata"]["name"]) for o in objs}
         if previous:
