@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client
+from kubernetes import client, config
 
-from tests.lab.kube import Kubectl, fresh_namespace
+from tests.conftest import RunningLab
+from tests.lab.kube import Kubectl, fresh_namespace, kubeconfig
 from tests.lab.pve_client import wait_for
+from tests.unit.lab.k8s_world import homelab
 
 
 def _job(name: str, script: str, **spec: Any) -> dict[str, Any]:
@@ -205,3 +208,32 @@ def test_a_helmchart_installs_after_its_job_and_uninstalls_through_helm_delete(a
              timeout=20, what="the chart gone")
     assert _release_secrets(api, ns, "podinfo") == []
     assert apps.list_namespaced_deployment(ns).items == []
+
+
+@pytest.fixture(scope="module")
+def bare_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[client.ApiClient]:
+    """A cluster with K3s only: no addon installed, so none of their CRDs exist yet."""
+    with RunningLab(tmp_path_factory.mktemp("bare") / "lab", homelab(workloads="none"), time_scale=10) as lab:
+        yield config.new_client_from_config(config_file=str(kubeconfig(lab)))
+
+
+def test_a_chart_install_brings_its_crds_when_its_job_completes(bare_api: client.ApiClient) -> None:
+    co, batch = client.CustomObjectsApi(bare_api), client.BatchV1Api(bare_api)
+    ext = client.ApiextensionsV1Api(bare_api)
+
+    def crds() -> set[str]:
+        return {c.metadata.name for c in ext.list_custom_resource_definition().items}
+
+    assert "ipaddresspools.metallb.io" not in crds()
+    co.create_namespaced_custom_object(*HELMCHARTS, "kube-system", "helmcharts", _chart(
+        "metallb", chart="metallb", repo="https://metallb.github.io/metallb", version="0.14.8",
+        targetNamespace="metallb-system", createNamespace=True))
+    job = wait_for(lambda: _maybe_job(batch, "helm-install-metallb", "kube-system"), what="the install job")
+    assert "ipaddresspools.metallb.io" not in crds()  # the install takes some lab seconds (1 real s here)
+    assert not _finished(batch, "helm-install-metallb", "kube-system")
+    wait_for(lambda: _finished(batch, job.metadata.name, "kube-system"), timeout=20, what="the install")
+    assert {"ipaddresspools.metallb.io", "l2advertisements.metallb.io"} <= crds()
+    pool = {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": "pool"},
+            "spec": {"addresses": ["192.168.1.240-192.168.1.250"]}}
+    assert co.create_namespaced_custom_object("metallb.io", "v1beta1", "metallb-system", "ipaddresspools",
+                                              pool)["metadata"]["name"] == "pool"
