@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from lab.k8s import conversion
 from lab.k8s.controllers.base import condition, parse_time
 from lab.k8s.resources import Resource
 
@@ -362,6 +363,7 @@ def table(res: Resource, items: list[Obj], list_meta: Obj, now: float, include: 
         "columnDefinitions": [{"name": name, "type": kind, "format": "name" if name == "Name" else "",
                                "description": "", "priority": priority}
                               for name, kind, priority, _ in columns],
-        "rows": [{"cells": [cell(obj, now) for *_, cell in columns], "object": _row_object(res, obj, include)}
-                 for obj in items],
+        # the printer reads the stored object (an events.k8s.io Event prints as a core one)
+        "rows": [{"cells": [cell(conversion.stored(res, obj), now) for *_, cell in columns],
+                  "object": _row_object(res, obj, include)} for obj in items],
     }

@@ -58,7 +58,7 @@ def test_a_service_has_an_endpoint_slice_beside_its_endpoints(api: client.ApiCli
     assert [(p.port, p.protocol) for p in whoami.ports] == [(80, "TCP")]
 
 
-def test_events_k8s_io_serves_the_same_events_as_core(api: client.ApiClient) -> None:
+def test_events_k8s_io_serves_the_same_events_as_core(api: client.ApiClient, kubectl: Kubectl) -> None:
     core, events, ns = client.CoreV1Api(api), client.EventsV1Api(api), fresh_namespace(api)
     core.create_namespaced_config_map(ns, {"metadata": {"name": "subject"}})
     ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "subject", "namespace": ns}
@@ -78,3 +78,5 @@ def test_events_k8s_io_serves_the_same_events_as_core(api: client.ApiClient) -> 
     assert (listed["subject.2"]["note"], listed["subject.2"]["regarding"]["name"]) == ("from core", "subject")
     assert "message" not in listed["subject.2"]
     assert listed["subject.1"]["metadata"]["uid"] == as_core.metadata.uid
+    rows = kubectl("get", "events.v1.events.k8s.io", "-n", ns, "--no-headers").splitlines()
+    assert any("configmap/subject" in r and "from core" in r for r in rows)
