@@ -56,6 +56,10 @@ def test_a_service_has_an_endpoint_slice_beside_its_endpoints(api: client.ApiCli
     assert sorted(a for e in whoami.endpoints for a in e.addresses) == ips
     assert all(e.conditions.ready and e.zone and e.target_ref.kind == "Pod" for e in whoami.endpoints)
     assert [(p.port, p.protocol) for p in whoami.ports] == [(80, "TCP")]
+    api_servers = discovery.read_namespaced_endpoint_slice("kubernetes", "default")
+    servers = client.CoreV1Api(api).read_namespaced_endpoints("kubernetes", "default").subsets[0].addresses
+    assert sorted(a for e in api_servers.endpoints for a in e.addresses) == sorted(a.ip for a in servers)
+    assert [(p.name, p.port) for p in api_servers.ports] == [("https", 6443)]
 
 
 def test_events_k8s_io_serves_the_same_events_as_core(api: client.ApiClient, kubectl: Kubectl) -> None:

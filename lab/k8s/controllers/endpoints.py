@@ -20,7 +20,7 @@ from lab.k8s.controllers.base import (
     spec_of,
     update_if_changed,
 )
-from lab.k8s.controllers.endpointslices import remove_slices, sync_slice
+from lab.k8s.controllers.endpointslices import api_server_slice, remove_slices, sync_slice
 from lab.k8s.controllers.node_object import vm_ip
 from lab.k8s.resources import BY_KIND
 
@@ -123,6 +123,7 @@ class EndpointsController:
         ips = sorted(vm_ip(vm) for vm in cluster.live_vms(now).values()
                      if cluster.joins[vm.name].role == "server")
         subset = {"addresses": [{"ip": ip} for ip in ips], "ports": [API_SERVER_PORT]}
+        api_server_slice(cluster, ips, API_SERVER_PORT)
         body = {"subsets": [subset]} if ips else {}
         if current is None:
             labels = {"endpointslice.kubernetes.io/skip-mirror": "true"}

@@ -68,3 +68,16 @@ def remove_slices(cluster: K8sCluster, namespace: str, service: str) -> None:
         labels = s["metadata"].get("labels") or {}
         if labels.get(SERVICE_NAME) == service and labels.get(MANAGED_BY) == MANAGER:
             cluster.store.remove(ENDPOINTSLICE, namespace, s["metadata"]["name"])
+
+
+def api_server_slice(cluster: K8sCluster, ips: list[str], port: Obj) -> None:
+    """`default/kubernetes`'s slice, which the API server's endpoint reconciler keeps with its Endpoints."""
+    store = cluster.store
+    body: Obj = {"addressType": "IPv4", "ports": [port],
+                 "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips]}
+    current = store.find(ENDPOINTSLICE, "default", "kubernetes")
+    if current is None:
+        meta = {"name": "kubernetes", "namespace": "default", "labels": {SERVICE_NAME: "kubernetes"}}
+        store.create(ENDPOINTSLICE, {"metadata": meta, **body})
+    else:
+        update_if_changed(store, ENDPOINTSLICE, current, lambda o: _replace(o, body))
