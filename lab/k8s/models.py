@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from prometheus_client.core import Metric
 from lab.k8s import crds, defaults, etcd, guest, k3s_fate
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
+from lab.k8s.controllers.certmanager import CertManager
 from lab.k8s.controllers.clusterrole_aggregation import ClusterRoleAggregation
 from lab.k8s.controllers.daemonset import DaemonSetController
 from lab.k8s.controllers.deployment import DeploymentController
@@ -27,6 +29,8 @@ from lab.k8s.controllers.events import Recorder
 from lab.k8s.controllers.eviction import create_namespaced_pod_eviction
 from lab.k8s.controllers.garbage_collector import GarbageCollector
 from lab.k8s.controllers.helm import HelmController
+from lab.k8s.controllers.ingress import IngressController
+from lab.k8s.controllers.job import JobController
 from lab.k8s.controllers.kubelet import Kubelet, NodeAgent
 from lab.k8s.controllers.loadbalancer import MetalLbController
 from lab.k8s.controllers.node_lifecycle import NodeLifecycle
@@ -40,7 +44,7 @@ from lab.k8s.controllers.volumes import Volumes
 from lab.k8s.join import K3sJoin
 from lab.k8s.logs import connect_namespaced_pod, read_namespaced_pod_log
 from lab.k8s.metrics import metric_families
-from lab.k8s.resources import Resource
+from lab.k8s.resources import BY_KIND, Resource
 from lab.k8s.store import Store
 from lab.pve.models import PveCluster, Vm
 from lab.scenario import Scenario, Timings
@@ -51,6 +55,7 @@ RETRY = 5.0  # lab seconds before a controller that failed runs again
 log = logging.getLogger(__name__)
 
 
+STORAGECLASS = BY_KIND["StorageClass"]
 Changes = dict[str, set[tuple[str, str]]]  # kind -> (namespace, name) of the objects written
 
 
@@ -78,12 +83,14 @@ class K8sCluster:
         self.ca_pem = b""  # the cluster CA that token Secrets carry; the runner sets it
         self.recorder = Recorder(self)
         self.node_agent = NodeAgent(self)
+        self.seeding = False  # setting up the scenario's state, as it was before the lab started
         self.controllers: list[Controller] = [
             HelmController(self),
             DeploymentController(self),
             ReplicaSetController(self),
             StatefulSetController(self),
             DaemonSetController(self),
+            JobController(self),
             GarbageCollector(self),
             Volumes(self),
             Scheduler(self),
@@ -97,6 +104,8 @@ class K8sCluster:
             ServiceAccountsController(self),
             TokensController(self),
             ClusterRoleAggregation(self),
+            IngressController(self),
+            CertManager(self),
         ]
         self._events = self.store.subscribe()  # which kinds changed since the controllers last ran
         self._due: dict[Controller, float | None] = {}  # a controller's own next timer
@@ -112,11 +121,12 @@ class K8sCluster:
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, pve: PveCluster, clock: Callable[[], float]) -> K8sCluster:
-        from lab.k8s.workloads import install_default_workloads, system_namespaces
+        from lab.k8s.workloads import install_default_workloads, storage_classes, system_namespaces
 
         cluster = cls(pve, clock, scenario.timings)
         now = clock()
         system_namespaces(cluster)
+        storage_classes(cluster)
         crds.install_k3s(cluster.store, now)  # K3s deploys its own CRDs as its server starts
         if any(vm.k3s_role and not vm.template for vm in pve.vms.values()):
             secret = hashlib.sha256(scenario.name.encode()).hexdigest()[:32]
@@ -135,7 +145,9 @@ class K8sCluster:
             cluster.node_agent.register(vm, now, stale)
         if scenario.workloads == "default":
             install_default_workloads(cluster, now)
+        cluster.seeding = True  # what the scenario starts with was installed long ago
         cluster.advance(now)
+        cluster.seeding = False
         return cluster
 
     # the coupling with PVE
@@ -167,7 +179,11 @@ class K8sCluster:
 
     def prepare_create(self, res: Resource, obj: Obj) -> None:
         """What the API server fills in on create, in place: defaults, admission, a Service's IP and ports."""
+        # the server assigns the uid (a client's is ignored); a Job's selector is made of it
+        obj.setdefault("metadata", {})["uid"] = str(uuid.uuid4())
         defaults.on_create(res.kind, obj, int(self.timings.pod_eviction_toleration))
+        if res.kind == "PersistentVolumeClaim":
+            defaults.storage_class(obj, self.store.iter(STORAGECLASS))
         if res.kind == "Service":
             defaults.service(obj, self.store.iter(res))
 
@@ -253,6 +269,11 @@ class K8sCluster:
             return iter(())
 
     # the control loop
+
+    @property
+    def last_round(self) -> float:
+        """When the controllers last ran (a test waits for a round after its writes)."""
+        return self._ran_at
 
     def _fingerprint(self, now: float) -> Any:
         return tuple(sorted(self.live_vms(now))), len(self.joins), etcd.quorate(self, now)

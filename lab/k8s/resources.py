@@ -21,6 +21,7 @@ class Resource:
     custom: bool = False  # served from a CustomResourceDefinition, not built in
     singular: str = ""  # "" for the lowercased kind
     categories: tuple[str, ...] = ()
+    stored_as: str = ""  # another resource's key whose objects these are, in another version's shape
 
     @property
     def api_version(self) -> str:
@@ -28,7 +29,7 @@ class Resource:
 
     @property
     def key(self) -> str:
-        return f"{self.group}/{self.plural}"
+        return self.stored_as or f"{self.group}/{self.plural}"
 
 
 RESOURCES: tuple[Resource, ...] = (
@@ -61,6 +62,13 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False),
     Resource("authorization.k8s.io", "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview", True),
     Resource("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False),
+    Resource("batch", "v1", "jobs", "Job", True, (), ("status",)),
+    Resource("networking.k8s.io", "v1", "ingresses", "Ingress", True, ("ing",), ("status",)),
+    Resource("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
+    Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ("sc",)),
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
+    # the same objects as core events (one storage), in events.k8s.io's field names
+    Resource("events.k8s.io", "v1", "events", "Event", True, ("ev",), stored_as="/events"),
     Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
              False, ("crd", "crds"), ("status",)),
 )
@@ -69,5 +77,6 @@ RESOURCES: tuple[Resource, ...] = (
 CREATE_ONLY = frozenset({"SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview",
                          "LocalSubjectAccessReview", "SelfSubjectReview"})
 
-BY_KIND: dict[str, Resource] = {r.kind: r for r in RESOURCES}
+# a kind served by two groups (Event) is named by the first, its storage
+BY_KIND: dict[str, Resource] = {r.kind: r for r in reversed(RESOURCES)}
 BY_PATH: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from lab.k8s import (
+    conversion,
     crds,
     gc,
     lists,
@@ -20,6 +21,7 @@ from lab.k8s import (
     rbac_admission,
     registry,
     reviews,
+    strategies,
     subresources,
     tables,
     validation,
@@ -56,6 +58,7 @@ Obj = dict[str, Any]
 NAMESPACES = BY_KIND["Namespace"]
 IMMORTAL_NAMESPACES = {"default", "kube-system", "kube-public"}
 RETURNS_DELETED_OBJECT = {"Pod", "Service", "Namespace"}  # the registries with ReturnDeletedObject
+CREATE_ON_UPDATE = {"Lease", "Endpoints", "Event"}  # the registries with AllowCreateOnUpdate
 
 
 async def resource(request: web.Request) -> web.StreamResponse:
@@ -108,7 +111,7 @@ async def _get(request: web.Request, t: Target) -> web.Response:
     if (include := _as_table(request)) and t.sub is None:
         return respond(_table(lab, t.res, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
                               include))
-    return respond(obj)
+    return respond(conversion.served(t.res, obj))
 
 
 async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
@@ -166,6 +169,7 @@ def _admit_rbac(request: web.Request, t: Target, obj: Obj, current: Obj | None) 
 
 
 def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
+    strategies.normalize(t.res.kind, obj)
     validation.check_target(t.res, obj, t.namespace, t.name)
     validation.check_object(t.res, obj, creating=True)
     _check_schema(request, t, obj)
@@ -175,12 +179,13 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     lab = lab_of(request)
     _require_namespace(lab, t.namespace)
     obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
+    obj = conversion.stored(t.res, obj)
     lab.k8s.prepare_create(t.res, obj)
     if t.res.kind == "CustomResourceDefinition":
         crds.accept(lab.k8s.store, obj, lab.clock.now())
     if dry_run(request):
-        return respond(obj, 201)
-    return respond(lab.k8s.store.create(t.res, obj), 201)
+        return respond(conversion.served(t.res, obj), 201)
+    return respond(conversion.served(t.res, lab.k8s.store.create(t.res, obj)), 201)
 
 
 async def _create(request: web.Request, t: Target) -> web.Response:
@@ -206,20 +211,23 @@ def _keep_subresource_fields(t: Target, current: Obj, new: Obj) -> Obj:
 
 def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Response:
     new = _keep_subresource_fields(t, current, new)
+    strategies.normalize(t.res.kind, new)
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
+    if causes := strategies.update_causes(t.res.kind, current, new):
+        raise validation.invalid(t.res, current["metadata"]["name"], causes)
     _check_schema(request, t, new, current)
     _admit_rbac(request, t, new, current)
     store = lab_of(request).k8s.store
     if t.res.kind == "CustomResourceDefinition" and t.sub is None:
         crds.accept(store, new, lab_of(request).clock.now())
     if dry_run(request):
-        return respond(new)
+        return respond(conversion.served(t.res, new))
     if _same(current, new):  # a no-op write keeps its resourceVersion and wakes no watcher
         if new["metadata"].get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
             raise Conflict.stale(t.res.plural, current["metadata"]["name"], t.res.group)
-        return respond(current)
-    return respond(store.update(t.res, new))
+        return respond(conversion.served(t.res, current))
+    return respond(conversion.served(t.res, store.update(t.res, new)))
 
 
 def _same(current: Obj, new: Obj) -> bool:
@@ -232,9 +240,13 @@ def _same(current: Obj, new: Obj) -> bool:
 
 async def _replace(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
-    obj = await read_object(request, t.res)
+    obj = conversion.stored(t.res, await read_object(request, t.res))
     validation.check_target(t.res, obj, t.namespace, t.name)
-    current = lab_of(request).k8s.store.get(t.res, t.namespace or "", t.name)
+    current = lab_of(request).k8s.store.find(t.res, t.namespace or "", t.name)
+    if current is None and t.res.kind in CREATE_ON_UPDATE and t.sub is None:
+        return _create_checked(request, t, obj)
+    if current is None:
+        raise NotFound.of(t.res.plural, t.name, t.res.group)
     if not obj["metadata"].get("resourceVersion"):
         # a PUT without resourceVersion is an unconditional update, as the server allows
         obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
@@ -252,9 +264,11 @@ async def _patch(request: web.Request, t: Target) -> web.Response:
         return _create_checked(request, t, validation.decode_object(raw, t.res, ctype))
     if current is None:
         raise NotFound.of(t.res.plural, t.name, t.res.group)
-    patched = patch.apply_patch(current, ctype, validation.decode(raw, t.res, ctype), custom=t.res.custom,
+    body = validation.decode(raw, t.res, ctype)
+    patched = patch.apply_patch(conversion.served(t.res, current), ctype, body, custom=t.res.custom,
                                 field_manager=field_manager)
     validation.check_patched(t.res, patched)
+    patched = conversion.stored(t.res, patched)
     meta = patched.setdefault("metadata", {})
     if meta.get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
         raise Conflict.stale(t.res.plural, t.name, t.res.group)

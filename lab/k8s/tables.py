@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from lab.k8s import conversion
 from lab.k8s.controllers.base import condition, parse_time
 from lab.k8s.resources import Resource
 
@@ -82,9 +83,12 @@ def _pod_status(obj: Obj, now: float) -> str:
         return "Terminating"
     status = obj.get("status", {})
     for c in status.get("containerStatuses") or []:
-        waiting = (c.get("state") or {}).get("waiting")
+        state = c.get("state") or {}
+        waiting, terminated = state.get("waiting"), state.get("terminated")
         if waiting and waiting.get("reason"):
             return waiting["reason"]
+        if terminated:  # a finished container: Completed, Error, or its exit code
+            return terminated.get("reason") or f"ExitCode:{terminated.get('exitCode', 0)}"
     return status.get("reason") or status.get("phase") or "Unknown"
 
 
@@ -147,6 +151,75 @@ def _event_last_seen(obj: Obj, now: float) -> str:
 def _event_object(obj: Obj, now: float) -> str:
     ref = obj.get("involvedObject") or {}
     return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
+
+
+def _job_status(obj: Obj, now: float) -> str:
+    """The job printer's Status: its terminal condition, else what it is doing."""
+    if "deletionTimestamp" in obj["metadata"]:
+        return "Terminating"
+    for kind in ("Complete", "Failed", "SuccessCriteriaMet", "FailureTarget", "Suspended"):
+        cond = condition(obj, kind)
+        if cond is not None and cond.get("status") == "True":
+            return kind
+    return "Running"
+
+
+def _job_completions(obj: Obj, now: float) -> str:
+    spec, succeeded = obj.get("spec") or {}, (obj.get("status") or {}).get("succeeded", 0)
+    if spec.get("completions") is not None:
+        return f"{succeeded}/{spec['completions']}"
+    parallelism = spec.get("parallelism") or 1
+    return f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
+
+
+def _job_duration(obj: Obj, now: float) -> str:
+    status = obj.get("status") or {}
+    start = parse_time(status.get("startTime"))
+    if start is None:
+        return ""
+    return human_duration((parse_time(status.get("completionTime")) or now) - start)
+
+
+def _containers(field: str) -> Callable[[Obj, float], str]:
+    def cell(obj: Obj, now: float) -> str:
+        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        return ",".join(str(c.get(field, "")) for c in spec.get("containers") or [])
+    return cell
+
+
+def _selector(obj: Obj, now: float) -> str:
+    labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in labels.items()) or "<none>"
+
+
+def _ingress_hosts(obj: Obj, now: float) -> str:
+    hosts = [r.get("host") for r in (obj.get("spec") or {}).get("rules") or [] if r.get("host")]
+    return ",".join(hosts) or "*"
+
+
+def _ingress_address(obj: Obj, now: float) -> str:
+    ingress = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return ",".join(i.get("ip") or i.get("hostname") or "" for i in ingress)
+
+
+def _ingress_ports(obj: Obj, now: float) -> str:
+    return "80, 443" if (obj.get("spec") or {}).get("tls") else "80"
+
+
+def _storage_class_name(obj: Obj, now: float) -> str:
+    annotations = obj["metadata"].get("annotations") or {}
+    default = annotations.get("storageclass.kubernetes.io/is-default-class") == "true"
+    return obj["metadata"]["name"] + (" (default)" if default else "")
+
+
+def _slice_ports(obj: Obj, now: float) -> str:
+    return ",".join(str(p.get("port")) for p in obj.get("ports") or []) or "<unset>"
+
+
+def _slice_endpoints(obj: Obj, now: float) -> str:
+    addresses = [a for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+    more = f" + {len(addresses) - 3} more..." if len(addresses) > 3 else ""
+    return ",".join(addresses[:3]) + more if addresses else "<unset>"
 
 
 def _text(title: str, cell: Callable[[Obj, float], Any], priority: int = 0) -> Column:
@@ -231,6 +304,21 @@ COLUMNS: dict[str, list[Column]] = {
     "ClusterRole": [NAME, CREATED_AT],
     "RoleBinding": _BINDING,
     "ClusterRoleBinding": _BINDING,
+    "Job": [NAME, _text("Status", _job_status), _text("Completions", _job_completions),
+            _text("Duration", _job_duration), AGE, _text("Containers", _containers("name"), 1),
+            _text("Images", _containers("image"), 1), _text("Selector", _selector, 1)],
+    "Ingress": [NAME, _text("Class", _path("spec", "ingressClassName")), _text("Hosts", _ingress_hosts),
+                _text("Address", _ingress_address), _text("Ports", _ingress_ports), AGE],
+    "IngressClass": [NAME, _text("Controller", _path("spec", "controller", default="")),
+                     _text("Parameters", lambda o, n: "<none>"), AGE],
+    "StorageClass": [("Name", "string", 0, _storage_class_name),
+                     _text("Provisioner", _path("provisioner", default="")),
+                     _text("ReclaimPolicy", _path("reclaimPolicy", default="Delete")),
+                     _text("VolumeBindingMode", _path("volumeBindingMode", default="Immediate")),
+                     ("AllowVolumeExpansion", "boolean", 0, _path("allowVolumeExpansion", default=False)),
+                     AGE],
+    "EndpointSlice": [NAME, _text("AddressType", _path("addressType", default="")),
+                      _text("Ports", _slice_ports), _text("Endpoints", _slice_endpoints), AGE],
 }
 DEFAULT: list[Column] = [NAME, AGE]
 
@@ -296,6 +384,7 @@ def table(res: Resource, items: list[Obj], list_meta: Obj, now: float, include: 
         "columnDefinitions": [{"name": name, "type": kind, "format": "name" if name == "Name" else "",
                                "description": "", "priority": priority}
                               for name, kind, priority, _ in columns],
-        "rows": [{"cells": [cell(obj, now) for *_, cell in columns], "object": _row_object(res, obj, include)}
-                 for obj in items],
+        # the printer reads the stored object (an events.k8s.io Event prints as a core one)
+        "rows": [{"cells": [cell(conversion.stored(res, obj), now) for *_, cell in columns],
+                  "object": _row_object(res, obj, include)} for obj in items],
     }

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from lab.k8s import gotypes
+from lab.k8s import gotypes, strategies
 from lab.k8s.errors import BadRequest, Invalid, object_details, qualified
 from lab.k8s.resources import Resource
 from lab.k8s.selectors import selector_matches
@@ -212,6 +212,10 @@ def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
         causes += _container_causes("spec", obj.get("spec") or {})
     if res.kind in WORKLOADS:
         causes += _workload_causes(obj.get("spec") or {})
+    if res.kind == "Job":
+        template = (obj.get("spec") or {}).get("template") or {}
+        causes += _container_causes("spec.template.spec", template.get("spec") or {})
+    causes += strategies.causes(res.kind, obj)
     if causes:
         raise invalid(res, name, causes)
 

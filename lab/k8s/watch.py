@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from lab.k8s import conversion
 from lab.k8s.errors import BadRequest, K8sError, Timeout
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store, WatchEvent
@@ -48,7 +49,7 @@ def _line(kind: str, obj: Obj) -> bytes:
 
 
 def _event(req: WatchRequest, kind: str, obj: Obj) -> bytes:
-    return _line(kind, req.render(obj) if req.render else obj)
+    return _line(kind, req.render(obj) if req.render else conversion.served(req.res, obj))
 
 
 def _bookmark(req: WatchRequest, rv: int) -> Obj:

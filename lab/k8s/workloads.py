@@ -32,6 +32,19 @@ def system_namespaces(cluster: K8sCluster) -> None:
         ensure_namespace(cluster.store, name)
 
 
+def storage_classes(cluster: K8sCluster) -> None:
+    """The homelab's default class: Ceph RBD through ceph-csi (K3s' local-path is not the default)."""
+    res = BY_KIND["StorageClass"]
+    if cluster.store.find(res, "", "ceph-rbd") is None:
+        cluster.create(res, {
+            "metadata": {"name": "ceph-rbd",
+                         "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "rbd.csi.ceph.com", "reclaimPolicy": "Delete", "allowVolumeExpansion": True,
+            "volumeBindingMode": "Immediate",
+            "parameters": {"clusterID": "ceph", "pool": "rbd", "imageFeatures": "layering",
+                           "csi.storage.k8s.io/fstype": "ext4"}})
+
+
 def _chart(
     name: str, chart: str, version: str | None, target: str | None, values: str = "", repo: str | None = None
 ) -> Obj:

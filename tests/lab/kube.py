@@ -63,12 +63,13 @@ def _ready(conditions: list[Any] | None) -> bool:
 
 def unsteady(api: client.ApiClient) -> list[str]:
     """What is not yet steady, by name (empty when steady): nodes not Ready, pods not Running and
-    ready, Deployments, StatefulSets and DaemonSets not fully available."""
+    ready (or Succeeded), Deployments, StatefulSets and DaemonSets not fully available."""
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     waiting = [f"node/{n.metadata.name}" for n in core.list_node().items if not _ready(n.status.conditions)]
     waiting += [f"pod/{p.metadata.name}" for p in core.list_pod_for_all_namespaces().items
-                if p.status.phase != "Running" or not _ready(p.status.conditions)
-                or p.metadata.deletion_timestamp]
+                if p.status.phase != "Succeeded"  # a Job's finished pod (helm-install-*) is done, not waiting
+                and (p.status.phase != "Running" or not _ready(p.status.conditions)
+                     or p.metadata.deletion_timestamp)]
     waiting += [f"deploy/{d.metadata.name}" for d in apps.list_deployment_for_all_namespaces().items
                 if (d.status.available_replicas or 0) != d.spec.replicas
                 or (d.status.updated_replicas or 0) != d.spec.replicas]

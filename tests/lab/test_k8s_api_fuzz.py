@@ -33,6 +33,10 @@ COLLECTIONS = [
     "/apis/authorization.k8s.io/v1/subjectaccessreviews",
     "/apis/authorization.k8s.io/v1" + NS + "/localsubjectaccessreviews",
     "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+    "/apis/batch/v1" + NS + "/jobs", "/apis/networking.k8s.io/v1" + NS + "/ingresses",
+    "/apis/networking.k8s.io/v1/ingressclasses", "/apis/storage.k8s.io/v1/storageclasses",
+    "/apis/discovery.k8s.io/v1" + NS + "/endpointslices", "/apis/events.k8s.io/v1" + NS + "/events",
+    "/apis/cert-manager.io/v1/clusterissuers", "/apis/cert-manager.io/v1" + NS + "/certificates",
 ]
 # field names of the kinds above, so that random objects reach past `metadata`
 KEYS = st.sampled_from(["metadata", "name", "labels", "annotations", "namespace", "spec", "status", "data",
@@ -44,15 +48,23 @@ KEYS = st.sampled_from(["metadata", "name", "labels", "annotations", "namespace"
                         "verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs", "kind",
                         "apiGroup", "clusterRoleSelectors", "resourceAttributes", "nonResourceAttributes",
                         "verb", "resource", "group", "user", "groups", "expirationSeconds", "audiences",
-                        "boundObjectRef"])
+                        "boundObjectRef",
+                        "stringData", "immutable", "backoffLimit", "completions", "parallelism",
+                        "activeDeadlineSeconds", "ttlSecondsAfterFinished", "restartPolicy", "command",
+                        "renewTime", "acquireTime", "rules", "ingressClassName", "provisioner", "endpoints",
+                        "addresses", "regarding", "note", "eventTime", "issuerRef", "secretName", "acme",
+                        "dnsNames", "binaryData", "tls.crt"])
 SCALARS = st.none() | st.booleans() | st.integers(-3, 2**40) | st.floats(allow_nan=False) | st.sampled_from(
-    ["", "x", "a-b", "kube01", "Bad_Name", "NoExecute", "In", "100m", "lots", "1Gi", "25%", "default"])
+    ["", "x", "a-b", "kube01", "Bad_Name", "NoExecute", "In", "100m", "lots", "1Gi", "25%", "default",
+     "YWJj", "Never", "OnFailure", "kubernetes.io/tls", "ClusterIssuer", "2026-01-01T00:00:00.000001Z"])
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
                       | st.dictionaries(KEYS | st.text(max_size=4), inner, max_size=4), max_leaves=20)
 OBJECTS = st.fixed_dictionaries({"metadata": st.fixed_dictionaries({"name": st.just("fuzz")}, optional={
     "labels": VALUES, "namespace": VALUES, "resourceVersion": VALUES})}, optional={
         "spec": VALUES, "status": VALUES, "data": VALUES, "kind": SCALARS, "apiVersion": SCALARS,
-        "rules": VALUES, "roleRef": VALUES, "subjects": VALUES, "aggregationRule": VALUES})
+        "rules": VALUES, "roleRef": VALUES, "subjects": VALUES, "aggregationRule": VALUES,
+        "stringData": VALUES, "type": SCALARS, "immutable": SCALARS, "regarding": VALUES,
+        "endpoints": VALUES})
 PATCH_TYPES = st.sampled_from(["application/merge-patch+json", "application/strategic-merge-patch+json",
                                "application/json-patch+json", "application/json", "text/plain"])
 OPS = st.sampled_from(["add", "remove", "replace", "test", "move"])
@@ -137,6 +149,7 @@ def test_random_subresource_writes_get_a_status(kube_lab: RunningLab) -> None:
         _check(api.send("PATCH", deployments + "/target/scale", body, patch_type))
         _check(api.send("PUT", deployments + "/target/scale", body))
         _check(api.send("POST", "/api/v1" + NS + "/serviceaccounts/default/token", {**obj, "spec": body}))
+        _check(api.send("GET", pods + "/target/log", params=body if isinstance(body, dict) else None))
     run()
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
 

@@ -30,6 +30,7 @@ from lab.k8s.controllers.base import (
     update_if_changed,
 )
 from lab.k8s.controllers.node_object import node_object, node_status
+from lab.k8s.controllers.programs import ends, sync_containers
 from lab.k8s.controllers.volumes import bound_volume, volumes_attached
 
 if TYPE_CHECKING:
@@ -217,7 +218,22 @@ class Kubelet:
         ):
             # back after the node was unreachable: the containers kept running
             update_if_changed(store, POD, pod, lambda o: _set_ready(o, now))
+        latest = store.find(POD, meta["namespace"], meta["name"])
+        if latest is not None and latest["status"].get("phase") == "Running":
+            return self._programs(latest, now)
         return None
+
+    def _programs(self, pod: Obj, now: float) -> float | None:
+        """Containers whose program ended finish or restart (restartPolicy); the next such time."""
+        if not ends(pod):
+            return None
+        due: list[float | None] = [None]
+
+        def sync(o: Obj) -> None:
+            due[0] = sync_containers(o, now, timestamp, parse_time)
+
+        update_if_changed(self.cluster.store, POD, pod, sync)
+        return due[0]
 
     def _pull_events(self, pod: Obj, now: float) -> None:
         """Pulling, then Pulled: the first pod on a node pulls its image, the next find it there."""
