@@ -204,7 +204,7 @@ def ops_show(ctx: typer.Context, op_id: int = OpId, as_json: bool = Json) -> Non
 
 @ops_app.command("audit")
 def ops_audit(ctx: typer.Context, op_id: int | None = typer.Argument(
-                  None, metavar="[ID]", help="only what concerns this operation"),
+                  None, metavar="ID", help="only what concerns this operation"),
               limit: int = typer.Option(50, min=1, help="how many, newest first"),
               as_json: bool = Json) -> None:
     """Who ran what from Slack, where, and what came of it."""
