@@ -131,6 +131,8 @@ def _check_schema(request: web.Request, t: Target, obj: Obj, current: Obj | None
 def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     validation.check_target(t.res, obj, t.namespace, t.name)
     validation.check_object(t.res, obj, creating=True)
+    if t.res.custom and "status" in t.res.subresources:
+        obj.pop("status", None)  # with a status subresource, status is not set on create
     _check_schema(request, t, obj)
     if obj["metadata"].get("resourceVersion"):
         raise K8sError("resourceVersion should not be set on objects to be created")

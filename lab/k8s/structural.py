@@ -52,7 +52,7 @@ def _schema_errors(s: Any, path: str, level: str) -> list[Cause]:
     extra = s.get("additionalProperties")
     if extra is not None and level == "root":
         errors.append(_forbidden(f"{path}.additionalProperties", "must not be used at the root"))
-    if extra not in (None, False) and s.get("properties"):
+    if extra is not None and s.get("properties"):
         errors.append(_forbidden(f"{path}.additionalProperties",
                                  "additionalProperties and properties are mutual exclusive"))
     if s.get("x-kubernetes-int-or-string") and s.get("x-kubernetes-preserve-unknown-fields"):

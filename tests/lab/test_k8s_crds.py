@@ -81,7 +81,9 @@ def test_custom_objects_are_pruned_defaulted_and_served(api: client.ApiClient, w
 
 def test_the_status_subresource_is_the_only_way_to_write_status(api: client.ApiClient, widgets: str) -> None:
     co = client.CustomObjectsApi(api)
-    co.create_namespaced_custom_object("example.com", "v1", widgets, "widgets", widget("w2", {"size": 1}))
+    made = co.create_namespaced_custom_object("example.com", "v1", widgets, "widgets",
+                                              {**widget("w2", {"size": 1}), "status": {"ready": True}})
+    assert "status" not in made  # a status subresource: status is not set on create
     co.patch_namespaced_custom_object("example.com", "v1", widgets, "widgets", "w2",
                                       {"status": {"ready": True}})
     assert "status" not in co.get_namespaced_custom_object("example.com", "v1", widgets, "widgets", "w2")
