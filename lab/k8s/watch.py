@@ -117,6 +117,14 @@ def parse_rv(text: str) -> str:
     return text
 
 
+def _kind_gone(event: WatchEvent, res: Resource) -> bool:
+    """The CRD serving a watched custom kind was deleted (its objects' DELETED events came first):
+    the server ends the watch."""
+    spec = event.obj.get("spec") or {}
+    return (res.custom and event.type == "DELETED" and event.resource.kind == "CustomResourceDefinition"
+            and spec.get("group") == res.group and (spec.get("names") or {}).get("plural") == res.plural)
+
+
 async def serve(request: web.Request, store: Store, req: WatchRequest, scale: float,
                 stopping: asyncio.Event) -> web.StreamResponse:
     await wait_until_fresh(store, req.resource_version)
@@ -157,6 +165,8 @@ async def _follow(request: web.Request, response: web.StreamResponse, queue: asy
             event = await asyncio.wait_for(queue.get(), timeout=max(wait, 0.001))
         except TimeoutError:
             continue
+        if _kind_gone(event, req.res):
+            return
         if event.rv <= last_rv:
             continue
         last_rv = event.rv

@@ -236,3 +236,19 @@ def test_kubectl_apply_is_strict_about_unknown_fields_unless_told_not_to_be(
     co = client.CustomObjectsApi(api)
     got = co.get_namespaced_custom_object("example.com", "v1", widgets, "widgets", "strict")
     assert got["spec"] == {"size": 1, "color": "red"}
+
+
+def test_deleting_a_crd_ends_the_watches_of_its_kind(api: client.ApiClient) -> None:
+    ext, co = client.ApiextensionsV1Api(api), client.CustomObjectsApi(api)
+    ext.create_custom_resource_definition(crd("blips", "Blip", schema={
+        "type": "object", "x-kubernetes-preserve-unknown-fields": True}))
+    ns = fresh_namespace(api)
+    co.create_namespaced_custom_object("example.com", "v1", ns, "blips", {
+        "apiVersion": "example.com/v1", "kind": "Blip", "metadata": {"name": "b"}})
+    stream = co.list_namespaced_custom_object("example.com", "v1", ns, "blips", watch=True,
+                                              timeout_seconds=300, _preload_content=False, _request_timeout=60)
+    lines = stream.stream(decode_content=True)  # the raw chunks of the watch
+    assert json.loads(next(lines))["type"] == "ADDED"
+    ext.delete_custom_resource_definition("blips.example.com")
+    rest = b"".join(lines)  # ends when the server ends the watch (the read times out otherwise)
+    assert [json.loads(line)["type"] for line in rest.splitlines()] == ["DELETED"]
