@@ -246,7 +246,8 @@ def test_deleting_a_crd_ends_the_watches_of_its_kind(api: client.ApiClient) -> N
     co.create_namespaced_custom_object("example.com", "v1", ns, "blips", {
         "apiVersion": "example.com/v1", "kind": "Blip", "metadata": {"name": "b"}})
     stream = co.list_namespaced_custom_object("example.com", "v1", ns, "blips", watch=True,
-                                              timeout_seconds=300, _preload_content=False, _request_timeout=60)
+                                              timeout_seconds=300,
+                                              _preload_content=False, _request_timeout=60)
     lines = stream.stream(decode_content=True)  # the raw chunks of the watch
     assert json.loads(next(lines))["type"] == "ADDED"
     ext.delete_custom_resource_definition("blips.example.com")
