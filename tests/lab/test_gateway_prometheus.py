@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +15,7 @@ from infra.errors import Unavailable
 from infra.gateways.prometheus import PrometheusGateway
 from lab.faults import apply_fault
 from tests.conftest import RunningLab
-from tests.tools import require
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.tools import free_port, require
 
 
 @pytest.fixture
