@@ -72,10 +72,15 @@ def column(name: str, path: str, kind: str = "string", priority: int = 0) -> Obj
 
 
 _HELM_STRINGS = ("chart", "repo", "version", "targetNamespace", "valuesContent", "helmVersion", "jobImage",
-                 "timeout", "repoCA", "authPassCredentials", "chartContent")
-_HELM_SPEC = obj(**dict.fromkeys(_HELM_STRINGS, STR), bootstrap=BOOL, createNamespace=BOOL,
+                 "timeout", "repoCA", "chartContent", "failurePolicy")
+_LOCAL_REF = obj(name=STR)
+_VALUES_SECRETS = arr(obj(name=STR, keys=STRS, ignoreUpdates=BOOL))
+_HELM_SPEC = obj(**dict.fromkeys(_HELM_STRINGS, STR),
+                 **dict.fromkeys(("bootstrap", "createNamespace", "authPassCredentials",
+                                  "insecureSkipTLSVerify", "plainHTTP"), BOOL),
+                 **dict.fromkeys(("authSecret", "dockerRegistrySecret", "repoCAConfigMap"), _LOCAL_REF),
                  set={"type": "object", "additionalProperties": INT_OR_STR}, backOffLimit=INT,
-                 podSecurityContext=LOOSE, securityContext=LOOSE)
+                 podSecurityContext=LOOSE, securityContext=LOOSE, valuesSecrets=_VALUES_SECRETS)
 K3S = [
     definition("helm.cattle.io", "v1", "HelmChart", "helmcharts", True, _HELM_SPEC,
                status=obj(jobName=STR, conditions=CONDITIONS), columns=(
@@ -84,7 +89,7 @@ K3S = [
                    column("Repo", ".spec.repo"), column("HelmVersion", ".spec.helmVersion"),
                    column("Bootstrap", ".spec.bootstrap", "boolean"))),
     definition("helm.cattle.io", "v1", "HelmChartConfig", "helmchartconfigs", True,
-               obj(valuesContent=STR, failurePolicy=STR)),
+               obj(valuesContent=STR, failurePolicy=STR, valuesSecrets=_VALUES_SECRETS)),
 ]
 
 _METALLB = [
