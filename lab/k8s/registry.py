@@ -12,6 +12,7 @@ from lab.k8s.resources import BY_KIND, RESOURCES, Resource
 from lab.k8s.store import Store
 
 CRD = BY_KIND["CustomResourceDefinition"]
+BUILT_IN = frozenset((r.group, r.version, r.plural) for r in RESOURCES)
 Obj = dict[str, Any]
 
 
@@ -51,7 +52,8 @@ def served(store: Store) -> Served:
     resources = list(RESOURCES)
     for crd in crds:
         if established(crd) and "deletionTimestamp" not in crd["metadata"]:
-            resources += resources_of(crd)
+            # a built-in kind's path is the built-in's (the CRD handler only sees what nothing else serves)
+            resources += [r for r in resources_of(crd) if (r.group, r.version, r.plural) not in BUILT_IN]
     result = Served(tuple(resources), {(r.group, r.version, r.plural): r for r in resources}, {})
     for r in reversed(resources):  # the first (preferred) version wins
         result.by_kind[(r.group, r.kind)] = r

@@ -141,6 +141,11 @@ def definition_errors(crd: Obj) -> list[Cause]:
         errors.append(_required("spec.group"))
     elif "." not in str(group):
         errors.append(_invalid("spec.group", group, "should be a domain with at least one dot"))
+    elif str(group).endswith((".k8s.io", ".kubernetes.io")) and "api-approved.kubernetes.io" not in (
+            crd.get("metadata", {}).get("annotations") or {}):
+        errors.append(_required("metadata.annotations[api-approved.kubernetes.io]",
+                                "protected groups must have approval annotation "
+                                '"api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111'))
     errors += _names_errors(names)
     if spec.get("scope") not in ("Cluster", "Namespaced"):
         errors.append(_required("spec.scope") if not spec.get("scope") else (

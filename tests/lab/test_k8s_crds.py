@@ -152,6 +152,9 @@ def test_an_addon_kind_checks_its_chart_schema(api: client.ApiClient) -> None:
      "spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required"),
     (lambda c: c["spec"].update(scope="Global"),
      'spec.scope: Unsupported value: "Global": supported values: "Cluster", "Namespaced"'),
+    (lambda c: (c["spec"].update(group="storage.k8s.io"), c["metadata"].update(name="gizmos.storage.k8s.io")),
+     'metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval '
+     'annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111'),
 ])
 def test_a_crd_the_apiserver_refuses_is_422(api: client.ApiClient, change: Any, message: str) -> None:
     body = copy.deepcopy(crd("gizmos", "Gizmo"))
