@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -67,9 +68,18 @@ def _as_table(request: web.Request) -> str | None:
     return include
 
 
+def _columns(lab: Lab, res: Resource) -> list[tables.Column] | None:
+    return tables.printer_columns(registry.crd_of(lab.k8s.store, res), res.version)
+
+
 def _table(lab: Lab, res: Resource, items: list[Obj], list_meta: Obj, include: str) -> Obj:
-    columns = tables.printer_columns(registry.crd_of(lab.k8s.store, res), res.version)
-    return tables.table(res, items, list_meta, lab.clock.now(), include, columns)
+    return tables.table(res, items, list_meta, lab.clock.now(), include, _columns(lab, res))
+
+
+def _watch_table(lab: Lab, res: Resource, include: str) -> Callable[[Obj], Obj]:
+    """A watch's rows keep the columns of its start, even once the CRD that named them is gone."""
+    columns = _columns(lab, res)
+    return lambda o: tables.table(res, [o], {}, lab.clock.now(), include, columns)
 
 
 async def _get(request: web.Request, t: Target) -> web.Response:
@@ -103,7 +113,7 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
     req = watches.WatchRequest(
         t.res, t.namespace, lambda o: labels(o) and fields(o),
         watches.parse_rv(q.get("resourceVersion", "")), truthy(q.get("allowWatchBookmarks")), timeout,
-        (lambda o: _table(lab, t.res, [o], {}, include)) if include else None)
+        _watch_table(lab, t.res, include) if include else None)
     scale = float(getattr(lab.clock, "scale", 1.0))
     return await watches.serve(request, lab.k8s.store, req, scale, request.app[STOPPING_KEY])  # type: ignore[arg-type]
 
