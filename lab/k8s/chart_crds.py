@@ -161,23 +161,28 @@ _SERVICE = obj(("name",), name=STR, namespace=STR,
                kind={"type": "string", "enum": ["Service", "TraefikService"]}, port=INT_OR_STR, scheme=STR,
                weight=INT, passHostHeader=BOOL, serversTransport=STR)
 _MIDDLEWARE_REF = obj(("name",), name=STR, namespace=STR)
-_TRAEFIK = [
-    definition("traefik.io", "v1alpha1", "IngressRoute", "ingressroutes", True, obj(
-        ("routes",), entryPoints=STRS, tls=obj(secretName=STR, certResolver=STR, domains=arr(LOOSE),
-                                               options=LOOSE, store=LOOSE),
-        routes=arr(obj(("kind", "match"), match=STR, kind={"type": "string", "enum": ["Rule"]},
-                       priority=INT, services=arr(_SERVICE), middlewares=arr(_MIDDLEWARE_REF))))),
-    definition("traefik.io", "v1alpha1", "Middleware", "middlewares", True, obj(
-        headers=LOOSE, redirectScheme=obj(scheme=STR, port=STR, permanent=BOOL),
-        stripPrefix=obj(prefixes=STRS),
-        basicAuth=obj(secret=STR, realm=STR, removeHeader=BOOL), ipAllowList=obj(sourceRange=STRS),
-        rateLimit=LOOSE, compress=LOOSE, chain=obj(middlewares=arr(_MIDDLEWARE_REF)), forwardAuth=LOOSE,
-        addPrefix=obj(prefix=STR), redirectRegex=obj(regex=STR, replacement=STR, permanent=BOOL))),
-    definition("traefik.io", "v1alpha1", "TLSOption", "tlsoptions", True, LOOSE),
-    definition("traefik.io", "v1alpha1", "ServersTransport", "serverstransports", True, LOOSE),
-]
 
 
+def _traefik(group: str) -> list[Obj]:
+    """Traefik 2.11's kinds; its CRD chart ships them in traefik.io and the older traefik.containo.us."""
+    return [
+        definition(group, "v1alpha1", "IngressRoute", "ingressroutes", True, obj(
+            ("routes",), entryPoints=STRS, tls=obj(secretName=STR, certResolver=STR, domains=arr(LOOSE),
+                                                   options=LOOSE, store=LOOSE),
+            routes=arr(obj(("kind", "match"), match=STR, kind={"type": "string", "enum": ["Rule"]},
+                           priority=INT, services=arr(_SERVICE), middlewares=arr(_MIDDLEWARE_REF))))),
+        definition(group, "v1alpha1", "Middleware", "middlewares", True, obj(
+            headers=LOOSE, redirectScheme=obj(scheme=STR, port=STR, permanent=BOOL),
+            stripPrefix=obj(prefixes=STRS),
+            basicAuth=obj(secret=STR, realm=STR, removeHeader=BOOL), ipAllowList=obj(sourceRange=STRS),
+            rateLimit=LOOSE, compress=LOOSE, chain=obj(middlewares=arr(_MIDDLEWARE_REF)), forwardAuth=LOOSE,
+            addPrefix=obj(prefix=STR), redirectRegex=obj(regex=STR, replacement=STR, permanent=BOOL))),
+        definition(group, "v1alpha1", "TLSOption", "tlsoptions", True, LOOSE),
+        definition(group, "v1alpha1", "ServersTransport", "serverstransports", True, LOOSE),
+    ]
+
+
+_TRAEFIK = [*_traefik("traefik.io"), *_traefik("traefik.containo.us")]
 ALL = [*K3S, *_METALLB, *_CERT_MANAGER, *_MONITORING, *_TRAEFIK]
 
 
