@@ -256,3 +256,28 @@ def test_deleting_a_crd_ends_the_watches_of_its_kind(api: client.ApiClient) -> N
     ext.delete_custom_resource_definition("blips.example.com")
     rest = b"".join(lines)  # ends when the server ends the watch (the read times out otherwise)
     assert [json.loads(line)["type"] for line in rest.splitlines()] == ["DELETED"]
+
+
+def _discovery(api: client.ApiClient, path: str, accept: str) -> tuple[str, Any]:
+    response = api.call_api(*api.param_serialize("GET", path, header_params={"Accept": accept},
+                                                 auth_settings=["BearerToken"]))
+    response.read()
+    return response.getheader("Content-Type"), json.loads(response.data)
+
+
+def test_aggregated_discovery_lists_a_run_time_kind(api: client.ApiClient, widgets: str) -> None:
+    aggregated = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    media, body = _discovery(api, "/apis", f"{aggregated},application/json")
+    assert (media, body["kind"]) == (aggregated, "APIGroupDiscoveryList")
+    assert body["apiVersion"] == "apidiscovery.k8s.io/v2"
+    group = next(g for g in body["items"] if g["metadata"]["name"] == "example.com")
+    (version,) = group["versions"]
+    widget_entry = next(r for r in version["resources"] if r["resource"] == "widgets")
+    assert widget_entry["responseKind"] == {"group": "example.com", "version": "v1", "kind": "Widget"}
+    assert (widget_entry["scope"], widget_entry["subresources"][0]["subresource"]) == ("Namespaced", "status")
+    _, core = _discovery(api, "/api", aggregated)
+    pods = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "pods")
+    eviction = next(s for s in pods["subresources"] if s["subresource"] == "eviction")
+    assert eviction["responseKind"] == {"group": "policy", "version": "v1", "kind": "Eviction"}
+    media, legacy = _discovery(api, "/apis", "application/json")
+    assert media.startswith("application/json") and legacy["kind"] == "APIGroupList"
