@@ -70,5 +70,13 @@ def kinds(store: Store) -> Iterator[Resource]:
             yield r
 
 
+def present(res: Resource, obj: Obj) -> Obj:
+    """A custom object as the version it is read through serves it: a CRD's versions share one
+    storage and, without a conversion webhook, differ only in apiVersion."""
+    if res.custom and obj.get("apiVersion") != res.api_version:
+        return {**obj, "apiVersion": res.api_version}
+    return obj
+
+
 def crd_of(store: Store, res: Resource) -> Obj | None:
     return store.find(CRD, "", f"{res.plural}.{res.group}") if res.custom else None

@@ -89,7 +89,7 @@ async def _get(request: web.Request, t: Target) -> web.Response:
     if (include := _as_table(request)) and t.sub is None:
         return respond(_table(lab, t.res, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
                               include))
-    return respond(obj)
+    return respond(registry.present(t.res, obj))
 
 
 async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
@@ -191,7 +191,7 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Resp
     if _same(current, new):  # a no-op write keeps its resourceVersion and wakes no watcher
         if new["metadata"].get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
             raise Conflict.stale(t.res.plural, current["metadata"]["name"], t.res.group)
-        return respond(current)
+        return respond(registry.present(t.res, current))
     return respond(store.update(t.res, new))
 
 
@@ -312,8 +312,8 @@ async def _delete(request: web.Request, t: Target) -> web.Response:
     if dry_run(request):  # what would be deleted, left in place
         obj = lab.k8s.store.get(t.res, t.namespace or "", t.name)
         _check_preconditions(t, obj, options)
-        return respond(obj)
-    return respond(delete_one(lab, t, t.name, options))
+        return respond(registry.present(t.res, obj))
+    return respond(registry.present(t.res, delete_one(lab, t, t.name, options)))
 
 
 async def _delete_collection(request: web.Request, t: Target) -> web.Response:

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from lab.k8s.errors import BadRequest, K8sError, Timeout
+from lab.k8s.registry import present
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store, WatchEvent
 
@@ -48,6 +49,7 @@ def _line(kind: str, obj: Obj) -> bytes:
 
 
 def _event(req: WatchRequest, kind: str, obj: Obj) -> bytes:
+    obj = present(req.res, obj)
     return _line(kind, req.render(obj) if req.render else obj)
 
 

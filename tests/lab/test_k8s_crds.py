@@ -281,3 +281,23 @@ def test_aggregated_discovery_lists_a_run_time_kind(api: client.ApiClient, widge
     assert eviction["responseKind"] == {"group": "policy", "version": "v1", "kind": "Eviction"}
     media, legacy = _discovery(api, "/apis", "application/json")
     assert media.startswith("application/json") and legacy["kind"] == "APIGroupList"
+
+
+def test_a_kind_served_in_two_versions_reads_in_the_version_asked(api: client.ApiClient) -> None:
+    body = crd("dials", "Dial", schema={"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+    stored = body["spec"]["versions"][0]
+    body["spec"]["versions"] = [{**stored, "name": "v1beta1", "storage": False}, stored]
+    client.ApiextensionsV1Api(api).create_custom_resource_definition(body)
+    ns, co = fresh_namespace(api), client.CustomObjectsApi(api)
+    assert {v.version for v in client.ApisApi(api).get_api_versions().groups
+            if v.name == "example.com" for v in v.versions} == {"v1", "v1beta1"}
+    co.create_namespaced_custom_object("example.com", "v1beta1", ns, "dials", {
+        "apiVersion": "example.com/v1beta1", "kind": "Dial", "metadata": {"name": "d"}, "angle": 90})
+    got = co.get_namespaced_custom_object("example.com", "v1", ns, "dials", "d")
+    assert (got["apiVersion"], got["angle"]) == ("example.com/v1", 90)
+    listed = co.list_namespaced_custom_object("example.com", "v1", ns, "dials")
+    assert [i["apiVersion"] for i in listed["items"]] == ["example.com/v1"]
+    events = watch.Watch().stream(co.list_namespaced_custom_object, "example.com", "v1beta1", ns, "dials",
+                                  timeout_seconds=5)
+    assert next(events)["object"]["apiVersion"] == "example.com/v1beta1"
+    events.close()
