@@ -63,6 +63,8 @@ def _schema_errors(s: Any, path: str, level: str) -> list[Cause]:
                                  "complexity becomes quadratic"))
     if isinstance(s.get("items"), dict):
         errors += _schema_errors(s["items"], f"{path}.items", "item")
+    elif isinstance(s.get("items"), list):
+        errors.append(_forbidden(f"{path}.items", "items must be a schema object and not an array"))
     if isinstance(extra, dict):
         errors += _schema_errors(extra, f"{path}.additionalProperties", "field")
     props = s.get("properties") or {}
