@@ -81,6 +81,19 @@ class Maintenance(BaseModel):
     ceph_checks: list[str] = Field(default_factory=list)  # Ceph health checks before the drain
 
 
+class Confirmation(BaseModel):
+    """A plan shown to a person and waiting for their Confirm: kept in the journal so a restart or
+    a second process honours it, and used at most once."""
+    id: str
+    user: str  # who asked
+    channel: str
+    text: str  # the command as typed
+    fingerprint: str  # of the plan shown: a different plan at confirm time is shown, not run
+    expires: float
+    state: Literal["pending", "confirmed", "cancelled"] = "pending"
+    message_ts: str | None = None
+
+
 class Journal(ABC):
     """Every method is a coroutine: a backend that blocks (a file lock, a network) waits off the loop."""
 
@@ -132,6 +145,29 @@ class Journal(ABC):
 
     @abstractmethod
     async def maintenance(self) -> list[Maintenance]: ...
+
+    @abstractmethod
+    async def remember_homes(self, placement: dict[int, str], op_id: int) -> None:
+        """Remember where VMs live before a drain moves them; a VM's first remembered home is kept
+        (draining the blade it was moved to does not make that its home)."""
+
+    @abstractmethod
+    async def homes(self) -> dict[int, tuple[str, int]]:
+        """vmid -> (home blade, the operation that moved it away), for VMs not yet back home."""
+
+    @abstractmethod
+    async def forget_homes(self, vmids: list[int]) -> None:
+        """The VMs are home again."""
+
+    @abstractmethod
+    async def put_confirmation(self, confirmation: Confirmation) -> None: ...
+
+    @abstractmethod
+    async def get_confirmation(self, confirmation_id: str) -> Confirmation | None: ...
+
+    @abstractmethod
+    async def settle_confirmation(self, confirmation_id: str, state: str) -> bool:
+        """pending -> state, atomically; False when it was not pending (used, cancelled, unknown)."""
 
     async def refuse(self, kind: str, target: str, params: dict[str, Any], reason: str,
                      now: float) -> OperationStatus:

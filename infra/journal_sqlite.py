@@ -16,6 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from infra.journal import (
     FINISHED,
+    Confirmation,
     Journal,
     JournalError,
     Locked,
@@ -36,6 +37,8 @@ CREATE TABLE IF NOT EXISTS steps (
   PRIMARY KEY (op_id, name));
 CREATE TABLE IF NOT EXISTS locks (blade TEXT PRIMARY KEY, op_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS maintenance (blade TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS homes (vmid INTEGER PRIMARY KEY, blade TEXT NOT NULL, op_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS confirmations (id TEXT PRIMARY KEY, state TEXT NOT NULL, record TEXT NOT NULL);
 """
 BUSY_TIMEOUT = 30  # seconds a call waits for another process (an `ops resume` beside a drain)
 
@@ -128,6 +131,22 @@ class SqliteJournal(Journal):
         rows = await self._run(_rows, "SELECT blade, op_id FROM locks", ())
         return {r["blade"]: r["op_id"] for r in rows}
 
+    async def put_confirmation(self, confirmation: Confirmation) -> None:
+        await self._run(_execute, "INSERT OR REPLACE INTO confirmations (id, state, record) VALUES (?, ?, ?)",
+                        (confirmation.id, confirmation.state, confirmation.model_dump_json()))
+
+    async def get_confirmation(self, confirmation_id: str) -> Confirmation | None:
+        rows = await self._run(_rows, "SELECT state, record FROM confirmations WHERE id = ?",
+                               (confirmation_id,))
+        if not rows:
+            return None
+        found = Confirmation.model_validate_json(rows[0]["record"])
+        return found.model_copy(update={"state": rows[0]["state"]})
+
+    async def settle_confirmation(self, confirmation_id: str, state: str) -> bool:
+        sql = "UPDATE confirmations SET state = ? WHERE id = ? AND state = 'pending'"
+        return bool(await self._run(_rowcount, sql, (state, confirmation_id)))
+
     async def put_maintenance(self, record: Maintenance) -> None:
         await self._run(_execute, "INSERT OR REPLACE INTO maintenance (blade, record) VALUES (?, ?)",
                         (record.blade, record.model_dump_json()))
@@ -143,11 +162,26 @@ class SqliteJournal(Journal):
         rows = await self._run(_rows, "SELECT record FROM maintenance ORDER BY blade", ())
         return [Maintenance.model_validate_json(r["record"]) for r in rows]
 
+    async def remember_homes(self, placement: dict[int, str], op_id: int) -> None:
+        await self._run(_executemany, "INSERT OR IGNORE INTO homes (vmid, blade, op_id) VALUES (?, ?, ?)",
+                        [(vmid, blade, op_id) for vmid, blade in placement.items()])
+
+    async def homes(self) -> dict[int, tuple[str, int]]:
+        rows = await self._run(_rows, "SELECT vmid, blade, op_id FROM homes", ())
+        return {r["vmid"]: (r["blade"], r["op_id"]) for r in rows}
+
+    async def forget_homes(self, vmids: list[int]) -> None:
+        await self._run(_executemany, "DELETE FROM homes WHERE vmid = ?", [(v,) for v in vmids])
+
 
 # What runs inside one transaction, in the worker thread.
 
 def _execute(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> None:
     db.execute(sql, args)
+
+
+def _executemany(db: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    db.executemany(sql, rows)
 
 
 def _rows(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
@@ -215,3 +249,7 @@ def _update_params(db: sqlite3.Connection, op_id: int, params: dict[str, Any]) -
     row = db.execute("SELECT params FROM operations WHERE id = ?", (op_id,)).fetchone()
     merged = {**json.loads(row["params"]), **params}
     db.execute("UPDATE operations SET params = ? WHERE id = ?", (json.dumps(merged), op_id))
+
+
+def _rowcount(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
+    return db.execute(sql, params).rowcount
