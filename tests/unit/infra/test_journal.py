@@ -84,7 +84,7 @@ async def test_an_error_note_never_overwrites_a_finished_operation(journal):
 async def test_unfinished_lists_running_operations_only(journal):
     a = await journal.create("drain", "blade1", {}, ["x"], [], now=1)
     b = await journal.create("drain", "blade2", {}, ["x"], [], now=1)
-    await journal.set_phase(a.id, "Running", now=2, pid=123)
+    await journal.set_phase(a.id, "Running", now=2, owner="host|boot|123|1")
     await journal.set_phase(b.id, "Succeeded", now=2)
     assert [op.id for op in await journal.unfinished()] == [a.id]
 
@@ -108,7 +108,7 @@ async def test_a_journal_that_breaks_after_opening_says_so(tmp_path):
 
 async def test_unfinished_operations_are_found_however_many_came_after(journal):
     old = await journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
-    await journal.set_phase(old.id, "Running", now=2, pid=1)
+    await journal.set_phase(old.id, "Running", now=2, owner="host|boot|1|1")
     for i in range(30):
         await journal.refuse("drain", "blade2", {}, f"refused {i}", now=3 + i)
     assert [op.id for op in await journal.unfinished()] == [old.id]
@@ -139,3 +139,19 @@ async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(jou
     counting.cancel()
     assert not waited and ticked > 10  # the write waited for the lock, and the loop went on meanwhile
     assert (await journal.get_maintenance("blade3")).op_id == 1  # then it went through
+
+
+async def test_a_confirmation_is_used_at_most_once_and_survives_a_new_journal_object(tmp_path):
+    from infra.journal import Confirmation
+    from infra.journal_sqlite import SqliteJournal
+
+    first = SqliteJournal(tmp_path / "j.sqlite")
+    await first.put_confirmation(Confirmation(id="c1", user="U1", channel="C1", text="drain blade3",
+                                              fingerprint="f", expires=100.0))
+    again = SqliteJournal(tmp_path / "j.sqlite")  # another process, or the same after a restart
+    assert (await again.get_confirmation("c1")).state == "pending"
+    results = await asyncio.gather(*(again.settle_confirmation("c1", "confirmed") for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    assert (await first.get_confirmation("c1")).state == "confirmed"
+    assert not await first.settle_confirmation("c1", "cancelled")
+    assert await first.get_confirmation("nosuch") is None
