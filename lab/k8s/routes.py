@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -99,9 +100,18 @@ def _as_table(request: web.Request) -> str | None:
     return include
 
 
+def _columns(lab: Lab, res: Resource) -> list[tables.Column] | None:
+    return tables.printer_columns(registry.crd_of(lab.k8s.store, res), res.version)
+
+
 def _table(lab: Lab, res: Resource, items: list[Obj], list_meta: Obj, include: str) -> Obj:
-    columns = tables.printer_columns(registry.crd_of(lab.k8s.store, res), res.version)
-    return tables.table(res, items, list_meta, lab.clock.now(), include, columns)
+    return tables.table(res, items, list_meta, lab.clock.now(), include, _columns(lab, res))
+
+
+def _watch_table(lab: Lab, res: Resource, include: str) -> Callable[[Obj], Obj]:
+    """A watch's rows keep the columns of its start, even once the CRD that named them is gone."""
+    columns = _columns(lab, res)
+    return lambda o: tables.table(res, [o], {}, lab.clock.now(), include, columns)
 
 
 async def _get(request: web.Request, t: Target) -> web.Response:
@@ -111,7 +121,7 @@ async def _get(request: web.Request, t: Target) -> web.Response:
     if (include := _as_table(request)) and t.sub is None:
         return respond(_table(lab, t.res, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
                               include))
-    return respond(conversion.served(t.res, obj))
+    return respond(registry.present(t.res, obj))
 
 
 async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
@@ -135,7 +145,7 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
     req = watches.WatchRequest(
         t.res, t.namespace, lambda o: labels(o) and fields(o),
         watches.parse_rv(q.get("resourceVersion", "")), truthy(q.get("allowWatchBookmarks")), timeout,
-        (lambda o: _table(lab, t.res, [o], {}, include)) if include else None)
+        _watch_table(lab, t.res, include) if include else None)
     scale = float(getattr(lab.clock, "scale", 1.0))
     return await watches.serve(request, lab.k8s.store, req, scale, request.app[STOPPING_KEY])  # type: ignore[arg-type]
 
@@ -172,6 +182,8 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
     strategies.normalize(t.res.kind, obj)
     validation.check_target(t.res, obj, t.namespace, t.name)
     validation.check_object(t.res, obj, creating=True)
+    if t.res.custom and "status" in t.res.subresources:
+        obj.pop("status", None)  # with a status subresource, status is not set on create
     _check_schema(request, t, obj)
     _admit_rbac(request, t, obj, None)
     if obj["metadata"].get("resourceVersion"):
@@ -226,8 +238,8 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Resp
     if _same(current, new):  # a no-op write keeps its resourceVersion and wakes no watcher
         if new["metadata"].get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
             raise Conflict.stale(t.res.plural, current["metadata"]["name"], t.res.group)
-        return respond(conversion.served(t.res, current))
-    return respond(conversion.served(t.res, store.update(t.res, new)))
+        return respond(registry.present(t.res, current))
+    return respond(registry.present(t.res, store.update(t.res, new)))
 
 
 def _same(current: Obj, new: Obj) -> bool:
@@ -353,8 +365,8 @@ async def _delete(request: web.Request, t: Target) -> web.Response:
     if dry_run(request):  # what would be deleted, left in place
         obj = lab.k8s.store.get(t.res, t.namespace or "", t.name)
         _check_preconditions(t, obj, options)
-        return respond(obj)
-    return respond(delete_one(lab, t, t.name, options))
+        return respond(registry.present(t.res, obj))
+    return respond(registry.present(t.res, delete_one(lab, t, t.name, options)))
 
 
 async def _delete_collection(request: web.Request, t: Target) -> web.Response:

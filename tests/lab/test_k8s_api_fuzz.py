@@ -215,10 +215,12 @@ def test_random_crds_and_custom_objects_get_a_status(kube_lab: RunningLab) -> No
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
 
 
-def test_random_openapi_requests_get_an_answer_not_a_500(kube_lab: RunningLab) -> None:
+def test_random_openapi_and_discovery_requests_get_an_answer(kube_lab: RunningLab) -> None:
     api = Api(kube_lab)
     media = st.sampled_from(["application/json", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
-                             "*/*", "text/html", "application/*;q=0.5", "", ";;", "application/yaml"])
+                             "*/*", "text/html", "application/*;q=0.5", "", ";;", "application/yaml",
+                             "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                             "application/json;g=apidiscovery.k8s.io;v=v9;as=x", "application/json;g"])
 
     @FUZZ
     @given(st.lists(media, max_size=3), st.text(max_size=12), st.text(max_size=6))
@@ -226,4 +228,7 @@ def test_random_openapi_requests_get_an_answer_not_a_500(kube_lab: RunningLab) -
         v2 = api.send("GET", "/openapi/v2", accept=",".join(accept))
         assert v2.status_code in (200, 406)
         assert api.send("GET", f"/openapi/v3/apis/{group or 'x'}/{version or 'v1'}").status_code in (200, 404)
+        for path in ("/api", "/apis"):
+            found = api.send("GET", path, accept=",".join(accept))
+            assert found.status_code in (200, 406), found.text
     run()
