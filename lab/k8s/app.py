@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import crds, discovery, openapi, routes
+from lab.k8s import crds, discovery, fieldvalidation, openapi, routes
 from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
 from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
 from lab.k8s.resources import BY_KIND
@@ -30,7 +30,7 @@ def _status(exc: K8sError) -> web.Response:
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response = await handler(request)
     except K8sError as exc:
         return _status(exc)
     except web.HTTPNotFound:
@@ -44,6 +44,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception as exc:  # a lab bug still answers as the API server would, not with a traceback
         log.exception("k8s %s %s failed", request.method, request.path)
         return _status(K8sError(f"Internal error occurred: {type(exc).__name__}: {exc}"))
+    if not response.prepared:  # a watch has sent its headers already
+        fieldvalidation.add_warnings(request, response)
+    return response
 
 
 def make_auth(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:

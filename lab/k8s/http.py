@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import validation
+from lab.k8s import fieldvalidation, validation
 from lab.k8s.errors import UnsupportedMediaType, no_such_resource
 from lab.k8s.resources import BY_PATH, Resource
 
@@ -69,9 +69,12 @@ async def read_object(request: web.Request, res: Resource) -> Obj:
         raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
                                    "include: application/json, application/yaml, "
                                    "application/vnd.kubernetes.protobuf")
+    fieldvalidation.directive(request)  # the options are checked before the body
     body = await request.read()
     # off the loop: a large body (up to 3 MiB, YAML above all) takes a while to parse and check
-    return await asyncio.to_thread(validation.decode_object, body, res, media)
+    obj, problems = await asyncio.to_thread(validation.decode_object_fields, body, res, media)
+    fieldvalidation.report(request, problems, validation.cannot_handle_prefix(res))
+    return obj
 
 
 def dry_run(request: web.Request) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import crds, gc, lists, patch, subresources, tables, validation
+from lab.k8s import crds, fieldvalidation, gc, lists, managed, patch, subresources, tables, validation
 from lab.k8s import watch as watches
 from lab.k8s.errors import (
     BadRequest,
@@ -26,6 +26,7 @@ from lab.k8s.errors import (
 )
 from lab.k8s.http import STOPPING_KEY, Target, dry_run, lab_of, parse_target, read_object, respond, truthy
 from lab.k8s.resources import BY_KIND, RESOURCES, Resource
+from lab.k8s.store import timestamp
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -123,7 +124,12 @@ def _check_schema(request: web.Request, t: Target, obj: Obj) -> None:
         raise validation.invalid(t.res, obj["metadata"].get("name") or "", causes)
 
 
-def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
+def _writer(request: web.Request, t: Target) -> managed.Write:
+    now = timestamp(lab_of(request).clock.now())
+    return managed.Write(t.res, fieldvalidation.field_manager(request), now, t.sub or "")
+
+
+def _create_checked(request: web.Request, t: Target, obj: Obj, *, applied: bool = False) -> web.Response:
     validation.check_target(t.res, obj, t.namespace, t.name)
     validation.check_object(t.res, obj, creating=True)
     _check_schema(request, t, obj)
@@ -131,6 +137,8 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
         raise K8sError("resourceVersion should not be set on objects to be created")
     lab = lab_of(request)
     _require_namespace(lab, t.namespace)
+    if not applied:
+        managed.update(None, obj, _writer(request, t))
     obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
     lab.k8s.prepare_create(t.res, obj)
     if t.res.kind == "CustomResourceDefinition":
@@ -161,8 +169,11 @@ def _keep_subresource_fields(t: Target, current: Obj, new: Obj) -> Obj:
     return new
 
 
-def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Response:
+def _update(request: web.Request, t: Target, current: Obj, new: Obj, *,
+            applied: bool = False) -> web.Response:
     new = _keep_subresource_fields(t, current, new)
+    if not applied:
+        managed.update(current, new, _writer(request, t))
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
     _check_schema(request, t, new)
@@ -200,20 +211,48 @@ async def _patch(request: web.Request, t: Target) -> web.Response:
     ctype, raw = request.content_type, await request.read()
     # read after the body: nothing may change the object between this read and the write
     current = lab_of(request).k8s.store.find(t.res, t.namespace or "", t.name)
-    field_manager = request.query.get("fieldManager")
-    if current is None and ctype == patch.APPLY_PATCH and t.sub is None:
-        patch.require_field_manager(field_manager)
-        return _create_checked(request, t, validation.decode_object(raw, t.res, ctype))
+    fieldvalidation.directive(request)
+    if ctype == patch.APPLY_PATCH:
+        return _apply(request, t, current, raw)
+    if "force" in request.query:
+        raise fieldvalidation.options_invalid(request, "force", "FieldValueForbidden",
+                                              "Forbidden: may not be specified for non-apply patch")
     if current is None:
         raise NotFound.of(t.res.plural, t.name, t.res.group)
-    patched = patch.apply_patch(current, ctype, validation.decode(raw, t.res, ctype), custom=t.res.custom,
-                                field_manager=field_manager)
-    validation.check_patched(t.res, patched)
+    body, repeated = validation.decode_fields(raw, t.res, ctype)
+    patched = patch.apply_patch(current, ctype, body, custom=t.res.custom)
+    fieldvalidation.report(request, repeated + validation.check_patched(t.res, patched))
+    return _update(request, t, current, _same_version(t, current, patched))
+
+
+def _same_version(t: Target, current: Obj, patched: Obj) -> Obj:
     meta = patched.setdefault("metadata", {})
     if meta.get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
-        raise Conflict.stale(t.res.plural, t.name, t.res.group)
+        raise Conflict.stale(t.res.plural, current["metadata"]["name"], t.res.group)
     meta["resourceVersion"] = current["metadata"]["resourceVersion"]
-    return _update(request, t, current, patched)
+    return patched
+
+
+def _apply(request: web.Request, t: Target, current: Obj | None, raw: bytes) -> web.Response:
+    """Server-side apply: the body is the manager's whole intent for the fields it names."""
+    patch.require_field_manager(request.query.get("fieldManager"))
+    config, repeated = validation.decode_fields(raw, t.res, patch.APPLY_PATCH)
+    if not isinstance(config, dict):
+        raise BadRequest(f"error decoding YAML: json: cannot unmarshal {type(config).__name__} into Go value "
+                         "of type map[string]interface {}")
+    if config.get("apiVersion") != t.res.api_version:
+        raise BadRequest("Incorrect version specified in apply patch. Specified patch version: "
+                         f"{config.get('apiVersion') or ''}, expected: {t.res.api_version}")
+    fieldvalidation.report(request, repeated)
+    validation.check_target(t.res, config, t.namespace, t.name)
+    if current is None and t.sub is not None:
+        raise NotFound.of(t.res.plural, t.name or "", t.res.group)
+    merged = managed.apply(current, config, _writer(request, t), truthy(request.query.get("force")))
+    validation.check_patched(t.res, merged)
+    if current is None:
+        merged["metadata"].pop("resourceVersion", None)
+        return _create_checked(request, t, merged, applied=True)
+    return _update(request, t, current, _same_version(t, current, merged), applied=True)
 
 
 # deletes
