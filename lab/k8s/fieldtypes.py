@@ -43,6 +43,16 @@ def field_relation(expr: str, field: str) -> str | list[str]:
     return rel if rel is not None else "granular"
 
 
+def always_present(expr: str, field: str) -> bool:
+    """A field the Go zero value of its struct already has (no `omitempty`): a struct held by value, or
+    a required field (`containers: null`). Pointer structs cannot be told from value ones in the
+    schemas; taking every struct as a value is right for the fields the homelab writes most."""
+    if not expr.startswith("&"):
+        return False
+    fields = struct_fields(expr) or {}
+    return fields.get(field, "").startswith("&") or field in _data()["required"].get(expr[1:], ())
+
+
 def kind_type(kind: str) -> str:
     """The type expression of a kind's object; custom kinds are untyped past their metadata."""
     key = gotypes.kind_struct(kind)
@@ -74,7 +84,8 @@ def build(definitions: Path) -> dict[str, Any]:
             if (rel := _relation(prop)) is not None:
                 fields.setdefault(name, {})[field] = rel
     atomic = sorted(n for n in wanted if defs[n].get("x-kubernetes-map-type") == "atomic")
-    return {"atomic": atomic, "fields": fields}
+    required = {n: sorted(defs[n]["required"]) for n in wanted if defs[n].get("required")}
+    return {"atomic": atomic, "fields": fields, "required": required}
 
 
 if __name__ == "__main__":

@@ -110,11 +110,13 @@ def compare(old: Any, new: Any, expr: str) -> Comparison:
     """What changed from `old` to `new`, by path; a map or list item that appears or goes is itself
     added or removed, with everything under it."""
     c = Comparison()
-    _compare(old, new, expr, "granular", (), c)
+    _compare(old, new, expr, "granular", (), c, True)
     return c
 
 
-def _compare(old: Any, new: Any, expr: str, rel: Relation, path: Path, c: Comparison) -> None:
+def _compare(old: Any, new: Any, expr: str, rel: Relation, path: Path, c: Comparison, present: bool) -> None:
+    """`present`: the node is in `old`, at least as the zero value of its Go struct (which has every
+    struct and required field: those are never added themselves)."""
     if old is None and new is None:
         return
     sample = new if new is not None else old
@@ -131,18 +133,18 @@ def _compare(old: Any, new: Any, expr: str, rel: Relation, path: Path, c: Compar
         o, n = old or {}, new or {}
         for name in dict.fromkeys([*o, *n]):
             child_expr, child_rel = _child(expr, name, path, strict=False)
-            _compare(o.get(name), n.get(name), child_expr, child_rel, (*path, field_element(name)), c)
+            child_present = name in o or (present and fieldtypes.always_present(expr, name))
+            _compare(o.get(name), n.get(name), child_expr, child_rel, (*path, field_element(name)), c,
+                     child_present)
     else:
         o_items, n_items = _index(old or [], rel, path), _index(new or [], rel, path)
         item_expr = "string" if rel == "set" else expr[2:]
         for pe in dict.fromkeys([*o_items, *n_items]):
-            _compare(o_items.get(pe), n_items.get(pe), item_expr, "granular", (*path, pe), c)
-    # a struct (Go value field) exists, empty, in the object compared at create: it is never added itself
-    if path and not expr.startswith("&"):
-        if old is None:
-            c.added.add(path)
-        elif new is None:
-            c.removed.add(path)
+            _compare(o_items.get(pe), n_items.get(pe), item_expr, "granular", (*path, pe), c, pe in o_items)
+    if path and not present:
+        c.added.add(path)
+    elif path and new is None:
+        c.removed.add(path)
 
 
 def merge(live: Any, config: Any, expr: str, rel: Relation = "granular") -> Any:
