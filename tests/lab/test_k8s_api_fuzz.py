@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lab.k8s import watch as watches
+from lab.k8s.http import parse_target
 from tests.conftest import RunningLab
 
 NS = "/namespaces/default"
@@ -40,14 +41,18 @@ OBJECTS = st.fixed_dictionaries({"metadata": st.fixed_dictionaries({"name": st.j
     "labels": VALUES, "namespace": VALUES, "resourceVersion": VALUES})}, optional={
         "spec": VALUES, "status": VALUES, "data": VALUES, "kind": SCALARS, "apiVersion": SCALARS})
 PATCH_TYPES = st.sampled_from(["application/merge-patch+json", "application/strategic-merge-patch+json",
-                               "application/json-patch+json", "application/json", "text/plain"])
+                               "application/json-patch+json", "application/json", "text/plain",
+                               "application/apply-patch+yaml"])
+APPLY_OPTIONS = st.fixed_dictionaries({"fieldManager": st.sampled_from(["fuzz", "other", ""])}, optional={
+    "force": st.sampled_from(["true", "false", "x"]), "dryRun": st.just("All"),
+    "fieldValidation": st.sampled_from(["Strict", "Warn", "x"])})
 OPS = st.sampled_from(["add", "remove", "replace", "test", "move"])
 POINTERS = st.sampled_from(["/spec", "/metadata/labels/a", "/x/0", "/spec/taints/-", "", "no-slash"])
 JSON_PATCH = st.lists(st.fixed_dictionaries({"op": OPS, "path": POINTERS},
                                             optional={"value": VALUES, "from": st.just("/spec")}), max_size=3)
 PARAMS = st.sampled_from(["labelSelector", "fieldSelector", "limit", "continue", "resourceVersion",
                           "resourceVersionMatch", "watch", "timeoutSeconds", "dryRun", "fieldManager",
-                          "gracePeriodSeconds", "propagationPolicy"])
+                          "gracePeriodSeconds", "propagationPolicy", "fieldValidation", "force"])
 QUERY = st.dictionaries(PARAMS, st.text(max_size=8) | st.sampled_from(["0", "1", "-1", "true", "All", "a=b",
                                                                         "a in (b)"]), max_size=3)
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"  # what kubectl get asks for
@@ -122,5 +127,26 @@ def test_random_subresource_writes_get_a_status(kube_lab: RunningLab) -> None:
         _check(api.send("PUT", pods + "/target/status", {**obj, "metadata": {"name": "target"}}))
         _check(api.send("PATCH", deployments + "/target/scale", body, patch_type))
         _check(api.send("PUT", deployments + "/target/scale", body))
+    run()
+    assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
+
+
+def _type_meta(collection: str) -> dict[str, str]:
+    parts = collection.strip("/").split("/")
+    group, version, tail = ("", parts[1], parts[2:]) if parts[0] == "api" else (parts[1], parts[2], parts[3:])
+    res = parse_target(group, version, "/".join(tail)).res
+    return {"apiVersion": res.api_version, "kind": res.kind}
+
+
+def test_random_apply_bodies_get_a_status(kube_lab: RunningLab) -> None:
+    api = Api(kube_lab)
+
+    @FUZZ
+    @given(st.sampled_from(COLLECTIONS), OBJECTS, VALUES, APPLY_OPTIONS, st.booleans())
+    def run(collection: str, obj: dict[str, Any], other: Any, options: dict[str, str], typed: bool) -> None:
+        body = {**obj, **_type_meta(collection)} if typed else other  # typed: past the version check
+        for _ in range(2):  # the second apply finds the first one's object and managedFields
+            _check(api.send("PATCH", collection + "/fuzz", body, "application/apply-patch+yaml", options))
+        api.send("DELETE", collection + "/fuzz", params={"gracePeriodSeconds": "0"})
     run()
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
