@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import fieldvalidation, validation
+from lab.k8s import fieldvalidation, managed, validation
 from lab.k8s.errors import UnsupportedMediaType, no_such_resource
 from lab.k8s.resources import BY_PATH, Resource
+from lab.k8s.store import timestamp
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -47,6 +48,12 @@ def parse_target(group: str, version: str, tail: str) -> Target:
 
 def lab_of(request: web.Request) -> Lab:
     return request.app[LAB_KEY]  # type: ignore[return-value]
+
+
+def writer(request: web.Request, t: Target) -> managed.Write:
+    """Who writes (for managedFields): the request's field manager, now, through which subresource."""
+    now = timestamp(lab_of(request).clock.now())
+    return managed.Write(t.res, fieldvalidation.field_manager(request), now, t.sub or "")
 
 
 def respond(obj: Any, status: int = 200) -> web.Response:

@@ -101,12 +101,14 @@ def _content(obj: Obj | None) -> Obj:
 
 def _reset(w: Write, paths: set[Path]) -> set[Path]:
     """Fields the endpoint cannot set are nobody's there: status through the main resource, all but status
-    through /status (the registries' ResetFieldsStrategy)."""
-    if "status" not in w.res.subresources:
-        return paths - _STRIPPED
+    through /status, all but the replicas through /scale (the registries' ResetFieldsStrategy)."""
     if w.subresource == "status":
         return {p for p in paths if p[:1] == ("f:status",)}
-    return {p for p in paths - _STRIPPED if p[:1] != ("f:status",)}
+    if w.subresource == "scale":
+        return paths & {("f:spec", "f:replicas")}
+    if "status" in w.res.subresources:
+        paths = {p for p in paths if p[:1] != ("f:status",)}
+    return paths - _STRIPPED
 
 
 def _entry(entries: list[Entry], w: Write, operation: str) -> Entry:

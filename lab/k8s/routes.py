@@ -24,9 +24,18 @@ from lab.k8s.errors import (
     no_such_resource,
     object_details,
 )
-from lab.k8s.http import STOPPING_KEY, Target, dry_run, lab_of, parse_target, read_object, respond, truthy
+from lab.k8s.http import (
+    STOPPING_KEY,
+    Target,
+    dry_run,
+    lab_of,
+    parse_target,
+    read_object,
+    respond,
+    truthy,
+    writer,
+)
 from lab.k8s.resources import BY_KIND, RESOURCES, Resource
-from lab.k8s.store import timestamp
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -124,11 +133,6 @@ def _check_schema(request: web.Request, t: Target, obj: Obj) -> None:
         raise validation.invalid(t.res, obj["metadata"].get("name") or "", causes)
 
 
-def _writer(request: web.Request, t: Target) -> managed.Write:
-    now = timestamp(lab_of(request).clock.now())
-    return managed.Write(t.res, fieldvalidation.field_manager(request), now, t.sub or "")
-
-
 def _create_checked(request: web.Request, t: Target, obj: Obj, *, applied: bool = False) -> web.Response:
     validation.check_target(t.res, obj, t.namespace, t.name)
     validation.check_object(t.res, obj, creating=True)
@@ -138,7 +142,7 @@ def _create_checked(request: web.Request, t: Target, obj: Obj, *, applied: bool 
     lab = lab_of(request)
     _require_namespace(lab, t.namespace)
     if not applied:
-        managed.update(None, obj, _writer(request, t))
+        managed.update(None, obj, writer(request, t))
     obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
     lab.k8s.prepare_create(t.res, obj)
     if t.res.kind == "CustomResourceDefinition":
@@ -173,7 +177,7 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj, *,
             applied: bool = False) -> web.Response:
     new = _keep_subresource_fields(t, current, new)
     if not applied:
-        managed.update(current, new, _writer(request, t))
+        managed.update(current, new, writer(request, t))
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
     _check_schema(request, t, new)
@@ -247,7 +251,7 @@ def _apply(request: web.Request, t: Target, current: Obj | None, raw: bytes) -> 
     validation.check_target(t.res, config, t.namespace, t.name)
     if current is None and t.sub is not None:
         raise NotFound.of(t.res.plural, t.name or "", t.res.group)
-    merged = managed.apply(current, config, _writer(request, t), truthy(request.query.get("force")))
+    merged = managed.apply(current, config, writer(request, t), truthy(request.query.get("force")))
     validation.check_patched(t.res, merged)
     if current is None:
         merged["metadata"].pop("resourceVersion", None)

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.k8s import patch, validation
+from lab.k8s import managed, patch, validation
 from lab.k8s.errors import BadRequest, Conflict
-from lab.k8s.http import Target, dry_run, lab_of, read_object, respond, success
+from lab.k8s.http import Target, dry_run, lab_of, read_object, respond, success, writer
 from lab.k8s.resources import Resource
 
 Obj = dict[str, Any]
@@ -81,6 +81,7 @@ async def write_scale(request: web.Request, t: Target) -> web.Response:
         raise Conflict.stale(t.res.plural, t.name, t.res.group)
     updated = copy.deepcopy(current)
     updated["spec"]["replicas"] = replicas
+    managed.update(current, updated, writer(request, t))
     if dry_run(request):
         return respond(scale_of(updated))
     return respond(scale_of(store.update(t.res, updated, check_rv=False)))

@@ -206,3 +206,23 @@ def test_apply_refuses_fields_the_schema_does_not_declare(api: client.ApiClient)
         apply_deployment(api, {**deployment(ns, "web", 1), "apiVersion": "apps/v1beta1"})
     assert error(exc)["message"] == ("Incorrect version specified in apply patch. Specified patch version: "
                                      "apps/v1beta1, expected: apps/v1")
+
+
+def test_status_and_scale_writes_are_recorded_with_their_subresource(kube_lab: RunningLab,
+                                                                     api: client.ApiClient) -> None:
+    ns = fresh_namespace(api, "ssa")
+    apply_deployment(api, deployment(ns, "web", 2))
+    assert kubectl(kube_lab, "scale", "-n", ns, "deployment/web", "--replicas=4").returncode == 0
+    apps = client.AppsV1Api(api)
+    apps.patch_namespaced_deployment_status("web", ns, {"status": {"observedGeneration": 99}},
+                                            field_manager="operator")
+    raw = client.ApiClient().sanitize_for_serialization(
+        apps.read_namespaced_deployment("web", ns).metadata.managed_fields)
+    by_manager = {(e["manager"], e.get("subresource")): e for e in raw}
+    assert by_manager[("kubectl", "scale")]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    assert by_manager[("operator", "status")]["fieldsV1"] == {"f:status": {"f:observedGeneration": {}}}
+    assert "f:replicas" not in by_manager[("drewburr", None)]["fieldsV1"]["f:spec"]
+    with pytest.raises(ApiException) as exc:  # the scale's new owner now stands in the bot's way
+        apply_deployment(api, deployment(ns, "web", 2))
+    assert error(exc)["message"] == ('Apply failed with 1 conflict: conflict with "kubectl" with subresource '
+                                     '"scale" using apps/v1: .spec.replicas')
