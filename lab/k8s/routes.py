@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import crds, fieldvalidation, gc, lists, managed, patch, subresources, tables, validation
+from lab.k8s import (
+    crds,
+    defaults,
+    fieldvalidation,
+    gc,
+    lists,
+    managed,
+    patch,
+    subresources,
+    tables,
+    validation,
+)
 from lab.k8s import watch as watches
 from lab.k8s.errors import (
     BadRequest,
@@ -176,6 +187,8 @@ def _keep_subresource_fields(t: Target, current: Obj, new: Obj) -> Obj:
 def _update(request: web.Request, t: Target, current: Obj, new: Obj, *,
             applied: bool = False) -> web.Response:
     new = _keep_subresource_fields(t, current, new)
+    if t.sub is None:
+        defaults.on_update(t.res.kind, new)
     if not applied:
         managed.update(current, new, writer(request, t))
     validation.check_target(t.res, new, t.namespace, t.name)

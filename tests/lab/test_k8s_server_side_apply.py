@@ -147,6 +147,12 @@ def test_a_field_dropped_from_an_apply_is_removed_unless_another_owns_it(api: cl
     assert apply({}).data == {"shared": "s", "edited": "e"}
 
 
+def test_a_defaulted_field_the_applier_drops_comes_back_defaulted(api: client.ApiClient) -> None:
+    ns = fresh_namespace(api, "ssa")
+    apply_deployment(api, deployment(ns, "web", 3))
+    assert apply_deployment(api, deployment(ns, "web")).spec.replicas == 1  # the API server's default
+
+
 def test_list_items_merge_by_their_keys_between_managers(api: client.ApiClient) -> None:
     ns = fresh_namespace(api, "ssa")
     apply_deployment(api, deployment(ns, "web", 1, pod_spec={"containers": [{
