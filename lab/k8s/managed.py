@@ -130,17 +130,16 @@ def _starting(live: Obj | None, new: Obj) -> list[Entry]:
     return decode(live_entries) or []
 
 
-def _record(entries: list[Entry], w: Write, c: typed.Comparison, operation: str) -> Entry:
-    """Take what changed from the other managers; the writer owns it."""
+def _record(entries: list[Entry], w: Write, c: typed.Comparison, operation: str) -> None:
+    """Take what changed from the other managers and what went from everyone; an updater owns what it
+    changed (an applier owns what it applied, set by the caller)."""
     changed, removed = _reset(w, c.added | c.modified), _reset(w, c.removed)
     mine = _entry(entries, w, operation)
     for e in entries:
-        if e is not mine:
-            e.fields -= changed | removed
+        e.fields -= removed if e is mine else changed | removed
     if operation == "Update" and changed:
-        mine.fields = (mine.fields - removed) | changed
+        mine.fields |= changed
         mine.time = w.now
-    return mine
 
 
 def update(live: Obj | None, new: Obj, w: Write) -> None:
@@ -199,9 +198,8 @@ def _apply(live: Obj | None, config: Obj, w: Write, force: bool, expr: str, appl
     conflicts = _conflicts(entries, mine, _reset(w, c.added | c.modified))
     if conflicts and not force:
         raise _conflict_error(conflicts)
-    applied_fields = mine.fields
     _record(entries, w, c, "Apply")
-    mine.fields = applied_fields
+    mine.fields = _reset(w, applied)
     if merged != base or not last:
         mine.time = w.now
     _store(merged, entries)

@@ -48,12 +48,13 @@ def _child(expr: str, name: str, path: Path, strict: bool) -> tuple[str, Relatio
 
 
 def _leaf(expr: str, rel: Relation, v: Any) -> bool:
+    """Owned whole: a scalar, anything atomic, a list the schema gives no merge type (SMD's default)."""
     if rel == "atomic" or fieldtypes.atomic_struct(expr):
         return True
     if isinstance(v, dict):
         return not (expr.startswith(("&", "map[string]")) or expr in ("any", "custom"))
     if isinstance(v, list):
-        return rel in ("granular",) or not expr.startswith("[]")
+        return not (expr.startswith("[]") and (rel == "set" or isinstance(rel, list)))
     return True
 
 

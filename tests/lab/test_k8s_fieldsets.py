@@ -151,3 +151,13 @@ def test_apply_refuses_managed_fields_in_the_configuration() -> None:
     config["metadata"]["managedFields"] = []
     with pytest.raises(BadRequest, match=re.escape("metadata.managedFields must be nil")):
         managed.apply(None, config, _write("bot"), force=False)
+
+
+def test_an_update_that_removes_its_own_field_owns_it_no_more() -> None:
+    created = _deployment(1, app="web")
+    managed.update(None, created, _write("human"))
+    assert ("f:metadata", "f:labels", "f:app") in _owners(created)["human"]
+    unlabelled = copy.deepcopy(created)
+    del unlabelled["metadata"]["labels"]
+    managed.update(created, unlabelled, _write("human"))
+    assert _owners(unlabelled)["human"] == {("f:spec", "f:replicas")}
