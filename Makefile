@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LAB_DIR ?= .lab
 DEB_PACKAGES := prometheus prometheus-alertmanager
-PYTEST_ARGS ?=
+# -rs: a skipped test is listed with its reason, never hidden
+PYTEST_ARGS ?= -rs
 
 .PHONY: lab test lint bench debs venv clean
 
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the tests use (real Prometheus and Alertmanager); installed only when missing.
+# Debian packages the tests use (real Prometheus, Alertmanager and kubectl); installed only when missing.
 debs:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -26,6 +27,10 @@ debs:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@# kubectl: the machine image ships one; else Debian's kubernetes-client (older, but a real kubectl)
+	@command -v kubectl >/dev/null || { echo "installing kubectl (kubernetes-client)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; }
 
 lab: $(STAMP)
 	$(BIN)/drewburr lab --dir $(LAB_DIR)

@@ -94,19 +94,10 @@ def _server_vms(snap: Snapshot) -> set[int]:
     return {n.vm for n in snap.nodes.values() if n.server and n.vm is not None}
 
 
-def _unhealthy_blades(snap: Snapshot) -> set[str]:
-    bad = {o.host for o in snap.ceph.osds if not o.up}
-    for node in snap.nodes.values():
-        vm = snap.vms.get(node.vm) if node.vm is not None else None
-        if vm and vm.running and not node.ready:
-            bad.add(vm.blade)
-    return bad
-
-
 def _place_vms(snap: Snapshot, blade: str, leaving: list[Vm], opts: PlanOptions,
                findings: list[Finding]) -> list[VmMove]:
     headroom = int(opts.headroom_gib * GIB)
-    unhealthy = _unhealthy_blades(snap)
+    unhealthy = snap.sick_blades()
     free = {b.name: b.maxmem - headroom for b in snap.blades.values()
             if b.name != blade and b.online and not b.maintenance and b.name not in unhealthy}
     servers = _server_vms(snap)
@@ -250,7 +241,7 @@ def _check_quorum(snap: Snapshot, intent: Intent, moves: list[VmMove], findings:
 
 def _check_storm(snap: Snapshot, intent: Intent, findings: list[Finding]) -> None:
     """Another blade already down or unhealthy: rebooting a second one is refused, draining warned."""
-    down = sorted(({b.name for b in snap.blades.values() if not b.online} | _unhealthy_blades(snap))
+    down = sorted(({b.name for b in snap.blades.values() if not b.online} | snap.sick_blades())
                   - {intent.blade})
     if not down:
         return

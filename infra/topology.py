@@ -180,5 +180,14 @@ class Snapshot(_Model):
         vm = self.vms.get(n.vm) if n and n.vm is not None else None
         return vm.blade if vm else None
 
+    def sick_blades(self) -> set[str]:
+        """Blades with a down OSD, or running a VM whose K8s node is NotReady."""
+        bad = {o.host for o in self.ceph.osds if not o.up}
+        for node in self.nodes.values():
+            vm = self.vms.get(node.vm) if node.vm is not None else None
+            if vm and vm.running and not node.ready:
+                bad.add(vm.blade)
+        return bad
+
     def maintenance_blades(self) -> list[str]:
         return sorted(b.name for b in self.blades.values() if b.maintenance)

@@ -10,7 +10,7 @@ from aiohttp import web
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    api: str  # "pve" | "k8s"
+    api: str  # "pve" | "k8s" | "slack"
     method: str
     path: str
     query: str

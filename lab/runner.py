@@ -23,6 +23,7 @@ from lab.k8s import app as k8s_app
 from lab.pve import app as pve_app
 from lab.pve.permissions import AUDITOR
 from lab.scenario import Scenario
+from lab.slack import app as slack_app
 from lab.tls import Certificates, make_certificates
 from lab.world import Lab
 
@@ -37,6 +38,7 @@ class Endpoints:
     pve: int
     k8s: int
     control: int
+    slack: int = 0
 
 
 def write_kubeconfig(path: Path, port: int, token: str, ca_pem: bytes) -> None:
@@ -62,7 +64,12 @@ def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: 
         "proxmox": {"url": f"https://127.0.0.1:{ports.pve}", "token_id": TOKEN_ID,
                     "token_secret": token_secret, "ca_file": str(workdir / "pve-ca.pem")},
         "kubernetes": {"kubeconfig": str(workdir / "kubeconfig")},
-        "slack": {"mode": "off"},
+        # the lab's Slack twin; `serve` talks to it in Socket Mode (mode: off until serve runs)
+        "slack": {"mode": "off", "bot_token": lab.slack.workspace.bot_token,
+                  "app_token": lab.slack.workspace.app_token,
+                  "signing_secret": lab.slack.workspace.signing_secret,
+                  "channel": next(iter(lab.slack.workspace.channels)),
+                  "api_url": f"http://127.0.0.1:{ports.slack}/api/"},
         "webhooks": {"token": secrets.token_urlsafe(24)},
         "server": {"host": "127.0.0.1", "port": 8080},
         "journal": {"backend": "sqlite", "path": str(workdir / "journal.sqlite")},
@@ -79,6 +86,7 @@ def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: 
         "pid": os.getpid(), "pve_port": ports.pve, "k8s_port": ports.k8s,
         "control_url": f"http://127.0.0.1:{ports.control}",
         "metrics_url": f"http://127.0.0.1:{ports.control}/metrics",
+        "slack_url": f"http://127.0.0.1:{ports.slack}",
         "time_scale": getattr(lab.clock, "scale", 1.0), "scenario": lab.scenario.name,
         "auditor_token": {"token_id": AUDITOR_TOKEN_ID,
                           "token_secret": lab.pve.tokens.get(AUDITOR_TOKEN_ID)},
@@ -128,15 +136,18 @@ class LabServer:
         certs, tls = await asyncio.to_thread(self._prepare_workdir)
         for blade in self.lab.pve.blades.values():
             blade.ssl_fingerprint = certs.fingerprint
+        slack_recorder = self.lab.recorder.middleware("slack")
         self._runners = [web.AppRunner(pve_app.make_app(self.lab), access_log=None),
                          web.AppRunner(control.make_app(self.lab), access_log=None),
-                         web.AppRunner(k8s_app.make_app(self.lab, self.k8s_token), access_log=None)]
+                         web.AppRunner(k8s_app.make_app(self.lab, self.k8s_token), access_log=None),
+                         web.AppRunner(slack_app.make_app(self.lab.slack, [slack_recorder]), access_log=None)]
         self._ticker = asyncio.create_task(_tick(self.lab))
         base = self.port_base
         pve_port = await _start(self._runners[0], base, tls)
         control_port = await _start(self._runners[1], base + 2 if base else 0, None)
         k8s_port = await _start(self._runners[2], base + 1 if base else 0, tls)
-        self.ports = Endpoints(pve=pve_port, k8s=k8s_port, control=control_port)
+        slack_port = await _start(self._runners[3], base + 3 if base else 0, None)
+        self.ports = Endpoints(pve=pve_port, k8s=k8s_port, control=control_port, slack=slack_port)
         await asyncio.to_thread(self._announce, certs.ca_pem)
         return self.ports
 

@@ -1,4 +1,4 @@
-"""The whole simulated homelab: PVE, Ceph and K3s on one virtual clock.
+"""The whole simulated homelab: PVE, Ceph and K3s on one virtual clock, and the Slack it is run from.
 
 Systems are coupled here and only here: Ceph sees which blades it can reach (`pve.reachable`),
 Kubernetes sees which VMs run.
@@ -13,6 +13,7 @@ from lab.k8s.models import K8sCluster
 from lab.pve.models import PveCluster
 from lab.recorder import Recorder
 from lab.scenario import Scenario
+from lab.slack.app import SlackTwin
 
 
 class Lab:
@@ -26,6 +27,7 @@ class Lab:
         self.k8s.rbd_usable = lambda now: not self.ceph.mons or bool(self.ceph.quorum)  # RBD maps need quorum
         self.recorder = Recorder()
         self.api_faults = ApiFaults()  # slow/flaky PVE answers (lab.faults)
+        self.slack = SlackTwin(clock.now)  # the workspace where people talk to drewburr
 
     def advance(self) -> float:
         """Bring every system up to the clock's now; called before each request and by a ticker."""

@@ -51,7 +51,7 @@ async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
     result = await ctx.pve.wait_task(upid, within=ctx.options.migration_timeout_seconds,
                                      poll=ctx.options.poll_seconds)
     if not result.ok:
-        raise Fatal(f"migration of VM {vmid} {source} -> {target} failed: {result.exitstatus}")
+        await _failed(ctx, vmid, source, target, result.exitstatus)
     _, kind, started = upid_fields(upid)
     while True:
         blade, now_status, lock, up = await _where(ctx, vmid)
@@ -75,7 +75,20 @@ async def _ha_migration_failed(ctx: Context, vmid: int, source: str, target: str
         if int(task.get("starttime", 0)) >= since and task.get("endtime") and status:
             result = TaskResult(upid=task["upid"], node=source, exitstatus=str(status))
             if not result.ok:
-                raise Fatal(f"migration of VM {vmid} {source} -> {target} failed: {result.exitstatus}")
+                await _failed(ctx, vmid, source, target, result.exitstatus)
+
+
+async def _failed(ctx: Context, vmid: int, source: str, target: str, exitstatus: str) -> None:
+    """A failed migration task: when its target went offline, plan again; otherwise it is fatal.
+
+    A target that dies mid-copy fails the task ("migration problems") before or after
+    /cluster/resources shows it offline; either order must lead to a new target.
+    """
+    blade, status, _, up = await _where(ctx, vmid)
+    if target not in up:
+        raise Retryable(f"target {target} went offline while VM {vmid} moved ({exitstatus}); VM {vmid} "
+                        f"is on {blade} ({status}): planning a new target", delay=ctx.options.poll_seconds)
+    raise Fatal(f"migration of VM {vmid} {source} -> {target} failed: {exitstatus}")
 
 
 async def migrate_all(ctx: Context, moves: list[tuple[int, str, str]]) -> list[str]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import crds, discovery, fieldvalidation, openapi, routes
+from lab.k8s import crds, discovery, fieldvalidation, openapi, routes, routes_metrics
 from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
 from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
 from lab.k8s.resources import BY_KIND
@@ -109,6 +109,7 @@ def make_app(lab: Lab, token: str) -> web.Application:
     app.on_shutdown.append(stop_watches)
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, healthz)
+    routes_metrics.add_routes(app)  # before discovery's /apis/{group}/{version}, which would take its paths
     discovery.add_routes(app)
     openapi.add_routes(app)
     routes.add_routes(app)

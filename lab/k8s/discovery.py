@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.k8s import crds
+from lab.k8s import crds, metrics_api
 from lab.k8s.errors import no_such_resource
 from lab.k8s.http import lab_of
 from lab.k8s.resources import RESOURCES, Resource
@@ -24,6 +24,9 @@ SUBRESOURCES: dict[str, tuple[str, str, str, list[str]]] = {
     "eviction": ("policy", "v1", "Eviction", ["create"]),
     "binding": ("", "", "Binding", ["create"]),
     "log": ("", "", "", ["get"]),
+    "exec": ("", "", "PodExecOptions", ["create", "get"]),
+    "attach": ("", "", "PodAttachOptions", ["create", "get"]),
+    "portforward": ("", "", "PodPortForwardOptions", ["create", "get"]),
 }
 
 
@@ -37,6 +40,8 @@ def _group_versions(request: web.Request) -> dict[str, list[str]]:
     for r in _served(request):
         if r.group and r.version not in groups.setdefault(r.group, []):
             groups[r.group].append(r.version)
+    if metrics_api.available(lab_of(request).k8s):  # aggregated: listed while its APIService is up
+        groups[metrics_api.GROUP] = [metrics_api.VERSION]
     return groups
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from prometheus_client.core import Metric
@@ -35,6 +35,7 @@ from lab.k8s.controllers.statefulset import StatefulSetController
 from lab.k8s.controllers.taint_eviction import TaintEviction
 from lab.k8s.controllers.volumes import Volumes
 from lab.k8s.join import K3sJoin
+from lab.k8s.logs import connect_namespaced_pod, read_namespaced_pod_log
 from lab.k8s.metrics import metric_families
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store
@@ -196,6 +197,12 @@ class K8sCluster:
 
     def create_namespaced_pod_binding(self, namespace: str, name: str, body: Obj) -> Obj:
         return create_namespaced_pod_binding(self, namespace, name, body)
+
+    def read_namespaced_pod_log(self, namespace: str, name: str, query: Mapping[str, str]) -> str:
+        return read_namespaced_pod_log(self, namespace, name, query)
+
+    def connect_namespaced_pod(self, namespace: str, name: str, sub: str) -> None:
+        connect_namespaced_pod(self, namespace, name, sub)
 
     def evict_for_taint(self, pod: Obj, now: float) -> None:
         """The taint manager's deletion: marks the pod as a disruption target, then deletes it."""

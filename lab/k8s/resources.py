@@ -33,7 +33,8 @@ class Resource:
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "nodes", "Node", False, ("no",), ("status",)),
-    Resource("", "v1", "pods", "Pod", True, ("po",), ("status", "eviction", "binding", "log")),
+    Resource("", "v1", "pods", "Pod", True, ("po",),
+             ("status", "eviction", "binding", "log", "exec", "attach", "portforward")),
     Resource("", "v1", "namespaces", "Namespace", False, ("ns",), ("status",)),
     Resource("", "v1", "services", "Service", True, ("svc",), ("status",)),
     Resource("", "v1", "endpoints", "Endpoints", True, ("ep",)),

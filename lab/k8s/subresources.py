@@ -1,4 +1,4 @@
-"""Pod eviction and binding (controller logic: handed to the cluster), pod logs, and scale."""
+"""Pod eviction and binding (controller logic: handed to the cluster), logs, exec/attach, and scale."""
 
 from __future__ import annotations
 
@@ -39,8 +39,15 @@ async def binding(request: web.Request, t: Target) -> web.Response:
 
 async def log(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
-    lab_of(request).k8s.store.get(t.res, t.namespace or "", t.name)
-    return web.Response(text="", content_type="text/plain")
+    text = lab_of(request).k8s.read_namespaced_pod_log(t.namespace or "", t.name, request.query)
+    return web.Response(text=text, content_type="text/plain")
+
+
+async def stream(request: web.Request, t: Target) -> web.Response:
+    """exec, attach, port-forward: the API server reaches the kubelet, which in the lab runs nothing."""
+    assert t.name is not None and t.sub is not None
+    lab_of(request).k8s.connect_namespaced_pod(t.namespace or "", t.name, t.sub)
+    raise AssertionError("connect_namespaced_pod always refuses")
 
 
 def scale_of(obj: Obj) -> Obj:
@@ -89,5 +96,6 @@ async def write_scale(request: web.Request, t: Target) -> web.Response:
 
 HANDLERS = {
     ("eviction", "POST"): eviction, ("binding", "POST"): binding, ("log", "GET"): log,
+    **{(sub, method): stream for sub in ("exec", "attach", "portforward") for method in ("GET", "POST")},
     ("scale", "GET"): get_scale, ("scale", "PUT"): write_scale, ("scale", "PATCH"): write_scale,
 }

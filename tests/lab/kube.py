@@ -7,6 +7,7 @@ tests make their own namespaces and names.
 from __future__ import annotations
 
 import itertools
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,28 @@ _counter = itertools.count()
 
 def kubeconfig(lab: RunningLab) -> Path:
     return lab.workdir / "kubeconfig"
+
+
+class Kubectl:
+    """The real kubectl against a lab: `kubectl(*args)` is its stdout, `kubectl.fails(*args)` its stderr."""
+
+    def __init__(self, binary: str, config: Path, cache: Path) -> None:
+        self.base = [binary, "--kubeconfig", str(config), "--cache-dir", str(cache)]
+
+    def run(self, *args: str, timeout: float = 60,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*self.base, *args], capture_output=True, text=True, timeout=timeout,
+                              input=stdin)
+
+    def __call__(self, *args: str, timeout: float = 60, stdin: str | None = None) -> str:
+        proc = self.run(*args, timeout=timeout, stdin=stdin)
+        assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
+        return proc.stdout
+
+    def fails(self, *args: str, timeout: float = 60) -> str:
+        proc = self.run(*args, timeout=timeout)
+        assert proc.returncode != 0, f"kubectl {' '.join(args)} succeeded: {proc.stdout}"
+        return proc.stderr
 
 
 def fresh_namespace(api: client.ApiClient, prefix: str = "t") -> str:

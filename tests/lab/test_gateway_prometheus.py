@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,15 +15,7 @@ from infra.errors import Unavailable
 from infra.gateways.prometheus import PrometheusGateway
 from lab.faults import apply_fault
 from tests.conftest import RunningLab
-
-pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None,
-                                reason="Debian's prometheus is not installed (make debs installs it)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.tools import free_port, require
 
 
 @pytest.fixture
@@ -42,7 +32,7 @@ def prometheus(running_lab: RunningLab, tmp_path: Path) -> Iterator[str]:
         "rule_files": [str(rules)],
         "scrape_configs": [{"job_name": "lab", "static_configs": [{"targets": [target]}]}]}))
     port = free_port()
-    command = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+    command = [require("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                f"--web.listen-address=127.0.0.1:{port}"]
     proc = subprocess.Popen(command,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from kubernetes import client
 
 from tests.conftest import RunningLab
-from tests.lab.kube import kubeconfig
+from tests.lab.kube import Kubectl
 from tests.lab.pve_client import wait_for
-
-KUBECTL = shutil.which("kubectl")
-Kubectl = Callable[..., str]
-
-
-@pytest.fixture(scope="module")
-def kubectl(kube_lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    if KUBECTL is None:
-        pytest.skip("kubectl is not on PATH: the kubectl fidelity tests need it")
-    cache = tmp_path_factory.mktemp("kubectl-cache")
-
-    def run(*args: str, timeout: float = 60) -> str:
-        proc = subprocess.run([KUBECTL, "--kubeconfig", str(kubeconfig(kube_lab)), "--cache-dir", str(cache),
-                               *args], capture_output=True, text=True, timeout=timeout)
-        assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
-        return proc.stdout
-    return run
 
 
 def _node(api: client.ApiClient, name: str) -> client.V1Node:

@@ -52,6 +52,7 @@ class NodeAgent:
         self.renewed: dict[str, float] = {}
         self.reported: dict[str, float] = {}
         self.registered: dict[str, float] = {}  # node -> the VM start its kubelet last posted from
+        self.unschedulable: dict[str, bool] = {}  # what each kubelet last saw of spec.unschedulable
 
     def run(self, now: float) -> float | None:
         store, wake = self.cluster.store, None
@@ -60,6 +61,7 @@ class NodeAgent:
             if node is None and self.registered.get(name) == vm.started_at:
                 continue  # deleted under a running kubelet: it registers again only when K3s restarts
             node = node or self.register(vm, now)
+            self._schedulable_event(node, now)
             if self.renewed.get(name, float("-inf")) + LEASE_RENEW <= now:
                 self._renew_lease(node, now)
             restarted = (
@@ -84,6 +86,16 @@ class NodeAgent:
         self.reported[node["metadata"]["name"]] = now if heartbeat is None else heartbeat
         self.registered[node["metadata"]["name"]] = vm.started_at
         return node
+
+    def _schedulable_event(self, node: Obj, now: float) -> None:
+        """A cordon or uncordon, as the kubelet reports it when it next computes its status."""
+        name = node["metadata"]["name"]
+        cordoned = bool(spec_of(node).get("unschedulable"))
+        if self.unschedulable.get(name, False) != cordoned:
+            status = "NodeNotSchedulable" if cordoned else "NodeSchedulable"
+            self.cluster.recorder.record(node, "Normal", status, f"Node {name} status is now: {status}",
+                                         "kubelet", now, name)
+        self.unschedulable[name] = cordoned
 
     def _renew_lease(self, node: Obj, now: float) -> None:
         store, name = self.cluster.store, node["metadata"]["name"]
@@ -127,6 +139,7 @@ class Kubelet:
         self.starting: dict[str, float] = {}  # pod uid -> when its containers are up
         self.killing: set[str] = set()  # pod uids whose containers were told to stop
         self.waiting: set[tuple[str, str]] = set()  # pods with a timer of ours (starting, terminating)
+        self.pulled: set[tuple[str | None, str]] = set()  # (node, image) already in the node's image store
 
     def run(self, now: float) -> float | None:
         alive, wake = self.cluster.live_vms(now), None
@@ -180,6 +193,8 @@ class Kubelet:
             if pvc_names(pod) and not self.cluster.rbd_usable(now):
                 return self._mount_failed(pod, node, now)
             # whole seconds, like the pod workers' sync: pods started together wake the loop once
+            if meta["uid"] not in self.starting:
+                self._pull_events(pod, now)
             due = self.starting.setdefault(meta["uid"], float(math.ceil(now + CONTAINER_START)))
             if now < due:
                 if not _creating(pod):
@@ -187,6 +202,7 @@ class Kubelet:
                 return due
             del self.starting[meta["uid"]]
             update_if_changed(store, POD, pod, lambda o: self._start(o, node, now))
+            self._container_events(pod, "Created", "Created", now)
             self._container_events(pod, "Started", "Started", now)
         elif phase == "Running" and _started_before(pod, timestamp(vm.started_at)):
             # the VM rebooted under the pod: its containers start again, one restart more
@@ -199,6 +215,21 @@ class Kubelet:
             # back after the node was unreachable: the containers kept running
             update_if_changed(store, POD, pod, lambda o: _set_ready(o, now))
         return None
+
+    def _pull_events(self, pod: Obj, now: float) -> None:
+        """Pulling, then Pulled: the first pod on a node pulls its image, the next find it there."""
+        node = spec_of(pod).get("nodeName")
+        for c in spec_of(pod).get("containers") or []:
+            image = c.get("image", "")
+            if (node, image) in self.pulled:
+                message = f'Container image "{image}" already present on machine'
+            else:
+                self.pulled.add((node, image))
+                self.cluster.recorder.record(pod, "Normal", "Pulling", f'Pulling image "{image}"', "kubelet",
+                                             now, node)
+                message = (f'Successfully pulled image "{image}" in {CONTAINER_START:.3g}s '
+                           f"({CONTAINER_START:.3g}s including waiting)")
+            self.cluster.recorder.record(pod, "Normal", "Pulled", message, "kubelet", now, node)
 
     def _container_events(self, pod: Obj, reason: str, verb: str, now: float) -> None:
         """One event per container, from the kubelet of the pod's node."""

@@ -1,0 +1,110 @@
+"""Webhook ingest: /alerts/alertmanager (auth, parse, dedup, enqueue) at 100 concurrent senders,
+beside a bare aiohttp handler that only reads the same JSON, in the same run.
+
+Each server runs on its own event loop in a thread, as `serve` would; the senders share
+another loop. Every body is a distinct notification (new fingerprints), so dedup keeps and
+queues every alert. Figures are medians of alternating runs; the ratio is what to compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import threading
+import time
+from collections.abc import Callable
+
+import aiohttp
+from aiohttp import web
+
+from alert_handlers.alert import Alert
+from alert_handlers.ingest import Ingest
+from bot import webhooks
+from tests.tools import free_port
+
+SENDERS, REQUESTS, RUNS, TOKEN = 100, 2000, 3, "bench-token"
+
+
+def _alert(node: str) -> dict[str, object]:
+    return {"status": "firing", "startsAt": "2026-12-06T03:00:00Z", "annotations": {"summary": "Not ready."},
+            "labels": {"alertname": "KubeNodeNotReady", "node": node}}
+
+
+def _bodies(run: int) -> list[bytes]:
+    return [json.dumps({"version": "4", "groupKey": f"g{i}", "status": "firing", "receiver": "drewburr",
+                        "alerts": [_alert(f"kube{run}-{i}-{j}") for j in range(2)]}).encode()
+            for i in range(REQUESTS)]
+
+
+async def _bare(request: web.Request) -> web.Response:
+    json.loads(await request.read())
+    return web.json_response({"accepted": 0}, status=202)
+
+
+def _serve(setup: Callable[[web.Application], None]) -> tuple[str, Callable[[], None]]:
+    """An app on its own loop in a thread; returns its URL and a stop function."""
+    loop, port, started = asyncio.new_event_loop(), free_port(), threading.Event()
+    app = web.Application()
+    setup(app)
+    runner = web.AppRunner(app, access_log=None)
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait()
+
+    def stop() -> None:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+    return f"http://127.0.0.1:{port}", stop
+
+
+async def _load(url: str, bodies: list[bytes]) -> tuple[float, list[float]]:
+    """(seconds for all, latency of each) with SENDERS requests in flight."""
+    pending = iter(bodies)
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SENDERS)) as session:
+        async def sender() -> None:
+            for body in pending:
+                start = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as r:
+                    assert r.status == 202, await r.text()
+                latencies.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(SENDERS)))
+        return time.perf_counter() - start, latencies
+
+
+def _p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
+
+
+def main() -> None:
+    queue: asyncio.Queue[Alert] = asyncio.Queue()
+    ours_url, stop_ours = _serve(lambda app: webhooks.add_routes(app, Ingest(queue, time.time), TOKEN))
+    bare_url, stop_bare = _serve(lambda app: app.router.add_post("/alerts/alertmanager", _bare))
+    rates: dict[str, list[float]] = {"ours": [], "bare": []}
+    p99s: dict[str, list[float]] = {"ours": [], "bare": []}
+    try:
+        for run in range(RUNS):
+            for name, url in (("bare", bare_url), ("ours", ours_url)):
+                seconds, latencies = asyncio.run(_load(f"{url}/alerts/alertmanager", _bodies(run)))
+                rates[name].append(2 * REQUESTS / seconds)
+                p99s[name].append(_p99(latencies))
+    finally:
+        stop_ours()
+        stop_bare()
+    assert queue.qsize() == 2 * REQUESTS * RUNS  # every alert of every body was queued once
+    ours, bare = statistics.median(rates["ours"]), statistics.median(rates["bare"])
+    print(f"webhook ingest, {SENDERS} senders, {REQUESTS} bodies of 2 alerts, median of {RUNS}:")
+    print(f"  /alerts/alertmanager: {ours:,.0f} alerts/s, p99 {statistics.median(p99s['ours']) * 1e3:.1f} ms")
+    print(f"  bare aiohttp handler: {bare:,.0f} alerts/s, p99 {statistics.median(p99s['bare']) * 1e3:.1f} ms")
+    print(f"  ratio: {ours / bare:.2f}x the bare handler's rate (goal >= 0.6x, p99 < 20 ms)")

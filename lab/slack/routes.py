@@ -1,0 +1,113 @@
+"""Routes of the Slack twin: parse the call, check the token and the rate, call the workspace.
+
+Web API calls answer HTTP 200 with `ok` true or false (Slack's way), 429 with `Retry-After`
+when rate limited, 404 `unknown_method`. Arguments come as a query string, a form or a JSON
+object; a JSON call must carry its token in the Authorization header, as Slack requires.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from lab.slack.errors import RateLimited, SlackError
+from lab.slack.models import Workspace
+
+if TYPE_CHECKING:
+    from lab.slack.app import SlackTwin
+
+Obj = dict[str, Any]
+Call = Callable[[Workspace, Obj, float], Obj]
+BOT, APP = "bot", "app"
+# method -> (token kinds it takes, what it does)
+METHODS: dict[str, tuple[frozenset[str], Call]] = {
+    "auth.test": (frozenset({BOT, APP}), lambda w, a, now: {}),  # answered per token kind below
+    "chat.postMessage": (frozenset({BOT}), lambda w, a, now: w.chat_postMessage(a, now)),
+    "chat.update": (frozenset({BOT}), lambda w, a, now: w.chat_update(a, now)),
+    "chat.postEphemeral": (frozenset({BOT}), lambda w, a, now: w.chat_postEphemeral(a)),
+    "chat.delete": (frozenset({BOT}), lambda w, a, now: w.chat_delete(a)),
+    "conversations.info": (frozenset({BOT}), lambda w, a, now: w.conversations_info(a)),
+    "conversations.history": (frozenset({BOT}), lambda w, a, now: w.conversations_history(a)),
+    "conversations.replies": (frozenset({BOT}), lambda w, a, now: w.conversations_replies(a)),
+    "users.info": (frozenset({BOT}), lambda w, a, now: w.users_info(a)),
+    "usergroups.list": (frozenset({BOT}), lambda w, a, now: w.usergroups_list()),
+    "usergroups.users.list": (frozenset({BOT}), lambda w, a, now: w.usergroups_users_list(a)),
+    "apps.connections.open": (frozenset({APP}), lambda w, a, now: {}),  # needs the request's host
+}
+
+
+SLACK_KEY = web.AppKey("slack", object)
+
+
+def twin_of(request: web.Request) -> SlackTwin:
+    return request.app[SLACK_KEY]  # type: ignore[return-value]
+
+
+def _answer(body: Obj, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(body, status=status, headers=headers)
+
+
+async def _arguments(request: web.Request) -> tuple[Obj, str | None]:
+    """(arguments, token): from the query, a form or a JSON object."""
+    args: Obj = dict(request.query)
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = json.loads(await request.text())
+            except ValueError:
+                raise SlackError("invalid_json") from None
+            if not isinstance(body, dict):
+                raise SlackError("json_not_object")
+            return {**args, **body}, token  # a token in a JSON body is not read: Slack's rule
+        form = await request.post()
+        args.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return args, token or args.pop("token", None)
+
+
+def _token_kind(workspace: Workspace, token: str | None) -> str:
+    if not token:
+        raise SlackError("not_authed")
+    if token == workspace.bot_token:
+        return BOT
+    if token == workspace.app_token:
+        return APP
+    raise SlackError("invalid_auth")
+
+
+async def web_api(request: web.Request) -> web.Response:
+    twin, method = twin_of(request), request.match_info["method"]
+    if method not in METHODS:
+        return _answer({"ok": False, "error": "unknown_method"}, 404)
+    kinds, call = METHODS[method]
+    try:
+        args, token = await _arguments(request)
+        twin.calls.append((method, {k: v for k, v in args.items() if k != "token"}))
+        kind = _token_kind(twin.workspace, token)
+        if kind not in kinds:
+            raise SlackError("not_allowed_token_type")
+        twin.limits.check(method, twin.clock())
+        if method == "auth.test":
+            result = twin.workspace.auth_test(kind)
+        elif method == "apps.connections.open":
+            result = {"url": twin.socket.open_url(request.host)}
+        else:
+            result = call(twin.workspace, args, twin.clock())
+    except RateLimited as exc:
+        return _answer(exc.body(), 429, {"Retry-After": str(exc.retry_after)})
+    except SlackError as exc:
+        return _answer(exc.body())
+    return _answer({"ok": True, **result})
+
+
+async def link(request: web.Request) -> web.StreamResponse:
+    return await twin_of(request).socket.serve(request)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_route("*", "/api/{method}", web_api)
+    app.router.add_get("/link/", link)
