@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +10,9 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.conftest import RunningLab
-from tests.lab.kube import fresh_namespace, kubeconfig
+from tests.lab.kube import Kubectl, fresh_namespace
 
 APPLY = "application/apply-patch+yaml"
-
-
-def kubectl(lab: RunningLab, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("kubectl")
-    assert binary, "kubectl is not on PATH: these tests need it"
-    return subprocess.run([binary, "--kubeconfig", str(kubeconfig(lab)), *args], input=stdin,
-                          capture_output=True, text=True, timeout=60)
 
 
 def deployment(ns: str, name: str, replicas: int | None = None, **spec: Any) -> dict[str, Any]:
@@ -84,12 +74,12 @@ def test_a_write_without_field_manager_is_recorded_under_the_user_agent(api: cli
     assert entry["fieldsV1"] == {"f:data": {".": {}, "f:k": {}}}
 
 
-def test_conflict_with_kubectls_client_side_apply_and_force(kube_lab: RunningLab, api: client.ApiClient,
+def test_conflict_with_kubectls_client_side_apply_and_force(kubectl: Kubectl, api: client.ApiClient,
                                                             tmp_path: Path) -> None:
     ns = fresh_namespace(api, "ssa")
     manifest = tmp_path / "web.yaml"
     manifest.write_text(json.dumps(deployment(ns, "web", 3)))
-    assert kubectl(kube_lab, "apply", "-f", str(manifest)).returncode == 0
+    kubectl("apply", "-f", str(manifest))
     with pytest.raises(ApiException) as exc:
         apply_deployment(api, deployment(ns, "web", 5))
     status = error(exc)
@@ -108,25 +98,21 @@ def test_conflict_with_kubectls_client_side_apply_and_force(kube_lab: RunningLab
     assert "f:replicas" not in owners[("kubectl-client-side-apply", "Update")]["fieldsV1"]["f:spec"]
 
 
-def test_kubectl_server_side_apply_conflicts_with_the_bot_until_forced(kube_lab: RunningLab,
-                                                                       api: client.ApiClient,
-                                                                       tmp_path: Path) -> None:
+def test_kubectl_server_side_apply_conflicts_with_the_bot_until_forced(
+        kubectl: Kubectl, api: client.ApiClient, tmp_path: Path) -> None:
     ns = fresh_namespace(api, "ssa")
     apply_deployment(api, deployment(ns, "web", 2))
     manifest = tmp_path / "web.yaml"
     manifest.write_text(json.dumps(deployment(ns, "web", 4)))
-    refused = kubectl(kube_lab, "apply", "--server-side", "-f", str(manifest))
-    assert refused.returncode != 0
-    assert 'Apply failed with 1 conflict: conflict with "drewburr": .spec.replicas' in refused.stderr
+    refused = kubectl.fails("apply", "--server-side", "-f", str(manifest))
+    assert 'Apply failed with 1 conflict: conflict with "drewburr": .spec.replicas' in refused
     same = tmp_path / "same.yaml"  # the same value is no conflict: both own it
     same.write_text(json.dumps(deployment(ns, "web", 2)))
-    assert kubectl(kube_lab, "apply", "--server-side", "-f", str(same)).returncode == 0
+    kubectl("apply", "--server-side", "-f", str(same))
     shared = entries(client.AppsV1Api(api).read_namespaced_deployment("web", ns))
     assert all("f:replicas" in shared[(m, "Apply")]["fieldsV1"]["f:spec"] for m in ("drewburr", "kubectl"))
 
-    forced = kubectl(kube_lab, "apply", "--server-side", "--force-conflicts", "-f", str(manifest))
-    assert forced.returncode == 0, forced.stderr
-    assert "serverside-applied" in forced.stdout
+    assert "serverside-applied" in kubectl("apply", "--server-side", "--force-conflicts", "-f", str(manifest))
     after = client.AppsV1Api(api).read_namespaced_deployment("web", ns)
     assert after.spec.replicas == 4
     assert "f:replicas" not in entries(after)[("drewburr", "Apply")]["fieldsV1"]["f:spec"]
@@ -214,11 +200,11 @@ def test_apply_refuses_fields_the_schema_does_not_declare(api: client.ApiClient)
                                      "apps/v1beta1, expected: apps/v1")
 
 
-def test_status_and_scale_writes_are_recorded_with_their_subresource(kube_lab: RunningLab,
+def test_status_and_scale_writes_are_recorded_with_their_subresource(kubectl: Kubectl,
                                                                      api: client.ApiClient) -> None:
     ns = fresh_namespace(api, "ssa")
     apply_deployment(api, deployment(ns, "web", 2))
-    assert kubectl(kube_lab, "scale", "-n", ns, "deployment/web", "--replicas=4").returncode == 0
+    kubectl("scale", "-n", ns, "deployment/web", "--replicas=4")
     apps = client.AppsV1Api(api)
     apps.patch_namespaced_deployment_status("web", ns, {"status": {"observedGeneration": 99}},
                                             field_manager="operator")
