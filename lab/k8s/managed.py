@@ -9,6 +9,7 @@ fails with 409 when it would change a field another manager owns, unless forced.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from lab.k8s import fieldpaths, fieldtypes, typed
 from lab.k8s.errors import BadRequest, Conflict
 from lab.k8s.fieldpaths import Path
 from lab.k8s.resources import Resource
+from lab.k8s.store import timestamp
 
 Obj = dict[str, Any]
 # the fields no manager owns (the fieldmanager's stripMeta)
@@ -61,21 +63,31 @@ def decode(entries: Any) -> list[Entry] | None:
     """The entries of `managedFields`, or None when they are not well formed."""
     if not isinstance(entries, list):
         return None
-    out = []
-    for e in entries:
-        if not isinstance(e, dict):
-            return None
-        try:
-            fields = fieldpaths.from_fields_v1(e.get("fieldsV1") or {})
-        except ValueError:
-            return None
-        if e.get("operation") not in ("Apply", "Update", None) or e.get("fieldsType") not in ("FieldsV1",
-                                                                                              None):
-            return None
-        out.append(Entry(str(e.get("manager") or ""), str(e.get("operation") or ""),
-                         str(e.get("apiVersion") or ""), str(e.get("time") or ""), fields,
-                         str(e.get("subresource") or "")))
-    return out
+    try:
+        return [_decode_entry(e) for e in entries]
+    except ValueError:
+        return None
+
+
+def _decode_entry(e: Any) -> Entry:
+    if not isinstance(e, dict):
+        raise ValueError("an entry is an object")
+    if e.get("operation") not in ("Apply", "Update", None) or e.get("fieldsType") not in ("FieldsV1", None):
+        raise ValueError("unknown operation or fieldsType")
+    return Entry(str(e.get("manager") or ""), str(e.get("operation") or ""), str(e.get("apiVersion") or ""),
+                 _time(e.get("time")), fieldpaths.from_fields_v1(e.get("fieldsV1") or {}),
+                 str(e.get("subresource") or ""))
+
+
+def _time(sent: Any) -> str:
+    """A metav1.Time read back in RFC 3339 UTC (clients may send `+00:00` or fractions)."""
+    if not sent:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(str(sent))
+    except ValueError:
+        raise ValueError(f"bad time {sent!r}") from None
+    return timestamp((when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp())
 
 
 def encode(entries: list[Entry]) -> list[Obj]:
@@ -123,11 +135,11 @@ def _entry(entries: list[Entry], w: Write, operation: str) -> Entry:
 def _starting(live: Obj | None, new: Obj) -> list[Entry]:
     """The entries a write starts from: the ones it sends, when it changes them (`[{}]` clears them),
     else the live object's."""
-    live_entries = (live or {}).get("metadata", {}).get("managedFields")
-    sent = new.get("metadata", {}).get("managedFields")
-    if sent is not None and sent != live_entries and (entries := decode(sent)):
-        return [e for e in entries if e.manager or e.fields]
-    return decode(live_entries) or []
+    current = decode((live or {}).get("metadata", {}).get("managedFields")) or []
+    sent = decode(new.get("metadata", {}).get("managedFields"))
+    if sent and sent != current:
+        return [e for e in sent if e.manager or e.fields]
+    return current
 
 
 def _record(entries: list[Entry], w: Write, c: typed.Comparison, operation: str) -> None:

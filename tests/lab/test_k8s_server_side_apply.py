@@ -218,3 +218,18 @@ def test_status_and_scale_writes_are_recorded_with_their_subresource(kubectl: Ku
         apply_deployment(api, deployment(ns, "web", 2))
     assert error(exc)["message"] == ('Apply failed with 1 conflict: conflict with "kubectl" with subresource '
                                      '"scale" using apps/v1: .spec.replicas')
+
+
+def test_a_replace_of_what_the_client_read_keeps_the_managed_fields(api: client.ApiClient) -> None:
+    ns = fresh_namespace(api, "ssa")
+    v1 = client.CoreV1Api(api)
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}
+    v1.patch_namespaced_config_map("c", ns, body, field_manager="drewburr", _content_type=APPLY)
+    read = v1.read_namespaced_config_map("c", ns)  # the client parses managedFields' times, sends +00:00
+    read.data["b"] = "2"
+    replaced = v1.replace_namespaced_config_map("c", ns, read, field_manager="editor")
+    owners = entries(replaced)
+    assert owners[("editor", "Update")]["fieldsV1"] == {"f:data": {"f:b": {}}}
+    assert owners[("drewburr", "Apply")]["fieldsV1"] == {"f:data": {"f:a": {}}}
+    raw = json.loads(v1.read_namespaced_config_map("c", ns, _preload_content=False).data)
+    assert all(e["time"].endswith("Z") for e in raw["metadata"]["managedFields"])
