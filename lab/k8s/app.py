@@ -31,8 +31,8 @@ def _status(exc: K8sError) -> web.Response:
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
-    except K8sError as exc:
-        return _status(exc)
+    except K8sError as exc:  # a warning said before the failure still reaches the client
+        response = _status(exc)
     except web.HTTPNotFound:
         if request.path.startswith(("/api/", "/apis/")) or request.path in ("/api", "/apis"):
             return _status(no_such_resource())
