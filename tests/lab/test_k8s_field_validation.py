@@ -48,7 +48,8 @@ def test_unknown_fields_warn_by_default_and_are_never_saved(api: client.ApiClien
 
 def test_a_refused_write_still_carries_its_warnings(api: client.ApiClient) -> None:
     ns = fresh_namespace(api, "fv")
-    sent = send(api, "POST", f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "Bad_Name"}, "x": 1})
+    body = {"metadata": {"name": "Bad_Name"}, "x": 1}
+    sent = send(api, "POST", f"/api/v1/namespaces/{ns}/configmaps", body)
     assert (sent.status, sent.body["reason"]) == (422, "Invalid")
     assert sent.warnings == ['299 - "unknown field \\"x\\""']
 
