@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lab.k8s import fieldpaths, fieldtypes, typed
+from lab.k8s import fieldpaths, fieldtypes, lastapplied, typed
 from lab.k8s.errors import BadRequest, Conflict
 from lab.k8s.fieldpaths import Path
 from lab.k8s.resources import Resource
@@ -208,6 +208,9 @@ def _apply(live: Obj | None, config: Obj, w: Write, force: bool, expr: str, appl
     typed.remove(merged, fieldpaths.with_named_parents(last) - owned - _STRIPPED)
     c = typed.compare(base, merged, expr)
     conflicts = _conflicts(entries, mine, _reset(w, c.added | c.modified))
+    if conflicts and w.manager == lastapplied.KUBECTL and live is not None:
+        allowed = lastapplied.allowed_conflicts(base, expr, w.res.api_version)
+        conflicts = [(e, p) for e, p in conflicts if p not in allowed]
     if conflicts and not force:
         raise _conflict_error(conflicts)
     _record(entries, w, c, "Apply")
@@ -215,6 +218,8 @@ def _apply(live: Obj | None, config: Obj, w: Write, force: bool, expr: str, appl
     if merged != base or not last:
         mine.time = w.now
     _store(merged, entries)
+    if w.manager == lastapplied.KUBECTL:
+        lastapplied.sync(merged, config)
     return merged
 
 

@@ -233,3 +233,24 @@ def test_a_replace_of_what_the_client_read_keeps_the_managed_fields(api: client.
     assert owners[("drewburr", "Apply")]["fieldsV1"] == {"f:data": {"f:a": {}}}
     raw = json.loads(v1.read_namespaced_config_map("c", ns, _preload_content=False).data)
     assert all(e["time"].endswith("Z") for e in raw["metadata"]["managedFields"])
+
+
+def test_kubectl_moves_from_client_side_to_server_side_apply_without_conflicts(
+        kubectl: Kubectl, api: client.ApiClient, tmp_path: Path) -> None:
+    ns = fresh_namespace(api, "ssa")
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text(json.dumps(deployment(ns, "web", 3)))
+    kubectl("apply", "-f", str(manifest))
+    manifest.write_text(json.dumps(deployment(ns, "web", 4)))
+    # .spec.replicas is kubectl-client-side-apply's, but still as last applied: kubectl takes it
+    assert "serverside-applied" in kubectl("apply", "--server-side", "-f", str(manifest))
+    apps = client.AppsV1Api(api)
+    after = apps.read_namespaced_deployment("web", ns)
+    assert after.spec.replicas == 4
+    last = json.loads(after.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"])
+    assert last["spec"]["replicas"] == 4  # kept in step for a later client-side apply
+    # a field someone else changed since is a conflict again
+    apps.patch_namespaced_deployment("web", ns, {"spec": {"replicas": 6}}, field_manager="autoscaler")
+    manifest.write_text(json.dumps(deployment(ns, "web", 5)))
+    assert 'conflict with "autoscaler" using apps/v1: .spec.replicas' in kubectl.fails(
+        "apply", "--server-side", "-f", str(manifest))
