@@ -26,6 +26,8 @@ _STRIPPED = {("f:apiVersion",), ("f:kind",), ("f:metadata",)} | {("f:metadata", 
     "name", "namespace", "creationTimestamp", "selfLink", "uid", "clusterName", "generation", "managedFields",
     "resourceVersion")}
 BEFORE_FIRST_APPLY = "before-first-apply"
+ANCIENT_CHANGES = "ancient-changes"
+MAX_UPDATE_MANAGERS = 10
 
 
 @dataclass
@@ -163,7 +165,22 @@ def update(live: Obj | None, new: Obj, w: Write) -> None:
         new["metadata"].pop("managedFields", None)
         return
     _record(entries, w, c, "Update")
+    entries = [e for e in entries if e.fields]
+    _cap_updaters(entries)
     _store(new, entries)
+
+
+def _cap_updaters(entries: list[Entry]) -> None:
+    """At most ten update entries: the oldest merge into `ancient-changes` (the fieldmanager's cap)."""
+    updaters = sorted((e for e in entries if e.operation == "Update"), key=lambda e: (e.time, e.manager))
+    if len(updaters) <= MAX_UPDATE_MANAGERS:
+        return
+    oldest = updaters[:len(updaters) - MAX_UPDATE_MANAGERS + 1]
+    bucket = Entry(ANCIENT_CHANGES, "Update", oldest[-1].api_version, oldest[-1].time,
+                   set().union(*(e.fields for e in oldest)))
+    for e in oldest:
+        entries.remove(e)
+    entries.append(bucket)
 
 
 def _store(obj: Obj, entries: list[Entry]) -> None:

@@ -161,3 +161,16 @@ def test_an_update_that_removes_its_own_field_owns_it_no_more() -> None:
     del unlabelled["metadata"]["labels"]
     managed.update(created, unlabelled, _write("human"))
     assert _owners(unlabelled)["human"] == {("f:spec", "f:replicas")}
+
+
+def test_the_oldest_of_more_than_ten_updaters_merge_into_ancient_changes() -> None:
+    live: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}}
+    for i in range(12):
+        new = copy.deepcopy(live)
+        new["data"][f"k{i}"] = "v"
+        writer = managed.Write(BY_KIND["ConfigMap"], f"m{i:02}", f"2026-01-01T00:00:{i:02}Z")
+        managed.update(live, new, writer)
+        live = new
+    owners = _owners(live)
+    assert len(owners) == 10 and "m00" not in owners and "m02" not in owners and "m03" in owners
+    assert owners["ancient-changes"] == {("f:data", f"f:k{i}") for i in range(3)}
