@@ -9,16 +9,14 @@ fails with 409 when it would change a field another manager owns, unless forced.
 from __future__ import annotations
 
 import copy
-import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from lab.k8s import fieldpaths, fieldtypes, lastapplied, typed
+from lab.k8s import fieldpaths, fieldtypes, lastapplied, managedfields, typed
 from lab.k8s.errors import BadRequest, Conflict
 from lab.k8s.fieldpaths import Path
+from lab.k8s.managedfields import Entry
 from lab.k8s.resources import Resource
-from lab.k8s.store import timestamp
 
 Obj = dict[str, Any]
 # the fields no manager owns (the fieldmanager's stripMeta)
@@ -26,30 +24,6 @@ _STRIPPED = {("f:apiVersion",), ("f:kind",), ("f:metadata",)} | {("f:metadata", 
     "name", "namespace", "creationTimestamp", "selfLink", "uid", "clusterName", "generation", "managedFields",
     "resourceVersion")}
 BEFORE_FIRST_APPLY = "before-first-apply"
-ANCIENT_CHANGES = "ancient-changes"
-MAX_UPDATE_MANAGERS = 10
-
-
-@dataclass
-class Entry:
-    manager: str
-    operation: str  # Apply | Update
-    api_version: str
-    time: str
-    fields: set[Path]
-    subresource: str = ""
-
-    def ident(self) -> tuple[str, str, str, str]:
-        # appliers are one manager whatever version they apply with
-        return (self.manager, self.operation, self.api_version if self.operation == "Update" else "",
-                self.subresource)
-
-    def printed(self) -> str:
-        """The manager as a conflict names it (printManager)."""
-        out = json.dumps(self.manager)
-        if self.subresource:
-            out += f" with subresource {json.dumps(self.subresource)}"
-        return out + (f" using {self.api_version}" if self.operation == "Update" else "")
 
 
 @dataclass(frozen=True)
@@ -59,50 +33,6 @@ class Write:
     manager: str
     now: str
     subresource: str = ""
-
-
-def decode(entries: Any) -> list[Entry] | None:
-    """The entries of `managedFields`, or None when they are not well formed."""
-    if not isinstance(entries, list):
-        return None
-    try:
-        return [_decode_entry(e) for e in entries]
-    except ValueError:
-        return None
-
-
-def _decode_entry(e: Any) -> Entry:
-    if not isinstance(e, dict):
-        raise ValueError("an entry is an object")
-    if e.get("operation") not in ("Apply", "Update", None) or e.get("fieldsType") not in ("FieldsV1", None):
-        raise ValueError("unknown operation or fieldsType")
-    return Entry(str(e.get("manager") or ""), str(e.get("operation") or ""), str(e.get("apiVersion") or ""),
-                 _time(e.get("time")), fieldpaths.from_fields_v1(e.get("fieldsV1") or {}),
-                 str(e.get("subresource") or ""))
-
-
-def _time(sent: Any) -> str:
-    """A metav1.Time read back in RFC 3339 UTC (clients may send `+00:00` or fractions)."""
-    if not sent:
-        return ""
-    try:
-        when = dt.datetime.fromisoformat(str(sent))
-    except ValueError:
-        raise ValueError(f"bad time {sent!r}") from None
-    return timestamp((when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp())
-
-
-def encode(entries: list[Entry]) -> list[Obj]:
-    kept = sorted((e for e in entries if e.fields), key=lambda e: (e.operation, e.time, e.manager,
-                                                                     e.api_version, e.subresource))
-    out = []
-    for e in kept:
-        item: Obj = {"manager": e.manager, "operation": e.operation, "apiVersion": e.api_version,
-                     "time": e.time, "fieldsType": "FieldsV1", "fieldsV1": fieldpaths.to_fields_v1(e.fields)}
-        if e.subresource:
-            item["subresource"] = e.subresource
-        out.append(item)
-    return out
 
 
 def _content(obj: Obj | None) -> Obj:
@@ -137,8 +67,8 @@ def _entry(entries: list[Entry], w: Write, operation: str) -> Entry:
 def _starting(live: Obj | None, new: Obj) -> list[Entry]:
     """The entries a write starts from: the ones it sends, when it changes them (`[{}]` clears them),
     else the live object's."""
-    current = decode((live or {}).get("metadata", {}).get("managedFields")) or []
-    sent = decode(new.get("metadata", {}).get("managedFields"))
+    current = managedfields.decode((live or {}).get("metadata", {}).get("managedFields")) or []
+    sent = managedfields.decode(new.get("metadata", {}).get("managedFields"))
     if sent and sent != current:
         return [e for e in sent if e.manager or e.fields]
     return current
@@ -166,29 +96,8 @@ def update(live: Obj | None, new: Obj, w: Write) -> None:
         return
     _record(entries, w, c, "Update")
     entries = [e for e in entries if e.fields]
-    _cap_updaters(entries)
-    _store(new, entries)
-
-
-def _cap_updaters(entries: list[Entry]) -> None:
-    """At most ten update entries: the oldest merge into `ancient-changes` (the fieldmanager's cap)."""
-    updaters = sorted((e for e in entries if e.operation == "Update"), key=lambda e: (e.time, e.manager))
-    if len(updaters) <= MAX_UPDATE_MANAGERS:
-        return
-    oldest = updaters[:len(updaters) - MAX_UPDATE_MANAGERS + 1]
-    bucket = Entry(ANCIENT_CHANGES, "Update", oldest[-1].api_version, oldest[-1].time,
-                   set().union(*(e.fields for e in oldest)))
-    for e in oldest:
-        entries.remove(e)
-    entries.append(bucket)
-
-
-def _store(obj: Obj, entries: list[Entry]) -> None:
-    encoded = encode(entries)
-    if encoded:
-        obj["metadata"]["managedFields"] = encoded
-    else:
-        obj["metadata"].pop("managedFields", None)
+    managedfields.cap_updaters(entries)
+    managedfields.store(new, entries)
 
 
 def _gvknn(w: Write, config: Obj) -> str:
@@ -214,7 +123,7 @@ def apply(live: Obj | None, config: Obj, w: Write, force: bool) -> Obj:
 
 def _apply(live: Obj | None, config: Obj, w: Write, force: bool, expr: str, applied: set[Path]) -> Obj:
     base = _content(live)
-    entries = decode((live or {}).get("metadata", {}).get("managedFields")) or []
+    entries = managedfields.decode((live or {}).get("metadata", {}).get("managedFields")) or []
     if live is not None and not entries:  # whoever made the object owns what is there
         before = Write(w.res, BEFORE_FIRST_APPLY, w.now, w.subresource)
         _record(entries, before, typed.compare({}, base, expr), "Update")
@@ -234,7 +143,7 @@ def _apply(live: Obj | None, config: Obj, w: Write, force: bool, expr: str, appl
     mine.fields = _reset(w, applied)
     if merged != base or not last:
         mine.time = w.now
-    _store(merged, entries)
+    managedfields.store(merged, entries)
     if w.manager == lastapplied.KUBECTL:
         lastapplied.sync(merged, config)
     return merged

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lab.k8s import fieldpaths, managed, typed
+from lab.k8s import fieldpaths, managed, managedfields, typed
 from lab.k8s.errors import BadRequest, Conflict
 from lab.k8s.fieldtypes import kind_type
 from lab.k8s.resources import BY_KIND
@@ -112,7 +112,7 @@ def _deployment(replicas: int, **labels: str) -> dict[str, Any]:
 
 
 def _owners(obj: dict[str, Any]) -> dict[str, set[fieldpaths.Path]]:
-    return {e.manager: e.fields for e in managed.decode(obj["metadata"]["managedFields"]) or []}
+    return {e.manager: e.fields for e in managedfields.decode(obj["metadata"]["managedFields"]) or []}
 
 
 def test_an_update_takes_the_fields_it_changes_from_an_applier() -> None:
