@@ -100,10 +100,17 @@ def update(live: Obj | None, new: Obj, w: Write) -> None:
     managedfields.store(new, entries)
 
 
+def gvk(obj: Obj) -> str:
+    """An object's group, version and kind as Go prints a GroupVersionKind (`apps/v1, Kind=Deployment`)."""
+    parts = str(obj.get("apiVersion") or "").split("/")
+    group, version = {1: ("", parts[0]), 2: (parts[0], parts[-1])}.get(len(parts), ("", ""))
+    return f"{group}/{version}, Kind={obj.get('kind') or ''}"
+
+
 def _gvknn(w: Write, config: Obj) -> str:
     meta = config.get("metadata") or {}
     name = f"{meta.get('namespace', '')}/{meta.get('name', '')}; " if meta.get("name") else ""
-    return f"{name}{w.res.group}/{w.res.version}, Kind={w.res.kind}"
+    return name + gvk({"apiVersion": w.res.api_version, "kind": w.res.kind})
 
 
 def apply(live: Obj | None, config: Obj, w: Write, force: bool) -> Obj:

@@ -255,11 +255,11 @@ def _apply(request: web.Request, t: Target, current: Obj | None, raw: bytes) -> 
     patch.require_field_manager(request.query.get("fieldManager"))
     config, repeated = validation.decode_fields(raw, t.res, patch.APPLY_PATCH)
     if not isinstance(config, dict):
-        raise BadRequest(f"error decoding YAML: json: cannot unmarshal {type(config).__name__} into Go value "
-                         "of type map[string]interface {}")
-    if config.get("apiVersion") != t.res.api_version:
-        raise BadRequest("Incorrect version specified in apply patch. Specified patch version: "
-                         f"{config.get('apiVersion') or ''}, expected: {t.res.api_version}")
+        raise BadRequest("error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot "
+                         f"unmarshal {validation.go_type(config)} into Go value of type "
+                         "map[string]interface {}")
+    if (gvk := managed.gvk(config)) != managed.gvk({"apiVersion": t.res.api_version, "kind": t.res.kind}):
+        raise BadRequest(f"invalid object type: {gvk}")  # the fieldmanager's version check
     fieldvalidation.report(request, repeated)
     validation.check_target(t.res, config, t.namespace, t.name)
     if current is None and t.sub is not None:

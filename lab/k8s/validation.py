@@ -89,7 +89,7 @@ def decode_object_fields(body: bytes, res: Resource, content_type: str = "applic
     obj, problems = decode_fields(body, res, content_type)
     if not isinstance(obj, dict):
         raise BadRequest(f"the object provided is unrecognized (must be of type {res.kind}): couldn't get "
-                         f"version/kind; json parse error: json: cannot unmarshal {_go_type(obj)} into Go "
+                         f"version/kind; json parse error: json: cannot unmarshal {go_type(obj)} into Go "
                          f"value of type struct {{ {_TYPE_META} }} ({_summary(body)})")
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if kind and kind != res.kind:
@@ -110,7 +110,7 @@ def cannot_handle_prefix(res: Resource) -> str:
     return f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
 
 
-def _go_type(value: Any) -> str:
+def go_type(value: Any) -> str:
     return {dict: "object", list: "array", str: "string", bool: "bool"}.get(type(value), "number")
 
 

@@ -196,8 +196,7 @@ def test_apply_refuses_fields_the_schema_does_not_declare(api: client.ApiClient)
         ".spec.bogus: field not declared in schema")
     with pytest.raises(ApiException) as exc:
         apply_deployment(api, {**deployment(ns, "web", 1), "apiVersion": "apps/v1beta1"})
-    assert error(exc)["message"] == ("Incorrect version specified in apply patch. Specified patch version: "
-                                     "apps/v1beta1, expected: apps/v1")
+    assert error(exc)["message"] == "invalid object type: apps/v1beta1, Kind=Deployment"
 
 
 def test_status_and_scale_writes_are_recorded_with_their_subresource(kubectl: Kubectl,
