@@ -108,14 +108,15 @@ def gvk(obj: Obj) -> str:
 
 
 def _gvknn(w: Write, config: Obj) -> str:
-    meta = config.get("metadata") or {}
+    meta = config.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
     name = f"{meta.get('namespace', '')}/{meta.get('name', '')}; " if meta.get("name") else ""
     return name + gvk({"apiVersion": w.res.api_version, "kind": w.res.kind})
 
 
 def apply(live: Obj | None, config: Obj, w: Write, force: bool) -> Obj:
     """The object after applying `config` as `w.manager`; 409 Conflict on another manager's field."""
-    if (config.get("metadata") or {}).get("managedFields") is not None:
+    if isinstance(config.get("metadata"), dict) and config["metadata"].get("managedFields") is not None:
         raise BadRequest("metadata.managedFields must be nil")
     expr = fieldtypes.kind_type(w.res.kind)
     try:
@@ -137,6 +138,8 @@ def _apply(live: Obj | None, config: Obj, w: Write, force: bool, expr: str, appl
     mine = _entry(entries, w, "Apply")
     last, mine.fields = mine.fields, _reset(w, applied)
     merged = typed.merge(copy.deepcopy(base), config, expr)
+    if not isinstance(merged.get("metadata"), dict):  # none applied (or null): the object keeps its own
+        merged["metadata"] = copy.deepcopy(base.get("metadata") or {})
     owned = fieldpaths.with_named_parents(applied.union(*(e.fields for e in entries)))
     typed.remove(merged, fieldpaths.with_named_parents(last) - owned - _STRIPPED)
     c = typed.compare(base, merged, expr)

@@ -261,7 +261,6 @@ def _apply(request: web.Request, t: Target, current: Obj | None, raw: bytes) -> 
     if (gvk := managed.gvk(config)) != managed.gvk({"apiVersion": t.res.api_version, "kind": t.res.kind}):
         raise BadRequest(f"invalid object type: {gvk}")  # the fieldmanager's version check
     fieldvalidation.report(request, repeated)
-    validation.check_target(t.res, config, t.namespace, t.name)
     if current is None and t.sub is not None:
         raise NotFound.of(t.res.plural, t.name or "", t.res.group)
     merged = managed.apply(current, config, writer(request, t), truthy(request.query.get("force")))

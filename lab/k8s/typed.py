@@ -92,7 +92,33 @@ def field_set(obj: Any, expr: str) -> set[Path]:
     return out
 
 
+_NUMBER = ("numeric (int or float)", (int, float))
+_STRING_OR_NUMBER = ("string or number", (str, int, float))
+_SHAPES: dict[str, tuple[str, tuple[type, ...]]] = {
+    "string": ("string", (str,)), "Time": ("string", (str,)), "bytes": ("string", (str,)),
+    "bool": ("boolean", (bool,)), "int32": _NUMBER, "int64": _NUMBER, "float64": _NUMBER,
+    "Quantity": _STRING_OR_NUMBER, "IntOrString": _STRING_OR_NUMBER}
+
+
+def _check_shape(v: Any, expr: str, path: Path) -> None:
+    """A value of the wrong kind for its schema (`.spec.replicas: expected numeric (int or float), got
+    string`), as the typed conversion refuses it."""
+    if expr.startswith(("&", "map[string]")):
+        wanted, types = "map", (dict,)
+    elif expr.startswith("[]"):
+        wanted, types = "list", (list,)
+    elif expr in _SHAPES:
+        wanted, types = _SHAPES[expr]
+    else:
+        return
+    if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
+        got = {dict: "map", list: "list", str: "string", bool: "boolean"}.get(type(v), "numeric")
+        raise TypedError(f"{render(path)}: expected {wanted}, got {got}")
+
+
 def _field_set(v: Any, expr: str, rel: Relation, path: Path, out: set[Path]) -> None:
+    if v is not None:
+        _check_shape(v, expr, path)
     if v is None or _leaf(expr, rel, v) or (isinstance(v, dict) and not v):
         if path:
             out.add(path)

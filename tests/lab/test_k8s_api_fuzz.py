@@ -142,9 +142,11 @@ def test_random_apply_bodies_get_a_status(kube_lab: RunningLab) -> None:
     api = Api(kube_lab)
 
     @FUZZ
-    @given(st.sampled_from(COLLECTIONS), OBJECTS, VALUES, APPLY_OPTIONS, st.booleans())
-    def run(collection: str, obj: dict[str, Any], other: Any, options: dict[str, str], typed: bool) -> None:
-        body = {**obj, **_type_meta(collection)} if typed else other  # typed: past the version check
+    @given(st.sampled_from(COLLECTIONS), OBJECTS, VALUES, APPLY_OPTIONS, st.sampled_from(("obj", "any", "")))
+    def run(collection: str, obj: dict[str, Any], other: Any, options: dict[str, str], shape: str) -> None:
+        meta = _type_meta(collection)  # past the version check, into the typed conversion and the merge
+        body = {"obj": {**obj, **meta}, "any": {**other, **meta} if isinstance(other, dict) else other,
+                "": other}[shape]
         for _ in range(2):  # the second apply finds the first one's object and managedFields
             _check(api.send("PATCH", collection + "/fuzz", body, "application/apply-patch+yaml", options))
         api.send("DELETE", collection + "/fuzz", params={"gracePeriodSeconds": "0"})

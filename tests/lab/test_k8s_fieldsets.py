@@ -75,6 +75,9 @@ def test_the_applied_field_set_has_no_dot_for_maps_and_keys_default_the_protocol
      "(and doesn't have default value)"),
     ({"spec": {"containers": [{"name": "a"}, {"name": "a"}]}},
      '.spec.containers: duplicate entries for key [name="a"]'),
+    ({"spec": {"containers": {}}}, ".spec.containers: expected list, got map"),
+    ({"metadata": "x"}, ".metadata: expected map, got string"),
+    ({"spec": {"priority": "high"}}, ".spec.priority: expected numeric (int or float), got string"),
 ])
 def test_the_schema_refuses_what_structured_merge_diff_refuses(obj: dict[str, Any], message: str) -> None:
     with pytest.raises(typed.TypedError, match=re.escape(message)):

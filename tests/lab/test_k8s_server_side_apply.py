@@ -194,6 +194,13 @@ def test_apply_refuses_fields_the_schema_does_not_declare(api: client.ApiClient)
     assert error(exc)["message"] == (
         f"failed to create typed patch object ({ns}/web; apps/v1, Kind=Deployment): "
         ".spec.bogus: field not declared in schema")
+    no_metadata = {**deployment(ns, "web"), "metadata": "web"}
+    with pytest.raises(ApiException) as exc:
+        client.AppsV1Api(api).patch_namespaced_deployment("web", ns, no_metadata, field_manager="drewburr",
+                                                          _content_type=APPLY)
+    assert (exc.value.status, error(exc)["message"]) == (400, "failed to create typed patch object (apps/v1, "
+                                                         "Kind=Deployment): .metadata: expected map, got "
+                                                         "string")
     with pytest.raises(ApiException) as exc:
         apply_deployment(api, {**deployment(ns, "web", 1), "apiVersion": "apps/v1beta1"})
     assert error(exc)["message"] == "invalid object type: apps/v1beta1, Kind=Deployment"
