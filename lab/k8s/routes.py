@@ -176,6 +176,8 @@ def _keep_subresource_fields(t: Target, current: Obj, new: Obj) -> Obj:
         if "status" in new:
             result["status"] = new["status"]
         result["metadata"]["resourceVersion"] = new.get("metadata", {}).get("resourceVersion")
+        if "managedFields" in new.get("metadata", {}):  # what an apply to /status recorded
+            result["metadata"]["managedFields"] = new["metadata"]["managedFields"]
         return result
     if "status" in current:
         new["status"] = current["status"]

@@ -214,9 +214,16 @@ def test_status_and_scale_writes_are_recorded_with_their_subresource(kubectl: Ku
     apps = client.AppsV1Api(api)
     apps.patch_namespaced_deployment_status("web", ns, {"status": {"observedGeneration": 99}},
                                             field_manager="operator")
+    apps.patch_namespaced_deployment_status(
+        "web", ns, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                    "status": {"conditions": [{"type": "Checked", "status": "True"}]}},
+        field_manager="checker", _content_type=APPLY)
     raw = client.ApiClient().sanitize_for_serialization(
         apps.read_namespaced_deployment("web", ns).metadata.managed_fields)
     by_manager = {(e["manager"], e.get("subresource")): e for e in raw}
+    assert by_manager[("checker", "status")]["operation"] == "Apply"
+    assert by_manager[("checker", "status")]["fieldsV1"] == {"f:status": {"f:conditions": {
+        'k:{"type":"Checked"}': {".": {}, "f:status": {}, "f:type": {}}}}}
     assert by_manager[("kubectl", "scale")]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
     assert by_manager[("operator", "status")]["fieldsV1"] == {"f:status": {"f:observedGeneration": {}}}
     assert "f:replicas" not in by_manager[("drewburr", None)]["fieldsV1"]["f:spec"]
