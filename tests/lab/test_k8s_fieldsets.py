@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
 import pytest
 
-from lab.k8s import fieldpaths, managed, managedfields, typed
+from lab.k8s import fieldpaths, lastapplied, managed, managedfields, typed
 from lab.k8s.errors import BadRequest, Conflict
 from lab.k8s.fieldtypes import kind_type
 from lab.k8s.resources import BY_KIND
@@ -177,3 +178,26 @@ def test_the_oldest_of_more_than_ten_updaters_merge_into_ancient_changes() -> No
     owners = _owners(live)
     assert len(owners) == 10 and "m00" not in owners and "m02" not in owners and "m03" in owners
     assert owners["ancient-changes"] == {("f:data", f"f:k{i}") for i in range(3)}
+
+
+def test_kubectl_may_take_what_it_last_applied_client_side_while_the_object_still_has_it() -> None:
+    last = _deployment(3, app="web")
+    live = copy.deepcopy(last)
+    live["metadata"]["annotations"] = {lastapplied.ANNOTATION: json.dumps(last)}
+    live["spec"]["paused"] = True  # not in the last applied configuration
+    allowed = lastapplied.allowed_conflicts(live, DEPLOYMENT, "apps/v1")
+    assert {("f:spec", "f:replicas"), ("f:metadata", "f:labels", "f:app")} <= allowed
+    assert ("f:spec", "f:paused") not in allowed
+    live["spec"]["replicas"] = 5  # changed since by someone else
+    assert ("f:spec", "f:replicas") not in lastapplied.allowed_conflicts(live, DEPLOYMENT, "apps/v1")
+    assert lastapplied.allowed_conflicts(live, DEPLOYMENT, "apps/v2") == set()
+
+
+def test_kubectls_server_side_apply_rewrites_an_existing_last_applied_annotation_only() -> None:
+    merged = _deployment(4)
+    lastapplied.sync(merged, _deployment(4))
+    assert "annotations" not in merged["metadata"]
+    merged["metadata"]["annotations"] = {lastapplied.ANNOTATION: "{}"}
+    lastapplied.sync(merged, _deployment(4))
+    text = merged["metadata"]["annotations"][lastapplied.ANNOTATION]
+    assert text.endswith("}\n") and json.loads(text)["spec"] == {"replicas": 4}
