@@ -27,6 +27,16 @@ def options_invalid(request: web.Request, field: str, reason: str, detail: str) 
                                                               "field": field}]})
 
 
+def check_write_options(request: web.Request) -> None:
+    """The options every write validates before its body: dryRun, fieldManager, fieldValidation."""
+    for value in request.query.getall("dryRun", []):
+        if value != "All":
+            raise options_invalid(request, "dryRun", "FieldValueNotSupported",
+                                  f'Unsupported value: {json.dumps(value)}: supported values: "All"')
+    field_manager(request)
+    directive(request)
+
+
 def directive(request: web.Request) -> str:
     value = request.query.get("fieldValidation", "")
     if value not in ("", *DIRECTIVES):

@@ -76,7 +76,7 @@ async def read_object(request: web.Request, res: Resource) -> Obj:
         raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
                                    "include: application/json, application/yaml, "
                                    "application/vnd.kubernetes.protobuf")
-    fieldvalidation.directive(request)  # the options are checked before the body
+    fieldvalidation.check_write_options(request)  # before the body, as the handlers do
     body = await request.read()
     # off the loop: a large body (up to 3 MiB, YAML above all) takes a while to parse and check
     obj, problems = await asyncio.to_thread(validation.decode_object_fields, body, res, media)

@@ -230,7 +230,7 @@ async def _patch(request: web.Request, t: Target) -> web.Response:
     ctype, raw = request.content_type, await request.read()
     # read after the body: nothing may change the object between this read and the write
     current = lab_of(request).k8s.store.find(t.res, t.namespace or "", t.name)
-    fieldvalidation.directive(request)
+    fieldvalidation.check_write_options(request)
     if ctype == patch.APPLY_PATCH:
         return _apply(request, t, current, raw)
     if "force" in request.query:

@@ -111,6 +111,14 @@ def test_an_unsupported_directive_is_invalid(api: client.ApiClient) -> None:
         'values: "", "Ignore", "Strict", "Warn"'))
 
 
+def test_an_unsupported_dry_run_is_invalid_and_writes_nothing(api: client.ApiClient) -> None:
+    ns = fresh_namespace(api, "fv")
+    sent = send(api, "POST", f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "c"}}, dryRun="Yes")
+    assert (sent.status, sent.body["message"]) == (422, (
+        'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: "Yes": supported values: "All"'))
+    assert client.CoreV1Api(api).list_namespaced_config_map(ns).items == []
+
+
 def test_kubectl_apply_is_strict_by_default_and_warns_when_asked(kubectl: Kubectl, api: client.ApiClient,
                                                                  tmp_path: Path) -> None:
     ns = fresh_namespace(api, "fv")
