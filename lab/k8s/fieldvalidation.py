@@ -16,7 +16,8 @@ from lab.k8s.errors import BadRequest, Invalid
 
 DIRECTIVES = ("Ignore", "Strict", "Warn")
 WARNINGS_KEY = web.RequestKey("k8s_warnings", list)
-_OPTIONS = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions"}
+_OPTIONS = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions",
+            "DELETE": "DeleteOptions"}
 
 
 def options_invalid(request: web.Request, field: str, reason: str, detail: str) -> Invalid:
@@ -27,12 +28,16 @@ def options_invalid(request: web.Request, field: str, reason: str, detail: str) 
                                                               "field": field}]})
 
 
-def check_write_options(request: web.Request) -> None:
-    """The options every write validates before its body: dryRun, fieldManager, fieldValidation."""
+def check_dry_run(request: web.Request) -> None:
     for value in request.query.getall("dryRun", []):
         if value != "All":
             raise options_invalid(request, "dryRun", "FieldValueNotSupported",
                                   f'Unsupported value: {json.dumps(value)}: supported values: "All"')
+
+
+def check_write_options(request: web.Request) -> None:
+    """The options every write validates before its body: dryRun, fieldManager, fieldValidation."""
+    check_dry_run(request)
     field_manager(request)
     directive(request)
 

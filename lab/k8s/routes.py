@@ -285,6 +285,7 @@ def _check_preconditions(t: Target, obj: Obj, options: Obj) -> None:
 
 
 async def _delete_options(request: web.Request) -> Obj:
+    fieldvalidation.check_dry_run(request)
     raw = await request.read()
     options: Any = {}
     if raw.strip():

@@ -117,6 +117,11 @@ def test_an_unsupported_dry_run_is_invalid_and_writes_nothing(api: client.ApiCli
     assert (sent.status, sent.body["message"]) == (422, (
         'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: "Yes": supported values: "All"'))
     assert client.CoreV1Api(api).list_namespaced_config_map(ns).items == []
+    client.CoreV1Api(api).create_namespaced_config_map(ns, {"metadata": {"name": "c"}})
+    deleted = send(api, "DELETE", f"/api/v1/namespaces/{ns}/configmaps/c", dryRun="x")
+    assert (deleted.status, deleted.body["message"]) == (422, (
+        'DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: "x": supported values: "All"'))
+    assert [c.metadata.name for c in client.CoreV1Api(api).list_namespaced_config_map(ns).items] == ["c"]
 
 
 def test_kubectl_apply_is_strict_by_default_and_warns_when_asked(kubectl: Kubectl, api: client.ApiClient,
