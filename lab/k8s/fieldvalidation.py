@@ -2,7 +2,8 @@
 
 Unknown fields are never saved. Under Warn (the server's default) each one becomes a `Warning:
 299 - "unknown field \\"spec.x\\""` response header; under Strict the request fails with 400
-`strict decoding error: ...`; under Ignore they go silently.
+`strict decoding error: ...`; under Ignore they go silently. The other write options checked
+before a body (dryRun, fieldManager) live here too.
 """
 
 from __future__ import annotations
