@@ -8,6 +8,8 @@ LAB_DIR ?= .lab
 DEB_PACKAGES := prometheus prometheus-alertmanager
 # -rs: a skipped test is listed with its reason, never hidden
 PYTEST_ARGS ?= -rs
+# passed to `drewburr lab`, e.g. make lab ARGS="--time-scale 10 --scenario my.yaml"
+ARGS ?=
 
 .PHONY: lab test lint bench debs venv clean
 
@@ -33,7 +35,7 @@ debs:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; }
 
 lab: $(STAMP)
-	$(BIN)/drewburr lab --dir $(LAB_DIR)
+	$(BIN)/drewburr lab --dir $(LAB_DIR) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -43,7 +43,7 @@ async def migrate_makespan(lab: RunningLab, per_nic: int) -> float:
 
     result = await drain(ctx, "blade3", yes=True, listener=clock)
     assert result.code == 0, result.text
-    assert (await restore(ctx, "blade3", migrate_back=True)).code == 0
+    assert (await restore(ctx, "blade3", yes=True)).code == 0
     return marks["done"] - marks["running"]
 
 

@@ -1,41 +1,46 @@
 """The maintenance verbs on the command line: status, plan, drain, restore, reboot, ops.
 
 Exit codes: 0 done, 1 the operation failed, 2 usage error or refused before anything
-changed. Progress: rich on a terminal, plain lines otherwise.
+changed. Output: rich (tables, wrapping, colour) on a terminal, plain when piped, and
+`--json` where there is data.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich.console import RenderableType
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.output import Progress, console, emit
 from commands import drain as drain_verb
 from commands import ops as ops_verb
 from commands import plan as plan_verb
 from commands import reboot as reboot_verb
 from commands import restore as restore_verb
 from commands import status as status_verb
-from commands.render import render_operation
+from commands.render import plain
+from commands.render_ops import render_operation
 from commands.result import FAILED, REFUSED, Result
-from infra.errors import GatewayError, Unavailable
+from infra.errors import GatewayError
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
-from infra.journal import JournalError, OperationStatus, StepRecord
+from infra.journal import JournalError
 from infra.journal_sqlite import SqliteJournal
 from infra.operations.context import Context, OpsOptions
 
-UNREACHABLE_HINT = {"pve": "\nPVE did not answer: check proxmox.url and that the cluster is up.",
-                    "k8s": "\nKubernetes did not answer: check kubernetes.kubeconfig and the API server."}
+ops_app = typer.Typer(help="The journal of operations: list, show, cancel, resume.", no_args_is_help=False,
+                      rich_markup_mode=None)
 
-ops_app = typer.Typer(help="The journal of operations: list, show, cancel, resume.", no_args_is_help=False)
+Blade = typer.Argument(..., metavar="BLADE", help="a blade, e.g. blade3")
+DryRun = typer.Option(False, "--dry-run", help="print the plan and stop (changes nothing)")
+Yes = typer.Option(False, "--yes", "-y", help="do not ask for confirmation")
+AdminOverride = typer.Option(False, "--admin-override", help="admin: allow a second blade in maintenance")
+Json = typer.Option(False, "--json", help="print the result as JSON")
 
 
 def config_path(ctx: typer.Context) -> str | None:
@@ -72,42 +77,16 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
     return Context(pve=pve, k8s=k8s, journal=journal, options=options)
 
 
-class Progress:
-    """Step transitions as they happen: a rich status line on a TTY, plain lines otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stdout.isatty()
-        self.console = Console()
-        self._status = None
-
-    def __call__(self, op: OperationStatus, step: StepRecord) -> None:
-        line = f"[{op.done}/{op.total}] {step.name}: {step.outcome}"
-        line += f" - {step.message}" if step.message else ""
-        if self.tty:
-            if self._status is None:
-                self._status = self.console.status(line)
-                self._status.start()
-            self._status.update(line)
-            if step.outcome in ("done", "failed", "retrying"):
-                self.console.print(line, highlight=False)
-        else:
-            print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
-
-    def stop(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-
-
-def _confirm(text: str) -> bool:
-    typer.echo(text)
-    if not sys.stdin.isatty():
+def _confirm(plan: RenderableType) -> bool:
+    console().print(plan)
+    if not typer.get_text_stream("stdin").isatty():
         typer.echo("Not a terminal: pass --yes to go ahead.", err=True)
         return False
     return typer.confirm("Go ahead?", default=False)
 
 
 def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Result]],
-            admin_override: bool = False) -> None:
+            admin_override: bool = False, as_json: bool = False) -> None:
     try:
         context = build_context(load_settings(config_path(ctx)), admin_override)
     except ConfigError as exc:
@@ -118,8 +97,7 @@ def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Re
         result = asyncio.run(_until_interrupted(verb, context, progress))
     except GatewayError as exc:
         progress.stop()
-        hint = UNREACHABLE_HINT.get(exc.system, "") if isinstance(exc, Unavailable) else ""
-        typer.echo(f"error: {exc}{hint}", err=True)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(FAILED) from None
     except KeyboardInterrupt:  # Ctrl-C: _until_interrupted has journaled it and said how to resume
         progress.stop()
@@ -130,7 +108,7 @@ def execute(ctx: typer.Context, verb: Callable[[Context, Progress], Awaitable[Re
                    "running anything else.", err=True)
         raise typer.Exit(FAILED) from None
     progress.stop()
-    typer.echo(result.text, err=result.code == REFUSED)
+    emit(result, as_json)
     raise typer.Exit(result.code)
 
 
@@ -151,46 +129,48 @@ async def _interrupted(context: Context) -> str:
     for op in await context.journal.unfinished():
         if op.pid == os.getpid() and await context.journal.note_error(op.id, context.clock(),
                                                                        "interrupted (Ctrl-C)"):
-            lines.append(render_operation(op, steps=False, interrupted=True))
+            lines.append(plain(render_operation(op, steps=False, interrupted=True)))
     return "\n".join(lines)
 
 
-def status(ctx: typer.Context) -> None:
+def status(ctx: typer.Context, as_json: bool = Json) -> None:
     """Blades, VMs, K8s nodes and Ceph health."""
-    execute(ctx, lambda c, _: status_verb.status(c))
+    execute(ctx, lambda c, _: status_verb.status(c), as_json=as_json)
 
 
-def plan(ctx: typer.Context, blade: str = typer.Argument(..., help="e.g. blade3"),
-         kind: str = typer.Option("drain", "--for", help="drain | reboot | down (the blade died)")) -> None:
+def plan(ctx: typer.Context, blade: str = Blade,
+         kind: str = typer.Option("drain", "--for", metavar="drain|reboot|down",
+                                  help="what to plan for: a drain, a reboot, or the blade dying"),
+         as_json: bool = Json) -> None:
     """What draining BLADE would do (changes nothing)."""
     if kind not in ("drain", "reboot", "down"):
         typer.echo(f"--for must be drain, reboot or down, not {kind!r}", err=True)
         raise typer.Exit(REFUSED)
-    execute(ctx, lambda c, _: plan_verb.show_plan(c, blade, kind))  # type: ignore[arg-type]
+    execute(ctx, lambda c, _: plan_verb.show_plan(c, blade, kind), as_json=as_json)  # type: ignore[arg-type]
 
 
-def drain(ctx: typer.Context, blade: str = typer.Argument(...),
-          dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and stop"),
-          yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
-          admin_override: bool = typer.Option(False, "--admin-override",
-                                              help="allow a second blade in maintenance")) -> None:
+def drain(ctx: typer.Context, blade: str = Blade, dry_run: bool = DryRun, yes: bool = Yes,
+          admin_override: bool = AdminOverride) -> None:
     """Move every VM and pod off BLADE and mark it in maintenance."""
     execute(ctx, lambda c, p: drain_verb.drain(c, blade, dry_run=dry_run, yes=yes, confirm=_confirm,
                                                 listener=p), admin_override)
 
 
-def restore(ctx: typer.Context, blade: str = typer.Argument(...),
-            migrate_back: bool = typer.Option(False, "--migrate-back", help="move its VMs back")) -> None:
-    """End BLADE's maintenance: uncordon, clear noout when it is the last."""
-    execute(ctx, lambda c, p: restore_verb.restore(c, blade, migrate_back=migrate_back, listener=p))
+def restore(ctx: typer.Context, blade: str = Blade,
+            stay: bool = typer.Option(False, "--stay", help="leave the VMs where they are (their home "
+                                                           "is remembered for a later restore)"),
+            dry_run: bool = DryRun, yes: bool = Yes) -> None:
+    """End BLADE's maintenance: VMs home, uncordon, clear noout when it is the last."""
+    execute(ctx, lambda c, p: restore_verb.restore(c, blade, stay=stay, dry_run=dry_run, yes=yes,
+                                                    confirm=_confirm, listener=p))
 
 
-def reboot(ctx: typer.Context, blade: str = typer.Argument(..., help="a blade, or all"),
-           yes: bool = typer.Option(False, "--yes", "-y"),
-           admin_override: bool = typer.Option(False, "--admin-override")) -> None:
+def reboot(ctx: typer.Context, blade: str = typer.Argument(..., metavar="BLADE|all",
+                                                           help="a blade, or all (one at a time)"),
+           dry_run: bool = DryRun, yes: bool = Yes, admin_override: bool = AdminOverride) -> None:
     """Drain BLADE, reboot it, wait for it and Ceph, restore (all: one blade at a time)."""
-    execute(ctx, lambda c, p: reboot_verb.reboot(c, blade, yes=yes, confirm=_confirm, listener=p),
-            admin_override)
+    execute(ctx, lambda c, p: reboot_verb.reboot(c, blade, dry_run=dry_run, yes=yes, confirm=_confirm,
+                                                  listener=p), admin_override)
 
 
 @ops_app.callback(invoke_without_command=True)
@@ -201,25 +181,30 @@ def ops_default(ctx: typer.Context) -> None:
 
 
 @ops_app.command("list")
-def ops_list(ctx: typer.Context, limit: int = typer.Option(20, min=1)) -> None:
+def ops_list(ctx: typer.Context, limit: int = typer.Option(20, min=1, help="how many, newest first"),
+             as_json: bool = Json) -> None:
     """Recent operations, newest first."""
-    execute(ctx, lambda c, _: ops_verb.list_ops(c, limit))
+    execute(ctx, lambda c, _: ops_verb.list_ops(c, limit), as_json=as_json)
+
+
+OpId = typer.Argument(..., metavar="ID", help="the operation's number (see `ops list`)")
 
 
 @ops_app.command("show")
-def ops_show(ctx: typer.Context, op_id: int = typer.Argument(..., metavar="ID")) -> None:
+def ops_show(ctx: typer.Context, op_id: int = OpId, as_json: bool = Json) -> None:
     """One operation with its steps."""
-    execute(ctx, lambda c, _: ops_verb.show(c, op_id))
+    execute(ctx, lambda c, _: ops_verb.show(c, op_id), as_json=as_json)
 
 
 @ops_app.command("cancel")
-def ops_cancel(ctx: typer.Context, op_id: int = typer.Argument(..., metavar="ID")) -> None:
+def ops_cancel(ctx: typer.Context, op_id: int = OpId) -> None:
     """Stop an operation before its next step."""
     execute(ctx, lambda c, _: ops_verb.cancel(c, op_id))
 
 
 @ops_app.command("resume")
-def ops_resume(ctx: typer.Context, op_id: int | None = typer.Argument(None, metavar="[ID]")) -> None:
+def ops_resume(ctx: typer.Context, op_id: int | None = typer.Argument(
+        None, metavar="ID", help="one operation (default: every interrupted one)")) -> None:
     """Continue operations a killed process left unfinished."""
     execute(ctx, lambda c, p: ops_verb.resume(c, op_id, listener=p))
 
@@ -229,3 +214,6 @@ def register(app: typer.Typer) -> None:
     for fn in (status, plan, drain, restore, reboot):
         app.command(fn.__name__)(fn)
     app.add_typer(ops_app, name="ops")
+
+
+

@@ -148,11 +148,22 @@ class Settings(BaseSettings):
         return env_settings, init_settings
 
 
+def _env_source(loc: tuple[int | str, ...]) -> str | None:
+    """The variable that set the field at `loc`, if one did (`DREWBURR_PROXMOX__VERIFY_TLS`, or a
+    whole section as JSON in `DREWBURR_PROXMOX`)."""
+    names = {k.upper(): k for k in os.environ}
+    for depth in range(len(loc), 0, -1):
+        wanted = "DREWBURR_" + "__".join(str(p) for p in loc[:depth]).upper()
+        if wanted in names:
+            return f"environment {names[wanted]}"
+    return None
+
+
 def _describe(exc: ValidationError, source: str) -> str:
     lines = []
     for err in exc.errors():
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"{source}: {field}: {err['msg']}")
+        lines.append(f"{_env_source(err['loc']) or source}: {field}: {err['msg']}")
     return "\n".join(lines)
 
 

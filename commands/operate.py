@@ -1,12 +1,16 @@
-"""The common path of a changing verb: plan -> confirm -> journaled operation -> outcome."""
+"""The common path of a changing verb: plan -> privileges -> confirm -> journaled operation -> outcome."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group, RenderableType
+
 from commands.plan import make_plan
-from commands.render import render_operation, render_plan
-from commands.result import DONE, Confirm, Result, finished, refused
+from commands.render import plain, render_plan
+from commands.render_ops import render_operation
+from commands.result import DONE, Confirm, Result, finished, refused, shown
+from infra import preflight
 from infra.journal import Locked
 from infra.operations import run as ops
 from infra.operations.context import Context
@@ -30,19 +34,54 @@ async def start(ctx: Context, kind: str, target: str, params: dict[str, Any],
     return finished(final, render_operation(final))
 
 
+async def held_lock(ctx: Context, blades: list[str]) -> str | None:
+    """Why the operation cannot take its locks now (checked before asking anyone), or None."""
+    held = await ctx.journal.locks()
+    for blade in blades:
+        if blade in held:
+            holder = await ctx.journal.get(held[blade])
+            return str(Locked(blade, held[blade], holder.kind if holder else "?"))
+    return None
+
+
+async def privileges(ctx: Context, kind: str, blades: list[str], vmids: list[int]) -> str | None:
+    """What the configured identities lack for this operation, as one refusal, or None."""
+    lacking = await preflight.missing(ctx, kind, blades, vmids)
+    if not lacking:
+        return None
+    return (f"missing privileges: {', '.join(lacking)}; check the PVE token's role (proxmox.token_id) "
+            "and the Kubernetes identity's RBAC (kubernetes.kubeconfig)")
+
+
+async def confirmed_start(ctx: Context, kind: str, target: str, params: dict[str, Any], body: RenderableType,
+                          *, dry_run: bool, yes: bool, confirm: Confirm | None,
+                          listener: Listener | None, refusal: str | None = None) -> Result:
+    """Show `body` (the plan); stop on dry-run, a refusal or a no; else run the operation."""
+    if dry_run:
+        return shown(DONE, body)
+    if refusal:
+        return await refuse(ctx, kind, target, refusal, f"{plain(body)}\n{refusal}")
+    if not yes and (confirm is None or not confirm(body)):
+        # the person has just read the plan: do not print it again
+        return refused("Not confirmed: nothing changed." if confirm else
+                       f"{plain(body)}\nNot confirmed: nothing changed.")
+    result = await start(ctx, kind, target, params, listener)
+    if not yes or result.body is None:  # asked: the plan was shown already
+        return result
+    return shown(result.code, Group(body, result.body), result.data, result.operation)
+
+
 async def planned(ctx: Context, kind: str, blade: str, intent: IntentKind, *, dry_run: bool, yes: bool,
                   confirm: Confirm | None, listener: Listener | None) -> Result:
-    """Show the plan; stop on dry-run, blockers or a no; else run the operation."""
+    """Plan; refuse on blockers, a held lock or missing privileges; confirm; run."""
     p = await make_plan(ctx, blade, intent)
     if isinstance(p, Result):
         return p
-    text = render_plan(p)
-    if dry_run:
-        return Result(DONE, text)
+    refusal = None
     if p.blockers and not ctx.options.force:
-        return await refuse(ctx, kind, blade, "; ".join(f"[{f.code}] {f.message}" for f in p.blockers), text)
-    if not yes and (confirm is None or not confirm(text)):
-        return refused(text + "\nNot confirmed: nothing changed.")
-    result = await start(ctx, kind, blade, {}, listener)
-    shown = not yes  # the person already read the plan when confirming
-    return Result(result.code, result.text if shown else f"{text}\n{result.text}", result.operation)
+        refusal = "; ".join(f"[{f.code}] {f.message}" for f in p.blockers)
+    elif not dry_run:
+        refusal = (await held_lock(ctx, [blade])
+                   or await privileges(ctx, kind, [blade], [m.vmid for m in p.moves]))
+    return await confirmed_start(ctx, kind, blade, {}, render_plan(p), dry_run=dry_run, yes=yes,
+                                 confirm=confirm, listener=listener, refusal=refusal)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from commands.render import render_operation
-from commands.result import DONE, FAILED, Result, refused
+from rich.console import Group
+
+from commands.render_ops import render_operation, render_operations
+from commands.result import DONE, FAILED, Result, refused, shown
 from infra.journal import FINISHED, Locked
 from infra.operations import run as ops
 from infra.operations.context import Context
@@ -13,24 +15,29 @@ from infra.operations.machine import Listener
 PERMISSIONS = {"list": "read", "show": "read", "cancel": "operate", "resume": "operate"}
 
 
+async def _interrupted_ids(ctx: Context) -> set[int]:
+    return {op.id for op in await ops.interrupted(ctx)}
+
+
+async def _in_maintenance(ctx: Context) -> set[str]:
+    return {m.blade for m in await ctx.journal.maintenance()}
+
+
 async def list_ops(ctx: Context, limit: int = 20) -> Result:
     rows = await ctx.journal.list(limit)
     if not rows:
-        return Result(DONE, "No operations yet.")
-    stale = await _interrupted_ids(ctx)
-    return Result(DONE, "\n".join(render_operation(op, steps=False, interrupted=op.id in stale)
-                                  for op in rows))
-
-
-async def _interrupted_ids(ctx: Context) -> set[int]:
-    return {op.id for op in await ops.interrupted(ctx)}
+        return Result(DONE, "No operations yet.", data=[])
+    body = render_operations(rows, await _interrupted_ids(ctx), await _in_maintenance(ctx))
+    return shown(DONE, body, [op.model_dump(mode="json") for op in rows])
 
 
 async def show(ctx: Context, op_id: int) -> Result:
     op = await ctx.journal.get(op_id)
     if op is None:
         return refused(f"no operation {op_id}")
-    return Result(DONE, render_operation(op, interrupted=op.id in await _interrupted_ids(ctx)))
+    body = render_operation(op, interrupted=op.id in await _interrupted_ids(ctx),
+                            maintenance=await _in_maintenance(ctx))
+    return shown(DONE, body, op.model_dump(mode="json"))
 
 
 async def cancel(ctx: Context, op_id: int) -> Result:
@@ -40,7 +47,8 @@ async def cancel(ctx: Context, op_id: int) -> Result:
     if op.phase in FINISHED:
         return refused(f"operation {op_id} already ended: {op.phase}")
     if op.id in await _interrupted_ids(ctx):  # nobody runs it: cancel it here and free its blades
-        return Result(DONE, render_operation(await ops.cancel_interrupted(ctx, op)))
+        cancelled = await ops.cancel_interrupted(ctx, op)
+        return shown(DONE, render_operation(cancelled), cancelled.model_dump(mode="json"))
     await ctx.journal.request_cancel(op_id)
     return Result(DONE, f"operation {op_id}: cancel requested; it stops before its next step")
 
@@ -53,12 +61,13 @@ async def resume(ctx: Context, op_id: int | None = None, listener: Listener | No
             return refused(f"operation {op_id} is not an interrupted operation")
     if not candidates:
         return Result(DONE, "Nothing to resume.")
-    texts, code = [], DONE
+    bodies, finals, code = [], [], DONE
     for op in sorted(candidates, key=lambda o: o.id):
         try:
             final = await ops.resume(ctx, op.id, listener)
         except Locked as exc:
             return refused(str(exc))
-        texts.append(render_operation(final))
+        bodies.append(render_operation(final))
+        finals.append(final.model_dump(mode="json"))
         code = code if final.phase == "Succeeded" else FAILED
-    return Result(code, "\n".join(texts))
+    return shown(code, Group(*bodies), finals)

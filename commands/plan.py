@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from commands.render import render_plan
-from commands.result import DONE, Result, refused
+from commands.result import DONE, Result, refused, shown
 from infra.operations.context import Context
 from infra.planner import Intent, IntentKind, Plan, UnknownBlade, plan
 
@@ -23,4 +23,5 @@ async def show_plan(ctx: Context, blade: str, kind: IntentKind = "drain") -> Res
     p = await make_plan(ctx, blade, kind)
     if isinstance(p, Result):
         return p
-    return Result(DONE, render_plan(p))
+    data = {**p.model_dump(mode="json"), "ok": p.ok}
+    return shown(DONE, render_plan(p), data)

@@ -1,123 +1,126 @@
-"""Plain-text rendering of plans, snapshots and operations (what the CLI prints)."""
+"""Rendering of plans (and the shared helpers): rich renderables for a terminal, plain text for the rest.
+
+A verb's `Result` carries both: `body` (tables, wrapping at any width, colour only on a
+terminal) and `text`, the same body as plain lines that do not wrap (Slack, logs and a
+reader's window wrap them).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import io
+from collections.abc import Iterable
 
-from infra.journal import OperationStatus
-from infra.planner import Plan
-from infra.topology import GIB, Snapshot
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
 
+from infra.planner import Finding, Plan
+from infra.topology import GIB
+
+WIDTH = 1000  # the plain form does not wrap
 MAX_LISTED = 8
 
 
-def _gib(n: float) -> str:
+def plain(body: RenderableType, width: int = WIDTH) -> str:
+    """`body` as plain text (no colour, no trailing blanks), wrapped at `width` columns."""
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False,
+                      highlight=False, emoji=False)
+    console.print(body)
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in out.splitlines())
+
+
+def line(text: str | Text, indent: int = 0, style: str = "") -> RenderableType:
+    """One line that wraps under its own indent at any width."""
+    body = text if isinstance(text, Text) else Text(text, style=style)
+    return Padding(body, (0, 0, 0, indent), expand=False) if indent else body
+
+
+def gib(n: float) -> str:
     return f"{n / GIB:.1f} GiB"
 
 
-def _names(items: list[str]) -> str:
-    shown = ", ".join(items[:MAX_LISTED])
-    return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+def names(items: list[str], limit: int = MAX_LISTED) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def render_plan(plan: Plan) -> str:
+def findings(title: str, found: Iterable[Finding], style: str) -> list[RenderableType]:
+    """A titled list; a long finding wraps under its own text, not under the dash."""
+    found = list(found)
+    if not found:
+        return []
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for f in found:
+        grid.add_row("-", Text.assemble((f"[{f.code}] ", style), f.message))
+    return [line(f"{title}:", style=style), Padding(grid, (0, 0, 0, 2), expand=False)]
+
+
+def verdict(plan: Plan) -> RenderableType:
+    """The last line: refused, what a loss means, downtime to accept, or ready."""
+    if plan.blockers:
+        return line("Refused: resolve the blockers first.", style="bold red")
+    if plan.intent.kind == "down":
+        return line(f"Nothing to run: this is what losing {plan.intent.blade} means "
+                    "(PVE HA restarts HA VMs by itself).")
+    if plan.downtime:
+        return line("No blockers, but the warnings above mean downtime: go ahead only if that is "
+                    "acceptable.", style="yellow")
+    return line("Ready to go.", style="green")
+
+
+def render_plan(plan: Plan) -> RenderableType:
     intent = plan.intent
-    lines = [f"Plan: {intent.kind} {intent.blade}"]
+    down = intent.kind == "down"
+    out: list[RenderableType] = [line(f"Plan: {intent.kind} {intent.blade}", style="bold")]
     if plan.moves:
         total = sum(m.memory for m in plan.moves)
-        verb = "restart elsewhere by PVE HA" if intent.kind == "down" else "live-migrate"
-        lines.append(f"  VMs to {verb} ({len(plan.moves)}, {_gib(total)}):")
+        verb = "restart elsewhere by PVE HA" if down else "live-migrate"
+        out.append(line(f"VMs to {verb} ({len(plan.moves)}, {gib(total)}):", 2))
         for m in plan.moves:
             role = ", K3s server" if m.server else ""
-            target = m.target or "NO ROOM"
-            lines.append(f"    {m.name} ({m.vmid}, {_gib(m.memory)}{role}): {m.source} -> {target}")
+            target = Text(m.target) if m.target else Text("NO ROOM", style="bold red")
+            out.append(line(Text.assemble(f"{m.name} ({m.vmid}, {gib(m.memory)}{role}): {m.source} -> ",
+                                          target), 4))
     else:
-        lines.append("  No running VM to move.")
+        out.append(line("No HA VM to restart elsewhere." if down else "No running VM to move.", 2))
     if plan.stays:
-        lines.append(f"  Left in place: {_names(plan.stays)}")
+        title = f"Stay on {intent.blade}" if down else "Left in place"
+        out.append(line(f"{title}: {names(plan.stays)}", 2))
     if plan.nodes:
-        lines.append("  K8s nodes to cordon and drain:")
+        out.append(line("K8s nodes lost with it:" if down else "K8s nodes to cordon and drain:", 2))
         for n in plan.nodes:
             note = " (already cordoned)" if n.cordoned else ""
-            lines.append(f"    {n.node}{note}: evict {len(n.evict)} pod(s)"
-                         + (f": {_names(n.evict)}" if n.evict else ""))
+            what = "pod(s) to restart elsewhere" if down else "pod(s) to evict"
+            out.append(line(f"{n.node}{note}: {len(n.evict)} {what}" + (":" if n.evict else ""), 4))
+            if n.evict:
+                out.append(line(names(n.evict), 6))
             if n.left:
-                lines.append(f"      left (DaemonSet/mirror): {len(n.left)}")
+                out.append(line(f"left (DaemonSet/mirror): {len(n.left)}", 6))
     if plan.set_noout:
-        lines.append("  Ceph: set noout while the blade is in maintenance")
-    for title, found in (("Blockers", plan.blockers), ("Warnings", plan.warnings)):
-        if found:
-            lines.append(f"{title}:")
-            lines.extend(f"  - [{f.code}] {f.message}" for f in found)
-    lines.append("Ready to go." if plan.ok else "Refused: resolve the blockers first.")
-    return "\n".join(lines)
+        out.append(line("Ceph: set noout while the blade is in maintenance", 2))
+    out += findings("Blockers", plan.blockers, "bold red")
+    out += findings("Warnings", plan.warnings, "yellow")
+    out.append(verdict(plan))
+    return Group(*out)
 
 
-def render_status(snap: Snapshot) -> str:
-    lines = [f"PVE: {'quorate' if snap.pve_quorate else 'NO QUORUM'}; Ceph: {snap.ceph.health}"
-             + (f" (flags: {', '.join(snap.ceph.flags)})" if snap.ceph.flags else "")]
-    for check, message in sorted(snap.ceph.checks.items()):
-        lines.append(f"  {check}: {message}")
-    lines.append(f"{'BLADE':<10} {'STATE':<21} {'MEMORY USED':<20} VMS")
-    osd_down = {o.host for o in snap.ceph.osds if not o.up}
-    for b in sorted(snap.blades.values(), key=lambda b: b.name):
-        vms = snap.vms_on(b.name)
-        used = sum(v.maxmem for v in vms if v.running)
-        state = "online" if b.online else "OFFLINE"
-        state += " maint" if b.maintenance else ""
-        state += " osd-down" if b.name in osd_down else ""
-        names = [v.name + ("" if v.running else f" ({'template' if v.template else v.status})") for v in vms]
-        lines.append(f"{b.name:<10} {state:<21} {_gib(used) + ' / ' + _gib(b.maxmem):<20} {_names(names)}")
-    if snap.nodes:
-        lines.append(f"{'NODE':<12} {'READY':<6} {'SCHED':<11} {'BLADE':<10} PODS")
-        counts = {name: len(pods) for name, pods in snap.pods_by_node.items()}
-        for n in sorted(snap.nodes.values(), key=lambda n: n.name):
-            lines.append(f"{n.name:<12} {'yes' if n.ready else 'NO':<6} "
-                         f"{'cordoned' if n.unschedulable else 'yes':<11} "
-                         f"{snap.blade_of_node(n.name) or '?':<10} {counts.get(n.name, 0)}")
-    lines.extend(f"  {m}" for m in snap.moved)
-    lines.extend(f"! {m}" for m in snap.mismatches)
-    lines.extend(f"! unreachable: {e}" for e in snap.errors)
-    return "\n".join(lines)
-
-
-def when(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def next_step(op: OperationStatus, interrupted: bool = False) -> str | None:
-    """What the operator can do about an operation that did not succeed."""
-    if interrupted:
-        return (f"interrupted (its process is gone): `drewburr ops resume {op.id}` continues it; "
-                f"`drewburr ops cancel {op.id}` stops it for good")
-    if op.phase not in ("Failed", "Cancelled") or not any(s.outcome == "done" for s in op.steps):
-        return None
-    stopped = next((s.name for s in op.steps if s.outcome != "done"), "")
-    blade, _, step = stopped.rpartition("/") if op.kind == "reboot-all" else (op.target, "", stopped)
-    if op.kind == "restore" or step.startswith("restore:"):
-        then = "fix the cause, then " if op.phase == "Failed" else ""
-        return f"{then}`drewburr restore {blade}` again (each step is safe to repeat)"
-    if step in ("reboot", "wait-online", "wait-ceph"):
-        return (f"{blade} is still in maintenance: once it is back and Ceph is healthy, "
-                f"`drewburr restore {blade} --migrate-back` ends it")
-    then = "fix the cause, then " if op.phase == "Failed" else ""
-    return (f"{blade} stays in maintenance with what was done (noout, cordons, VMs moved): {then}"
-            f"`drewburr drain {blade} --yes` to finish, or `drewburr restore {blade}` to undo")
-
-
-def render_operation(op: OperationStatus, steps: bool = True, interrupted: bool = False) -> str:
-    progress = f"progress={op.done}/{op.total}  " if op.total else ""
-    lines = [f"Operation {op.id}: {op.kind} {op.target}  phase={op.phase}  "
-             f"{progress}since {when(op.last_transition)}"]
-    if op.last_error and op.phase != "Succeeded":  # an error a resume got past is history, not news
-        lines.append(f"  {'reason' if op.phase == 'Refused' else 'last error'}: {op.last_error}")
-    if op.pending and op.phase not in ("Succeeded",):
-        lines.append(f"  pending: {', '.join(op.pending)}")
-    if hint := next_step(op, interrupted):
-        lines.append(f"  next: {hint}")
-    if steps:
-        for s in op.steps:
-            took = f" {s.finished - s.started:.1f}s" if s.started and s.finished else ""
-            lines.append(f"  [{s.outcome:<9}] {s.name} (attempts {s.attempts}{took})"
-                         + (f": {s.message}" if s.message else ""))
-    return "\n".join(lines)
+def render_plans(plans: list[Plan]) -> RenderableType:
+    """`reboot all`: one line per blade, then the findings of the first (each is planned again in turn)."""
+    out: list[RenderableType] = [line("Plan: reboot every blade, one at a time, stopping at the first "
+                                      "failure (each blade is planned again when its turn comes)",
+                                      style="bold")]
+    for p in plans:
+        moves = ", ".join(f"{m.name} -> {m.target or 'NO ROOM'}" for m in p.moves) or "no VM to move"
+        pods = sum(len(n.evict) for n in p.nodes)
+        counts = f"{len(p.blockers)} blocker(s), {len(p.warnings)} warning(s)"
+        out.append(line(f"{p.intent.blade}: {moves}; {pods} pod(s) to evict; {counts}", 2))
+    first = plans[0] if plans else None
+    if first is not None:
+        out += findings(f"Blockers ({first.intent.blade})", first.blockers, "bold red")
+        out += findings(f"Warnings ({first.intent.blade})", first.warnings, "yellow")
+        out.append(verdict(first))
+    return Group(*out)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from commands.render import render_status, when
-from commands.result import DONE, Result
+from commands.render_status import render_status
+from commands.result import DONE, Result, shown
 from infra.operations.context import Context
 
 PERMISSION = "read"  # who may run it: read | operate | admin (design.md, permissions)
@@ -11,13 +11,9 @@ PERMISSION = "read"  # who may run it: read | operate | admin (design.md, permis
 
 async def status(ctx: Context) -> Result:
     snap = await ctx.snapshot()
-    text = render_status(snap)
-    for m in await ctx.journal.maintenance():
-        noout = "set by it" if m.noout_set else "not ours"
-        text += (f"\nIn maintenance: {m.blade} since {when(m.since)} (operation {m.op_id}; cordoned "
-                 f"{', '.join(m.cordoned) or 'nothing'}; noout {noout}); "
-                 f"`drewburr restore {m.blade} --migrate-back` ends it")
-    held = await ctx.journal.locks()
-    if held:
-        text += "\nLocks: " + ", ".join(f"{b} (operation {op})" for b, op in sorted(held.items()))
-    return Result(DONE, text)
+    maintenance = await ctx.journal.maintenance()
+    locks = await ctx.journal.locks()
+    homes = await ctx.journal.homes()
+    data = {**snap.model_dump(mode="json"), "maintenance": [m.model_dump(mode="json") for m in maintenance],
+            "locks": locks, "homes": {vmid: home for vmid, (home, _) in homes.items()}}
+    return shown(DONE, render_status(snap, maintenance, locks), data)

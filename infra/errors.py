@@ -26,14 +26,43 @@ class InfraError(Exception):
     """Base of every error the infra layer raises on purpose."""
 
 
-class GatewayError(InfraError):
-    """An external system refused or failed a call. `status` is its HTTP status, if any."""
+SYSTEM_NAMES = {"pve": "PVE", "k8s": "Kubernetes", "prometheus": "Prometheus", "alertmanager": "Alertmanager"}
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
-    def __init__(self, system: str, message: object, status: int | None = None) -> None:
+
+def cause(exc: BaseException) -> str:
+    """The root cause of a connection error, short (`Connection refused`), not a library's repr."""
+    text = str(exc)
+    if found := _ERRNO.findall(text):
+        return found[-1].strip().rstrip(".")
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "certificate verify failed"
+    if "timed out" in text.lower():
+        return "timed out"
+    return redact(text, 160)
+
+
+class GatewayError(InfraError):
+    """An external system refused or failed a call. `status` is its HTTP status, if any.
+
+    Said as a person can act on it: the system and its URL, the call, what went wrong, and
+    what to check (`hint`). The gateway's caller fills in `url` and `call`.
+    """
+
+    def __init__(self, system: str, message: object, status: int | None = None, *,
+                 hint: str | None = None, url: str | None = None, call: str | None = None) -> None:
         self.system = system
         self.status = status
         self.detail = redact(message)
-        super().__init__(f"{system}: {self.detail}" + (f" (HTTP {status})" if status else ""))
+        self.hint, self.url, self.call = hint, url, call
+        super().__init__(self.detail)
+
+    def __str__(self) -> str:
+        name = SYSTEM_NAMES.get(self.system, self.system)
+        where = f"{name} at {self.url}" if self.url else name
+        text = f"{where}: {self.call + ': ' if self.call else ''}{self.detail}"
+        text += f" (HTTP {self.status})" if self.status else ""
+        return text + (f"; check {self.hint}" if self.hint else "")
 
 
 class NotFound(GatewayError):

@@ -133,6 +133,19 @@ class Journal(ABC):
     @abstractmethod
     async def maintenance(self) -> list[Maintenance]: ...
 
+    @abstractmethod
+    async def remember_homes(self, placement: dict[int, str], op_id: int) -> None:
+        """Remember where VMs live before a drain moves them; a VM's first remembered home is kept
+        (draining the blade it was moved to does not make that its home)."""
+
+    @abstractmethod
+    async def homes(self) -> dict[int, tuple[str, int]]:
+        """vmid -> (home blade, the operation that moved it away), for VMs not yet back home."""
+
+    @abstractmethod
+    async def forget_homes(self, vmids: list[int]) -> None:
+        """The VMs are home again."""
+
     async def refuse(self, kind: str, target: str, params: dict[str, Any], reason: str,
                      now: float) -> OperationStatus:
         """Journal an operation held back before it changed anything, with the reason."""

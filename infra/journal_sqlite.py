@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS steps (
   PRIMARY KEY (op_id, name));
 CREATE TABLE IF NOT EXISTS locks (blade TEXT PRIMARY KEY, op_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS maintenance (blade TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS homes (vmid INTEGER PRIMARY KEY, blade TEXT NOT NULL, op_id INTEGER NOT NULL);
 """
 BUSY_TIMEOUT = 30  # seconds a call waits for another process (an `ops resume` beside a drain)
 
@@ -143,11 +144,26 @@ class SqliteJournal(Journal):
         rows = await self._run(_rows, "SELECT record FROM maintenance ORDER BY blade", ())
         return [Maintenance.model_validate_json(r["record"]) for r in rows]
 
+    async def remember_homes(self, placement: dict[int, str], op_id: int) -> None:
+        await self._run(_executemany, "INSERT OR IGNORE INTO homes (vmid, blade, op_id) VALUES (?, ?, ?)",
+                        [(vmid, blade, op_id) for vmid, blade in placement.items()])
+
+    async def homes(self) -> dict[int, tuple[str, int]]:
+        rows = await self._run(_rows, "SELECT vmid, blade, op_id FROM homes", ())
+        return {r["vmid"]: (r["blade"], r["op_id"]) for r in rows}
+
+    async def forget_homes(self, vmids: list[int]) -> None:
+        await self._run(_executemany, "DELETE FROM homes WHERE vmid = ?", [(v,) for v in vmids])
+
 
 # What runs inside one transaction, in the worker thread.
 
 def _execute(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> None:
     db.execute(sql, args)
+
+
+def _executemany(db: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    db.executemany(sql, rows)
 
 
 def _rows(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:

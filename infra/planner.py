@@ -9,6 +9,7 @@ to think twice (warnings).
 from __future__ import annotations
 
 from collections import Counter
+from difflib import get_close_matches
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -19,12 +20,21 @@ from infra.topology import GIB, Snapshot, Vm
 RISKY_CEPH_CHECKS = frozenset({"OSD_DOWN", "OSD_HOST_DOWN", "PG_DEGRADED", "PG_AVAILABILITY",
                                "MON_DOWN", "OBJECT_UNFOUND", "PG_DAMAGED", "OSD_FULL"})
 IntentKind = Literal["drain", "reboot", "down"]
+OVERRIDE_FLAG = "--admin-override"  # how an admin lifts the one-blade-in-maintenance rule
+# Warnings that mean some service goes down: a plan with one is not "ready to go" without a thought.
+DOWNTIME_CODES = frozenset({"downtime", "unmanaged", "not-ha"})
 
 
 class UnknownBlade(ValueError):
-    def __init__(self, blade: str, valid: list[str]) -> None:
+    """Names the valid blades (and other accepted words, like `all`) and the likely one meant."""
+
+    def __init__(self, blade: str, valid: list[str], also: tuple[str, ...] = ()) -> None:
         self.blade, self.valid = blade, valid
-        super().__init__(f"unknown blade {blade!r}; valid blades: {', '.join(valid)}")
+        words = [*valid, *also]
+        close = get_close_matches(blade.lower(), words, n=1, cutoff=0.6)
+        super().__init__(f"unknown blade {blade!r}; valid blades: {', '.join(valid)}"
+                         + "".join(f" or {w}" for w in also)
+                         + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
 class Intent(BaseModel):
@@ -80,6 +90,11 @@ class Plan(BaseModel):
     @property
     def ok(self) -> bool:
         return not self.blockers
+
+    @property
+    def downtime(self) -> list[Finding]:
+        """Warnings that mean some service goes down if this goes ahead."""
+        return [f for f in self.warnings if f.code in DOWNTIME_CODES]
 
 
 def _finding(severity: Literal["blocker", "warning"], code: str, message: str) -> Finding:
@@ -277,13 +292,13 @@ def plan(snap: Snapshot, intent: Intent, opts: PlanOptions | None = None) -> Pla
     if others and intent.kind != "down" and not opts.allow_more_maintenance:
         findings.append(_finding("blocker", "maintenance",
                                  f"{', '.join(others)} already in maintenance: one blade at a time "
-                                 "(an admin can override)"))
+                                 f"(an admin can override with {OVERRIDE_FLAG})"))
     if intent.kind == "down":
         moves = _recoveries(snap, blade, findings)
     else:
         moves = _place_vms(snap, blade, [vm for vm in snap.vms_on(blade) if vm.running], opts, findings)
     moving = {m.vmid for m in moves}
-    stays = [f"{vm.name} ({vm.vmid}, {'template' if vm.template else vm.status})"
+    stays = [f"{vm.name} ({vm.vmid}, {_why_it_stays(vm, intent.kind)})"
              for vm in snap.vms_on(blade) if vm.vmid not in moving]
     nodes = _drain_nodes(snap, blade, findings, down=intent.kind == "down")
     _check_storm(snap, intent, findings)
@@ -297,13 +312,21 @@ def plan(snap: Snapshot, intent: Intent, opts: PlanOptions | None = None) -> Pla
                 set_noout=intent.kind != "down" and "noout" not in snap.ceph.flags, findings=findings)
 
 
+def _why_it_stays(vm: Vm, kind: IntentKind) -> str:
+    if vm.template:
+        return "template"
+    if kind == "down" and vm.status != "stopped":
+        return "not HA: down until the blade is back"
+    return vm.status
+
+
 def _recoveries(snap: Snapshot, blade: str, findings: list[Finding]) -> list[VmMove]:
-    """A dead blade: PVE HA restarts its HA VMs elsewhere; the others wait for the blade."""
+    """A dead blade: PVE HA restarts its HA VMs elsewhere; the others wait for the blade (they
+    stay in `stays`, with a warning each)."""
     lost = [vm for vm in snap.vms_on(blade) if not vm.template and vm.status != "stopped"]
-    moves = _place_vms(snap, blade, lost, PlanOptions(headroom_gib=0), findings)
-    for move in moves:
-        if not snap.vms[move.vmid].ha:
+    for vm in lost:
+        if not vm.ha:
             findings.append(_finding("warning", "not-ha",
-                                     f"{move.name} ({move.vmid}) is not HA-managed: it stays down "
+                                     f"{vm.name} ({vm.vmid}) is not HA-managed: it stays down "
                                      f"until {blade} is back"))
-    return moves
+    return _place_vms(snap, blade, [vm for vm in lost if vm.ha], PlanOptions(headroom_gib=0), findings)

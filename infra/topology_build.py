@@ -102,7 +102,8 @@ def parse_nodes(items: Iterable[Json], vms: dict[int, Vm], pattern: str = "{vm}"
             mismatches.append(f"K8s node {name} matches no VM (pattern {pattern!r})")
         elif zone and zone != vm.blade and homes.get(vm.vmid, ("", 0))[0] == zone:
             moved.append(f"K8s node {name}: zone label {zone}, VM {vm.vmid} now on {vm.blade} "
-                         f"(moved by operation {homes[vm.vmid][1]} while {zone} is in maintenance)")
+                         f"(moved off its home by operation {homes[vm.vmid][1]}; "
+                         f"`drewburr restore {zone}` brings it home)")
         elif zone and zone != vm.blade:
             mismatches.append(f"K8s node {name}: zone label {zone}, but its VM {vm.vmid} runs on {vm.blade}")
         if annotations.get(MAINTENANCE_ANNOTATION):

@@ -19,7 +19,7 @@ from lab.faults import FAULTS, FaultError, check_fault
 from lab.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(help="The embedded lab: a simulated PVE + Ceph + K3s homelab.",
-                  no_args_is_help=False, add_completion=False)
+                  no_args_is_help=False, add_completion=False, rich_markup_mode=None)
 
 DirOption = Annotated[Path, typer.Option("--dir", help="Folder for the lab's files.")]
 MAX_TIME_SCALE = 100_000  # a day of lab time per real second; beyond, timestamps overflow soon
@@ -47,10 +47,12 @@ def prepare(workdir: Path, scenario: Path | None, time_scale: float, port_base: 
 
 @contextlib.contextmanager
 def refused_start() -> Iterator[None]:
-    """A port taken: the lab is refused before anything started."""
+    """A port taken, or the folder another running lab's: refused before anything started."""
+    from lab.runner import FolderInUse
+
     try:
         yield
-    except OSError as exc:
+    except (OSError, FolderInUse) as exc:
         typer.echo(f"error: cannot start the lab: {exc}", err=True)
         raise typer.Exit(2) from None
 

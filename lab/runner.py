@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -31,6 +32,41 @@ TOKEN_ID = "root@pam!drewburr"
 AUDITOR_TOKEN_ID = "root@pam!auditor"
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.05  # real seconds between ticks of the lab's controllers
+
+
+class FolderInUse(Exception):
+    """The lab folder belongs to a lab that is running."""
+
+
+def _claim(workdir: Path) -> int:
+    """Hold `DIR/lab.lock` for as long as this lab runs (the kernel lets go when the process dies);
+    FolderInUse names the running lab's pid and ports."""
+    fd = os.open(workdir / "lab.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        try:
+            info = json.loads((workdir / "lab.json").read_text())
+            who = f"pid {info['pid']}, PVE port {info['pve_port']}, Kubernetes port {info['k8s_port']}"
+        except (OSError, ValueError, KeyError):
+            who = "still starting"
+        raise FolderInUse(f"{workdir} belongs to a lab that is running ({who}): stop it first, or "
+                          "use another --dir") from None
+    return fd
+
+
+def _fresh_journal(workdir: Path) -> str | None:
+    """A new lab is a new world: the last lab's journal would describe maintenance that is not
+    there. It is kept beside, as journal.sqlite.previous. Returns what to tell the user."""
+    journal = workdir / "journal.sqlite"
+    if not journal.exists():
+        return None
+    try:
+        journal.replace(workdir / "journal.sqlite.previous")
+    except OSError as exc:
+        return f"warning: kept the previous lab's journal {journal} ({exc.strerror}): it may not match"
+    return f"fresh journal; the previous lab's is {journal}.previous"
 
 
 @dataclass(frozen=True)
@@ -117,8 +153,10 @@ class LabServer:
 
     def __init__(self, workdir: Path, scenario: Scenario, time_scale: float = 1.0,
                  port_base: int = 0) -> None:
-        self.workdir = workdir
+        self.workdir = workdir.absolute()  # drewburr.yaml names files that work from any folder
         self.port_base = port_base
+        self.notes: list[str] = []  # what the user should hear once the lab is up
+        self._claimed: int | None = None
         self.lab = Lab(scenario, ScaledClock(time_scale))
         self.token_secret = secrets.token_hex(16)
         self.k8s_token = secrets.token_urlsafe(32)
@@ -153,7 +191,10 @@ class LabServer:
 
     def _prepare_workdir(self) -> tuple[Certificates, ssl.SSLContext]:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._claimed = _claim(self.workdir)
         (self.workdir / "ready").unlink(missing_ok=True)
+        if note := _fresh_journal(self.workdir):
+            self.notes.append(note)
         certs = make_certificates()
         return certs, certs.server_context(self.workdir)
 
@@ -162,7 +203,19 @@ class LabServer:
         write_client_files(self.workdir, self.lab, self.ports, self.token_secret, ca_pem, self.k8s_token)
         (self.workdir / "ready").write_text(json.dumps(self.ports.__dict__) + "\n")
 
+    def describe(self) -> str:
+        """Where the lab is: its ports and files (what `lab up` prints once it is ready)."""
+        p = self.ports
+        return "\n".join([
+            f"The lab is up in {self.workdir}: PVE https://127.0.0.1:{p.pve}, Kubernetes "
+            f"https://127.0.0.1:{p.k8s}, metrics and control http://127.0.0.1:{p.control}, "
+            f"Slack http://127.0.0.1:{p.slack}",
+            f"drewburr's config: {self.workdir / 'drewburr.yaml'} (kubeconfig and pve-ca.pem beside it)",
+            *self.notes])
+
     async def stop(self) -> None:
+        if self._claimed is None:  # never owned the folder: its files belong to another lab
+            return
         (self.workdir / "ready").unlink(missing_ok=True)
         if self._ticker:
             self._ticker.cancel()
@@ -170,6 +223,8 @@ class LabServer:
                 await self._ticker
         for r in self._runners:
             await r.cleanup()
+        os.close(self._claimed)
+        self._claimed = None
 
 
 async def run_lab(workdir: Path, scenario: Scenario, time_scale: float, port_base: int) -> None:
@@ -181,6 +236,7 @@ async def run_lab(workdir: Path, scenario: Scenario, time_scale: float, port_bas
     server = LabServer(workdir, scenario, time_scale, port_base)
     try:
         await server.start()
+        print(server.describe() + "\nCtrl-C stops it.", flush=True)
         await stop.wait()
     finally:
         await server.stop()

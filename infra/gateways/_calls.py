@@ -19,8 +19,9 @@ class Caller:
 
     def __init__(self, system: str, translate: Callable[[Exception], GatewayError],
                  retryable: Callable[[BaseException], bool] = lambda e: isinstance(e, Unavailable),
-                 attempts: int = 4, max_wait: float = 4.0) -> None:
+                 attempts: int = 4, max_wait: float = 4.0, url: str | None = None) -> None:
         self.system = system
+        self.url = url  # named in every error, with the call
         self.translate = translate
         self.retryable = retryable
         self.attempts = attempts
@@ -31,10 +32,15 @@ class Caller:
         self.calls[label] += 1
         try:
             return await asyncio.to_thread(fn)
-        except GatewayError:
-            raise
+        except GatewayError as exc:
+            raise self._said(exc, label) from exc.__cause__
         except Exception as exc:
-            raise self.translate(exc) from exc
+            raise self._said(self.translate(exc), label) from exc
+
+    def _said(self, err: GatewayError, label: str) -> GatewayError:
+        err.url = err.url or self.url
+        err.call = err.call or label
+        return err
 
     async def read(self, label: str, fn: Callable[[], T]) -> T:
         """An idempotent read: retried with backoff while `retryable` says so (Unavailable)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from infra.errors import Blocked, Conflict, GatewayError, NotFound, Unavailable
+from infra.errors import Blocked, Conflict, GatewayError, NotFound, Unavailable, cause
 from infra.gateways._calls import Caller
 
 SYSTEM = "k8s"
@@ -34,15 +35,24 @@ def _message(exc: ApiException) -> str:
         return str(exc.reason)
 
 
+HINTS = {401: "the credentials in kubernetes.kubeconfig (a token or client certificate it accepts)",
+         403: "the RBAC of the identity in kubernetes.kubeconfig"}
+UNREACHABLE = "the server in kubernetes.kubeconfig and that the API server is up and reachable"
+TLS = "the certificate-authority of kubernetes.kubeconfig"
+
+
 def translate(exc: Exception) -> GatewayError:
     if isinstance(exc, ApiException):
         status = int(exc.status or 0)
         kind = {404: NotFound, 409: Conflict, 410: Conflict, 429: Blocked}.get(status)
         if kind is None:
             kind = Unavailable if status >= 500 or status == 0 else GatewayError
-        return kind(SYSTEM, _message(exc), status or None)
+        return kind(SYSTEM, _message(exc), status or None, hint=HINTS.get(status))
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
-        return Unavailable(SYSTEM, f"{type(exc).__name__}: {exc}")
+        reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, urllib3.exceptions.SSLError | ssl.SSLError):
+            return GatewayError(SYSTEM, f"TLS verification failed ({cause(reason)})", hint=TLS)
+        return Unavailable(SYSTEM, f"no answer ({cause(reason)})", hint=UNREACHABLE)
     return GatewayError(SYSTEM, f"{type(exc).__name__}: {exc}")
 
 
@@ -65,7 +75,8 @@ class K8sGateway:
         self.apps = client.AppsV1Api(api)
         self.policy = client.PolicyV1Api(api)
         self.coordination = client.CoordinationV1Api(api)
-        self.caller = Caller(SYSTEM, translate)
+        self.authorization = client.AuthorizationV1Api(api)
+        self.caller = Caller(SYSTEM, translate, url=api.configuration.host)
 
     @property
     def calls(self) -> int:
@@ -92,6 +103,18 @@ class K8sGateway:
     async def list_pdbs(self) -> list[Json]:
         return (await self.caller.read("list pdbs", lambda: _json(
             self.policy.list_pod_disruption_budget_for_all_namespaces(_preload_content=False))))["items"]
+
+    async def can_i(self, verb: str, resource: str, subresource: str = "", group: str = "") -> bool | None:
+        """A SelfSubjectAccessReview (`kubectl auth can-i`); None when the server does not serve it."""
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group,
+                                                "subresource": subresource}}}
+        try:
+            review = await self.caller.write("access review", lambda: _json(
+                self.authorization.create_self_subject_access_review(body, _preload_content=False)))
+        except NotFound:
+            return None
+        return bool((review.get("status") or {}).get("allowed"))
 
     # -- node changes (merge patches: they touch only the fields named)
     async def patch_node(self, name: str, patch: Json) -> None:

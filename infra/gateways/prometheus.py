@@ -9,7 +9,7 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from pydantic import BaseModel
 from urllib3.util.retry import Retry
 
-from infra.errors import GatewayError, Unavailable
+from infra.errors import GatewayError, Unavailable, cause
 from infra.gateways._calls import Caller
 
 SYSTEM = "prometheus"
@@ -22,7 +22,7 @@ class Sample(BaseModel):
 
 def translate(exc: Exception) -> GatewayError:
     if isinstance(exc, requests.RequestException):
-        return Unavailable(SYSTEM, f"{type(exc).__name__}: {exc}")
+        return Unavailable(SYSTEM, f"no answer ({cause(exc)})", hint="prometheus.url and that it is up")
     if isinstance(exc, PrometheusApiClientException):
         return GatewayError(SYSTEM, str(exc))
     return GatewayError(SYSTEM, f"{type(exc).__name__}: {exc}")
@@ -37,7 +37,7 @@ class PrometheusGateway:
     def __init__(self, url: str, timeout: int = 10) -> None:
         # The library's own retries are off: `Caller.read` retries, with one policy for every gateway.
         self._prom = PrometheusConnect(url=url, disable_ssl=False, retry=Retry(total=0), timeout=timeout)
-        self.caller = Caller(SYSTEM, translate)
+        self.caller = Caller(SYSTEM, translate, url=url)
 
     async def query(self, promql: str) -> list[Sample]:
         return parse_vector(await self.caller.read("query", lambda: self._prom.custom_query(promql)))

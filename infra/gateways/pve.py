@@ -19,7 +19,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 from pydantic import BaseModel
 
-from infra.errors import Conflict, GatewayError, NotFound, Unavailable, redact
+from infra.errors import Conflict, GatewayError, NotFound, Unavailable, cause, redact
 from infra.gateways._calls import Caller
 
 log = logging.getLogger(__name__)
@@ -56,16 +56,46 @@ def upid_node(upid: str) -> str:
     return upid_fields(upid)[0]
 
 
+HINTS = {401: "proxmox.token_id and proxmox.token_secret (the token exists, is enabled, not expired)",
+         403: "the token's role on this path (privilege separation limits a token to its own ACLs)"}
+UNREACHABLE = "proxmox.url and that PVE is up and reachable from here"
+TLS = "proxmox.ca_file (the CA that signed PVE's certificate) or proxmox.verify_tls"
+
+
+def _text(value: object) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value or "")
+
+
+def _fields(errors: object) -> list[tuple[str, str]]:
+    """PVE's `{"errors": {field: message}}`, as proxmoxer passes it on (possibly nested, or b'')."""
+    if not isinstance(errors, dict):
+        return []
+    if set(errors) == {"errors"}:
+        return _fields(errors["errors"])
+    return [(str(k), _text(v)) for k, v in errors.items() if _text(v).strip()]
+
+
+def _content(exc: ResourceException) -> str:
+    """PVE's reason and its per-field errors, without Python reprs (`b''`, dicts)."""
+    fields = "; ".join(f"{k}: {v}" for k, v in _fields(exc.errors))
+    parts = [p.strip() for p in (exc.status_message, _text(exc.content), fields) if p and p.strip()]
+    return ": ".join(dict.fromkeys(parts)) or f"HTTP {exc.status_code}"
+
+
 def translate(exc: Exception) -> GatewayError:
     if isinstance(exc, ResourceException):
         status = int(exc.status_code)
-        detail = f"{exc.status_message}: {exc.content}" + (f" {exc.errors}" if exc.errors else "")
+        detail = _content(exc)
         if status in UNAVAILABLE_STATUS or status > 500:
-            return Unavailable(SYSTEM, detail, status)
+            return Unavailable(SYSTEM, detail, status, hint="that the blade named in the path is up")
         kind = {404: NotFound, 409: Conflict, 423: Conflict}.get(status, GatewayError)
-        return kind(SYSTEM, detail, status)
+        return kind(SYSTEM, detail, status, hint=HINTS.get(status))
+    if isinstance(exc, requests.exceptions.SSLError):  # not transient: retrying will not help
+        return GatewayError(SYSTEM, f"TLS verification failed ({cause(exc)})", hint=TLS)
+    if isinstance(exc, requests.Timeout):
+        return Unavailable(SYSTEM, "no answer in time", hint=UNREACHABLE)
     if isinstance(exc, requests.RequestException):
-        return Unavailable(SYSTEM, f"{type(exc).__name__}: {exc}")
+        return Unavailable(SYSTEM, f"no answer ({cause(exc)})", hint=UNREACHABLE)
     return GatewayError(SYSTEM, f"{type(exc).__name__}: {exc}")
 
 
@@ -86,7 +116,7 @@ class PveGateway:
         self._api = ProxmoxAPI(parts.hostname, port=parts.port or 8006, user=user, token_name=token_name,
                                token_value=token_secret, verify_ssl=verify, timeout=timeout,
                                backend="https", service="PVE")
-        self.caller = Caller(SYSTEM, translate, retryable=_retryable)
+        self.caller = Caller(SYSTEM, translate, retryable=_retryable, url=url)
 
     @property
     def calls(self) -> int:
@@ -120,6 +150,12 @@ class PveGateway:
     async def migrate_preconditions(self, node: str, vmid: int, target: str) -> dict[str, Any]:
         return await self.get(f"nodes/{node}/qemu/{vmid}/migrate", target=target)
 
+    async def permissions(self, path: str) -> dict[str, int]:
+        """`GET /access/permissions?path=`: this token's privileges on `path` (privilege -> propagate)."""
+        tree = await self.caller.read("GET access/permissions", lambda: self._api("access/permissions").get(
+            path=path))
+        return dict((tree or {}).get(path) or {})
+
     async def task_status(self, upid: str) -> dict[str, Any]:
         return await self.get(f"nodes/{upid_node(upid)}/tasks/{upid}/status")
 
@@ -145,5 +181,5 @@ class PveGateway:
                 return TaskResult(upid=upid, node=upid_node(upid),
                                   exitstatus=redact(status.get("exitstatus") or "unknown"))
             if time.monotonic() >= deadline:
-                raise Unavailable(SYSTEM, f"task {upid} still running after {within:.0f}s")
+                raise Unavailable(SYSTEM, f"task {upid} still running after {within:.0f}s", url=self.url)
             await asyncio.sleep(poll)

@@ -48,8 +48,8 @@ class Context:
 
     async def snapshot(self) -> Snapshot:
         records = await self.journal.maintenance()
-        homes = {vmid: (blade, m.op_id) for m in records for vmid, blade in m.placement.items()}
-        return await gather(self.pve, self.k8s, self.options.node_pattern, [m.blade for m in records], homes)
+        return await gather(self.pve, self.k8s, self.options.node_pattern, [m.blade for m in records],
+                            await self.journal.homes())
 
     async def sleep(self, seconds: float | None = None) -> None:
         await asyncio.sleep(self.options.poll_seconds if seconds is None else seconds)

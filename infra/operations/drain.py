@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 from typing import Literal
 
-from infra.errors import Blocked, Fatal, NotFound, Retryable
+from infra.errors import Blocked, Fatal, GatewayError, NotFound, Retryable, Unavailable
 from infra.journal import Maintenance
 from infra.operations.context import Context
 from infra.operations.machine import Step
 from infra.operations.migrate import migrate_all
-from infra.planner import Intent, plan
+from infra.planner import OVERRIDE_FLAG, Intent, plan
 from infra.topology import Snapshot, Vm
 from infra.topology_build import MAINTENANCE_ANNOTATION, parse_pods
 
@@ -25,6 +25,14 @@ async def _record(ctx: Context, blade: str) -> Maintenance:
     if record is None:
         raise Fatal(f"no maintenance record for {blade}: run the plan step first")
     return record
+
+
+async def _settle_record(ctx: Context, record: Maintenance, op_id: int) -> None:
+    """After a change was refused: keep the record true; a drain that changed nothing leaves none."""
+    if record.op_id == op_id and not record.noout_set and not record.cordoned:
+        await ctx.journal.clear_maintenance(record.blade)
+    else:
+        await ctx.journal.put_maintenance(record)
 
 
 def _stranded(snap: Snapshot, record: Maintenance) -> tuple[list[Vm], list[str]]:
@@ -60,21 +68,29 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "",
             record.placement = {**here, **record.placement}
             record.nodes = sorted({*record.nodes, *(n.node for n in p.nodes)})
         await ctx.journal.put_maintenance(record)
+        await ctx.journal.remember_homes(here, op_id)
         others = [m.blade for m in await ctx.journal.maintenance() if m.blade != blade]
         if others and not ctx.options.allow_more_maintenance:  # another drain raced this one
             if record.op_id == op_id:
                 await ctx.journal.clear_maintenance(blade)
-            raise Fatal(f"refused: {', '.join(others)} already in maintenance (an admin can override)")
+            raise Fatal(f"refused: {', '.join(others)} already in maintenance "
+                        f"(an admin can override with {OVERRIDE_FLAG})")
         await ctx.journal.update_params(op_id, {f"{prefix}plan": p.model_dump(mode="json")})
         return f"{len(p.moves)} VM(s) to move, {len(p.nodes)} node(s) to drain, {len(p.warnings)} warning(s)"
 
     async def noout() -> str:
         record = await _record(ctx, blade)
         if "noout" in await ctx.ceph.flags_set():
-            return "noout already set"
+            return "noout set (by this maintenance)" if record.noout_set else "noout already set"
         record.noout_set = True  # recorded before the change, so a crash cannot orphan the flag
         await ctx.journal.put_maintenance(record)
-        await ctx.ceph.set_flag("noout", True)
+        try:
+            await ctx.ceph.set_flag("noout", True)
+        except GatewayError as exc:
+            if not isinstance(exc, Unavailable):  # refused for good: the record says what Ceph says
+                record.noout_set = "noout" in await ctx.ceph.flags_set()
+                await _settle_record(ctx, record, op_id)
+            raise
         return "noout set"
 
     async def cordon() -> str:
@@ -91,7 +107,14 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "",
                 continue
             record.cordoned = sorted({*record.cordoned, name})
             await ctx.journal.put_maintenance(record)
-            await ctx.k8s.cordon(name)
+            try:
+                await ctx.k8s.cordon(name)
+            except GatewayError as exc:
+                if not isinstance(exc, Unavailable):
+                    if not (await ctx.k8s.get_node(name)).get("spec", {}).get("unschedulable"):
+                        record.cordoned.remove(name)
+                    await _settle_record(ctx, record, op_id)
+                raise
             done.append(name)
         return f"cordoned {', '.join(done) or 'nothing new'}"
 
@@ -117,8 +140,8 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "",
                         blocked.append(f"{pod.key} ({exc.detail})")
                     except NotFound:
                         pass
-            if not remaining:
-                return f"evicted {len(evicted)} pod(s)"
+            if not remaining:  # a resumed step may find the pods gone: it says so, not "evicted 0"
+                return f"evicted {len(evicted)} pod(s)" if evicted else "no pod left to evict"
             if ctx.past(deadline):
                 stuck = blocked or remaining
                 raise Fatal(f"drain timed out after {ctx.options.drain_timeout_seconds:.0f}s; "

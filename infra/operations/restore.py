@@ -1,7 +1,9 @@
-"""`restore BLADE [--migrate-back]`: VMs home (when asked), uncordon, clear noout if last.
+"""`restore BLADE [--stay]`: VMs home (unless --stay), uncordon, clear noout if last.
 
-Works from the journal's maintenance record: it names the VMs that lived on the blade, the
-nodes we cordoned (not ones someone else had cordoned) and whether we set `noout`.
+Works from the journal: the maintenance record names the VMs that were on the blade, the
+nodes we cordoned (not ones someone else had cordoned) and whether we set `noout`; the
+homes table remembers where each moved VM lives, even after a `--stay` (so a later
+`restore` still brings it home, and a reboot of the blade it stayed on sends it home).
 """
 
 from __future__ import annotations
@@ -12,16 +14,40 @@ from infra.operations.machine import Step
 from infra.operations.migrate import migrate_all
 from infra.topology_build import MAINTENANCE_ANNOTATION
 
+Move = tuple[int, str, str, str]  # vmid, where it runs, where it goes, its home
+
+
+async def homeward(ctx: Context, blade: str) -> tuple[list[Move], list[int]]:
+    """The moves of a restore of `blade`, and the VMs already home. The VMs the drain took off
+    `blade` go home (back to `blade` when their home is offline or in maintenance); so do those
+    whose home is `blade`."""
+    record = await ctx.journal.get_maintenance(blade)
+    homes = await ctx.journal.homes()
+    entries = await ctx.pve.cluster_resources()
+    usable = {e["node"] for e in entries if e.get("type") == "node" and e.get("status") == "online"}
+    usable -= {m.blade for m in await ctx.journal.maintenance() if m.blade != blade}
+    wanted = {vmid: homes.get(vmid, (blade, 0))[0] for vmid in (record.placement if record else {})}
+    wanted |= {vmid: home for vmid, (home, _) in homes.items() if home == blade}
+    moves, arrived = [], []
+    for e in entries:
+        vmid = int(e.get("vmid", -1))
+        if e.get("type") != "qemu" or vmid not in wanted:
+            continue
+        home = wanted[vmid]
+        target = home if home in usable or home == blade else blade
+        if e["node"] == home:
+            arrived.append(vmid)
+        elif e["node"] != target and e.get("status") == "running":
+            moves.append((vmid, e["node"], target, home))
+    return moves, arrived
+
 
 def restore_steps(ctx: Context, blade: str, migrate_back: bool, prefix: str = "") -> list[Step]:
     async def back() -> str:
-        record = await ctx.journal.get_maintenance(blade)
-        if record is None:
-            return "no maintenance record: nothing to move back"
-        home = {vmid for vmid, b in record.placement.items() if b == blade}
-        moves = [(int(e["vmid"]), e["node"], blade) for e in await ctx.pve.cluster_resources(type="vm")
-                 if int(e.get("vmid", -1)) in home and e["node"] != blade and e.get("status") == "running"]
-        done = await migrate_all(ctx, moves)
+        moves, arrived = await homeward(ctx, blade)
+        done = await migrate_all(ctx, [(vmid, source, target) for vmid, source, target, _ in moves])
+        home_now = [vmid for vmid, _, target, home in moves if target == home]
+        await ctx.journal.forget_homes([*arrived, *home_now])
         return "; ".join(done) or "every VM already home"
 
     async def uncordon() -> str:

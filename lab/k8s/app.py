@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import crds, discovery, fieldvalidation, openapi, routes, routes_metrics
+from lab.k8s import discovery, fieldvalidation, openapi, routes, routes_metrics
 from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
 from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
 from lab.k8s.resources import BY_KIND
@@ -81,7 +81,7 @@ KUBERNETES_SERVICE_IP = "10.43.0.1"  # the first address of K3s' service CIDR
 
 def bootstrap(lab: Lab) -> None:
     """What the API server's bootstrap controller does at start (system namespaces, the `kubernetes`
-    Service), plus the CRDs K3s and the addons bring."""
+    Service)."""
     res = routes.NAMESPACES
     for name in SYSTEM_NAMESPACES:
         if lab.k8s.store.find(res, "", name) is None:
@@ -92,7 +92,6 @@ def bootstrap(lab: Lab) -> None:
                          "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"clusterIP": KUBERNETES_SERVICE_IP,
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
-    crds.install(lab.k8s.store, lab.clock.now())
 
 
 def make_app(lab: Lab, token: str) -> web.Application:

@@ -1,120 +1,124 @@
-"""CustomResourceDefinitions of the custom kinds: K3s' HelmCharts and the installed addons' kinds.
+"""CustomResourceDefinitions: what the apiextensions-apiserver does with one, and with the
+objects of its kind.
 
-A custom kind is served only while its CRD exists, as on a real cluster: deleting the CRD
-makes the kind's paths 404 and removes its objects.
+A CRD is validated (names, scope, versions, structural schemas), then its names are accepted
+and it is Established unless another CRD holds them; from then on lab/k8s/registry.py serves
+its kind. Deleting the CRD deletes every object of its kind. Custom objects are pruned,
+defaulted and validated against the schema of their version (lab/k8s/schema.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lab.k8s.resources import BY_KIND, RESOURCES, Resource
+from lab.k8s import chart_crds, schema
+from lab.k8s.registry import CRD, resources_of
+from lab.k8s.resources import Resource
 from lab.k8s.store import Store, timestamp
+from lab.k8s.structural import definition_errors
 
-CRD = BY_KIND["CustomResourceDefinition"]
 Obj = dict[str, Any]
-_HELM_SPEC = {**{key: {"type": "string"} for key in ("chart", "repo", "version", "targetNamespace",
-                                                      "valuesContent", "helmVersion", "jobImage", "timeout")},
-              "bootstrap": {"type": "boolean"}, "createNamespace": {"type": "boolean"},
-              "set": {"type": "object", "additionalProperties": {"x-kubernetes-int-or-string": True}}}
-# the typed fields of the CRDs' schemas (K3s' helm-controller CRDs), the rest is preserved as sent
-SPEC_FIELDS: dict[str, Obj] = {"HelmChart": _HELM_SPEC,
-                               "HelmChartConfig": {"valuesContent": {"type": "string"}}}
-# kubectl's columns for the kinds whose CRDs name some (K3s' helm-controller CRD)
-PRINTER_COLUMNS: dict[str, list[Obj]] = {"HelmChart": [
-    {"name": name, "type": "boolean" if name == "Bootstrap" else "string", "jsonPath": path}
-    for name, path in (("Job", ".status.jobName"), ("Chart", ".spec.chart"),
-                       ("TargetNamespace", ".spec.targetNamespace"), ("Version", ".spec.version"),
-                       ("Repo", ".spec.repo"), ("HelmVersion", ".spec.helmVersion"),
-                       ("Bootstrap", ".spec.bootstrap"))]}
-_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+Cause = schema.Cause
 
 
-def crd_name(res: Resource) -> str:
-    return f"{res.plural}.{res.group}"
+def known(kind: str) -> Resource:
+    """The kind of one of the CRDs K3s or an addon chart brings (for the controllers that use it)."""
+    return next(resources_of(c)[0] for c in chart_crds.ALL if c["spec"]["names"]["kind"] == kind)
 
 
-def definition(res: Resource, now: float) -> Obj:
-    names = {"plural": res.plural, "singular": res.kind.lower(), "kind": res.kind,
-             "listKind": f"{res.kind}List"}
-    if res.short_names:
-        names["shortNames"] = list(res.short_names)
-    schema = {"type": "object", "properties": {
-        "spec": {"type": "object", "properties": SPEC_FIELDS.get(res.kind, {}),
-                 "x-kubernetes-preserve-unknown-fields": True},
-        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
-    version: Obj = {"name": res.version, "served": True, "storage": True,
-                    "schema": {"openAPIV3Schema": schema}}
-    if "status" in res.subresources:
-        version["subresources"] = {"status": {}}
-    if res.kind in PRINTER_COLUMNS:
-        version["additionalPrinterColumns"] = PRINTER_COLUMNS[res.kind]
-    crd = {
-        "apiVersion": CRD.api_version, "kind": CRD.kind, "metadata": {"name": crd_name(res)},
-        "spec": {"group": res.group, "names": names, "scope": "Namespaced" if res.namespaced else "Cluster",
-                 "versions": [version]},
-    }
-    accept(crd, now)
-    return crd
+def _condition(crd: Obj, kind: str, ok: bool, reason: str, message: str, since: str) -> Obj:
+    status = "True" if ok else "False"
+    old = next((c for c in (crd.get("status") or {}).get("conditions") or []
+                if isinstance(c, dict) and c.get("type") == kind and c.get("status") == status), None)
+    return {"type": kind, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": old.get("lastTransitionTime", since) if old else since}
 
 
-def accept(crd: Obj, now: float) -> None:
-    """What the apiextensions controllers report once a CRD's names are taken: Established."""
-    spec, since = crd.get("spec", {}), timestamp(now)
+def _conflict(store: Store, crd: Obj) -> str | None:
+    """Another CRD of the same group already serving this plural or kind."""
+    spec = crd["spec"]
+    for other in store.list(CRD):
+        theirs = other.get("spec", {})
+        if other["metadata"]["name"] == crd["metadata"].get("name") or theirs.get("group") != spec["group"]:
+            continue
+        if theirs.get("names", {}).get("kind") == spec["names"]["kind"]:
+            return f'"{spec["names"]["kind"]}" is already in use'
+    return None
+
+
+def accept(store: Store, crd: Obj, now: float) -> None:
+    """The NamesAccepted and Established conditions, set in place, as the CRD controllers would."""
+    since = timestamp(now)
+    conflict = _conflict(store, crd)
+    names = crd["spec"]["names"]
+    accepted = {**names, "singular": names.get("singular") or names["kind"].lower(),
+                "listKind": names.get("listKind") or f"{names['kind']}List"}
+    crd["spec"]["names"] = accepted
     crd["status"] = {
-        "acceptedNames": spec.get("names", {}),
-        "storedVersions": [v["name"] for v in spec.get("versions") or [] if v.get("storage")],
+        "acceptedNames": {"plural": "", "kind": ""} if conflict else accepted,  # Go's zero value
+        "storedVersions": [v["name"] for v in crd["spec"]["versions"] if v.get("storage")],
         "conditions": [
-            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-             "message": "no conflicts found", "lastTransitionTime": since},
-            {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-             "message": "the initial names have been accepted", "lastTransitionTime": since}]}
+            _condition(crd, "NamesAccepted", conflict is None, "KindConflict" if conflict else "NoConflicts",
+                       conflict or "no conflicts found", since),
+            _condition(crd, "Established", conflict is None,
+                       "NotAccepted" if conflict else "InitialNamesAccepted",
+                       "not all names are accepted" if conflict else "the initial names have been accepted",
+                       since)]}
 
 
-def install(store: Store, now: float) -> None:
-    for res in RESOURCES:
-        if res.custom and store.find(CRD, "", crd_name(res)) is None:
-            store.create(CRD, definition(res, now))
+def check_definition(crd: Obj, current: Obj | None = None) -> list[Cause]:
+    """ValidateCustomResourceDefinition, and on update its immutable scope."""
+    errors = definition_errors(crd)
+    scope = (crd.get("spec") or {}).get("scope")
+    if current is not None and scope != current["spec"].get("scope"):
+        errors.append(("spec.scope", "FieldValueInvalid", f"Invalid value: {schema.go_value(scope)}: "
+                       "field is immutable"))
+    return errors
 
 
-def served(store: Store, res: Resource) -> bool:
-    return not res.custom or store.find(CRD, "", crd_name(res)) is not None
+def install(store: Store, definitions: list[Obj], now: float) -> None:
+    """Create the CRDs that do not exist yet (Helm never upgrades a chart's crds/)."""
+    for definition in definitions:
+        if store.find(CRD, "", definition["metadata"]["name"]) is None:
+            crd = {**definition, "metadata": dict(definition["metadata"])}
+            accept(store, crd, now)
+            store.create(CRD, crd)
+
+
+def install_k3s(store: Store, now: float) -> None:
+    install(store, chart_crds.K3S, now)
+
+
+def install_chart_crds(store: Store, chart: str, values: Obj, now: float) -> None:
+    """The CRDs a chart's release brings, created when the release installs."""
+    install(store, chart_crds.chart_crds(chart, values), now)
 
 
 def remove_objects(store: Store, crd: Obj) -> None:
     """Deleting a CRD deletes every object of its kind."""
-    spec = crd.get("spec", {})
-    kind = spec.get("names", {}).get("kind")
-    res = BY_KIND.get(kind or "")
-    if res is not None and res.group == spec.get("group"):
-        for obj in list(store.iter(res)):
-            store.remove(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    # every version shares one storage, served or not
+    res = Resource(spec.get("group", ""), "", names.get("plural", ""), names.get("kind", ""),
+                   spec.get("scope") == "Namespaced", custom=True)
+    for obj in list(store.iter(res)):
+        store.remove(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
 
 
-def _type_errors(schema: Obj, value: Any, path: str) -> list[tuple[str, str, str]]:
-    kind, want = _JSON_TYPES.get(type(value), "null"), schema.get("type")
-    if want and value is not None and kind != want and not (want == "number" and kind == "integer"):
-        return [(path, "FieldValueTypeInvalid",
-                 f'Invalid value: "{kind}": {path} in body must be of type {want}: "{kind}"')]
-    if schema.get("x-kubernetes-int-or-string") and kind not in ("integer", "string", "null"):
-        return [(path, "FieldValueInvalid", f'Invalid value: "{kind}": {path} in body must be of type '
-                                             f'integer,string: "{kind}"')]
-    if not isinstance(value, dict):
-        return []
-    errors = []
-    props = schema.get("properties")
-    for key, item in value.items():
-        sub = (props if isinstance(props, dict) else {}).get(key, schema.get("additionalProperties"))
-        if isinstance(sub, dict):
-            errors += _type_errors(sub, item, f"{path}.{key}" if path else key)
-    return errors
-
-
-def schema_errors(store: Store, res: Resource, obj: Obj) -> list[tuple[str, str, str]]:
-    """(field, reason, message) where a custom resource breaks its CRD's structural schema."""
-    crd = store.find(CRD, "", crd_name(res)) if res.custom else None
+def version_schema(crd: Obj | None, version: str) -> Obj | None:
     versions = [v for v in (crd or {}).get("spec", {}).get("versions") or [] if isinstance(v, dict)]
-    version = next((v for v in versions if v.get("name") == res.version), {})
-    schema = (version.get("schema") or {}).get("openAPIV3Schema")
-    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
-    return _type_errors(schema, body, "") if isinstance(schema, dict) else []
+    found = next((v for v in versions if v.get("name") == version), {})
+    return (found.get("schema") or {}).get("openAPIV3Schema")
+
+
+def admit(crd: Obj | None, res: Resource, obj: Obj, pruned: list[str] | None = None) -> list[Cause]:
+    """Prune and default `obj` in place, then its schema errors; the fields the schema does not know
+    go to `pruned`, for fieldValidation (Strict refuses them, Warn warns)."""
+    spec = version_schema(crd, res.version)
+    if not isinstance(spec, dict):
+        return []
+    dropped = schema.prune(spec, obj)
+    if pruned is not None:
+        pruned += dropped
+    schema.default(spec, obj)
+    return schema.validate(spec, obj)

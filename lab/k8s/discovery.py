@@ -6,10 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.k8s import crds, metrics_api
+from lab.k8s import metrics_api, registry
 from lab.k8s.errors import no_such_resource
 from lab.k8s.http import lab_of
-from lab.k8s.resources import RESOURCES, Resource
+from lab.k8s.resources import Resource
 
 VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.4+k3s1",
            "gitCommit": "a562d7d7a6ac2a7b4bc2a0bbbbf5c0f1ae12e2fd", "gitTreeState": "clean",
@@ -30,9 +30,8 @@ SUBRESOURCES: dict[str, tuple[str, str, str, list[str]]] = {
 }
 
 
-def _served(request: web.Request) -> list[Resource]:
-    store = lab_of(request).k8s.store
-    return [r for r in RESOURCES if crds.served(store, r)]
+def _served(request: web.Request) -> tuple[Resource, ...]:
+    return registry.served(lab_of(request).k8s.store).resources
 
 
 def _group_versions(request: web.Request) -> dict[str, list[str]]:
@@ -51,12 +50,13 @@ def _group(name: str, versions: list[str]) -> dict[str, Any]:
 
 
 def _resource_entries(r: Resource) -> list[dict[str, Any]]:
-    entry: dict[str, Any] = {"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced,
-                             "kind": r.kind, "verbs": VERBS}
+    entry: dict[str, Any] = {"name": r.plural, "singularName": r.singular or r.kind.lower(),
+                             "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS}
     if r.short_names:
         entry["shortNames"] = list(r.short_names)
-    if r.plural in CATEGORY_ALL:
-        entry["categories"] = ["all"]
+    categories = ["all"] if r.plural in CATEGORY_ALL and not r.custom else list(r.categories)
+    if categories:
+        entry["categories"] = categories
     entries = [entry]
     for sub in r.subresources:
         group, version, kind, verbs = SUBRESOURCES[sub]

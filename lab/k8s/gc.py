@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lab.k8s.resources import RESOURCES, Resource
+from lab.k8s import registry
+from lab.k8s.resources import Resource
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -18,7 +19,7 @@ Obj = dict[str, Any]
 
 def _dependents(lab: Lab, uid: str) -> list[tuple[Resource, Obj]]:
     store = lab.k8s.store
-    return [(r, o) for r in RESOURCES for o in list(store.iter(r))
+    return [(r, o) for r in list(registry.kinds(store)) for o in list(store.iter(r))
             if any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or ())]
 
 

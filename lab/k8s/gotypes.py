@@ -166,7 +166,7 @@ def _expr(schema: dict[str, Any], defs: dict[str, Any], todo: list[str]) -> str:
 def build(definitions: Path) -> dict[str, Any]:
     defs = json.loads(definitions.read_text())["$defs"]
     kinds: dict[str, str] = {}
-    served = [(r.group, r.version, r.kind) for r in RESOURCES if not r.custom] + list(_SUBRESOURCE_BODIES)
+    served = [(r.group, r.version, r.kind) for r in RESOURCES] + list(_SUBRESOURCE_BODIES)
     for group, version, kind in served:
         gvk = {"group": group, "version": version, "kind": kind}
         for name, schema in defs.items():

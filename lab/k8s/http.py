@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from aiohttp import web
 
 from lab.k8s import fieldvalidation, managed, validation
 from lab.k8s.errors import UnsupportedMediaType, no_such_resource
-from lab.k8s.resources import BY_PATH, Resource
+from lab.k8s.resources import Resource
 from lab.k8s.store import timestamp
 
 if TYPE_CHECKING:
@@ -30,13 +31,14 @@ class Target:
     sub: str | None
 
 
-def parse_target(group: str, version: str, tail: str) -> Target:
-    """`[namespaces/NS/]PLURAL[/NAME[/SUB]]`; anything else is the server's plain 404."""
+def parse_target(group: str, version: str, tail: str,
+                 by_path: Mapping[tuple[str, str, str], Resource]) -> Target:
+    """`[namespaces/NS/]PLURAL[/NAME[/SUB]]` of a served kind; anything else is the server's plain 404."""
     parts = [p for p in tail.split("/") if p]
     namespace = None
-    if len(parts) >= 3 and parts[0] == "namespaces" and (group, version, parts[2]) in BY_PATH:
+    if len(parts) >= 3 and parts[0] == "namespaces" and (group, version, parts[2]) in by_path:
         namespace, parts = parts[1], parts[2:]
-    res = BY_PATH.get((group, version, parts[0])) if parts else None
+    res = by_path.get((group, version, parts[0])) if parts else None
     if res is None or len(parts) > 3 or (namespace is not None and not res.namespaced):
         raise no_such_resource()
     name = parts[1] if len(parts) > 1 else None

@@ -45,11 +45,9 @@ def _content(obj: Obj | None) -> Obj:
 
 def _reset(w: Write, paths: set[Path]) -> set[Path]:
     """Fields the endpoint cannot set are nobody's there: status through the main resource, all but status
-    through /status, all but the replicas through /scale (the registries' ResetFieldsStrategy)."""
+    through /status (the registries' ResetFieldsStrategy); a /scale write changes only the replicas."""
     if w.subresource == "status":
         return {p for p in paths if p[:1] == ("f:status",)}
-    if w.subresource == "scale":
-        return paths & {("f:spec", "f:replicas")}
     if "status" in w.res.subresources:
         paths = {p for p in paths if p[:1] != ("f:status",)}
     return paths - _STRIPPED

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
-from lab.k8s import defaults, guest
+from lab.k8s import crds, defaults, guest
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
 from lab.k8s.controllers.daemonset import DaemonSetController
@@ -109,6 +109,7 @@ class K8sCluster:
         cluster = cls(pve, clock, scenario.timings)
         now = clock()
         system_namespaces(cluster)
+        crds.install_k3s(cluster.store, now)  # K3s deploys its own CRDs as its server starts
         if any(vm.k3s_role and not vm.template for vm in pve.vms.values()):
             cluster.k3s_token = guest.cluster_token(hashlib.sha256(scenario.name.encode()).hexdigest()[:32])
         k3s = [vm for vm in sorted(pve.vms.values(), key=lambda v: v.name) if vm.k3s_role and not vm.template]
@@ -122,7 +123,7 @@ class K8sCluster:
             stale = None if cluster.vm_alive(vm, now) else now - cluster.timings.node_monitor_grace_period
             cluster.node_agent.register(vm, now, stale)
         if scenario.workloads == "default":
-            install_default_workloads(cluster)
+            install_default_workloads(cluster, now)
         cluster.advance(now)
         return cluster
 

@@ -1,10 +1,12 @@
-"""The kinds the lab's API server serves: group, version, plural, kind, scope."""
+"""The built-in kinds the lab's API server serves: group, version, plural, kind, scope.
+
+Custom kinds are not listed here: lab/k8s/registry.py adds one for each served version of an
+established CustomResourceDefinition.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-CUSTOM_GROUPS = frozenset({"helm.cattle.io", "metallb.io", "cert-manager.io", "monitoring.coreos.com"})
 
 
 @dataclass(frozen=True)
@@ -16,15 +18,13 @@ class Resource:
     namespaced: bool
     short_names: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
+    custom: bool = False  # served from a CustomResourceDefinition, not built in
+    singular: str = ""  # "" for the lowercased kind
+    categories: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def custom(self) -> bool:
-        """Served from a CustomResourceDefinition (K3s' and the addons' groups), not built in."""
-        return self.group in CUSTOM_GROUPS
 
     @property
     def key(self) -> str:
@@ -52,13 +52,6 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True),
     Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
              False, ("crd", "crds"), ("status",)),
-    Resource("helm.cattle.io", "v1", "helmcharts", "HelmChart", True, (), ("status",)),
-    Resource("helm.cattle.io", "v1", "helmchartconfigs", "HelmChartConfig", True),
-    Resource("metallb.io", "v1beta1", "ipaddresspools", "IPAddressPool", True),
-    Resource("metallb.io", "v1beta1", "l2advertisements", "L2Advertisement", True),
-    Resource("cert-manager.io", "v1", "clusterissuers", "ClusterIssuer", False, (), ("status",)),
-    Resource("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", True, ("smon",)),
-    Resource("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", True, ("promrule",)),
 )
 
 BY_KIND: dict[str, Resource] = {r.kind: r for r in RESOURCES}

@@ -20,6 +20,7 @@ from lab.k8s import (
     lists,
     managed,
     patch,
+    registry,
     subresources,
     tables,
     validation,
@@ -32,7 +33,6 @@ from lab.k8s.errors import (
     K8sError,
     MethodNotAllowed,
     NotFound,
-    no_such_resource,
     object_details,
 )
 from lab.k8s.http import (
@@ -46,7 +46,7 @@ from lab.k8s.http import (
     truthy,
     writer,
 )
-from lab.k8s.resources import BY_KIND, RESOURCES, Resource
+from lab.k8s.resources import BY_KIND, Resource
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -59,9 +59,8 @@ RETURNS_DELETED_OBJECT = {"Pod", "Service", "Namespace"}  # the registries with 
 
 async def resource(request: web.Request) -> web.StreamResponse:
     m = request.match_info
-    t = parse_target(m.get("group", ""), m.get("version", "v1"), m["tail"])
-    if not crds.served(lab_of(request).k8s.store, t.res):
-        raise no_such_resource()
+    t = parse_target(m.get("group", ""), m.get("version", "v1"), m["tail"],
+                     registry.served(lab_of(request).k8s.store).by_path)
     method = request.method
     if t.name is None:
         handler = {"GET": _list_or_watch, "POST": _create, "DELETE": _delete_collection}.get(method)
@@ -91,8 +90,7 @@ def _as_table(request: web.Request) -> str | None:
 
 
 def _table(lab: Lab, res: Resource, items: list[Obj], list_meta: Obj, include: str) -> Obj:
-    crd = lab.k8s.store.find(crds.CRD, "", crds.crd_name(res)) if res.custom else None
-    columns = tables.printer_columns(crd, res.version)
+    columns = tables.printer_columns(registry.crd_of(lab.k8s.store, res), res.version)
     return tables.table(res, items, list_meta, lab.clock.now(), include, columns)
 
 
@@ -139,8 +137,19 @@ def _require_namespace(lab: Lab, namespace: str | None) -> None:
         raise NotFound.of("namespaces", namespace)
 
 
-def _check_schema(request: web.Request, t: Target, obj: Obj) -> None:
-    if causes := crds.schema_errors(lab_of(request).k8s.store, t.res, obj):
+def _check_schema(request: web.Request, t: Target, obj: Obj, current: Obj | None = None) -> None:
+    """A custom object against its CRD's schema; a CRD against the apiextensions rules."""
+    if t.res.custom:
+        pruned: list[str] = []
+        causes = crds.admit(registry.crd_of(lab_of(request).k8s.store, t.res), t.res, obj, pruned)
+        # the decoder's words: a whole object "cannot be handled"; a patch's result is just strict
+        prefix = validation.cannot_handle_prefix(t.res) if request.method in ("POST", "PUT") else ""
+        fieldvalidation.report(request, fieldvalidation.unknown(pruned), prefix)
+    elif t.res.kind == "CustomResourceDefinition":
+        causes = crds.check_definition(obj, current)
+    else:
+        return
+    if causes:
         raise validation.invalid(t.res, obj["metadata"].get("name") or "", causes)
 
 
@@ -157,7 +166,7 @@ def _create_checked(request: web.Request, t: Target, obj: Obj, *, applied: bool 
     obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
     lab.k8s.prepare_create(t.res, obj)
     if t.res.kind == "CustomResourceDefinition":
-        crds.accept(obj, lab.clock.now())
+        crds.accept(lab.k8s.store, obj, lab.clock.now())
     if dry_run(request):
         return respond(obj, 201)
     return respond(lab.k8s.store.create(t.res, obj), 201)
@@ -195,10 +204,12 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj, *,
         managed.update(current, new, writer(request, t))
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
-    _check_schema(request, t, new)
+    _check_schema(request, t, new, current)
+    store = lab_of(request).k8s.store
+    if t.res.kind == "CustomResourceDefinition" and t.sub is None:
+        crds.accept(store, new, lab_of(request).clock.now())
     if dry_run(request):
         return respond(new)
-    store = lab_of(request).k8s.store
     if _same(current, new):  # a no-op write keeps its resourceVersion and wakes no watcher
         if new["metadata"].get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
             raise Conflict.stale(t.res.plural, current["metadata"]["name"], t.res.group)
@@ -310,7 +321,7 @@ async def _delete_options(request: web.Request) -> Obj:
 
 def _empty_namespace(lab: Lab, namespace: str) -> None:
     """What the namespace controller does before it removes a deleted namespace."""
-    for res in RESOURCES:
+    for res in list(registry.kinds(lab.k8s.store)):
         if res.namespaced:
             for obj in lab.k8s.store.list(res, namespace):
                 delete_one(lab, Target(res, namespace, None, None), obj["metadata"]["name"],

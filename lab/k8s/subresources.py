@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from lab.k8s import managed, patch, validation
+from lab.k8s import managed, patch, registry, validation
 from lab.k8s.errors import BadRequest, Conflict
 from lab.k8s.http import Target, dry_run, lab_of, read_object, respond, success, writer
 from lab.k8s.resources import Resource
@@ -50,20 +51,62 @@ async def stream(request: web.Request, t: Target) -> web.Response:
     raise AssertionError("connect_namespaced_pod always refuses")
 
 
-def scale_of(obj: Obj) -> Obj:
+@dataclass(frozen=True)
+class ScalePaths:
+    """Where a kind keeps its replicas: the built-in workloads' fields, or a CRD's scale paths."""
+    spec: tuple[str, ...] = ("spec", "replicas")
+    status: tuple[str, ...] = ("status", "replicas")
+    selector: tuple[str, ...] | None = None  # a custom kind's labelSelectorPath (a selector string)
+
+
+def _keys(path: Any) -> tuple[str, ...]:
+    return tuple(p for p in str(path or "").split(".") if p)
+
+
+def scale_paths(request: web.Request, res: Resource) -> ScalePaths:
+    crd = registry.crd_of(lab_of(request).k8s.store, res)
+    if crd is None:
+        return ScalePaths()
+    version = next((v for v in crd["spec"]["versions"] if v.get("name") == res.version), {})
+    scale = (version.get("subresources") or {}).get("scale") or {}
+    selector = _keys(scale.get("labelSelectorPath"))
+    return ScalePaths(_keys(scale.get("specReplicasPath")), _keys(scale.get("statusReplicasPath")),
+                      selector or None)
+
+
+def _at(obj: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def scale_of(obj: Obj, paths: ScalePaths = ScalePaths()) -> Obj:
     meta = obj["metadata"]
-    selector = (obj.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
+    if paths.selector is None:
+        labels = (_at(obj, ("spec", "selector")) or {}).get("matchLabels") or {}
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+    else:
+        selector = _at(obj, paths.selector) if isinstance(_at(obj, paths.selector), str) else ""
+    replicas = _at(obj, paths.status)
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
                                               "creationTimestamp") if k in meta},
-            "spec": {"replicas": obj.get("spec", {}).get("replicas", 0)},
-            "status": {"replicas": obj.get("status", {}).get("replicas", 0),
-                       "selector": ",".join(f"{k}={v}" for k, v in selector.items())}}
+            "spec": {"replicas": _at(obj, paths.spec) or 0},
+            "status": {"replicas": replicas if isinstance(replicas, int) else 0, "selector": selector}}
+
+
+def _set(obj: Obj, keys: tuple[str, ...], value: Any) -> None:
+    for key in keys[:-1]:
+        if not isinstance(obj.get(key), dict):
+            obj[key] = {}
+        obj = obj[key]
+    obj[keys[-1]] = value
 
 
 async def get_scale(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
-    return respond(scale_of(lab_of(request).k8s.store.get(t.res, t.namespace or "", t.name)))
+    obj = lab_of(request).k8s.store.get(t.res, t.namespace or "", t.name)
+    return respond(scale_of(obj, scale_paths(request, t.res)))
 
 
 async def write_scale(request: web.Request, t: Target) -> web.Response:
@@ -71,8 +114,9 @@ async def write_scale(request: web.Request, t: Target) -> web.Response:
     raw = await request.read()
     store = lab_of(request).k8s.store
     current = store.get(t.res, t.namespace or "", t.name)  # after the body: no change slips in between
+    paths = scale_paths(request, t.res)
     if request.method == "PATCH":
-        scale = patch.apply_patch(scale_of(current), request.content_type,
+        scale = patch.apply_patch(scale_of(current, paths), request.content_type,
                                   validation.decode(raw, SCALE, request.content_type), custom=False,
                                   field_manager=request.query.get("fieldManager"))
         validation.check_patched(SCALE, scale)
@@ -87,11 +131,11 @@ async def write_scale(request: web.Request, t: Target) -> web.Response:
     if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
         raise Conflict.stale(t.res.plural, t.name, t.res.group)
     updated = copy.deepcopy(current)
-    updated["spec"]["replicas"] = replicas
+    _set(updated, paths.spec, replicas)  # a custom object may have no spec yet
     managed.update(current, updated, writer(request, t))
     if dry_run(request):
-        return respond(scale_of(updated))
-    return respond(scale_of(store.update(t.res, updated, check_rv=False)))
+        return respond(scale_of(updated, paths))
+    return respond(scale_of(store.update(t.res, updated, check_rv=False), paths))
 
 
 HANDLERS = {

@@ -6,6 +6,7 @@ deployments); every other kind gets Name and Age, as a CRD without printer colum
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -226,16 +227,44 @@ def _row_object(res: Resource, obj: Obj, include: str) -> Obj | None:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
 
 
+_FILTER = re.compile(r'^\[\?\(@\.(\w+)=="([^"]*)"\)\]$')
+
+
+def _json_path(path: str) -> Callable[[Obj, float], Any]:
+    """A printer column's JSONPath: `.a.b` steps, and `[?(@.k=="v")]` picking a list item."""
+    steps = re.findall(r'\.([\w-]+)|(\[\?\(@\.\w+=="[^"]*"\)\])', path)
+
+    def cell(obj: Obj, now: float) -> Any:
+        value: Any = obj
+        for key, match in steps:
+            if key:
+                value = value.get(key) if isinstance(value, dict) else None
+            else:
+                k, v = _FILTER.match(match).groups()  # type: ignore[union-attr]
+                value = next((i for i in value or () if isinstance(i, dict) and i.get(k) == v), None)
+        return value
+    return cell
+
+
+def _date(cell: Callable[[Obj, float], Any]) -> Callable[[Obj, float], Any]:
+    def age(obj: Obj, now: float) -> Any:
+        value = cell(obj, now)
+        since = parse_time(value) if isinstance(value, str) else None
+        return None if since is None else human_duration(now - since)
+    return age
+
+
 def printer_columns(crd: Obj | None, version: str) -> list[Column] | None:
-    """A custom kind's columns: its CRD's additionalPrinterColumns (simple `.a.b` paths), then Age."""
+    """A custom kind's columns: Name, then its CRD's additionalPrinterColumns (Age alone when it names
+    none, as the apiextensions-apiserver defaults them); a `date` column shows an age."""
     versions = ((crd or {}).get("spec") or {}).get("versions") or []
     spec = next((v for v in versions if isinstance(v, dict) and v.get("name") == version), {})
     extra = [c for c in spec.get("additionalPrinterColumns") or [] if isinstance(c, dict)]
     if not extra:
         return None
     return [NAME, *((str(c.get("name", "")), str(c.get("type", "string")), int(c.get("priority") or 0),
-                     _path(*str(c.get("jsonPath", "")).strip(".").split("."), default=None)) for c in extra),
-            AGE]
+                     _date(_json_path(str(c.get("jsonPath", "")))) if c.get("type") == "date"
+                     else _json_path(str(c.get("jsonPath", "")))) for c in extra)]
 
 
 def table(res: Resource, items: list[Obj], list_meta: Obj, now: float, include: str = "Metadata",

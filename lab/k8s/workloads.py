@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import yaml
+
+from lab.k8s import crds, registry
+from lab.k8s.charts import chart_name_version
 from lab.k8s.controllers.base import Obj, ensure_namespace
 from lab.k8s.manifests import CRITICAL_ADDON, Pods, deployment, pdb, service, statefulset
-from lab.k8s.resources import BY_KIND
+from lab.k8s.resources import BY_KIND, Resource
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
@@ -184,10 +188,20 @@ def _apps() -> list[Obj]:
     ]
 
 
-def install_default_workloads(cluster: K8sCluster) -> None:
+def _kind(obj: Obj) -> Resource:
+    return BY_KIND.get(obj["kind"]) or crds.known(obj["kind"])
+
+
+def install_default_workloads(cluster: K8sCluster, now: float) -> None:
     for name in ADDON_NAMESPACES:
         ensure_namespace(cluster.store, name)
-    for obj in [*_k3s_system(), *_addons(), *_apps()]:
-        res = BY_KIND[obj["kind"]]
+    objs = [*_k3s_system(), *_addons(), *_apps()]
+    for chart in (o for o in objs if o["kind"] == "HelmChart"):  # installed long ago, CRDs and all
+        name, _ = chart_name_version(chart["spec"]["chart"], None)
+        values = yaml.safe_load(chart["spec"].get("valuesContent") or "{}")
+        crds.install_chart_crds(cluster.store, name, values, now)
+    for obj in objs:
+        res = _kind(obj)
+        crds.admit(registry.crd_of(cluster.store, res), res, obj)  # as if created through the API
         if cluster.store.find(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) is None:
             cluster.create(res, obj)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab.pve.base import PveState
+from lab.pve.cloudinit import ipconfig
 from lab.pve.domain import AgentNotRunning, ParamError, PveError
 from lab.pve.objects import Vm, mac_for
 
@@ -83,18 +84,12 @@ class AgentApi(PveState):
 
 
 def guest_ipv4(vm: Vm) -> tuple[str, int]:
-    """The VM's address: its static cloud-init ipconfig0, else a DHCP lease from the vmid.
-
-    The lab does not check ipconfig0's format when it is set, so a malformed `ip=` (a guest
-    whose cloud-init cannot apply it) also falls back to the lease rather than failing here.
-    """
-    for part in vm.config.get("ipconfig0", "").split(","):
-        if part.startswith("ip=") and "/" in part:
-            try:
-                iface = ipaddress.IPv4Interface(part[3:])
-            except ValueError:
-                break
-            return str(iface.ip), iface.network.prefixlen
+    """The guest's address: the static ipconfig0 its cloud-init read at its last boot, else a
+    DHCP lease from the vmid (also for an ipconfig0 qemu-server would not use)."""
+    net = ipconfig(vm.cloudinit_booted, 0) or {}
+    if net.get("ip", "dhcp") not in ("dhcp", "manual"):
+        iface = ipaddress.IPv4Interface(net["ip"])
+        return str(iface.ip), iface.network.prefixlen
     return f"192.168.1.{vm.vmid % 200 + 20}", 24
 
 

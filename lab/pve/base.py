@@ -14,7 +14,7 @@ from typing import Any
 
 from lab.pve.domain import ConfigLocked, NodeOffline, NoSuchNode, NotQuorate, PveError, VmNotFound
 from lab.pve.objects import HOST_RESERVED, Blade, Vm
-from lab.pve.tasks import Task, TaskTable
+from lab.pve.tasks import INTERRUPTED, Task, TaskTable
 
 ROOT = "root@pam"
 log = logging.getLogger(__name__)
@@ -78,6 +78,10 @@ class PveState:
     def cluster_node(self, name: str) -> None:
         if name not in self.blades:
             raise PveError(f"no such cluster node '{name}'")
+
+    def ha_resource_create(self, sid: str, now: float, state: str = "started") -> None:
+        """HA: put a guest under HA with the requested state."""
+        raise NotImplementedError
 
     def ha_migrate_request(self, vm: Vm, target: str, now: float, user: str) -> Task:
         """HA: queue `ha-manager migrate`; returns the `hamigrate` task."""
@@ -144,12 +148,13 @@ class PveState:
     # --- tasks -----------------------------------------------------------------------------------
     def run_task(self, node: str, kind: str, obj: str | int, now: float, duration: float,
                  work: Callable[[Task, float], None] | None = None, user: str = ROOT,
-                 cleanup: Callable[[], None] | None = None) -> Task:
+                 cleanup: Callable[[], None] | None = None, interrupted: str = INTERRUPTED) -> Task:
         """Start a worker task that runs `work(task, end)` after `duration` lab seconds.
 
         `work` raising PveError ends the task with that message as exitstatus; a pending
         `fail_next_task` for this kind ends it with the given message instead. `cleanup`
-        runs however the task ends (e.g. to release a config lock).
+        runs however the task ends (e.g. to release a config lock), also when the task is
+        stopped, which ends it with `interrupted`.
         """
         blade = self.blade(node)
         task, forced = self.open_task(node, kind, obj, now, user)
@@ -176,6 +181,12 @@ class PveState:
                     cleanup()
             task.finish(end, error)
 
+        def stop(end: float) -> None:
+            if cleanup is not None:
+                cleanup()
+            task.finish(end, interrupted)
+
+        task.on_stop = stop
         self.at(now + duration, finish)
         return task
 

@@ -7,7 +7,9 @@ import hashlib
 import re
 from typing import Any
 
-from lab.pve.base import PveState
+from lab.pve.civalues import MASK, hash_password, validate_ssh_public_keys
+from lab.pve.cloudinit import is_windows
+from lab.pve.cloudinit_api import CloudinitApi
 from lab.pve.domain import ParamError, PveError
 from lab.pve.objects import MIB, Vm
 from lab.pve.tasks import Task
@@ -18,7 +20,7 @@ COLD_KEYS = {"cores", "sockets", "memory", "cpu", "agent", "machine", "bios", "n
 MEMORY = re.compile(r"^(current=)?\d+$")
 
 
-class ConfigApi(PveState):
+class ConfigApi(CloudinitApi):
     def _config_now(self, vm: Vm) -> dict[str, Any]:
         conf: dict[str, Any] = {"name": vm.name, "cores": vm.cores, "sockets": 1,
                                 "memory": str(vm.memory // MIB)}
@@ -41,12 +43,16 @@ class ConfigApi(PveState):
                 conf.pop(key, None)
         if vm.lock:
             conf["lock"] = vm.lock
+        if conf.get("cipassword"):
+            conf["cipassword"] = MASK
         conf["digest"] = digest
         return conf
 
     def qemu_pending(self, node: str, vmid: int, now: float) -> list[dict[str, Any]]:
         vm = self.vm_on(node, vmid, now)
         conf = self._config_now(vm)
+        if "cipassword" in conf:
+            conf["cipassword"] = MASK
         out = []
         for key in sorted(set(conf) | set(vm.pending)):
             item: dict[str, Any] = {"key": key}
@@ -72,6 +78,8 @@ class ConfigApi(PveState):
         skiplock = params.pop("skiplock", "0") in ("1", "True")  # a form 1, or JSON true
         if skiplock and user != "root@pam":  # not even root's API tokens
             raise ParamError("skiplock", "Only root may use this option.")
+        if "sshkeys" in params:
+            validate_ssh_public_keys(params["sshkeys"])
         memory = params.get("memory")
         if memory is not None and not MEMORY.match(memory):
             raise ParamError("memory", "invalid format - format error\n"
@@ -90,7 +98,7 @@ class ConfigApi(PveState):
             for key, value in params.items():
                 self._set(vm, key, value)
                 if task is not None:
-                    task.write(f"update VM {vmid}: -{key} {value}")
+                    task.write(f"update VM {vmid}: -{key} {'<hidden>' if key == 'cipassword' else value}")
 
         if not is_async:
             apply()
@@ -100,13 +108,22 @@ class ConfigApi(PveState):
         return self.run_task(node, "qmconfig", vmid, now, 1, apply, user=user).upid
 
     def _set(self, vm: Vm, key: str, value: str | None) -> None:
-        """One config change; cold keys of a running VM wait in pending until it restarts."""
+        """One config change; cold keys of a running VM wait in pending until it restarts.
+
+        `cipassword` is stored as a crypt hash; cloud-init keys apply at once, and a running
+        guest's change is recorded as not yet on its cloud-init drive.
+        """
         if vm.running() and key in COLD_KEYS:
             if value is None:
                 vm.pending_delete.add(key)
             else:
                 vm.pending[key] = value
             return
+        if key == "cipassword" and value is not None:  # written straight to the config, unrecorded
+            if not is_windows(vm.config.get("ostype")):  # cloudbase-init wants it in clear
+                value = hash_password(value, f"{vm.vmid}:{self.now}:{len(self.tasks)}")
+        else:
+            self.cloudinit_record_change(vm, key, value)
         self._apply(vm, key, value)
 
     @staticmethod

@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from lab.pve.agent import AgentApi, ExecHook
+from lab.pve.base import ROOT
+from lab.pve.clone import CloneApi
 from lab.pve.ha import HaApi
 from lab.pve.migrate import MigrateApi
 from lab.pve.nodes import NodesApi
 from lab.pve.objects import GIB, MIB, Blade, Disk, Vm, mac_for, uuid_for
+from lab.pve.permissions import PermissionDenied
 from lab.pve.power import PowerApi
 from lab.pve.qemu import QemuApi
 from lab.pve.tasks import Task, make_upid, task_log, tasks_list
@@ -21,7 +24,7 @@ from lab.pve.tasks import Task, make_upid, task_log, tasks_list
 __all__ = ["GIB", "MIB", "Blade", "Disk", "PveCluster", "Task", "Vm", "make_upid"]
 
 
-class PveCluster(NodesApi, PowerApi, QemuApi, MigrateApi, HaApi, AgentApi):
+class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, AgentApi):
     """The PVE cluster's state and API methods."""
 
     def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,
@@ -58,6 +61,31 @@ class PveCluster(NodesApi, PowerApi, QemuApi, MigrateApi, HaApi, AgentApi):
         self.online_blade(node, now)
         return self.task_table.get(node, upid).status_json()
 
+    def node_task_stop(self, node: str, upid: str, now: float, user: str = ROOT) -> None:
+        """`DELETE .../tasks/{upid}`: its owner may stop a task (a user also its tokens' tasks),
+        others need Sys.Modify on the node."""
+        self.online_blade(node, now)
+        task = self.task_table.get(node, upid)
+        owner = task.user.partition("!")[0] if "!" not in user else task.user
+        privileges = self.privileges.get(user)
+        if user != owner and privileges is not None and "Sys.Modify" not in privileges:
+            raise PermissionDenied(f"/nodes/{node}, Sys.Modify")
+        self.task_table.stop(node, upid, now)
+
+    def cluster_tasks(self, now: float) -> list[dict[str, Any]]:
+        """`GET /cluster/tasks`: the task lists the reachable nodes broadcast, newest first;
+        a token's tasks name the user and the token apart."""
+        out = []
+        for task in sorted(self.tasks.values(), key=lambda t: (t.starttime, t.pid), reverse=True):
+            if not self.reachable(task.node, now):
+                continue
+            entry = task.list_json()
+            user, bang, token = task.user.partition("!")
+            if bang:
+                entry.update(user=user, tokenid=token)
+            out.append(entry)
+        return out
+
     def task_log(self, node: str, upid: str, now: float, start: int = 0,
                  limit: int = 50) -> list[dict[str, Any]]:
         self.online_blade(node, now)
@@ -80,9 +108,12 @@ def _vm_from_spec(v: Any, now: float, blade_up: bool) -> Vm:
     running = v.status == "running" and not v.template and blade_up
     if v.status == "running" and not v.template:
         config["onboot"] = "1"  # homelab guests come back with their blade
-    return Vm(vmid=v.vmid, name=v.name, node=v.blade, cores=v.cores, memory=int(v.memory_gib * GIB),
-              disks=[disk], status="running" if running else "stopped", template=v.template,
-              ha=v.ha, agent=v.agent, k3s_role=v.k3s, config=config,
-              ha_request="started" if v.status == "running" else "stopped",
-              ha_state="started" if running else "stopped",
-              started_at=now - 86_000, agent_ready_at=now - 86_000)
+    vm = Vm(vmid=v.vmid, name=v.name, node=v.blade, cores=v.cores, memory=int(v.memory_gib * GIB),
+            disks=[disk], status="running" if running else "stopped", template=v.template,
+            ha=v.ha, agent=v.agent, k3s_role=v.k3s, config=config,
+            ha_request="started" if v.status == "running" else "stopped",
+            ha_state="started" if running else "stopped",
+            started_at=now - 86_000, agent_ready_at=now - 86_000)
+    vm.cloudinit_drive = vm.cloudinit_conf()  # started before: the drive and the guest agree
+    vm.guest_boot()
+    return vm

@@ -80,6 +80,12 @@ class Vm:
     ha_state: str = "started"  # the CRM's state: started, stopped, migrate, fence, recovery, freeze
     migrating_to: str | None = None
     starting: bool = False  # QEMU is being started: its memory is already taken
+    # cloud-init: PVE's `[special:cloudinit]` section (old values of keys changed on the running
+    # guest since its drive was generated, and `added`); the config the drive was generated from;
+    # the config the guest's cloud-init read at its last boot (its hostname, keys and address)
+    cloudinit_record: dict[str, str] = field(default_factory=dict)
+    cloudinit_drive: dict[str, str] = field(default_factory=dict)
+    cloudinit_booted: dict[str, str] = field(default_factory=dict)
 
     @property
     def sid(self) -> str:
@@ -91,6 +97,14 @@ class Vm:
 
     def running(self) -> bool:
         return self.status == "running"
+
+    def cloudinit_conf(self) -> dict[str, str]:
+        """The config keys cloud-init renders from (name, netN, ipconfigN, ci*, ...)."""
+        return {"name": self.name, **self.config}
+
+    def guest_boot(self) -> None:
+        """The guest boots: its cloud-init reads the drive as it is now."""
+        self.cloudinit_booted = dict(self.cloudinit_drive)
 
     def agent_up(self, now: float) -> bool:
         return self.running() and self.agent and now >= self.agent_ready_at

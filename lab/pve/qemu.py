@@ -8,7 +8,7 @@ from typing import Any
 
 from lab.pve.config import ConfigApi
 from lab.pve.domain import ParamError, PveError
-from lab.pve.objects import GIB, MIB, Disk, Vm, mac_for, uuid_for
+from lab.pve.objects import GIB, MIB, Vm
 from lab.pve.tasks import Task
 
 SIZE = re.compile(r"^(\+)?(\d+(?:\.\d+)?)([KMGT])?$")
@@ -45,9 +45,15 @@ class QemuApi(ConfigApi):
         return out
 
     def qemu_power_on(self, vm: Vm, now: float, task: Task | None = None) -> None:
-        """qemu-server's vm_start: pending changes apply, then QEMU starts if the blade can hold it."""
+        """qemu-server's vm_start: pending changes apply, the cloud-init drive is written from the
+        config, then QEMU starts if the blade can hold it and the guest boots from that drive."""
+        if vm.template:
+            raise PveError("you can't start a vm if it's a template")
         room = self.mem_free(vm.node) + (vm.memory if vm.running() or vm.starting else 0)
         self._apply_pending(vm)
+        if self.has_cloudinit_drive(vm) and task is not None:
+            task.write("generating cloud-init ISO")
+        self.cloudinit_generate(vm)
         cores = self.blades[vm.node].cores
         if vm.cores > cores:
             raise PveError(f"MAX {cores} vcpus allowed per VM on this node")
@@ -61,6 +67,7 @@ class QemuApi(ConfigApi):
         vm.status = "running"
         vm.started_at = now
         vm.agent_ready_at = now + self.timings.vm_boot
+        vm.guest_boot()
 
     def qemu_power_off(self, vm: Vm) -> None:
         vm.status = "stopped"
@@ -121,43 +128,7 @@ class QemuApi(ConfigApi):
 
         return self.run_task(node, "qmdestroy", vmid, now, 2, destroy, user=user).upid
 
-    # --- clone and resize ---------------------------------------------------------------------------
-    def qemu_clone(self, node: str, vmid: int, newid: int, now: float, name: str | None = None,
-                   full: bool | None = None, target: str | None = None,
-                   user: str = "root@pam") -> str:
-        src = self.vm_on(node, vmid, now)
-        self.require_quorum(now)
-        if target is not None:
-            self.blade(target)
-        dest = target or node
-        if newid in self.vms:
-            raise PveError(f"unable to create VM {newid}: config file already exists")
-        self.check_lock(src)
-        linked = src.template and not full
-        if not src.template and full is False:
-            raise PveError("Linked clone feature is not supported for drive 'scsi0'")
-        disks = [Disk(d.key, d.storage, f"{d.volume}/vm-{newid}-disk-{i}" if linked
-                      else f"vm-{newid}-disk-{i}", d.size) for i, d in enumerate(src.disks)]
-        config = {k: v for k, v in src.config.items() if k != "onboot"}
-        if "net0" in config:
-            config["net0"] = re.sub(r"[0-9A-F]{2}(:[0-9A-F]{2}){5}", mac_for(newid), config["net0"])
-        config.update(smbios1=f"uuid={uuid_for(newid)}", vmgenid=uuid_for(-newid))
-        clone = Vm(vmid=newid, name=name or f"Copy-of-VM-{src.name}", node=dest, cores=src.cores,
-                   memory=src.memory, disks=disks, agent=src.agent, lock="clone", config=config)
-        self.vms[newid] = clone
-
-        def done(task: Task, end: float) -> None:
-            task.write(f"create {'linked' if linked else 'full'} clone of drive scsi0 "
-                       f"({self.storage}:{src.disks[0].volume})")
-
-        def unlock() -> None:
-            clone.lock = None
-
-        task = self.run_task(node, "qmclone", vmid, now, self.timings.clone, done, user=user,
-                             cleanup=unlock)
-        task.write(f"create {'linked' if linked else 'full'} clone of VM {vmid} as {newid}")
-        return task.upid
-
+    # --- resize -----------------------------------------------------------------------------------
     def qemu_resize(self, node: str, vmid: int, disk: str, size: str, now: float,
                     user: str = "root@pam") -> str:
         vm = self.vm_on(node, vmid, now)

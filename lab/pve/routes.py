@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from lab.pve import routes_cluster, routes_nodes, routes_qemu
+from lab.pve import routes_access, routes_cluster, routes_nodes, routes_qemu
 from lab.pve.nodes import RELEASE, REPOID
 
 version_table = web.RouteTableDef()
@@ -20,4 +20,4 @@ async def version(request: web.Request) -> web.Response:
 
 
 table: list[web.AbstractRouteDef] = [*version_table, *routes_cluster.table, *routes_nodes.table,
-                                     *routes_qemu.table]
+                                     *routes_qemu.table, *routes_access.table]

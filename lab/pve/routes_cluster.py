@@ -28,6 +28,12 @@ def cluster_nextid(c: Call) -> object:
     return c.pve.cluster_nextid(c.now, c.integer("vmid"))
 
 
+@table.get(f"{BASE}/tasks")
+@answers
+def cluster_tasks(c: Call) -> object:
+    return c.pve.cluster_tasks(c.now)
+
+
 @table.get(f"{BASE}/ha/resources")
 @answers
 def ha_resources(c: Call) -> object:

@@ -54,6 +54,25 @@ def task_status(c: Call) -> object:
     return c.pve.task_status(c.node, c.text("upid") or "", c.now)
 
 
+@table.delete(f"{NODE}/tasks/{{upid}}")
+@answers
+def node_task_stop(c: Call) -> object:
+    return c.pve.node_task_stop(c.node, c.text("upid") or "", c.now, c.user)
+
+
+@table.get(f"{NODE}/storage")
+@answers
+def node_storage_index(c: Call) -> object:
+    return c.pve.node_storage_index(c.node, c.now, content=c.text("content"), storage=c.text("storage"),
+                                    target=c.text("target"), formats=bool(c.flag("format")))
+
+
+@table.get(f"{NODE}/storage/{{storage}}/status")
+@answers
+def node_storage_status(c: Call) -> object:
+    return c.pve.node_storage_status(c.node, c.text("storage") or "", c.now)
+
+
 @table.get(f"{NODE}/tasks/{{upid}}/log")
 @answers
 def task_log(c: Call) -> object:

@@ -20,6 +20,12 @@ def qemu_list(c: Call) -> object:
     return c.pve.qemu_list(c.node, c.now, bool(c.flag("full")))
 
 
+@table.post(QEMU)
+@answers
+def qemu_create(c: Call) -> object:
+    return c.pve.qemu_create(c.node, c.vmid, c.body(), c.now, user=c.user)
+
+
 @table.delete(VM)
 @answers
 def qemu_destroy(c: Call) -> object:
@@ -71,7 +77,35 @@ def qemu_pending(c: Call) -> object:
 @answers
 def qemu_clone(c: Call) -> object:
     return c.pve.qemu_clone(c.node, c.vmid, c.integer("newid") or 0, c.now, name=c.text("name"),
-                            full=c.flag("full"), target=c.text("target"), user=c.user)
+                            full=c.flag("full"), target=c.text("target"), storage=c.text("storage"),
+                            user=c.user)
+
+
+@table.post(f"{VM}/template")
+@answers
+def qemu_template(c: Call) -> object:
+    return c.pve.qemu_template(c.node, c.vmid, c.now, c.text("disk"), user=c.user)
+
+
+@table.get(f"{VM}/cloudinit")
+@answers
+def qemu_cloudinit_pending(c: Call) -> object:
+    return c.pve.qemu_cloudinit_pending(c.node, c.vmid, c.now)
+
+
+@table.put(f"{VM}/cloudinit")
+@answers
+def qemu_cloudinit_update(c: Call) -> object:
+    return c.pve.qemu_cloudinit_update(c.node, c.vmid, c.now)
+
+
+@table.get(f"{VM}/cloudinit/dump")
+@answers
+def qemu_cloudinit_dump(c: Call) -> object:
+    # the password shows as a hash only to those who may change cloud-init settings
+    privileges = c.pve.privileges.get(c.user)
+    mask = privileges is not None and "VM.Config.Cloudinit" not in privileges
+    return c.pve.qemu_cloudinit_dump(c.node, c.vmid, c.text("type") or "", c.now, mask)
 
 
 @table.put(f"{VM}/resize")

@@ -29,6 +29,8 @@ class Task:
     log: list[str] = field(default_factory=list)
     warnings: int = 0
     on_end: list[Callable[[float], object]] = field(default_factory=list)
+    # what a SIGTERM does to the worker (`DELETE .../tasks/{upid}`); unset: the task just ends
+    on_stop: Callable[[float], None] | None = None
 
     def status_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"upid": self.upid, "node": self.node, "pid": self.pid,
@@ -70,6 +72,9 @@ class Task:
             fn(now)
 
 
+INTERRUPTED = "received interrupt"  # a worker's default SIGTERM handler (RESTEnvironment::fork_worker)
+
+
 def make_upid(node: str, pid: int, pstart: int, starttime: int, kind: str, obj: str, user: str) -> str:
     """`UPID:node:PID:PSTART:STARTTIME:type:id:user:` with PVE's hex fields."""
     return f"UPID:{node}:{pid:08X}:{pstart:08X}:{starttime:08X}:{kind}:{obj}:{user}:"
@@ -102,6 +107,15 @@ class TaskTable:
 
     def on_node(self, node: str) -> list[Task]:
         return [t for t in self.tasks.values() if t.node == node]
+
+    def stop(self, node: str, upid: str, now: float) -> None:
+        """`DELETE /nodes/{node}/tasks/{upid}`: SIGTERM to a running worker; a stopped one is left."""
+        task = self.get(node, upid)
+        if task.status != "running":
+            return
+        if task.on_stop is not None:
+            task.on_stop(now)
+        task.finish(now, INTERRUPTED)  # no-op when on_stop ended it with its own words
 
 
 def tasks_list(tasks: list[Task], *, start: int = 0, limit: int = 50, vmid: int | None = None,

@@ -8,21 +8,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from lab.pve.formats import FormatError, check_format
+
 MISSING = "property is missing and it is not optional"
 NOT_DEFINED = "property is not defined in schema and the schema does not allow additional properties"
 
-_DNS_LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?"
-# The formats PVE checks that our routes take (pve-common's pve_verify_*); other formats pass.
-# A `NAME-list` format checks each item of the list (PVE::JSONSchema::check_format).
-FORMATS = {
-    "pve-node": (re.compile(_DNS_LABEL), "value does not look like a valid node name"),
-    "pve-vmid": (re.compile(r"[1-9][0-9]{2,8}"), "value does not look like a valid VM ID"),
-    "pve-storage-id": (re.compile(r"[a-z][a-z0-9\-_.]*[a-z0-9]"),
-                       "storage ID '{}' contains illegal characters"),
-    "dns-name": (re.compile(rf"({_DNS_LABEL}\.)*{_DNS_LABEL}"), "value does not look like a valid DNS name"),
-    "pve-configid": (re.compile(r"[a-zA-Z][a-zA-Z0-9_-]+"), "invalid configuration ID '{}'"),
-    "urlencoded": (re.compile(r"[-%a-zA-Z0-9_.!~*'()]*"), "invalid urlencoded string: {}"),
-}
 _INTEGER = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?")
 
@@ -117,15 +107,18 @@ def _check_prop(value: Any, schema: Mapping[str, Any], path: str, errors: dict[s
         return
     if isinstance(value, dict):
         return
-    msg = _scalar_error(_scalar(value), schema)
+    msg = _scalar_error(_scalar(value), schema, path)
     if msg:
         _add(errors, path, msg)
 
 
-def _scalar_error(text: str, schema: Mapping[str, Any]) -> str | None:
+def _scalar_error(text: str, schema: Mapping[str, Any], path: str) -> str | None:
     fmt = schema.get("format")
-    if isinstance(fmt, str) and (msg := _format_error(fmt, text)):
-        return f"invalid format - {msg}\n"
+    if isinstance(fmt, str):
+        try:
+            check_format(fmt, text, path, split_list)
+        except FormatError as exc:
+            return f"invalid format - {exc.message}"
     pattern = schema.get("pattern")
     if pattern:
         try:
@@ -151,12 +144,3 @@ def _scalar_error(text: str, schema: Mapping[str, Any]) -> str | None:
 def split_list(text: str) -> list[str]:
     """PVE::ParseUtils::split_list: items separated by commas, semicolons or white space."""
     return text.split("\0") if "\0" in text else re.sub(r"[,;]", " ", text).split()
-
-
-def _format_error(fmt: str, text: str) -> str | None:
-    name, is_list = (fmt[:-5], True) if fmt.endswith("-list") else (fmt, False)
-    if name not in FORMATS:
-        return None
-    regex, wording = FORMATS[name]
-    bad = next((v for v in (split_list(text) if is_list else [text]) if not regex.fullmatch(v)), None)
-    return None if bad is None else wording.format(bad)

@@ -8,16 +8,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from proxmoxer import ProxmoxAPI
+from proxmoxer.core import ResourceException
 
 from tests.conftest import REFERENCE, RunningLab
 
 T = TypeVar("T")
 
 
-def proxmox(lab: RunningLab) -> ProxmoxAPI:
+def proxmox(lab: RunningLab, token: str = "drewburr", secret: str | None = None) -> ProxmoxAPI:
+    """proxmoxer as root@pam's `token` (by default drewburr's, whose secret the lab made)."""
     host, port = lab.pve_url.removeprefix("https://").split(":")
-    return ProxmoxAPI(host, port=int(port), user="root@pam", token_name="drewburr",
-                      token_value=lab.server.token_secret, verify_ssl=lab.ca_file)
+    return ProxmoxAPI(host, port=int(port), user="root@pam", token_name=token,
+                      token_value=secret or lab.server.token_secret, verify_ssl=lab.ca_file)
 
 
 def wait_for(check: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
@@ -41,6 +43,21 @@ def wait_task(api: ProxmoxAPI, upid: str, timeout: float = 10.0) -> dict[str, An
         return status if status["status"] == "stopped" else None
 
     return wait_for(stopped, timeout, f"task {upid}")
+
+
+def agent_up(vm: Any) -> bool:
+    """Whether the guest agent of `vm` (a proxmoxer `.../qemu/{vmid}` resource) answers."""
+    try:
+        vm.agent.ping.post()
+    except ResourceException:
+        return False
+    return True
+
+
+def eth0_address(vm: Any) -> str:
+    """The guest's first eth0 address, as its agent reports it."""
+    interfaces = vm.agent("network-get-interfaces").get()["result"]
+    return str(next(i for i in interfaces if i["name"] == "eth0")["ip-addresses"][0]["ip-address"])
 
 
 def vm_resource(api: ProxmoxAPI, vmid: int) -> dict[str, Any]:

@@ -90,8 +90,9 @@ async def test_a_bad_token_is_refused_and_the_secret_never_shows(running_lab):
 async def test_tls_is_verified_against_the_ca_file(running_lab, tmp_path, caplog):
     other_ca = tmp_path / "other-ca.pem"
     other_ca.write_bytes(make_certificates().ca_pem)  # a CA that did not sign the lab's certificate
-    with pytest.raises(Unavailable, match="SSL"):
+    with pytest.raises(GatewayError, match=r"TLS verification failed.*; check proxmox\.ca_file") as caught:
         await gateway(running_lab, ca_file=other_ca).version()
+    assert not isinstance(caught.value, Unavailable)  # not transient: retrying will not help
     with caplog.at_level(logging.WARNING):
         unverified = gateway(running_lab, ca_file=None, verify_tls=False)
     assert "TLS verification" in caplog.text

@@ -152,3 +152,78 @@ def test_random_apply_bodies_get_a_status(kube_lab: RunningLab) -> None:
         api.send("DELETE", collection + "/fuzz", params={"gracePeriodSeconds": "0"})
     run()
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
+
+
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+FUZZ_CRD = {"metadata": {"name": "fuzzes.fuzz.example"}, "spec": {
+    "group": "fuzz.example", "scope": "Namespaced", "names": {"plural": "fuzzes", "kind": "Fuzz"},
+    "versions": [{"name": "v1", "served": True, "storage": True,
+                  "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                                                           "statusReplicasPath": ".status.replicas"}},
+                  "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                      "spec": {"type": "object", "required": ["replicas"], "properties": {
+                          "replicas": {"type": "integer", "minimum": 0, "default": 1},
+                          "port": {"x-kubernetes-int-or-string": True},
+                          "type": {"type": "string", "enum": ["a", "b"], "maxLength": 1},
+                          "selector": {"type": "object", "additionalProperties": {"type": "string"}},
+                          "ports": {"type": "array", "maxItems": 2, "items": {
+                              "type": "object",
+                              "properties": {"port": {"type": "number", "maximum": 65535}}}},
+                          "data": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}},
+                      "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]}}
+SCHEMAS = st.recursive(
+    st.fixed_dictionaries({}, optional={"type": st.sampled_from(["object", "string", "array", "x"]),
+                                        "x-kubernetes-preserve-unknown-fields": st.booleans(),
+                                        "x-kubernetes-int-or-string": st.booleans(), "default": VALUES,
+                                        "enum": st.lists(SCALARS, max_size=2), "minimum": st.integers(-2, 2),
+                                        "nullable": st.booleans(), "required": st.lists(KEYS, max_size=2)}),
+    lambda inner: st.fixed_dictionaries({"type": st.just("object")}, optional={
+        "properties": st.dictionaries(KEYS, inner, max_size=3), "items": inner,
+        "additionalProperties": inner}),
+    max_leaves=8)
+
+
+def test_random_crds_and_custom_objects_get_a_status(kube_lab: RunningLab) -> None:
+    api = Api(kube_lab)
+    assert api.send("POST", CRDS, FUZZ_CRD).status_code == 201
+    fuzzes = "/apis/fuzz.example/v1" + NS + "/fuzzes"
+
+    @FUZZ
+    @given(OBJECTS, PATCH_TYPES, JSON_PATCH, VALUES, SCHEMAS, st.sampled_from(["fuzzes", "Fuzz", "x"]))
+    def run(obj: dict[str, Any], patch_type: str, json_patch: list[Any], merge: Any, schema: Any,
+            plural: str) -> None:
+        _check(api.send("POST", fuzzes, obj))
+        _check(api.send("PUT", fuzzes + "/fuzz", obj))
+        _check(api.send("PATCH", fuzzes + "/fuzz", json_patch if "json-patch" in patch_type else merge,
+                        patch_type))
+        _check(api.send("PUT", fuzzes + "/fuzz/status", obj))
+        _check(api.send("PATCH", fuzzes + "/fuzz/scale", merge, patch_type))
+        _check(api.send("GET", fuzzes, accept=TABLE))
+        api.send("DELETE", fuzzes + "/fuzz")
+        crd = json.loads(json.dumps(FUZZ_CRD).replace("fuzzes", plural))
+        crd["metadata"]["name"] = "randoms.fuzz.example"
+        crd["spec"]["names"] = {"plural": "randoms", "kind": "Random"}
+        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"] = schema
+        created = api.send("POST", CRDS, crd)
+        _check(created)
+        if created.status_code == 201:
+            _check(api.send("POST", "/apis/fuzz.example/v1" + NS + "/randoms", obj))
+            _check(api.send("GET", "/openapi/v3/apis/fuzz.example/v1"))
+            api.send("DELETE", CRDS + "/randoms.fuzz.example")
+        _check(api.send("PUT", CRDS + "/fuzzes.fuzz.example", {**obj, "spec": merge}))
+    run()
+    assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
+
+
+def test_random_openapi_requests_get_an_answer_not_a_500(kube_lab: RunningLab) -> None:
+    api = Api(kube_lab)
+    media = st.sampled_from(["application/json", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+                             "*/*", "text/html", "application/*;q=0.5", "", ";;", "application/yaml"])
+
+    @FUZZ
+    @given(st.lists(media, max_size=3), st.text(max_size=12), st.text(max_size=6))
+    def run(accept: list[str], group: str, version: str) -> None:
+        v2 = api.send("GET", "/openapi/v2", accept=",".join(accept))
+        assert v2.status_code in (200, 406)
+        assert api.send("GET", f"/openapi/v3/apis/{group or 'x'}/{version or 'v1'}").status_code in (200, 404)
+    run()

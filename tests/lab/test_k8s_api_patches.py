@@ -97,7 +97,8 @@ def test_custom_resources_take_merge_patch_but_refuse_strategic_merge(api: clien
                                           _content_type="application/strategic-merge-patch+json")
     assert (exc.value.status, json.loads(exc.value.body)["reason"]) == (415, "UnsupportedMediaType")
     got = co.get_namespaced_custom_object("metallb.io", "v1beta1", ns, "ipaddresspools", "lan")
-    assert got["spec"] == {"addresses": ["192.168.1.240-192.168.1.250"], "autoAssign": False}
+    assert got["spec"] == {"addresses": ["192.168.1.240-192.168.1.250"], "autoAssign": False,
+                           "avoidBuggyIPs": False}  # the CRD schema's default
 
 
 def test_label_selectors_filter_lists(api: client.ApiClient) -> None:

@@ -12,6 +12,7 @@ from kubernetes.client.rest import ApiException
 
 from tests.conftest import RunningLab
 from tests.lab.kube import Kubectl, fresh_namespace
+from tests.lab.pve_client import wait_for
 from tests.lab.test_k8s_api_fuzz import Api
 from tests.lab.test_k8s_server_side_apply import deployment, error
 
@@ -25,9 +26,9 @@ class Sent(NamedTuple):
 def send(api: client.ApiClient, method: str, path: str, body: Any = None, **query: str) -> Sent:
     """A request through the client's transport, with a body its typed models would refuse (they
     forbid unknown fields)."""
+    media = "application/merge-patch+json" if method == "PATCH" else "application/json"
     request = api.param_serialize(method, path, query_params=list(query.items()), body=body,
-                                  header_params={"Content-Type": "application/json",
-                                                 "Accept": "application/json"},
+                                  header_params={"Content-Type": media, "Accept": "application/json"},
                                   auth_settings=["BearerToken"])
     response = api.call_api(*request)
     return Sent(response.status, response.getheaders().getlist("Warning"), json.loads(response.read()))
@@ -140,3 +141,26 @@ def test_kubectl_apply_is_strict_by_default_and_warns_when_asked(kubectl: Kubect
     assert "deployment.apps/web created" in warned.stdout
     assert ".spec.bogus: field not declared in schema" in kubectl.fails("apply", "--server-side", "-f",
                                                                         str(manifest))
+
+
+GIZMOS = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+          "metadata": {"name": "gizmos.fv.example"}, "spec": {
+              "group": "fv.example", "scope": "Namespaced", "names": {"plural": "gizmos", "kind": "Gizmo"},
+              "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                  "type": "object", "properties": {"spec": {"type": "object", "properties": {
+                      "size": {"type": "integer"}}}}}}}]}}
+
+
+def test_a_custom_objects_unknown_fields_follow_the_same_directive(api: client.ApiClient) -> None:
+    ns = fresh_namespace(api, "fv")
+    client.ApiextensionsV1Api(api).create_custom_resource_definition(GIZMOS)
+    path = f"/apis/fv.example/v1/namespaces/{ns}/gizmos"
+
+    gizmo = {"apiVersion": "fv.example/v1", "kind": "Gizmo", "metadata": {"name": "g"},
+             "spec": {"size": 1, "colour": "red"}}
+    sent = wait_for(lambda: (s := send(api, "POST", path, gizmo)).status != 404 and s, what="Gizmos served")
+    assert sent.status == 201 and sent.warnings == ['299 - "unknown field \\"spec.colour\\""']
+    assert sent.body["spec"] == {"size": 1}
+    patched = send(api, "PATCH", path + "/g", {"spec": {"colour": "blue"}}, fieldValidation="Strict")
+    assert (patched.status, patched.body["message"]) == (
+        400, 'strict decoding error: unknown field "spec.colour"')

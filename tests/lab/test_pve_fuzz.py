@@ -27,10 +27,15 @@ PVE_STATUSES = {200, 400, 401, 403, 500, 501, 506, 595}
 TOKEN = {"Authorization": "PVEAPIToken=root@pam!fuzz=secret"}
 
 URI_VALUES = {"node": ["blade1", "blade3", "blade9", "bad_name"], "vmid": ["101", "105", "9000", "777", "-5"],
-              "sid": ["vm:101", "vm:105", "101", "ct:1"], "flag": ["noout", "pause", "bogus"]}
+              "sid": ["vm:101", "vm:105", "101", "ct:1"], "flag": ["noout", "pause", "bogus"],
+              "storage": ["ceph-rbd", "local", "local-lvm", "nosuch"],
+              "upid": ["UPID:blade1:00001007:00000000:00000000:qmstart:101:root@pam:", "UPID:x"]}
 scalars = st.one_of(
     st.sampled_from(["", "0", "1", "blade2", "blade4", "101", "scsi0", "+1G", "vm:101", "started",
-                     "ssh-ed25519%20AAAA", "ip=10.0.0.5/24", "cores", "\u2603", "9" * 400, "+9e9T"]),
+                     "ssh-ed25519%20AAAA", "ip=10.0.0.5/24", "cores", "\u2603", "9" * 400, "+9e9T",
+                     "ip=bogus", "gw=10.0.0.1", "user=local:snippets/u.yaml", "ceph-rbd:8",
+                     "ceph-rbd:cloudinit", "local:4", "virtio,bridge=vmbr0", "nocloud", "configdrive2",
+                     "meta", "images", "9000"]),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.text(max_size=20),
 )

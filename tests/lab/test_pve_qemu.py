@@ -12,7 +12,7 @@ from proxmoxer.core import ResourceException
 from tests.conftest import RunningLab
 from tests.lab.pve_client import assert_shaped_like, proxmox, reference, vm_resource, wait_for, wait_task
 
-SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9+/x= ops@homelab"
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f ops@homelab"
 
 
 @pytest.fixture

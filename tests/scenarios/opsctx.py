@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 from typing import Any
 
@@ -11,6 +12,7 @@ from proxmoxer import ProxmoxAPI
 
 from bot.cli_ops import build_context
 from bot.config import load_settings
+from infra.gateways.pve import PveGateway
 from infra.operations.context import Context
 
 # Lab time runs 50x: these keep each scenario to a few real seconds.
@@ -21,6 +23,16 @@ FAST = {"poll_seconds": 0.1, "eviction_retry_seconds": 0.3, "drain_timeout_secon
 def lab_context(running_lab: Any, **options: Any) -> Context:
     ctx = build_context(load_settings(running_lab.workdir / "drewburr.yaml"))
     ctx.options = dataclasses.replace(ctx.options, **{**FAST, **options})
+    return ctx
+
+
+def auditor_context(running_lab: Any) -> Context:
+    """A Context whose PVE token is the lab's read-only one (PVEAuditor, privilege-separated)."""
+    info = json.loads((running_lab.workdir / "lab.json").read_text())["auditor_token"]
+    ctx = lab_context(running_lab)
+    settings = load_settings(running_lab.workdir / "drewburr.yaml")
+    ctx.pve = PveGateway(settings.proxmox.url, info["token_id"], info["token_secret"],
+                         ca_file=settings.proxmox.ca_file)
     return ctx
 
 

@@ -10,9 +10,11 @@ from kubernetes import client, config
 
 from commands.drain import drain
 from commands.result import DONE, FAILED, REFUSED
+from commands.status import status
 from infra.journal import Maintenance
+from infra.operations import run as ops
 
-from .opsctx import fault, lab_context, move_vm, pve_client, settled
+from .opsctx import auditor_context, fault, lab_context, move_vm, pve_client, settled
 
 
 @pytest.fixture
@@ -156,21 +158,25 @@ async def test_migration_task_error_ends_in_a_clear_failure(running_lab, pve):
 
 async def test_pdb_that_never_allows_eviction_is_refused_before_anything_changes(running_lab, pve, kube):
     strict_pdb(kube, minAvailable=2)
+    await _pdb_observed(kube)
     ctx = lab_context(running_lab)
-    result = await _eventually_refused(ctx)
+    result = await drain(ctx, "blade3", yes=True)
+    assert result.code == REFUSED, result.text
     assert "solo-strict" in result.text
     assert not noout(pve) and await ctx.journal.locks() == {}
     (journaled,) = await ctx.journal.list(1)
     assert journaled.phase == "Refused" and "solo-strict" in journaled.last_error and journaled.steps == []
 
 
-async def _eventually_refused(ctx):
-    for _ in range(50):  # the PDB controller fills in the PDB's status shortly
-        result = await drain(ctx, "blade3", yes=True)
-        if result.code == REFUSED:
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError(result.text)
+async def _pdb_observed(kube) -> None:
+    """Wait until the disruption controller has filled in the PDB's status (the planner reads it)."""
+    policy = client.PolicyV1Api(kube)
+    for _ in range(100):
+        status = policy.read_namespaced_pod_disruption_budget("solo-strict", "default").status
+        if status and status.expected_pods == 2:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the PDB's status was never filled in")
 
 
 async def test_pdb_blocking_a_forced_drain_times_out_naming_the_stuck_pod(running_lab, kube):
@@ -235,3 +241,26 @@ async def test_a_vm_that_arrives_on_the_blade_mid_drain_leaves_too_and_is_record
     assert result.code == DONE, result.operation.last_error if result.operation else result.text
     assert running_on(pve, "blade3") == []
     assert (await ctx.journal.get_maintenance("blade3")).placement[101] == "blade3"  # restore brings it back
+
+
+async def test_a_token_that_may_not_set_noout_is_refused_before_anything_changes(running_lab, pve, kube):
+    ctx = auditor_context(running_lab)  # PVEAuditor: may read, may not set flags or migrate
+    result = await drain(ctx, "blade3", yes=True)
+    assert result.code == REFUSED, result.text
+    assert "missing privileges: PVE Sys.Modify on /, PVE VM.Migrate on /vms/103" in result.text
+    assert not noout(pve) and cordoned(kube) == [] and await ctx.journal.maintenance() == []
+    (journaled,) = await ctx.journal.list(1)
+    assert journaled.phase == "Refused" and journaled.steps == []
+
+
+async def test_a_drain_whose_noout_is_refused_leaves_no_maintenance_behind(running_lab, pve, kube):
+    """Past the check (a role changed meanwhile, say): the failed step keeps the record true."""
+    ctx = auditor_context(running_lab)
+    op = await ops.create(ctx, "drain", "blade3", {})
+    final = await ops.run(ctx, op.id)
+    assert final.phase == "Failed" and final.step("noout").outcome == "failed"
+    assert not noout(pve) and cordoned(kube) == []
+    assert await ctx.journal.maintenance() == []  # nothing was done, so nothing is in maintenance
+    assert "Permission check failed" in final.last_error and "check the token's role" in final.last_error
+    shown = (await status(ctx)).text
+    assert "In maintenance" not in shown and "maint" not in shown

@@ -13,12 +13,13 @@ import pytest
 import yaml
 
 from commands import ops
+from commands.drain import drain
 from commands.restore import restore
-from commands.result import DONE, REFUSED
+from commands.result import DONE, FAILED, REFUSED
 from infra.journal import StepRecord
 from infra.journal_sqlite import SqliteJournal
 
-from .opsctx import FAST, lab_context
+from .opsctx import FAST, fault, lab_context
 
 DRAIN_STEPS = ["plan", "noout", "cordon", "evict", "migrate"]
 DREWBURR = [sys.executable, "-m", "bot"]
@@ -81,7 +82,7 @@ async def test_drain_killed_after_each_step_resumes_to_the_same_end_state(runnin
         assert all(snap.nodes[n].unschedulable for n in ("kube03", "kube05"))
         for vmid in (103, 105):  # one migration each, never a second one
             assert migrations(running_lab, vmid) - before[vmid] == 1, (step, vmid)
-        back = await restore(ctx, "blade3", migrate_back=True)
+        back = await restore(ctx, "blade3", yes=True)
         assert back.code == DONE, back.text
     assert interrupted >= len(DRAIN_STEPS) - 1  # the last steps are quick: a kill may land after them
 
@@ -91,7 +92,8 @@ async def test_ops_list_show_and_cancel_an_interrupted_operation(running_lab):
     assert (await ops.list_ops(ctx)).text == "No operations yet."
     op = await ctx.journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
     await ctx.journal.set_phase(op.id, "Running", now=2, pid=2**22 + 12345)  # a pid that is not running
-    assert f"Operation {op.id}: drain blade3" in (await ops.list_ops(ctx)).text
+    listed = (await ops.list_ops(ctx)).text
+    assert f"{op.id}   drain blade3  Running" in listed and f"`drewburr ops resume {op.id}`" in listed
     assert "plan" in (await ops.show(ctx, op.id)).text
     assert (await ops.show(ctx, 999)).code == REFUSED
     await ctx.journal.record_step(op.id, StepRecord(name="plan", outcome="running", started=2, attempts=1))
@@ -101,3 +103,31 @@ async def test_ops_list_show_and_cancel_an_interrupted_operation(running_lab):
     assert cancelled.step("plan").outcome == "cancelled"  # no step left "running" in an ended operation
     assert (await ops.cancel(ctx, op.id)).code == REFUSED
     assert (await ops.resume(ctx)).text == "Nothing to resume."
+
+
+async def test_a_failed_drains_next_hint_goes_once_the_blade_is_restored(running_lab):
+    fault(running_lab, "hold-lock", "105:backup")
+    ctx = lab_context(running_lab)
+    failed = await drain(ctx, "blade3", yes=True)
+    assert failed.code == FAILED
+    op_id = failed.operation.id
+    assert "next: blade3 stays in maintenance" in (await ops.show(ctx, op_id)).text
+    fault(running_lab, "release-lock", "105")
+    assert (await restore(ctx, "blade3", yes=True)).code == DONE
+    assert "next:" not in (await ops.show(ctx, op_id)).text  # blade3 left maintenance: nothing to do
+    assert "stays in maintenance" not in (await ops.list_ops(ctx)).text
+
+
+async def test_a_resumed_evict_step_says_the_pods_had_left_not_evicted_0(running_lab):
+    ctx = lab_context(running_lab)
+    done = await drain(ctx, "blade3", yes=True)
+    assert done.code == DONE and done.operation.step("evict").message.startswith("evicted ")
+    op = done.operation  # as if killed right after evicting: evict and what follows run again
+    for name in ("evict", "migrate", "mark"):
+        await ctx.journal.record_step(op.id, StepRecord(name=name, outcome="running", attempts=1))
+    await ctx.journal.set_phase(op.id, "Running", now=2, pid=2**22 + 12345)  # a pid that is not running
+    await ctx.journal.take_locks(op.id, ["blade3"])
+    resumed = await ops.resume(ctx, op.id)
+    assert resumed.code == DONE, resumed.text
+    message = (await ctx.journal.get(op.id)).step("evict").message
+    assert message == "no pod left to evict", message

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from lab.k8s.crds import known
 from lab.k8s.resources import BY_KIND
 from lab.k8s.selectors import selector_matches
 from lab.k8s.store import Obj, Store, timestamp
@@ -18,7 +19,7 @@ DEPLOYMENT, REPLICASET = BY_KIND["Deployment"], BY_KIND["ReplicaSet"]
 STATEFULSET, DAEMONSET = BY_KIND["StatefulSet"], BY_KIND["DaemonSet"]
 PDB, PVC, PV = BY_KIND["PodDisruptionBudget"], BY_KIND["PersistentVolumeClaim"], BY_KIND["PersistentVolume"]
 VOLUMEATTACHMENT, SERVICE, SECRET = BY_KIND["VolumeAttachment"], BY_KIND["Service"], BY_KIND["Secret"]
-HELMCHART, HELMCHARTCONFIG = BY_KIND["HelmChart"], BY_KIND["HelmChartConfig"]
+HELMCHART, HELMCHARTCONFIG = known("HelmChart"), known("HelmChartConfig")
 
 # rand.SafeEncodeString's alphabet: no vowels, no look-alike digits (names like web-7d9f8b6c5d-x2kq4)
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from lab.k8s import crds
 from lab.k8s.charts import chart_name_version, render
 from lab.k8s.controllers.base import (
     HELMCHART,
@@ -141,6 +142,7 @@ class HelmController:
         now: float,
     ) -> Release:
         store = self.cluster.store
+        crds.install_chart_crds(store, chart, values, now)
         objs = render(chart, release, namespace, version, values)
         keep = {(o["kind"], namespace, o["metadata"]["name"]) for o in objs}
         if previous:

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from lab.k8s.controllers.base import POD, SERVICE, Obj, pod_ready, spec_of, update_if_changed
-from lab.k8s.resources import BY_KIND
+from lab.k8s.crds import known
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
 
-POOL = BY_KIND["IPAddressPool"]
+POOL = known("IPAddressPool")
 POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool"
 _MAX_POOL = 1024  # addresses read from one entry; a homelab pool is a handful
 

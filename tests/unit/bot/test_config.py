@@ -94,3 +94,11 @@ def test_a_bad_env_value_is_refused_naming_the_field(tmp_path, monkeypatch):
 def test_a_node_pattern_without_vm_is_refused(tmp_path, pattern):
     with pytest.raises(ConfigError, match=r"planner\.node_pattern"):
         load_settings(write(tmp_path, {**LAB_STYLE, "planner": {"node_pattern": pattern}}))
+
+
+def test_a_bad_env_override_names_the_variable_not_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("DREWBURR_PROXMOX__VERIFY_TLS", "maybe")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, LAB_STYLE))
+    assert str(caught.value).startswith("environment DREWBURR_PROXMOX__VERIFY_TLS: proxmox.verify_tls:")
+    assert "drewburr.yaml" not in str(caught.value)

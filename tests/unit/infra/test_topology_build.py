@@ -68,7 +68,7 @@ def test_a_zone_label_made_stale_by_a_maintenance_is_explained_not_flagged():
     parsed = tb.parse_nodes([node("kube03", "blade3"), node("kube04", "blade4")], vms,
                             homes={103: ("blade3", 7)})
     assert parsed.moved == ["K8s node kube03: zone label blade3, VM 103 now on blade4 "
-                            "(moved by operation 7 while blade3 is in maintenance)"]
+                            "(moved off its home by operation 7; `drewburr restore blade3` brings it home)"]
     assert parsed.mismatches == ["K8s node kube04: zone label blade4, but its VM 104 runs on blade1"]
 
 

@@ -1,0 +1,37 @@
+"""Privileges an operation needs, checked before it changes anything (a refusal, exit 2).
+
+PVE: `GET /access/permissions` for the token, on each path the operation's calls check
+(the API schema's `permissions`). Kubernetes: a SelfSubjectAccessReview per verb, as
+`kubectl auth can-i` does. A missing privilege found half-way would leave a blade half
+drained; found here, nothing has changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from infra.operations.context import Context
+
+CEPH_FLAGS = ("/", "Sys.Modify")  # PUT /cluster/ceph/flags/{flag}
+K8S_DRAIN = (("patch", "nodes", ""), ("list", "pods", ""), ("create", "pods", "eviction"))
+
+
+def pve_needs(kind: str, blades: list[str], vmids: list[int]) -> list[tuple[str, str]]:
+    """(path, privilege) pairs: noout, the migrations, and for a reboot the blades' power."""
+    needs = [CEPH_FLAGS, *((f"/vms/{vmid}", "VM.Migrate") for vmid in sorted(set(vmids)))]
+    if kind in ("reboot", "reboot-all"):
+        needs += [(f"/nodes/{blade}", "Sys.PowerMgmt") for blade in blades]
+    return needs
+
+
+async def missing(ctx: Context, kind: str, blades: list[str], vmids: list[int]) -> list[str]:
+    """What the configured PVE token and Kubernetes identity lack for `kind` on `blades`."""
+    needs = pve_needs(kind, blades, vmids)
+    paths = sorted({path for path, _ in needs})
+    held = dict(zip(paths, await asyncio.gather(*(ctx.pve.permissions(p) for p in paths)), strict=True))
+    lacking = [f"PVE {privilege} on {path}" for path, privilege in needs if privilege not in held[path]]
+    if ctx.k8s is not None:
+        answers = await asyncio.gather(*(ctx.k8s.can_i(verb, res, sub) for verb, res, sub in K8S_DRAIN))
+        lacking += [f"Kubernetes {verb} {res}{'/' + sub if sub else ''}"
+                    for (verb, res, sub), allowed in zip(K8S_DRAIN, answers, strict=True) if allowed is False]
+    return lacking

@@ -1,0 +1,30 @@
+"""`GET /access/permissions`: the caller's privileges, as pve-access-control dumps them.
+
+The lab has no ACL tree: an unlimited user or token holds every privilege on every path, a
+limited token (`privileges`) holds its set on every path, each propagated (1). With `path`,
+the answer is that one path; without, the top-level paths PVE always lists.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from lab.pve.auth import _ROOT_CAP
+from lab.pve.handlers import Call, answers
+from lab.pve.permissions import PermissionDenied
+
+table = web.RouteTableDef()
+ALL_PRIVILEGES = frozenset(p for group in _ROOT_CAP.values() for p in group)
+TOP_PATHS = ("/", "/access", "/nodes", "/pool", "/sdn", "/storage", "/vms", "/mapping")
+
+
+@table.get("/api2/json/access/permissions")
+@answers
+def access_permissions(c: Call) -> object:
+    userid = c.text("userid") or c.user
+    own = userid == c.user or userid.startswith(c.user + "!")  # a user may dump its own tokens
+    if not own and "Sys.Audit" not in c.pve.privileges.get(c.user, ALL_PRIVILEGES):
+        raise PermissionDenied("/access, Sys.Audit")
+    held = c.pve.privileges.get(userid, ALL_PRIVILEGES)
+    paths = [c.text("path")] if c.text("path") else TOP_PATHS
+    return {path: {privilege: 1 for privilege in sorted(held)} for path in paths}
