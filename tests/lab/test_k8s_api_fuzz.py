@@ -10,6 +10,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lab.k8s import registry
 from lab.k8s import watch as watches
 from lab.k8s.http import parse_target
 from tests.conftest import RunningLab
@@ -131,10 +132,11 @@ def test_random_subresource_writes_get_a_status(kube_lab: RunningLab) -> None:
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
 
 
-def _type_meta(collection: str) -> dict[str, str]:
+def _type_meta(lab: RunningLab, collection: str) -> dict[str, str]:
     parts = collection.strip("/").split("/")
     group, version, tail = ("", parts[1], parts[2:]) if parts[0] == "api" else (parts[1], parts[2], parts[3:])
-    res = parse_target(group, version, "/".join(tail)).res
+    served = lab.call(lambda: registry.served(lab.lab.k8s.store).by_path)
+    res = parse_target(group, version, "/".join(tail), served).res
     return {"apiVersion": res.api_version, "kind": res.kind}
 
 
@@ -144,7 +146,7 @@ def test_random_apply_bodies_get_a_status(kube_lab: RunningLab) -> None:
     @FUZZ
     @given(st.sampled_from(COLLECTIONS), OBJECTS, VALUES, APPLY_OPTIONS, st.sampled_from(("obj", "any", "")))
     def run(collection: str, obj: dict[str, Any], other: Any, options: dict[str, str], shape: str) -> None:
-        meta = _type_meta(collection)  # past the version check, into the typed conversion and the merge
+        meta = _type_meta(kube_lab, collection)  # past the version check: the typed conversion, the merge
         body = {"obj": {**obj, **meta}, "any": {**other, **meta} if isinstance(other, dict) else other,
                 "": other}[shape]
         for _ in range(2):  # the second apply finds the first one's object and managedFields
