@@ -23,20 +23,24 @@ class Ingested:
 
 
 class Ingest:
-    def __init__(self, queue: asyncio.Queue[Alert], clock: Callable[[], float],
-                 dedup: Dedup | None = None) -> None:
+    def __init__(self, queue: asyncio.Queue[Alert], clock: Callable[[], float], dedup: Dedup | None = None,
+                 observe: Callable[[str, Ingested], None] | None = None) -> None:
         self.queue, self.clock, self.dedup = queue, clock, dedup or Dedup()
+        self.observe = observe  # (source, what was queued): the bot counts it
 
-    def _enqueue(self, alerts: list[Alert]) -> Ingested:
+    def _enqueue(self, source: str, alerts: list[Alert]) -> Ingested:
         now = self.clock()
         fresh = [a for a in alerts if self.dedup.is_new(a, now)]
         for alert in fresh:
             self.queue.put_nowait(alert)
-        return Ingested(len(fresh), len(alerts) - len(fresh))
+        result = Ingested(len(fresh), len(alerts) - len(fresh))
+        if self.observe:
+            self.observe(source, result)
+        return result
 
     def alertmanager(self, body: bytes) -> Ingested:
         """Raises PayloadError naming the field when the body is not Alertmanager's."""
-        return self._enqueue(from_alertmanager(parse(AlertmanagerPayload, body)))
+        return self._enqueue("alertmanager", from_alertmanager(parse(AlertmanagerPayload, body)))
 
     def grafana(self, body: bytes) -> Ingested:
-        return self._enqueue(from_grafana(parse(GrafanaPayload, body)))
+        return self._enqueue("grafana", from_grafana(parse(GrafanaPayload, body)))

@@ -13,6 +13,8 @@ MAX_SKEW_SECONDS = 300.0  # a signed body older (or newer) than this is a replay
 
 
 def check_token(authorization: str | None, token: str) -> str | None:
+    if not token:  # an unset token must not let an empty one in
+        return "no webhook token is configured (webhooks.token)"
     if not authorization:
         return "no Authorization header"
     scheme, _, value = authorization.partition(" ")

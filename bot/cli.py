@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from importlib.metadata import version
 from pathlib import Path
 
 import typer
 
 from bot import cli_ops
+from bot import serve as bot_serve
+from bot.config import ConfigError, load_settings
 from bot.lab_command import app as lab_app
 
 app = typer.Typer(help="drewburr: ChatOps for a Proxmox VE + Ceph + K3s homelab.",
@@ -28,6 +32,23 @@ def root(config: Path | None = typer.Option(None, "--config", envvar="DREWBURR_C
          show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                            help="print the version and exit")) -> None:
     """drewburr: ChatOps for a Proxmox VE + Ceph + K3s homelab."""
+
+
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Run the bot: alert webhooks, /healthz, /readyz and /metrics on server.host:port, and the
+    remediation loop, until SIGTERM or SIGINT. (The Slack app is coming.)"""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(cli_ops.config_path(ctx))
+        asyncio.run(bot_serve.serve(settings))
+    except ConfigError as exc:
+        typer.echo(f"config error:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:  # the port is taken, the address is not ours
+        typer.echo(f"cannot serve on {settings.server.host}:{settings.server.port}: {exc.strerror or exc}",
+                   err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

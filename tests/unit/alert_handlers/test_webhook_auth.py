@@ -20,6 +20,7 @@ def test_anything_else_is_refused_with_a_reason() -> None:
     assert check_token("Bearer wrong", "s3cret") == "wrong token"
     assert check_token("Basic !!!", "s3cret") == "malformed basic credentials"
     assert check_token("Token s3cret", "s3cret") == "unsupported authorization scheme 'Token'"
+    assert check_token("Bearer ", "") == "no webhook token is configured (webhooks.token)"
 
 
 def test_grafanas_signature_covers_timestamp_and_body() -> None:

@@ -1,0 +1,111 @@
+"""`drewburr serve`: one asyncio process — the HTTP server (webhooks, health, metrics) on
+`server.host:port` and the remediation loop, until SIGTERM or SIGINT.
+
+The Slack app is coming (issue 10): with `slack.mode: off`, and until then whatever the mode,
+what would be said in Slack goes to the log and every decision to the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+from aiohttp import web
+
+from alert_handlers.alert import Alert
+from alert_handlers.gates import Paused
+from alert_handlers.ingest import Ingest, Ingested
+from alert_handlers.remediate import Outcome, Policy, Remediator
+from bot import health, webhooks
+from bot.cli_ops import build_context
+from bot.config import Settings
+from infra.journal import JournalError
+from infra.operations.context import Context
+
+log = logging.getLogger("drewburr")
+
+
+async def _say(text: str) -> None:
+    log.info("slack (off): %s", text)
+
+
+def _policy(settings: Settings) -> Policy:
+    r = settings.remediation
+    paused = Paused(by="config", reason="remediation.paused is true", since=time.time()) if r.paused else None
+    return Policy(mode=r.mode, hold_seconds=r.hold_seconds, cooldown_seconds=r.cooldown_seconds,
+                  paused=paused)
+
+
+class Bot:
+    """The running process's parts, wired once."""
+
+    def __init__(self, settings: Settings, context: Context) -> None:
+        self.settings, self.context = settings, context
+        self.metrics = health.Metrics()
+        self.queue: asyncio.Queue[Alert] = asyncio.Queue()
+        self.remediator = Remediator(context.snapshot, context.journal, _policy(settings), time.time, _say,
+                                     observe=self._count)
+        self.consumer: asyncio.Task[None] | None = None
+
+    def _count(self, outcome: Outcome) -> None:
+        self.metrics.decisions.labels(outcome.decision.action).inc()
+        if outcome.held:
+            self.metrics.holds.labels(outcome.held.gate).inc()
+
+    def _ingested(self, source: str, result: Ingested) -> None:
+        self.metrics.alerts.labels(source, "queued").inc(result.accepted)
+        self.metrics.alerts.labels(source, "duplicate").inc(result.duplicates)
+
+    async def _journal_ok(self) -> str | None:
+        try:
+            await self.context.journal.list(limit=1)
+        except JournalError as exc:
+            return str(exc)
+        return None
+
+    async def _remediation_ok(self) -> str | None:
+        if self.consumer is None or self.consumer.done():
+            return "the remediation loop is not running"
+        return None
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=webhooks.MAX_BODY)
+        token = self.settings.webhooks.token
+        if token is None:
+            log.warning("webhooks.token is not set: /alerts/* refuse every request")
+        webhooks.add_routes(app, Ingest(self.queue, time.time, observe=self._ingested),
+                            token.get_secret_value() if token else "")
+        health.add_routes(app, self.metrics,
+                          {"journal": self._journal_ok, "remediation": self._remediation_ok})
+        return app
+
+    async def run(self, stop: asyncio.Event) -> None:
+        runner = web.AppRunner(self.app(), access_log=None)
+        await runner.setup()
+        server = self.settings.server
+        site = web.TCPSite(runner, server.host, server.port)
+        await site.start()
+        self.consumer = asyncio.create_task(self.remediator.run(self.queue))
+        log.info("serving on http://%s:%s (webhooks, /healthz, /readyz, /metrics)", server.host, server.port)
+        try:
+            await stop.wait()
+        finally:
+            self.consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.consumer
+            await runner.cleanup()
+            log.info("stopped")
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then stop cleanly (exit 0)."""
+    bot = Bot(settings, build_context(settings))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await bot.run(stop)
+

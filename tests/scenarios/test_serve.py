@@ -1,0 +1,122 @@
+"""`drewburr serve` on the lab: health and metrics answer, an alert becomes one journaled decision
+whatever the number of deliveries, a stale alert is held as stale, and SIGTERM ends it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from infra.journal import OperationStatus
+from infra.journal_sqlite import SqliteJournal
+from tests.conftest import RunningLab
+from tests.lab.pve_client import wait_for
+from tests.scenarios.opsctx import fault
+from tests.tools import free_port
+
+TOKEN = "serve-test-token"
+
+
+class Served:
+    def __init__(self, url: str, proc: subprocess.Popen[str], journal: Path) -> None:
+        self.url, self.proc, self.journal = url, proc, journal
+
+    def alert(self, name: str, status: str = "firing", **labels: str) -> requests.Response:
+        body = {"version": "4", "groupKey": "g", "status": status, "receiver": "drewburr", "alerts": [
+            {"status": status, "labels": {"alertname": name, **labels}, "startsAt": "2026-12-06T03:00:00Z"}]}
+        return requests.post(f"{self.url}/alerts/alertmanager", json=body,
+                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+
+    def refused(self) -> list[OperationStatus]:
+        ops = asyncio.run(SqliteJournal(self.journal).list(limit=100))
+        return [op for op in ops if op.phase == "Refused"]
+
+    def metric(self, line_start: str) -> float:
+        for line in requests.get(f"{self.url}/metrics", timeout=10).text.splitlines():
+            if line.startswith(line_start):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+
+@pytest.fixture
+def served(running_lab: RunningLab, tmp_path: Path) -> Iterator[Served]:
+    config = yaml.safe_load((running_lab.workdir / "drewburr.yaml").read_text())
+    port = free_port()
+    config["server"] = {"host": "127.0.0.1", "port": port}
+    config["webhooks"] = {"token": TOKEN}
+    config["remediation"] = {"mode": "auto", "hold_seconds": 0, "cooldown_seconds": 1800, "paused": False}
+    path = tmp_path / "drewburr.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(path), "serve"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(f"{url}/healthz") or proc.poll() is not None, timeout=30, what="serve")
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        yield Served(url, proc, Path(config["journal"]["path"]))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def test_serve_is_healthy_and_ready_and_stops_cleanly_on_sigterm(served: Served) -> None:
+    ready = requests.get(f"{served.url}/readyz", timeout=10)
+    assert ready.status_code == 200 and "[+]journal ok" in ready.text and "[+]remediation ok" in ready.text
+    served.proc.send_signal(signal.SIGTERM)
+    out, _ = served.proc.communicate(timeout=20)
+    assert served.proc.returncode == 0, out
+    assert "stopped" in out
+
+
+def test_a_down_osd_alert_delivered_five_times_is_one_journaled_decision_with_its_reason(
+        running_lab: RunningLab, served: Served) -> None:
+    fault(running_lab, "osd-down", "blade2")
+    answers = [served.alert("CephOSDDown") for _ in range(5)]
+    assert [a.status_code for a in answers] == [202] * 5
+    assert [a.json()["accepted"] for a in answers] == [1, 0, 0, 0, 0]
+    (op,) = wait_for(served.refused, timeout=20, what="the decision in the journal")
+    assert (op.kind, op.target) == ("evacuate", "blade2")
+    assert op.last_error is not None and op.last_error.startswith("not-built: automatic evacuate")
+    assert served.metric('drewburr_remediation_holds_total{gate="not-built"}') == 1
+    assert served.metric('drewburr_alerts_received_total{outcome="duplicate",source="alertmanager"}') == 4
+
+
+def test_an_alert_about_a_healthy_node_is_held_as_stale(served: Served) -> None:
+    assert served.alert("KubeNodeNotReady", node="kube04").status_code == 202
+    (op,) = wait_for(served.refused, timeout=20, what="the decision in the journal")
+    assert op.target == "blade4" and op.last_error is not None
+    assert op.last_error.startswith("still-true: blade4 looks healthy in the live topology now")
+
+
+def test_osds_down_on_two_blades_name_no_one_blade_a_notice_and_no_action(running_lab: RunningLab,
+                                                                          served: Served) -> None:
+    fault(running_lab, "osd-down", "blade2")
+    fault(running_lab, "osd-down", "blade3")
+    assert served.alert("CephOSDDown").status_code == 202
+    wait_for(lambda: served.metric('drewburr_remediation_decisions_total{action="notify"}') == 1,
+             timeout=20, what="the notice")
+    assert served.refused() == []
+
+
+def test_bad_bodies_and_missing_tokens_get_clear_answers(served: Served) -> None:
+    bad = requests.post(f"{served.url}/alerts/alertmanager", data=b"{", timeout=10,
+                        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    assert bad.status_code == 400 and bad.json()["error"].startswith("the body is not JSON")
+    anonymous = requests.post(f"{served.url}/alerts/alertmanager", json={}, timeout=10)
+    assert anonymous.status_code == 401 and anonymous.json() == {"error": "no Authorization header"}
+
