@@ -1,8 +1,9 @@
-"""`drewburr serve`: one asyncio process — the HTTP server (webhooks, health, metrics) on
-`server.host:port` and the remediation loop, until SIGTERM or SIGINT.
+"""`drewburr serve`: one asyncio process — the HTTP server (webhooks, health, metrics and, in
+HTTP mode, `/slack/events`) on `server.host:port`, the Slack app (Socket Mode by default), and
+the remediation loop, until SIGTERM or SIGINT.
 
-The Slack app is coming (issue 10): with `slack.mode: off`, and until then whatever the mode,
-what would be said in Slack goes to the log and every decision to the journal.
+With `slack.mode: off` what would be said in Slack goes to the log; every decision goes to
+the journal either way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import signal
 import time
 
 from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
 
 from alert_handlers.alert import Alert
 from alert_handlers.gates import Paused
@@ -22,14 +26,11 @@ from alert_handlers.remediate import Outcome, Policy, Remediator
 from bot import health, webhooks
 from bot.cli_ops import build_context
 from bot.config import Settings
+from bot.slack_app import SlackFront
 from infra.journal import JournalError
 from infra.operations.context import Context
 
 log = logging.getLogger("drewburr")
-
-
-async def _say(text: str) -> None:
-    log.info("slack (off): %s", text)
 
 
 def _policy(settings: Settings) -> Policy:
@@ -46,9 +47,27 @@ class Bot:
         self.settings, self.context = settings, context
         self.metrics = health.Metrics()
         self.queue: asyncio.Queue[Alert] = asyncio.Queue()
-        self.remediator = Remediator(context.snapshot, context.journal, _policy(settings), time.time, _say,
-                                     observe=self._count)
+        self.slack = SlackFront(settings, context) if settings.slack.mode != "off" else None
+        self.remediator = Remediator(context.snapshot, context.journal, _policy(settings), time.time,
+                                     self.say, observe=self._count)
         self.consumer: asyncio.Task[None] | None = None
+        self.socket: AsyncSocketModeHandler | None = None
+
+    async def say(self, text: str) -> None:
+        """To the configured channel, or the log when Slack is off (or refuses)."""
+        channel = self.settings.slack.channel
+        if self.slack is None or channel is None:
+            log.info("slack (off): %s", text)
+            return
+        try:
+            await self.slack.client.chat_postMessage(channel=channel, text=text[:3000])
+        except SlackApiError as exc:
+            log.warning("slack refused a notice (%s): %s", exc.response.get("error"), text)
+
+    async def _slack_ok(self) -> str | None:
+        if self.socket is not None and not await self.socket.client.is_connected():
+            return "the Socket Mode link to Slack is down"
+        return None
 
     def _count(self, outcome: Outcome) -> None:
         self.metrics.decisions.labels(outcome.decision.action).inc()
@@ -78,8 +97,15 @@ class Bot:
             log.warning("webhooks.token is not set: /alerts/* refuse every request")
         webhooks.add_routes(app, Ingest(self.queue, time.time, observe=self._ingested),
                             token.get_secret_value() if token else "")
-        health.add_routes(app, self.metrics,
-                          {"journal": self._journal_ok, "remediation": self._remediation_ok})
+        checks = {"journal": self._journal_ok, "remediation": self._remediation_ok, "slack": self._slack_ok}
+        health.add_routes(app, self.metrics, checks)
+        if self.slack is not None and self.settings.slack.mode == "http":
+            slack_app = self.slack.app
+
+            async def events(request: web.Request) -> web.Response:
+                answer = await slack_app.async_dispatch(await to_bolt_request(request))
+                return await to_aiohttp_response(answer)
+            app.router.add_post("/slack/events", events)
         return app
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -89,10 +115,16 @@ class Bot:
         site = web.TCPSite(runner, server.host, server.port)
         await site.start()
         self.consumer = asyncio.create_task(self.remediator.run(self.queue))
+        if self.slack is not None and self.settings.slack.mode == "socket":
+            token = self.settings.slack.app_token
+            self.socket = AsyncSocketModeHandler(self.slack.app, token.get_secret_value() if token else "")
+            await self.socket.connect_async()
         log.info("serving on http://%s:%s (webhooks, /healthz, /readyz, /metrics)", server.host, server.port)
         try:
             await stop.wait()
         finally:
+            if self.socket is not None:
+                await self.socket.close_async()
             self.consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.consumer

@@ -81,6 +81,19 @@ class Maintenance(BaseModel):
     ceph_checks: list[str] = Field(default_factory=list)  # Ceph health checks before the drain
 
 
+class Confirmation(BaseModel):
+    """A plan shown to a person and waiting for their Confirm: kept in the journal so a restart or
+    a second process honours it, and used at most once."""
+    id: str
+    user: str  # who asked
+    channel: str
+    text: str  # the command as typed
+    fingerprint: str  # of the plan shown: a different plan at confirm time is shown, not run
+    expires: float
+    state: Literal["pending", "confirmed", "cancelled"] = "pending"
+    message_ts: str | None = None
+
+
 class Journal(ABC):
     """Every method is a coroutine: a backend that blocks (a file lock, a network) waits off the loop."""
 
@@ -145,6 +158,16 @@ class Journal(ABC):
     @abstractmethod
     async def forget_homes(self, vmids: list[int]) -> None:
         """The VMs are home again."""
+
+    @abstractmethod
+    async def put_confirmation(self, confirmation: Confirmation) -> None: ...
+
+    @abstractmethod
+    async def get_confirmation(self, confirmation_id: str) -> Confirmation | None: ...
+
+    @abstractmethod
+    async def settle_confirmation(self, confirmation_id: str, state: str) -> bool:
+        """pending -> state, atomically; False when it was not pending (used, cancelled, unknown)."""
 
     async def refuse(self, kind: str, target: str, params: dict[str, Any], reason: str,
                      now: float) -> OperationStatus:

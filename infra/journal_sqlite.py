@@ -16,6 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from infra.journal import (
     FINISHED,
+    Confirmation,
     Journal,
     JournalError,
     Locked,
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE TABLE IF NOT EXISTS locks (blade TEXT PRIMARY KEY, op_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS maintenance (blade TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS homes (vmid INTEGER PRIMARY KEY, blade TEXT NOT NULL, op_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS confirmations (id TEXT PRIMARY KEY, state TEXT NOT NULL, record TEXT NOT NULL);
 """
 BUSY_TIMEOUT = 30  # seconds a call waits for another process (an `ops resume` beside a drain)
 
@@ -128,6 +130,22 @@ class SqliteJournal(Journal):
     async def locks(self) -> dict[str, int]:
         rows = await self._run(_rows, "SELECT blade, op_id FROM locks", ())
         return {r["blade"]: r["op_id"] for r in rows}
+
+    async def put_confirmation(self, confirmation: Confirmation) -> None:
+        await self._run(_execute, "INSERT OR REPLACE INTO confirmations (id, state, record) VALUES (?, ?, ?)",
+                        (confirmation.id, confirmation.state, confirmation.model_dump_json()))
+
+    async def get_confirmation(self, confirmation_id: str) -> Confirmation | None:
+        rows = await self._run(_rows, "SELECT state, record FROM confirmations WHERE id = ?",
+                               (confirmation_id,))
+        if not rows:
+            return None
+        found = Confirmation.model_validate_json(rows[0]["record"])
+        return found.model_copy(update={"state": rows[0]["state"]})
+
+    async def settle_confirmation(self, confirmation_id: str, state: str) -> bool:
+        sql = "UPDATE confirmations SET state = ? WHERE id = ? AND state = 'pending'"
+        return bool(await self._run(_rowcount, sql, (state, confirmation_id)))
 
     async def put_maintenance(self, record: Maintenance) -> None:
         await self._run(_execute, "INSERT OR REPLACE INTO maintenance (blade, record) VALUES (?, ?)",
@@ -231,3 +249,7 @@ def _update_params(db: sqlite3.Connection, op_id: int, params: dict[str, Any]) -
     row = db.execute("SELECT params FROM operations WHERE id = ?", (op_id,)).fetchone()
     merged = {**json.loads(row["params"]), **params}
     db.execute("UPDATE operations SET params = ? WHERE id = ?", (json.dumps(merged), op_id))
+
+
+def _rowcount(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
+    return db.execute(sql, params).rowcount

@@ -1,0 +1,158 @@
+"""The Slack front end: `/drewburr VERB ...` and the Confirm / Cancel buttons, as bolt listeners.
+
+Slack waits 3 seconds: every listener acks first and works after. A read verb's answer is
+posted to the channel; a changing verb posts its plan with buttons (the pending confirmation
+is in the journal, so a restart honours it); Confirm runs the operation, edits the plan's
+message as steps finish, writes each step to its thread and ends with the outcome.
+Permissions come from the config; `@handle` grants are resolved with `usergroups.users.list`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.slack_blocks import plan_blocks, text_blocks
+from commands import dispatch
+from commands.grammar import UsageError, parse
+from commands.permissions import Grants, allows, denial
+from infra.journal import OperationStatus, StepRecord
+from infra.operations.context import Context
+
+log = logging.getLogger(__name__)
+GROUPS_TTL = 60.0  # seconds a user group's members are trusted before asking Slack again
+
+
+class SlackFront:
+    def __init__(self, settings: Settings, context: Context) -> None:
+        cfg = settings.slack
+        token = cfg.bot_token.get_secret_value() if cfg.bot_token else None
+        self.client = AsyncWebClient(token=token, base_url=cfg.api_url,
+                                     retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)])
+        secret = cfg.signing_secret.get_secret_value() if cfg.signing_secret else None
+        self.app = AsyncApp(client=self.client, signing_secret=secret,
+                            request_verification_enabled=cfg.mode == "http")
+        self.context, self.grants = context, Grants(**settings.permissions.model_dump())
+        self._groups: dict[str, tuple[float, set[str]]] = {}
+        self.app.command("/drewburr")(self.on_command)
+        self.app.action("drewburr_confirm")(self.on_confirm)
+        self.app.action("drewburr_cancel")(self.on_cancel)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def _later(self, work: Any) -> None:
+        """Work after the ack, kept referenced until done."""
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _user_groups(self, user: str) -> set[str]:
+        handles = {g[1:] for lvl in ("read", "operate", "admin") for g in getattr(self.grants, lvl)
+                   if g.startswith("@")}
+        if not handles:
+            return set()
+        now = time.monotonic()
+        if "" not in self._groups or self._groups[""][0] + GROUPS_TTL < now:
+            listing = await self.client.usergroups_list()
+            members: dict[str, set[str]] = {}
+            for group in listing["usergroups"]:
+                if group["handle"] in handles:
+                    users = await self.client.usergroups_users_list(usergroup=group["id"])
+                    members[group["handle"]] = set(users["users"])
+            self._groups = {"": (now, set())} | {h: (now, m) for h, m in members.items()}
+        return {h for h, (_, m) in self._groups.items() if h and user in m}
+
+    async def _allowed(self, user: str, needed: str) -> bool:
+        return allows(self.grants, user, await self._user_groups(user), needed)
+
+    async def _tell(self, channel: str, user: str, text: str) -> None:
+        await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+    async def on_command(self, ack: Any, command: dict[str, Any]) -> None:
+        await ack()
+        self._later(self._command(command["user_id"], command["channel_id"], command.get("text", "")))
+
+    async def _command(self, user: str, channel: str, text: str) -> None:
+        try:
+            req = parse(text)
+        except UsageError as exc:
+            await self._tell(channel, user, f"{exc}")
+            return
+        if not await self._allowed(user, req.spec.permission):
+            log.info("denied: %s %s", user, text)
+            await self._tell(channel, user, denial(user, req.verb, req.spec.permission))
+            return
+        shown = await dispatch.preview(self.context, req, user, channel, text, time.time())
+        if shown.confirmation is None:
+            await self.client.chat_postMessage(channel=channel, text=shown.result.text[:3000],
+                                               blocks=text_blocks(f"<@{user}>: `{text}`", shown.result.text))
+            return
+        posted = await self.client.chat_postMessage(channel=channel, text=f"Plan: {text}", blocks=plan_blocks(
+            f"<@{user}> asked: `{text}`", shown.result.text, shown.confirmation.id))
+        await self.context.journal.put_confirmation(
+            shown.confirmation.model_copy(update={"message_ts": posted["ts"]}))
+
+    async def on_cancel(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        self._later(self._settle(body, confirm=False))
+
+    async def on_confirm(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        self._later(self._settle(body, confirm=True))
+
+    async def _settle(self, body: dict[str, Any], confirm: bool) -> None:
+        user, channel = body["user"]["id"], body["channel"]["id"]
+        pending = await self.context.journal.get_confirmation(str(body["actions"][0].get("value", "")))
+        if pending is None:
+            await self._tell(channel, user, "This button is not one of drewburr's: nothing changed.")
+            return
+        req = parse(pending.text)
+        if not await self._allowed(user, req.spec.permission):
+            await self._tell(channel, user, denial(user, req.verb, req.spec.permission))
+            return
+        if pending.expires < time.time():
+            await self._tell(channel, user, f"This plan expired; run `/drewburr {pending.text}` again.")
+            return
+        journal = self.context.journal
+        if not await journal.settle_confirmation(pending.id, "confirmed" if confirm else "cancelled"):
+            settled = await journal.get_confirmation(pending.id)
+            state = settled.state if settled else "settled"
+            await self._tell(channel, user, f"This plan was already {state}: nothing changed.")
+            return
+        ts = str(pending.message_ts or body["container"]["message_ts"])
+        if not confirm:
+            await self._edit(channel, ts, f"Cancelled by <@{user}>: nothing changed.")
+            return
+        await self._run(req, pending, user, channel, ts)
+
+    async def _edit(self, channel: str, ts: str, title: str, body: str | None = None) -> None:
+        await self.client.chat_update(channel=channel, ts=ts, text=title[:3000],
+                                      blocks=text_blocks(title, body))
+
+    async def _run(self, req: Any, pending: Any, user: str, channel: str, ts: str) -> None:
+        started = time.monotonic()
+        await self._edit(channel, ts, f"Confirmed by <@{user}>: `{pending.text}` running...")
+        steps: asyncio.Queue[StepRecord | None] = asyncio.Queue()
+
+        def listener(op: OperationStatus, step: StepRecord) -> None:
+            if step.outcome in ("done", "failed"):
+                steps.put_nowait(step)
+
+        async def poster() -> None:
+            while (step := await steps.get()) is not None:
+                await self.client.chat_postMessage(channel=channel, thread_ts=ts,
+                                                   text=f"{step.name}: {step.outcome} {step.message}"[:3000])
+        posting = asyncio.create_task(poster())
+        result = await dispatch.confirmed(self.context, req, pending, listener)
+        steps.put_nowait(None)
+        await posting
+        seconds = time.monotonic() - started
+        outcome = "done" if result.code == 0 else "failed" if result.code == 1 else "refused"
+        title = f"`{pending.text}` {outcome} in {seconds:.0f} s (confirmed by <@{user}>)"
+        await self._edit(channel, ts, title, result.text)

@@ -1,0 +1,53 @@
+"""Block Kit messages within Slack's limits: 3,000 characters a section, 50 blocks a message.
+
+Long output is cut into code-block sections at line ends; past the block limit it is cut
+with a note saying how much was left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, SectionBlock
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+
+SECTION = 2900  # under 3,000 with the code fences
+MAX_BLOCKS = 50
+
+
+def _chunks(text: str) -> list[str]:
+    chunks, current = [], ""
+    for line in text.splitlines():
+        while len(line) > SECTION:  # one huge line: hard cut
+            chunks.append(current + line[: SECTION - len(current)])
+            line, current = line[SECTION - len(current):], ""
+        if len(current) + len(line) + 1 > SECTION:
+            chunks.append(current)
+            current = ""
+        current += line + "\n"
+    return [*chunks, current] if current.strip() else chunks
+
+
+def _body(text: str, room: int) -> list[Block]:
+    chunks = _chunks(text) or ["(no output)"]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"```{c.rstrip()}```"))
+                           for c in chunks[:room]]
+    if len(chunks) > room:
+        left = sum(len(c) for c in chunks[room:])
+        blocks[-1] = ContextBlock(elements=[MarkdownTextObject(
+            text=f"… {left} more characters not shown; the CLI (`drewburr`) prints it all")])
+    return blocks
+
+
+def text_blocks(title: str, text: str | None = None) -> list[dict[str, Any]]:
+    head: list[Block] = [SectionBlock(text=MarkdownTextObject(text=title[:SECTION]))]
+    body = _body(text, MAX_BLOCKS - 1) if text is not None else []
+    return [b.to_dict() for b in head + body]
+
+
+def plan_blocks(title: str, plan: str, confirmation_id: str) -> list[dict[str, Any]]:
+    buttons = ActionsBlock(block_id="drewburr_confirmation", elements=[
+        ButtonElement(text="Confirm", action_id="drewburr_confirm", value=confirmation_id, style="primary"),
+        ButtonElement(text="Cancel", action_id="drewburr_cancel", value=confirmation_id)])
+    head: list[Block] = [SectionBlock(text=MarkdownTextObject(text=title[:SECTION]))]
+    return [b.to_dict() for b in [*head, *_body(plan, MAX_BLOCKS - 2), buttons]]

@@ -1,0 +1,125 @@
+"""One grammar for text front ends (Slack's `/drewburr ...`, the console): text -> `CommandRequest`.
+
+`VERB [SUBVERB] ARGS --FLAGS`, split like a shell line. Each verb names its arguments, its
+flags and its permission class; a usage error names what was wrong and shows the verb's
+usage. The CLI (typer) takes the same verbs and flags.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from commands import drain, ops, plan, reboot, restore, status
+
+MAX_TEXT = 2000  # a command line, not a document: longer text is refused, not parsed
+
+
+@dataclass(frozen=True)
+class Verb:
+    args: tuple[str, ...]  # names of the required positional arguments
+    flags: frozenset[str]
+    permission: str  # read | operate | admin
+    help: str
+    optional: tuple[str, ...] = ()
+
+    def usage(self, name: str) -> str:
+        optional = [f"[{o}]" for o in self.optional] + [f"[{f}]" for f in sorted(self.flags)]
+        return " ".join([name, *self.args, *optional])
+
+
+CHANGING = frozenset({"--dry-run", "--yes"})
+VERBS: dict[str, Verb] = {
+    "help": Verb((), frozenset(), "read", "what drewburr can do", ("VERB",)),
+    "status": Verb((), frozenset(), status.PERMISSION, "blades, VMs, K8s nodes, Ceph"),
+    "plan": Verb(("BLADE",), frozenset({"--for=drain|reboot|down"}), plan.PERMISSION, "what it would do"),
+    "drain": Verb(("BLADE",), CHANGING, drain.PERMISSION, "move everything off a blade"),
+    "restore": Verb(("BLADE",), CHANGING | {"--stay"}, restore.PERMISSION, "bring a blade back, VMs home"),
+    "reboot": Verb(("BLADE|all",), CHANGING, reboot.PERMISSION, "drain, reboot, wait, restore"),
+    "ops list": Verb((), frozenset(), ops.PERMISSIONS["list"], "the journal's operations"),
+    "ops show": Verb(("ID",), frozenset(), ops.PERMISSIONS["show"], "one operation"),
+    "ops cancel": Verb(("ID",), frozenset(), ops.PERMISSIONS["cancel"], "cancel a running operation"),
+}
+
+
+class CommandRequest(BaseModel):
+    verb: str  # a key of VERBS
+    args: list[str]
+    flags: dict[str, str | bool]
+
+    @property
+    def spec(self) -> Verb:
+        return VERBS[self.verb]
+
+    def flag(self, name: str) -> bool:
+        return bool(self.flags.get(name))
+
+
+class UsageError(ValueError):
+    """What was wrong, and the usage to show."""
+
+
+def help_text() -> str:
+    width = max(len(v.usage(n)) for n, v in VERBS.items())
+    return "\n".join(f"{v.usage(n):<{width}}  {v.help}" for n, v in VERBS.items())
+
+
+def _verb(words: list[str]) -> tuple[str, list[str]]:
+    if not words:
+        return "help", []
+    if words[0] == "ops":
+        sub = words[1] if len(words) > 1 else "list"
+        if f"ops {sub}" not in VERBS:
+            raise UsageError(f"unknown ops subcommand {sub!r}; choose list, show ID or cancel ID")
+        return f"ops {sub}", words[2:]
+    if words[0] not in VERBS:
+        raise UsageError(f"unknown verb {words[0]!r}; try `help`. Verbs: {', '.join(sorted(VERBS))}")
+    return words[0], words[1:]
+
+
+def _flag(verb: str, spec: Verb, word: str) -> tuple[str, str | bool]:
+    name, _, value = word.partition("=")
+    valued = {f.partition("=")[0]: f.partition("=")[2].split("|") for f in spec.flags if "=" in f}
+    if name in valued:
+        if value not in valued[name]:
+            raise UsageError(f"{name} takes one of {', '.join(valued[name])}; usage: {spec.usage(verb)}")
+        return name, value
+    if name not in spec.flags or value:
+        raise UsageError(f"{verb} does not take {word!r}; usage: {spec.usage(verb)}")
+    return name, True
+
+
+def parse(text: str) -> CommandRequest:
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"the command is {len(text)} characters long; the most is {MAX_TEXT}")
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"cannot read the command: {exc}") from None
+    verb, rest = _verb(words)
+    spec = VERBS[verb]
+    valued = {f.partition("=")[0] for f in spec.flags if "=" in f}
+    args: list[str] = []
+    flags: dict[str, str | bool] = {}
+    words = iter(rest)
+    for word in words:
+        if word in valued:  # `--for down` as well as `--for=down`
+            word = f"{word}={next(words, '')}"
+        if word.startswith("--"):
+            name, value = _flag(verb, spec, word)
+            flags[name] = value
+        else:
+            args.append(word)
+    if not len(spec.args) <= len(args) <= len(spec.args) + len(spec.optional):
+        wanted = " ".join(spec.args) or "no arguments"
+        raise UsageError(f"{verb} takes {wanted}, got {' '.join(args) or 'none'}; usage: {spec.usage(verb)}")
+    if verb == "help" and args and not verb_help(args[0]):
+        raise UsageError(f"no verb {args[0]!r}; verbs: {', '.join(sorted(VERBS))}")
+    return CommandRequest(verb=verb, args=args, flags=flags)
+
+
+def verb_help(name: str) -> str:
+    matches = {n: v for n, v in VERBS.items() if n == name or n.startswith(f"{name} ")}
+    return "\n".join(f"{v.usage(n)}  {v.help}" for n, v in matches.items())

@@ -1,0 +1,55 @@
+"""One grammar for Slack and the console: verbs, arguments, flags and their usage errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from commands.grammar import MAX_TEXT, UsageError, help_text, parse
+from commands.permissions import Grants, allows, level_of
+
+
+@pytest.mark.parametrize(("text", "verb", "args", "flags"), [
+    ("drain blade3 --yes", "drain", ["blade3"], {"--yes": True}),
+    ("plan blade3 --for down", "plan", ["blade3"], {"--for": "down"}),
+    ("plan blade3 --for=reboot", "plan", ["blade3"], {"--for": "reboot"}),
+    ("restore blade3 --stay --dry-run", "restore", ["blade3"], {"--stay": True, "--dry-run": True}),
+    ("ops", "ops list", [], {}), ("ops show 7", "ops show", ["7"], {}), ("", "help", [], {}),
+    ("help drain", "help", ["drain"], {}),
+])
+def test_commands_parse_into_one_request(text: str, verb: str, args: list[str],
+                                         flags: dict[str, object]) -> None:
+    req = parse(text)
+    assert (req.verb, req.args, req.flags) == (verb, args, flags)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("nuke blade3", "unknown verb 'nuke'; try `help`"),
+    ("drain", "drain takes BLADE, got none; usage: drain BLADE [--dry-run] [--yes]"),
+    ("drain blade3 blade4", "drain takes BLADE, got blade3 blade4"),
+    ("drain blade3 --force", "drain does not take '--force'"),
+    ("drain blade3 --yes=no", "drain does not take '--yes=no'"),
+    ("plan blade3 --for sideways", "--for takes one of drain, reboot, down"),
+    ("ops explode", "unknown ops subcommand 'explode'"),
+    ('drain "blade3', "cannot read the command: No closing quotation"),
+    ("help nuke", "no verb 'nuke'"),
+    ("x" * (MAX_TEXT + 1), f"the command is {MAX_TEXT + 1} characters long"),
+])
+def test_usage_errors_say_what_was_wrong(text: str, message: str) -> None:
+    with pytest.raises(UsageError) as wrong:
+        parse(text)
+    assert str(wrong.value).startswith(message)
+
+
+def test_help_lists_every_verb_with_its_usage() -> None:
+    text = help_text()
+    assert "drain BLADE [--dry-run] [--yes]" in text and "restore BLADE [--dry-run] [--stay] [--yes]" in text
+
+
+def test_permissions_by_user_group_and_everyone() -> None:
+    grants = Grants(read=["*"], operate=["@oncall"], admin=["U0ADMIN"])
+    assert level_of(grants, "U0READ", []) == "read"
+    assert allows(grants, "U0OPER", ["oncall"], "operate")
+    assert not allows(grants, "U0OPER", ["oncall"], "admin")
+    assert allows(grants, "U0ADMIN", [], "operate")  # admin includes operate
+    assert not allows(grants, "U0READ", [], "operate")
+    assert level_of(Grants(read=[], operate=[], admin=[]), "U1", []) is None
