@@ -177,8 +177,17 @@ def test_eviction_api_refuses_what_the_whoami_budget_forbids(v1: client.CoreV1Ap
         p.metadata.name
         for p in v1.list_namespaced_pod("default", label_selector="app.kubernetes.io/name=whoami").items
     ]
+    policy = client.PolicyV1Api(v1.api_client)
+    # the disruption controller has to count the ready pods first: until then it allows nothing
+    wait_for(lambda: (policy.read_namespaced_pod_disruption_budget("whoami", "default").status
+                      .disruptions_allowed == 1), 10, "the whoami budget to allow one eviction")
     body = client.V1Eviction(metadata=client.V1ObjectMeta(name=names[0], namespace="default"))
     v1.create_namespaced_pod_eviction(names[0], "default", body)
+    # at 50x the evicted pod's replacement is ready within a real tenth of a second, which would
+    # allow the next eviction again: ask for all three instead, so the budget refuses for sure
+    policy.patch_namespaced_pod_disruption_budget("whoami", "default", {"spec": {"minAvailable": 3}})
+    wait_for(lambda: (policy.read_namespaced_pod_disruption_budget("whoami", "default").status
+                      .desired_healthy == 3), 10, "the budget to want three")
     with pytest.raises(client.ApiException) as refused:
         v1.create_namespaced_pod_eviction(
             names[1],
@@ -190,7 +199,7 @@ def test_eviction_api_refuses_what_the_whoami_budget_forbids(v1: client.CoreV1Ap
     assert (status["reason"], status["message"]) == ("TooManyRequests", EVICTION_429["message"])
     assert status["details"]["causes"][0]["reason"] == "DisruptionBudget"
     assert status["details"]["causes"][0]["message"].startswith(
-        "The disruption budget whoami needs 2 healthy pods"
+        "The disruption budget whoami needs 3 healthy pods"
     )
 
 

@@ -139,3 +139,19 @@ async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(jou
     counting.cancel()
     assert not waited and ticked > 10  # the write waited for the lock, and the loop went on meanwhile
     assert (await journal.get_maintenance("blade3")).op_id == 1  # then it went through
+
+
+async def test_a_confirmation_is_used_at_most_once_and_survives_a_new_journal_object(tmp_path):
+    from infra.journal import Confirmation
+    from infra.journal_sqlite import SqliteJournal
+
+    first = SqliteJournal(tmp_path / "j.sqlite")
+    await first.put_confirmation(Confirmation(id="c1", user="U1", channel="C1", text="drain blade3",
+                                              fingerprint="f", expires=100.0))
+    again = SqliteJournal(tmp_path / "j.sqlite")  # another process, or the same after a restart
+    assert (await again.get_confirmation("c1")).state == "pending"
+    results = await asyncio.gather(*(again.settle_confirmation("c1", "confirmed") for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    assert (await first.get_confirmation("c1")).state == "confirmed"
+    assert not await first.settle_confirmation("c1", "cancelled")
+    assert await first.get_confirmation("nosuch") is None
