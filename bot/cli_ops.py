@@ -17,6 +17,7 @@ from rich.console import RenderableType
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.output import Progress, console, emit
+from commands import audit as audit_verb
 from commands import drain as drain_verb
 from commands import ops as ops_verb
 from commands import plan as plan_verb
@@ -26,6 +27,7 @@ from commands import status as status_verb
 from commands.render import plain
 from commands.render_ops import render_operation
 from commands.result import FAILED, REFUSED, Result
+from infra import owner
 from infra.errors import GatewayError
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
@@ -127,7 +129,7 @@ async def _until_interrupted(verb: Callable[[Context, Progress], Awaitable[Resul
 async def _interrupted(context: Context) -> str:
     lines = ["Interrupted."]
     for op in await context.journal.unfinished():
-        if op.pid == os.getpid() and await context.journal.note_error(op.id, context.clock(),
+        if op.owner == owner.me() and await context.journal.note_error(op.id, context.clock(),
                                                                        "interrupted (Ctrl-C)"):
             lines.append(plain(render_operation(op, steps=False, interrupted=True)))
     return "\n".join(lines)
@@ -194,6 +196,15 @@ OpId = typer.Argument(..., metavar="ID", help="the operation's number (see `ops 
 def ops_show(ctx: typer.Context, op_id: int = OpId, as_json: bool = Json) -> None:
     """One operation with its steps."""
     execute(ctx, lambda c, _: ops_verb.show(c, op_id), as_json=as_json)
+
+
+@ops_app.command("audit")
+def ops_audit(ctx: typer.Context, op_id: int | None = typer.Argument(
+                  None, metavar="[ID]", help="only what concerns this operation"),
+              limit: int = typer.Option(50, min=1, help="how many, newest first"),
+              as_json: bool = Json) -> None:
+    """Who ran what from Slack, where, and what came of it."""
+    execute(ctx, lambda c, _: audit_verb.audit(c, op_id, limit), as_json=as_json)
 
 
 @ops_app.command("cancel")

@@ -27,7 +27,9 @@ from bot import health, webhooks
 from bot.cli_ops import build_context
 from bot.config import Settings
 from bot.slack_app import SlackFront
+from commands import ops
 from infra.journal import JournalError
+from infra.operations import run as operations
 from infra.operations.context import Context
 
 log = logging.getLogger("drewburr")
@@ -52,6 +54,7 @@ class Bot:
                                      self.say, observe=self._count)
         self.consumer: asyncio.Task[None] | None = None
         self.socket: AsyncSocketModeHandler | None = None
+        self.resuming: asyncio.Task[None] | None = None
 
     async def say(self, text: str) -> None:
         """To the configured channel, or the log when Slack is off (or refuses)."""
@@ -90,6 +93,14 @@ class Bot:
             return "the remediation loop is not running"
         return None
 
+    async def _resume(self) -> None:
+        """Operations a previous life left unfinished carry on, before anything new (as `ops resume`)."""
+        if not await operations.interrupted(self.context):
+            return
+        await self.say("Resuming the operations a previous run left unfinished...")
+        result = await ops.resume(self.context)
+        await self.say(result.text)
+
     def app(self) -> web.Application:
         app = web.Application(client_max_size=webhooks.MAX_BODY)
         token = self.settings.webhooks.token
@@ -115,6 +126,7 @@ class Bot:
         site = web.TCPSite(runner, server.host, server.port)
         await site.start()
         self.consumer = asyncio.create_task(self.remediator.run(self.queue))
+        self.resuming = asyncio.create_task(self._resume())
         if self.slack is not None and self.settings.slack.mode == "socket":
             token = self.settings.slack.app_token
             self.socket = AsyncSocketModeHandler(self.slack.app, token.get_secret_value() if token else "")
@@ -126,6 +138,7 @@ class Bot:
             if self.socket is not None:
                 await self.socket.close_async()
             self.consumer.cancel()
+            self.resuming.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.consumer
             await runner.cleanup()

@@ -23,7 +23,7 @@ from bot.slack_blocks import plan_blocks, text_blocks
 from commands import dispatch
 from commands.grammar import UsageError, parse
 from commands.permissions import Grants, allows, denial
-from infra.journal import OperationStatus, StepRecord
+from infra.journal import AuditEntry, OperationStatus, StepRecord
 from infra.operations.context import Context
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,15 @@ class SlackFront:
     async def _allowed(self, user: str, needed: str) -> bool:
         return allows(self.grants, user, await self._user_groups(user), needed)
 
-    async def _tell(self, channel: str, user: str, text: str) -> None:
+    async def _tell(self, channel: str, user: str, text: str, what: str) -> None:
+        """Answer one person only, and audit it."""
+        await self._audit(user, channel, what, text)
         await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+    async def _audit(self, user: str, channel: str, what: str, result: str, op_id: int | None = None) -> None:
+        await self.context.journal.audit(AuditEntry(at=time.time(), who=user, where=channel, what=what,
+                                                    result=result.splitlines()[0][:300] if result else "",
+                                                    op_id=op_id))
 
     async def on_command(self, ack: Any, command: dict[str, Any]) -> None:
         await ack()
@@ -82,13 +89,14 @@ class SlackFront:
         try:
             req = parse(text)
         except UsageError as exc:
-            await self._tell(channel, user, f"{exc}")
+            await self._tell(channel, user, f"{exc}", text)
             return
         if not await self._allowed(user, req.spec.permission):
             log.info("denied: %s %s", user, text)
-            await self._tell(channel, user, denial(user, req.verb, req.spec.permission))
+            await self._tell(channel, user, denial(user, req.verb, req.spec.permission), text)
             return
         shown = await dispatch.preview(self.context, req, user, channel, text, time.time())
+        await self._audit(user, channel, text, "plan shown" if shown.confirmation else shown.result.text)
         if shown.confirmation is None:
             await self.client.chat_postMessage(channel=channel, text=shown.result.text[:3000],
                                                blocks=text_blocks(f"<@{user}>: `{text}`", shown.result.text))
@@ -110,23 +118,26 @@ class SlackFront:
         user, channel = body["user"]["id"], body["channel"]["id"]
         pending = await self.context.journal.get_confirmation(str(body["actions"][0].get("value", "")))
         if pending is None:
-            await self._tell(channel, user, "This button is not one of drewburr's: nothing changed.")
+            await self._tell(channel, user, "This button is not one of drewburr's: nothing changed.",
+                             "an unknown button")
             return
         req = parse(pending.text)
+        what = f"{'Confirm' if confirm else 'Cancel'} `{pending.text}`"
         if not await self._allowed(user, req.spec.permission):
-            await self._tell(channel, user, denial(user, req.verb, req.spec.permission))
+            await self._tell(channel, user, denial(user, req.verb, req.spec.permission), what)
             return
         if pending.expires < time.time():
-            await self._tell(channel, user, f"This plan expired; run `/drewburr {pending.text}` again.")
+            await self._tell(channel, user, f"This plan expired; run `/drewburr {pending.text}` again.", what)
             return
         journal = self.context.journal
         if not await journal.settle_confirmation(pending.id, "confirmed" if confirm else "cancelled"):
             settled = await journal.get_confirmation(pending.id)
             state = settled.state if settled else "settled"
-            await self._tell(channel, user, f"This plan was already {state}: nothing changed.")
+            await self._tell(channel, user, f"This plan was already {state}: nothing changed.", what)
             return
         ts = str(pending.message_ts or body["container"]["message_ts"])
         if not confirm:
+            await self._audit(user, channel, what, "cancelled: nothing changed")
             await self._edit(channel, ts, f"Cancelled by <@{user}>: nothing changed.")
             return
         await self._run(req, pending, user, channel, ts)
@@ -155,4 +166,6 @@ class SlackFront:
         seconds = time.monotonic() - started
         outcome = "done" if result.code == 0 else "failed" if result.code == 1 else "refused"
         title = f"`{pending.text}` {outcome} in {seconds:.0f} s (confirmed by <@{user}>)"
+        await self._audit(user, channel, f"Confirm `{pending.text}`", f"{outcome} in {seconds:.0f} s",
+                          result.operation.id if result.operation else None)
         await self._edit(channel, ts, title, result.text)

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from commands import drain, ops, plan, reboot, restore, status
+from commands import audit, drain, ops, plan, reboot, restore, status
 from commands.grammar import CommandRequest, UsageError, help_text, verb_help
 from commands.result import DONE, Result, refused
 from infra.journal import Confirmation
@@ -62,6 +62,8 @@ async def read(ctx: Context, req: CommandRequest) -> Result:
         return await plan.show_plan(ctx, req.args[0], kind)  # type: ignore[arg-type]
     if req.verb == "ops list":
         return await ops.list_ops(ctx)
+    if req.verb == "ops audit":
+        return await audit.audit(ctx, _op_id(req) if req.args else None)
     if req.verb == "ops show":
         return await ops.show(ctx, _op_id(req))
     return await ops.cancel(ctx, _op_id(req))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from commands import drain, ops, plan, reboot, restore, status
+from commands import audit, drain, ops, plan, reboot, restore, status
 
 MAX_TEXT = 2000  # a command line, not a document: longer text is refused, not parsed
 
@@ -40,6 +40,7 @@ VERBS: dict[str, Verb] = {
     "reboot": Verb(("BLADE|all",), CHANGING, reboot.PERMISSION, "drain, reboot, wait, restore"),
     "ops list": Verb((), frozenset(), ops.PERMISSIONS["list"], "the journal's operations"),
     "ops show": Verb(("ID",), frozenset(), ops.PERMISSIONS["show"], "one operation"),
+    "ops audit": Verb((), frozenset(), audit.PERMISSION, "who ran what, and what came of it", ("ID",)),
     "ops cancel": Verb(("ID",), frozenset(), ops.PERMISSIONS["cancel"], "cancel a running operation"),
 }
 

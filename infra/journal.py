@@ -49,7 +49,8 @@ class OperationStatus(BaseModel):
     last_transition: float
     last_error: str | None = None
     cancel_requested: bool = False
-    pid: int | None = None
+    owner: str | None = None  # infra.owner's identity of the process running it
+    heartbeat: float | None = None  # when that process last said it was alive
     steps: list[StepRecord] = Field(default_factory=list)
 
     @property
@@ -94,6 +95,16 @@ class Confirmation(BaseModel):
     message_ts: str | None = None
 
 
+class AuditEntry(BaseModel):
+    """Who did what, where, and what came of it: every command, decision and button press."""
+    at: float
+    who: str  # a Slack user ID, `cli`, or `drewburr` for its own decisions
+    where: str  # a channel, `cli`, `webhook`
+    what: str  # the command as typed, or the button and the command it confirms
+    result: str
+    op_id: int | None = None
+
+
 class Journal(ABC):
     """Every method is a coroutine: a backend that blocks (a file lock, a network) waits off the loop."""
 
@@ -110,7 +121,11 @@ class Journal(ABC):
 
     @abstractmethod
     async def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
-                        pid: int | None = None) -> None: ...
+                        owner: str | None = None) -> None: ...
+
+    @abstractmethod
+    async def beat(self, op_id: int, now: float) -> None:
+        """The owner of a running operation is alive."""
 
     @abstractmethod
     async def note_error(self, op_id: int, now: float, error: str) -> bool:
@@ -168,6 +183,13 @@ class Journal(ABC):
     @abstractmethod
     async def settle_confirmation(self, confirmation_id: str, state: str) -> bool:
         """pending -> state, atomically; False when it was not pending (used, cancelled, unknown)."""
+
+    @abstractmethod
+    async def audit(self, entry: AuditEntry) -> None: ...
+
+    @abstractmethod
+    async def audit_log(self, limit: int = 50, op_id: int | None = None) -> list[AuditEntry]:
+        """Newest first; with `op_id`, only what concerns that operation."""
 
     async def refuse(self, kind: str, target: str, params: dict[str, Any], reason: str,
                      now: float) -> OperationStatus:

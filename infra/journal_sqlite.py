@@ -16,6 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from infra.journal import (
     FINISHED,
+    AuditEntry,
     Confirmation,
     Journal,
     JournalError,
@@ -30,7 +31,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS operations (
   id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, target TEXT NOT NULL,
   params TEXT NOT NULL, phase TEXT NOT NULL, created REAL NOT NULL, last_transition REAL NOT NULL,
-  last_error TEXT, cancel_requested INTEGER NOT NULL DEFAULT 0, pid INTEGER);
+  last_error TEXT, cancel_requested INTEGER NOT NULL DEFAULT 0, owner TEXT, heartbeat REAL);
 CREATE TABLE IF NOT EXISTS steps (
   op_id INTEGER NOT NULL REFERENCES operations(id), seq INTEGER NOT NULL, name TEXT NOT NULL,
   outcome TEXT NOT NULL, started REAL, finished REAL, attempts INTEGER NOT NULL, message TEXT NOT NULL,
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE TABLE IF NOT EXISTS locks (blade TEXT PRIMARY KEY, op_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS maintenance (blade TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS homes (vmid INTEGER PRIMARY KEY, blade TEXT NOT NULL, op_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, op_id INTEGER, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS confirmations (id TEXT PRIMARY KEY, state TEXT NOT NULL, record TEXT NOT NULL);
 """
 BUSY_TIMEOUT = 30  # seconds a call waits for another process (an `ops resume` beside a drain)
@@ -55,6 +57,7 @@ class SqliteJournal(Journal):
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)
             try:
                 db.executescript(SCHEMA)  # executescript commits by itself
+                _migrate(db)
             finally:
                 db.close()
         except (sqlite3.Error, OSError) as exc:
@@ -106,8 +109,11 @@ class SqliteJournal(Journal):
                                tuple(sorted(FINISHED)))
 
     async def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
-                        pid: int | None = None) -> None:
-        await self._run(_set_phase, op_id, phase, now, error, pid)
+                        owner: str | None = None) -> None:
+        await self._run(_set_phase, op_id, phase, now, error, owner)
+
+    async def beat(self, op_id: int, now: float) -> None:
+        await self._run(_execute, "UPDATE operations SET heartbeat = ? WHERE id = ?", (now, op_id))
 
     async def note_error(self, op_id: int, now: float, error: str) -> bool:
         return bool(await self._run(_note_error, op_id, now, error))
@@ -130,6 +136,16 @@ class SqliteJournal(Journal):
     async def locks(self) -> dict[str, int]:
         rows = await self._run(_rows, "SELECT blade, op_id FROM locks", ())
         return {r["blade"]: r["op_id"] for r in rows}
+
+    async def audit(self, entry: AuditEntry) -> None:
+        await self._run(_execute, "INSERT INTO audit (op_id, record) VALUES (?, ?)",
+                        (entry.op_id, entry.model_dump_json()))
+
+    async def audit_log(self, limit: int = 50, op_id: int | None = None) -> list[AuditEntry]:
+        where = "WHERE op_id = ?" if op_id is not None else "WHERE ? IS NULL"
+        rows = await self._run(_rows, f"SELECT record FROM audit {where} ORDER BY id DESC LIMIT ?",
+                               (op_id, limit))
+        return [AuditEntry.model_validate_json(r["record"]) for r in rows]
 
     async def put_confirmation(self, confirmation: Confirmation) -> None:
         await self._run(_execute, "INSERT OR REPLACE INTO confirmations (id, state, record) VALUES (?, ?, ?)",
@@ -218,7 +234,8 @@ def _get(db: sqlite3.Connection, op_id: int) -> OperationStatus | None:
     return OperationStatus(
         id=row["id"], kind=row["kind"], target=row["target"], params=json.loads(row["params"]),
         phase=row["phase"], created=row["created"], last_transition=row["last_transition"],
-        last_error=row["last_error"], cancel_requested=bool(row["cancel_requested"]), pid=row["pid"],
+        last_error=row["last_error"], cancel_requested=bool(row["cancel_requested"]), owner=row["owner"],
+        heartbeat=row["heartbeat"],
         steps=[StepRecord(name=s["name"], outcome=s["outcome"], started=s["started"],
                           finished=s["finished"], attempts=s["attempts"], message=s["message"])
                for s in steps])
@@ -230,10 +247,10 @@ def _list(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[Opera
 
 
 def _set_phase(db: sqlite3.Connection, op_id: int, phase: Phase, now: float, error: str | None,
-               pid: int | None) -> None:
-    db.execute("UPDATE operations SET phase = ?, last_transition = ?, "
-               "last_error = COALESCE(?, last_error), pid = COALESCE(?, pid) WHERE id = ?",
-               (phase, now, error, pid, op_id))
+               owner: str | None) -> None:
+    db.execute("UPDATE operations SET phase = ?, last_transition = ?, last_error = COALESCE(?, last_error), "
+               "owner = COALESCE(?, owner), heartbeat = CASE WHEN ? IS NULL THEN heartbeat ELSE ? END "
+               "WHERE id = ?", (phase, now, error, owner, owner, now, op_id))
     if phase in FINISHED:
         db.execute("DELETE FROM locks WHERE op_id = ?", (op_id,))
 
@@ -253,3 +270,12 @@ def _update_params(db: sqlite3.Connection, op_id: int, params: dict[str, Any]) -
 
 def _rowcount(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
     return db.execute(sql, params).rowcount
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """A journal written before owners: add their columns (its old pid column stays, unread)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(operations)")}
+    for column, kind in (("owner", "TEXT"), ("heartbeat", "REAL")):
+        if column not in have:
+            db.execute(f"ALTER TABLE operations ADD COLUMN {column} {kind}")
+    db.commit()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from infra import owner
 from infra.errors import Fatal, GatewayError, Retryable, Unavailable, redact
-from infra.journal import Journal, OperationStatus, StepRecord
+from infra.journal import Journal, JournalError, OperationStatus, StepRecord
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,9 @@ class Machine:
         """Run every step not yet done; the operation ends Succeeded, Failed or Cancelled."""
         op = await self.journal.get(op_id)
         assert op is not None, op_id
-        await self.journal.set_phase(op_id, "Running", self.clock(), pid=os.getpid())
+        await self.journal.set_phase(op_id, "Running", self.clock(), owner=owner.me())
+        owner.RUNNING.add(op_id)
+        beating = asyncio.create_task(self._heartbeat(op_id))
         try:
             for step in steps:
                 record = op.step(step.name)
@@ -68,10 +70,22 @@ class Machine:
             await self.journal.set_phase(op_id, "Failed", self.clock(), error=str(exc))
         else:
             await self.journal.set_phase(op_id, "Succeeded", self.clock())
+        finally:
+            owner.RUNNING.discard(op_id)
+            beating.cancel()
         final = await self.journal.get(op_id)
         assert final is not None
         log.info("operation %s %s %s: %s", op_id, final.kind, final.target, final.phase)
         return final
+
+    async def _heartbeat(self, op_id: int) -> None:
+        """Say this process still runs the operation, so another replica does not take it over."""
+        while True:
+            await asyncio.sleep(owner.HEARTBEAT_SECONDS)
+            try:
+                await self.journal.beat(op_id, self.clock())
+            except JournalError:
+                log.warning("heartbeat of operation %s not journaled", op_id)
 
     async def _run_step(self, op_id: int, step: Step, record: StepRecord) -> None:
         unavailable = 0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from infra import owner
 from infra.journal import OperationStatus
 from infra.operations.context import Context
 from infra.operations.drain import drain_steps
@@ -46,23 +46,11 @@ async def run(ctx: Context, op_id: int, listener: Listener | None = None) -> Ope
     return await Machine(ctx.journal, clock=ctx.clock, listener=listener).run(op_id, steps)
 
 
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 async def interrupted(ctx: Context) -> list[OperationStatus]:
-    """Operations left unfinished by a process that is gone (killed, crashed, rebooted)."""
-    return [op for op in await ctx.journal.unfinished() if not _alive(op.pid)]
+    """Operations left unfinished by an owner that is gone (killed, crashed, rebooted, a replica lost)."""
+    now = ctx.clock()
+    return [op for op in await ctx.journal.unfinished()
+            if not owner.alive(op.id, op.owner, op.heartbeat, now)]
 
 
 async def cancel_interrupted(ctx: Context, op: OperationStatus) -> OperationStatus:

@@ -12,9 +12,12 @@ from proxmoxer import ProxmoxAPI
 
 from bot.cli_ops import build_context
 from bot.config import load_settings
+from infra import owner
 from infra.gateways.pve import PveGateway
 from infra.operations.context import Context
 
+# an owner on this host whose process is gone: its operations are interrupted
+DEAD_OWNER = "|".join([*owner.me().split("|")[:2], str(2**22 + 12345), "1"])
 # Lab time runs 50x: these keep each scenario to a few real seconds.
 FAST = {"poll_seconds": 0.1, "eviction_retry_seconds": 0.3, "drain_timeout_seconds": 20,
         "migration_timeout_seconds": 30, "boot_timeout_seconds": 60}

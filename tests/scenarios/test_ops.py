@@ -19,7 +19,7 @@ from commands.result import DONE, FAILED, REFUSED
 from infra.journal import StepRecord
 from infra.journal_sqlite import SqliteJournal
 
-from .opsctx import FAST, fault, lab_context
+from .opsctx import DEAD_OWNER, FAST, fault, lab_context
 
 DRAIN_STEPS = ["plan", "noout", "cordon", "evict", "migrate"]
 DREWBURR = [sys.executable, "-m", "bot"]
@@ -91,7 +91,7 @@ async def test_ops_list_show_and_cancel_an_interrupted_operation(running_lab):
     ctx = lab_context(running_lab)
     assert (await ops.list_ops(ctx)).text == "No operations yet."
     op = await ctx.journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
-    await ctx.journal.set_phase(op.id, "Running", now=2, pid=2**22 + 12345)  # a pid that is not running
+    await ctx.journal.set_phase(op.id, "Running", now=2, owner=DEAD_OWNER)
     listed = (await ops.list_ops(ctx)).text
     assert f"{op.id}   drain blade3  Running" in listed and f"`drewburr ops resume {op.id}`" in listed
     assert "plan" in (await ops.show(ctx, op.id)).text
@@ -125,7 +125,7 @@ async def test_a_resumed_evict_step_says_the_pods_had_left_not_evicted_0(running
     op = done.operation  # as if killed right after evicting: evict and what follows run again
     for name in ("evict", "migrate", "mark"):
         await ctx.journal.record_step(op.id, StepRecord(name=name, outcome="running", attempts=1))
-    await ctx.journal.set_phase(op.id, "Running", now=2, pid=2**22 + 12345)  # a pid that is not running
+    await ctx.journal.set_phase(op.id, "Running", now=2, owner=DEAD_OWNER)
     await ctx.journal.take_locks(op.id, ["blade3"])
     resumed = await ops.resume(ctx, op.id)
     assert resumed.code == DONE, resumed.text

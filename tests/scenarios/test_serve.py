@@ -7,7 +7,9 @@ import asyncio
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,9 +18,10 @@ import yaml
 
 from infra.journal import OperationStatus
 from infra.journal_sqlite import SqliteJournal
+from infra.operations import run as operations
 from tests.conftest import RunningLab
 from tests.lab.pve_client import wait_for
-from tests.scenarios.opsctx import fault
+from tests.scenarios.opsctx import DEAD_OWNER, FAST, fault, lab_context
 from tests.tools import free_port
 
 TOKEN = "serve-test-token"
@@ -47,11 +50,18 @@ class Served:
 
 @pytest.fixture
 def served(running_lab: RunningLab, tmp_path: Path) -> Iterator[Served]:
+    with serving(running_lab, tmp_path) as bot:
+        yield bot
+
+
+@contextmanager
+def serving(running_lab: RunningLab, tmp_path: Path) -> Iterator[Served]:
     config = yaml.safe_load((running_lab.workdir / "drewburr.yaml").read_text())
     port = free_port()
     config["server"] = {"host": "127.0.0.1", "port": port}
     config["webhooks"] = {"token": TOKEN}
     config["remediation"] = {"mode": "auto", "hold_seconds": 0, "cooldown_seconds": 1800, "paused": False}
+    config["operations"] = FAST
     path = tmp_path / "drewburr.yaml"
     path.write_text(yaml.safe_dump(config))
     proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(path), "serve"],
@@ -120,3 +130,24 @@ def test_bad_bodies_and_missing_tokens_get_clear_answers(served: Served) -> None
     anonymous = requests.post(f"{served.url}/alerts/alertmanager", json={}, timeout=10)
     assert anonymous.status_code == 401 and anonymous.json() == {"error": "no Authorization header"}
 
+
+
+def test_serve_resumes_a_drain_a_previous_life_left_unfinished(running_lab: RunningLab,
+                                                               tmp_path: Path) -> None:
+    ctx = lab_context(running_lab)
+
+    async def interrupted_drain() -> int:
+        op = await operations.create(ctx, "drain", "blade3", {})
+        await ctx.journal.set_phase(op.id, "Running", time.time(), owner=DEAD_OWNER)  # its process died
+        return op.id
+    op_id = asyncio.run(interrupted_drain())
+
+    def ended() -> OperationStatus | None:
+        op = asyncio.run(ctx.journal.get(op_id))
+        return op if op is not None and op.phase in ("Succeeded", "Failed") else None
+    with serving(running_lab, tmp_path):
+        done = wait_for(ended, timeout=120, what="the drain to be resumed and end")
+    assert done.phase == "Succeeded", done.last_error
+    placed = running_lab.call(lambda: {vm.node for vm in running_lab.lab.pve.vms.values()
+                                       if vm.name in ("kube03", "kube05")})
+    assert "blade3" not in placed

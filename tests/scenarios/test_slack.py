@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import requests
 import yaml
 
 from infra.journal_sqlite import SqliteJournal
+from lab.slack.people import sign
 from tests.conftest import RunningLab
 from tests.lab.pve_client import wait_for
 from tests.scenarios.opsctx import FAST
@@ -59,9 +62,16 @@ def _all_text(message: dict[str, Any]) -> str:
 
 @pytest.fixture
 def slack(running_lab: RunningLab, tmp_path: Path) -> Iterator[Workspace]:
+    with serving(running_lab, tmp_path, "socket") as workspace:
+        yield workspace
+
+
+@contextmanager
+def serving(running_lab: RunningLab, tmp_path: Path, mode: str) -> Iterator[Workspace]:
     config = yaml.safe_load((running_lab.workdir / "drewburr.yaml").read_text())
-    config["slack"]["mode"] = "socket"
-    config["server"] = {"host": "127.0.0.1", "port": free_port()}
+    config["slack"]["mode"] = mode
+    port = free_port()
+    config["server"] = {"host": "127.0.0.1", "port": port}
     config["permissions"] = {"read": ["*"], "operate": ["@oncall"], "admin": ["U0ADMIN"]}
     config["operations"] = FAST
     path = tmp_path / "drewburr.yaml"
@@ -69,9 +79,14 @@ def slack(running_lab: RunningLab, tmp_path: Path) -> Iterator[Workspace]:
     proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(path), "serve"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     twin = running_lab.lab.slack
+    events = f"http://127.0.0.1:{port}/slack/events"
     try:
-        wait_for(lambda: running_lab.call(twin.socket.live) or proc.poll() is not None, timeout=30,
-                 what="serve's Socket Mode link")
+        if mode == "socket":
+            wait_for(lambda: running_lab.call(twin.socket.live) or proc.poll() is not None, timeout=30,
+                     what="serve's Socket Mode link")
+        else:
+            wait_for(lambda: _answers(events) or proc.poll() is not None, timeout=30, what="serve's HTTP")
+            twin.people.request_url = events
         assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
         yield Workspace(config["slack"]["api_url"].removesuffix("/api/"), Path(config["journal"]["path"]))
     finally:
@@ -112,8 +127,16 @@ def test_a_drain_confirmed_by_an_operator_runs_and_reports_in_the_message_and_it
     if all(p.get("delivered") for p in presses):
         wait_for(lambda: slack.told(OPERATOR, "already confirmed"), timeout=20, what="the second press")
     done = wait_for(lambda: slack.message("`drain blade3` done in"), timeout=120, what="the end")
-    drains = [op for op in asyncio.run(SqliteJournal(slack.journal).list(50)) if op.kind == "drain"]
+    journal = SqliteJournal(slack.journal)
+    drains = [op for op in asyncio.run(journal.list(50)) if op.kind == "drain"]
     assert [op.phase for op in drains] == ["Succeeded"]
+    # the audit trail: who asked, who was refused, who confirmed, and the operation it started
+    trail = [(e.who, e.what, e.result) for e in reversed(asyncio.run(journal.audit_log(50)))]
+    assert (OPERATOR, "drain blade3", "plan shown") in trail
+    assert any(who == READER and "needs the operate permission" in result for who, _, result in trail)
+    ran = asyncio.run(journal.audit_log(50, op_id=drains[0].id))
+    assert [(e.who, e.what) for e in ran] == [(OPERATOR, "Confirm `drain blade3`")]
+    assert ran[0].result.startswith("done in")
     assert f"confirmed by <@{OPERATOR}>" in _all_text(done) and done.get("reply_count", 0) >= 3
     assert not any(b.get("type") == "actions" for b in done["blocks"])  # no button left to press
 
@@ -126,3 +149,31 @@ def test_cancel_changes_nothing(slack: Workspace) -> None:
     slack.type(READER, "status")
     status = wait_for(lambda: slack.message("`status`"), timeout=20, what="the status")
     assert "maint" not in _all_text(status).lower()
+
+
+def _answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=1)
+    except requests.ConnectionError:
+        return False
+    return True
+
+
+def test_http_mode_answers_signed_requests_and_refuses_forged_ones(running_lab: RunningLab,
+                                                                   tmp_path: Path) -> None:
+    with serving(running_lab, tmp_path, "http") as slack:
+        assert slack.type(READER, "status")["via"] == "http"
+        wait_for(lambda: slack.message("blade1"), timeout=20, what="the status message")
+        events = running_lab.lab.slack.people.request_url
+        forged = requests.post(events, data=b"command=%2Fdrewburr&text=drain+blade3&user_id=U0OPER",
+                               headers={"X-Slack-Request-Timestamp": str(int(time.time())),
+                                        "X-Slack-Signature": "v0=" + "0" * 64,
+                                        "Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+        assert forged.status_code == 401
+        stale_stamp = str(int(time.time()) - 600)
+        body = b"command=%2Fdrewburr&text=status&user_id=U0READ&channel_id=C0OPS"
+        stale = requests.post(events, data=body, headers={
+            "X-Slack-Request-Timestamp": stale_stamp, "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Signature": sign(running_lab.lab.slack.workspace.signing_secret, stale_stamp, body)},
+            timeout=10)
+        assert stale.status_code == 401

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 
 import typer
@@ -11,6 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from bot.cli_ops import execute
+from infra import owner
 from infra.journal_sqlite import SqliteJournal
 from infra.operations.context import Context
 
@@ -19,7 +19,7 @@ from .test_cli_config_errors import with_files
 
 async def ctrl_c_mid_operation(context: Context, _progress: object) -> None:
     op = await context.journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
-    await context.journal.set_phase(op.id, "Running", now=2, pid=os.getpid())
+    await context.journal.set_phase(op.id, "Running", now=2, owner=owner.me())
     signal.raise_signal(signal.SIGINT)  # what Ctrl-C sends
     await asyncio.sleep(30)
 

@@ -84,7 +84,7 @@ async def test_an_error_note_never_overwrites_a_finished_operation(journal):
 async def test_unfinished_lists_running_operations_only(journal):
     a = await journal.create("drain", "blade1", {}, ["x"], [], now=1)
     b = await journal.create("drain", "blade2", {}, ["x"], [], now=1)
-    await journal.set_phase(a.id, "Running", now=2, pid=123)
+    await journal.set_phase(a.id, "Running", now=2, owner="host|boot|123|1")
     await journal.set_phase(b.id, "Succeeded", now=2)
     assert [op.id for op in await journal.unfinished()] == [a.id]
 
@@ -108,7 +108,7 @@ async def test_a_journal_that_breaks_after_opening_says_so(tmp_path):
 
 async def test_unfinished_operations_are_found_however_many_came_after(journal):
     old = await journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
-    await journal.set_phase(old.id, "Running", now=2, pid=1)
+    await journal.set_phase(old.id, "Running", now=2, owner="host|boot|1|1")
     for i in range(30):
         await journal.refuse("drain", "blade2", {}, f"refused {i}", now=3 + i)
     assert [op.id for op in await journal.unfinished()] == [old.id]
