@@ -1,7 +1,10 @@
 """Drain makespan of blade3 in the lab, against the limit and against sequential migration.
 
-The limit is the memory of blade3's running VMs over blade3's NIC bandwidth (all of it
-must cross that one link). Times are lab seconds (the lab runs 10x real time for this part).
+The limit is the memory of blade3's running VMs over blade3's NIC bandwidth (all of it must
+cross that one link, which concurrent migrations share fairly), plus one migration's fixed
+cost (setup and switch-over): running migrations in parallel only wins by overlapping those
+fixed costs and HA manager rounds, never by a faster wire. Times are lab seconds (the lab
+runs 10x real time for this part).
 Also: the API calls of one `status`, per system, for the 4-blade and a 64-blade lab.
 """
 
@@ -18,6 +21,7 @@ from commands.drain import drain
 from commands.restore import restore
 from commands.status import status
 from infra.operations.context import Context
+from lab.pve.migrate import MIGRATE_OVERHEAD
 from lab.scenario import BladeSpec, Scenario, VmSpec, load_scenario
 from tests.conftest import RunningLab
 
@@ -53,14 +57,17 @@ def makespan() -> None:
         pve = lab.lab.pve
         moving = [vm for vm in pve.vms.values() if vm.node == "blade3" and vm.status == "running"]
         bandwidth = pve.blades["blade3"].nic_bandwidth  # bytes per lab second
-        limit = sum(vm.memory for vm in moving) / bandwidth
+        wire = sum(vm.memory for vm in moving) / bandwidth
+        limit = wire + MIGRATE_OVERHEAD
         sequential = asyncio.run(migrate_makespan(lab, 1))
         parallel = asyncio.run(migrate_makespan(lab, 2))
     print(f"drain blade3 (migrate step, one run): {len(moving)} VMs, "
           f"{sum(vm.memory for vm in moving) / 2**30:.0f} GiB over {bandwidth * 8 / 1e9:.0f} Gb/s")
-    print(f"  limit (memory / NIC bandwidth) {limit:.1f} lab s; "
-          f"sequential (1 per NIC) {sequential:.1f} lab s; parallel (2 per NIC) {parallel:.1f} lab s")
-    print(f"  parallel / limit = {parallel / limit:.2f}; parallel / sequential = {parallel / sequential:.2f}")
+    print(f"  limit (memory / shared NIC bandwidth {wire:.1f} + fixed cost {MIGRATE_OVERHEAD:.0f}) "
+          f"{limit:.1f} lab s; sequential (1 per NIC) {sequential:.1f} lab s; "
+          f"parallel (2 per NIC) {parallel:.1f} lab s")
+    print(f"  parallel / limit = {parallel / limit:.2f}; parallel / sequential = {parallel / sequential:.2f} "
+          "(what parallelism saves is overlapped fixed costs and HA rounds, not wire time)")
 
 
 def big_scenario(blades: int, vms_per_blade: int) -> Scenario:

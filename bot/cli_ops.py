@@ -144,7 +144,7 @@ def plan(ctx: typer.Context, blade: str = Blade,
          kind: str = typer.Option("drain", "--for", metavar="drain|reboot|down",
                                   help="what to plan for: a drain, a reboot, or the blade dying"),
          as_json: bool = Json) -> None:
-    """What draining BLADE would do (changes nothing)."""
+    """What draining, rebooting or losing BLADE means (changes nothing)."""
     if kind not in ("drain", "reboot", "down"):
         typer.echo(f"--for must be drain, reboot or down, not {kind!r}", err=True)
         raise typer.Exit(REFUSED)
@@ -162,7 +162,9 @@ def restore(ctx: typer.Context, blade: str = Blade,
             stay: bool = typer.Option(False, "--stay", help="leave the VMs where they are (their home "
                                                            "is remembered for a later restore)"),
             dry_run: bool = DryRun, yes: bool = Yes) -> None:
-    """End BLADE's maintenance: VMs home, uncordon, clear noout when it is the last."""
+    """End BLADE's maintenance: its VMs come home unless --stay.
+
+    Then it uncordons its nodes, and clears noout when no other blade is in maintenance."""
     execute(ctx, lambda c, p: restore_verb.restore(c, blade, stay=stay, dry_run=dry_run, yes=yes,
                                                     confirm=_confirm, listener=p))
 
@@ -170,7 +172,9 @@ def restore(ctx: typer.Context, blade: str = Blade,
 def reboot(ctx: typer.Context, blade: str = typer.Argument(..., metavar="BLADE|all",
                                                            help="a blade, or all (one at a time)"),
            dry_run: bool = DryRun, yes: bool = Yes, admin_override: bool = AdminOverride) -> None:
-    """Drain BLADE, reboot it, wait for it and Ceph, restore (all: one blade at a time)."""
+    """Drain, reboot and restore BLADE (all: one blade at a time).
+
+    It waits for the blade to come back and for Ceph to be as healthy as before."""
     execute(ctx, lambda c, p: reboot_verb.reboot(c, blade, dry_run=dry_run, yes=yes, confirm=_confirm,
                                                   listener=p), admin_override)
 
@@ -200,7 +204,7 @@ def ops_show(ctx: typer.Context, op_id: int = OpId, as_json: bool = Json) -> Non
 
 @ops_app.command("audit")
 def ops_audit(ctx: typer.Context, op_id: int | None = typer.Argument(
-                  None, metavar="[ID]", help="only what concerns this operation"),
+                  None, metavar="ID", help="only what concerns this operation"),
               limit: int = typer.Option(50, min=1, help="how many, newest first"),
               as_json: bool = Json) -> None:
     """Who ran what from Slack, where, and what came of it."""
@@ -208,16 +212,18 @@ def ops_audit(ctx: typer.Context, op_id: int | None = typer.Argument(
 
 
 @ops_app.command("cancel")
-def ops_cancel(ctx: typer.Context, op_id: int = OpId) -> None:
+def ops_cancel(ctx: typer.Context, op_id: int = OpId, dry_run: bool = DryRun, yes: bool = Yes) -> None:
     """Stop an operation before its next step."""
-    execute(ctx, lambda c, _: ops_verb.cancel(c, op_id))
+    execute(ctx, lambda c, _: ops_verb.cancel(c, op_id, dry_run=dry_run, yes=yes, confirm=_confirm))
 
 
 @ops_app.command("resume")
 def ops_resume(ctx: typer.Context, op_id: int | None = typer.Argument(
-        None, metavar="ID", help="one operation (default: every interrupted one)")) -> None:
+        None, metavar="ID", help="one operation (default: every interrupted one)"),
+               dry_run: bool = DryRun, yes: bool = Yes) -> None:
     """Continue operations a killed process left unfinished."""
-    execute(ctx, lambda c, p: ops_verb.resume(c, op_id, listener=p))
+    execute(ctx, lambda c, p: ops_verb.resume(c, op_id, dry_run=dry_run, yes=yes, confirm=_confirm,
+                                               listener=p))
 
 
 def register(app: typer.Typer) -> None:

@@ -98,7 +98,7 @@ class Bot:
         if not await operations.interrupted(self.context):
             return
         await self.say("Resuming the operations a previous run left unfinished...")
-        result = await ops.resume(self.context)
+        result = await ops.resume(self.context, yes=True)  # resuming was agreed when it started
         await self.say(result.text)
 
     def app(self) -> web.Application:

@@ -66,7 +66,7 @@ async def read(ctx: Context, req: CommandRequest) -> Result:
         return await audit.audit(ctx, _op_id(req) if req.args else None)
     if req.verb == "ops show":
         return await ops.show(ctx, _op_id(req))
-    return await ops.cancel(ctx, _op_id(req))
+    return await ops.cancel(ctx, _op_id(req), yes=True)  # typed in full: the cancel is the answer
 
 
 async def preview(ctx: Context, req: CommandRequest, user: str, channel: str, text: str,

@@ -7,9 +7,9 @@ from typing import Any
 from rich.console import Group, RenderableType
 
 from commands.plan import make_plan
-from commands.render import plain, render_plan
+from commands.render import line, plain, render_plan
 from commands.render_ops import render_operation
-from commands.result import DONE, Confirm, Result, finished, refused, shown
+from commands.result import DONE, REFUSED, Confirm, Result, finished, refused, shown
 from infra import preflight
 from infra.journal import Locked
 from infra.operations import run as ops
@@ -18,10 +18,13 @@ from infra.operations.machine import Listener
 from infra.planner import IntentKind
 
 
-async def refuse(ctx: Context, kind: str, target: str, reason: str, text: str | None = None) -> Result:
-    """Refused before anything changed: journaled too (every decision is), and said."""
+async def refuse(ctx: Context, kind: str, target: str, reason: str,
+                 plan: RenderableType | None = None) -> Result:
+    """Refused before anything changed: journaled too (every decision is), and said after the plan."""
     op = await ctx.journal.refuse(kind, target, {}, reason, now=ctx.clock())
-    return refused(f"{text or reason}\n(journaled as operation {op.id})")
+    said = [*([plan] if plan is not None else []), line(reason, style="bold red"),
+            line(f"(journaled as operation {op.id})")]
+    return shown(REFUSED, Group(*said))
 
 
 async def start(ctx: Context, kind: str, target: str, params: dict[str, Any],
@@ -53,18 +56,25 @@ async def privileges(ctx: Context, kind: str, blades: list[str], vmids: list[int
             "and the Kubernetes identity's RBAC (kubernetes.kubeconfig)")
 
 
-async def confirmed_start(ctx: Context, kind: str, target: str, params: dict[str, Any], body: RenderableType,
-                          *, dry_run: bool, yes: bool, confirm: Confirm | None,
-                          listener: Listener | None, refusal: str | None = None) -> Result:
-    """Show `body` (the plan); stop on dry-run, a refusal or a no; else run the operation."""
+def asked(body: RenderableType, *, dry_run: bool, yes: bool, confirm: Confirm | None) -> Result | None:
+    """Stop after showing `body` on --dry-run, or when nobody said yes; None: go ahead."""
     if dry_run:
         return shown(DONE, body)
-    if refusal:
-        return await refuse(ctx, kind, target, refusal, f"{plain(body)}\n{refusal}")
     if not yes and (confirm is None or not confirm(body)):
         # the person has just read the plan: do not print it again
         return refused("Not confirmed: nothing changed." if confirm else
                        f"{plain(body)}\nNot confirmed: nothing changed.")
+    return None
+
+
+async def confirmed_start(ctx: Context, kind: str, target: str, params: dict[str, Any], body: RenderableType,
+                          *, dry_run: bool, yes: bool, confirm: Confirm | None,
+                          listener: Listener | None, refusal: str | None = None) -> Result:
+    """Show `body` (the plan); stop on dry-run, a refusal or a no; else run the operation."""
+    if refusal and not dry_run:
+        return await refuse(ctx, kind, target, refusal, body)
+    if (stop := asked(body, dry_run=dry_run, yes=yes, confirm=confirm)) is not None:
+        return stop
     result = await start(ctx, kind, target, params, listener)
     if not yes or result.body is None:  # asked: the plan was shown already
         return result

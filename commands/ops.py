@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from rich.console import Group
 
+from commands.operate import asked
+from commands.render import line
 from commands.render_ops import render_operation, render_operations
-from commands.result import DONE, FAILED, Result, refused, shown
+from commands.result import DONE, FAILED, Confirm, Result, refused, shown
 from infra.journal import FINISHED, Locked
 from infra.operations import run as ops
 from infra.operations.context import Context
@@ -40,12 +42,18 @@ async def show(ctx: Context, op_id: int) -> Result:
     return shown(DONE, body, op.model_dump(mode="json"))
 
 
-async def cancel(ctx: Context, op_id: int) -> Result:
+async def cancel(ctx: Context, op_id: int, dry_run: bool = False, yes: bool = False,
+                 confirm: Confirm | None = None) -> Result:
     op = await ctx.journal.get(op_id)
     if op is None:
         return refused(f"no operation {op_id}")
     if op.phase in FINISHED:
         return refused(f"operation {op_id} already ended: {op.phase}")
+    plan = Group(render_operation(op, steps=False), line(
+        "Cancel it: it stops before its next step; nothing is undone (a drained blade stays in "
+        "maintenance until `drewburr restore`)."))
+    if (stop := asked(plan, dry_run=dry_run, yes=yes, confirm=confirm)) is not None:
+        return stop
     if op.id in await _interrupted_ids(ctx):  # nobody runs it: cancel it here and free its blades
         cancelled = await ops.cancel_interrupted(ctx, op)
         return shown(DONE, render_operation(cancelled), cancelled.model_dump(mode="json"))
@@ -53,7 +61,8 @@ async def cancel(ctx: Context, op_id: int) -> Result:
     return Result(DONE, f"operation {op_id}: cancel requested; it stops before its next step")
 
 
-async def resume(ctx: Context, op_id: int | None = None, listener: Listener | None = None) -> Result:
+async def resume(ctx: Context, op_id: int | None = None, dry_run: bool = False, yes: bool = False,
+                 confirm: Confirm | None = None, listener: Listener | None = None) -> Result:
     candidates = await ops.interrupted(ctx)
     if op_id is not None:
         candidates = [op for op in candidates if op.id == op_id]
@@ -61,6 +70,10 @@ async def resume(ctx: Context, op_id: int | None = None, listener: Listener | No
             return refused(f"operation {op_id} is not an interrupted operation")
     if not candidates:
         return Result(DONE, "Nothing to resume.")
+    plan = Group(*(render_operation(op, steps=False) for op in candidates),
+                 line("Resume: each step looks at the systems again and carries on from there."))
+    if (stop := asked(plan, dry_run=dry_run, yes=yes, confirm=confirm)) is not None:
+        return stop
     bodies, finals, code = [], [], DONE
     for op in sorted(candidates, key=lambda o: o.id):
         try:

@@ -51,6 +51,14 @@ def _nodes(snap: Snapshot) -> Table:
     return t
 
 
+def _noout(m: Maintenance, flags: list[str]) -> str:
+    """What the record says about noout, checked against Ceph now (a record must not claim a flag
+    that is not there)."""
+    if m.noout_set:
+        return "noout set by it" if "noout" in flags else "noout set by it, but cleared since"
+    return "noout set by another" if "noout" in flags else "noout not set"
+
+
 def render_status(snap: Snapshot, maintenance: list[Maintenance], locks: dict[str, int]) -> RenderableType:
     ceph = Text(snap.ceph.health, style="green" if snap.ceph.health == "HEALTH_OK" else "yellow")
     head = Text.assemble("PVE: ", ("quorate", "green") if snap.pve_quorate else ("NO QUORUM", "bold red"),
@@ -65,11 +73,11 @@ def render_status(snap: Snapshot, maintenance: list[Maintenance], locks: dict[st
     out += [line(f"! {m}", style="yellow") for m in snap.mismatches]
     out += [line(f"! unreachable: {e}", style="bold red") for e in snap.errors]
     for m in maintenance:
-        noout = "set by it" if m.noout_set else "not ours"
+        noout = _noout(m, snap.ceph.flags)
         cordoned = ", ".join(m.cordoned) or "nothing"
         out.append(line(Text.assemble(
             ("In maintenance: ", "yellow"),
-            f"{m.blade} since {when(m.since)} (operation {m.op_id}; cordoned {cordoned}; noout {noout}); "
+            f"{m.blade} since {when(m.since)} (operation {m.op_id}; cordoned {cordoned}; {noout}); "
             f"`drewburr restore {m.blade}` ends it and brings its VMs home (`--stay` keeps them where "
             "they are)")))
     if locks:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from lab.k8s.serviceaccounts import create_token
 from lab.runner import LabServer
 from lab.scenario import Scenario
 
@@ -49,6 +50,12 @@ class BackgroundLab:
         async def run() -> T:
             return fn(*args)
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
+
+    def service_account_token(self, namespace: str, name: str, seconds: int = 30 * 86400) -> str:
+        """A TokenRequest's token for an existing ServiceAccount (lab seconds; long by default, since
+        lab time runs fast), as `kubectl create token` gets one."""
+        body = {"spec": {"expirationSeconds": seconds}}
+        return str(self.call(create_token, self.lab.k8s, namespace, name, body)["status"]["token"])
 
     @property
     def pve_url(self) -> str:

@@ -57,13 +57,26 @@ def refused_start() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def up(workdir: Path, scenario: Path | None, time_scale: float, port_base: int) -> None:
+def service_account_refs(values: list[str]) -> list[tuple[str, str]]:
+    """`NS/NAME` values of --sa-kubeconfig as (namespace, name); exit 2 on a malformed one."""
+    refs = []
+    for value in values:
+        namespace, _, name = value.partition("/")
+        if not namespace or not name or "/" in name:
+            raise typer.BadParameter(f"{value!r} is not NAMESPACE/NAME", param_hint="--sa-kubeconfig")
+        refs.append((namespace, name))
+    return refs
+
+
+def up(workdir: Path, scenario: Path | None, time_scale: float, port_base: int,
+       service_accounts: list[str] | None = None) -> None:
     """Run the lab in the foreground until SIGINT/SIGTERM."""
     from lab.runner import run_lab
 
     spec = prepare(workdir, scenario, time_scale, port_base)
+    refs = service_account_refs(service_accounts or [])
     with refused_start():
-        asyncio.run(run_lab(workdir, spec, time_scale, port_base))
+        asyncio.run(run_lab(workdir, spec, time_scale, port_base, refs))
 
 
 @app.command("up")
@@ -73,9 +86,13 @@ def up_command(
     time_scale: Annotated[float, typer.Option(help="Lab seconds per real second.")] = 1.0,
     port_base: Annotated[int, typer.Option(
         help="PVE on P, Kubernetes on P+1, metrics on P+2; 0 = free ports.")] = 18006,
+    sa_kubeconfig: Annotated[list[str] | None, typer.Option(
+        "--sa-kubeconfig", metavar="NS/NAME",
+        help="Also write DIR/kubeconfig-NS-NAME for this ServiceAccount (created if missing); repeatable.",
+    )] = None,
 ) -> None:
     """Start the lab; writes DIR/drewburr.yaml, DIR/kubeconfig, DIR/pve-ca.pem, then DIR/ready."""
-    up(workdir, scenario, time_scale, port_base)
+    up(workdir, scenario, time_scale, port_base, sa_kubeconfig)
 
 
 def _control_url(workdir: Path) -> str:

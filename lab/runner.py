@@ -21,6 +21,7 @@ from aiohttp import web
 from lab import control
 from lab.clock import ScaledClock
 from lab.k8s import app as k8s_app
+from lab.k8s.serviceaccounts import long_lived_token
 from lab.pve import app as pve_app
 from lab.pve.permissions import AUDITOR
 from lab.scenario import Scenario
@@ -77,16 +78,16 @@ class Endpoints:
     slack: int = 0
 
 
-def write_kubeconfig(path: Path, port: int, token: str, ca_pem: bytes) -> None:
+def write_kubeconfig(path: Path, port: int, token: str, ca_pem: bytes, name: str = "drewburr-lab",
+                     namespace: str = "default") -> None:
     """A kubeconfig for the lab's API server: its CA inline and a bearer token."""
-    name = "drewburr-lab"
     config = {
         "apiVersion": "v1", "kind": "Config", "current-context": name, "preferences": {},
         "clusters": [{"name": name, "cluster": {
             "server": f"https://127.0.0.1:{port}",
             "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
         "users": [{"name": name, "user": {"token": token}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name, "namespace": "default"}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name, "namespace": namespace}}],
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     path.chmod(0o600)
@@ -152,8 +153,9 @@ class LabServer:
     """The lab's servers on loopback; `start()` returns once every API answers."""
 
     def __init__(self, workdir: Path, scenario: Scenario, time_scale: float = 1.0,
-                 port_base: int = 0) -> None:
+                 port_base: int = 0, service_accounts: list[tuple[str, str]] | None = None) -> None:
         self.workdir = workdir.absolute()  # drewburr.yaml names files that work from any folder
+        self.service_accounts = service_accounts or []  # (namespace, name): a kubeconfig each
         self.port_base = port_base
         self.notes: list[str] = []  # what the user should hear once the lab is up
         self._claimed: int | None = None
@@ -174,6 +176,7 @@ class LabServer:
         certs, tls = await asyncio.to_thread(self._prepare_workdir)
         for blade in self.lab.pve.blades.values():
             blade.ssl_fingerprint = certs.fingerprint
+        self.lab.k8s.ca_pem = certs.ca_pem
         slack_recorder = self.lab.recorder.middleware("slack")
         self._runners = [web.AppRunner(pve_app.make_app(self.lab), access_log=None),
                          web.AppRunner(control.make_app(self.lab), access_log=None),
@@ -186,7 +189,8 @@ class LabServer:
         k8s_port = await _start(self._runners[2], base + 1 if base else 0, tls)
         slack_port = await _start(self._runners[3], base + 3 if base else 0, None)
         self.ports = Endpoints(pve=pve_port, k8s=k8s_port, control=control_port, slack=slack_port)
-        await asyncio.to_thread(self._announce, certs.ca_pem)
+        sa_tokens = {ref: long_lived_token(self.lab.k8s, *ref) for ref in self.service_accounts}
+        await asyncio.to_thread(self._announce, certs.ca_pem, sa_tokens)
         return self.ports
 
     def _prepare_workdir(self) -> tuple[Certificates, ssl.SSLContext]:
@@ -198,9 +202,12 @@ class LabServer:
         certs = make_certificates()
         return certs, certs.server_context(self.workdir)
 
-    def _announce(self, ca_pem: bytes) -> None:
+    def _announce(self, ca_pem: bytes, sa_tokens: dict[tuple[str, str], str]) -> None:
         """The client files, then `ready` last: a watcher of `ready` finds them all written."""
         write_client_files(self.workdir, self.lab, self.ports, self.token_secret, ca_pem, self.k8s_token)
+        for (namespace, name), token in sa_tokens.items():
+            write_kubeconfig(self.workdir / f"kubeconfig-{namespace}-{name}", self.ports.k8s, token, ca_pem,
+                             f"drewburr-lab-{namespace}-{name}", namespace)
         (self.workdir / "ready").write_text(json.dumps(self.ports.__dict__) + "\n")
 
     def describe(self) -> str:
@@ -227,13 +234,14 @@ class LabServer:
         self._claimed = None
 
 
-async def run_lab(workdir: Path, scenario: Scenario, time_scale: float, port_base: int) -> None:
+async def run_lab(workdir: Path, scenario: Scenario, time_scale: float, port_base: int,
+                  service_accounts: list[tuple[str, str]] | None = None) -> None:
     """Serve the lab until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    server = LabServer(workdir, scenario, time_scale, port_base)
+    server = LabServer(workdir, scenario, time_scale, port_base, service_accounts)
     try:
         await server.start()
         print(server.describe() + "\nCtrl-C stops it.", flush=True)

@@ -24,3 +24,10 @@ def running_lab(tmp_path: Path) -> Iterator[RunningLab]:
     """The default homelab at 50 lab seconds per real second."""
     with RunningLab(tmp_path / "lab", load_scenario(None), time_scale=50) as lab:
         yield lab
+
+
+@pytest.fixture
+def fast_lab(tmp_path: Path) -> Iterator[RunningLab]:
+    """The default homelab at 200 lab seconds per real second: backfill or HA recovery in about a second."""
+    with RunningLab(tmp_path / "lab", load_scenario(None), time_scale=200) as lab:
+        yield lab

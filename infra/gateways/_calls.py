@@ -39,7 +39,8 @@ class Caller:
 
     def _said(self, err: GatewayError, label: str) -> GatewayError:
         err.url = err.url or self.url
-        err.call = err.call or label
+        if err.status is not None:  # a system that answered: which call it refused matters
+            err.call = err.call or label
         return err
 
     async def read(self, label: str, fn: Callable[[], T]) -> T:

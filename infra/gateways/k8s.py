@@ -105,15 +105,18 @@ class K8sGateway:
             self.policy.list_pod_disruption_budget_for_all_namespaces(_preload_content=False))))["items"]
 
     async def can_i(self, verb: str, resource: str, subresource: str = "", group: str = "") -> bool | None:
-        """A SelfSubjectAccessReview (`kubectl auth can-i`); None when the server does not serve it."""
+        """A SelfSubjectAccessReview (`kubectl auth can-i`); None when it cannot tell (the server does
+        not serve reviews, or this identity may not ask)."""
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                 "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group,
                                                 "subresource": subresource}}}
         try:
             review = await self.caller.write("access review", lambda: _json(
                 self.authorization.create_self_subject_access_review(body, _preload_content=False)))
-        except NotFound:
-            return None
+        except GatewayError as exc:
+            if isinstance(exc, NotFound) or exc.status == 403:
+                return None
+            raise
         return bool((review.get("status") or {}).get("allowed"))
 
     # -- node changes (merge patches: they touch only the fields named)

@@ -77,8 +77,9 @@ def restore_steps(ctx: Context, blade: str, migrate_back: bool, prefix: str = ""
             others[0].noout_set = True
             await ctx.journal.put_maintenance(others[0])
             return f"noout kept: {', '.join(m.blade for m in others)} still in maintenance"
-        if "noout" in await ctx.ceph.flags_set():
-            await ctx.ceph.set_flag("noout", False)
+        if "noout" not in await ctx.ceph.flags_set():  # someone cleared it: say so, not "cleared"
+            return "noout was already clear"
+        await ctx.ceph.set_flag("noout", False)
         return "noout cleared"
 
     async def clear() -> str:

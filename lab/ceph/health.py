@@ -1,14 +1,15 @@
 """Ceph health checks from cluster state, with Ceph's check names and summary wording.
 
-PG counts are estimated as CRUSH would spread them: each PG sits on `pool_size` of the OSDs
-that are in, chosen evenly, so the share of PGs touching k bad OSDs is hypergeometric.
+PG checks come from the PG map (lab/ceph/pgmap.py) and list their PGs as `ceph health
+detail` does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from math import comb
 from typing import TYPE_CHECKING
+
+from lab.ceph.pgmap import details, pg_map
 
 if TYPE_CHECKING:
     from lab.ceph.models import CephCluster
@@ -30,15 +31,6 @@ class HealthCheck:
     def as_json(self) -> dict[str, object]:
         return {"severity": self.severity, "summary": {"message": self.message, "count": self.count},
                 "detail": [{"message": d} for d in self.detail], "muted": False}
-
-
-def _share_with_at_least(bad: int, total: int, size: int, at_least: int) -> float:
-    """Share of `size`-subsets of `total` OSDs holding at least `at_least` of the `bad` ones."""
-    size = min(size, total)
-    if total <= 0 or size <= 0:
-        return 0.0
-    hits = sum(comb(bad, k) * comb(total - bad, size - k) for k in range(at_least, min(bad, size) + 1))
-    return hits / comb(total, size)
 
 
 def compute_health(ceph: CephCluster, now: float) -> list[HealthCheck]:
@@ -100,34 +92,29 @@ def _osd_down(ceph: CephCluster) -> list[HealthCheck]:
     return checks
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {'pgs' if n > 1 else 'pg'} {what}"
+
+
 def _pgs(ceph: CephCluster, now: float) -> list[HealthCheck]:
     if not ceph.osds:
         return []
-    in_osds = [o for o in ceph.osds.values() if o.in_]
-    bad = sum(1 for o in in_osds if not o.up)
-    total = len(in_osds)
-    undersized_share = _share_with_at_least(bad, total, ceph.pool_size, 1)
-    if total < ceph.pool_size:  # fewer OSDs in than copies: every PG stays undersized
-        undersized_share = 1.0
-    recovering = ceph.recovery_left(now)
-    degraded_share = max(undersized_share, recovering)
+    pgs = pg_map(ceph, now)
     checks = []
-    inactive = ceph.pool_size - ceph.pool_min_size + 1
-    inactive_share = _share_with_at_least(bad, total, ceph.pool_size, inactive)
-    if total - bad < ceph.pool_min_size:
-        inactive_share = 1.0
-    if inactive_share > 0:
-        pgs = max(1, round(ceph.num_pgs * inactive_share))
+    inactive = [pg for pg in pgs if not pg.flag("active")]
+    if inactive:
         checks.append(HealthCheck("PG_AVAILABILITY", WARN,
-                                  f"Reduced data availability: {pgs} pgs inactive", pgs))
-    if degraded_share > 0:
-        pgs = max(1, round(ceph.num_pgs * degraded_share))
+                                  f"Reduced data availability: {_count(len(inactive), 'inactive')}",
+                                  len(inactive), details(inactive)))
+    degraded = [pg for pg in pgs if pg.flag("degraded")]
+    if degraded:
+        per_pg = ceph.num_objects / ceph.num_pgs
         copies = ceph.num_objects * ceph.pool_size
-        undersized_copies = copies * bad / total if total else copies
-        missing = max(1, round(undersized_copies + ceph.num_objects * recovering))
+        missing = max(1, round(sum(ceph.pool_size - len(pg.acting) for pg in degraded) * per_pg))
+        undersized = sum(pg.flag("undersized") for pg in degraded)
         message = (f"Degraded data redundancy: {missing}/{copies} objects degraded "
-                   f"({missing * 100 / copies:.3f}%), {pgs} pgs degraded")
-        if undersized_share:
-            message += f", {max(1, round(ceph.num_pgs * undersized_share))} pgs undersized"
-        checks.append(HealthCheck("PG_DEGRADED", WARN, message, pgs))
+                   f"({missing * 100 / copies:.3f}%), {_count(len(degraded), 'degraded')}")
+        if undersized:
+            message += f", {_count(undersized, 'undersized')}"
+        checks.append(HealthCheck("PG_DEGRADED", WARN, message, len(degraded), details(degraded)))
     return checks

@@ -119,12 +119,15 @@ class CephCluster:
             self._mark_up(osd, now)
         if (not osd.up and osd.in_ and "noout" not in self.flags and osd.down_since is not None
                 and now - osd.down_since >= self.down_out_interval):
-            in_before = sum(1 for o in self.osds.values() if o.in_)
-            osd.in_ = False
-            self.epoch += 1
-            # the PGs that had a copy on it backfill onto the others
-            self.recovery_share = min(1.0, self.recovery_left(now) + self.pool_size / max(in_before, 1))
-            self.recovering_until = now + RECOVERY_SECONDS
+            self.mark_out(osd, now)
+
+    def mark_out(self, osd: Osd, now: float) -> None:
+        in_before = sum(1 for o in self.osds.values() if o.in_)
+        osd.in_ = False
+        self.epoch += 1
+        # the PGs that had a copy on it backfill onto the others
+        self.recovery_share = min(1.0, self.recovery_left(now) + self.pool_size / max(in_before, 1))
+        self.recovering_until = now + RECOVERY_SECONDS
 
     def _mark_down(self, osd: Osd, now: float) -> None:
         osd.up, osd.down_since = False, now
@@ -200,7 +203,7 @@ class CephCluster:
 
     # -- API ----------------------------------------------------------------------------------
 
-    def _reachable(self) -> None:
+    def reachable(self) -> None:
         if not self.mons:
             raise PveError("pveceph configuration not initialized")  # a scenario without Ceph
         if not self.quorum:
@@ -208,9 +211,9 @@ class CephCluster:
 
     def cluster_ceph_status(self, now: float) -> dict[str, Any]:
         """GET /cluster/ceph/status (and /nodes/{node}/ceph/status): `ceph status` as JSON."""
-        self._reachable()
+        self.reachable()
         return status.cluster_ceph_status(self, now)
 
     def node_ceph_osd(self, now: float) -> dict[str, Any]:
-        self._reachable()
+        self.reachable()
         return status.node_ceph_osd(self)

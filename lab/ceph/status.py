@@ -5,10 +5,13 @@ Shapes follow a real `ceph status` capture (reef) and pve-manager's PVE::API2::C
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lab.ceph.health import host_addr, osdmap_flags, overall
+from lab.ceph.mgrmap import mgr_dump
+from lab.ceph.pgmap import pg_map, pgs_per_osd
 
 if TYPE_CHECKING:
     from lab.ceph.models import CephCluster, Osd
@@ -45,26 +48,22 @@ def cluster_ceph_status(ceph: CephCluster, now: float) -> dict[str, Any]:
             "num_remapped_pgs": 0,
         },
         "pgmap": {
-            "pgs_by_state": _pgs_by_state(ceph, checks), "num_pgs": ceph.num_pgs, "num_pools": 2,
+            "pgs_by_state": _pgs_by_state(ceph, now), "num_pgs": ceph.num_pgs, "num_pools": 2,
             "num_objects": ceph.num_objects, "data_bytes": used // ceph.pool_size,
             "bytes_used": used, "bytes_avail": raw - used, "bytes_total": raw,
             "read_bytes_sec": 52_000, "write_bytes_sec": 2_600_000,
             "read_op_per_sec": 3, "write_op_per_sec": 210,
         },
         "fsmap": {"epoch": 1, "by_rank": [], "up:standby": 0},
-        "mgrmap": {"available": bool(quorum), "num_standbys": max(0, len(quorum) - 1),
-                   "modules": ["iostat", "nfs", "prometheus", "restful"], "services": {}},
+        "mgrmap": mgr_dump(ceph, _iso(now - 86_400)),
         "servicemap": {"epoch": 3, "modified": _iso(now - 86_400), "services": {}},
         "progress_events": {},
     }
 
 
-def _pgs_by_state(ceph: CephCluster, checks: list[Any]) -> list[dict[str, Any]]:
-    degraded = next((c.count for c in checks if c.name == "PG_DEGRADED"), 0)
-    states = [{"state_name": "active+clean", "count": ceph.num_pgs - degraded}]
-    if degraded:
-        states.append({"state_name": "active+undersized+degraded", "count": degraded})
-    return [s for s in states if s["count"]]
+def _pgs_by_state(ceph: CephCluster, now: float) -> list[dict[str, Any]]:
+    states = Counter(pg.state for pg in pg_map(ceph, now))
+    return [{"state_name": name, "count": n} for name, n in states.most_common()]
 
 
 def _monmap(ceph: CephCluster) -> dict[str, Any]:
@@ -77,8 +76,10 @@ def _monmap(ceph: CephCluster) -> dict[str, Any]:
                                          {"type": "v1", "addr": f"{ip}:6789", "nonce": 0}]},
             "priority": 0, "weight": 0, "crush_location": "{}",
         })
+    # `mon dump` really names two keys with a trailing ": " (MonMap::dump's typo)
     return {"epoch": 3, "fsid": ceph.fsid, "min_mon_release": 19, "min_mon_release_name": "squid",
-            "election_strategy": 1, "tiebreaker_mon": "", "stretch_mode": False,
+            "election_strategy": 1, "disallowed_leaders: ": "", "stretch_mode": False,
+            "tiebreaker_mon": "", "removed_ranks: ": "", "quorum": [m.rank for m in ceph.quorum],
             "modified": "2025-06-01T10:00:00.000000Z", "created": "2025-06-01T10:00:00.000000Z",
             "features": {"persistent": ["kraken", "luminous", "mimic", "osdmap-prune", "nautilus",
                                         "octopus", "pacific", "elector-pinging", "quincy", "reef",
@@ -86,14 +87,14 @@ def _monmap(ceph: CephCluster) -> dict[str, Any]:
             "mons": mons}
 
 
-def _osd_entry(osd: Osd) -> dict[str, Any]:
+def _osd_entry(osd: Osd, pgs: int) -> dict[str, Any]:
     total = osd.size
     used = int(total * USED_SHARE) if osd.in_ else 0
     return {
         "id": osd.id, "name": osd.name, "type": "osd", "host": osd.host, "leaf": 1,
         "status": "up" if osd.up else "down", "in": int(osd.in_),
         "crush_weight": round(total / 1024**4, 5), "reweight": 1 if osd.in_ else 0,
-        "device_class": "nvme", "pgs": 0, "osdtype": "bluestore", "blfsdev": "/dev/nvme0n1",
+        "device_class": "nvme", "pgs": pgs, "osdtype": "bluestore", "blfsdev": "/dev/nvme0n1",
         "total_space": total, "bytes_used": used, "percent_used": used * 100 / total,
         "commit_latency_ms": 1 if osd.up else 0, "apply_latency_ms": 1 if osd.up else 0,
         "ceph_version": CEPH_VERSION, "ceph_version_short": CEPH_VERSION_SHORT,
@@ -102,9 +103,11 @@ def _osd_entry(osd: Osd) -> dict[str, Any]:
 
 def node_ceph_osd(ceph: CephCluster) -> dict[str, Any]:
     """The CRUSH tree: root `default` -> hosts -> OSDs, in PVE's extjs-tree shape."""
+    pgs = pgs_per_osd(ceph)
     hosts = []
     for i, host in enumerate(sorted({o.host for o in ceph.osds.values()})):
-        osds = [_osd_entry(o) for o in sorted(ceph.osds.values(), key=lambda o: o.id) if o.host == host]
+        osds = [_osd_entry(o, pgs[o.id]) for o in sorted(ceph.osds.values(), key=lambda o: o.id)
+                if o.host == host]
         hosts.append({"id": -3 - i, "name": host, "type": "host", "leaf": 0, "children": osds,
                       "crush_weight": sum(o["crush_weight"] for o in osds), "version": CEPH_VERSION_SHORT})
     root = {"id": -1, "name": "default", "type": "root", "leaf": 0, "children": hosts}

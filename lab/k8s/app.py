@@ -1,18 +1,21 @@
-"""The Kubernetes API server's HTTP application: record, errors as `Status`, bearer auth, advance."""
+"""The Kubernetes API server's HTTP application: record, errors as `Status`, bearer auth, advance,
+etcd quorum (`lab/k8s/etcd.py`)."""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import discovery, fieldvalidation, openapi, routes, routes_metrics
-from lab.k8s.errors import K8sError, MethodNotAllowed, Unauthorized, no_such_resource
-from lab.k8s.http import LAB_KEY, STOPPING_KEY, respond
+from lab.k8s import authn, bootstrap_policy, discovery, etcd, fieldvalidation, openapi, routes, routes_metrics
+from lab.k8s.authorizer import CLUSTERROLE, CLUSTERROLEBINDING, Authorizer
+from lab.k8s.errors import K8sError, MethodNotAllowed, no_such_resource
+from lab.k8s.http import AUTHZ_KEY, LAB_KEY, STOPPING_KEY, USER_KEY, respond
+from lab.k8s.rbac import MASTERS, forbidden
+from lab.k8s.requestinfo import request_attributes
 from lab.k8s.resources import BY_KIND
 
 if TYPE_CHECKING:
@@ -50,13 +53,23 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def make_auth(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:
-    expected = f"Bearer {token}".encode()
+    """Authentication, impersonation, then RBAC on every request but the public health paths."""
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        sent = request.headers.get("Authorization", "").encode()
-        if request.path not in PUBLIC and not hmac.compare_digest(sent, expected):
-            return _status(Unauthorized("Unauthorized"))
+        if request.path in PUBLIC:
+            return await handler(request)
+        lab: Lab = request.app[LAB_KEY]  # type: ignore[assignment]
+        authz: Authorizer = request.app[AUTHZ_KEY]  # type: ignore[assignment]
+        user = authn.authenticate(request.headers, token, lab.k8s.token_key, lab.k8s.store, lab.clock.now())
+        user = authn.impersonate(user, request.headers, request.headers.getall("Impersonate-Group", []),
+                                 authz.authorize)
+        request[USER_KEY] = user
+        if MASTERS not in user.groups:  # the privileged group skips the request's parsing too
+            attrs = request_attributes(request.method, request.path, request.query)
+            allowed, reason = authz.authorize(user, attrs)
+            if not allowed:
+                raise forbidden(user, attrs, reason)
         return await handler(request)
     return auth
 
@@ -68,10 +81,6 @@ async def advance(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:  # a controller's bug must not take the API server down with it
         log.exception("advancing the lab before %s %s failed", request.method, request.path)
     return await handler(request)
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.Response(text="ok")
 
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -92,12 +101,20 @@ def bootstrap(lab: Lab) -> None:
                          "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"clusterIP": KUBERNETES_SERVICE_IP,
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
+    # the RBAC bootstrap policy, as the API server's post-start hook reconciles it
+    for res, objs in ((CLUSTERROLE, bootstrap_policy.cluster_roles()),
+                      (CLUSTERROLEBINDING, bootstrap_policy.cluster_role_bindings())):
+        for obj in objs:
+            if lab.k8s.store.find(res, "", obj["metadata"]["name"]) is None:
+                lab.k8s.create(res, obj)
 
 
 def make_app(lab: Lab, token: str) -> web.Application:
-    app = web.Application(middlewares=[lab.recorder.middleware("k8s"), errors, make_auth(token), advance],
-                          client_max_size=3 * 1024 * 1024)  # the API server's 3 MiB request limit
+    quorum = etcd.middleware(lab.k8s)
+    middlewares = [lab.recorder.middleware("k8s"), errors, make_auth(token), advance, quorum]
+    app = web.Application(middlewares=middlewares, client_max_size=3 * 1024 * 1024)  # the API server's 3 MiB
     app[LAB_KEY] = lab
+    app[AUTHZ_KEY] = Authorizer(lab.k8s.store)
     bootstrap(lab)
     stopping = asyncio.Event()
     app[STOPPING_KEY] = stopping
@@ -106,8 +123,6 @@ def make_app(lab: Lab, token: str) -> web.Application:
         stopping.set()
 
     app.on_shutdown.append(stop_watches)
-    for path in ("/healthz", "/livez", "/readyz"):
-        app.router.add_get(path, healthz)
     routes_metrics.add_routes(app)  # before discovery's /apis/{group}/{version}, which would take its paths
     discovery.add_routes(app)
     openapi.add_routes(app)

@@ -72,10 +72,15 @@ def column(name: str, path: str, kind: str = "string", priority: int = 0) -> Obj
 
 
 _HELM_STRINGS = ("chart", "repo", "version", "targetNamespace", "valuesContent", "helmVersion", "jobImage",
-                 "timeout", "repoCA", "authPassCredentials", "chartContent")
-_HELM_SPEC = obj(**dict.fromkeys(_HELM_STRINGS, STR), bootstrap=BOOL, createNamespace=BOOL,
+                 "timeout", "repoCA", "chartContent", "failurePolicy")
+_LOCAL_REF = obj(name=STR)
+_VALUES_SECRETS = arr(obj(name=STR, keys=STRS, ignoreUpdates=BOOL))
+_HELM_SPEC = obj(**dict.fromkeys(_HELM_STRINGS, STR),
+                 **dict.fromkeys(("bootstrap", "createNamespace", "authPassCredentials",
+                                  "insecureSkipTLSVerify", "plainHTTP"), BOOL),
+                 **dict.fromkeys(("authSecret", "dockerRegistrySecret", "repoCAConfigMap"), _LOCAL_REF),
                  set={"type": "object", "additionalProperties": INT_OR_STR}, backOffLimit=INT,
-                 podSecurityContext=LOOSE, securityContext=LOOSE)
+                 podSecurityContext=LOOSE, securityContext=LOOSE, valuesSecrets=_VALUES_SECRETS)
 K3S = [
     definition("helm.cattle.io", "v1", "HelmChart", "helmcharts", True, _HELM_SPEC,
                status=obj(jobName=STR, conditions=CONDITIONS), columns=(
@@ -84,7 +89,7 @@ K3S = [
                    column("Repo", ".spec.repo"), column("HelmVersion", ".spec.helmVersion"),
                    column("Bootstrap", ".spec.bootstrap", "boolean"))),
     definition("helm.cattle.io", "v1", "HelmChartConfig", "helmchartconfigs", True,
-               obj(valuesContent=STR, failurePolicy=STR)),
+               obj(valuesContent=STR, failurePolicy=STR, valuesSecrets=_VALUES_SECRETS)),
 ]
 
 _METALLB = [
@@ -156,23 +161,28 @@ _SERVICE = obj(("name",), name=STR, namespace=STR,
                kind={"type": "string", "enum": ["Service", "TraefikService"]}, port=INT_OR_STR, scheme=STR,
                weight=INT, passHostHeader=BOOL, serversTransport=STR)
 _MIDDLEWARE_REF = obj(("name",), name=STR, namespace=STR)
-_TRAEFIK = [
-    definition("traefik.io", "v1alpha1", "IngressRoute", "ingressroutes", True, obj(
-        ("routes",), entryPoints=STRS, tls=obj(secretName=STR, certResolver=STR, domains=arr(LOOSE),
-                                               options=LOOSE, store=LOOSE),
-        routes=arr(obj(("kind", "match"), match=STR, kind={"type": "string", "enum": ["Rule"]},
-                       priority=INT, services=arr(_SERVICE), middlewares=arr(_MIDDLEWARE_REF))))),
-    definition("traefik.io", "v1alpha1", "Middleware", "middlewares", True, obj(
-        headers=LOOSE, redirectScheme=obj(scheme=STR, port=STR, permanent=BOOL),
-        stripPrefix=obj(prefixes=STRS),
-        basicAuth=obj(secret=STR, realm=STR, removeHeader=BOOL), ipAllowList=obj(sourceRange=STRS),
-        rateLimit=LOOSE, compress=LOOSE, chain=obj(middlewares=arr(_MIDDLEWARE_REF)), forwardAuth=LOOSE,
-        addPrefix=obj(prefix=STR), redirectRegex=obj(regex=STR, replacement=STR, permanent=BOOL))),
-    definition("traefik.io", "v1alpha1", "TLSOption", "tlsoptions", True, LOOSE),
-    definition("traefik.io", "v1alpha1", "ServersTransport", "serverstransports", True, LOOSE),
-]
 
 
+def _traefik(group: str) -> list[Obj]:
+    """Traefik 2.11's kinds; its CRD chart ships them in traefik.io and the older traefik.containo.us."""
+    return [
+        definition(group, "v1alpha1", "IngressRoute", "ingressroutes", True, obj(
+            ("routes",), entryPoints=STRS, tls=obj(secretName=STR, certResolver=STR, domains=arr(LOOSE),
+                                                   options=LOOSE, store=LOOSE),
+            routes=arr(obj(("kind", "match"), match=STR, kind={"type": "string", "enum": ["Rule"]},
+                           priority=INT, services=arr(_SERVICE), middlewares=arr(_MIDDLEWARE_REF))))),
+        definition(group, "v1alpha1", "Middleware", "middlewares", True, obj(
+            headers=LOOSE, redirectScheme=obj(scheme=STR, port=STR, permanent=BOOL),
+            stripPrefix=obj(prefixes=STRS),
+            basicAuth=obj(secret=STR, realm=STR, removeHeader=BOOL), ipAllowList=obj(sourceRange=STRS),
+            rateLimit=LOOSE, compress=LOOSE, chain=obj(middlewares=arr(_MIDDLEWARE_REF)), forwardAuth=LOOSE,
+            addPrefix=obj(prefix=STR), redirectRegex=obj(regex=STR, replacement=STR, permanent=BOOL))),
+        definition(group, "v1alpha1", "TLSOption", "tlsoptions", True, LOOSE),
+        definition(group, "v1alpha1", "ServersTransport", "serverstransports", True, LOOSE),
+    ]
+
+
+_TRAEFIK = [*_traefik("traefik.io"), *_traefik("traefik.containo.us")]
 ALL = [*K3S, *_METALLB, *_CERT_MANAGER, *_MONITORING, *_TRAEFIK]
 
 

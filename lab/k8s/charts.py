@@ -1,8 +1,10 @@
 """The charts the helm-controller knows, rendered to the objects their real releases create.
 
 Names follow each chart's fullname rule (a release named like its chart keeps the bare name:
-`kube-prometheus-stack-grafana`). A chart the lab does not know installs one Deployment
-named after the release, `replicaCount` replicas.
+`kube-prometheus-stack-grafana`). The lab knows the charts of REPOS and the ones K3s bundles
+(served by its API server under BUNDLED_PREFIX); podinfo stands for a plain app chart: one
+Deployment named after the release, `replicaCount` replicas. Any other chart fails to install
+(lab/k8s/klipper.py).
 """
 
 from __future__ import annotations
@@ -198,6 +200,9 @@ def _traefik(r: str, ns: str, values: Obj) -> list[Obj]:
             80,
             kind="LoadBalancer",
         ),
+        {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+         "metadata": {"name": r, "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+         "spec": {"controller": "traefik.io/ingress-controller"}},
     ]
 
 
@@ -214,7 +219,16 @@ CHARTS: dict[str, Callable[[str, str, Obj], list[Obj]]] = {
     "metallb": _metallb,
     "cert-manager": _cert_manager,
     "traefik": _traefik,
+    "podinfo": _generic("podinfo"),
 }
+REPOS: dict[str, frozenset[str]] = {
+    "https://prometheus-community.github.io/helm-charts": frozenset({"kube-prometheus-stack"}),
+    "https://metallb.github.io/metallb": frozenset({"metallb"}),
+    "https://charts.jetstack.io": frozenset({"cert-manager"}),
+    "https://traefik.github.io/charts": frozenset({"traefik"}),
+    "https://stefanprodan.github.io/podinfo": frozenset({"podinfo"}),
+}
+BUNDLED_PREFIX = "https://%{KUBERNETES_API}%/static/charts/"
 
 
 def chart_name_version(chart: str, version: str | None) -> tuple[str, str]:
@@ -231,7 +245,7 @@ def chart_name_version(chart: str, version: str | None) -> tuple[str, str]:
 
 def render(chart: str, release: str, namespace: str, version: str, values: Obj) -> list[Obj]:
     """The chart's objects, labelled the way Helm labels what it manages."""
-    objs = CHARTS.get(chart, _generic(chart))(release, namespace, values)
+    objs = CHARTS[chart](release, namespace, values)
     for obj in objs:
         meta = obj["metadata"]
         meta.setdefault("labels", {}).update(

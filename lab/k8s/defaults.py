@@ -31,7 +31,8 @@ STATUS_ON_CREATE: dict[str, Obj | None] = {
                   "numberReady": 0},
     "PodDisruptionBudget": {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0,
                             "expectedPods": 0},
-    "VolumeAttachment": None, "CustomResourceDefinition": None, "HelmChart": None, "ClusterIssuer": None,
+    "Job": {}, "Ingress": {"loadBalancer": {}}, "VolumeAttachment": None, "Certificate": None,
+    "CustomResourceDefinition": None, "HelmChart": None, "ClusterIssuer": None,
 }
 
 
@@ -46,6 +47,30 @@ def _workload(obj: Obj) -> None:
                                      "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
 
 
+def _job(obj: Obj) -> None:
+    """SetDefaults_Job, and the selector and labels the Job strategy makes of the uid."""
+    spec = obj.setdefault("spec", {})
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    meta = obj["metadata"]
+    name = meta.get("name", "")
+    ids = {"batch.kubernetes.io/controller-uid": meta["uid"], "batch.kubernetes.io/job-name": name,
+           "controller-uid": meta["uid"], "job-name": name}
+    template = spec.setdefault("template", {})
+    template_spec = template.setdefault("spec", {})
+    template_spec.setdefault("restartPolicy", "Always")
+    if not spec.get("manualSelector"):
+        spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": meta["uid"]}}
+        template.setdefault("metadata", {}).setdefault("labels", {}).update(ids)
+    if not meta.get("labels"):
+        meta["labels"] = dict((template.get("metadata") or {}).get("labels") or {})
+
+
 def on_create(kind: str, obj: Obj, toleration_seconds: int) -> None:
     """Fill in what the server would, in place; `toleration_seconds` is DefaultTolerationSeconds'."""
     if kind in STATUS_ON_CREATE:
@@ -58,6 +83,10 @@ def on_create(kind: str, obj: Obj, toleration_seconds: int) -> None:
         obj.update(admit_pod(obj, toleration_seconds))
     elif kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
         _workload(obj)
+    elif kind == "Job":
+        _job(obj)
+    elif kind == "Secret":
+        obj.setdefault("type", "Opaque")
     elif kind == "Namespace":
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         name = obj["metadata"].get("name", "")
@@ -116,3 +145,17 @@ def service(obj: Obj, existing: Iterable[Obj]) -> None:
                 used.add(port["nodePort"])
     if kind == "LoadBalancer":
         spec.setdefault("allocateLoadBalancerNodePorts", True)
+
+
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+
+
+def storage_class(claim: Obj, classes: Iterable[Obj]) -> None:
+    """The DefaultStorageClass admission plugin: a claim that names no class gets the default one."""
+    spec = claim.setdefault("spec", {})
+    if spec.get("storageClassName") is not None:
+        return
+    marked = [c for c in classes if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"]
+    defaults = sorted(marked, key=lambda c: c["metadata"].get("creationTimestamp", ""), reverse=True)
+    if defaults:  # the newest default wins, as the plugin picks it
+        spec["storageClassName"] = defaults[0]["metadata"]["name"]

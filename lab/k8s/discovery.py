@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
 
-from lab.k8s import metrics_api, registry
+from lab.k8s import aggregated, metrics_api, registry
 from lab.k8s.errors import no_such_resource
 from lab.k8s.http import lab_of
-from lab.k8s.resources import Resource
+from lab.k8s.resources import CREATE_ONLY, Resource
 
 VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.4+k3s1",
            "gitCommit": "a562d7d7a6ac2a7b4bc2a0bbbbf5c0f1ae12e2fd", "gitTreeState": "clean",
@@ -27,6 +28,7 @@ SUBRESOURCES: dict[str, tuple[str, str, str, list[str]]] = {
     "exec": ("", "", "PodExecOptions", ["create", "get"]),
     "attach": ("", "", "PodAttachOptions", ["create", "get"]),
     "portforward": ("", "", "PodPortForwardOptions", ["create", "get"]),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest", ["create"]),
 }
 
 
@@ -49,13 +51,33 @@ def _group(name: str, versions: list[str]) -> dict[str, Any]:
     return {"name": name, "versions": listed, "preferredVersion": listed[0]}
 
 
+def _categories(r: Resource) -> list[str]:
+    return ["all"] if r.plural in CATEGORY_ALL and not r.custom else list(r.categories)
+
+
+def _aggregated(request: web.Request, core: bool) -> web.Response | None:
+    """The APIGroupDiscoveryList of the core group or of all named groups, when the client asks for it."""
+    version = aggregated.wanted(request.headers.get("Accept", ""))
+    if version is None:
+        return None
+    served = [r for r in _served(request) if bool(r.group) != core]
+    groups = {"": ["v1"]} if core else _group_versions(request)
+    entries = [(r, aggregated.resource_entry(r, VERBS, SUBRESOURCES, _categories(r))) for r in served]
+    if not core and metrics_api.GROUP in groups:
+        entries += [(r, aggregated.resource_entry(r, metrics_api.VERBS, SUBRESOURCES, []))
+                    for r in metrics_api.RESOURCES]
+    body = json.dumps(aggregated.document(version, groups, entries), separators=(",", ":"))
+    return web.Response(body=body.encode(), headers={"Content-Type": aggregated.media_type(version),
+                                                     "Vary": "Accept"})
+
+
 def _resource_entries(r: Resource) -> list[dict[str, Any]]:
     entry: dict[str, Any] = {"name": r.plural, "singularName": r.singular or r.kind.lower(),
-                             "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS}
+                             "namespaced": r.namespaced, "kind": r.kind,
+                             "verbs": ["create"] if r.kind in CREATE_ONLY and not r.custom else VERBS}
     if r.short_names:
         entry["shortNames"] = list(r.short_names)
-    categories = ["all"] if r.plural in CATEGORY_ALL and not r.custom else list(r.categories)
-    if categories:
+    if categories := _categories(r):
         entry["categories"] = categories
     entries = [entry]
     for sub in r.subresources:
@@ -73,12 +95,16 @@ async def version(request: web.Request) -> web.Response:
 
 
 async def api_versions(request: web.Request) -> web.Response:
+    if found := _aggregated(request, core=True):
+        return found
     host = request.host if ":" in request.host else f"{request.host}:443"
     return web.json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
         {"clientCIDR": "0.0.0.0/0", "serverAddress": host}]})
 
 
 async def api_groups(request: web.Request) -> web.Response:
+    if found := _aggregated(request, core=False):
+        return found
     return web.json_response({"kind": "APIGroupList", "apiVersion": "v1",
                               "groups": [_group(g, vs) for g, vs in _group_versions(request).items()]})
 

@@ -9,6 +9,9 @@ kubernetes-validate package (a dev dependency) by `python -m lab.k8s.gotypes`.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import functools
 import json
 import re
@@ -22,7 +25,10 @@ _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
 QUANTITY_MSG = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 _GO = {"Quantity": "resource.Quantity", "IntOrString": "intstr.IntOrString", "Time": "v1.Time",
-       "bytes": "[]uint8"}
+       "MicroTime": "v1.MicroTime", "bytes": "[]uint8"}
+RFC3339_MICRO = "2006-01-02T15:04:05.000000Z07:00"
+_MICRO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$")
+_BASE64 = re.compile(r"[^A-Za-z0-9+/=]")
 
 
 class DecodeError(Exception):
@@ -62,7 +68,7 @@ def _describe(value: Any, integer: bool) -> str:
 
 
 def _fits(value: Any, expr: str) -> bool:
-    if expr in ("string", "Time", "bytes"):
+    if expr in ("string", "Time", "MicroTime", "bytes"):
         return isinstance(value, str)
     if expr == "bool":
         return isinstance(value, bool)
@@ -77,6 +83,44 @@ def _fits(value: Any, expr: str) -> bool:
     return isinstance(value, dict) or expr == "any"
 
 
+def _micro_time(text: str) -> bool:
+    """metav1.MicroTime's layout, RFC3339 with exactly six fractional digits."""
+    if not _MICRO.match(text):
+        return False
+    try:
+        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _layout_part(text: str) -> tuple[str, str]:
+    """What is left of `text` and the layout element where Go's time.Parse stopped."""
+    pieces = (("2006", r"\d{4}"), ("-01", r"-\d{2}"), ("-02", r"-\d{2}"), ("T", "T"), ("15", r"\d{2}"),
+              (":04", r":\d{2}"), (":05", r":\d{2}"), (".000000", r"\.\d{6}"))
+    rest = text
+    for layout, pattern in pieces:
+        m = re.match(pattern, rest)
+        if not m:
+            return rest, layout
+        rest = rest[m.end():]
+    return rest, "Z07:00"
+
+
+def _base64_error(text: str) -> int | None:
+    """Where Go's base64.StdEncoding (padding required) stops on `text`, or None if it decodes."""
+    bad = _BASE64.search(text)
+    if bad is not None:
+        return bad.start()
+    if len(text) % 4:
+        return len(text) if "=" in text else len(text) - len(text) % 4  # an unpadded last quantum
+    try:
+        base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return text.index("=")  # padding before the end
+    return None
+
+
 def _walk(value: Any, expr: str, struct: str, path: str, where: str, unknown: list[str]) -> None:
     """`path` names the Go struct field in a type error; `where` is the same with list indices, as the
     strict decoder names an unknown field."""
@@ -87,6 +131,11 @@ def _walk(value: Any, expr: str, struct: str, path: str, where: str, unknown: li
                           f"struct field {struct}.{path} of type {_go(expr)}")
     if expr == "Quantity" and isinstance(value, str) and not _QUANTITY.match(value):
         raise DecodeError(QUANTITY_MSG)
+    if expr == "MicroTime" and value and not _micro_time(value):
+        rest, layout = _layout_part(value)
+        raise DecodeError(f'parsing time "{value}" as "{RFC3339_MICRO}": cannot parse "{rest}" as "{layout}"')
+    if expr == "bytes" and (bad := _base64_error(value)) is not None:
+        raise DecodeError(f"illegal base64 data at input byte {bad}")
     if expr.startswith("[]"):
         for i, item in enumerate(value):
             if item is None and (expr[2:] == "string" or expr[2:].startswith("&")):
@@ -134,10 +183,11 @@ def check(kind: str, obj: dict[str, Any]) -> list[str]:
 _SPECIAL = {"io.k8s.apimachinery.pkg.api.resource.Quantity": "Quantity",
             "io.k8s.apimachinery.pkg.util.intstr.IntOrString": "IntOrString",
             "io.k8s.apimachinery.pkg.apis.meta.v1.Time": "Time",
-            "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "Time"}
+            "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "MicroTime"}
 
 
-_SUBRESOURCE_BODIES = (("policy", "v1", "Eviction"), ("", "v1", "Binding"), ("autoscaling", "v1", "Scale"))
+_SUBRESOURCE_BODIES = (("policy", "v1", "Eviction"), ("", "v1", "Binding"), ("autoscaling", "v1", "Scale"),
+                       ("authentication.k8s.io", "v1", "TokenRequest"))
 
 
 def _expr(schema: dict[str, Any], defs: dict[str, Any], todo: list[str]) -> str:
@@ -166,7 +216,8 @@ def _expr(schema: dict[str, Any], defs: dict[str, Any], todo: list[str]) -> str:
 def build(definitions: Path) -> dict[str, Any]:
     defs = json.loads(definitions.read_text())["$defs"]
     kinds: dict[str, str] = {}
-    served = [(r.group, r.version, r.kind) for r in RESOURCES] + list(_SUBRESOURCE_BODIES)
+    served = [(r.group, r.version, r.kind) for r in RESOURCES if not r.stored_as]
+    served += list(_SUBRESOURCE_BODIES)
     for group, version, kind in served:
         gvk = {"group": group, "version": version, "kind": kind}
         for name, schema in defs.items():

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 LAB_KEY = web.AppKey("lab", object)
 STOPPING_KEY = web.AppKey("stopping", object)  # an asyncio.Event set when the server shuts down
+AUTHZ_KEY = web.AppKey("authorizer", object)  # the RBAC authorizer (lab/k8s/authorizer.py)
+USER_KEY = web.RequestKey("k8s_user", object)  # the request's authenticated (or impersonated) user
 
 
 @dataclass(frozen=True)

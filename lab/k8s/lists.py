@@ -10,6 +10,7 @@ from typing import Any
 
 from lab.k8s import selectors
 from lab.k8s.errors import BadRequest, Invalid
+from lab.k8s.registry import present
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store
 
@@ -76,7 +77,7 @@ def list_body(store: Store, res: Resource, namespace: str | None, keep: Filter,
         meta["remainingItemCount"] = len(items) - limit
         items = items[:limit]
     return {"kind": f"{res.kind}List", "apiVersion": res.api_version, "metadata": meta,
-            "items": items if res.custom else [_bare(o) for o in items]}
+            "items": [present(res, o) if res.custom else _bare(present(res, o)) for o in items]}
 
 
 def _forbidden(field: str, why: str) -> tuple[str, str, str]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lab.k8s.controllers.base import NODE, POD
+from lab.k8s.controllers.programs import program
 from lab.k8s.errors import BadRequest, Invalid, K8sError
 from lab.k8s.store import timestamp
 
@@ -137,20 +138,28 @@ def container_of(pod: Obj, query: Any) -> str:
     return wanted
 
 
-def started_lines(pod: Obj, container: str, previous: bool, image: str) -> list[Line]:
-    """The start-up lines of the container's current (or previous) run, from its status."""
+def started_lines(pod: Obj, container: str, previous: bool, spec: Obj) -> list[Line]:
+    """The lines of the container's current (or previous) run, from its status: what its program
+    prints (a command the lab models, lab/k8s/controllers/programs.py), else a server's start-up."""
     name = pod["metadata"]["name"]
     status = next((cs for cs in (pod.get("status") or {}).get("containerStatuses") or []
                    if cs.get("name") == container), None)
     state = ((status or {}).get("lastState") if previous else (status or {}).get("state")) or {}
     run = state.get("running") or state.get("terminated")
+    if not run and not previous:  # crash-looping: the kubelet serves the dead container's log
+        run = ((status or {}).get("lastState") or {}).get("terminated")
     if previous and not run:
         raise BadRequest(f'previous terminated container "{container}" in pod "{name}" not found')
     if not run:
         reason = (state.get("waiting") or {}).get("reason", "PodInitializing")
         raise BadRequest(f'container "{container}" in pod "{name}" is waiting to start: {reason}')
     started = _parse(run.get("startedAt"))
-    return banner(image, container, started) if started is not None else []
+    if started is None:
+        return []
+    ran = program(spec)
+    if ran.seconds is None and not ran.log:
+        return banner(spec.get("image", ""), container, started)
+    return [(started + at, text) for at, text in ran.log]
 
 
 def _parse(text: str | None) -> float | None:
@@ -193,8 +202,9 @@ def read_namespaced_pod_log(cluster: K8sCluster, namespace: str, name: str, quer
         raise unreachable(cluster.store.find(NODE, "", node_name),
                           f"containerLogs/{namespace}/{name}/{container}")
     declared = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
-    image = next((c.get("image", "") for c in declared if c.get("name") == container), "")
-    return render(started_lines(pod, container, query.get("previous") == "true", image), query, now)
+    spec = next((c for c in declared if c.get("name") == container), {})
+    lines = started_lines(pod, container, query.get("previous") == "true", spec)
+    return render([(t, text) for t, text in lines if t <= now], query, now)
 
 
 def connect_namespaced_pod(cluster: K8sCluster, namespace: str, name: str, sub: str) -> None:

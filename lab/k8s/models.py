@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
-from lab.k8s import crds, defaults, guest
+from lab.k8s import crds, defaults, etcd, guest, k3s_fate
 from lab.k8s.controllers.admission import admit_pod
 from lab.k8s.controllers.base import POD, Names, Obj, deleting, set_condition, update_if_changed
+from lab.k8s.controllers.certmanager import CertManager
+from lab.k8s.controllers.clusterrole_aggregation import ClusterRoleAggregation
 from lab.k8s.controllers.daemonset import DaemonSetController
 from lab.k8s.controllers.deployment import DeploymentController
 from lab.k8s.controllers.disruption import DisruptionController
@@ -25,19 +29,22 @@ from lab.k8s.controllers.events import Recorder
 from lab.k8s.controllers.eviction import create_namespaced_pod_eviction
 from lab.k8s.controllers.garbage_collector import GarbageCollector
 from lab.k8s.controllers.helm import HelmController
+from lab.k8s.controllers.ingress import IngressController
+from lab.k8s.controllers.job import JobController
 from lab.k8s.controllers.kubelet import Kubelet, NodeAgent
 from lab.k8s.controllers.loadbalancer import MetalLbController
 from lab.k8s.controllers.node_lifecycle import NodeLifecycle
 from lab.k8s.controllers.node_object import vm_ip
 from lab.k8s.controllers.replicaset import ReplicaSetController
 from lab.k8s.controllers.scheduler import Scheduler, create_namespaced_pod_binding
+from lab.k8s.controllers.serviceaccounts import ServiceAccountsController, TokensController
 from lab.k8s.controllers.statefulset import StatefulSetController
 from lab.k8s.controllers.taint_eviction import TaintEviction
 from lab.k8s.controllers.volumes import Volumes
 from lab.k8s.join import K3sJoin
 from lab.k8s.logs import connect_namespaced_pod, read_namespaced_pod_log
 from lab.k8s.metrics import metric_families
-from lab.k8s.resources import Resource
+from lab.k8s.resources import BY_KIND, Resource
 from lab.k8s.store import Store
 from lab.pve.models import PveCluster, Vm
 from lab.scenario import Scenario, Timings
@@ -48,6 +55,7 @@ RETRY = 5.0  # lab seconds before a controller that failed runs again
 log = logging.getLogger(__name__)
 
 
+STORAGECLASS = BY_KIND["StorageClass"]
 Changes = dict[str, set[tuple[str, str]]]  # kind -> (namespace, name) of the objects written
 
 
@@ -67,16 +75,22 @@ class K8sCluster:
         self.names = Names()
         self.joins: dict[str, K3sJoin] = {}  # VM name -> how K3s was installed on it
         self.k3s_token: str | None = None  # the cluster's join token, once a server exists
+        self.etcd_departed: set[str] = set()  # uninstalled servers still etcd members (lab/k8s/etcd.py)
+        self.k3s_manifests: K3sJoin | None = None  # a new first server whose manifests are due (k3s_fate)
         # whether Ceph can map RBD images now; the world couples it to Ceph's monitor quorum
         self.rbd_usable: Callable[[float], bool] = lambda now: True
+        self.token_key = secrets.token_bytes(32)  # signs ServiceAccount tokens (lab/k8s/tokens.py)
+        self.ca_pem = b""  # the cluster CA that token Secrets carry; the runner sets it
         self.recorder = Recorder(self)
         self.node_agent = NodeAgent(self)
+        self.seeding = False  # setting up the scenario's state, as it was before the lab started
         self.controllers: list[Controller] = [
             HelmController(self),
             DeploymentController(self),
             ReplicaSetController(self),
             StatefulSetController(self),
             DaemonSetController(self),
+            JobController(self),
             GarbageCollector(self),
             Volumes(self),
             Scheduler(self),
@@ -87,6 +101,11 @@ class K8sCluster:
             DisruptionController(self),
             EndpointsController(self),
             MetalLbController(self),
+            ServiceAccountsController(self),
+            TokensController(self),
+            ClusterRoleAggregation(self),
+            IngressController(self),
+            CertManager(self),
         ]
         self._events = self.store.subscribe()  # which kinds changed since the controllers last ran
         self._due: dict[Controller, float | None] = {}  # a controller's own next timer
@@ -98,33 +117,37 @@ class K8sCluster:
         self._ran_at = float("-inf")
         self.errors: list[str] = []  # the last controller failures, for tests and `lab status`
         self._wake = 0.0
-        hooks = getattr(pve, "agent_exec_hooks", None)
-        if hooks is not None:
-            hooks.append(self.agent_exec)
+        guest.register(self)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, pve: PveCluster, clock: Callable[[], float]) -> K8sCluster:
-        from lab.k8s.workloads import install_default_workloads, system_namespaces
+        from lab.k8s.workloads import install_default_workloads, storage_classes, system_namespaces
 
         cluster = cls(pve, clock, scenario.timings)
         now = clock()
         system_namespaces(cluster)
+        storage_classes(cluster)
         crds.install_k3s(cluster.store, now)  # K3s deploys its own CRDs as its server starts
         if any(vm.k3s_role and not vm.template for vm in pve.vms.values()):
-            cluster.k3s_token = guest.cluster_token(hashlib.sha256(scenario.name.encode()).hexdigest()[:32])
+            secret = hashlib.sha256(scenario.name.encode()).hexdigest()[:32]
+            cluster.k3s_token = k3s_fate.cluster_token(secret)
         k3s = [vm for vm in sorted(pve.vms.values(), key=lambda v: v.name) if vm.k3s_role and not vm.template]
         first = next((vm for vm in k3s if vm.k3s_role == "server"), None)
         for vm in k3s:
             # as they were installed: the first server started the cluster, the others joined it
             url = f"https://{vm_ip(first)}:6443" if first is not None and vm is not first else None
             args = ["--cluster-init"] if url is None else ["--server", url, "--token", "********"]
-            cluster.joins[vm.name] = K3sJoin(role=vm.k3s_role, args=args, server_url=url)
+            # the operator labelled the seed nodes with their blade; K3s itself sets no zone
+            cluster.joins[vm.name] = K3sJoin(role=vm.k3s_role, args=args, server_url=url,
+                                             labels={"topology.kubernetes.io/zone": vm.node})
             # joined long ago; a VM that is down now has not posted status since
             stale = None if cluster.vm_alive(vm, now) else now - cluster.timings.node_monitor_grace_period
             cluster.node_agent.register(vm, now, stale)
         if scenario.workloads == "default":
             install_default_workloads(cluster, now)
+        cluster.seeding = True  # what the scenario starts with was installed long ago
         cluster.advance(now)
+        cluster.seeding = False
         return cluster
 
     # the coupling with PVE
@@ -132,8 +155,10 @@ class K8sCluster:
     def vm_alive(self, vm: Vm, now: float) -> bool:
         """K3s runs and reaches the cluster: the VM has booted on a blade the network reaches
         (`pve.reachable`: online and not cut off by a partition, as Ceph sees it too)."""
+        join = self.joins.get(vm.name)
         return (
-            vm.name in self.joins
+            join is not None
+            and join.registered(now)
             and vm.status == "running"
             and self.pve.reachable(vm.node, now)
             and now >= vm.started_at + self.timings.vm_boot
@@ -150,15 +175,15 @@ class K8sCluster:
     def live_nodes(self, now: float) -> set[str]:
         return set(self.live_vms(now))
 
-    def agent_exec(self, vm: Vm, argv: list[str], now: float) -> tuple[int, str, str] | None:
-        """The guest-agent hook: K3s installs, its node token and its service (lab/k8s/guest.py)."""
-        return guest.agent_exec(self, vm, argv, now)
-
     # API methods the routes call (named after the client's)
 
     def prepare_create(self, res: Resource, obj: Obj) -> None:
         """What the API server fills in on create, in place: defaults, admission, a Service's IP and ports."""
+        # the server assigns the uid (a client's is ignored); a Job's selector is made of it
+        obj.setdefault("metadata", {})["uid"] = str(uuid.uuid4())
         defaults.on_create(res.kind, obj, int(self.timings.pod_eviction_toleration))
+        if res.kind == "PersistentVolumeClaim":
+            defaults.storage_class(obj, self.store.iter(STORAGECLASS))
         if res.kind == "Service":
             defaults.service(obj, self.store.iter(res))
 
@@ -245,8 +270,13 @@ class K8sCluster:
 
     # the control loop
 
+    @property
+    def last_round(self) -> float:
+        """When the controllers last ran (a test waits for a round after its writes)."""
+        return self._ran_at
+
     def _fingerprint(self, now: float) -> Any:
-        return tuple(sorted(self.live_vms(now))), len(self.joins)
+        return tuple(sorted(self.live_vms(now))), len(self.joins), etcd.quorate(self, now)
 
     def _drain(self, into: Changes) -> Changes:
         """Add the objects written since the last drain to `into`, by kind."""
@@ -278,6 +308,10 @@ class K8sCluster:
         (REACTION, longer in a big cluster): a burst of API writes costs one round, not one per write.
         """
         self._drain(self._pending)
+        k3s_fate.retry_joins(self, now)
+        k3s_fate.deploy_manifests(self, now)
+        if not etcd.quorate(self, now):
+            return  # the controllers read and write through the API: without etcd they wait
         everything = self._fingerprint(now) != self._seen
         if (
             not everything

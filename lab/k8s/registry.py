@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.k8s import conversion
 from lab.k8s.resources import BY_KIND, RESOURCES, Resource
 from lab.k8s.store import Store
 
 CRD = BY_KIND["CustomResourceDefinition"]
+BUILT_IN = frozenset((r.group, r.version, r.plural) for r in RESOURCES)
 Obj = dict[str, Any]
 
 
@@ -51,7 +53,8 @@ def served(store: Store) -> Served:
     resources = list(RESOURCES)
     for crd in crds:
         if established(crd) and "deletionTimestamp" not in crd["metadata"]:
-            resources += resources_of(crd)
+            # a built-in kind's path is the built-in's (the CRD handler only sees what nothing else serves)
+            resources += [r for r in resources_of(crd) if (r.group, r.version, r.plural) not in BUILT_IN]
     result = Served(tuple(resources), {(r.group, r.version, r.plural): r for r in resources}, {})
     for r in reversed(resources):  # the first (preferred) version wins
         result.by_kind[(r.group, r.kind)] = r
@@ -66,6 +69,15 @@ def kinds(store: Store) -> Iterator[Resource]:
         if r.key not in seen:
             seen.add(r.key)
             yield r
+
+
+def present(res: Resource, obj: Obj) -> Obj:
+    """An object as the group version it is read through serves it: a CRD's versions share one
+    storage and, without a conversion webhook, differ only in apiVersion; a built-in kind served
+    by two groups (Event) is renamed field by field (lab/k8s/conversion.py)."""
+    if res.custom and obj.get("apiVersion") != res.api_version:
+        return {**obj, "apiVersion": res.api_version}
+    return conversion.served(res, obj)
 
 
 def crd_of(store: Store, res: Resource) -> Obj | None:

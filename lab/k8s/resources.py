@@ -21,6 +21,7 @@ class Resource:
     custom: bool = False  # served from a CustomResourceDefinition, not built in
     singular: str = ""  # "" for the lowercased kind
     categories: tuple[str, ...] = ()
+    stored_as: str = ""  # another resource's key whose objects these are, in another version's shape
 
     @property
     def api_version(self) -> str:
@@ -28,7 +29,7 @@ class Resource:
 
     @property
     def key(self) -> str:
-        return f"{self.group}/{self.plural}"
+        return self.stored_as or f"{self.group}/{self.plural}"
 
 
 RESOURCES: tuple[Resource, ...] = (
@@ -50,9 +51,32 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), ("status",)),
     Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("pdb",), ("status",)),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True),
+    Resource("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",), ("token",)),
+    Resource("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
+    Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
+    Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
+    Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
+    # the reviews: create-only, answered and never stored (lab/k8s/reviews.py)
+    Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False),
+    Resource("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False),
+    Resource("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False),
+    Resource("authorization.k8s.io", "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview", True),
+    Resource("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False),
+    Resource("batch", "v1", "jobs", "Job", True, (), ("status",)),
+    Resource("networking.k8s.io", "v1", "ingresses", "Ingress", True, ("ing",), ("status",)),
+    Resource("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
+    Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ("sc",)),
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
+    # the same objects as core events (one storage), in events.k8s.io's field names
+    Resource("events.k8s.io", "v1", "events", "Event", True, ("ev",), stored_as="/events"),
     Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
              False, ("crd", "crds"), ("status",)),
 )
 
-BY_KIND: dict[str, Resource] = {r.kind: r for r in RESOURCES}
+# kinds served for POST only: answered, never stored
+CREATE_ONLY = frozenset({"SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview",
+                         "LocalSubjectAccessReview", "SelfSubjectReview"})
+
+# a kind served by two groups (Event) is named by the first, its storage
+BY_KIND: dict[str, Resource] = {r.kind: r for r in reversed(RESOURCES)}
 BY_PATH: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from lab.k8s import (
+    conversion,
     crds,
     defaults,
     fieldvalidation,
@@ -20,7 +22,10 @@ from lab.k8s import (
     lists,
     managed,
     patch,
+    rbac_admission,
     registry,
+    reviews,
+    strategies,
     subresources,
     tables,
     validation,
@@ -33,10 +38,13 @@ from lab.k8s.errors import (
     K8sError,
     MethodNotAllowed,
     NotFound,
+    no_such_resource,
     object_details,
 )
 from lab.k8s.http import (
+    AUTHZ_KEY,
     STOPPING_KEY,
+    USER_KEY,
     Target,
     dry_run,
     lab_of,
@@ -46,7 +54,7 @@ from lab.k8s.http import (
     truthy,
     writer,
 )
-from lab.k8s.resources import BY_KIND, Resource
+from lab.k8s.resources import BY_KIND, CREATE_ONLY, Resource
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -55,6 +63,7 @@ Obj = dict[str, Any]
 NAMESPACES = BY_KIND["Namespace"]
 IMMORTAL_NAMESPACES = {"default", "kube-system", "kube-public"}
 RETURNS_DELETED_OBJECT = {"Pod", "Service", "Namespace"}  # the registries with ReturnDeletedObject
+CREATE_ON_UPDATE = {"Lease", "Endpoints", "Event"}  # the registries with AllowCreateOnUpdate
 
 
 async def resource(request: web.Request) -> web.StreamResponse:
@@ -62,6 +71,12 @@ async def resource(request: web.Request) -> web.StreamResponse:
     t = parse_target(m.get("group", ""), m.get("version", "v1"), m["tail"],
                      registry.served(lab_of(request).k8s.store).by_path)
     method = request.method
+    if t.res.kind in CREATE_ONLY and not t.res.custom:
+        if t.name is not None:
+            raise no_such_resource()
+        if method != "POST":
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        return await reviews.create(request, t)
     if t.name is None:
         handler = {"GET": _list_or_watch, "POST": _create, "DELETE": _delete_collection}.get(method)
         if method == "POST" and t.namespace is None and t.res.namespaced:
@@ -89,9 +104,18 @@ def _as_table(request: web.Request) -> str | None:
     return include
 
 
+def _columns(lab: Lab, res: Resource) -> list[tables.Column] | None:
+    return tables.printer_columns(registry.crd_of(lab.k8s.store, res), res.version)
+
+
 def _table(lab: Lab, res: Resource, items: list[Obj], list_meta: Obj, include: str) -> Obj:
-    columns = tables.printer_columns(registry.crd_of(lab.k8s.store, res), res.version)
-    return tables.table(res, items, list_meta, lab.clock.now(), include, columns)
+    return tables.table(res, items, list_meta, lab.clock.now(), include, _columns(lab, res))
+
+
+def _watch_table(lab: Lab, res: Resource, include: str) -> Callable[[Obj], Obj]:
+    """A watch's rows keep the columns of its start, even once the CRD that named them is gone."""
+    columns = _columns(lab, res)
+    return lambda o: tables.table(res, [o], {}, lab.clock.now(), include, columns)
 
 
 async def _get(request: web.Request, t: Target) -> web.Response:
@@ -101,7 +125,7 @@ async def _get(request: web.Request, t: Target) -> web.Response:
     if (include := _as_table(request)) and t.sub is None:
         return respond(_table(lab, t.res, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]},
                               include))
-    return respond(obj)
+    return respond(registry.present(t.res, obj))
 
 
 async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
@@ -125,7 +149,7 @@ async def _list_or_watch(request: web.Request, t: Target) -> web.StreamResponse:
     req = watches.WatchRequest(
         t.res, t.namespace, lambda o: labels(o) and fields(o),
         watches.parse_rv(q.get("resourceVersion", "")), truthy(q.get("allowWatchBookmarks")), timeout,
-        (lambda o: _table(lab, t.res, [o], {}, include)) if include else None)
+        _watch_table(lab, t.res, include) if include else None)
     scale = float(getattr(lab.clock, "scale", 1.0))
     return await watches.serve(request, lab.k8s.store, req, scale, request.app[STOPPING_KEY])  # type: ignore[arg-type]
 
@@ -153,10 +177,22 @@ def _check_schema(request: web.Request, t: Target, obj: Obj, current: Obj | None
         raise validation.invalid(t.res, obj["metadata"].get("name") or "", causes)
 
 
+def _admit_rbac(request: web.Request, t: Target, obj: Obj, current: Obj | None) -> None:
+    """An RBAC object's own validation, then the escalation check against the writer's rules."""
+    if t.res.group == rbac_admission.GROUP:
+        rbac_admission.check(t.res, obj, current)
+        rbac_admission.confirm_no_escalation(request.app[AUTHZ_KEY], request[USER_KEY], t.res, obj,  # type: ignore[arg-type]
+                                             obj["metadata"].get("namespace") or "")
+
+
 def _create_checked(request: web.Request, t: Target, obj: Obj, *, applied: bool = False) -> web.Response:
+    strategies.normalize(t.res.kind, obj)
     validation.check_target(t.res, obj, t.namespace, t.name)
     validation.check_object(t.res, obj, creating=True)
+    if t.res.custom and "status" in t.res.subresources:
+        obj.pop("status", None)  # with a status subresource, status is not set on create
     _check_schema(request, t, obj)
+    _admit_rbac(request, t, obj, None)
     if obj["metadata"].get("resourceVersion"):
         raise K8sError("resourceVersion should not be set on objects to be created")
     lab = lab_of(request)
@@ -164,12 +200,13 @@ def _create_checked(request: web.Request, t: Target, obj: Obj, *, applied: bool 
     if not applied:
         managed.update(None, obj, writer(request, t))
     obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
+    obj = conversion.stored(t.res, obj)
     lab.k8s.prepare_create(t.res, obj)
     if t.res.kind == "CustomResourceDefinition":
         crds.accept(lab.k8s.store, obj, lab.clock.now())
     if dry_run(request):
-        return respond(obj, 201)
-    return respond(lab.k8s.store.create(t.res, obj), 201)
+        return respond(conversion.served(t.res, obj), 201)
+    return respond(conversion.served(t.res, lab.k8s.store.create(t.res, obj)), 201)
 
 
 async def _create(request: web.Request, t: Target) -> web.Response:
@@ -200,21 +237,25 @@ def _update(request: web.Request, t: Target, current: Obj, new: Obj, *,
     new = _keep_subresource_fields(t, current, new)
     if t.sub is None:
         defaults.on_update(t.res.kind, new)
+    strategies.normalize(t.res.kind, new)
     if not applied:
         managed.update(current, new, writer(request, t))
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
+    if causes := strategies.update_causes(t.res.kind, current, new):
+        raise validation.invalid(t.res, current["metadata"]["name"], causes)
     _check_schema(request, t, new, current)
+    _admit_rbac(request, t, new, current)
     store = lab_of(request).k8s.store
     if t.res.kind == "CustomResourceDefinition" and t.sub is None:
         crds.accept(store, new, lab_of(request).clock.now())
     if dry_run(request):
-        return respond(new)
+        return respond(conversion.served(t.res, new))
     if _same(current, new):  # a no-op write keeps its resourceVersion and wakes no watcher
         if new["metadata"].get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
             raise Conflict.stale(t.res.plural, current["metadata"]["name"], t.res.group)
-        return respond(current)
-    return respond(store.update(t.res, new))
+        return respond(registry.present(t.res, current))
+    return respond(registry.present(t.res, store.update(t.res, new)))
 
 
 def _same(current: Obj, new: Obj) -> bool:
@@ -227,9 +268,13 @@ def _same(current: Obj, new: Obj) -> bool:
 
 async def _replace(request: web.Request, t: Target) -> web.Response:
     assert t.name is not None
-    obj = await read_object(request, t.res)
+    obj = conversion.stored(t.res, await read_object(request, t.res))
     validation.check_target(t.res, obj, t.namespace, t.name)
-    current = lab_of(request).k8s.store.get(t.res, t.namespace or "", t.name)
+    current = lab_of(request).k8s.store.find(t.res, t.namespace or "", t.name)
+    if current is None and t.res.kind in CREATE_ON_UPDATE and t.sub is None:
+        return _create_checked(request, t, obj)
+    if current is None:
+        raise NotFound.of(t.res.plural, t.name, t.res.group)
     if not obj["metadata"].get("resourceVersion"):
         # a PUT without resourceVersion is an unconditional update, as the server allows
         obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
@@ -250,9 +295,9 @@ async def _patch(request: web.Request, t: Target) -> web.Response:
     if current is None:
         raise NotFound.of(t.res.plural, t.name, t.res.group)
     body, repeated = validation.decode_fields(raw, t.res, ctype)
-    patched = patch.apply_patch(current, ctype, body, custom=t.res.custom)
+    patched = patch.apply_patch(conversion.served(t.res, current), ctype, body, custom=t.res.custom)
     fieldvalidation.report(request, repeated + validation.check_patched(t.res, patched))
-    return _update(request, t, current, _same_version(t, current, patched))
+    return _update(request, t, current, _same_version(t, current, conversion.stored(t.res, patched)))
 
 
 def _same_version(t: Target, current: Obj, patched: Obj) -> Obj:
@@ -362,8 +407,8 @@ async def _delete(request: web.Request, t: Target) -> web.Response:
     if dry_run(request):  # what would be deleted, left in place
         obj = lab.k8s.store.get(t.res, t.namespace or "", t.name)
         _check_preconditions(t, obj, options)
-        return respond(obj)
-    return respond(delete_one(lab, t, t.name, options))
+        return respond(registry.present(t.res, obj))
+    return respond(registry.present(t.res, delete_one(lab, t, t.name, options)))
 
 
 async def _delete_collection(request: web.Request, t: Target) -> web.Response:

@@ -42,6 +42,7 @@ class Store:
         self._rv = 1000
         self._history: deque[WatchEvent] = deque(maxlen=HISTORY)
         self._watchers: set[asyncio.Queue[WatchEvent]] = set()
+        self.revisions: dict[str, int] = {}  # resource key -> resourceVersion of its last change
 
     # reads
 
@@ -83,8 +84,9 @@ class Store:
         bucket = self._objects.setdefault(res.key, {})
         if (ns, name) in bucket:
             raise AlreadyExists.of(res.plural, name, res.group)
-        obj["apiVersion"], obj["kind"] = res.api_version, res.kind
-        meta["uid"] = str(uuid.uuid4())
+        if not res.stored_as:  # (a converted object arrives in its storage version already)
+            obj["apiVersion"], obj["kind"] = res.api_version, res.kind
+        meta["uid"] = meta.get("uid") or str(uuid.uuid4())  # the API server's, when it needed it earlier
         meta["creationTimestamp"] = timestamp(self._clock())
         meta.setdefault("generation", 1)
         bucket[(ns, name)] = obj
@@ -108,7 +110,8 @@ class Store:
             meta["generation"] = current["metadata"].get("generation", 1) + 1
         else:
             meta["generation"] = current["metadata"].get("generation", 1)
-        obj["apiVersion"], obj["kind"] = res.api_version, res.kind
+        if not res.stored_as:
+            obj["apiVersion"], obj["kind"] = res.api_version, res.kind
         if res.namespaced:
             meta["namespace"] = ns
         self._objects[res.key][(ns, meta["name"])] = obj
@@ -151,6 +154,7 @@ class Store:
 
     def _emit(self, kind: str, res: Resource, obj: Obj, old: Obj | None = None) -> None:
         self._rv += 1
+        self.revisions[res.key] = self._rv
         obj["metadata"]["resourceVersion"] = str(self._rv)
         event = WatchEvent(self._rv, kind, res, obj, old)
         self._history.append(event)

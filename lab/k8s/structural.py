@@ -52,7 +52,7 @@ def _schema_errors(s: Any, path: str, level: str) -> list[Cause]:
     extra = s.get("additionalProperties")
     if extra is not None and level == "root":
         errors.append(_forbidden(f"{path}.additionalProperties", "must not be used at the root"))
-    if extra not in (None, False) and s.get("properties"):
+    if extra is not None and s.get("properties"):
         errors.append(_forbidden(f"{path}.additionalProperties",
                                  "additionalProperties and properties are mutual exclusive"))
     if s.get("x-kubernetes-int-or-string") and s.get("x-kubernetes-preserve-unknown-fields"):
@@ -63,6 +63,8 @@ def _schema_errors(s: Any, path: str, level: str) -> list[Cause]:
                                  "complexity becomes quadratic"))
     if isinstance(s.get("items"), dict):
         errors += _schema_errors(s["items"], f"{path}.items", "item")
+    elif isinstance(s.get("items"), list):
+        errors.append(_forbidden(f"{path}.items", "items must be a schema object and not an array"))
     if isinstance(extra, dict):
         errors += _schema_errors(extra, f"{path}.additionalProperties", "field")
     props = s.get("properties") or {}
@@ -141,6 +143,11 @@ def definition_errors(crd: Obj) -> list[Cause]:
         errors.append(_required("spec.group"))
     elif "." not in str(group):
         errors.append(_invalid("spec.group", group, "should be a domain with at least one dot"))
+    elif str(group).endswith((".k8s.io", ".kubernetes.io")) and "api-approved.kubernetes.io" not in (
+            crd.get("metadata", {}).get("annotations") or {}):
+        errors.append(_required("metadata.annotations[api-approved.kubernetes.io]",
+                                "protected groups must have approval annotation "
+                                '"api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111'))
     errors += _names_errors(names)
     if spec.get("scope") not in ("Cluster", "Namespaced"):
         errors.append(_required("spec.scope") if not spec.get("scope") else (

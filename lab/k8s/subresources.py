@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.k8s import managed, patch, registry, validation
+from lab.k8s import managed, patch, registry, serviceaccounts, validation
 from lab.k8s.errors import BadRequest, Conflict
 from lab.k8s.http import Target, dry_run, lab_of, read_object, respond, success, writer
 from lab.k8s.resources import Resource
@@ -140,6 +140,7 @@ async def write_scale(request: web.Request, t: Target) -> web.Response:
 
 HANDLERS = {
     ("eviction", "POST"): eviction, ("binding", "POST"): binding, ("log", "GET"): log,
+    ("token", "POST"): serviceaccounts.token,
     **{(sub, method): stream for sub in ("exec", "attach", "portforward") for method in ("GET", "POST")},
     ("scale", "GET"): get_scale, ("scale", "PUT"): write_scale, ("scale", "PATCH"): write_scale,
 }

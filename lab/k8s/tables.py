@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from lab.k8s import conversion
 from lab.k8s.controllers.base import condition, parse_time
 from lab.k8s.resources import Resource
 
@@ -82,9 +83,12 @@ def _pod_status(obj: Obj, now: float) -> str:
         return "Terminating"
     status = obj.get("status", {})
     for c in status.get("containerStatuses") or []:
-        waiting = (c.get("state") or {}).get("waiting")
+        state = c.get("state") or {}
+        waiting, terminated = state.get("waiting"), state.get("terminated")
         if waiting and waiting.get("reason"):
             return waiting["reason"]
+        if terminated:  # a finished container: Completed, Error, or its exit code
+            return terminated.get("reason") or f"ExitCode:{terminated.get('exitCode', 0)}"
     return status.get("reason") or status.get("phase") or "Unknown"
 
 
@@ -149,6 +153,75 @@ def _event_object(obj: Obj, now: float) -> str:
     return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
 
 
+def _job_status(obj: Obj, now: float) -> str:
+    """The job printer's Status: its terminal condition, else what it is doing."""
+    if "deletionTimestamp" in obj["metadata"]:
+        return "Terminating"
+    for kind in ("Complete", "Failed", "SuccessCriteriaMet", "FailureTarget", "Suspended"):
+        cond = condition(obj, kind)
+        if cond is not None and cond.get("status") == "True":
+            return kind
+    return "Running"
+
+
+def _job_completions(obj: Obj, now: float) -> str:
+    spec, succeeded = obj.get("spec") or {}, (obj.get("status") or {}).get("succeeded", 0)
+    if spec.get("completions") is not None:
+        return f"{succeeded}/{spec['completions']}"
+    parallelism = spec.get("parallelism") or 1
+    return f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
+
+
+def _job_duration(obj: Obj, now: float) -> str:
+    status = obj.get("status") or {}
+    start = parse_time(status.get("startTime"))
+    if start is None:
+        return ""
+    return human_duration((parse_time(status.get("completionTime")) or now) - start)
+
+
+def _containers(field: str) -> Callable[[Obj, float], str]:
+    def cell(obj: Obj, now: float) -> str:
+        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        return ",".join(str(c.get(field, "")) for c in spec.get("containers") or [])
+    return cell
+
+
+def _selector(obj: Obj, now: float) -> str:
+    labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in labels.items()) or "<none>"
+
+
+def _ingress_hosts(obj: Obj, now: float) -> str:
+    hosts = [r.get("host") for r in (obj.get("spec") or {}).get("rules") or [] if r.get("host")]
+    return ",".join(hosts) or "*"
+
+
+def _ingress_address(obj: Obj, now: float) -> str:
+    ingress = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return ",".join(i.get("ip") or i.get("hostname") or "" for i in ingress)
+
+
+def _ingress_ports(obj: Obj, now: float) -> str:
+    return "80, 443" if (obj.get("spec") or {}).get("tls") else "80"
+
+
+def _storage_class_name(obj: Obj, now: float) -> str:
+    annotations = obj["metadata"].get("annotations") or {}
+    default = annotations.get("storageclass.kubernetes.io/is-default-class") == "true"
+    return obj["metadata"]["name"] + (" (default)" if default else "")
+
+
+def _slice_ports(obj: Obj, now: float) -> str:
+    return ",".join(str(p.get("port")) for p in obj.get("ports") or []) or "<unset>"
+
+
+def _slice_endpoints(obj: Obj, now: float) -> str:
+    addresses = [a for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+    more = f" + {len(addresses) - 3} more..." if len(addresses) > 3 else ""
+    return ",".join(addresses[:3]) + more if addresses else "<unset>"
+
+
 def _text(title: str, cell: Callable[[Obj, float], Any], priority: int = 0) -> Column:
     return (title, "string", priority, cell)
 
@@ -163,6 +236,22 @@ _DAEMONSET_COUNTS = (("Desired", "desiredNumberScheduled"), ("Current", "current
                      ("Available", "numberAvailable"))
 _NODE_INFO = (("OS-Image", "osImage"), ("Kernel-Version", "kernelVersion"),
               ("Container-Runtime", "containerRuntimeVersion"))
+CREATED_AT: Column = ("Created At", "date", 0, _path("metadata", "creationTimestamp"))
+
+
+def _subjects(kind: str) -> Callable[[Obj, float], str]:
+    def cell(obj: Obj, now: float) -> str:
+        subjects = [s for s in obj.get("subjects") or [] if isinstance(s, dict) and s.get("kind") == kind]
+        if kind == "ServiceAccount":  # namespace/name
+            return ", ".join(f"{s.get('namespace', '')}/{s.get('name', '')}" for s in subjects)
+        return ", ".join(str(s.get("name", "")) for s in subjects)
+    return cell
+
+
+_BINDING = [NAME, _text("Role", lambda o, n: f"{(o.get('roleRef') or {}).get('kind')}/"
+                                             f"{(o.get('roleRef') or {}).get('name')}"), AGE,
+            _text("Users", _subjects("User"), 1), _text("Groups", _subjects("Group"), 1),
+            _text("ServiceAccounts", _subjects("ServiceAccount"), 1)]
 COLUMNS: dict[str, list[Column]] = {
     "Node": [NAME, _text("Status", _node_status), _text("Roles", _node_roles), AGE,
              _text("Version", _path("status", "nodeInfo", "kubeletVersion")),
@@ -207,9 +296,29 @@ COLUMNS: dict[str, list[Column]] = {
               _text("Reason", _path("reason", default="")), _text("Object", _event_object),
               _text("Message", _path("message", default="")),
               ("Count", "integer", 1, _path("count", default=1)), _text("Name", _name, 1)],
-    "CustomResourceDefinition": [NAME, ("Created At", "date", 0, _path("metadata", "creationTimestamp"))],
+    "CustomResourceDefinition": [NAME, CREATED_AT],
     "Endpoints": [NAME, _text("Endpoints", _endpoints), AGE],
     "Lease": [NAME, _text("Holder", _path("spec", "holderIdentity", default="")), AGE],
+    "ServiceAccount": [NAME, ("Secrets", "integer", 0, lambda o, n: len(o.get("secrets") or [])), AGE],
+    "Role": [NAME, CREATED_AT],
+    "ClusterRole": [NAME, CREATED_AT],
+    "RoleBinding": _BINDING,
+    "ClusterRoleBinding": _BINDING,
+    "Job": [NAME, _text("Status", _job_status), _text("Completions", _job_completions),
+            _text("Duration", _job_duration), AGE, _text("Containers", _containers("name"), 1),
+            _text("Images", _containers("image"), 1), _text("Selector", _selector, 1)],
+    "Ingress": [NAME, _text("Class", _path("spec", "ingressClassName")), _text("Hosts", _ingress_hosts),
+                _text("Address", _ingress_address), _text("Ports", _ingress_ports), AGE],
+    "IngressClass": [NAME, _text("Controller", _path("spec", "controller", default="")),
+                     _text("Parameters", lambda o, n: "<none>"), AGE],
+    "StorageClass": [("Name", "string", 0, _storage_class_name),
+                     _text("Provisioner", _path("provisioner", default="")),
+                     _text("ReclaimPolicy", _path("reclaimPolicy", default="Delete")),
+                     _text("VolumeBindingMode", _path("volumeBindingMode", default="Immediate")),
+                     ("AllowVolumeExpansion", "boolean", 0, _path("allowVolumeExpansion", default=False)),
+                     AGE],
+    "EndpointSlice": [NAME, _text("AddressType", _path("addressType", default="")),
+                      _text("Ports", _slice_ports), _text("Endpoints", _slice_endpoints), AGE],
 }
 DEFAULT: list[Column] = [NAME, AGE]
 
@@ -275,6 +384,7 @@ def table(res: Resource, items: list[Obj], list_meta: Obj, now: float, include: 
         "columnDefinitions": [{"name": name, "type": kind, "format": "name" if name == "Name" else "",
                                "description": "", "priority": priority}
                               for name, kind, priority, _ in columns],
-        "rows": [{"cells": [cell(obj, now) for *_, cell in columns], "object": _row_object(res, obj, include)}
-                 for obj in items],
+        # the printer reads the stored object (an events.k8s.io Event prints as a core one)
+        "rows": [{"cells": [cell(conversion.stored(res, obj), now) for *_, cell in columns],
+                  "object": _row_object(res, obj, include)} for obj in items],
     }

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from lab.k8s import fieldvalidation, gotypes
+from lab.k8s import fieldvalidation, gotypes, strategies
 from lab.k8s.errors import BadRequest, Invalid, object_details, qualified
 from lab.k8s.resources import Resource
 from lab.k8s.selectors import selector_matches
@@ -204,6 +204,13 @@ def _container_causes(path: str, pod_spec: Obj) -> list[tuple[str, str, str]]:
     return causes
 
 
+def path_segment_problems(name: str) -> list[str]:
+    """path.IsValidPathSegmentName."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{c}'" for c in "/%" if c in name]
+
+
 def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
     meta = obj.setdefault("metadata", {})
     name = meta.get("name") or ""
@@ -211,6 +218,9 @@ def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
     if not name and not (creating and meta.get("generateName")):
         causes.append(("metadata.name", "FieldValueRequired",
                        "Required value: name or generateName is required"))
+    elif res.group == "rbac.authorization.k8s.io":  # path segment names: `system:discovery` is valid
+        causes += [("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {msg}')
+                   for msg in path_segment_problems(name)]
     elif name:
         pattern, msg = (_LABEL, _LABEL_MSG) if res.kind == "Namespace" else (_SUBDOMAIN, _SUBDOMAIN_MSG)
         if not pattern.match(name) or len(name) > 253:
@@ -220,6 +230,10 @@ def check_object(res: Resource, obj: Obj, *, creating: bool) -> None:
         causes += _container_causes("spec", obj.get("spec") or {})
     if res.kind in WORKLOADS:
         causes += _workload_causes(obj.get("spec") or {})
+    if res.kind == "Job":
+        template = (obj.get("spec") or {}).get("template") or {}
+        causes += _container_causes("spec.template.spec", template.get("spec") or {})
+    causes += strategies.causes(res.kind, obj)
     if causes:
         raise invalid(res, name, causes)
 

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from lab.k8s.errors import BadRequest, K8sError, Timeout
+from lab.k8s.registry import present
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store, WatchEvent
 
@@ -48,6 +49,7 @@ def _line(kind: str, obj: Obj) -> bytes:
 
 
 def _event(req: WatchRequest, kind: str, obj: Obj) -> bytes:
+    obj = present(req.res, obj)
     return _line(kind, req.render(obj) if req.render else obj)
 
 
@@ -117,6 +119,14 @@ def parse_rv(text: str) -> str:
     return text
 
 
+def _kind_gone(event: WatchEvent, res: Resource) -> bool:
+    """The CRD serving a watched custom kind was deleted (its objects' DELETED events came first):
+    the server ends the watch."""
+    spec = event.obj.get("spec") or {}
+    return (res.custom and event.type == "DELETED" and event.resource.kind == "CustomResourceDefinition"
+            and spec.get("group") == res.group and (spec.get("names") or {}).get("plural") == res.plural)
+
+
 async def serve(request: web.Request, store: Store, req: WatchRequest, scale: float,
                 stopping: asyncio.Event) -> web.StreamResponse:
     await wait_until_fresh(store, req.resource_version)
@@ -157,6 +167,8 @@ async def _follow(request: web.Request, response: web.StreamResponse, queue: asy
             event = await asyncio.wait_for(queue.get(), timeout=max(wait, 0.001))
         except TimeoutError:
             continue
+        if _kind_gone(event, req.res):
+            return
         if event.rv <= last_rv:
             continue
         last_rv = event.rv

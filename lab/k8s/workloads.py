@@ -32,6 +32,19 @@ def system_namespaces(cluster: K8sCluster) -> None:
         ensure_namespace(cluster.store, name)
 
 
+def storage_classes(cluster: K8sCluster) -> None:
+    """The homelab's default class: Ceph RBD through ceph-csi (K3s' local-path is not the default)."""
+    res = BY_KIND["StorageClass"]
+    if cluster.store.find(res, "", "ceph-rbd") is None:
+        cluster.create(res, {
+            "metadata": {"name": "ceph-rbd",
+                         "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "rbd.csi.ceph.com", "reclaimPolicy": "Delete", "allowVolumeExpansion": True,
+            "volumeBindingMode": "Immediate",
+            "parameters": {"clusterID": "ceph", "pool": "rbd", "imageFeatures": "layering",
+                           "csi.storage.k8s.io/fstype": "ext4"}})
+
+
 def _chart(
     name: str, chart: str, version: str | None, target: str | None, values: str = "", repo: str | None = None
 ) -> Obj:
@@ -52,9 +65,11 @@ def _chart(
     }
 
 
-def _k3s_system() -> list[Obj]:
+def k3s_packaged(disable: frozenset[str] = frozenset()) -> list[Obj]:
+    """The manifests a new K3s server deploys from /var/lib/rancher/k3s/server/manifests, less the
+    components `--disable` names (coredns, local-storage, metrics-server, traefik)."""
     ns = "kube-system"
-    return [
+    parts: dict[str, list[Obj]] = {"coredns": [
         deployment(
             "coredns",
             ns,
@@ -73,11 +88,11 @@ def _k3s_system() -> list[Obj]:
          "metadata": {"name": "kube-dns", "namespace": ns, "labels": {"k8s-app": "kube-dns"}},
          "spec": {"clusterIP": "10.43.0.10", "selector": {"k8s-app": "kube-dns"},  # K3s' --cluster-dns
                   "ports": [{"name": "dns", "port": 53, "protocol": "UDP"},
-                            {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]}},
-        deployment(
+                            {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]}}],
+        "local-storage": [deployment(
             "local-path-provisioner", ns, Pods("rancher/local-path-provisioner:v0.0.30", spec=CRITICAL_ADDON)
-        ),
-        deployment(
+        )],
+        "metrics-server": [deployment(
             "metrics-server",
             ns,
             Pods(
@@ -87,14 +102,23 @@ def _k3s_system() -> list[Obj]:
                 port=10250,
                 spec=CRITICAL_ADDON,
             ),
-        ),
-        _chart(
+        )],
+        "traefik": [_chart(
             "traefik",
             "https://%{KUBERNETES_API}%/static/charts/traefik-27.0.201+up27.0.2.tgz",
             None,
             None,
             'podAnnotations:\n  prometheus.io/port: "8082"\n  prometheus.io/scrape: "true"\n',
-        ),
+        )],
+    }
+    return [obj for name, objs in parts.items() if name not in disable for obj in objs]
+
+
+def _k3s_system() -> list[Obj]:
+    """K3s' packaged components, with the homelab's own HelmChartConfig (two Traefik replicas)."""
+    ns = "kube-system"
+    return [
+        *k3s_packaged(),
         {
             "apiVersion": "helm.cattle.io/v1",
             "kind": "HelmChartConfig",
@@ -200,8 +224,13 @@ def install_default_workloads(cluster: K8sCluster, now: float) -> None:
         name, _ = chart_name_version(chart["spec"]["chart"], None)
         values = yaml.safe_load(chart["spec"].get("valuesContent") or "{}")
         crds.install_chart_crds(cluster.store, name, values, now)
+    apply_manifests(cluster, objs)
+
+
+def apply_manifests(cluster: K8sCluster, objs: list[Obj]) -> None:
+    """Create each object not there yet, as if created through the API."""
     for obj in objs:
         res = _kind(obj)
-        crds.admit(registry.crd_of(cluster.store, res), res, obj)  # as if created through the API
+        crds.admit(registry.crd_of(cluster.store, res), res, obj)
         if cluster.store.find(res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) is None:
             cluster.create(res, obj)

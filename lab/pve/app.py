@@ -42,6 +42,7 @@ async def known_methods(request: web.Request, handler: Handler) -> web.StreamRes
 def make_app(lab: Lab) -> web.Application:
     # Imported here: route modules import LAB_KEY from this module.
     from lab.ceph import routes as ceph_routes
+    from lab.ceph import routes_osd
     from lab.faults import api_faults_middleware
     from lab.pve import auth, routes
     from lab.pve.errors import pve_errors
@@ -61,5 +62,6 @@ def make_app(lab: Lab) -> web.Application:
     app[LAB_KEY] = lab
     app.add_routes(routes.table)
     app.add_routes(ceph_routes.table)
+    app.add_routes(routes_osd.table)
     app.add_routes(auth.make_routes(pve_auth))
     return app

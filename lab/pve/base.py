@@ -13,6 +13,7 @@ from itertools import count
 from typing import Any
 
 from lab.pve.domain import ConfigLocked, NodeOffline, NoSuchNode, NotQuorate, PveError, VmNotFound
+from lab.pve.links import Links
 from lab.pve.objects import HOST_RESERVED, Blade, Vm
 from lab.pve.tasks import INTERRUPTED, Task, TaskTable
 
@@ -29,11 +30,13 @@ class PveState:
         self.timings = timings
         self.task_table = TaskTable()
         self.fence_due: dict[str, float] = {}  # blade -> when HA has fenced it
+        self.ha_rules: dict[str, dict[str, Any]] = {}  # rule id -> its options (ha_rules.py)
         self.quorum_lost = False  # the cluster-wide lose_quorum fault, on top of the votes
         self.tokens: dict[str, str] = {}  # "user@realm!tokenid" -> secret
         self.passwords: dict[str, str] = {}  # "user@realm" -> password, for ticket auth
         self.privileges: dict[str, frozenset[str]] = {}  # a limited token's privileges (permissions.py)
         self.now = now
+        self.links = Links(lambda node: self.blades[node].nic_bandwidth, self.at, now)
         self._events: list[tuple[float, int, Callable[[float], None]]] = []
         self._seq = count()
 
@@ -78,6 +81,10 @@ class PveState:
     def cluster_node(self, name: str) -> None:
         if name not in self.blades:
             raise PveError(f"no such cluster node '{name}'")
+
+    def ha_motion_info(self, sid: str, now: float) -> tuple[list[str], dict[str, list[dict[str, str]]]]:
+        """HA: the resources that move along with `sid`, and per node the ones blocking a move there."""
+        return [], {}
 
     def ha_resource_create(self, sid: str, now: float, state: str = "started") -> None:
         """HA: put a guest under HA with the requested state."""
@@ -156,6 +163,15 @@ class PveState:
         runs however the task ends (e.g. to release a config lock), also when the task is
         stopped, which ends it with `interrupted`.
         """
+        task, finish = self.start_task(node, kind, obj, now, work, user, cleanup, interrupted)
+        self.at(now + duration, finish)
+        return task
+
+    def start_task(self, node: str, kind: str, obj: str | int, now: float,
+                   work: Callable[[Task, float], None] | None = None, user: str = ROOT,
+                   cleanup: Callable[[], None] | None = None,
+                   interrupted: str = INTERRUPTED) -> tuple[Task, Callable[[float], None]]:
+        """A worker task that ends when the caller calls `finish(end)` (see `run_task`)."""
         blade = self.blade(node)
         task, forced = self.open_task(node, kind, obj, now, user)
         boot_seq = blade.boot_seq
@@ -187,8 +203,7 @@ class PveState:
             task.finish(end, interrupted)
 
         task.on_stop = stop
-        self.at(now + duration, finish)
-        return task
+        return task, finish
 
     def open_task(self, node: str, kind: str, obj: str | int, now: float,
                   user: str = ROOT) -> tuple[Task, str | None]:

@@ -12,14 +12,12 @@ import re
 
 from lab.pve.base import ROOT
 from lab.pve.civalues import validate_ssh_public_keys
-from lab.pve.config import ConfigApi
+from lab.pve.config import DRIVE, ConfigApi
 from lab.pve.domain import PveError
 from lab.pve.objects import GIB, MIB, Disk, Vm, mac_for, uuid_for
-from lab.pve.storage import StorageApi
 from lab.pve.tasks import Task
 
 _MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
-_DRIVE = re.compile(r"(ide|sata|scsi|virtio)\d+")
 _NET_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "vmxnet3")
 _CLOUDINIT = re.compile(r"vm-\d+-cloudinit")
 _NEW_DISK = re.compile(r"(?:([^/:\s]+):)?(\d+(?:\.\d+)?)")  # qemu-server's NEW_DISK_RE: [STORAGE:]SIZE
@@ -30,10 +28,11 @@ def _true(value: str) -> bool:
     return value.lower() in ("1", "true", "on", "yes")
 
 
-class CloneApi(ConfigApi, StorageApi):
+class CloneApi(ConfigApi):
     def qemu_clone(self, node: str, vmid: int, newid: int, now: float, name: str | None = None,
                    full: bool | None = None, target: str | None = None, storage: str | None = None,
-                   user: str = ROOT) -> str:
+                   user: str = ROOT, description: str | None = None, snapname: str | None = None,
+                   disk_format: str | None = None) -> str:
         src = self.vm_on(node, vmid, now)
         target = None if target in (node, "localhost") else target
         if target is not None:
@@ -44,9 +43,12 @@ class CloneApi(ConfigApi, StorageApi):
                 raise PveError(f"can't clone to non-shared storage '{storage}'")
         self.require_quorum(now)
         self.check_lock(src)
+        if snapname:  # the lab's guests have no snapshots
+            raise PveError(f"snapshot '{snapname}' does not exist")
         full = not src.template if full is None else full
-        if storage is not None and not full:
-            raise PveError("parameter 'storage' not allowed for linked clones")
+        for given, param in ((storage, "storage"), (disk_format, "format")):
+            if given is not None and not full:
+                raise PveError(f"parameter '{param}' not allowed for linked clones")
         if target is not None and any(not self.storage_config(d.storage).shared for d in src.disks):
             raise PveError(f"can't clone VM to node '{target}' (VM uses local storage)")
         if newid in self.vms:
@@ -56,19 +58,21 @@ class CloneApi(ConfigApi, StorageApi):
                 raise PveError(f"Linked clone feature is not supported for "
                                f"'{disk.storage}:{disk.volume}' ({disk.key})")
         clone = self._clone_of(src, newid, name, full, storage)
+        if description:
+            clone.config["description"] = description
         self.vms[newid] = clone
         kind = "full" if full else "linked"
 
         def copy(task: Task, end: float) -> None:
-            for disk, new in zip(src.disks, clone.disks, strict=True):
-                task.write(f"create {kind} clone of drive {disk.key} ({disk.storage}:{disk.volume})")
-                if full:
-                    task.write(f"allocated target volume '{new.storage}:{new.volume}'")
-            for key, value in clone.config.items():
-                if _CLOUDINIT.search(value):
-                    old = src.config.get(key, "").split(",")[0]
-                    task.write(f"create full clone of drive {key} ({old})")
-                    task.write(f"allocated target volume '{value.split(',')[0]}'")
+            # clone_disk's lines, drive by drive in key order; a cloud-init drive is always new
+            drives = {d.key: (kind, f"{d.storage}:{d.volume}", f"{n.storage}:{n.volume}")
+                      for d, n in zip(src.disks, clone.disks, strict=True)}
+            drives.update({k: ("full", src.config[k].split(",")[0], v.split(",")[0])
+                           for k, v in clone.config.items() if _CLOUDINIT.search(v)})
+            for key, (how, old, new) in sorted(drives.items()):
+                task.write(f"create {how} clone of drive {key} ({old})")
+                if how == "full":
+                    task.write(f"allocated target volume '{new}'")
             if src.pending or src.pending_delete:
                 keys = ",".join(sorted({*src.pending, *src.pending_delete}))
                 task.write(f"found pending changes for '{keys}', discarding for clone")
@@ -82,7 +86,7 @@ class CloneApi(ConfigApi, StorageApi):
 
         task = self.run_task(node, "qmclone", vmid, now, self.timings.clone, copy, user=user,
                              cleanup=failed, interrupted="clone failed: interrupted by signal")
-        task.write(f"create {kind} clone of VM {vmid} as {newid}")
+        task.write(f"creating a clone of VM {vmid} with ID {newid}")
         return task.upid
 
     def _clone_of(self, src: Vm, newid: int, name: str | None, full: bool, storage: str | None) -> Vm:
@@ -95,8 +99,8 @@ class CloneApi(ConfigApi, StorageApi):
                 config[key] = _MAC.sub(mac_for(newid), value)
             elif _CLOUDINIT.search(value):  # cloud-init drives are always created anew
                 volume, _, opts = value.partition(",")
-                sid = storage or volume.split(":")[0]
-                config[key] = f"{sid}:vm-{newid}-cloudinit" + (f",{opts}" if opts else "")
+                volume = self.cloudinit_volume(newid, storage or volume.split(":")[0])
+                config[key] = volume + (f",{opts}" if opts else "")
         config.update(smbios1=f"uuid={uuid_for(newid)}", vmgenid=uuid_for(-newid))
         return Vm(vmid=newid, name=name or f"Copy-of-VM-{src.name}", node=src.node, cores=src.cores,
                   memory=src.memory, disks=disks, agent=src.agent, lock="clone", config=config)
@@ -118,7 +122,7 @@ class CloneApi(ConfigApi, StorageApi):
             validate_ssh_public_keys(params["sshkeys"])
         self.require_quorum(now)
         for key, value in params.items():  # check_storage_access, for each disk to allocate
-            new = _NEW_DISK.fullmatch(value.split(",")[0]) if _DRIVE.fullmatch(key) else None
+            new = _NEW_DISK.fullmatch(value.split(",")[0]) if DRIVE.fullmatch(key) else None
             if new and "media=cdrom" not in value:
                 if not (new[1] or default):
                     raise PveError("no storage ID specified (and no default storage)")
@@ -160,10 +164,9 @@ class CloneApi(ConfigApi, StorageApi):
         for key in sorted(params):
             value = params[key]
             volume, _, opts = value.partition(",")
-            new = _NEW_DISK.fullmatch(volume) if _DRIVE.fullmatch(key) else None
-            if _DRIVE.fullmatch(key) and volume.endswith(":cloudinit"):
-                sid = self.storage_config(volume.split(":")[0]).storage
-                vm.config[key] = f"{sid}:vm-{vm.vmid}-cloudinit,media=cdrom"
+            new = _NEW_DISK.fullmatch(volume) if DRIVE.fullmatch(key) else None
+            if DRIVE.fullmatch(key) and volume.endswith(":cloudinit"):
+                vm.config[key] = self.cloudinit_attach(vm, key, volume.split(":")[0])
             elif new and "media=cdrom" not in opts:
                 sid, size = new[1] or str(default), new[2]
                 disk = Disk(key, sid, f"vm-{vm.vmid}-disk-{index}", int(float(size) * GIB))
@@ -175,11 +178,12 @@ class CloneApi(ConfigApi, StorageApi):
             else:
                 self._set(vm, key, value)
         disks = [d.key for d in vm.disks]
-        cdroms = sorted(k for k, v in vm.config.items() if _DRIVE.fullmatch(k) and "media=cdrom" in v)
+        cdroms = sorted(k for k, v in vm.config.items() if DRIVE.fullmatch(k) and "media=cdrom" in v)
         nets = sorted(k for k in vm.config if re.fullmatch(r"net\d+", k))
         vm.config.setdefault("boot", "order=" + ";".join([*disks, *cdroms, *nets]))
         vm.config.setdefault("smbios1", f"uuid={uuid_for(vm.vmid)}")
         vm.config.setdefault("vmgenid", uuid_for(-vm.vmid))
+        vm.config.setdefault("meta", f"creation-qemu=10.0.2,ctime={int(self.now)}")
 
     # --- template ---------------------------------------------------------------------------------
     def qemu_template(self, node: str, vmid: int, now: float, disk: str | None = None,

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from lab.pve import cloudinit
-from lab.pve.base import PveState
+from lab.pve.base import ROOT
 from lab.pve.civalues import MASK
-from lab.pve.domain import ParamError
+from lab.pve.domain import ParamError, PveError
 from lab.pve.objects import Vm
+from lab.pve.storage import StorageApi
 from lab.pve.validate import split_list
 
 
@@ -23,9 +24,22 @@ def _set(value: Any) -> bool:
     return value is not None and str(value) not in ("", "0")
 
 
-class CloudinitApi(PveState):
+class CloudinitApi(StorageApi):
     def has_cloudinit_drive(self, vm: Vm) -> bool:
-        return any(f":vm-{vm.vmid}-cloudinit" in str(v) for v in vm.config.values())
+        return any(f"vm-{vm.vmid}-cloudinit" in str(v) for v in vm.config.values())
+
+    def cloudinit_volume(self, vmid: int, storage: str) -> str:
+        """The volume of a new cloud-init drive: qcow2 in a directory storage, as qemu-server names it."""
+        if self.storage_config(storage).type == "dir":
+            return f"{storage}:{vmid}/vm-{vmid}-cloudinit.qcow2"
+        return f"{storage}:vm-{vmid}-cloudinit"
+
+    def cloudinit_attach(self, vm: Vm, key: str, storage: str) -> str:
+        """`KEY=STORAGE:cloudinit`: a new cloud-init drive, unless the guest has one already."""
+        for other, value in vm.config.items():
+            if other != key and f"vm-{vm.vmid}-cloudinit" in value:
+                raise PveError(f"{key} - cloud-init drive is already attached at '{other}'")
+        return f"{self.cloudinit_volume(vm.vmid, storage)},media=cdrom"
 
     def cloudinit_generate(self, vm: Vm) -> None:
         """apply_cloudinit_config: write the drive from the current config, drop the record."""
@@ -85,10 +99,12 @@ class CloudinitApi(PveState):
         if self.has_cloudinit_drive(vm):
             self.cloudinit_generate(vm)
 
-    def qemu_cloudinit_dump(self, node: str, vmid: int, kind: str, now: float,
-                            mask_password: bool = False) -> str:
+    def qemu_cloudinit_dump(self, node: str, vmid: int, kind: str, now: float, user: str = ROOT) -> str:
+        """`GET .../cloudinit/dump`: the password hash only for those who may change cloud-init."""
         vm = self.vm_on(node, vmid, now)
         if kind not in ("user", "network", "meta"):
             raise ParamError("type", f"value '{kind}' does not have a value in the enumeration "
                                      "'user, network, meta'")
-        return cloudinit.dump(vm.cloudinit_conf(), vmid, kind, mask_password)
+        privileges = self.privileges.get(user)
+        mask = privileges is not None and "VM.Config.Cloudinit" not in privileges
+        return cloudinit.dump(vm.cloudinit_conf(), vmid, kind, mask)

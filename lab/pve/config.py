@@ -18,6 +18,7 @@ from lab.pve.validate import split_list
 # Changes to these need a reboot of a running VM (PVE's default hotplug is network,disk,usb)
 COLD_KEYS = {"cores", "sockets", "memory", "cpu", "agent", "machine", "bios", "numa", "vcpus", "balloon"}
 MEMORY = re.compile(r"^(current=)?\d+$")
+DRIVE = re.compile(r"(ide|sata|scsi|virtio)\d+")  # a disk or CD-ROM key
 
 
 class ConfigApi(CloudinitApi):
@@ -113,6 +114,10 @@ class ConfigApi(CloudinitApi):
         `cipassword` is stored as a crypt hash; cloud-init keys apply at once, and a running
         guest's change is recorded as not yet on its cloud-init drive.
         """
+        if value is not None and DRIVE.fullmatch(key) and value.split(",")[0].endswith(":cloudinit"):
+            value = self.cloudinit_attach(vm, key, value.split(":")[0])
+        elif value is None and self.has_cloudinit_drive(vm) and "-cloudinit" in vm.config.get(key, ""):
+            vm.cloudinit_record.clear()  # the drive is freed, and with it the record of its contents
         if vm.running() and key in COLD_KEYS:
             if value is None:
                 vm.pending_delete.add(key)

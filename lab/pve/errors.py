@@ -24,6 +24,8 @@ JSON_TYPE = "application/json;charset=UTF-8"
 def pve_error_response(status: int, message: str, errors: dict[str, str] | None = None,
                        body: bool = True) -> web.Response:
     reason = (message.splitlines() or [""])[0].strip() or "Error"
+    # a reason phrase may not carry control characters (RFC 9112), whatever value a caller sent
+    reason = "".join(c if c.isprintable() else "?" for c in reason)
     if not body:
         return web.Response(status=status, reason=reason)
     data: dict[str, object] = {"data": None, "message": message.rstrip("\n") + "\n"}

@@ -82,6 +82,9 @@ SIMPLE: dict[str, Callable[[str], None]] = {
     "pve-ipv6-config": _check(lambda v: v in ("auto", "dhcp", "manual") or _cidr(v, is_ipv6, 128),
                               "value does not look like a valid ipv6 network configuration"),
     "pve-volume-id": _regex(r"(?i:[a-z][a-z0-9\-_.]*[a-z0-9]):.+", "unable to parse volume ID '{}'"),
+    # pve-ha-manager's PVE::HA::Tools
+    "pve-ha-node": _regex(rf"{_DNS_LABEL}(:\d+)?", "value does not look like a valid ha node"),
+    "pve-ha-resource-id": _regex(r"[a-z]+:\S+", "value does not look like a valid ha resource id"),
 }
 
 

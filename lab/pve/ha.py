@@ -42,7 +42,7 @@ class HaApi(HaRecovery):
     @staticmethod
     def _resource_entry(vm: Vm) -> dict[str, Any]:
         return {"sid": vm.sid, "type": "vm", "state": vm.ha_request, "max_restart": 1,
-                "max_relocate": 1, "failback": 1,
+                "max_relocate": 1, "failback": int(vm.ha_failback),
                 "digest": hashlib.sha1(f"{vm.sid}:{vm.ha_request}".encode()).hexdigest()}
 
     def ha_resources(self, now: float, type: str | None = None) -> list[dict[str, Any]]:
@@ -70,9 +70,12 @@ class HaApi(HaRecovery):
         vm.ha_state = "started" if vm.running() else "stopped"
         self.at(now + CRM_DELAY, lambda t: self._crm_apply(vm, t))
 
-    def ha_resource_update(self, sid: str, now: float, state: str | None = None) -> None:
+    def ha_resource_update(self, sid: str, now: float, state: str | None = None,
+                           failback: bool | None = None) -> None:
         self.require_quorum(now)
         vm = self._service(sid)
+        if failback is not None:
+            vm.ha_failback = failback
         if state is not None:
             vm.ha_request = "started" if state == "enabled" else state
             self.at(now + CRM_DELAY, lambda t: self._crm_apply(vm, t))
@@ -111,7 +114,7 @@ class HaApi(HaRecovery):
             out.append({"id": f"service:{vm.sid}", "type": "service", "sid": vm.sid, "node": vm.node,
                         "crm_state": vm.ha_state, "state": state, "request_state": vm.ha_request,
                         "status": f"{vm.sid} ({vm.node}, {state})", "max_restart": 1,
-                        "max_relocate": 1, "failback": 1})
+                        "max_relocate": 1, "failback": int(vm.ha_failback)})
         return out
 
     # --- requests -------------------------------------------------------------------------------
@@ -143,9 +146,22 @@ class HaApi(HaRecovery):
         vm.ha_state = "stopped"
 
     def ha_migrate_request(self, vm: Vm, target: str, now: float, user: str) -> Task:
-        """`hamigrate` ends at once; a few seconds later the LRM runs the real `qmigrate`."""
+        """`hamigrate` runs `ha-manager migrate`, which queues the CRM command and ends; a few
+        seconds later the LRM runs the real `qmigrate`. The CLI fails when a negative partner
+        sits on the target (the CRM drops that command) and names positive partners coming along."""
         def request(task: Task, end: float) -> None:
             self.at(end + CRM_DELAY, lambda t: self._crm_migrate(vm, target, t))
+            dependent, blocking = self.ha_motion_info(vm.sid, end)
+            if target in blocking:
+                task.write(f"cannot migrate resource '{vm.sid}' to node '{target}':")
+                task.write("")
+                for blocker in blocking[target]:
+                    task.write(f"- resource '{blocker['sid']}' on target node '{target}' in negative "
+                               f"affinity with resource '{vm.sid}'")
+                raise PveError(f"command 'ha-manager migrate {vm.sid} {target}' failed: exit code 255")
+            for sid in dependent:
+                task.write(f"also migrate resource '{sid}' in positive affinity with resource '{vm.sid}' "
+                           f"to target node '{target}'")
 
         task = self.run_task(vm.node, "hamigrate", vm.vmid, now, HA_CMD, request, user=user)
         task.write(f"Requesting HA migration for VM {vm.vmid} to node {target}")
@@ -159,15 +175,47 @@ class HaApi(HaRecovery):
         self.require_quorum(now)
         self.cluster_node(node)
         self.at(now + CRM_DELAY, lambda t: self._crm_migrate(vm, node, t))
-        return {"sid": vm.sid, "requested-node": node}
+        out: dict[str, Any] = {"sid": vm.sid, "requested-node": node}
+        dependent, blocking = self.ha_motion_info(vm.sid, now)
+        if dependent:
+            out["comigrated-resources"] = dependent
+        if node in blocking:
+            out["blocking-resources"] = blocking[node]
+        return out
 
-    def _crm_migrate(self, vm: Vm, target: str, now: float) -> None:
+    def _crm_migrate(self, vm: Vm, target: str, now: float, partners: bool = True) -> None:
+        """The CRM's `migrate` command (queue_resource_motion): dropped, with an error in its
+        log, when a negative partner is on the target; positive partners come along."""
         if (not self.quorate(now) or vm.lock or vm.node == target
                 or not self.blades[target].reachable(now) or not self.blades[vm.node].reachable(now)):
             return  # the CRM logs and drops a migration it cannot do
+        dependent, blocking = self.ha_motion_info(vm.sid, now)
+        if target in blocking:
+            return
         vm.ha_state = "migrate"
         task = self.qm_migrate(vm, target, now)
         task.on_end.append(lambda t: self._migrated(vm))
+        for sid in dependent if partners else []:
+            partner = self.ha_managed(sid)
+            if partner is not None and target not in (partner.node, partner.migrating_to):
+                self._crm_migrate(partner, target, now, partners=False)
+
+    def _ha_tick(self, now: float) -> None:
+        super()._ha_tick(now)
+        if self.ha_rules and self.quorate(now):
+            self._enforce_rules(now)
+
+    def _enforce_rules(self, now: float) -> None:
+        """The CRM's round for started services: one the rules no longer allow where it runs
+        (or, with failback, off its preferred nodes) migrates to the node they choose."""
+        for vm in sorted(self.vms.values(), key=lambda v: v.vmid):
+            if not (vm.ha and vm.running() and vm.ha_state == "started" and vm.ha_request == "started"
+                    and vm.lock is None and vm.migrating_to is None and not self.blades[vm.node].shutting_down
+                    and any(vm.sid in rule["resources"] for rule in self.ha_rules.values())):
+                continue
+            target = self.ha_select_node(vm, now, stay=True)
+            if target is not None and target != vm.node:
+                self._crm_migrate(vm, target, now, partners=False)
 
     @staticmethod
     def _migrated(vm: Vm) -> None:

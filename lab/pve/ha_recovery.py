@@ -1,20 +1,21 @@
 """ha-manager's fencing and recovery, and the LRM starting services.
 
 A dead blade's services show `fence` for `timings.ha_fence_delay` (PVE waits for the
-blade's watchdog to have fired), then `recovery` until a blade with room takes them;
+blade's watchdog to have fired), then `recovery` until a blade with room, that the HA rules
+allow, takes them (ha_placement.py);
 nothing moves while the cluster has no quorum. A blade cut off by a partition is lost the
 same way: the CRM cannot reach it, and its own watchdog resets it (lab/pve/power.py).
 """
 
 from __future__ import annotations
 
-from lab.pve.base import PveState
+from lab.pve.ha_placement import HaPlacement
 from lab.pve.objects import Vm
 from lab.pve.qemu import QEMU_START
 from lab.pve.tasks import Task
 
 
-class HaRecovery(PveState):
+class HaRecovery(HaPlacement):
     def ha_node_state(self, node: str, now: float) -> str:
         if node in self.fence_due:
             return "fence"
@@ -68,11 +69,9 @@ class HaRecovery(PveState):
                 self._recover(vm, now)
 
     def _recover(self, vm: Vm, now: float) -> None:
-        room = [n for n, b in self.blades.items()
-                if b.reachable(now) and not b.shutting_down and self.mem_free(n) >= vm.memory]
-        if not room:
-            return  # stays in recovery until a blade has room
-        target = max(room, key=lambda n: (self.mem_free(n), -list(self.blades).index(n)))
+        target = self.ha_select_node(vm, now, stay=False)
+        if target is None:
+            return  # stays in recovery until a blade the rules allow has room
         vm.node = target
         vm.lock = None
         vm.ha_state = "started"

@@ -6,20 +6,30 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from lab.pve.base import ROOT, PveState
+from lab.pve.base import ROOT
 from lab.pve.domain import ParamError, PveError
+from lab.pve.links import Transfer
 from lab.pve.objects import Vm
+from lab.pve.storage import StorageApi
 from lab.pve.tasks import Task
 
-MIGRATE_OVERHEAD = 3.0  # lab seconds of setup and switch-over on top of the memory transfer
+# lab seconds before and after the memory transfer: remote VM start and tunnel, then switch-over
+MIGRATE_SETUP, SWITCHOVER = 2.0, 1.0
+MIGRATE_OVERHEAD = MIGRATE_SETUP + SWITCHOVER  # a migration's fixed cost, beside its memory transfer
 OFFLINE_MIGRATE = 2.0  # shared storage: only the config moves
 SSH_TIMEOUT = 3.0  # lab seconds before the migration gives up on a target that does not answer
 LOCAL_DEVICES = ("hostpci", "usb")
 
 
-class MigrateApi(PveState):
+class MigrateApi(StorageApi):
     def _local_resources(self, vm: Vm) -> list[str]:
         return sorted(k for k in vm.config if k.startswith(LOCAL_DEVICES))
+
+    def _local_disks(self, vm: Vm) -> list[dict[str, Any]]:
+        """Disks on storage that is not shared (a created guest's `local-lvm` disk)."""
+        shared = {sid for sid, store in self.storages().items() if store.shared}
+        return [{"volid": f"{d.storage}:{d.volume}", "size": d.size, "drivename": d.key, "is_attached": 1}
+                for d in vm.disks if d.storage not in shared]
 
     def qemu_migrate_precondition(self, node: str, vmid: int, now: float,
                                   target: str | None = None) -> dict[str, Any]:
@@ -30,12 +40,17 @@ class MigrateApi(PveState):
         out: dict[str, Any] = {
             "running": int(vm.running()),
             "allowed_nodes": [n for n in self.blades if n != node],
-            "not_allowed_nodes": {}, "local_disks": [],
+            "not_allowed_nodes": {}, "local_disks": self._local_disks(vm),
             "local_resources": self._local_resources(vm),
             "mapped-resources": [], "mapped-resource-info": {}, "has-dbus-vmstate": 1,
         }
-        if vm.ha:
-            out["dependent-ha-resources"] = []
+        if vm.ha:  # qemu-server asks ha-manager which partners come along and which block a node
+            dependent, blocking = self.ha_motion_info(vm.sid, now)
+            out["dependent-ha-resources"] = dependent
+            for name, blockers in blocking.items():
+                if name != node:
+                    out["not_allowed_nodes"][name] = {"blocking-ha-resources": blockers}
+            out["allowed_nodes"] = [n for n in out["allowed_nodes"] if n not in out["not_allowed_nodes"]]
         return out
 
     def _check_target(self, source: str, target: str, now: float) -> None:
@@ -44,7 +59,8 @@ class MigrateApi(PveState):
         self.require_quorum(now)
         self.cluster_node(target)
 
-    def _check_migrate(self, vm: Vm, target: str, online: bool, now: float) -> None:
+    def _check_migrate(self, vm: Vm, target: str, online: bool, now: float,
+                       with_local_disks: bool = False) -> None:
         """The checks PVE makes before forking the migration worker."""
         self._check_target(vm.node, target, now)
         self.check_lock(vm)
@@ -53,20 +69,24 @@ class MigrateApi(PveState):
                 raise PveError("can't migrate running VM without --online")
             if local := self._local_resources(vm):
                 raise PveError(f"can't migrate VM which uses local devices: {', '.join(local)}")
+            if self._local_disks(vm):  # PVE finds it in the task's volume scan; the lab refuses at once
+                if with_local_disks:
+                    raise PveError("live migration with local disks is not simulated by the lab", 501)
+                raise PveError("can't live migrate attached local disks without with-local-disks option")
 
     def qemu_migrate(self, node: str, vmid: int, target: str, now: float, online: bool = False,
-                     user: str = ROOT, bwlimit: int | None = None) -> str:
+                     user: str = ROOT, bwlimit: int | None = None, with_local_disks: bool = False) -> str:
         """`POST .../migrate`. An HA-managed VM only queues `ha-manager migrate` (`hamigrate`)."""
         vm = self.vm_on(node, vmid, now)
-        self._check_migrate(vm, target, online, now)
+        self._check_migrate(vm, target, online, now, with_local_disks)
         if vm.ha:
             return self.ha_migrate_request(vm, target, now, user).upid
         return self.qm_migrate(vm, target, now, user, bwlimit).upid
 
     def qm_migrate(self, vm: Vm, target: str, now: float, user: str = ROOT,
                    bwlimit: int | None = None) -> Task:
-        """The `qmigrate` worker: live when running (memory over the slower NIC, or `bwlimit`
-        KiB/s), else offline."""
+        """The `qmigrate` worker: live when running (memory over both NICs, shared with other
+        transfers, at most `bwlimit` KiB/s), else offline."""
         source = vm.node
         live = vm.running()
         vm.lock = "migrate"
@@ -74,11 +94,10 @@ class MigrateApi(PveState):
         no_room = live and not unreachable and self.mem_free(target) < vm.memory
         if live and not (no_room or unreachable):
             vm.migrating_to = target
-        bandwidth = min(self.blades[source].nic_bandwidth, self.blades[target].nic_bandwidth,
-                        bwlimit * 1024 if bwlimit else float("inf"))
-        duration = (1.5 if no_room else vm.memory / bandwidth + MIGRATE_OVERHEAD) if live \
-            else OFFLINE_MIGRATE
+        cap = bwlimit * 1024 if bwlimit else float("inf")
+        duration = 1.5 if no_room else OFFLINE_MIGRATE
         start = now
+        sent: list[float] = []  # when the memory transfer began and ended
 
         def move(task: Task, end: float) -> None:
             if unreachable:  # the ssh check in QemuMigrate's prepare phase
@@ -97,7 +116,8 @@ class MigrateApi(PveState):
                      error=True)
                 raise PveError("migration problems")
             if live:
-                _log(task, end, f"average migration speed: {render_bytes(bandwidth)}/s - downtime 42 ms")
+                speed = vm.memory / max(sent[1] - sent[0], 1e-9)
+                _log(task, end, f"average migration speed: {render_bytes(speed)}/s - downtime 42 ms")
                 _log(task, end, f"migration completed, transferred {render_bytes(vm.memory)} VM-state")
                 _log(task, end, "migration status: completed")
             vm.node = target
@@ -105,12 +125,32 @@ class MigrateApi(PveState):
                 vm.ha_state = "started" if vm.running() else "stopped"
             _log(task, end, f"migration finished successfully (duration {_hms(end - start)})")
 
+        flows: list[Transfer] = []
+
         def unlock() -> None:
             vm.lock = None
             vm.migrating_to = None
+            for flow in flows:  # a stopped task's transfer stops too
+                self.links.remove(flow, self.now)
 
-        task = self.run_task(source, "qmigrate", vm.vmid, now, SSH_TIMEOUT if unreachable else duration,
-                             move, user=user, cleanup=unlock)
+        if unreachable or no_room or not live:
+            task = self.run_task(source, "qmigrate", vm.vmid, now, SSH_TIMEOUT if unreachable else duration,
+                                 move, user=user, cleanup=unlock)
+        else:  # the memory crosses both NICs, shared with every other transfer on them
+            task, finish = self.start_task(source, "qmigrate", vm.vmid, now, move, user, unlock)
+
+            def transferred(t: float) -> None:
+                sent.append(t)
+                self.at(t + SWITCHOVER, finish)
+
+            def send(t: float) -> None:
+                if task.status == "stopped":
+                    return
+                sent.append(t)
+                flows.append(Transfer(source, target, vm.memory, cap, transferred))
+                self.links.start(flows[-1], t)
+
+            self.at(now + MIGRATE_SETUP, send)
         if unreachable:
             return task
         _log(task, now, f"starting migration of VM {vm.vmid} to node '{target}' ({self.blades[target].ip})")
@@ -141,6 +181,8 @@ class MigrateApi(PveState):
 
         def pump(t: float) -> None:
             nonlocal started
+            if task.status != "running":  # stopped (DELETE .../tasks): no new workers; started ones go on
+                return
             while queue and len(active) < maxworkers:
                 vmid = queue.pop(0)
                 try:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.pve.agent import AgentApi, ExecHook
+from lab.guest.programs import ubuntu
+from lab.pve.agent_info import AgentInfoApi
 from lab.pve.base import ROOT
 from lab.pve.clone import CloneApi
 from lab.pve.ha import HaApi
+from lab.pve.ha_status import HaStatusApi
 from lab.pve.migrate import MigrateApi
 from lab.pve.nodes import NodesApi
 from lab.pve.objects import GIB, MIB, Blade, Disk, Vm, mac_for, uuid_for
@@ -24,14 +26,14 @@ from lab.pve.tasks import Task, make_upid, task_log, tasks_list
 __all__ = ["GIB", "MIB", "Blade", "Disk", "PveCluster", "Task", "Vm", "make_upid"]
 
 
-class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, AgentApi):
+class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, HaStatusApi, AgentInfoApi):
     """The PVE cluster's state and API methods."""
 
     def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,
                  timings: Any, now: float) -> None:
         super().__init__(blades, vms, storage, timings, now)
-        self.agent_exec_hooks: list[ExecHook] = []
-        self._execs = {}
+        self.software = ubuntu()  # what every guest can run; K3s adds its own (lab/k8s/guest.py)
+        self._guests = {}
 
     @classmethod
     def from_scenario(cls, scenario: object, now: float) -> PveCluster:
@@ -72,18 +74,22 @@ class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, Agent
             raise PermissionDenied(f"/nodes/{node}, Sys.Modify")
         self.task_table.stop(node, upid, now)
 
-    def cluster_tasks(self, now: float) -> list[dict[str, Any]]:
+    def cluster_tasks(self, now: float, user: str = ROOT) -> list[dict[str, Any]]:
         """`GET /cluster/tasks`: the task lists the reachable nodes broadcast, newest first;
-        a token's tasks name the user and the token apart."""
+        a token's tasks name the user and the token apart. Without Sys.Audit, only the
+        caller's own (as PVE compares them: a token sees none)."""
+        privileges = self.privileges.get(user)
+        everyone = privileges is None or "Sys.Audit" in privileges
         out = []
         for task in sorted(self.tasks.values(), key=lambda t: (t.starttime, t.pid), reverse=True):
             if not self.reachable(task.node, now):
                 continue
             entry = task.list_json()
-            user, bang, token = task.user.partition("!")
+            owner, bang, token = task.user.partition("!")
             if bang:
-                entry.update(user=user, tokenid=token)
-            out.append(entry)
+                entry.update(user=owner, tokenid=token)
+            if everyone or entry["user"] == user:
+                out.append(entry)
         return out
 
     def task_log(self, node: str, upid: str, now: float, start: int = 0,

@@ -78,6 +78,7 @@ class Vm:
     # HA-manager view of the VM as service "vm:<vmid>" (meaningful only when `ha`)
     ha_request: str = "started"  # the configured state (request_state)
     ha_state: str = "started"  # the CRM's state: started, stopped, migrate, fence, recovery, freeze
+    ha_failback: bool = True  # back to its highest-priority node once that is online (PVE's default)
     migrating_to: str | None = None
     starting: bool = False  # QEMU is being started: its memory is already taken
     # cloud-init: PVE's `[special:cloudinit]` section (old values of keys changed on the running

@@ -77,6 +77,7 @@ class PowerApi(PveState):
         blade.awaiting_quorum = False
         blade.down_since = now
         blade.boot_seq += 1
+        self.links.cancel(node, now)
         for vm in self.vms.values():
             if vm.migrating_to == node:
                 vm.migrating_to = None  # its migration task fails when due

@@ -9,6 +9,7 @@ from typing import Any
 from lab.pve.config import ConfigApi
 from lab.pve.domain import ParamError, PveError
 from lab.pve.objects import GIB, MIB, Vm
+from lab.pve.qemu_stats import running_stats
 from lab.pve.tasks import Task
 
 SIZE = re.compile(r"^(\+)?(\d+(?:\.\d+)?)([KMGT])?$")
@@ -25,6 +26,9 @@ class QemuApi(ConfigApi):
             out["pid"] = 10_000 + vm.vmid
         if vm.template:
             out["template"] = 1
+        if balloon := int(vm.config.get("balloon") or 0):  # a balloon target: vmstatus adds these
+            out["balloon_min"] = balloon * MIB
+            out["shares"] = int(vm.config.get("shares") or 1000)
         return out
 
     def qemu_list(self, node: str, now: float, full: bool = False) -> list[dict[str, Any]]:
@@ -41,7 +45,12 @@ class QemuApi(ConfigApi):
             out["agent"] = 1
         if vm.running():
             out.update({"running-machine": "pc-i440fx-10.0+pve0", "running-qemu": "10.0.2",
-                        "balloon": vm.memory, "freemem": int(vm.memory * 0.4)})
+                        "balloon": vm.memory, "freemem": int(vm.memory * 0.4), **running_stats(vm, now)})
+            # the totals are the sums of the per-device counters, as vmstatus adds them up
+            out["netin"] = sum(n["netin"] for n in out["nics"].values())
+            out["netout"] = sum(n["netout"] for n in out["nics"].values())
+            out["diskread"] = sum(d["rd_bytes"] for d in out["blockstat"].values())
+            out["diskwrite"] = sum(d["wr_bytes"] for d in out["blockstat"].values())
         return out
 
     def qemu_power_on(self, vm: Vm, now: float, task: Task | None = None) -> None:
@@ -122,11 +131,20 @@ class QemuApi(ConfigApi):
         vm.lock = "destroyed"
 
         def destroy(task: Task, end: float) -> None:
+            for disk in vm.disks:  # a template's base image may still back linked clones
+                volid = f"{disk.storage}:{disk.volume}"
+                if any(f"{d.storage}:{d.volume}".startswith(f"{volid}/")
+                       for other in self.vms.values() for d in other.disks):
+                    raise PveError(f"base volume '{volid}' is still in use by linked cloned")
             for disk in vm.disks:
                 task.write(f"Removing image: 100% complete...done. ({disk.storage}:{disk.volume})")
             self.vms.pop(vmid, None)
 
-        return self.run_task(node, "qmdestroy", vmid, now, 2, destroy, user=user).upid
+        def kept() -> None:
+            if vmid in self.vms:  # the destroy failed: the guest stays, unlocked
+                vm.lock = None
+
+        return self.run_task(node, "qmdestroy", vmid, now, 2, destroy, user=user, cleanup=kept).upid
 
     # --- resize -----------------------------------------------------------------------------------
     def qemu_resize(self, node: str, vmid: int, disk: str, size: str, now: float,

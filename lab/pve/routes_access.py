@@ -7,14 +7,19 @@ the answer is that one path; without, the top-level paths PVE always lists.
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from lab.pve.auth import _ROOT_CAP
+from lab.pve.domain import ParamError
 from lab.pve.handlers import Call, answers
 from lab.pve.permissions import PermissionDenied
 
 table = web.RouteTableDef()
 ALL_PRIVILEGES = frozenset(p for group in _ROOT_CAP.values() for p in group)
+# pve-access-control's userid / token id pattern (user@realm or user@realm!token)
+USERID = re.compile(r"[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+(?:![A-Za-z][A-Za-z0-9.\-_]+)?")
 TOP_PATHS = ("/", "/access", "/nodes", "/pool", "/sdn", "/storage", "/vms", "/mapping")
 
 
@@ -22,6 +27,8 @@ TOP_PATHS = ("/", "/access", "/nodes", "/pool", "/sdn", "/storage", "/vms", "/ma
 @answers
 def access_permissions(c: Call) -> object:
     userid = c.text("userid") or c.user
+    if not USERID.fullmatch(userid):  # the schema's pattern is Perl-only, so the validator skips it
+        raise ParamError("userid", "value does not match the regex pattern")
     own = userid == c.user or userid.startswith(c.user + "!")  # a user may dump its own tokens
     if not own and "Sys.Audit" not in c.pve.privileges.get(c.user, ALL_PRIVILEGES):
         raise PermissionDenied("/access, Sys.Audit")

@@ -31,7 +31,7 @@ def cluster_nextid(c: Call) -> object:
 @table.get(f"{BASE}/tasks")
 @answers
 def cluster_tasks(c: Call) -> object:
-    return c.pve.cluster_tasks(c.now)
+    return c.pve.cluster_tasks(c.now, c.user)
 
 
 @table.get(f"{BASE}/ha/resources")
@@ -55,7 +55,7 @@ def ha_resource(c: Call) -> object:
 @table.put(f"{BASE}/ha/resources/{{sid}}")
 @answers
 def ha_resource_update(c: Call) -> object:
-    return c.pve.ha_resource_update(c.text("sid") or "", c.now, c.text("state"))
+    return c.pve.ha_resource_update(c.text("sid") or "", c.now, c.text("state"), c.flag("failback"))
 
 
 @table.delete(f"{BASE}/ha/resources/{{sid}}")

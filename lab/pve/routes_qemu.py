@@ -1,5 +1,5 @@
 """`/nodes/{node}/qemu/...` routes: one guest's status, power, config, clone, resize,
-migrate and guest agent."""
+migrate (the guest agent's are in `routes_agent`)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ def qemu_pending(c: Call) -> object:
 def qemu_clone(c: Call) -> object:
     return c.pve.qemu_clone(c.node, c.vmid, c.integer("newid") or 0, c.now, name=c.text("name"),
                             full=c.flag("full"), target=c.text("target"), storage=c.text("storage"),
-                            user=c.user)
+                            user=c.user, description=c.text("description"), snapname=c.text("snapname"),
+                            disk_format=c.text("format"))
 
 
 @table.post(f"{VM}/template")
@@ -102,10 +103,7 @@ def qemu_cloudinit_update(c: Call) -> object:
 @table.get(f"{VM}/cloudinit/dump")
 @answers
 def qemu_cloudinit_dump(c: Call) -> object:
-    # the password shows as a hash only to those who may change cloud-init settings
-    privileges = c.pve.privileges.get(c.user)
-    mask = privileges is not None and "VM.Config.Cloudinit" not in privileges
-    return c.pve.qemu_cloudinit_dump(c.node, c.vmid, c.text("type") or "", c.now, mask)
+    return c.pve.qemu_cloudinit_dump(c.node, c.vmid, c.text("type") or "", c.now, c.user)
 
 
 @table.put(f"{VM}/resize")
@@ -125,30 +123,5 @@ def qemu_migrate_precondition(c: Call) -> object:
 @answers
 def qemu_migrate(c: Call) -> object:
     return c.pve.qemu_migrate(c.node, c.vmid, c.text("target") or "", c.now,
-                              online=bool(c.flag("online")), user=c.user, bwlimit=c.integer("bwlimit"))
-
-
-@table.post(f"{VM}/agent/ping")
-@answers
-def qemu_agent_ping(c: Call) -> object:
-    return c.pve.qemu_agent_ping(c.node, c.vmid, c.now)
-
-
-@table.post(f"{VM}/agent/exec")
-@answers
-def qemu_agent_exec(c: Call) -> object:
-    command = c.params.get("command") or []
-    argv = [str(a) for a in command] if isinstance(command, list) else str(command).split()
-    return c.pve.qemu_agent_exec(c.node, c.vmid, argv, c.now)
-
-
-@table.get(f"{VM}/agent/exec-status")
-@answers
-def qemu_agent_exec_status(c: Call) -> object:
-    return c.pve.qemu_agent_exec_status(c.node, c.vmid, c.integer("pid") or 0, c.now)
-
-
-@table.get(f"{VM}/agent/network-get-interfaces")
-@answers
-def qemu_agent_network_get_interfaces(c: Call) -> object:
-    return c.pve.qemu_agent_network_get_interfaces(c.node, c.vmid, c.now)
+                              online=bool(c.flag("online")), user=c.user, bwlimit=c.integer("bwlimit"),
+                              with_local_disks=bool(c.flag("with-local-disks")))

@@ -63,12 +63,13 @@ def _ready(conditions: list[Any] | None) -> bool:
 
 def unsteady(api: client.ApiClient) -> list[str]:
     """What is not yet steady, by name (empty when steady): nodes not Ready, pods not Running and
-    ready, Deployments, StatefulSets and DaemonSets not fully available."""
+    ready (or Succeeded), Deployments, StatefulSets and DaemonSets not fully available."""
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     waiting = [f"node/{n.metadata.name}" for n in core.list_node().items if not _ready(n.status.conditions)]
     waiting += [f"pod/{p.metadata.name}" for p in core.list_pod_for_all_namespaces().items
-                if p.status.phase != "Running" or not _ready(p.status.conditions)
-                or p.metadata.deletion_timestamp]
+                if p.status.phase != "Succeeded"  # a Job's finished pod (helm-install-*) is done, not waiting
+                and (p.status.phase != "Running" or not _ready(p.status.conditions)
+                     or p.metadata.deletion_timestamp)]
     waiting += [f"deploy/{d.metadata.name}" for d in apps.list_deployment_for_all_namespaces().items
                 if (d.status.available_replicas or 0) != d.spec.replicas
                 or (d.status.updated_replicas or 0) != d.spec.replicas]
@@ -78,3 +79,19 @@ def unsteady(api: client.ApiClient) -> list[str]:
                 if not d.status.desired_number_scheduled
                 or (d.status.number_available or 0) != d.status.desired_number_scheduled]
     return waiting
+
+
+def service_account_client(api: client.ApiClient, namespace: str, name: str) -> client.ApiClient:
+    """A client that authenticates as a ServiceAccount with a TokenRequest's token (as `kubectl
+    create token` gets one; a month of lab time, since lab time runs fast)."""
+    request = client.CoreV1Api(api).create_namespaced_service_account_token(
+        name, namespace, {"spec": {"expirationSeconds": 30 * 86400}})
+    return token_client(api, request.status.token)
+
+
+def token_client(api: client.ApiClient, token: str) -> client.ApiClient:
+    """A client for the same API server as `api`, with a bearer token of its own."""
+    conf = client.Configuration()
+    conf.host, conf.ssl_ca_cert = api.configuration.host, api.configuration.ssl_ca_cert
+    conf.api_key = {"authorization": f"Bearer {token}"}
+    return client.ApiClient(conf)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
 from tests.conftest import RunningLab
+from tests.lab.pve_client import wait_for
 
 CM = "/api/v1/namespaces/default/configmaps"
 PODS = "/api/v1/namespaces/default/pods"
@@ -69,6 +68,17 @@ CASES = [
     ("POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases", JSON,
      b'{"metadata": {"name": "a"}, "spec": {"leaseDurationSeconds": 1.5}}', 400, "BadRequest"),
     ("PATCH", CM + "/base", MERGE, b'{"data": {"a": [1]}}', 422, "Invalid"),
+    ("POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases", JSON,
+     b'{"metadata": {"name": "a"}, "spec": {"renewTime": "yesterday"}}', 400, "BadRequest"),
+    ("POST", "/api/v1/namespaces/default/secrets", JSON, b'{"metadata": {"name": "a"}, "data": {"k": "!"}}',
+     400, "BadRequest"),
+    ("POST", "/api/v1/namespaces/default/secrets", JSON,
+     b'{"metadata": {"name": "a"}, "type": "kubernetes.io/tls", "data": {}}', 422, "Invalid"),
+    ("POST", "/apis/batch/v1/namespaces/default/jobs", JSON, b'{"metadata": {"name": "a"}, "spec": {}}', 422,
+     "Invalid"),
+    ("POST", "/apis/batch/v1/namespaces/default/jobs", JSON,
+     b'{"metadata": {"name": "a"}, "spec": {"backoffLimit": "six"}}', 400, "BadRequest"),
+    ("GET", "/api/v1/namespaces/default/pods/nopod/log", JSON, b"", 404, "NotFound"),
     ("POST", DEPLOYMENTS, JSON, b'{"metadata": {"name": "a"}, "spec": {}}', 422, "Invalid"),
     ("POST", HELMCHARTS, JSON, b'{"metadata": {"name": "a"}, "spec": "x"}', 422, "Invalid"),
     ("POST", HELMCHARTS, JSON, b'{"metadata": {"name": "a"}, "spec": {"chart": 5}}', 422, "Invalid"),
@@ -135,7 +145,8 @@ def test_a_null_item_in_a_list_of_objects_decodes_as_an_empty_object(call, kube_
     service = call("POST", "/api/v1/namespaces/default/services", JSON,
                    b'{"metadata": {"name": "nulls"}, "spec": {"ports": [null]}}')
     assert service.status_code == 201
-    time.sleep(0.2)  # ten lab seconds: every controller has seen both
+    written = kube_lab.lab.clock.now()
+    wait_for(lambda: kube_lab.lab.k8s.last_round > written, what="a controller round after both writes")
     assert kube_lab.lab.k8s.errors == before
 
 

@@ -26,6 +26,19 @@ COLLECTIONS = [
     "/apis/policy/v1" + NS + "/poddisruptionbudgets", "/apis/coordination.k8s.io/v1" + NS + "/leases",
     "/apis/storage.k8s.io/v1/volumeattachments", "/apis/helm.cattle.io/v1" + NS + "/helmcharts",
     "/apis/metallb.io/v1beta1" + NS + "/ipaddresspools",
+    "/api/v1" + NS + "/serviceaccounts", "/apis/rbac.authorization.k8s.io/v1" + NS + "/roles",
+    "/apis/rbac.authorization.k8s.io/v1" + NS + "/rolebindings",
+    "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+    "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+    "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+    "/apis/authorization.k8s.io/v1" + NS + "/localsubjectaccessreviews",
+    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+    "/apis/batch/v1" + NS + "/jobs", "/apis/networking.k8s.io/v1" + NS + "/ingresses",
+    "/apis/networking.k8s.io/v1/ingressclasses", "/apis/storage.k8s.io/v1/storageclasses",
+    "/apis/discovery.k8s.io/v1" + NS + "/endpointslices", "/apis/events.k8s.io/v1" + NS + "/events",
+    "/apis/cert-manager.io/v1/clusterissuers", "/apis/cert-manager.io/v1" + NS + "/certificates",
 ]
 # field names of the kinds above, so that random objects reach past `metadata`
 KEYS = st.sampled_from(["metadata", "name", "labels", "annotations", "namespace", "spec", "status", "data",
@@ -33,14 +46,27 @@ KEYS = st.sampled_from(["metadata", "name", "labels", "annotations", "namespace"
                         "matchExpressions", "key", "operator", "values", "template", "replicas", "nodeName",
                         "taints", "effect", "unschedulable", "minAvailable", "maxUnavailable", "ports",
                         "port", "type", "chart", "valuesContent", "set", "finalizers", "ownerReferences",
-                        "resourceVersion", "deletionTimestamp", "tolerations", "volumes", "conditions"])
+                        "resourceVersion", "deletionTimestamp", "tolerations", "volumes", "conditions",
+                        "verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs", "kind",
+                        "apiGroup", "clusterRoleSelectors", "resourceAttributes", "nonResourceAttributes",
+                        "verb", "resource", "group", "user", "groups", "expirationSeconds", "audiences",
+                        "boundObjectRef",
+                        "stringData", "immutable", "backoffLimit", "completions", "parallelism",
+                        "activeDeadlineSeconds", "ttlSecondsAfterFinished", "restartPolicy", "command",
+                        "renewTime", "acquireTime", "rules", "ingressClassName", "provisioner", "endpoints",
+                        "addresses", "regarding", "note", "eventTime", "issuerRef", "secretName", "acme",
+                        "dnsNames", "binaryData", "tls.crt"])
 SCALARS = st.none() | st.booleans() | st.integers(-3, 2**40) | st.floats(allow_nan=False) | st.sampled_from(
-    ["", "x", "a-b", "kube01", "Bad_Name", "NoExecute", "In", "100m", "lots", "1Gi", "25%", "default"])
+    ["", "x", "a-b", "kube01", "Bad_Name", "NoExecute", "In", "100m", "lots", "1Gi", "25%", "default",
+     "YWJj", "Never", "OnFailure", "kubernetes.io/tls", "ClusterIssuer", "2026-01-01T00:00:00.000001Z"])
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
                       | st.dictionaries(KEYS | st.text(max_size=4), inner, max_size=4), max_leaves=20)
 OBJECTS = st.fixed_dictionaries({"metadata": st.fixed_dictionaries({"name": st.just("fuzz")}, optional={
     "labels": VALUES, "namespace": VALUES, "resourceVersion": VALUES})}, optional={
-        "spec": VALUES, "status": VALUES, "data": VALUES, "kind": SCALARS, "apiVersion": SCALARS})
+        "spec": VALUES, "status": VALUES, "data": VALUES, "kind": SCALARS, "apiVersion": SCALARS,
+        "rules": VALUES, "roleRef": VALUES, "subjects": VALUES, "aggregationRule": VALUES,
+        "stringData": VALUES, "type": SCALARS, "immutable": SCALARS, "regarding": VALUES,
+        "endpoints": VALUES})
 PATCH_TYPES = st.sampled_from(["application/merge-patch+json", "application/strategic-merge-patch+json",
                                "application/json-patch+json", "application/json", "text/plain",
                                "application/apply-patch+yaml"])
@@ -128,6 +154,8 @@ def test_random_subresource_writes_get_a_status(kube_lab: RunningLab) -> None:
         _check(api.send("PUT", pods + "/target/status", {**obj, "metadata": {"name": "target"}}))
         _check(api.send("PATCH", deployments + "/target/scale", body, patch_type))
         _check(api.send("PUT", deployments + "/target/scale", body))
+        _check(api.send("POST", "/api/v1" + NS + "/serviceaccounts/default/token", {**obj, "spec": body}))
+        _check(api.send("GET", pods + "/target/log", params=body if isinstance(body, dict) else None))
     run()
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
 
@@ -217,10 +245,12 @@ def test_random_crds_and_custom_objects_get_a_status(kube_lab: RunningLab) -> No
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
 
 
-def test_random_openapi_requests_get_an_answer_not_a_500(kube_lab: RunningLab) -> None:
+def test_random_openapi_and_discovery_requests_get_an_answer(kube_lab: RunningLab) -> None:
     api = Api(kube_lab)
     media = st.sampled_from(["application/json", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
-                             "*/*", "text/html", "application/*;q=0.5", "", ";;", "application/yaml"])
+                             "*/*", "text/html", "application/*;q=0.5", "", ";;", "application/yaml",
+                             "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                             "application/json;g=apidiscovery.k8s.io;v=v9;as=x", "application/json;g"])
 
     @FUZZ
     @given(st.lists(media, max_size=3), st.text(max_size=12), st.text(max_size=6))
@@ -228,4 +258,7 @@ def test_random_openapi_requests_get_an_answer_not_a_500(kube_lab: RunningLab) -
         v2 = api.send("GET", "/openapi/v2", accept=",".join(accept))
         assert v2.status_code in (200, 406)
         assert api.send("GET", f"/openapi/v3/apis/{group or 'x'}/{version or 'v1'}").status_code in (200, 404)
+        for path in ("/api", "/apis"):
+            found = api.send("GET", path, accept=",".join(accept))
+            assert found.status_code in (200, 406), found.text
     run()

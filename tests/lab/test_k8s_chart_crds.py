@@ -34,9 +34,13 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
+REPOS = {"metallb": "https://metallb.github.io/metallb", "cert-manager": "https://charts.jetstack.io",
+         "kube-prometheus-stack": "https://prometheus-community.github.io/helm-charts"}
+
+
 def chart(name: str, target: str, values: str = "") -> dict[str, object]:
     return {"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart", "metadata": {"name": name},
-            "spec": {"chart": name, "targetNamespace": target, "createNamespace": True,
+            "spec": {"chart": name, "repo": REPOS[name], "targetNamespace": target, "createNamespace": True,
                      "valuesContent": values}}
 
 

@@ -81,7 +81,9 @@ def test_custom_objects_are_pruned_defaulted_and_served(api: client.ApiClient, w
 
 def test_the_status_subresource_is_the_only_way_to_write_status(api: client.ApiClient, widgets: str) -> None:
     co = client.CustomObjectsApi(api)
-    co.create_namespaced_custom_object("example.com", "v1", widgets, "widgets", widget("w2", {"size": 1}))
+    made = co.create_namespaced_custom_object("example.com", "v1", widgets, "widgets",
+                                              {**widget("w2", {"size": 1}), "status": {"ready": True}})
+    assert "status" not in made  # a status subresource: status is not set on create
     co.patch_namespaced_custom_object("example.com", "v1", widgets, "widgets", "w2",
                                       {"status": {"ready": True}})
     assert "status" not in co.get_namespaced_custom_object("example.com", "v1", widgets, "widgets", "w2")
@@ -150,6 +152,9 @@ def test_an_addon_kind_checks_its_chart_schema(api: client.ApiClient) -> None:
      "spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required"),
     (lambda c: c["spec"].update(scope="Global"),
      'spec.scope: Unsupported value: "Global": supported values: "Cluster", "Namespaced"'),
+    (lambda c: (c["spec"].update(group="storage.k8s.io"), c["metadata"].update(name="gizmos.storage.k8s.io")),
+     'metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval '
+     'annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111'),
 ])
 def test_a_crd_the_apiserver_refuses_is_422(api: client.ApiClient, change: Any, message: str) -> None:
     body = copy.deepcopy(crd("gizmos", "Gizmo"))
@@ -234,3 +239,65 @@ def test_kubectl_apply_is_strict_about_unknown_fields_unless_told_not_to_be(
     co = client.CustomObjectsApi(api)
     got = co.get_namespaced_custom_object("example.com", "v1", widgets, "widgets", "strict")
     assert got["spec"] == {"size": 1, "color": "red"}
+
+
+def test_deleting_a_crd_ends_the_watches_of_its_kind(api: client.ApiClient) -> None:
+    ext, co = client.ApiextensionsV1Api(api), client.CustomObjectsApi(api)
+    ext.create_custom_resource_definition(crd("blips", "Blip", schema={
+        "type": "object", "x-kubernetes-preserve-unknown-fields": True}))
+    ns = fresh_namespace(api)
+    co.create_namespaced_custom_object("example.com", "v1", ns, "blips", {
+        "apiVersion": "example.com/v1", "kind": "Blip", "metadata": {"name": "b"}})
+    stream = co.list_namespaced_custom_object("example.com", "v1", ns, "blips", watch=True,
+                                              timeout_seconds=300,
+                                              _preload_content=False, _request_timeout=60)
+    lines = stream.stream(decode_content=True)  # the raw chunks of the watch
+    assert json.loads(next(lines))["type"] == "ADDED"
+    ext.delete_custom_resource_definition("blips.example.com")
+    rest = b"".join(lines)  # ends when the server ends the watch (the read times out otherwise)
+    assert [json.loads(line)["type"] for line in rest.splitlines()] == ["DELETED"]
+
+
+def _discovery(api: client.ApiClient, path: str, accept: str) -> tuple[str, Any]:
+    response = api.call_api(*api.param_serialize("GET", path, header_params={"Accept": accept},
+                                                 auth_settings=["BearerToken"]))
+    response.read()
+    return response.getheader("Content-Type"), json.loads(response.data)
+
+
+def test_aggregated_discovery_lists_a_run_time_kind(api: client.ApiClient, widgets: str) -> None:
+    aggregated = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    media, body = _discovery(api, "/apis", f"{aggregated},application/json")
+    assert (media, body["kind"]) == (aggregated, "APIGroupDiscoveryList")
+    assert body["apiVersion"] == "apidiscovery.k8s.io/v2"
+    group = next(g for g in body["items"] if g["metadata"]["name"] == "example.com")
+    (version,) = group["versions"]
+    widget_entry = next(r for r in version["resources"] if r["resource"] == "widgets")
+    assert widget_entry["responseKind"] == {"group": "example.com", "version": "v1", "kind": "Widget"}
+    assert (widget_entry["scope"], widget_entry["subresources"][0]["subresource"]) == ("Namespaced", "status")
+    _, core = _discovery(api, "/api", aggregated)
+    pods = next(r for r in core["items"][0]["versions"][0]["resources"] if r["resource"] == "pods")
+    eviction = next(s for s in pods["subresources"] if s["subresource"] == "eviction")
+    assert eviction["responseKind"] == {"group": "policy", "version": "v1", "kind": "Eviction"}
+    media, legacy = _discovery(api, "/apis", "application/json")
+    assert media.startswith("application/json") and legacy["kind"] == "APIGroupList"
+
+
+def test_a_kind_served_in_two_versions_reads_in_the_version_asked(api: client.ApiClient) -> None:
+    body = crd("dials", "Dial", schema={"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+    stored = body["spec"]["versions"][0]
+    body["spec"]["versions"] = [{**stored, "name": "v1beta1", "storage": False}, stored]
+    client.ApiextensionsV1Api(api).create_custom_resource_definition(body)
+    ns, co = fresh_namespace(api), client.CustomObjectsApi(api)
+    assert {v.version for v in client.ApisApi(api).get_api_versions().groups
+            if v.name == "example.com" for v in v.versions} == {"v1", "v1beta1"}
+    co.create_namespaced_custom_object("example.com", "v1beta1", ns, "dials", {
+        "apiVersion": "example.com/v1beta1", "kind": "Dial", "metadata": {"name": "d"}, "angle": 90})
+    got = co.get_namespaced_custom_object("example.com", "v1", ns, "dials", "d")
+    assert (got["apiVersion"], got["angle"]) == ("example.com/v1", 90)
+    listed = co.list_namespaced_custom_object("example.com", "v1", ns, "dials")
+    assert [i["apiVersion"] for i in listed["items"]] == ["example.com/v1"]
+    events = watch.Watch().stream(co.list_namespaced_custom_object, "example.com", "v1beta1", ns, "dials",
+                                  timeout_seconds=5)
+    assert next(events)["object"]["apiVersion"] == "example.com/v1beta1"
+    events.close()

@@ -12,7 +12,8 @@ from kubernetes import client
 from tests.lab.kube import Kubectl
 
 BASE = {
-    "kustomization.yaml": "namespace: shop\nresources: [ns.yaml, crd.yaml, gadget.yaml, app.yaml]\n"
+    "kustomization.yaml": "namespace: shop\n"
+                          "resources: [ns.yaml, crd.yaml, gadget.yaml, rbac.yaml, app.yaml]\n"
                           "configMapGenerator:\n- name: settings\n  literals: [mode=demo]\n",
     "ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
     "crd.yaml": """apiVersion: apiextensions.k8s.io/v1
@@ -37,6 +38,24 @@ spec:
               size: {type: integer, description: How big the gadget is.}
 """,
     "gadget.yaml": "apiVersion: kustomize.example/v1\nkind: Gadget\nmetadata: {name: g1}\nspec: {size: 3}\n",
+    "rbac.yaml": """apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: gadget-reader}
+rules:
+- apiGroups: [kustomize.example]
+  resources: [gadgets]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: web-reads-gadgets}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gadget-reader}
+subjects: [{kind: ServiceAccount, name: web}]
+""",
     "app.yaml": """apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -46,6 +65,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      serviceAccountName: web
       containers:
       - name: web
         image: nginx:1.27
@@ -72,6 +92,8 @@ def test_apply_k_with_default_validation_then_again_once_the_crd_is_established(
     assert "ensure CRDs are installed first" in first.stderr
     assert "customresourcedefinition.apiextensions.k8s.io/gadgets.kustomize.example created" in first.stdout
     assert "deployment.apps/web created" in first.stdout
+    assert "serviceaccount/web created" in first.stdout
+    assert "clusterrolebinding.rbac.authorization.k8s.io/web-reads-gadgets created" in first.stdout
     second = kubectl("apply", "-k", str(base))
     assert "gadget.kustomize.example/g1 created" in second
     assert "deployment.apps/web unchanged" in second
@@ -82,6 +104,11 @@ def test_apply_k_with_default_validation_then_again_once_the_crd_is_established(
     deploy = client.AppsV1Api(api).read_namespaced_deployment("web", "shop")
     assert deploy.spec.replicas == 2
     assert deploy.spec.template.spec.containers[0].env_from[0].config_map_ref.name.startswith("settings-")
+    # kustomize set the binding's subject namespace; RBAC now lets the ServiceAccount read gadgets only
+    who = "--as=system:serviceaccount:shop:web"
+    assert kubectl("auth", "can-i", "list", "gadgets.kustomize.example", "-n", "shop", who).strip() == "yes"
+    assert kubectl.run("auth", "can-i", "delete", "gadgets.kustomize.example", "-n", "shop",
+                       who).stdout.strip() == "no"
     header, row = kubectl("get", "gadgets", "-n", "shop").splitlines()
     assert header.split() == ["NAME", "SIZE"] and row.split() == ["g1", "3"]
 

@@ -9,8 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 import yaml
+from kubernetes import client, config
 
 
 def _wait_ready(workdir: Path, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
@@ -56,3 +58,30 @@ def test_lab_up_refuses_a_bad_scenario_with_line_and_field(tmp_path: Path) -> No
          "--scenario", str(bad)], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert f"{bad}:3: blades.0.cores" in proc.stderr
+
+
+def test_lab_up_writes_a_kubeconfig_for_a_named_service_account(tmp_path: Path) -> None:
+    workdir = tmp_path / "lab"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "lab", "up", "--dir", str(workdir), "--port-base", "0",
+         "--sa-kubeconfig", "drewburr/drewburr"], stderr=subprocess.PIPE)
+    try:
+        _wait_ready(workdir, proc)
+        path = workdir / "kubeconfig-drewburr-drewburr"
+        assert yaml.safe_load(path.read_text())["contexts"][0]["context"]["namespace"] == "drewburr"
+        api = config.new_client_from_config(config_file=str(path))
+        whoami = client.AuthenticationV1Api(api).create_self_subject_review({})
+        assert whoami.status.user_info.username == "system:serviceaccount:drewburr:drewburr"
+        with pytest.raises(client.ApiException) as denied:  # no Role is bound to it yet
+            client.CoreV1Api(api).list_node()
+        assert denied.value.status == 403
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+
+
+def test_lab_up_refuses_a_malformed_service_account(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "bot", "lab", "up", "--dir", str(tmp_path / "lab"),
+                           "--sa-kubeconfig", "drewburr"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "'drewburr' is not NAMESPACE/NAME" in proc.stderr

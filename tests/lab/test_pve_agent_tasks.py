@@ -6,7 +6,6 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-from lab.pve.models import Vm
 from tests.conftest import RunningLab
 from tests.lab.pve_client import (
     agent_up,
@@ -26,20 +25,6 @@ def api(running_lab: RunningLab) -> ProxmoxAPI:
 
 def test_agent_ping_answers_for_a_booted_vm(api: ProxmoxAPI) -> None:
     assert api.nodes("blade1").qemu(101).agent.ping.post() == {"result": {}}
-
-
-def test_agent_exec_runs_through_hooks_and_reports_exit(running_lab: RunningLab, api: ProxmoxAPI) -> None:
-    def k3s_hook(vm: Vm, argv: list[str], now: float) -> tuple[int, str, str] | None:
-        return (0, f"installed on {vm.name}\n", "") if argv[:1] == ["install-k3s"] else None
-
-    running_lab.call(running_lab.lab.pve.agent_exec_hooks.append, k3s_hook)
-    agent = api.nodes("blade2").qemu(102).agent
-    pid = agent.exec.post(command=["install-k3s", "--server"])["pid"]
-    result = wait_for(lambda: (r := agent("exec-status").get(pid=pid))["exited"] and r, 5, "exec")
-    assert result == {"exited": 1, "exitcode": 0, "out-data": "installed on kube02\n"}
-    echo = agent.exec.post(command=["echo", "hello"])["pid"]
-    out = wait_for(lambda: (r := agent("exec-status").get(pid=echo))["exited"] and r, 5, "echo")
-    assert out["out-data"] == "hello\n"
 
 
 def test_network_interfaces_show_the_cloud_init_address_from_the_last_boot(api: ProxmoxAPI) -> None:

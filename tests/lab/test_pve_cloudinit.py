@@ -152,3 +152,19 @@ def test_a_deleted_option_shows_as_a_pending_delete(api: ProxmoxAPI) -> None:
     assert vm.cloudinit.get() == [{"key": "ciuser", "delete": 1}]
     vm.config.put(ciuser="ubuntu")  # back to what the drive has: nothing pending
     assert vm.cloudinit.get() == [{"key": "ciuser", "value": "ubuntu"}]
+
+
+def test_attaching_a_cloud_init_drive_allocates_the_guests_own(api: ProxmoxAPI) -> None:
+    wait_task(api, api.nodes("blade2").qemu.post(vmid=150, name="bare", scsi0="ceph-rbd:4"))
+    vm = api.nodes("blade2").qemu(150)
+    with pytest.raises(ResourceException) as exc:
+        vm.config.put(ide2="nosuch:cloudinit")
+    assert "storage 'nosuch' does not exist" in str(exc.value)
+    vm.config.put(ide2="local:cloudinit")  # a directory storage keeps it as a qcow2 file
+    assert vm.config.get()["ide2"] == "local:150/vm-150-cloudinit.qcow2,media=cdrom"
+    with pytest.raises(ResourceException) as exc:
+        vm.config.put(ide0="ceph-rbd:cloudinit")
+    assert "ide0 - cloud-init drive is already attached at 'ide2'" in str(exc.value)
+    vm.config.put(delete="ide2")
+    vm.config.put(ide0="ceph-rbd:cloudinit")
+    assert vm.config.get()["ide0"] == "ceph-rbd:vm-150-cloudinit,media=cdrom"

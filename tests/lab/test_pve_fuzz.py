@@ -29,13 +29,20 @@ TOKEN = {"Authorization": "PVEAPIToken=root@pam!fuzz=secret"}
 URI_VALUES = {"node": ["blade1", "blade3", "blade9", "bad_name"], "vmid": ["101", "105", "9000", "777", "-5"],
               "sid": ["vm:101", "vm:105", "101", "ct:1"], "flag": ["noout", "pause", "bogus"],
               "storage": ["ceph-rbd", "local", "local-lvm", "nosuch"],
-              "upid": ["UPID:blade1:00001007:00000000:00000000:qmstart:101:root@pam:", "UPID:x"]}
+              "upid": ["UPID:blade1:00001007:00000000:00000000:qmstart:101:root@pam:", "UPID:x"],
+              "rule": ["spread", "kube04-home", "x", "9bad"], "group": ["grp", "x"],
+              "osdid": ["0", "3", "9", "-1", "x"]}
+# the HA rules and Ceph operations, fuzzed on their own too so that every run reaches them
+HA_AND_CEPH = [r for r in ROUTES if "/ha/" in r[1] or "/ceph/" in r[1]]
 scalars = st.one_of(
     st.sampled_from(["", "0", "1", "blade2", "blade4", "101", "scsi0", "+1G", "vm:101", "started",
                      "ssh-ed25519%20AAAA", "ip=10.0.0.5/24", "cores", "\u2603", "9" * 400, "+9e9T",
                      "ip=bogus", "gw=10.0.0.1", "user=local:snippets/u.yaml", "ceph-rbd:8",
                      "ceph-rbd:cloudinit", "local:4", "virtio,bridge=vmbr0", "nocloud", "configdrive2",
-                     "meta", "images", "9000"]),
+                     "meta", "images", "9000",
+                     "sh", "-c", "cat", "/etc/hostname", "aGk=", "k3s-uninstall.sh",  # for the guest agent
+                     "vm:101,vm:102", "vm:103", "blade1:2,blade2", "node-affinity",
+                     "resource-affinity", "negative", "positive", "osd", "mon", "stop", "destroy"]),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.text(max_size=20),
 )
@@ -44,8 +51,9 @@ json_values = st.one_of(scalars, st.integers(), st.booleans(), st.none(), st.lis
 
 
 @st.composite
-def pve_requests(draw: st.DrawFn) -> tuple[str, str, dict[str, Any], str, float]:
-    method, path = draw(st.sampled_from(ROUTES))
+def pve_requests(draw: st.DrawFn, routes: list[tuple[str, str]] = ROUTES
+                 ) -> tuple[str, str, dict[str, Any], str, float]:
+    method, path = draw(st.sampled_from(routes))
     url = re.sub(r"\{(\w+)\}", lambda m: draw(st.sampled_from(URI_VALUES.get(m[1], ["x", "UPID:x"]))), path)
     node = SCHEMA.find(re.sub(r"\{\w+\}", "x", path.removeprefix("/api2/json")))
     props = sorted(((node[0].info.get(method) or {}).get("parameters") or {}).get("properties") or {}) \
@@ -100,4 +108,10 @@ async def _send(lab: Lab, requests: list[tuple[str, str, dict[str, Any], str, fl
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(pve_requests(), min_size=10, max_size=30))
 def test_random_requests_get_pves_answers_never_a_lab_error(requests: list[Any]) -> None:
+    assert asyncio.run(_send_all(requests)) == []
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(pve_requests(HA_AND_CEPH), min_size=10, max_size=30))
+def test_random_ha_rule_and_ceph_requests_get_pves_answers(requests: list[Any]) -> None:
     assert asyncio.run(_send_all(requests)) == []

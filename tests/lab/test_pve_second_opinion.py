@@ -11,7 +11,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
-from tests.lab.pve_client import proxmox
+from tests.lab.pve_client import kind, proxmox
 
 Call = Callable[[ProxmoxAPI], Any]
 CALLS: dict[str, Call] = {
@@ -24,6 +24,8 @@ CALLS: dict[str, Call] = {
     "clone not shared": lambda a: a.nodes("blade1").qemu(9000).clone.post(
         newid=130, full=1, storage="local-lvm", target="blade2"),
     "linked with storage": lambda a: a.nodes("blade1").qemu(9000).clone.post(newid=130, storage="ceph-rbd"),
+    "linked with format": lambda a: a.nodes("blade1").qemu(9000).clone.post(newid=130, format="raw"),
+    "clone a snapshot": lambda a: a.nodes("blade1").qemu(9000).clone.post(newid=130, snapname="pre"),
     "linked from a vm": lambda a: a.nodes("blade3").qemu(105).clone.post(newid=131, full=0),
     "clone taken": lambda a: a.nodes("blade1").qemu(9000).clone.post(newid=105),
     "create taken": lambda a: a.nodes("blade2").qemu.post(vmid=105, name="again"),
@@ -66,3 +68,12 @@ def test_the_lab_refuses_as_fakepve_refuses(running_lab: RunningLab, fake_api: P
     assert all(lab[0] in (400, 500) for lab, _ in answers.values())  # each one is a refusal
     ours, theirs = ({name: pair[i] for name, pair in answers.items()} for i in (0, 1))
     assert ours == theirs
+
+
+def test_storage_entries_have_the_keys_and_types_fakepve_gives(running_lab: RunningLab,
+                                                              fake_api: ProxmoxAPI) -> None:
+    ours = {s["storage"]: s for s in proxmox(running_lab).nodes("blade1").storage.get(content="images")}
+    theirs = {s["storage"]: s for s in fake_api.nodes("blade1").storage.get(content="images")}
+    assert set(ours) == set(theirs) == {"ceph-rbd", "local-lvm"}
+    for sid, entry in theirs.items():
+        assert {k: kind(v) for k, v in ours[sid].items()} == {k: kind(v) for k, v in entry.items()}

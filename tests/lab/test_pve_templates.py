@@ -4,11 +4,14 @@ refused with PVE's words, and what it does happens in PVE's order."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
+from lab.scenario import load_scenario
 from tests.conftest import RunningLab
 from tests.lab.pve_client import agent_up, eth0_address, proxmox, vm_resource, wait_for, wait_task
 
@@ -16,6 +19,13 @@ from tests.lab.pve_client import agent_up, eth0_address, proxmox, vm_resource, w
 @pytest.fixture
 def api(running_lab: RunningLab) -> ProxmoxAPI:
     return proxmox(running_lab)
+
+
+@pytest.fixture
+def slow_api(tmp_path: Path) -> Iterator[ProxmoxAPI]:
+    """A lab at 5 lab seconds a second: a clone (20 s) runs for 4 real seconds, time to look at it."""
+    with RunningLab(tmp_path / "lab", load_scenario(None), time_scale=5) as lab:
+        yield proxmox(lab)
 
 
 def _refused(call: object, **params: object) -> ResourceException:
@@ -43,6 +53,9 @@ def test_clones_to_storages_pve_refuses_fail_before_any_task(api: ProxmoxAPI) ->
     assert not_shared.content == "can't clone to non-shared storage 'local-lvm'"
     linked = _refused(clone, newid=130, storage="ceph-rbd")
     assert linked.content == "parameter 'storage' not allowed for linked clones"
+    fmt = _refused(clone, newid=130, format="raw")
+    assert fmt.content == "parameter 'format' not allowed for linked clones"
+    assert _refused(clone, newid=130, snapname="pre").content == "snapshot 'pre' does not exist"
     assert 130 not in {r["vmid"] for r in api.cluster.resources.get(type="vm")}
 
 
@@ -54,9 +67,10 @@ def test_only_templates_give_linked_clones(api: ProxmoxAPI) -> None:
     assert api.nodes("blade3").qemu(131).config.get()["scsi0"].startswith("ceph-rbd:vm-131-disk-0,")
 
 
-def test_a_full_clone_to_another_node_moves_its_config_there_at_the_end(api: ProxmoxAPI) -> None:
+def test_a_full_clone_to_another_node_moves_its_config_there_at_the_end(slow_api: ProxmoxAPI) -> None:
+    api = slow_api
     upid = api.nodes("blade1").qemu(9000).clone.post(newid=132, name="kube07", full=1, target="blade4",
-                                                     storage="ceph-rbd")
+                                                     storage="ceph-rbd", description="K3s agent")
     during = vm_resource(api, 132)
     assert (during["node"], during["lock"]) == ("blade1", "clone")
     assert wait_task(api, upid)["exitstatus"] == "OK"
@@ -65,6 +79,7 @@ def test_a_full_clone_to_another_node_moves_its_config_there_at_the_end(api: Pro
     config = api.nodes("blade4").qemu(132).config.get()
     assert config["scsi0"].startswith("ceph-rbd:vm-132-disk-0,")
     assert config["ide2"] == "ceph-rbd:vm-132-cloudinit,media=cdrom"
+    assert config["description"] == "K3s agent"
     log = [line["t"] for line in api.nodes("blade1").tasks(upid).log.get()]
     assert "create full clone of drive ide2 (ceph-rbd:vm-9000-cloudinit)" in log
     assert "allocated target volume 'ceph-rbd:vm-132-cloudinit'" in log
@@ -83,7 +98,6 @@ def test_creating_a_vm_allocates_its_disks_and_cloud_init_drive(api: ProxmoxAPI)
                                          scsi0="ceph-rbd:16", ide2="ceph-rbd:cloudinit",
                                          net0="virtio,bridge=vmbr0", ipconfig0="ip=dhcp", agent=1)
     assert ":qmcreate:140:" in upid
-    assert vm_resource(api, 140)["lock"] == "create"
     assert wait_task(api, upid)["exitstatus"] == "OK"
     config = api.nodes("blade2").qemu(140).config.get()
     assert config["scsi0"].startswith("ceph-rbd:vm-140-disk-0,") and "size=16G" in config["scsi0"]
@@ -122,7 +136,8 @@ def test_converting_to_a_template(api: ProxmoxAPI) -> None:
     assert api.nodes("blade2").qemu(151).config.get()["scsi0"].startswith("ceph-rbd:base-150-disk-0/vm-151")
 
 
-def test_stopping_a_clone_task_interrupts_it_and_removes_the_half_made_guest(api: ProxmoxAPI) -> None:
+def test_stopping_a_clone_task_interrupts_it_and_removes_the_half_made_guest(slow_api: ProxmoxAPI) -> None:
+    api = slow_api
     upid = api.nodes("blade1").qemu(9000).clone.post(newid=160, name="doomed")
     assert upid in {t["upid"] for t in api.cluster.tasks.get() if "status" not in t}
     assert api.nodes("blade1").tasks(upid).delete() is None
@@ -137,7 +152,8 @@ def test_stopping_a_clone_task_interrupts_it_and_removes_the_half_made_guest(api
     assert (unknown.status_code, unknown.errors) == (400, {"upid": "no such task"})
 
 
-def test_stopping_another_task_ends_it_with_the_workers_interrupt(api: ProxmoxAPI) -> None:
+def test_stopping_another_task_ends_it_with_the_workers_interrupt(slow_api: ProxmoxAPI) -> None:
+    api = slow_api
     upid = api.nodes("blade3").qemu(105).status.shutdown.post()
     api.nodes("blade3").tasks(upid).delete()
     assert wait_task(api, upid)["exitstatus"] == "received interrupt"
@@ -184,3 +200,27 @@ def test_only_a_tasks_owner_or_sys_modify_may_stop_it(running_lab: RunningLab, a
     # the auditor may read a guest's cloud-init, but sees no password hash
     api.nodes("blade1").qemu(170).config.put(cipassword="hunter2")
     assert "password: **********\n" in auditor.nodes("blade1").qemu(170).cloudinit.dump.get(type="user")
+
+
+def test_a_guest_on_local_storage_cannot_live_migrate_without_its_disks(api: ProxmoxAPI) -> None:
+    wait_task(api, api.nodes("blade4").qemu.post(vmid=143, name="local", memory=512, scsi0="local-lvm:4",
+                                                 start=1))
+    vm = api.nodes("blade4").qemu(143)
+    assert vm.migrate.get(target="blade2")["local_disks"] == [
+        {"volid": "local-lvm:vm-143-disk-0", "size": 4 * 1024**3, "drivename": "scsi0", "is_attached": 1}]
+    refused = _refused(vm.migrate.post, target="blade2", online=1)
+    assert refused.content == "can't live migrate attached local disks without with-local-disks option"
+    elsewhere = _refused(vm.clone.post, newid=144, target="blade2")
+    assert elsewhere.content == "can't clone VM to node 'blade2' (VM uses local storage)"
+    wait_task(api, vm.status.stop.post())
+    assert wait_task(api, vm.migrate.post(target="blade2"))["exitstatus"] == "OK"
+
+
+def test_a_template_backing_linked_clones_cannot_be_destroyed(api: ProxmoxAPI) -> None:
+    template = api.nodes("blade1").qemu(9000)
+    wait_task(api, template.clone.post(newid=180, name="linked"))
+    failed = wait_task(api, template.delete())
+    assert failed["exitstatus"] == "base volume 'ceph-rbd:base-9000-disk-0' is still in use by linked cloned"
+    assert "lock" not in template.config.get()
+    wait_task(api, api.nodes("blade1").qemu(180).delete())
+    assert wait_task(api, template.delete())["exitstatus"] == "OK"

@@ -8,11 +8,14 @@ import threading
 import pytest
 from kubernetes import client, config
 
+from bot.output import Progress
 from commands.drain import drain
 from commands.result import DONE, FAILED, REFUSED
 from commands.status import status
+from infra.gateways.k8s import K8sGateway
 from infra.journal import Maintenance
 from infra.operations import run as ops
+from lab.runner import write_kubeconfig
 
 from .opsctx import auditor_context, fault, lab_context, move_vm, pve_client, settled
 
@@ -264,3 +267,46 @@ async def test_a_drain_whose_noout_is_refused_leaves_no_maintenance_behind(runni
     assert "Permission check failed" in final.last_error and "check the token's role" in final.last_error
     shown = (await status(ctx)).text
     assert "In maintenance" not in shown and "maint" not in shown
+
+
+async def test_a_lab_that_dies_mid_drain_fails_with_one_short_error_per_round(running_lab, capsys):
+    """No urllib3 MaxRetryError per retry: what failed, where, and what to check, said once."""
+    progress = Progress()
+
+    def lab_dies(op, step) -> None:
+        progress(op, step)
+        if step.name == "migrate" and step.outcome == "running" and step.attempts == 1:
+            stopped = asyncio.run_coroutine_threadsafe(running_lab.server.stop(), running_lab._loop)
+            stopped.result(30)  # the lab's servers go away mid-drain
+
+    ctx = lab_context(running_lab)
+    result = await drain(ctx, "blade3", yes=True, listener=lab_dies)
+    assert result.code == FAILED
+    error = result.operation.last_error
+    assert error.startswith(f"PVE at {running_lab.pve_url}: ") and "no answer (Connection refused)" in error
+    assert "check proxmox.url" in error and "MaxRetryError" not in error and len(error) < 300
+    said = [line for line in capsys.readouterr().out.splitlines() if "migrate: retrying" in line]
+    assert len(said) >= 2 and sum("Connection refused" in line for line in said) == 1, said
+
+
+async def test_a_kubernetes_identity_that_may_not_cordon_is_refused_before_anything_changes(
+        running_lab, pve, kube, tmp_path):
+    """A ServiceAccount that may read everything and change nothing: the drain names what it lacks."""
+    core, rbac = client.CoreV1Api(kube), client.RbacAuthorizationV1Api(kube)
+    core.create_namespaced_service_account("default", {"metadata": {"name": "viewer"}})
+    rbac.create_cluster_role({"metadata": {"name": "read-all"}, "rules": [
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]})
+    rbac.create_cluster_role_binding({
+        "metadata": {"name": "viewer-reads"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                          "kind": "ClusterRole", "name": "read-all"},
+        "subjects": [{"kind": "ServiceAccount", "name": "viewer", "namespace": "default"}]})
+    token = running_lab.service_account_token("default", "viewer")
+    write_kubeconfig(tmp_path / "viewer", running_lab.server.ports.k8s, token,
+                     (running_lab.workdir / "pve-ca.pem").read_bytes())
+    ctx = lab_context(running_lab)
+    ctx.k8s = K8sGateway(tmp_path / "viewer")
+    result = await drain(ctx, "blade3", yes=True)
+    assert result.code == REFUSED, result.text
+    assert "Kubernetes patch nodes" in result.text and "Kubernetes create pods/eviction" in result.text
+    assert "PVE" not in result.text.split("missing privileges:")[1].split(";")[0]  # the PVE token may
+    assert not noout(pve) and cordoned(kube) == [] and await ctx.journal.maintenance() == []

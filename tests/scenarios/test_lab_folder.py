@@ -72,8 +72,9 @@ def test_lab_up_prints_the_ports_it_chose(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 30)
-        assert ready, "lab up said nothing in 30 s"
+        poller = select.poll()  # not select(): a long test run's descriptors pass 1024
+        poller.register(proc.stdout, select.POLLIN)
+        assert poller.poll(30_000), "lab up said nothing in 30 s"
         first = proc.stdout.readline()
         info = json.loads((workdir / "lab.json").read_text())
         assert f"PVE https://127.0.0.1:{info['pve_port']}" in first

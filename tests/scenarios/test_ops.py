@@ -70,7 +70,7 @@ async def test_drain_killed_after_each_step_resumes_to_the_same_end_state(runnin
         killed = (await journal.list(1))[0]
         if killed.phase == "Running":  # nobody finishes it now: it is interrupted
             interrupted += 1
-            command = [*DREWBURR, "--config", str(config), "ops", "resume"]
+            command = [*DREWBURR, "--config", str(config), "ops", "resume", "--yes"]
             resumed = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
             assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         op = await journal.get(killed.id)
@@ -97,11 +97,14 @@ async def test_ops_list_show_and_cancel_an_interrupted_operation(running_lab):
     assert "plan" in (await ops.show(ctx, op.id)).text
     assert (await ops.show(ctx, 999)).code == REFUSED
     await ctx.journal.record_step(op.id, StepRecord(name="plan", outcome="running", started=2, attempts=1))
-    assert (await ops.cancel(ctx, op.id)).code == DONE
+    assert (await ops.cancel(ctx, op.id, dry_run=True)).code == DONE
+    assert (await ops.cancel(ctx, op.id, confirm=lambda _: False)).code == REFUSED
+    assert (await ctx.journal.get(op.id)).phase == "Running"  # a dry run or a no changes nothing
+    assert (await ops.cancel(ctx, op.id, yes=True)).code == DONE
     cancelled = await ctx.journal.get(op.id)
     assert cancelled.phase == "Cancelled" and await ctx.journal.locks() == {}
     assert cancelled.step("plan").outcome == "cancelled"  # no step left "running" in an ended operation
-    assert (await ops.cancel(ctx, op.id)).code == REFUSED
+    assert (await ops.cancel(ctx, op.id, yes=True)).code == REFUSED
     assert (await ops.resume(ctx)).text == "Nothing to resume."
 
 
@@ -127,7 +130,7 @@ async def test_a_resumed_evict_step_says_the_pods_had_left_not_evicted_0(running
         await ctx.journal.record_step(op.id, StepRecord(name=name, outcome="running", attempts=1))
     await ctx.journal.set_phase(op.id, "Running", now=2, owner=DEAD_OWNER)
     await ctx.journal.take_locks(op.id, ["blade3"])
-    resumed = await ops.resume(ctx, op.id)
+    resumed = await ops.resume(ctx, op.id, yes=True)
     assert resumed.code == DONE, resumed.text
     message = (await ctx.journal.get(op.id)).step("evict").message
     assert message == "no pod left to evict", message

@@ -9,8 +9,9 @@ from commands.drain import drain
 from commands.reboot import reboot
 from commands.restore import restore
 from commands.result import DONE, REFUSED
+from commands.status import status
 
-from .opsctx import lab_context
+from .opsctx import lab_context, pve_client
 
 
 def placed(snap) -> dict[str, str]:
@@ -110,3 +111,13 @@ async def test_restore_completes_when_a_drained_node_was_deleted_meanwhile(runni
     assert result.code == DONE, result.text
     assert "gone from Kubernetes: kube05" in result.operation.step("uncordon").message
     assert not (await ctx.snapshot()).nodes["kube03"].unschedulable
+
+
+async def test_status_and_restore_say_noout_as_ceph_has_it(running_lab):
+    ctx = lab_context(running_lab)
+    assert (await drain(ctx, "blade3", yes=True)).code == DONE
+    pve_client(running_lab).cluster.ceph.flags("noout").put(value=0)  # someone cleared it by hand
+    shown = " ".join((await status(ctx)).text.split())
+    assert "noout set by it, but cleared since" in shown
+    result = await restore(ctx, "blade3", yes=True)
+    assert result.code == DONE and result.operation.step("noout-clear").message == "noout was already clear"

@@ -20,6 +20,7 @@ STATEFULSET, DAEMONSET = BY_KIND["StatefulSet"], BY_KIND["DaemonSet"]
 PDB, PVC, PV = BY_KIND["PodDisruptionBudget"], BY_KIND["PersistentVolumeClaim"], BY_KIND["PersistentVolume"]
 VOLUMEATTACHMENT, SERVICE, SECRET = BY_KIND["VolumeAttachment"], BY_KIND["Service"], BY_KIND["Secret"]
 HELMCHART, HELMCHARTCONFIG = known("HelmChart"), known("HelmChartConfig")
+JOB, CONFIGMAP = BY_KIND["Job"], BY_KIND["ConfigMap"]
 
 # rand.SafeEncodeString's alphabet: no vowels, no look-alike digits (names like web-7d9f8b6c5d-x2kq4)
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"

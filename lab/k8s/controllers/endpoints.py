@@ -20,6 +20,7 @@ from lab.k8s.controllers.base import (
     spec_of,
     update_if_changed,
 )
+from lab.k8s.controllers.endpointslices import api_server_slice, remove_slices, sync_slice
 from lab.k8s.controllers.node_object import vm_ip
 from lab.k8s.resources import BY_KIND
 
@@ -66,6 +67,17 @@ def subsets(service: Obj, pods: list[Obj]) -> list[Obj]:
     return list(groups.values())
 
 
+def _slice_ports(service: Obj, pods: list[Obj]) -> list[Obj]:
+    """EndpointPorts: each Service port at the port the first pod resolves it to (none without pods)."""
+    ports = []
+    for port in spec_of(service).get("ports") or [] if pods else []:
+        target = _target_port(port, pods[0])
+        if target is not None:
+            protocol = port.get("protocol", "TCP")
+            ports.append({"name": port.get("name", ""), "port": target, "protocol": protocol})
+    return ports
+
+
 class EndpointsController:
     watches = frozenset({"Service", "Pod"})
 
@@ -86,6 +98,7 @@ class EndpointsController:
                     if selects({"matchLabels": selector}, p["metadata"].get("labels"))
                     and (p.get("status") or {}).get("podIP") and not deleting(p)]
             body = {"subsets": subsets(svc, pods)} if pods else {}
+            sync_slice(self.cluster, svc, pods, _slice_ports(svc, pods))
             current = store.find(ENDPOINTS, *key)
             if current is None:
                 labels = dict(meta.get("labels") or {})
@@ -97,6 +110,7 @@ class EndpointsController:
         for key in self.managed - seen:
             if store.find(ENDPOINTS, *key) is not None:
                 store.remove(ENDPOINTS, *key)
+            remove_slices(self.cluster, *key)
         self.managed = seen
         return None
 
@@ -109,6 +123,7 @@ class EndpointsController:
         ips = sorted(vm_ip(vm) for vm in cluster.live_vms(now).values()
                      if cluster.joins[vm.name].role == "server")
         subset = {"addresses": [{"ip": ip} for ip in ips], "ports": [API_SERVER_PORT]}
+        api_server_slice(cluster, ips, API_SERVER_PORT)
         body = {"subsets": [subset]} if ips else {}
         if current is None:
             labels = {"endpointslice.kubernetes.io/skip-mirror": "true"}

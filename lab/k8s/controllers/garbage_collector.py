@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lab.k8s.controllers.base import DAEMONSET, DEPLOYMENT, LEASE, NODE, POD, REPLICASET, STATEFULSET
+from lab.k8s.controllers.base import DAEMONSET, DEPLOYMENT, JOB, LEASE, NODE, POD, REPLICASET, STATEFULSET
 
 if TYPE_CHECKING:
     from lab.k8s.models import K8sCluster
 
-_OWNERS = (DEPLOYMENT, REPLICASET, STATEFULSET, DAEMONSET, NODE)
+_OWNERS = (DEPLOYMENT, REPLICASET, STATEFULSET, DAEMONSET, NODE, JOB)
 _DEPENDENTS = (REPLICASET, POD, LEASE)
 
 
 class GarbageCollector:
-    watches = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Node"})
+    watches = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Node", "Job"})
 
     def __init__(self, cluster: K8sCluster) -> None:
         self.cluster = cluster

@@ -4,7 +4,8 @@ A kubelet lives while its VM runs on a reachable blade (`K8sCluster.vm_alive`). 
 its Lease every 10 s (the heartbeat the node lifecycle controller watches) and, as a real
 kubelet with leases does, rewrites node status only when it changes or every 5 minutes
 (nodeStatusReportFrequency).
-The zone label is set once at registration: K3s does not relabel a node whose VM migrates.
+K3s sets no zone label (only `--node-label` does), and does not relabel a node whose VM migrates.
+A new node is NotReady until flannel is up (`K3sJoin.cni_at`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from lab.k8s.controllers.base import (
     update_if_changed,
 )
 from lab.k8s.controllers.node_object import node_object, node_status
+from lab.k8s.controllers.programs import ends, sync_containers
 from lab.k8s.controllers.volumes import bound_volume, volumes_attached
 
 if TYPE_CHECKING:
@@ -67,13 +69,15 @@ class NodeAgent:
             restarted = (
                 self.registered.get(name) != vm.started_at
             )  # a kubelet posts its status when it starts
+            cni_at = self.cluster.joins[vm.name].cni_at
             if (
                 restarted
                 or not node_ready(node)
                 or self.reported.get(name, float("-inf")) + STATUS_REPORT <= now
             ):
-                self._post_status(node, vm, now)
-            wake = earliest(wake, self.renewed[name] + LEASE_RENEW, self.reported[name] + STATUS_REPORT)
+                self._post_status(node, vm, now, now >= cni_at)
+            wake = earliest(wake, self.renewed[name] + LEASE_RENEW, self.reported[name] + STATUS_REPORT,
+                            cni_at if now < cni_at else None)
         return wake
 
     def register(self, vm: Vm, now: float, heartbeat: float | None = None) -> Obj:
@@ -122,10 +126,10 @@ class NodeAgent:
         else:
             update_if_changed(store, LEASE, lease, lambda o: o["spec"].update(renewTime=micro_timestamp(now)))
 
-    def _post_status(self, node: Obj, vm: Vm, now: float) -> None:
+    def _post_status(self, node: Obj, vm: Vm, now: float, network_ready: bool) -> None:
         self.reported[node["metadata"]["name"]] = now
         self.registered[node["metadata"]["name"]] = vm.started_at
-        update_if_changed(self.cluster.store, NODE, node, lambda o: node_status(o, vm, now))
+        update_if_changed(self.cluster.store, NODE, node, lambda o: node_status(o, vm, now, network_ready))
 
 
 class Kubelet:
@@ -214,7 +218,22 @@ class Kubelet:
         ):
             # back after the node was unreachable: the containers kept running
             update_if_changed(store, POD, pod, lambda o: _set_ready(o, now))
+        latest = store.find(POD, meta["namespace"], meta["name"])
+        if latest is not None and latest["status"].get("phase") == "Running":
+            return self._programs(latest, now)
         return None
+
+    def _programs(self, pod: Obj, now: float) -> float | None:
+        """Containers whose program ended finish or restart (restartPolicy); the next such time."""
+        if not ends(pod):
+            return None
+        due: list[float | None] = [None]
+
+        def sync(o: Obj) -> None:
+            due[0] = sync_containers(o, now, timestamp, parse_time)
+
+        update_if_changed(self.cluster.store, POD, pod, sync)
+        return due[0]
 
     def _pull_events(self, pod: Obj, now: float) -> None:
         """Pulling, then Pulled: the first pod on a node pulls its image, the next find it there."""

@@ -21,6 +21,14 @@ _CONDITIONS = (
     ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
     ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
 )
+# what the kubelet reports until flannel has written its CNI config
+_NO_CNI = ("Ready", "False", "KubeletNotReady",
+           "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+           "message:Network plugin returns error: cni plugin not initialized")
+
+
+def _conditions(network_ready: bool) -> tuple[tuple[str, str, str, str], ...]:
+    return _CONDITIONS if network_ready else (*_CONDITIONS[:3], _NO_CNI)
 
 
 def vm_ip(vm: Vm) -> str:
@@ -59,7 +67,6 @@ def node_object(vm: Vm, join: K3sJoin, index: int, heartbeat: float) -> Obj:
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
         "node.kubernetes.io/instance-type": "k3s",
-        "topology.kubernetes.io/zone": vm.node,
     }
     if join.role == "server":
         labels |= {f"node-role.kubernetes.io/{r}": "true" for r in ("control-plane", "etcd", "master")}
@@ -103,7 +110,7 @@ def node_object(vm: Vm, join: K3sJoin, index: int, heartbeat: float) -> Obj:
     }
     if join.taints:
         node["spec"]["taints"] = [dict(t) for t in join.taints]
-    for kind, status, reason, message in _CONDITIONS:
+    for kind, status, reason, message in _conditions(heartbeat >= join.cni_at):
         set_condition(node["status"]["conditions"], kind, status, heartbeat, reason, message, heartbeat=True)
     return node
 
@@ -114,12 +121,12 @@ def _boot_id(vm: Vm) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
 
 
-def node_status(node: Obj, vm: Vm, now: float) -> None:
+def node_status(node: Obj, vm: Vm, now: float, network_ready: bool = True) -> None:
     """What the kubelet posts: healthy conditions with a fresh heartbeat, this boot's ID and machine size
     (a VM given more cores or memory shows them once it has restarted)."""
     status = node.setdefault("status", {})
     status.setdefault("nodeInfo", {})["bootID"] = _boot_id(vm)
     status["capacity"], status["allocatable"] = _resources(vm)
     conditions = node["status"].setdefault("conditions", [])
-    for kind, status, reason, message in _CONDITIONS:
+    for kind, status, reason, message in _conditions(network_ready):
         set_condition(conditions, kind, status, now, reason, message, heartbeat=True)

@@ -57,6 +57,7 @@ _COMPONENT = {
     "ReplicaSet": "replicaset-controller",
     "StatefulSet": "statefulset-controller",
     "DaemonSet": "daemonset-controller",
+    "Job": "job-controller",
 }
 
 

@@ -75,7 +75,7 @@ def test_an_unreachable_pve_fails_with_exit_1_and_says_what_to_check(tmp_path):
     assert not isinstance(result.exception, Exception), result.exception
     assert "check proxmox.url" in result.output
     (line,) = result.output.splitlines()  # one line: what, where, what to check; no library repr
-    assert line.startswith("error: PVE at https://127.0.0.1:1: GET cluster/")
+    assert line.startswith("error: PVE at https://127.0.0.1:1: no answer")
     assert "no answer (Connection refused)" in line and "MaxRetryError" not in line and len(line) < 200
 
 

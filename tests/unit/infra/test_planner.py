@@ -185,3 +185,10 @@ def test_an_unreachable_system_blocks_a_drain_but_not_a_down_assessment():
     snap.errors.append("k8s: ConnectionRefusedError")
     assert "unreachable" in codes(plan(snap, Intent(kind="drain", blade="blade3")), "blocker")
     assert "unreachable" in codes(plan(snap, Intent(kind="down", blade="blade3")), "warning")
+
+
+def test_an_unknown_blade_names_the_valid_ones_and_the_likely_one_meant():
+    assert str(UnknownBlade("Blade3", ["blade1", "blade3"])) == (
+        "unknown blade 'Blade3'; valid blades: blade1, blade3 (did you mean 'blade3'?)")
+    assert "or all (did you mean 'all'?)" in str(UnknownBlade("ALL", ["blade1"], also=("all",)))
+    assert "did you mean" not in str(UnknownBlade("zzz", ["blade1"]))

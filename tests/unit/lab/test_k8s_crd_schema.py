@@ -68,3 +68,12 @@ def test_structural_rules_and_names() -> None:
         ("spec.versions", "Invalid value: []apiextensions.CustomResourceDefinitionVersion{...}: must have "
                           "exactly one version marked as storage version"),
     ]
+
+
+def test_items_must_be_one_schema() -> None:
+    crd = copy.deepcopy(chart_crds.ALL[0])
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"] = {
+        "type": "array", "items": [{"type": "string"}]}
+    assert [(f, m) for f, _, m in definition_errors(crd)] == [
+        ("spec.versions[0].schema.openAPIV3Schema.properties[spec].items",
+         "Forbidden: items must be a schema object and not an array")]

@@ -146,8 +146,8 @@ def test_when_every_node_is_down_nothing_is_evicted():
     for blade in ("blade1", "blade2", "blade3", "blade4"):
         w.pve.power_off(blade, w.now)
     w.run(50 + 300 + 30, step=5)
-    assert all(w.ready(n)["status"] == "Unknown" for n in ("kube01", "kube02", "kube03", "kube04", "kube05"))
-    assert w.taints("kube01") == {("node.kubernetes.io/unreachable", "NoSchedule")}
+    # the K3s servers are down with their blades: no etcd, no controller marks or evicts anything
+    assert all(w.ready(n)["status"] == "True" for n in ("kube01", "kube02", "kube03", "kube04", "kube05"))
     assert not any("deletionTimestamp" in p["metadata"] for p in w.pods())
 
 

@@ -40,6 +40,31 @@ def test_a_live_migration_takes_memory_over_the_slower_nic(pve: PveCluster, cloc
     assert task.endtime - task.starttime == pytest.approx(expected, abs=1.5)
 
 
+def test_a_migration_whose_target_loses_power_fails_at_once_and_frees_the_nic(
+        pve: PveCluster, clock: ManualClock) -> None:
+    pve.vms[103].ha = False  # a plain qmigrate, like 105's
+    doomed = pve.tasks[pve.qemu_migrate("blade3", 105, "blade4", clock.now(), online=True)]
+    other = pve.tasks[pve.qemu_migrate("blade3", 103, "blade2", clock.now(), online=True)]
+    run(pve, clock, 3)  # both transfers share blade3's NIC now
+    pve.power_off("blade4", clock.now())
+    run(pve, clock, 1)
+    assert doomed.exitstatus == "migration problems" and pve.vms[105].node == "blade3"
+    run(pve, clock, 4 * GIB / pve.blades["blade3"].nic_bandwidth + 1)  # the rest, alone on the NIC
+    assert (other.exitstatus, pve.vms[103].node) == ("OK", "blade2")
+
+
+def test_stopping_a_migration_task_gives_its_share_of_the_nic_back(
+        pve: PveCluster, clock: ManualClock) -> None:
+    pve.vms[103].ha = False
+    stopped = pve.tasks[pve.qemu_migrate("blade3", 105, "blade4", clock.now(), online=True)]
+    other = pve.tasks[pve.qemu_migrate("blade3", 103, "blade2", clock.now(), online=True)]
+    run(pve, clock, 3)
+    pve.node_task_stop("blade3", stopped.upid, clock.now())
+    assert (stopped.status, pve.vms[105].lock, len(pve.links.transfers)) == ("stopped", None, 1)
+    run(pve, clock, 4 * GIB / pve.blades["blade3"].nic_bandwidth + 1)
+    assert (other.exitstatus, pve.vms[103].node, pve.vms[105].node) == ("OK", "blade2", "blade3")
+
+
 def test_a_migration_to_a_blade_without_room_fails_and_leaves_the_vm(
         pve: PveCluster, clock: ManualClock) -> None:
     pve.vms[104].memory = 13 * GIB  # blade4: 16 GiB - 2 GiB host - 13 GiB = 1 GiB free
@@ -245,3 +270,31 @@ def test_pending_cores_and_memory_apply_at_start_and_must_fit_the_blade(pve: Pve
     run(pve, clock, 5)
     assert start.exitstatus == "start failed: QEMU exited with code 1"
     assert "kvm: cannot set up guest memory 'pc.ram': Cannot allocate memory" in start.log
+
+
+def test_a_stopped_migrateall_starts_no_more_migrations(pve: PveCluster, clock: ManualClock) -> None:
+    upid = pve.node_migrateall("blade3", "blade4", clock.now(), maxworkers=1)
+    run(pve, clock, 0.1, step=0.1)  # before its first round of workers
+    pve.node_task_stop("blade3", upid, clock.now())
+    assert pve.tasks[upid].exitstatus == "received interrupt"
+    run(pve, clock, 300)
+    assert not [t for t in pve.tasks.values() if t.type in ("qmigrate", "hamigrate")]
+    assert {vm.node for vm in pve.vms.values() if vm.vmid in (103, 105)} == {"blade3"}
+
+
+def test_cluster_tasks_show_everyone_only_to_sys_audit(pve: PveCluster, clock: ManualClock) -> None:
+    upid = pve.qemu_status_command("blade3", 105, "reboot", clock.now(), user="root@pam!drewburr")
+    pve.privileges["root@pam!auditor"] = frozenset({"Sys.Audit", "VM.Audit"})
+    pve.privileges["root@pam!vms"] = frozenset({"VM.Audit"})
+    listed = pve.cluster_tasks(clock.now())[0]
+    assert (listed["upid"], listed["user"], listed["tokenid"]) == (upid, "root@pam", "drewburr")
+    assert pve.cluster_tasks(clock.now(), "root@pam!auditor")[0]["upid"] == upid
+    assert pve.cluster_tasks(clock.now(), "root@pam!vms") == []
+
+
+def test_a_new_guest_is_locked_until_its_create_task_ends(pve: PveCluster, clock: ManualClock) -> None:
+    upid = pve.qemu_create("blade2", 140, {"scsi0": "ceph-rbd:8"}, clock.now())
+    assert pve.vms[140].lock == "create" and pve.vms[140].disks == []
+    run(pve, clock, 5)
+    assert pve.tasks[upid].exitstatus == "OK"
+    assert pve.vms[140].lock is None and [d.volume for d in pve.vms[140].disks] == ["vm-140-disk-0"]
