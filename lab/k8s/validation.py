@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from lab.k8s import fieldvalidation, gotypes, strategies
+from lab.k8s import conversion, fieldvalidation, gotypes, strategies
 from lab.k8s.errors import BadRequest, Invalid, object_details, qualified
 from lab.k8s.resources import Resource
 from lab.k8s.selectors import selector_matches
@@ -100,10 +100,22 @@ def decode_object_fields(body: bytes, res: Resource, content_type: str = "applic
         raise BadRequest(f"the API version in the data ({api_version}) does not match the expected "
                          f"API version ({res.api_version})")
     try:
-        problems += fieldvalidation.unknown(gotypes.check(res.kind, obj))
+        problems += fieldvalidation.unknown(_unknown_fields(res, obj))
     except gotypes.DecodeError as exc:
         raise _cannot_handle(res, str(exc)) from None
     return obj, problems
+
+
+def _unknown_fields(res: Resource, obj: Obj) -> list[str]:
+    """gotypes.check on the Go type of `res`: an events.k8s.io Event is checked as the core Event it is
+    stored as (its fields renamed there and back), whose struct gotypes knows by the kind's name."""
+    if not res.stored_as:
+        return gotypes.check(res.kind, obj)
+    stored = conversion.stored(res, obj)
+    unknown = gotypes.check(res.kind, stored)
+    obj.clear()
+    obj.update(conversion.served(res, stored))
+    return unknown
 
 
 def cannot_handle_prefix(res: Resource) -> str:
@@ -124,7 +136,7 @@ def check_patched(res: Resource, patched: Any) -> list[str]:
     if not isinstance(patched, dict):
         raise BadRequest(f"the object provided is unrecognized (must be of type {res.kind})")
     try:
-        return fieldvalidation.unknown(gotypes.check(res.kind, patched))
+        return fieldvalidation.unknown(_unknown_fields(res, patched))
     except gotypes.DecodeError as exc:
         text = json.dumps(patched, separators=(",", ":"))
         message = f'Invalid value: "{text}": {exc}'
