@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from lab.k8s import authn, bootstrap_policy, discovery, etcd, openapi, routes, routes_metrics
+from lab.k8s import authn, bootstrap_policy, discovery, etcd, fieldvalidation, openapi, routes, routes_metrics
 from lab.k8s.authorizer import CLUSTERROLE, CLUSTERROLEBINDING, Authorizer
 from lab.k8s.errors import K8sError, MethodNotAllowed, no_such_resource
 from lab.k8s.http import AUTHZ_KEY, LAB_KEY, STOPPING_KEY, USER_KEY, respond
@@ -33,9 +33,9 @@ def _status(exc: K8sError) -> web.Response:
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
-    except K8sError as exc:
-        return _status(exc)
+        response = await handler(request)
+    except K8sError as exc:  # a warning said before the failure still reaches the client
+        response = _status(exc)
     except web.HTTPNotFound:
         if request.path.startswith(("/api/", "/apis/")) or request.path in ("/api", "/apis"):
             return _status(no_such_resource())
@@ -47,6 +47,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception as exc:  # a lab bug still answers as the API server would, not with a traceback
         log.exception("k8s %s %s failed", request.method, request.path)
         return _status(K8sError(f"Internal error occurred: {type(exc).__name__}: {exc}"))
+    if not response.prepared:  # a watch has sent its headers already
+        fieldvalidation.add_warnings(request, response)
+    return response
 
 
 def make_auth(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:

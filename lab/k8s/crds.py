@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from lab.k8s import chart_crds, schema
-from lab.k8s.errors import BadRequest
 from lab.k8s.registry import CRD, resources_of
 from lab.k8s.resources import Resource
 from lab.k8s.store import Store, timestamp
@@ -112,16 +111,14 @@ def version_schema(crd: Obj | None, version: str) -> Obj | None:
     return (found.get("schema") or {}).get("openAPIV3Schema")
 
 
-def admit(crd: Obj | None, res: Resource, obj: Obj, strict: bool = False) -> list[Cause]:
-    """Prune and default `obj` in place, then its schema errors; with `fieldValidation=Strict` a
-    field the schema does not know is the decoder's 400 instead of being dropped."""
+def admit(crd: Obj | None, res: Resource, obj: Obj, pruned: list[str] | None = None) -> list[Cause]:
+    """Prune and default `obj` in place, then its schema errors; the fields the schema does not know
+    go to `pruned`, for fieldValidation (Strict refuses them, Warn warns)."""
     spec = version_schema(crd, res.version)
     if not isinstance(spec, dict):
         return []
-    pruned = schema.prune(spec, obj)
-    if strict and pruned:
-        fields = ", ".join(f'unknown field "{p}"' for p in pruned)
-        raise BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
-                         f"strict decoding error: {fields}")
+    dropped = schema.prune(spec, obj)
+    if pruned is not None:
+        pruned += dropped
     schema.default(spec, obj)
     return schema.validate(spec, obj)

@@ -93,6 +93,13 @@ def on_create(kind: str, obj: Obj, toleration_seconds: int) -> None:
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
 
 
+def on_update(kind: str, obj: Obj) -> None:
+    """Defaulting runs on every write's object: a field a patch or an apply removed comes back defaulted
+    (a Deployment whose applier drops `replicas` has 1)."""
+    if kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
+        _workload(obj)
+
+
 SERVICE_CIDR = ipaddress.ip_network("10.43.0.0/16")  # K3s' default --service-cidr
 NODE_PORTS = range(30000, 32768)
 

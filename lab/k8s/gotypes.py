@@ -40,6 +40,14 @@ def _types() -> dict[str, Any]:
     return json.loads(DATA.read_text())  # type: ignore[no-any-return]
 
 
+def struct(key: str) -> dict[str, Any]:
+    return _types()["structs"][key]  # type: ignore[no-any-return]
+
+
+def kind_struct(kind: str) -> str | None:
+    return _types()["kinds"].get(kind)  # type: ignore[no-any-return]
+
+
 def _go(expr: str) -> str:
     if expr.startswith("[]"):
         return "[]" + _go(expr[2:])
@@ -113,7 +121,9 @@ def _base64_error(text: str) -> int | None:
     return None
 
 
-def _walk(value: Any, expr: str, struct: str, path: str) -> None:
+def _walk(value: Any, expr: str, struct: str, path: str, where: str, unknown: list[str]) -> None:
+    """`path` names the Go struct field in a type error; `where` is the same with list indices, as the
+    strict decoder names an unknown field."""
     if value is None or expr == "any":
         return  # null leaves a Go field at its zero value
     if not _fits(value, expr):
@@ -130,35 +140,42 @@ def _walk(value: Any, expr: str, struct: str, path: str) -> None:
         for i, item in enumerate(value):
             if item is None and (expr[2:] == "string" or expr[2:].startswith("&")):
                 value[i] = "" if expr[2:] == "string" else {}  # a null item decodes to the zero value
-            _walk(value[i], expr[2:], struct, path)
+            _walk(value[i], expr[2:], struct, path, f"{where}[{i}]", unknown)
     elif expr.startswith("map[string]"):
         for name, item in value.items():
             if item is None and expr == "map[string]string":
                 value[name] = ""  # null decodes to the zero value
-            _walk(item, expr[11:], struct, path)
+            _walk(item, expr[11:], struct, path, f"{where}.{name}", unknown)
     elif expr.startswith("&"):
-        _fields(value, expr[1:], path)
+        _fields(value, expr[1:], path, where, unknown)
 
 
-def _fields(obj: dict[str, Any], key: str, path: str) -> None:
+def _fields(obj: dict[str, Any], key: str, path: str, where: str, unknown: list[str]) -> None:
     spec = _types()["structs"][key]
     struct = spec["go"].rsplit(".", 1)[-1]
     for name, value in list(obj.items()):
-        if name not in spec["fields"]:
-            continue
-        if value is None:  # a null field decodes to its zero value, which the server does not send back
+        here = f"{where}.{name}" if where else name
+        if name not in spec["fields"] or value is None:
+            # a null field decodes to its zero value, which the server does not send back; an unknown
+            # field is dropped (and reported: fieldValidation)
             del obj[name]
-        _walk(value, spec["fields"][name], struct, f"{path}.{name}" if path else name)
+            if name not in spec["fields"]:
+                unknown.append(here)
+                continue
+        _walk(value, spec["fields"][name], struct, f"{path}.{name}" if path else name, here, unknown)
 
 
-def check(kind: str, obj: dict[str, Any]) -> None:
+def check(kind: str, obj: dict[str, Any]) -> list[str]:
     """Raise DecodeError where `obj` does not decode into the kind's Go struct (custom kinds: only
-    their metadata); drop null fields in place, as decoding and encoding again would."""
+    their metadata); drop null and unknown fields in place, as decoding and encoding again would.
+    Returns the unknown fields, as the strict decoder names them (`spec.template.spec.containers[0].x`)."""
+    unknown: list[str] = []
     key = _types()["kinds"].get(kind)
     if key is not None:
-        _fields(obj, key, "")
+        _fields(obj, key, "", "", unknown)
     else:  # a custom resource: only its metadata has a Go type
-        _walk(obj.get("metadata"), "&" + _OBJECT_META, kind, "metadata")
+        _walk(obj.get("metadata"), "&" + _OBJECT_META, kind, "metadata", "metadata", unknown)
+    return unknown
 
 
 # building gotypes.json from the schemas (dev only)

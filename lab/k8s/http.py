@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from lab.k8s import validation
+from lab.k8s import fieldvalidation, managed, validation
 from lab.k8s.errors import UnsupportedMediaType, no_such_resource
 from lab.k8s.resources import Resource
+from lab.k8s.store import timestamp
 
 if TYPE_CHECKING:
     from lab.world import Lab
@@ -53,6 +54,12 @@ def lab_of(request: web.Request) -> Lab:
     return request.app[LAB_KEY]  # type: ignore[return-value]
 
 
+def writer(request: web.Request, t: Target) -> managed.Write:
+    """Who writes (for managedFields): the request's field manager, now, through which subresource."""
+    now = timestamp(lab_of(request).clock.now())
+    return managed.Write(t.res, fieldvalidation.field_manager(request), now, t.sub or "")
+
+
 def respond(obj: Any, status: int = 200) -> web.Response:
     return web.Response(body=json.dumps(obj, separators=(",", ":")), status=status,
                         content_type="application/json")
@@ -73,9 +80,12 @@ async def read_object(request: web.Request, res: Resource) -> Obj:
         raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
                                    "include: application/json, application/yaml, "
                                    "application/vnd.kubernetes.protobuf")
+    fieldvalidation.check_write_options(request)  # before the body, as the handlers do
     body = await request.read()
     # off the loop: a large body (up to 3 MiB, YAML above all) takes a while to parse and check
-    return await asyncio.to_thread(validation.decode_object, body, res, media)
+    obj, problems = await asyncio.to_thread(validation.decode_object_fields, body, res, media)
+    fieldvalidation.report(request, problems, validation.cannot_handle_prefix(res))
+    return obj
 
 
 def dry_run(request: web.Request) -> bool:

@@ -248,6 +248,6 @@ def apply_patch(current: Any, content_type: str, body: Any, *, custom: bool,
         return strategic_merge_patch(current, body)
     if content_type == APPLY_PATCH:
         require_field_manager(field_manager)
-        # server-side apply, simplified: the applied configuration merges over the live object
+        # only /scale comes here (the routes apply with field managers, managed.py): a plain merge
         return merge_patch(current, body) if custom else strategic_merge_patch(current, body)
     raise UnsupportedMediaType(_accepted(custom))

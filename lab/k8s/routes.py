@@ -16,8 +16,11 @@ from aiohttp import web
 from lab.k8s import (
     conversion,
     crds,
+    defaults,
+    fieldvalidation,
     gc,
     lists,
+    managed,
     patch,
     rbac_admission,
     registry,
@@ -49,6 +52,7 @@ from lab.k8s.http import (
     read_object,
     respond,
     truthy,
+    writer,
 )
 from lab.k8s.resources import BY_KIND, CREATE_ONLY, Resource
 
@@ -160,8 +164,11 @@ def _require_namespace(lab: Lab, namespace: str | None) -> None:
 def _check_schema(request: web.Request, t: Target, obj: Obj, current: Obj | None = None) -> None:
     """A custom object against its CRD's schema; a CRD against the apiextensions rules."""
     if t.res.custom:
-        causes = crds.admit(registry.crd_of(lab_of(request).k8s.store, t.res), t.res, obj,
-                            request.query.get("fieldValidation") == "Strict")
+        pruned: list[str] = []
+        causes = crds.admit(registry.crd_of(lab_of(request).k8s.store, t.res), t.res, obj, pruned)
+        # the decoder's words: a whole object "cannot be handled"; a patch's result is just strict
+        prefix = validation.cannot_handle_prefix(t.res) if request.method in ("POST", "PUT") else ""
+        fieldvalidation.report(request, fieldvalidation.unknown(pruned), prefix)
     elif t.res.kind == "CustomResourceDefinition":
         causes = crds.check_definition(obj, current)
     else:
@@ -178,7 +185,7 @@ def _admit_rbac(request: web.Request, t: Target, obj: Obj, current: Obj | None) 
                                              obj["metadata"].get("namespace") or "")
 
 
-def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
+def _create_checked(request: web.Request, t: Target, obj: Obj, *, applied: bool = False) -> web.Response:
     strategies.normalize(t.res.kind, obj)
     validation.check_target(t.res, obj, t.namespace, t.name)
     validation.check_object(t.res, obj, creating=True)
@@ -190,6 +197,8 @@ def _create_checked(request: web.Request, t: Target, obj: Obj) -> web.Response:
         raise K8sError("resourceVersion should not be set on objects to be created")
     lab = lab_of(request)
     _require_namespace(lab, t.namespace)
+    if not applied:
+        managed.update(None, obj, writer(request, t))
     obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
     obj = conversion.stored(t.res, obj)
     lab.k8s.prepare_create(t.res, obj)
@@ -213,6 +222,8 @@ def _keep_subresource_fields(t: Target, current: Obj, new: Obj) -> Obj:
         if "status" in new:
             result["status"] = new["status"]
         result["metadata"]["resourceVersion"] = new.get("metadata", {}).get("resourceVersion")
+        if "managedFields" in new.get("metadata", {}):  # what an apply to /status recorded
+            result["metadata"]["managedFields"] = new["metadata"]["managedFields"]
         return result
     if "status" in current:
         new["status"] = current["status"]
@@ -221,9 +232,14 @@ def _keep_subresource_fields(t: Target, current: Obj, new: Obj) -> Obj:
     return new
 
 
-def _update(request: web.Request, t: Target, current: Obj, new: Obj) -> web.Response:
+def _update(request: web.Request, t: Target, current: Obj, new: Obj, *,
+            applied: bool = False) -> web.Response:
     new = _keep_subresource_fields(t, current, new)
+    if t.sub is None:
+        defaults.on_update(t.res.kind, new)
     strategies.normalize(t.res.kind, new)
+    if not applied:
+        managed.update(current, new, writer(request, t))
     validation.check_target(t.res, new, t.namespace, t.name)
     validation.check_object(t.res, new, creating=False)
     if causes := strategies.update_causes(t.res.kind, current, new):
@@ -270,22 +286,47 @@ async def _patch(request: web.Request, t: Target) -> web.Response:
     ctype, raw = request.content_type, await request.read()
     # read after the body: nothing may change the object between this read and the write
     current = lab_of(request).k8s.store.find(t.res, t.namespace or "", t.name)
-    field_manager = request.query.get("fieldManager")
-    if current is None and ctype == patch.APPLY_PATCH and t.sub is None:
-        patch.require_field_manager(field_manager)
-        return _create_checked(request, t, validation.decode_object(raw, t.res, ctype))
+    fieldvalidation.check_write_options(request)
+    if ctype == patch.APPLY_PATCH:
+        return _apply(request, t, current, raw)
+    if "force" in request.query:
+        raise fieldvalidation.options_invalid(request, "force", "FieldValueForbidden",
+                                              "Forbidden: may not be specified for non-apply patch")
     if current is None:
         raise NotFound.of(t.res.plural, t.name, t.res.group)
-    body = validation.decode(raw, t.res, ctype)
-    patched = patch.apply_patch(conversion.served(t.res, current), ctype, body, custom=t.res.custom,
-                                field_manager=field_manager)
-    validation.check_patched(t.res, patched)
-    patched = conversion.stored(t.res, patched)
+    body, repeated = validation.decode_fields(raw, t.res, ctype)
+    patched = patch.apply_patch(conversion.served(t.res, current), ctype, body, custom=t.res.custom)
+    fieldvalidation.report(request, repeated + validation.check_patched(t.res, patched))
+    return _update(request, t, current, _same_version(t, current, conversion.stored(t.res, patched)))
+
+
+def _same_version(t: Target, current: Obj, patched: Obj) -> Obj:
     meta = patched.setdefault("metadata", {})
     if meta.get("resourceVersion") not in (None, current["metadata"]["resourceVersion"]):
-        raise Conflict.stale(t.res.plural, t.name, t.res.group)
+        raise Conflict.stale(t.res.plural, current["metadata"]["name"], t.res.group)
     meta["resourceVersion"] = current["metadata"]["resourceVersion"]
-    return _update(request, t, current, patched)
+    return patched
+
+
+def _apply(request: web.Request, t: Target, current: Obj | None, raw: bytes) -> web.Response:
+    """Server-side apply: the body is the manager's whole intent for the fields it names."""
+    patch.require_field_manager(request.query.get("fieldManager"))
+    config, repeated = validation.decode_fields(raw, t.res, patch.APPLY_PATCH)
+    if not isinstance(config, dict):
+        raise BadRequest("error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot "
+                         f"unmarshal {validation.go_type(config)} into Go value of type "
+                         "map[string]interface {}")
+    if (gvk := managed.gvk(config)) != managed.gvk({"apiVersion": t.res.api_version, "kind": t.res.kind}):
+        raise BadRequest(f"invalid object type: {gvk}")  # the fieldmanager's version check
+    fieldvalidation.report(request, repeated)
+    if current is None and t.sub is not None:
+        raise NotFound.of(t.res.plural, t.name or "", t.res.group)
+    merged = managed.apply(current, config, writer(request, t), truthy(request.query.get("force")))
+    validation.check_patched(t.res, merged)
+    if current is None:
+        merged["metadata"].pop("resourceVersion", None)
+        return _create_checked(request, t, merged, applied=True)
+    return _update(request, t, current, _same_version(t, current, merged), applied=True)
 
 
 # deletes
@@ -300,6 +341,7 @@ def _check_preconditions(t: Target, obj: Obj, options: Obj) -> None:
 
 
 async def _delete_options(request: web.Request) -> Obj:
+    fieldvalidation.check_dry_run(request)
     raw = await request.read()
     options: Any = {}
     if raw.strip():

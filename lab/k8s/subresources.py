@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.k8s import patch, registry, serviceaccounts, validation
+from lab.k8s import managed, patch, registry, serviceaccounts, validation
 from lab.k8s.errors import BadRequest, Conflict
-from lab.k8s.http import Target, dry_run, lab_of, read_object, respond, success
+from lab.k8s.http import Target, dry_run, lab_of, read_object, respond, success, writer
 from lab.k8s.resources import Resource
 
 Obj = dict[str, Any]
@@ -132,6 +132,7 @@ async def write_scale(request: web.Request, t: Target) -> web.Response:
         raise Conflict.stale(t.res.plural, t.name, t.res.group)
     updated = copy.deepcopy(current)
     _set(updated, paths.spec, replicas)  # a custom object may have no spec yet
+    managed.update(current, updated, writer(request, t))
     if dry_run(request):
         return respond(scale_of(updated, paths))
     return respond(scale_of(store.update(t.res, updated, check_rv=False), paths))

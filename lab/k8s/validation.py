@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from lab.k8s import gotypes, strategies
+from lab.k8s import conversion, fieldvalidation, gotypes, strategies
 from lab.k8s.errors import BadRequest, Invalid, object_details, qualified
 from lab.k8s.resources import Resource
 from lab.k8s.selectors import selector_matches
@@ -61,10 +61,16 @@ def _go_json_error(exc: json.JSONDecodeError) -> str:
 
 def decode(body: bytes, res: Resource, content_type: str = "application/json") -> Any:
     """The request body as JSON (or YAML when sent as YAML); 400 with the server's wording otherwise."""
+    return decode_fields(body, res, content_type)[0]
+
+
+def decode_fields(body: bytes, res: Resource, content_type: str = "application/json",
+                  ) -> tuple[Any, list[str]]:
+    """The body, and the fields a JSON body repeats (`duplicate field "x"`)."""
     try:
         if "yaml" in content_type:
-            return yaml.load(body, Loader=_YAML_LOADER) or {}
-        return json.loads(body)
+            return yaml.load(body, Loader=_YAML_LOADER) or {}, []
+        return fieldvalidation.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, yaml.YAMLError) as exc:
         reason = (_go_json_error(exc) if isinstance(exc, json.JSONDecodeError)
                   else "error converting YAML to JSON")
@@ -73,10 +79,17 @@ def decode(body: bytes, res: Resource, content_type: str = "application/json") -
 
 
 def decode_object(body: bytes, res: Resource, content_type: str = "application/json") -> Obj:
-    obj = decode(body, res, content_type)
+    return decode_object_fields(body, res, content_type)[0]
+
+
+def decode_object_fields(body: bytes, res: Resource, content_type: str = "application/json",
+                         ) -> tuple[Obj, list[str]]:
+    """The body as an object of `res` without its unknown fields, and the strict decoder's complaints
+    (duplicate and unknown fields) for fieldValidation."""
+    obj, problems = decode_fields(body, res, content_type)
     if not isinstance(obj, dict):
         raise BadRequest(f"the object provided is unrecognized (must be of type {res.kind}): couldn't get "
-                         f"version/kind; json parse error: json: cannot unmarshal {_go_type(obj)} into Go "
+                         f"version/kind; json parse error: json: cannot unmarshal {go_type(obj)} into Go "
                          f"value of type struct {{ {_TYPE_META} }} ({_summary(body)})")
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if kind and kind != res.kind:
@@ -87,26 +100,43 @@ def decode_object(body: bytes, res: Resource, content_type: str = "application/j
         raise BadRequest(f"the API version in the data ({api_version}) does not match the expected "
                          f"API version ({res.api_version})")
     try:
-        gotypes.check(res.kind, obj)
+        problems += fieldvalidation.unknown(_unknown_fields(res, obj))
     except gotypes.DecodeError as exc:
         raise _cannot_handle(res, str(exc)) from None
-    return obj
+    return obj, problems
 
 
-def _go_type(value: Any) -> str:
+def _unknown_fields(res: Resource, obj: Obj) -> list[str]:
+    """gotypes.check on the Go type of `res`: an events.k8s.io Event is checked as the core Event it is
+    stored as (its fields renamed there and back), whose struct gotypes knows by the kind's name."""
+    if not res.stored_as:
+        return gotypes.check(res.kind, obj)
+    stored = conversion.stored(res, obj)
+    unknown = gotypes.check(res.kind, stored)
+    obj.clear()
+    obj.update(conversion.served(res, stored))
+    return unknown
+
+
+def cannot_handle_prefix(res: Resource) -> str:
+    return f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+
+
+def go_type(value: Any) -> str:
     return {dict: "object", list: "array", str: "string", bool: "bool"}.get(type(value), "number")
 
 
 def _cannot_handle(res: Resource, reason: str) -> BadRequest:
-    return BadRequest(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {reason}')
+    return BadRequest(cannot_handle_prefix(res) + reason)
 
 
-def check_patched(res: Resource, patched: Any) -> None:
-    """A patch whose result does not decode: 422 on the field `patch`, as the patcher words it."""
+def check_patched(res: Resource, patched: Any) -> list[str]:
+    """A patch whose result does not decode: 422 on the field `patch`, as the patcher words it. Drops
+    unknown fields, and returns them for fieldValidation."""
     if not isinstance(patched, dict):
         raise BadRequest(f"the object provided is unrecognized (must be of type {res.kind})")
     try:
-        gotypes.check(res.kind, patched)
+        return fieldvalidation.unknown(_unknown_fields(res, patched))
     except gotypes.DecodeError as exc:
         text = json.dumps(patched, separators=(",", ":"))
         message = f'Invalid value: "{text}": {exc}'

@@ -10,7 +10,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lab.k8s import registry
 from lab.k8s import watch as watches
+from lab.k8s.http import parse_target
 from tests.conftest import RunningLab
 
 NS = "/namespaces/default"
@@ -66,14 +68,18 @@ OBJECTS = st.fixed_dictionaries({"metadata": st.fixed_dictionaries({"name": st.j
         "stringData": VALUES, "type": SCALARS, "immutable": SCALARS, "regarding": VALUES,
         "endpoints": VALUES})
 PATCH_TYPES = st.sampled_from(["application/merge-patch+json", "application/strategic-merge-patch+json",
-                               "application/json-patch+json", "application/json", "text/plain"])
+                               "application/json-patch+json", "application/json", "text/plain",
+                               "application/apply-patch+yaml"])
+APPLY_OPTIONS = st.fixed_dictionaries({"fieldManager": st.sampled_from(["fuzz", "other", ""])}, optional={
+    "force": st.sampled_from(["true", "false", "x"]), "dryRun": st.just("All"),
+    "fieldValidation": st.sampled_from(["Strict", "Warn", "x"])})
 OPS = st.sampled_from(["add", "remove", "replace", "test", "move"])
 POINTERS = st.sampled_from(["/spec", "/metadata/labels/a", "/x/0", "/spec/taints/-", "", "no-slash"])
 JSON_PATCH = st.lists(st.fixed_dictionaries({"op": OPS, "path": POINTERS},
                                             optional={"value": VALUES, "from": st.just("/spec")}), max_size=3)
 PARAMS = st.sampled_from(["labelSelector", "fieldSelector", "limit", "continue", "resourceVersion",
                           "resourceVersionMatch", "watch", "timeoutSeconds", "dryRun", "fieldManager",
-                          "gracePeriodSeconds", "propagationPolicy"])
+                          "gracePeriodSeconds", "propagationPolicy", "fieldValidation", "force"])
 QUERY = st.dictionaries(PARAMS, st.text(max_size=8) | st.sampled_from(["0", "1", "-1", "true", "All", "a=b",
                                                                         "a in (b)"]), max_size=3)
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"  # what kubectl get asks for
@@ -150,6 +156,30 @@ def test_random_subresource_writes_get_a_status(kube_lab: RunningLab) -> None:
         _check(api.send("PUT", deployments + "/target/scale", body))
         _check(api.send("POST", "/api/v1" + NS + "/serviceaccounts/default/token", {**obj, "spec": body}))
         _check(api.send("GET", pods + "/target/log", params=body if isinstance(body, dict) else None))
+    run()
+    assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
+
+
+def _type_meta(lab: RunningLab, collection: str) -> dict[str, str]:
+    parts = collection.strip("/").split("/")
+    group, version, tail = ("", parts[1], parts[2:]) if parts[0] == "api" else (parts[1], parts[2], parts[3:])
+    served = lab.call(lambda: registry.served(lab.lab.k8s.store).by_path)
+    res = parse_target(group, version, "/".join(tail), served).res
+    return {"apiVersion": res.api_version, "kind": res.kind}
+
+
+def test_random_apply_bodies_get_a_status(kube_lab: RunningLab) -> None:
+    api = Api(kube_lab)
+
+    @FUZZ
+    @given(st.sampled_from(COLLECTIONS), OBJECTS, VALUES, APPLY_OPTIONS, st.sampled_from(("obj", "any", "")))
+    def run(collection: str, obj: dict[str, Any], other: Any, options: dict[str, str], shape: str) -> None:
+        meta = _type_meta(kube_lab, collection)  # past the version check: the typed conversion, the merge
+        body = {"obj": {**obj, **meta}, "any": {**other, **meta} if isinstance(other, dict) else other,
+                "": other}[shape]
+        for _ in range(2):  # the second apply finds the first one's object and managedFields
+            _check(api.send("PATCH", collection + "/fuzz", body, "application/apply-patch+yaml", options))
+        api.send("DELETE", collection + "/fuzz", params={"gracePeriodSeconds": "0"})
     run()
     assert kube_lab.call(lambda: list(kube_lab.lab.k8s.errors)) == []
 
