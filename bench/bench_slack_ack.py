@@ -10,16 +10,17 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
 import yaml
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bench.load import lazily, post_all
 from bot.cli_ops import build_context
 from bot.config import load_settings
 from bot.slack_app import SlackFront
@@ -49,22 +50,12 @@ async def _serve(app: AsyncApp) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}/slack/events"
 
 
-async def _load(url: str, secret: str) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    pending = iter(range(REQUESTS))
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENT)) as session:
-        async def sender() -> None:
-            for i in pending:
-                body, stamp = _body(i), str(int(time.time()))
-                headers = {"Content-Type": "application/x-www-form-urlencoded",
-                           "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": sign(secret, stamp, body)}
-                start = time.perf_counter()
-                async with session.post(url, data=body, headers=headers) as r:
-                    assert r.status == 200, await r.text()
-                latencies.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(CONCURRENT)))
-        return time.perf_counter() - start, latencies
+def _signed(secret: str) -> Callable[[int], tuple[bytes, dict[str, str]]]:
+    def make(i: int) -> tuple[bytes, dict[str, str]]:
+        body, stamp = _body(i), str(int(time.time()))
+        return body, {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": stamp,
+                      "X-Slack-Signature": sign(secret, stamp, body)}
+    return make
 
 
 async def _bench(settings: Any, secret: str) -> dict[str, tuple[list[float], list[float]]]:
@@ -78,7 +69,7 @@ async def _bench(settings: Any, secret: str) -> dict[str, tuple[list[float], lis
     for _ in range(RUNS):
         for name, app in (("bare", bare), ("ours", ours)):
             runner, url = await _serve(app)
-            seconds, latencies = await _load(url, secret)
+            seconds, latencies = await post_all(url, lazily(_signed(secret), REQUESTS), CONCURRENT)
             await runner.cleanup()
             results[name][0].append(REQUESTS / seconds)
             results[name][1].extend(latencies)

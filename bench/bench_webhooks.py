@@ -15,11 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 
-import aiohttp
 from aiohttp import web
 
 from alert_handlers.alert import Alert
 from alert_handlers.ingest import Ingest
+from bench.load import post_all
 from bot import webhooks
 from tests.tools import free_port
 
@@ -31,9 +31,12 @@ def _alert(node: str) -> dict[str, object]:
             "labels": {"alertname": "KubeNodeNotReady", "node": node}}
 
 
-def _bodies(run: int) -> list[bytes]:
-    return [json.dumps({"version": "4", "groupKey": f"g{i}", "status": "firing", "receiver": "drewburr",
-                        "alerts": [_alert(f"kube{run}-{i}-{j}") for j in range(2)]}).encode()
+HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
+
+def _requests(run: int) -> list[tuple[bytes, dict[str, str]]]:
+    return [(json.dumps({"version": "4", "groupKey": f"g{i}", "status": "firing", "receiver": "drewburr",
+                         "alerts": [_alert(f"kube{run}-{i}-{j}") for j in range(2)]}).encode(), HEADERS)
             for i in range(REQUESTS)]
 
 
@@ -66,23 +69,6 @@ def _serve(setup: Callable[[web.Application], None]) -> tuple[str, Callable[[], 
     return f"http://127.0.0.1:{port}", stop
 
 
-async def _load(url: str, bodies: list[bytes]) -> tuple[float, list[float]]:
-    """(seconds for all, latency of each) with SENDERS requests in flight."""
-    pending = iter(bodies)
-    latencies: list[float] = []
-    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=SENDERS)) as session:
-        async def sender() -> None:
-            for body in pending:
-                start = time.perf_counter()
-                async with session.post(url, data=body, headers=headers) as r:
-                    assert r.status == 202, await r.text()
-                latencies.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(SENDERS)))
-        return time.perf_counter() - start, latencies
-
-
 def _p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
@@ -96,7 +82,8 @@ def main() -> None:
     try:
         for run in range(RUNS):
             for name, url in (("bare", bare_url), ("ours", ours_url)):
-                seconds, latencies = asyncio.run(_load(f"{url}/alerts/alertmanager", _bodies(run)))
+                load = post_all(f"{url}/alerts/alertmanager", _requests(run), SENDERS, ok=202)
+                seconds, latencies = asyncio.run(load)
                 rates[name].append(2 * REQUESTS / seconds)
                 p99s[name].append(_p99(latencies))
     finally:
