@@ -37,7 +37,7 @@ def root(config: Path | None = typer.Option(None, "--config", envvar="DREWBURR_C
 @app.command()
 def serve(ctx: typer.Context) -> None:
     """Run the bot: alert webhooks, /healthz, /readyz and /metrics on server.host:port, and the
-    remediation loop, until SIGTERM or SIGINT. (The Slack app is coming.)"""
+    remediation loop, and the Slack app when slack.mode is socket or http, until SIGTERM or SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(cli_ops.config_path(ctx))

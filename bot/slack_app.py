@@ -40,7 +40,10 @@ class SlackFront:
         self.app = AsyncApp(client=self.client, signing_secret=secret,
                             request_verification_enabled=cfg.mode == "http")
         self.context, self.grants = context, Grants(**settings.permissions.model_dump())
-        self._groups: dict[str, tuple[float, set[str]]] = {}
+        self._handles = {g[1:] for lvl in ("read", "operate", "admin") for g in getattr(self.grants, lvl)
+                         if g.startswith("@")}
+        self._members: dict[str, set[str]] = {}  # handle -> user IDs, as last read
+        self._fetched = float("-inf")
         self.app.command("/drewburr")(self.on_command)
         self.app.action("drewburr_confirm")(self.on_confirm)
         self.app.action("drewburr_cancel")(self.on_cancel)
@@ -53,20 +56,19 @@ class SlackFront:
         task.add_done_callback(self.tasks.discard)
 
     async def _user_groups(self, user: str) -> set[str]:
-        handles = {g[1:] for lvl in ("read", "operate", "admin") for g in getattr(self.grants, lvl)
-                   if g.startswith("@")}
-        if not handles:
+        """The granted `@handle`s the user belongs to; members are read from Slack at most once a minute."""
+        if not self._handles:
             return set()
         now = time.monotonic()
-        if "" not in self._groups or self._groups[""][0] + GROUPS_TTL < now:
+        if self._fetched + GROUPS_TTL < now:
             listing = await self.client.usergroups_list()
-            members: dict[str, set[str]] = {}
+            self._members = {}
             for group in listing["usergroups"]:
-                if group["handle"] in handles:
+                if group["handle"] in self._handles:
                     users = await self.client.usergroups_users_list(usergroup=group["id"])
-                    members[group["handle"]] = set(users["users"])
-            self._groups = {"": (now, set())} | {h: (now, m) for h, m in members.items()}
-        return {h for h, (_, m) in self._groups.items() if h and user in m}
+                    self._members[group["handle"]] = set(users["users"])
+            self._fetched = now
+        return {handle for handle, members in self._members.items() if user in members}
 
     async def _allowed(self, user: str, needed: str) -> bool:
         return allows(self.grants, user, await self._user_groups(user), needed)
