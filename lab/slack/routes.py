@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -20,22 +21,34 @@ if TYPE_CHECKING:
     from lab.slack.app import SlackTwin
 
 Obj = dict[str, Any]
-Call = Callable[[Workspace, Obj, float], Obj]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API call as a method sees it: the twin, the arguments, the caller's token kind."""
+    twin: SlackTwin
+    args: Obj
+    now: float
+    kind: str  # bot | app
+    host: str  # where the caller reached the twin (Socket Mode URLs point back at it)
+
+
+Method = Callable[[Call], Obj]
 BOT, APP = "bot", "app"
 # method -> (token kinds it takes, what it does)
-METHODS: dict[str, tuple[frozenset[str], Call]] = {
-    "auth.test": (frozenset({BOT, APP}), lambda w, a, now: {}),  # answered per token kind below
-    "chat.postMessage": (frozenset({BOT}), lambda w, a, now: w.chat_postMessage(a, now)),
-    "chat.update": (frozenset({BOT}), lambda w, a, now: w.chat_update(a, now)),
-    "chat.postEphemeral": (frozenset({BOT}), lambda w, a, now: w.chat_postEphemeral(a)),
-    "chat.delete": (frozenset({BOT}), lambda w, a, now: w.chat_delete(a)),
-    "conversations.info": (frozenset({BOT}), lambda w, a, now: w.conversations_info(a)),
-    "conversations.history": (frozenset({BOT}), lambda w, a, now: w.conversations_history(a)),
-    "conversations.replies": (frozenset({BOT}), lambda w, a, now: w.conversations_replies(a)),
-    "users.info": (frozenset({BOT}), lambda w, a, now: w.users_info(a)),
-    "usergroups.list": (frozenset({BOT}), lambda w, a, now: w.usergroups_list()),
-    "usergroups.users.list": (frozenset({BOT}), lambda w, a, now: w.usergroups_users_list(a)),
-    "apps.connections.open": (frozenset({APP}), lambda w, a, now: {}),  # needs the request's host
+METHODS: dict[str, tuple[frozenset[str], Method]] = {
+    "auth.test": (frozenset({BOT, APP}), lambda c: c.twin.workspace.auth_test(c.kind)),
+    "chat.postMessage": (frozenset({BOT}), lambda c: c.twin.workspace.chat_postMessage(c.args, c.now)),
+    "chat.update": (frozenset({BOT}), lambda c: c.twin.workspace.chat_update(c.args, c.now)),
+    "chat.postEphemeral": (frozenset({BOT}), lambda c: c.twin.workspace.chat_postEphemeral(c.args)),
+    "chat.delete": (frozenset({BOT}), lambda c: c.twin.workspace.chat_delete(c.args)),
+    "conversations.info": (frozenset({BOT}), lambda c: c.twin.workspace.conversations_info(c.args)),
+    "conversations.history": (frozenset({BOT}), lambda c: c.twin.workspace.conversations_history(c.args)),
+    "conversations.replies": (frozenset({BOT}), lambda c: c.twin.workspace.conversations_replies(c.args)),
+    "users.info": (frozenset({BOT}), lambda c: c.twin.workspace.users_info(c.args)),
+    "usergroups.list": (frozenset({BOT}), lambda c: c.twin.workspace.usergroups_list()),
+    "usergroups.users.list": (frozenset({BOT}), lambda c: c.twin.workspace.usergroups_users_list(c.args)),
+    "apps.connections.open": (frozenset({APP}), lambda c: {"url": c.twin.socket.open_url(c.host)}),
 }
 
 
@@ -91,12 +104,7 @@ async def web_api(request: web.Request) -> web.Response:
         if kind not in kinds:
             raise SlackError("not_allowed_token_type")
         twin.limits.check(method, twin.clock())
-        if method == "auth.test":
-            result = twin.workspace.auth_test(kind)
-        elif method == "apps.connections.open":
-            result = {"url": twin.socket.open_url(request.host)}
-        else:
-            result = call(twin.workspace, args, twin.clock())
+        result = call(Call(twin, args, twin.clock(), kind, request.host))
     except RateLimited as exc:
         return _answer(exc.body(), 429, {"Retry-After": str(exc.retry_after)})
     except SlackError as exc:
