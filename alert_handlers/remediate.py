@@ -1,5 +1,5 @@
 """The remediation loop: each new alert -> a decision on the live topology -> the gates -> what is
-said and journaled. It never waits on a person: approvals go out as requests.
+said and journaled. It never waits on a person.
 
 Today it acts on nothing: evacuation and fencing as automatic operations are not built, so
 a decision that passes every gate is held back by `not-built`, journaled like any other hold
@@ -32,7 +32,6 @@ class Policy:
     cooldown_seconds: float = 1800.0
     paused: Paused | None = None
     blocking_alerts: list[str] = field(default_factory=list)
-    approvals: bool = False  # a front end that can ask a person (Slack buttons) is connected
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,9 @@ class Remediator:
         return Outcome(decision, held, op.id)
 
     def _not_built(self, decision: Decision) -> Hold:
-        if decision.mode == "approve" and not self.policy.approvals:
-            return Hold(gate="approval", reason="this rule asks a person to approve, and no front end that "
-                        "can ask (Slack) is connected")
+        if decision.mode == "approve":
+            return Hold(gate="approval", reason="this rule asks a person to approve, and approval requests "
+                        "for remediation are not built yet (the Slack buttons serve typed commands only)")
         return Hold(gate="not-built", reason=f"automatic {decision.action} is not built yet; by hand: "
                     f"`drewburr drain {decision.blade}` (evacuate) or, once the blade is confirmed off, "
                     "the out-of-service taint on its nodes (fence)")
