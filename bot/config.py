@@ -70,6 +70,8 @@ class SlackConfig(_Section):
 
 class WebhooksConfig(_Section):
     token: SecretStr | None = None
+    grafana_secret: SecretStr | None = Field(None, description="Grafana signs with it (HMAC), not the token")
+    grafana_timestamp_header: str | None = Field(None, description="where Grafana sends its timestamp")
 
 
 class ServerConfig(_Section):

@@ -106,8 +106,11 @@ class Bot:
         token = self.settings.webhooks.token
         if token is None:
             log.warning("webhooks.token is not set: /alerts/* refuse every request")
+        hooks = self.settings.webhooks
         webhooks.add_routes(app, Ingest(self.queue, time.time, observe=self._ingested),
-                            token.get_secret_value() if token else "")
+                            token.get_secret_value() if token else "",
+                            hooks.grafana_secret.get_secret_value() if hooks.grafana_secret else None,
+                            hooks.grafana_timestamp_header)
         checks = {"journal": self._journal_ok, "remediation": self._remediation_ok, "slack": self._slack_ok}
         health.add_routes(app, self.metrics, checks)
         if self.slack is not None and self.settings.slack.mode == "http":

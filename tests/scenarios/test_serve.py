@@ -16,15 +16,16 @@ import pytest
 import requests
 import yaml
 
+from alert_handlers.webhook_auth import grafana_signature
 from infra.journal import OperationStatus
 from infra.journal_sqlite import SqliteJournal
 from infra.operations import run as operations
-from tests.conftest import RunningLab
+from tests.conftest import REFERENCE, RunningLab
 from tests.lab.pve_client import wait_for
 from tests.scenarios.opsctx import DEAD_OWNER, FAST, fault, lab_context
 from tests.tools import free_port
 
-TOKEN = "serve-test-token"
+TOKEN, GRAFANA_SECRET = "serve-test-token", "serve-grafana-secret"
 
 
 class Served:
@@ -59,7 +60,8 @@ def serving(running_lab: RunningLab, tmp_path: Path) -> Iterator[Served]:
     config = yaml.safe_load((running_lab.workdir / "drewburr.yaml").read_text())
     port = free_port()
     config["server"] = {"host": "127.0.0.1", "port": port}
-    config["webhooks"] = {"token": TOKEN}
+    config["webhooks"] = {"token": TOKEN, "grafana_secret": GRAFANA_SECRET,
+                          "grafana_timestamp_header": "X-Grafana-Alerting-Timestamp"}
     config["remediation"] = {"mode": "auto", "hold_seconds": 0, "cooldown_seconds": 1800, "paused": False}
     config["operations"] = FAST
     path = tmp_path / "drewburr.yaml"
@@ -151,3 +153,15 @@ def test_serve_resumes_a_drain_a_previous_life_left_unfinished(running_lab: Runn
     placed = running_lab.call(lambda: {vm.node for vm in running_lab.lab.pve.vms.values()
                                        if vm.name in ("kube03", "kube05")})
     assert "blade3" not in placed
+
+
+def test_grafana_signs_with_the_configured_secret_and_its_timestamp(served: Served) -> None:
+    body = (REFERENCE / "alerts" / "grafana-webhook-example.json").read_bytes()
+    stamp = str(int(time.time()))
+    signed = requests.post(f"{served.url}/alerts/grafana", data=body, timeout=10, headers={
+        "Content-Type": "application/json", "X-Grafana-Alerting-Timestamp": stamp,
+        "X-Grafana-Alerting-Signature": grafana_signature(GRAFANA_SECRET, body, stamp)})
+    assert signed.status_code == 202, signed.text
+    unsigned = requests.post(f"{served.url}/alerts/grafana", data=body, timeout=10,
+                             headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+    assert unsigned.status_code == 401 and unsigned.json() == {"error": "no signature header"}
