@@ -203,6 +203,11 @@ def pod_ready(pod: Obj) -> bool:
     return cond is not None and cond.get("status") == "True"
 
 
+def pod_restarts(pod: Obj) -> int:
+    """The restarts of all its containers, as `kubectl get pods` counts them."""
+    return sum(int(cs.get("restartCount", 0)) for cs in pod.get("status", {}).get("containerStatuses") or [])
+
+
 def node_ready(node: Obj) -> bool:
     cond = condition(node, "Ready")
     return cond is not None and cond.get("status") == "True"

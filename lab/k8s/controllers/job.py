@@ -24,6 +24,7 @@ from lab.k8s.controllers.base import (
     parse_time,
     pod_active,
     pod_ready,
+    pod_restarts,
     set_condition,
     spec_of,
     timestamp,
@@ -50,10 +51,6 @@ def finished(job: Obj) -> str | None:
         if cond is not None and cond.get("status") == "True":
             return kind
     return None
-
-
-def _restarts(pod: Obj) -> int:
-    return sum(int(cs.get("restartCount", 0)) for cs in pod.get("status", {}).get("containerStatuses") or [])
 
 
 class JobController:
@@ -87,7 +84,7 @@ class JobController:
         failed_pods = [p for p in pods if p["status"].get("phase") == "Failed"]
         failed = len(failed_pods)
         if spec.get("template", {}).get("spec", {}).get("restartPolicy") == "OnFailure":
-            failed += sum(_restarts(p) for p in active)
+            failed += sum(pod_restarts(p) for p in active)
         completions = spec.get("completions")
         deadline = spec.get("activeDeadlineSeconds")
         failure = None
