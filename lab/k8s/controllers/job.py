@@ -18,6 +18,7 @@ from lab.k8s.controllers.base import (
     POD,
     Obj,
     condition,
+    condition_true,
     deleting,
     earliest,
     owned_by,
@@ -46,11 +47,7 @@ FAILURES = {
 
 def finished(job: Obj) -> str | None:
     """"Complete" or "Failed" once the Job has that condition."""
-    for kind in ("Complete", "Failed"):
-        cond = condition(job, kind)
-        if cond is not None and cond.get("status") == "True":
-            return kind
-    return None
+    return next((kind for kind in ("Complete", "Failed") if condition_true(job, kind)), None)
 
 
 class JobController:
