@@ -91,6 +91,7 @@ class Documents:
         self.store, self.served = store, served
         self._v2: Obj | None = None
         self._v2_pb: bytes | None = None
+        self._v2_json: bytes | None = None
         self._v3: dict[tuple[str, str], str] = {}
 
     def v2(self) -> Obj:
@@ -99,6 +100,11 @@ class Documents:
             self._v2 = {"swagger": "2.0", "info": _info(), "paths": _paths(resources, False),
                         "definitions": _definitions(self.store, resources)}
         return self._v2
+
+    def v2_json(self) -> bytes:
+        if self._v2_json is None:
+            self._v2_json = json.dumps(self.v2(), separators=(",", ":")).encode()
+        return self._v2_json
 
     def v2_protobuf(self) -> bytes:
         if self._v2_pb is None:
@@ -156,7 +162,7 @@ async def v2(request: web.Request) -> web.Response:
     if kind == "protobuf":
         body, media = docs.v2_protobuf(), openapi_pb.MEDIA_TYPE
     else:
-        body, media = json.dumps(docs.v2(), separators=(",", ":")).encode(), "application/json"
+        body, media = docs.v2_json(), "application/json"
     return web.Response(body=body, content_type=media, headers={"Vary": "Accept"})
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lab.k8s import conversion
-from lab.k8s.controllers.base import condition, parse_time
+from lab.k8s.controllers.base import condition, condition_true, parse_time, pod_restarts
 from lab.k8s.resources import Resource
 
 Obj = dict[str, Any]
@@ -93,7 +93,7 @@ def _pod_status(obj: Obj, now: float) -> str:
 
 
 def _restarts(obj: Obj, now: float) -> int:
-    return sum(c.get("restartCount", 0) for c in obj.get("status", {}).get("containerStatuses") or [])
+    return pod_restarts(obj)
 
 
 def _path(*keys: str, default: Any = "<none>") -> Callable[[Obj, float], Any]:
@@ -157,11 +157,8 @@ def _job_status(obj: Obj, now: float) -> str:
     """The job printer's Status: its terminal condition, else what it is doing."""
     if "deletionTimestamp" in obj["metadata"]:
         return "Terminating"
-    for kind in ("Complete", "Failed", "SuccessCriteriaMet", "FailureTarget", "Suspended"):
-        cond = condition(obj, kind)
-        if cond is not None and cond.get("status") == "True":
-            return kind
-    return "Running"
+    kinds = ("Complete", "Failed", "SuccessCriteriaMet", "FailureTarget", "Suspended")
+    return next((kind for kind in kinds if condition_true(obj, kind)), "Running")
 
 
 def _job_completions(obj: Obj, now: float) -> str:

@@ -198,14 +198,22 @@ def pod_active(pod: Obj) -> bool:
     return not deleting(pod) and pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
 
 
-def pod_ready(pod: Obj) -> bool:
-    cond = condition(pod, "Ready")
+def condition_true(obj: Obj, kind: str) -> bool:
+    cond = condition(obj, kind)
     return cond is not None and cond.get("status") == "True"
+
+
+def pod_ready(pod: Obj) -> bool:
+    return condition_true(pod, "Ready")
+
+
+def pod_restarts(pod: Obj) -> int:
+    """The restarts of all its containers, as `kubectl get pods` counts them."""
+    return sum(int(cs.get("restartCount", 0)) for cs in pod.get("status", {}).get("containerStatuses") or [])
 
 
 def node_ready(node: Obj) -> bool:
-    cond = condition(node, "Ready")
-    return cond is not None and cond.get("status") == "True"
+    return condition_true(node, "Ready")
 
 
 def int_or_percent(value: Any, total: int, round_up: bool) -> int:

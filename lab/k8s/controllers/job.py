@@ -18,12 +18,14 @@ from lab.k8s.controllers.base import (
     POD,
     Obj,
     condition,
+    condition_true,
     deleting,
     earliest,
     owned_by,
     parse_time,
     pod_active,
     pod_ready,
+    pod_restarts,
     set_condition,
     spec_of,
     timestamp,
@@ -45,15 +47,7 @@ FAILURES = {
 
 def finished(job: Obj) -> str | None:
     """"Complete" or "Failed" once the Job has that condition."""
-    for kind in ("Complete", "Failed"):
-        cond = condition(job, kind)
-        if cond is not None and cond.get("status") == "True":
-            return kind
-    return None
-
-
-def _restarts(pod: Obj) -> int:
-    return sum(int(cs.get("restartCount", 0)) for cs in pod.get("status", {}).get("containerStatuses") or [])
+    return next((kind for kind in ("Complete", "Failed") if condition_true(job, kind)), None)
 
 
 class JobController:
@@ -87,7 +81,7 @@ class JobController:
         failed_pods = [p for p in pods if p["status"].get("phase") == "Failed"]
         failed = len(failed_pods)
         if spec.get("template", {}).get("spec", {}).get("restartPolicy") == "OnFailure":
-            failed += sum(_restarts(p) for p in active)
+            failed += sum(pod_restarts(p) for p in active)
         completions = spec.get("completions")
         deadline = spec.get("activeDeadlineSeconds")
         failure = None

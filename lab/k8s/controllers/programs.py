@@ -31,9 +31,6 @@ class Run:
     exit_code: int = 0
     log: tuple[tuple[float, str], ...] = field(default=())
 
-    def lines_until(self, elapsed: float) -> list[str]:
-        return [line for at, line in self.log if at <= elapsed]
-
 
 SERVER = Run(None)
 # image repository -> reader of the container
