@@ -18,12 +18,11 @@ from kubernetes import client, config
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-from lab.scenario import VmSpec
 from tests.conftest import RunningLab
 from tests.lab.kube import kubeconfig
 from tests.lab.pve_client import proxmox, wait_for
 from tests.lab.test_lab_up import _wait_ready
-from tests.unit.lab.k8s_world import homelab
+from tests.unit.lab.k8s_world import homelab, with_spares
 
 SERVER = "https://192.168.1.121:6443"
 
@@ -31,21 +30,7 @@ SERVER = "https://192.168.1.121:6443"
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[RunningLab]:
     """The homelab without workloads, plus two VMs with no K3s yet (kube06, kube07)."""
-    scenario = homelab(workloads="none")
-    spares = [
-        VmSpec(
-            vmid=106 + i,
-            name=f"kube0{6 + i}",
-            blade="blade4",
-            cores=2,
-            memory_gib=2,
-            ipconfig0=f"ip=192.168.1.{126 + i}/24",
-        )
-        for i in range(2)
-    ]
-    with RunningLab(
-        tmp_path / "lab", scenario.model_copy(update={"vms": [*scenario.vms, *spares]}), 100
-    ) as running:
+    with RunningLab(tmp_path / "lab", with_spares(homelab(workloads="none"), 2), 100) as running:
         yield running
 
 
