@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from lab.pve.handlers import Call, answers
+from lab.pve.models import PveCluster
 from lab.pve.routes_qemu import VM
 
 table = web.RouteTableDef()
 AGENT = f"{VM}/agent"
 
 
-@table.get(AGENT)
-@answers
-def qemu_agent_index(c: Call) -> object:
-    return c.pve.qemu_agent_index(c.node, c.vmid, c.now)
+def _command(method: Callable[[PveCluster, str, int, float], object]) -> Callable[[Call], object]:
+    """A route for an agent command that takes no parameters beyond the guest."""
+
+    def qemu_agent_command(c: Call) -> object:
+        return method(c.pve, c.node, c.vmid, c.now)
+
+    return qemu_agent_command
 
 
-@table.post(f"{AGENT}/ping")
-@answers
-def qemu_agent_ping(c: Call) -> object:
-    return c.pve.qemu_agent_ping(c.node, c.vmid, c.now)
+table.get(AGENT)(answers(_command(PveCluster.qemu_agent_index)))
+for _method, _path, _command_method in (
+    ("POST", "ping", PveCluster.qemu_agent_ping),
+    ("GET", "network-get-interfaces", PveCluster.qemu_agent_network_get_interfaces),
+    ("GET", "get-osinfo", PveCluster.qemu_agent_get_osinfo),
+    ("GET", "info", PveCluster.qemu_agent_info),
+    ("GET", "get-host-name", PveCluster.qemu_agent_get_host_name),
+    ("GET", "get-time", PveCluster.qemu_agent_get_time),
+    ("GET", "get-timezone", PveCluster.qemu_agent_get_timezone),
+    ("GET", "get-users", PveCluster.qemu_agent_get_users),
+    ("GET", "get-vcpus", PveCluster.qemu_agent_get_vcpus),
+    ("GET", "get-fsinfo", PveCluster.qemu_agent_get_fsinfo),
+    ("GET", "get-memory-block-info", PveCluster.qemu_agent_get_memory_block_info),
+    ("GET", "get-memory-blocks", PveCluster.qemu_agent_get_memory_blocks),
+    ("POST", "fsfreeze-status", PveCluster.qemu_agent_fsfreeze_status),
+):
+    table.route(_method, f"{AGENT}/{_path}")(answers(_command(_command_method)))
 
 
 @table.post(f"{AGENT}/exec")
@@ -49,76 +68,3 @@ def qemu_agent_file_write(c: Call) -> object:
 def qemu_agent_file_read(c: Call) -> object:
     return c.pve.qemu_agent_file_read(c.node, c.vmid, c.text("file") or "", c.now, count=c.integer("count"),
                                       offset=c.integer("offset") or 0, decode=c.flag("decode") is not False)
-
-
-@table.get(f"{AGENT}/network-get-interfaces")
-@answers
-def qemu_agent_network_get_interfaces(c: Call) -> object:
-    return c.pve.qemu_agent_network_get_interfaces(c.node, c.vmid, c.now)
-
-
-@table.get(f"{AGENT}/get-osinfo")
-@answers
-def qemu_agent_get_osinfo(c: Call) -> object:
-    return c.pve.qemu_agent_get_osinfo(c.node, c.vmid, c.now)
-
-
-@table.get(f"{AGENT}/info")
-@answers
-def qemu_agent_info(c: Call) -> object:
-    return c.pve.qemu_agent_info(c.node, c.vmid, c.now)
-
-
-@table.get(f"{AGENT}/get-host-name")
-@answers
-def qemu_agent_get_host_name(c: Call) -> object:
-    return c.pve.qemu_agent_get_host_name(c.node, c.vmid, c.now)
-
-
-
-@table.get(f"{AGENT}/get-time")
-@answers
-def qemu_agent_get_time(c: Call) -> object:
-    return c.pve.qemu_agent_get_time(c.node, c.vmid, c.now)
-
-
-@table.get(f"{AGENT}/get-timezone")
-@answers
-def qemu_agent_get_timezone(c: Call) -> object:
-    return c.pve.qemu_agent_get_timezone(c.node, c.vmid, c.now)
-
-
-@table.get(f"{AGENT}/get-users")
-@answers
-def qemu_agent_get_users(c: Call) -> object:
-    return c.pve.qemu_agent_get_users(c.node, c.vmid, c.now)
-
-
-@table.get(f"{AGENT}/get-vcpus")
-@answers
-def qemu_agent_get_vcpus(c: Call) -> object:
-    return c.pve.qemu_agent_get_vcpus(c.node, c.vmid, c.now)
-
-
-@table.get(f"{AGENT}/get-fsinfo")
-@answers
-def qemu_agent_get_fsinfo(c: Call) -> object:
-    return c.pve.qemu_agent_get_fsinfo(c.node, c.vmid, c.now)
-
-
-@table.get(f"{AGENT}/get-memory-block-info")
-@answers
-def qemu_agent_get_memory_block_info(c: Call) -> object:
-    return c.pve.qemu_agent_get_memory_block_info(c.node, c.vmid, c.now)
-
-
-@table.get(f"{AGENT}/get-memory-blocks")
-@answers
-def qemu_agent_get_memory_blocks(c: Call) -> object:
-    return c.pve.qemu_agent_get_memory_blocks(c.node, c.vmid, c.now)
-
-
-@table.post(f"{AGENT}/fsfreeze-status")
-@answers
-def qemu_agent_fsfreeze_status(c: Call) -> object:
-    return c.pve.qemu_agent_fsfreeze_status(c.node, c.vmid, c.now)

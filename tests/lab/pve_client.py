@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
+from lab.faults import apply_fault
 from tests.conftest import REFERENCE, RunningLab
 
 T = TypeVar("T")
@@ -20,6 +21,11 @@ def proxmox(lab: RunningLab, token: str = "drewburr", secret: str | None = None)
     host, port = lab.pve_url.removeprefix("https://").split(":")
     return ProxmoxAPI(host, port=int(port), user="root@pam", token_name=token,
                       token_value=secret or lab.server.token_secret, verify_ssl=lab.ca_file)
+
+
+def fault(lab: RunningLab, name: str, target: str | None = None) -> None:
+    """Apply the lab fault `name` to `target` now, on the lab's loop."""
+    lab.call(lambda: apply_fault(lab.lab, name, target, lab.lab.advance()))
 
 
 def wait_for(check: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:

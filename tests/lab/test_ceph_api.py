@@ -11,10 +11,9 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-from lab.faults import apply_fault
 from lab.scenario import load_scenario
 from tests.conftest import REFERENCE, RunningLab
-from tests.lab.pve_client import proxmox, wait_for, wait_task
+from tests.lab.pve_client import fault, proxmox, wait_for, wait_task
 
 OUT_INTERVAL = 30  # lab seconds; 0.6 s real at time scale 50
 
@@ -25,10 +24,6 @@ def lab(tmp_path: Path) -> Iterator[RunningLab]:
     scenario.timings.mon_osd_down_out_interval = OUT_INTERVAL
     with RunningLab(tmp_path / "lab", scenario, time_scale=50) as running:
         yield running
-
-
-def _fault(lab: RunningLab, fault: str, target: str | None = None) -> None:
-    lab.call(lambda: apply_fault(lab.lab, fault, target, lab.lab.advance()))
 
 
 def _checks(api: ProxmoxAPI) -> dict[str, Any]:
@@ -49,7 +44,7 @@ def test_status_has_the_keys_and_types_of_a_real_capture(lab: RunningLab) -> Non
 
 def test_a_stopped_osd_is_down_then_out_after_the_interval(lab: RunningLab) -> None:
     api = proxmox(lab)
-    _fault(lab, "osd-down", "blade2")
+    fault(lab, "osd-down", "blade2")
     check = _checks(api)["OSD_DOWN"]
     assert check["severity"] == "HEALTH_WARN"
     assert check["summary"] == {"message": "1 osds down", "count": 1}
@@ -61,7 +56,7 @@ def test_a_stopped_osd_is_down_then_out_after_the_interval(lab: RunningLab) -> N
     osd = tree["root"]["children"][0]["children"][1]["children"][0]
     assert {k: osd[k] for k in ("id", "name", "host", "status", "in", "type")} == {
         "id": 1, "name": "osd.1", "host": "blade2", "status": "down", "in": 0, "type": "osd"}
-    _fault(lab, "osd-up", "osd.1")
+    fault(lab, "osd-up", "osd.1")
     assert api.cluster.ceph.status.get()["osdmap"]["num_in_osds"] == 4
 
 
@@ -71,7 +66,7 @@ def test_noout_raises_osdmap_flags_and_keeps_a_down_osd_in(lab: RunningLab) -> N
     assert _checks(api)["OSDMAP_FLAGS"]["summary"]["message"] == "noout flag(s) set"
     assert {f["name"]: f["value"] for f in api.cluster.ceph.flags.get()}["noout"] == 1
     assert api.nodes("blade3").ceph.osd.get()["flags"] == "noout"
-    _fault(lab, "osd-down", "blade3")
+    fault(lab, "osd-down", "blade3")
     start = lab.call(lab.lab.clock.now)
     wait_for(lambda: lab.call(lab.lab.clock.now) > start + 2 * OUT_INTERVAL)
     assert api.cluster.ceph.status.get()["osdmap"]["num_in_osds"] == 4
@@ -82,7 +77,7 @@ def test_noout_raises_osdmap_flags_and_keeps_a_down_osd_in(lab: RunningLab) -> N
 
 def test_a_powered_off_blade_downs_its_osd_host_and_monitor(lab: RunningLab) -> None:
     api = proxmox(lab)
-    _fault(lab, "power-off", "blade3")
+    fault(lab, "power-off", "blade3")
     mon = wait_for(lambda: _checks(api).get("MON_DOWN"))
     assert mon["summary"]["message"] == "1/3 mons down, quorum blade1,blade2"
     host = wait_for(lambda: _checks(api).get("OSD_HOST_DOWN"))

@@ -10,9 +10,8 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-from lab.faults import apply_fault
 from tests.conftest import RunningLab
-from tests.lab.pve_client import proxmox, wait_for
+from tests.lab.pve_client import fault, proxmox, wait_for
 
 PG_LINE = re.compile(r"pg [12]\.[0-9a-f]+ is (active\+)?undersized\+degraded[+a-z]*, acting \[\d(,\d)*\]")
 
@@ -25,10 +24,6 @@ def lab(fast_lab: RunningLab) -> RunningLab:
 @pytest.fixture
 def api(fast_lab: RunningLab) -> ProxmoxAPI:
     return proxmox(fast_lab)
-
-
-def _fault(lab: RunningLab, fault: str, target: str) -> None:
-    lab.call(lambda: apply_fault(lab.lab, fault, target, lab.lab.advance()))
 
 
 def _checks(api: ProxmoxAPI) -> dict[str, Any]:
@@ -46,7 +41,7 @@ def _osd(api: ProxmoxAPI, osd_id: int) -> dict[str, Any]:
 
 def test_a_stopped_osd_is_listed_down_and_its_pgs_degraded_with_their_acting_sets(
         lab: RunningLab, api: ProxmoxAPI) -> None:
-    _fault(lab, "osd-down", "osd.2")
+    fault(lab, "osd-down", "osd.2")
     checks = _checks(api)
     down = [d["message"] for d in checks["OSD_DOWN"]["detail"]]
     assert down == ["osd.2 (root=default,host=blade3) is down"]
@@ -82,7 +77,7 @@ def test_stopping_an_osd_is_unsafe_once_pgs_would_go_inactive(lab: RunningLab, a
     ok = _safety(api, "osd", "2", "stop")
     assert ok["safe"] is True
     assert ok["status"].startswith("OSD(s) 2 are ok to stop without reducing availability or risking data")
-    _fault(lab, "osd-down", "osd.1")
+    fault(lab, "osd-down", "osd.1")
     refused = _safety(api, "osd", "2", "stop")
     assert refused["safe"] is False
     assert re.fullmatch(r"unsafe to stop osd\(s\) at this time \(\d+ PGs are or would become offline\)",
@@ -93,7 +88,7 @@ def test_monitors_list_their_quorum_and_stopping_a_second_one_would_break_it(
         lab: RunningLab, api: ProxmoxAPI) -> None:
     assert _safety(api, "mon", "blade2", "stop") == {
         "safe": True, "status": "quorum should be preserved (blade1,blade3) after stopping [blade2]"}
-    _fault(lab, "power-off", "blade3")
+    fault(lab, "power-off", "blade3")
     mons = {m["name"]: m for m in api.nodes("blade1").ceph.mon.get()}
     assert (mons["blade1"]["quorum"], mons["blade1"]["state"]) == (1, "running")
     assert mons["blade3"]["state"] == "stopped" and "quorum" not in mons["blade3"]
@@ -131,7 +126,7 @@ def test_bad_ceph_requests_get_pve_errors(api: ProxmoxAPI, call: Any, status: in
 
 
 def test_a_powered_off_node_does_not_answer_for_its_osd(lab: RunningLab, api: ProxmoxAPI) -> None:
-    _fault(lab, "power-off", "blade4")
+    fault(lab, "power-off", "blade4")
     with pytest.raises(ResourceException) as exc:
         api.nodes("blade4").ceph.osd(3).out.post()
     assert exc.value.status_code == 595

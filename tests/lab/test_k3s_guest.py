@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,12 +16,11 @@ from kubernetes import client, config
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-from lab.scenario import VmSpec
 from tests.conftest import RunningLab
 from tests.lab.kube import kubeconfig
 from tests.lab.pve_client import proxmox, wait_for
-from tests.lab.test_lab_up import _wait_ready
-from tests.unit.lab.k8s_world import homelab
+from tests.lab.test_lab_up import lab_up
+from tests.unit.lab.k8s_world import homelab, with_spares
 
 SERVER = "https://192.168.1.121:6443"
 
@@ -31,21 +28,7 @@ SERVER = "https://192.168.1.121:6443"
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[RunningLab]:
     """The homelab without workloads, plus two VMs with no K3s yet (kube06, kube07)."""
-    scenario = homelab(workloads="none")
-    spares = [
-        VmSpec(
-            vmid=106 + i,
-            name=f"kube0{6 + i}",
-            blade="blade4",
-            cores=2,
-            memory_gib=2,
-            ipconfig0=f"ip=192.168.1.{126 + i}/24",
-        )
-        for i in range(2)
-    ]
-    with RunningLab(
-        tmp_path / "lab", scenario.model_copy(update={"vms": [*scenario.vms, *spares]}), 100
-    ) as running:
+    with RunningLab(tmp_path / "lab", with_spares(homelab(workloads="none"), 2), 100) as running:
         yield running
 
 
@@ -169,24 +152,7 @@ def test_etcd_quorum_loss_fails_the_api_until_a_server_returns(lab: RunningLab, 
 
 def test_the_bare_scenario_has_blades_and_the_template_but_no_k3s(tmp_path: Path) -> None:
     workdir, bare = tmp_path / "lab", Path(__file__).resolve().parents[2] / "lab" / "scenarios" / "bare.yaml"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "lab",
-            "up",
-            "--dir",
-            str(workdir),
-            "--port-base",
-            "0",
-            "--scenario",
-            str(bare),
-        ],
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_ready(workdir, proc)
+    with lab_up(workdir, "--scenario", str(bare)) as proc:
         api = config.new_client_from_config(config_file=str(workdir / "kubeconfig"))
         assert client.CoreV1Api(api).list_node().items == []
         settings = yaml.safe_load((workdir / "drewburr.yaml").read_text())["proxmox"]
@@ -202,6 +168,4 @@ def test_the_bare_scenario_has_blades_and_the_template_but_no_k3s(tmp_path: Path
         guests = pve.cluster.resources.get(type="vm")
         assert [(g["vmid"], g["template"]) for g in guests] == [(9000, 1)]
         assert {n["node"] for n in pve.nodes.get()} == {"blade1", "blade2", "blade3", "blade4"}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
+    assert proc.returncode == 0

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,13 +25,23 @@ def _wait_ready(workdir: Path, proc: subprocess.Popen[bytes], timeout: float = 2
         time.sleep(0.05)
 
 
-def test_lab_up_writes_client_files_and_stops_on_sigterm(tmp_path: Path) -> None:
-    workdir = tmp_path / "lab"
+@contextmanager
+def lab_up(workdir: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`drewburr lab up --dir workdir --port-base 0 *args`, ready; SIGTERM and a 10 s wait on the way out."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "lab", "up", "--dir", str(workdir), "--port-base", "0",
-         "--time-scale", "10"], stderr=subprocess.PIPE)
+        [sys.executable, "-m", "bot", "lab", "up", "--dir", str(workdir), "--port-base", "0", *args],
+        stderr=subprocess.PIPE)
     try:
         _wait_ready(workdir, proc)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+
+
+def test_lab_up_writes_client_files_and_stops_on_sigterm(tmp_path: Path) -> None:
+    workdir = tmp_path / "lab"
+    with lab_up(workdir, "--time-scale", "10") as proc:
         config = yaml.safe_load((workdir / "drewburr.yaml").read_text())
         assert config["proxmox"]["token_id"] == "root@pam!drewburr"
         assert config["proxmox"]["url"].startswith("https://127.0.0.1:")
@@ -44,9 +56,7 @@ def test_lab_up_writes_client_files_and_stops_on_sigterm(tmp_path: Path) -> None
         time.sleep(0.3)
         second = requests.get(status_url, timeout=5).json()["now"]
         assert 10 * 0.3 <= second - first <= 10 * (time.monotonic() - before)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
+    assert proc.returncode == 0
     assert not (workdir / "ready").exists()
 
 
@@ -62,11 +72,7 @@ def test_lab_up_refuses_a_bad_scenario_with_line_and_field(tmp_path: Path) -> No
 
 def test_lab_up_writes_a_kubeconfig_for_a_named_service_account(tmp_path: Path) -> None:
     workdir = tmp_path / "lab"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "lab", "up", "--dir", str(workdir), "--port-base", "0",
-         "--sa-kubeconfig", "drewburr/drewburr"], stderr=subprocess.PIPE)
-    try:
-        _wait_ready(workdir, proc)
+    with lab_up(workdir, "--sa-kubeconfig", "drewburr/drewburr") as proc:
         path = workdir / "kubeconfig-drewburr-drewburr"
         assert yaml.safe_load(path.read_text())["contexts"][0]["context"]["namespace"] == "drewburr"
         api = config.new_client_from_config(config_file=str(path))
@@ -75,9 +81,7 @@ def test_lab_up_writes_a_kubeconfig_for_a_named_service_account(tmp_path: Path) 
         with pytest.raises(client.ApiException) as denied:  # no Role is bound to it yet
             client.CoreV1Api(api).list_node()
         assert denied.value.status == 403
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
+    assert proc.returncode == 0
 
 
 def test_lab_up_refuses_a_malformed_service_account(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
-from tests.lab.pve_client import proxmox, wait_for, wait_task
+from tests.lab.pve_client import agent_up, proxmox, wait_for, wait_task
 
 TOKEN, SECRET = "root@pam!drewburr", "s3cret"
 
@@ -157,7 +157,7 @@ def test_cloud_init_status_waits_until_the_guest_has_booted(api: ProxmoxAPI) -> 
         vm.agent.exec.post(command=["true"])
     assert "VM 105 is not running" in str(caught.value)
     wait_task(api, vm.status.start.post())
-    wait_for(lambda: _pings(vm), 10, "agent up")
+    wait_for(lambda: agent_up(vm), 10, "agent up")
     pid = vm.agent.exec.post(command=["cloud-init", "status", "--wait"])["pid"]
     assert vm.agent("exec-status").get(pid=pid) == {"exited": 0}
     done = wait_for(lambda: (r := vm.agent("exec-status").get(pid=pid))["exited"] and r, 10, "cloud-init")
@@ -169,12 +169,6 @@ def test_cloud_init_status_waits_until_the_guest_has_booted(api: ProxmoxAPI) -> 
     assert _run(vm.agent, ["cloud-init", "status"])["out-data"] == "status: done\n"
 
 
-def _pings(vm) -> bool:  # type: ignore[no-untyped-def]
-    try:
-        vm.agent.ping.post()
-    except ResourceException:
-        return False
-    return True
 
 
 @pytest.fixture

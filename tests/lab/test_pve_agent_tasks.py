@@ -46,15 +46,9 @@ def test_the_agent_of_a_stopped_or_booting_vm_does_not_answer(api: ProxmoxAPI) -
     with pytest.raises(ResourceException) as exc:
         vm.agent.ping.post()
     assert exc.value.status_code == 500 and "QEMU guest agent is not running" in str(exc.value)
-    wait_for(lambda: _pings(api, 105), 5, "guest booted")
+    wait_for(lambda: agent_up(api.nodes("blade3").qemu(105)), 5, "guest booted")
 
 
-def _pings(api: ProxmoxAPI, vmid: int) -> bool:
-    try:
-        api.nodes("blade3").qemu(vmid).agent.ping.post()
-    except ResourceException:
-        return False
-    return True
 
 
 def test_task_status_is_shaped_like_pve_while_running_and_after(api: ProxmoxAPI) -> None:

@@ -9,18 +9,13 @@ import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
-from lab.faults import apply_fault
 from tests.conftest import RunningLab
-from tests.lab.pve_client import proxmox, vm_resource, wait_for, wait_task
+from tests.lab.pve_client import fault, proxmox, vm_resource, wait_for, wait_task
 
 
 @pytest.fixture
 def api(fast_lab: RunningLab) -> ProxmoxAPI:
     return proxmox(fast_lab)
-
-
-def _fault(lab: RunningLab, fault: str, target: str) -> None:
-    lab.call(lambda: apply_fault(lab.lab, fault, target, lab.lab.advance()))
 
 
 def _placed(api: ProxmoxAPI, vmid: int, state: str = "started") -> str | None:
@@ -59,7 +54,7 @@ def test_a_node_affinity_rule_decides_where_a_dead_blades_vm_restarts(
     rule = api.cluster.ha.rules("kube04-home").get()
     assert (rule["nodes"], rule["resources"], rule["order"]) == ("blade2:1,blade4:2", "vm:104", 1)
     assert "strict" not in rule and len(rule["digest"]) == 40
-    _fault(fast_lab, "power-off", "blade4")
+    fault(fast_lab, "power-off", "blade4")
     assert wait_for(lambda: _placed(api, 104), 20, "kube04 recovered") == "blade2"
 
 
@@ -67,12 +62,12 @@ def test_a_strict_rule_leaves_the_vm_stopped_until_its_node_is_back(
         fast_lab: RunningLab, api: ProxmoxAPI) -> None:
     api.cluster.ha.rules.post(rule="pinned", type="node-affinity", resources="vm:104", nodes="blade4",
                               strict=1)
-    _fault(fast_lab, "power-off", "blade4")
+    fault(fast_lab, "power-off", "blade4")
     wait_for(lambda: vm_resource(api, 104).get("hastate") == "recovery", 20, "fenced, then recovery")
     status = api.cluster.ha.status.manager_status.get()["manager_status"]
     assert status["service_status"]["vm:104"]["state"] == "recovery"
     assert status["node_status"]["blade4"] in ("unknown", "fence")
-    _fault(fast_lab, "power-on", "blade4")
+    fault(fast_lab, "power-on", "blade4")
     assert wait_for(lambda: _placed(api, 104), 20, "kube04 back on blade4") == "blade4"
 
 
@@ -93,7 +88,7 @@ def test_a_negative_resource_affinity_rule_keeps_two_vms_apart(fast_lab: Running
     _crm_rounds(fast_lab)
     assert vm_resource(api, 101)["node"] == "blade1"
     # and when blade1 dies kube01 restarts anywhere but beside kube02 (blade2 has the most room)
-    _fault(fast_lab, "power-off", "blade1")
+    fault(fast_lab, "power-off", "blade1")
     assert wait_for(lambda: _placed(api, 101), 20, "kube01 recovered") == "blade4"
 
 

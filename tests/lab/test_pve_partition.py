@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,7 @@ from tests.conftest import RunningLab
 from tests.lab.pve_client import proxmox, vm_resource, wait_for
 from tests.lab.test_lab_cli import _drewburr
 from tests.lab.test_lab_metrics import _scrape, _value
-from tests.lab.test_lab_up import _wait_ready
+from tests.lab.test_lab_up import lab_up
 
 
 @pytest.fixture
@@ -92,10 +89,7 @@ def test_an_unknown_blade_is_refused_naming_the_blades(running_lab: RunningLab) 
 
 def test_the_cli_cuts_a_blade_off_and_rejoins_it(tmp_path: Path) -> None:
     workdir = tmp_path / "lab"
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "lab", "up", "--dir", str(workdir),
-                             "--port-base", "0", "--time-scale", "100"], stderr=subprocess.PIPE)
-    try:
-        _wait_ready(workdir, proc)
+    with lab_up(workdir, "--time-scale", "100"):
         done = _drewburr("fault", "--dir", str(workdir), "lose-quorum", "blade3")
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "blade3 cut off from the cluster (the rest is quorate)"
@@ -104,9 +98,6 @@ def test_the_cli_cuts_a_blade_off_and_rejoins_it(tmp_path: Path) -> None:
         done = _drewburr("fault", "--dir", str(workdir), "lose-quorum", "blade7")
         assert done.returncode == 2
         assert "unknown blade 'blade7'; blades: blade1, blade2, blade3, blade4" in done.stderr
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(10)
 
 
 def test_the_metrics_and_lab_status_show_the_isolated_blade_down(running_lab: RunningLab) -> None:

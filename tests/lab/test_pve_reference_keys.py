@@ -18,9 +18,8 @@ from typing import Any
 
 from proxmoxer import ProxmoxAPI
 
-from lab.faults import apply_fault
 from tests.conftest import REFERENCE, RunningLab
-from tests.lab.pve_client import kind, proxmox, wait_task
+from tests.lab.pve_client import fault, kind, proxmox, wait_task
 
 BAR = 0.97
 MAPS = {"blockstat", "nics", "checks", "module_options", "services"}  # dicts keyed by names
@@ -80,8 +79,8 @@ def _reference(name: str) -> Any:
 
 def _task_statuses(lab: RunningLab, api: ProxmoxAPI) -> dict[str, Any]:
     """A running, an OK and a failed task's status, as the three task captures show."""
-    fault = "qmreboot:some error occurred"
-    lab.call(lambda: apply_fault(lab.lab, "fail-next-task", fault, lab.lab.advance()))
+    failure = "qmreboot:some error occurred"
+    fault(lab, "fail-next-task", failure)
     failed = api.nodes("blade1").qemu(101).status.reboot.post()
     wait_task(api, failed)
     # the captured guest has tags and a balloon target; a reboot applies the pending balloon
@@ -95,7 +94,7 @@ def _task_statuses(lab: RunningLab, api: ProxmoxAPI) -> dict[str, Any]:
 def lab_answers(lab: RunningLab) -> dict[str, Any]:
     api = proxmox(lab)
     # the capture is HEALTH_WARN with details: stop blade4's OSD (no monitor there)
-    lab.call(lambda: apply_fault(lab.lab, "osd-down", "osd.3", lab.lab.advance()))
+    fault(lab, "osd-down", "osd.3")
     calls: dict[str, Callable[[], Any]] = {
         "nodes.json": api.nodes.get,
         "cluster-status.json": api.cluster.status.get,

@@ -8,7 +8,7 @@ from lab.clock import ManualClock
 from lab.k8s.controllers.base import NODE, POD, deleting
 from lab.k8s.models import K8sCluster
 from lab.pve.models import PveCluster
-from lab.scenario import Scenario, load_scenario
+from lab.scenario import Scenario, VmSpec, load_scenario
 
 Obj = dict[str, Any]
 
@@ -18,6 +18,22 @@ def homelab(workloads: str = "default", ha: bool = False) -> Scenario:
     scenario = load_scenario(None)
     vms = [v.model_copy(update={"ha": v.ha and ha}) for v in scenario.vms]
     return scenario.model_copy(update={"vms": vms, "workloads": workloads})
+
+
+def with_spares(scenario: Scenario, spares: int) -> Scenario:
+    """`scenario` plus `spares` VMs on blade4 with no K3s yet: kube06 (192.168.1.126), kube07, ..."""
+    extra = [
+        VmSpec(
+            vmid=106 + i,
+            name=f"kube0{6 + i}",
+            blade="blade4",
+            cores=2,
+            memory_gib=2,
+            ipconfig0=f"ip=192.168.1.{126 + i}/24",
+        )
+        for i in range(spares)
+    ]
+    return scenario.model_copy(update={"vms": [*scenario.vms, *extra]})
 
 
 class World:

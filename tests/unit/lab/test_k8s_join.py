@@ -12,8 +12,7 @@ import pytest
 from lab.k8s import etcd
 from lab.k8s.controllers.base import NODE
 from lab.k8s.join import FlagError, InstallFailed, parse_flags, parse_install
-from lab.scenario import VmSpec
-from tests.unit.lab.k8s_world import World, homelab, running_ready
+from tests.unit.lab.k8s_world import World, homelab, running_ready, with_spares
 
 SERVER = "https://192.168.1.121:6443"
 INSTALL = "curl -sfL https://get.k3s.io | "
@@ -100,19 +99,7 @@ def test_k3s_refuses_flags_it_does_not_know_or_cannot_parse(role, words, message
 
 
 def _world(spares: int = 1, **kw: Any) -> World:
-    scenario = homelab(**kw)
-    extra = [
-        VmSpec(
-            vmid=106 + i,
-            name=f"kube0{6 + i}",
-            blade="blade4",
-            cores=2,
-            memory_gib=2,
-            ipconfig0=f"ip=192.168.1.{126 + i}/24",
-        )
-        for i in range(spares)
-    ]
-    return World(scenario.model_copy(update={"vms": [*scenario.vms, *extra]}))
+    return World(with_spares(homelab(**kw), spares))
 
 
 def _start(w: World, vmid: int, script: str, blade: str = "blade4") -> int:
