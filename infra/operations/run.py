@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from infra import owner
@@ -12,30 +14,47 @@ from infra.operations.machine import Listener, Machine, Step
 from infra.operations.reboot import reboot_all_steps, reboot_steps
 from infra.operations.restore import restore_steps
 
-KINDS = ("drain", "restore", "reboot", "reboot-all")
+StepsFor = Callable[[Context, int, str, dict[str, Any]], list[Step]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of operation: its steps (built again on resume) and the locks it holds."""
+    steps: StepsFor
+    locks: Callable[[str, dict[str, Any]], list[str]] = lambda target, params: [target]
+
+
+KINDS: dict[str, Kind] = {
+    "drain": Kind(lambda ctx, op_id, target, params: drain_steps(ctx, op_id, target)),
+    "restore": Kind(lambda ctx, op_id, target, params:
+                    restore_steps(ctx, target, bool(params.get("migrate_back")))),
+    "reboot": Kind(lambda ctx, op_id, target, params: reboot_steps(ctx, op_id, target)),
+    # `reboot all` names its blades and holds them all
+    "reboot-all": Kind(lambda ctx, op_id, target, params:
+                       reboot_all_steps(ctx, op_id, list(params["blades"])),
+                       lambda target, params: list(params["blades"])),
+}
+
+
+def kind_of(kind: str) -> Kind:
+    if kind not in KINDS:
+        raise ValueError(f"unknown operation kind {kind!r}; kinds: {', '.join(KINDS)}")
+    return KINDS[kind]
 
 
 def steps_for(ctx: Context, kind: str, op_id: int, target: str, params: dict[str, Any]) -> list[Step]:
-    if kind == "drain":
-        return drain_steps(ctx, op_id, target)
-    if kind == "restore":
-        return restore_steps(ctx, target, bool(params.get("migrate_back")))
-    if kind == "reboot":
-        return reboot_steps(ctx, op_id, target)
-    if kind == "reboot-all":
-        return reboot_all_steps(ctx, op_id, list(params["blades"]))
-    raise ValueError(f"unknown operation kind {kind!r}; kinds: {', '.join(KINDS)}")
+    return kind_of(kind).steps(ctx, op_id, target, params)
 
 
-def blades_of(target: str, params: dict[str, Any]) -> list[str]:
-    """The blades an operation locks: `reboot all` names them, the others have one target."""
-    return list(params.get("blades") or [target])
+def locks_of(kind: str, target: str, params: dict[str, Any]) -> list[str]:
+    return kind_of(kind).locks(target, params)
 
 
 async def create(ctx: Context, kind: str, target: str, params: dict[str, Any]) -> OperationStatus:
-    """Journal a new operation and take its blade locks (raises journal.Locked if held)."""
+    """Journal a new operation and take its locks (raises journal.Locked if held)."""
     names = [s.name for s in steps_for(ctx, kind, 0, target, params)]
-    return await ctx.journal.create(kind, target, params, names, blades_of(target, params), now=ctx.clock())
+    locks = locks_of(kind, target, params)
+    return await ctx.journal.create(kind, target, params, names, locks, now=ctx.clock())
 
 
 async def run(ctx: Context, op_id: int, listener: Listener | None = None) -> OperationStatus:
@@ -73,5 +92,5 @@ async def resume(ctx: Context, op_id: int, listener: Listener | None = None) -> 
     op = await ctx.journal.get(op_id)
     if op is None:
         raise KeyError(op_id)
-    await ctx.journal.take_locks(op.id, blades_of(op.target, op.params))
+    await ctx.journal.take_locks(op.id, locks_of(op.kind, op.target, op.params))
     return await run(ctx, op_id, listener)
