@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -rs
 # passed to `drewburr lab`, e.g. make lab ARGS="--time-scale 10 --scenario my.yaml"
 ARGS ?=
 
-.PHONY: lab test lint bench debs venv clean
+.PHONY: lab test lint lock bench debs venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,6 +40,12 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
+
+# requirements.lock: the image's dependencies (the runtime ones, no extras) pinned with their hashes
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements.lock pyproject.toml
 
 test: $(STAMP) debs lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
