@@ -13,12 +13,14 @@ import asyncio
 from infra.operations.context import Context
 
 CEPH_FLAGS = ("/", "Sys.Modify")  # PUT /cluster/ceph/flags/{flag}
+VM = ("VM.Audit", "VM.Migrate")  # GET .../qemu/{vmid}/status/current; GET and POST .../migrate
 K8S_DRAIN = (("patch", "nodes", ""), ("list", "pods", ""), ("create", "pods", "eviction"))
 
 
 def pve_needs(kind: str, blades: list[str], vmids: list[int]) -> list[tuple[str, str]]:
-    """(path, privilege) pairs: noout, the migrations, and for a reboot the blades' power."""
-    needs = [CEPH_FLAGS, *((f"/vms/{vmid}", "VM.Migrate") for vmid in sorted(set(vmids)))]
+    """(path, privilege) pairs: noout, the migrations (and reading the VM's status around each), and for
+    a reboot the blades' power."""
+    needs = [CEPH_FLAGS, *((f"/vms/{vmid}", privilege) for vmid in sorted(set(vmids)) for privilege in VM)]
     if kind in ("reboot", "reboot-all"):
         needs += [(f"/nodes/{blade}", "Sys.PowerMgmt") for blade in blades]
     return needs

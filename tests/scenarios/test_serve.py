@@ -56,8 +56,10 @@ def served(running_lab: RunningLab, tmp_path: Path) -> Iterator[Served]:
 
 
 @contextmanager
-def serving(running_lab: RunningLab, tmp_path: Path) -> Iterator[Served]:
-    config = yaml.safe_load((running_lab.workdir / "drewburr.yaml").read_text())
+def serving(running_lab: RunningLab, tmp_path: Path, base: Path | None = None) -> Iterator[Served]:
+    """serve on a free port with the webhook token and fast remediation, from `base` (else the lab's
+    drewburr.yaml)."""
+    config = yaml.safe_load((base or running_lab.workdir / "drewburr.yaml").read_text())
     port = free_port()
     config["server"] = {"host": "127.0.0.1", "port": port}
     config["webhooks"] = {"token": TOKEN, "grafana_secret": GRAFANA_SECRET,

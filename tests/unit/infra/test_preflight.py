@@ -27,7 +27,9 @@ def _check(path: str, method: str) -> list:
 
 def test_a_drain_needs_what_pve_checks_for_noout_and_each_migration():
     assert pve_needs("drain", ["blade3"], [105, 103, 103]) == [
-        ("/", "Sys.Modify"), ("/vms/103", "VM.Migrate"), ("/vms/105", "VM.Migrate")]
+        ("/", "Sys.Modify"), ("/vms/103", "VM.Audit"), ("/vms/103", "VM.Migrate"), ("/vms/105", "VM.Audit"),
+        ("/vms/105", "VM.Migrate")]
+    assert _check("/nodes/{node}/qemu/{vmid}/status/current", "GET") == ["perm", "/vms/{vmid}", ["VM.Audit"]]
     assert _check("/cluster/ceph/flags/{flag}", "PUT") == ["perm", "/", ["Sys.Modify"]]
     assert _check("/nodes/{node}/qemu/{vmid}/migrate", "POST") == ["perm", "/vms/{vmid}", ["VM.Migrate"]]
 

@@ -1,0 +1,15 @@
+#!/bin/sh
+# drewburr's PVE identity: the DrewburrOperator role (only what its calls check, README: PVE privileges),
+# a user and a privilege-separated API token holding that role on /. Run once on any PVE node, as root.
+#   Sys.Audit      GET /cluster/status, /cluster/ha/status/current, Ceph status, flags and OSD tree
+#   Sys.Modify     PUT /cluster/ceph/flags/noout (on /: PVE checks it there)
+#   Sys.PowerMgmt  POST /nodes/{node}/status command=reboot (reboot)
+#   VM.Audit       GET /nodes/{node}/qemu/{vmid}/status/current (before and after a migration)
+#   VM.Migrate     GET and POST /nodes/{node}/qemu/{vmid}/migrate (drain, restore)
+set -eu
+pveum role add DrewburrOperator --privs "Sys.Audit Sys.Modify Sys.PowerMgmt VM.Audit VM.Migrate"
+pveum user add drewburr@pve --comment "drewburr ChatOps bot"
+pveum acl modify / --users drewburr@pve --roles DrewburrOperator
+# privsep 1: the token holds only its own ACL (the role below), not everything its user may do
+pveum user token add drewburr@pve bot --privsep 1 --comment "drewburr serve"
+pveum acl modify / --tokens 'drewburr@pve!bot' --roles DrewburrOperator
