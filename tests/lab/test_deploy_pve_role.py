@@ -1,0 +1,46 @@
+"""The DrewburrOperator PVE role (deploy/proxmox/drewburr-operator.sh, listed in the README) is exactly
+enough: test_deploy_kubernetes runs every verb with a token holding it; here each privilege, taken away,
+makes the verb that needs it refuse (before anything changes) or fail with PVE's 403."""
+
+from __future__ import annotations
+
+import pytest
+from proxmoxer import ProxmoxAPI
+
+from tests.conftest import RunningLab
+from tests.lab.deployed import ROOT, drewburr, drewburr_config, operator_privileges, pve_token
+from tests.lab.kube import kubeconfig
+from tests.scenarios.opsctx import pve_client
+
+# privilege -> (the verb that needs it, the exit code without it, what it says)
+NEEDED_BY = {
+    "Sys.Audit": ("status", 1, "Permission check failed (/, Sys.Audit)"),
+    "Sys.Modify": ("drain blade3 --yes", 2, "PVE Sys.Modify on /"),
+    "Sys.PowerMgmt": ("reboot blade3 --yes", 2, "PVE Sys.PowerMgmt on /nodes/blade3"),
+    "VM.Audit": ("drain blade3 --yes", 2, "PVE VM.Audit on /vms/103"),
+    "VM.Migrate": ("drain blade3 --yes", 2, "PVE VM.Migrate on /vms/103"),
+}
+
+
+def test_the_readme_lists_the_roles_privileges_and_each_has_a_verb_that_needs_it() -> None:
+    privileges = operator_privileges()
+    assert set(NEEDED_BY) == privileges
+    readme = (ROOT / "README.md").read_text()
+    assert f'--privs "{" ".join(sorted(privileges))}"' in readme
+
+
+def _untouched(pve: ProxmoxAPI) -> None:
+    assert not any(f.get("value") for f in pve.cluster.ceph.flags.get() if f["name"] == "noout")
+    on_blade3 = sorted(e["vmid"] for e in pve.cluster.resources.get(type="vm") if e.get("node") == "blade3")
+    assert on_blade3 == [103, 105]
+
+
+@pytest.mark.parametrize("privilege", sorted(NEEDED_BY))
+def test_without_one_privilege_its_verb_is_refused(kube_lab: RunningLab, tmp_path, privilege: str) -> None:
+    secret = pve_token(kube_lab, operator_privileges() - {privilege})
+    config = drewburr_config(kube_lab, tmp_path / "drewburr.yaml", kubeconfig(kube_lab), secret)
+    line, exit_code, says = NEEDED_BY[privilege]
+    code, out = drewburr(config, line)
+    assert code == exit_code, out
+    assert says in " ".join(out.split()), out
+    _untouched(pve_client(kube_lab))
