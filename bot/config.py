@@ -122,6 +122,12 @@ class OperationsConfig(_Section):
     boot_timeout_seconds: float = Field(900, gt=0)
 
 
+class LogConfig(_Section):
+    format: Literal["json", "text"] = Field("json", description="json: one object per line, for a log "
+                                           "pipeline; text: for a terminal")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DREWBURR_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -138,6 +144,23 @@ class Settings(BaseSettings):
     remediation: RemediationConfig = Field(default_factory=RemediationConfig)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, wherever it sits: the logs mask each of them."""
+        found: list[str] = []
+
+        def walk(value: object) -> None:
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    walk(getattr(value, name))
+            elif isinstance(value, list | tuple):
+                for item in value:
+                    walk(item)
+        walk(self)
+        return [s for s in found if s]
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -83,6 +83,11 @@ class K8sGateway:
         return self.caller.total
 
     # -- reads (raw JSON lists)
+    async def version(self) -> Json:
+        """The API server's version: the cheapest call that proves it answers us."""
+        return await self.caller.read("version", lambda: _json(
+            client.VersionApi(self.api).get_code(_preload_content=False)))
+
     async def list_nodes(self) -> list[Json]:
         return (await self.caller.read("list nodes", lambda: _json(
             self.core.list_node(_preload_content=False))))["items"]
