@@ -40,6 +40,7 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: $(STAMP) debs lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -8,7 +8,7 @@ dependency that hangs is reported as down, it does not hang the probe.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -28,7 +28,7 @@ async def _outcome(check: Check) -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
-def add_routes(app: web.Application, metrics: Metrics, checks: dict[str, Check]) -> None:
+def add_routes(app: web.Application, metrics: Metrics, checks: Mapping[str, Check]) -> None:
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok\n")
 

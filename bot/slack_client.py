@@ -41,7 +41,7 @@ class SlackClient(AsyncWebClient):
         super().__init__(retry_handlers=handlers, **kwargs)
         self.metrics = metrics
 
-    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         try:
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as exc:

@@ -112,7 +112,8 @@ class K8sGateway:
     async def can_i(self, verb: str, resource: str, subresource: str = "", group: str = "") -> bool | None:
         """A SelfSubjectAccessReview (`kubectl auth can-i`); None when it cannot tell (the server does
         not serve reviews, or this identity may not ask)."""
-        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        # a plain dict: the client serializes it as is (its stubs ask for the model class)
+        body: Any = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                 "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group,
                                                 "subresource": subresource}}}
         try:
@@ -204,7 +205,7 @@ class K8sGateway:
                         resource_version: str | None = None) -> Json:
         """Create the Lease, or take/renew it at `resource_version` (Conflict if someone else did)."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        body: Any = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                 "metadata": {"name": name, "namespace": namespace},
                 "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration_seconds,
                          "renewTime": now, "acquireTime": now}}

@@ -27,4 +27,5 @@ def test_the_readme_claims_no_folder_that_does_not_exist():
 
 def test_the_config_reference_is_current():
     from bot.config_reference import reference
-    assert (ROOT / "docs" / "config.md").read_text() == reference(), "docs/config.md is stale: run `make docs`"
+    stale = "docs/config.md is stale: run `make docs`"
+    assert (ROOT / "docs" / "config.md").read_text() == reference(), stale
