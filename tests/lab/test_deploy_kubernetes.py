@@ -4,6 +4,7 @@ DrewburrOperator role) and succeed; and each RBAC rule, removed, causes a 403: l
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from kubernetes import client
 
 from infra.errors import GatewayError
 from infra.gateways.k8s import K8sGateway
+from infra.journal import StepRecord
+from infra.journal_sqlite import SqliteJournal
 from tests.conftest import RunningLab
 from tests.lab.deployed import (
     BASE,
@@ -32,7 +35,7 @@ from tests.lab.deployed import (
 )
 from tests.lab.kube import Kubectl
 from tests.lab.pve_client import wait_for
-from tests.scenarios.opsctx import fault
+from tests.scenarios.opsctx import DEAD_OWNER, fault
 from tests.scenarios.test_serve import serving
 
 
@@ -98,36 +101,78 @@ def test_every_built_in_object_is_valid_for_the_labs_kubernetes(kubectl: Kubectl
 
 
 # -- every verb, as the ServiceAccount and the DrewburrOperator token. A verb another part adds is one
-# more row: its CLI line and what must hold after it (the rows run in order on one lab).
-def _no_errors(out: str) -> None:
-    assert json.loads(out)["errors"] == [], out
+# more row: its CLI line (with {op}, the ID `before` returns), and what must hold after it. The rows run in
+# order on one lab and one journal.
+Then = Callable[[str, Path], None]  # (the verb's output, the config): what must hold after it
+
+
+def _json_holds(check: Callable[[Any], bool]) -> Then:
+    def then(out: str, _: Path) -> None:
+        assert check(json.loads(out)), out
+    return then
+
+
+def _journal(config: Path) -> SqliteJournal:
+    return SqliteJournal(Path(yaml.safe_load(config.read_text())["journal"]["path"]))
+
+
+def _drain_killed_after_migrating(config: Path) -> int:
+    """The last drain as if its process died after migrating: evict, migrate and mark run again."""
+    async def interrupt() -> int:
+        journal = _journal(config)
+        op = next(o for o in await journal.list(100) if o.kind == "drain")
+        for name in ("evict", "migrate", "mark"):
+            await journal.record_step(op.id, StepRecord(name=name, outcome="running", attempts=1))
+        await journal.set_phase(op.id, "Running", now=2, owner=DEAD_OWNER)
+        await journal.take_locks(op.id, [op.target])
+        return op.id
+    return asyncio.run(interrupt())
+
+
+def _drain_left_by_a_dead_process(config: Path) -> int:
+    async def create() -> int:
+        journal = _journal(config)
+        op = await journal.create("drain", "blade4", {}, ["plan"], ["blade4"], now=1)
+        await journal.set_phase(op.id, "Running", now=2, owner=DEAD_OWNER)
+        return op.id
+    return asyncio.run(create())
+
+
+def _last_is(phase: str) -> Then:
+    def then(out: str, config: Path) -> None:
+        last = asyncio.run(_journal(config).list(1))[0]
+        assert last.phase == phase, (out, last)
+    return then
 
 
 @dataclass(frozen=True)
 class Verb:
     line: str
-    then: Callable[[str], None] | None = None
+    then: Then | None = None
+    before: Callable[[Path], int] | None = None  # sets the journal up; its result is {op} in the line
 
 
 VERBS = [
-    Verb("status --json", _no_errors),
-    Verb("plan blade3 --json", lambda out: None if json.loads(out)["ok"] else pytest.fail(out)),
+    Verb("status --json", _json_holds(lambda s: s["errors"] == [])),
+    Verb("plan blade3 --json", _json_holds(lambda p: p["ok"])),
     Verb("drain blade3 --yes"),
-    Verb("status --json", lambda out: None if json.loads(out)["maintenance"] else pytest.fail(out)),
+    Verb("status --json", _json_holds(lambda s: [m["blade"] for m in s["maintenance"]] == ["blade3"])),
+    Verb("ops resume {op} --yes", _last_is("Succeeded"), before=_drain_killed_after_migrating),
     Verb("restore blade3 --yes"),
     Verb("reboot blade2 --yes"),
-    Verb("ops list --json", lambda out: None if len(json.loads(out)) == 3 else pytest.fail(out)),
+    Verb("ops list --json", _json_holds(lambda ops: [o["phase"] for o in ops] == ["Succeeded"] * 3)),
     Verb("ops show 1"),
-    Verb("ops resume"),
+    Verb("ops cancel {op} --yes", _last_is("Cancelled"), before=_drain_left_by_a_dead_process),
 ]
 
 
 @pytest.mark.parametrize("verb", VERBS, ids=[v.line for v in VERBS])
 def test_every_verb_succeeds_as_the_service_account(deployed: Deployed, verb: Verb) -> None:
-    code, out = drewburr(deployed.config, verb.line)
+    line = verb.line.format(op=verb.before(deployed.config)) if verb.before else verb.line
+    code, out = drewburr(deployed.config, line)
     assert code == 0, out
     if verb.then:
-        verb.then(out)
+        verb.then(out, deployed.config)
 
 
 def test_remediation_runs_as_the_service_account(deployed: Deployed, tmp_path: Path) -> None:
