@@ -7,6 +7,8 @@ folder the Dockerfile forgets to copy fails this test as it would fail `docker b
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,6 +17,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
+
+from tests.lab.pve_client import wait_for
+from tests.tools import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LEFT_OUT = ("cryptography", "kubernetes_validate", "pytest")  # the lab's and the tests' packages
@@ -75,3 +81,35 @@ def test_the_locked_install_runs_serve_and_leaves_the_lab_out(tmp_path: Path):
                          text=True, timeout=120)
     assert lab.returncode == 2 and "drewburr[lab]" in lab.stderr, lab.stderr
     assert not (tmp_path / "lab").exists()
+    healthcheck_passes_while_serve_runs(venv, tmp_path)
+
+
+def healthcheck(venv: Path, port: int) -> int:
+    """The Dockerfile's HEALTHCHECK command (its python is the venv's), against `port`."""
+    match = re.search(r"(?ms)^HEALTHCHECK .*?CMD (\[.*?\])$", (ROOT / "Dockerfile").read_text())
+    assert match, "no HEALTHCHECK ... CMD [...] in the Dockerfile"
+    command = json.loads(match[1])
+    assert command[0] == "python"
+    env = {**os.environ, "DREWBURR_SERVER__PORT": str(port)}
+    return subprocess.run([str(venv / "bin" / "python"), *command[1:]], env=env, capture_output=True,
+                          timeout=30).returncode
+
+
+def healthcheck_passes_while_serve_runs(venv: Path, tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "drewburr.yaml"
+    config.write_text(yaml.safe_dump({
+        "proxmox": {"url": f"https://127.0.0.1:{free_port()}", "token_id": "drewburr@pve!bot",
+                    "token_secret": "x"},
+        "slack": {"mode": "off"}, "server": {"host": "127.0.0.1", "port": port},
+        "journal": {"path": str(tmp_path / "journal.sqlite")}}))
+    serve = subprocess.Popen([str(venv / "bin" / "drewburr"), "--config", str(config), "serve"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: serve.poll() is not None or healthcheck(venv, port) == 0, timeout=60,
+                        what="the HEALTHCHECK to pass")
+        assert serve.poll() is None, "serve stopped"
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+    assert healthcheck(venv, port) != 0  # and it fails once nothing answers
