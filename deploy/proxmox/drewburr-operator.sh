@@ -4,7 +4,8 @@
 #   Sys.Audit      GET /cluster/status, /cluster/ha/status/current, Ceph status, flags and OSD tree
 #   Sys.Modify     PUT /cluster/ceph/flags/noout (on /: PVE checks it there)
 #   Sys.PowerMgmt  POST /nodes/{node}/status command=reboot (reboot)
-#   VM.Audit       GET /nodes/{node}/qemu/{vmid}/status/current (before and after a migration)
+#   VM.Audit       the VMs in GET /cluster/resources (PVE leaves out the others: a blade would look
+#                  empty), GET /nodes/{node}/qemu/{vmid}/status/current around a migration
 #   VM.Migrate     GET and POST /nodes/{node}/qemu/{vmid}/migrate (drain, restore)
 set -eu
 pveum role add DrewburrOperator --privs "Sys.Audit Sys.Modify Sys.PowerMgmt VM.Audit VM.Migrate"

@@ -78,3 +78,29 @@ def authorizer(privileges: Mapping[str, frozenset[str]]) -> Authorize:
         check_api2_permissions(info.get("permissions"), privileges.get(request.get(USER_KEY, "")), params)
 
     return authorize
+
+
+# extract_node_stats(..., $exclude_stats) leaves these out of a node's entry (PVE::API2Tools)
+NODE_STATS = frozenset({"uptime", "cpu", "mem", "disk", "maxcpu", "maxmem", "maxdisk"})
+
+
+Entry = dict[str, Any]
+
+
+def visible_resources(entries: list[Entry], privileges: frozenset[str] | None) -> list[Entry]:
+    """What `GET /cluster/resources` shows the caller (pve-manager's Cluster.pm): a guest only with
+    VM.Audit, a storage only with Datastore.Audit, a node always but without its stats unless Sys.Audit.
+    No error either way: a token short of VM.Audit just sees no VMs."""
+    if privileges is None:
+        return entries
+    shown = []
+    for entry in entries:
+        kind = entry.get("type")
+        if (kind in ("qemu", "lxc") and "VM.Audit" not in privileges) or (
+                kind == "storage" and "Datastore.Audit" not in privileges):
+            continue
+        if kind == "node" and "Sys.Audit" not in privileges:
+            entry = {k: v for k, v in entry.items() if k not in NODE_STATS}
+        shown.append(entry)
+    return shown
+

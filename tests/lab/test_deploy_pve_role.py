@@ -17,7 +17,7 @@ NEEDED_BY = {
     "Sys.Audit": ("status", 1, "Permission check failed (/, Sys.Audit)"),
     "Sys.Modify": ("drain blade3 --yes", 2, "PVE Sys.Modify on /"),
     "Sys.PowerMgmt": ("reboot blade3 --yes", 2, "PVE Sys.PowerMgmt on /nodes/blade3"),
-    "VM.Audit": ("drain blade3 --yes", 2, "PVE VM.Audit on /vms/103"),
+    "VM.Audit": ("reboot blade3 --yes", 2, "PVE VM.Audit on /vms"),  # it would see blade3 empty
     "VM.Migrate": ("drain blade3 --yes", 2, "PVE VM.Migrate on /vms/103"),
 }
 
