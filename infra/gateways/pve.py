@@ -7,9 +7,7 @@ not. Tasks are polled on the node their UPID names.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -172,14 +170,10 @@ class PveGateway:
         """`reboot` or `shutdown` a blade."""
         return await self.post(f"nodes/{node}/status", command=command)
 
-    async def wait_task(self, upid: str, within: float = 600, poll: float = 1.0) -> TaskResult:
-        """Poll the task on its node until it stops; Unavailable if it outlives `within` seconds."""
-        deadline = time.monotonic() + within
-        while True:
-            status = await self.task_status(upid)
-            if status.get("status") == "stopped":
-                return TaskResult(upid=upid, node=upid_node(upid),
-                                  exitstatus=redact(status.get("exitstatus") or "unknown"))
-            if time.monotonic() >= deadline:
-                raise Unavailable(SYSTEM, f"task {upid} still running after {within:.0f}s", url=self.url)
-            await asyncio.sleep(poll)
+    async def task_result(self, upid: str) -> TaskResult | None:
+        """The task's exit status once it has stopped; None while it runs (polled on its node)."""
+        status = await self.task_status(upid)
+        if status.get("status") != "stopped":
+            return None
+        exitstatus = redact(status.get("exitstatus") or "unknown")
+        return TaskResult(upid=upid, node=upid_node(upid), exitstatus=exitstatus)

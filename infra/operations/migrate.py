@@ -27,20 +27,20 @@ async def _where(ctx: Context, vmid: int) -> tuple[str, str, str | None, set[str
     raise Fatal(f"VM {vmid} is gone from /cluster/resources")
 
 
-async def _settle(ctx: Context, vmid: int, deadline: float) -> tuple[str, str]:
+async def _settle(ctx: Context, vmid: int) -> tuple[str, str]:
     """Wait out a migration already under way (a resumed operation); returns (blade, status)."""
-    while True:
-        blade, status, lock, _ = await _where(ctx, vmid)
-        if lock != MIGRATING:
-            return blade, status
-        if ctx.past(deadline):
-            raise Fatal(f"VM {vmid} is still locked ({lock}) by a migration")
-        await ctx.sleep()
+    seen: list[str | None] = [None]
+
+    async def unlocked() -> tuple[str, str] | None:
+        blade, status, seen[0], _ = await _where(ctx, vmid)
+        return (blade, status) if seen[0] != MIGRATING else None
+    return await ctx.poll_until(unlocked, ctx.options.migration_timeout_seconds,
+                                lambda: f"VM {vmid} to be unlocked (lock {seen[0]}) by a migration")
 
 
 async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
-    deadline = ctx.deadline(ctx.options.migration_timeout_seconds)
-    source, status = await _settle(ctx, vmid, deadline)
+    timeout = ctx.options.migration_timeout_seconds
+    source, status = await _settle(ctx, vmid)
     if source == target:
         return f"{vmid} already on {target}"
     current = await ctx.pve.vm_status(source, vmid)
@@ -48,13 +48,15 @@ async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
         raise Fatal(f"VM {vmid} is locked ({current['lock']}) on {source}")
     online = current.get("status", status) == "running"
     upid = await ctx.pve.migrate_vm(source, vmid, target, online=online)
-    result = await ctx.pve.wait_task(upid, within=ctx.options.migration_timeout_seconds,
-                                     poll=ctx.options.poll_seconds)
+    result = await ctx.poll_until(lambda: ctx.pve.task_result(upid), timeout, f"migration task {upid} to end")
     if not result.ok:
         await _failed(ctx, vmid, source, target, result.exitstatus)
     _, kind, started = upid_fields(upid)
-    while True:
+    seen = [f"{source}, {status}"]
+
+    async def arrived() -> str | None:
         blade, now_status, lock, up = await _where(ctx, vmid)
+        seen[0] = f"{blade}, {now_status}, lock {lock}"
         if target not in up and lock is None:  # it died under us: plan again rather than wait it out
             raise Retryable(f"target {target} went offline while VM {vmid} moved; VM {vmid} is on "
                             f"{blade} ({now_status}): planning a new target", delay=ctx.options.poll_seconds)
@@ -62,10 +64,8 @@ async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
             return f"{vmid} {source} -> {target}"
         if kind == "hamigrate":
             await _ha_migration_failed(ctx, vmid, source, target, started)
-        if ctx.past(deadline):
-            raise Fatal(f"VM {vmid} not on {target} after {ctx.options.migration_timeout_seconds:.0f}s "
-                        f"(on {blade}, {now_status}, lock {lock})")
-        await ctx.sleep()
+        return None
+    return await ctx.poll_until(arrived, timeout, lambda: f"VM {vmid} to run on {target} (on {seen[0]})")
 
 
 async def _ha_migration_failed(ctx: Context, vmid: int, source: str, target: str, since: int) -> None:

@@ -62,7 +62,8 @@ async def run(ctx: Context, op_id: int, listener: Listener | None = None) -> Ope
     if op is None:
         raise KeyError(op_id)
     steps = steps_for(ctx, op.kind, op.id, op.target, op.params)
-    return await Machine(ctx.journal, clock=ctx.clock, listener=listener).run(op_id, steps)
+    return await Machine(ctx.journal, clock=ctx.clock, sleep=ctx.sleeper, listener=listener,
+                         poll=ctx.options.poll_seconds).run(op_id, steps)
 
 
 async def interrupted(ctx: Context) -> list[OperationStatus]:
