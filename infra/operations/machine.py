@@ -30,7 +30,9 @@ class Step:
     run: Callable[[], Awaitable[str | None]]  # returns a short message for the journal
 
 
-Listener = Callable[[OperationStatus, StepRecord], None]
+# Progress, for any front end (rich on the CLI, the console, Slack): awaited at every step transition.
+# A listener that fails is logged and does not fail the operation.
+Listener = Callable[[OperationStatus, StepRecord], Awaitable[None]]
 
 
 __all__ = ["Cancelled", "Listener", "Machine", "Step"]
@@ -51,7 +53,10 @@ class Machine:
         if self.listener:
             op = await self.journal.get(op_id)
             assert op is not None
-            self.listener(op, step)
+            try:
+                await self.listener(op, step)
+            except Exception:
+                log.exception("a progress listener of operation %s failed", op_id)
 
     async def run(self, op_id: int, steps: list[Step]) -> OperationStatus:
         """Run every step not yet done; the operation ends Succeeded, Failed or Cancelled."""
