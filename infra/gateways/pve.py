@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from infra.errors import Conflict, GatewayError, NotFound, Unavailable, cause, redact
 from infra.gateways._calls import Caller
+from infra.gateways.pve_models import Resource, Task, VmStatus
 
 log = logging.getLogger(__name__)
 SYSTEM = "pve"
@@ -134,7 +135,11 @@ class PveGateway:
         return await self.get("version")
 
     async def cluster_resources(self, type: str | None = None) -> list[dict[str, Any]]:
+        """The raw list, for the topology parsers; steps use `resources`."""
         return await self.get("cluster/resources", type=type)
+
+    async def resources(self, type: str | None = None) -> list[Resource]:
+        return [Resource.model_validate(e) for e in await self.cluster_resources(type)]
 
     async def cluster_status(self) -> list[dict[str, Any]]:
         return await self.get("cluster/status")
@@ -142,8 +147,8 @@ class PveGateway:
     async def ha_status(self) -> list[dict[str, Any]]:
         return await self.get("cluster/ha/status/current")
 
-    async def vm_status(self, node: str, vmid: int) -> dict[str, Any]:
-        return await self.get(f"nodes/{node}/qemu/{vmid}/status/current")
+    async def vm_status(self, node: str, vmid: int) -> VmStatus:
+        return VmStatus.model_validate(await self.get(f"nodes/{node}/qemu/{vmid}/status/current"))
 
     async def migrate_preconditions(self, node: str, vmid: int, target: str) -> dict[str, Any]:
         return await self.get(f"nodes/{node}/qemu/{vmid}/migrate", target=target)
@@ -157,9 +162,9 @@ class PveGateway:
     async def task_status(self, upid: str) -> dict[str, Any]:
         return await self.get(f"nodes/{upid_node(upid)}/tasks/{upid}/status")
 
-    async def node_tasks(self, node: str, **filters: Any) -> list[dict[str, Any]]:
-        """`GET /nodes/{node}/tasks` (newest first); a finished task's `status` is its exit status."""
-        return await self.get(f"nodes/{node}/tasks", **filters)
+    async def node_tasks(self, node: str, **filters: Any) -> list[Task]:
+        """`GET /nodes/{node}/tasks` (newest first)."""
+        return [Task.model_validate(t) for t in await self.get(f"nodes/{node}/tasks", **filters)]
 
     # -- changes
     async def migrate_vm(self, node: str, vmid: int, target: str, online: bool = True) -> str:

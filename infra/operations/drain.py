@@ -100,10 +100,10 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "",
         done = []
         for name in record.nodes:
             try:
-                node = await ctx.k8s.get_node(name)
+                node = await ctx.k8s.node_info(name)
             except NotFound:  # deleted since the plan: nothing to cordon, no pod to evict
                 continue
-            if node.get("spec", {}).get("unschedulable"):
+            if node.unschedulable:
                 continue
             record.cordoned = sorted({*record.cordoned, name})
             await ctx.journal.put_maintenance(record)
@@ -111,7 +111,7 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "",
                 await ctx.k8s.cordon(name)
             except GatewayError as exc:
                 if not isinstance(exc, Unavailable):
-                    if not (await ctx.k8s.get_node(name)).get("spec", {}).get("unschedulable"):
+                    if not (await ctx.k8s.node_info(name)).unschedulable:
                         record.cordoned.remove(name)
                     await _settle_record(ctx, record, op_id)
                 raise

@@ -19,11 +19,11 @@ MIGRATING = "migrate"
 
 async def _where(ctx: Context, vmid: int) -> tuple[str, str, str | None, set[str]]:
     """(blade, status, lock) of a VM and the blades online, from one /cluster/resources read."""
-    entries = await ctx.pve.cluster_resources()
-    online = {e["node"] for e in entries if e.get("type") == "node" and e.get("status") == "online"}
+    entries = await ctx.pve.resources()
+    online = {e.node for e in entries if e.online and e.node}
     for entry in entries:
-        if entry.get("type") == "qemu" and int(entry.get("vmid", -1)) == vmid:
-            return entry["node"], entry.get("status", "unknown"), entry.get("lock") or None, online
+        if entry.type == "qemu" and entry.vmid == vmid and entry.node:
+            return entry.node, entry.status, entry.lock or None, online
     raise Fatal(f"VM {vmid} is gone from /cluster/resources")
 
 
@@ -44,9 +44,9 @@ async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
     if source == target:
         return f"{vmid} already on {target}"
     current = await ctx.pve.vm_status(source, vmid)
-    if current.get("lock"):
-        raise Fatal(f"VM {vmid} is locked ({current['lock']}) on {source}")
-    online = current.get("status", status) == "running"
+    if current.lock:
+        raise Fatal(f"VM {vmid} is locked ({current.lock}) on {source}")
+    online = current.status == "running"
     upid = await ctx.pve.migrate_vm(source, vmid, target, online=online)
     result = await ctx.poll_until(lambda: ctx.pve.task_result(upid), timeout, f"migration task {upid} to end")
     if not result.ok:
@@ -71,9 +71,8 @@ async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
 async def _ha_migration_failed(ctx: Context, vmid: int, source: str, target: str, since: int) -> None:
     """The HA manager's own `qmigrate` task for the VM, if it already ended in an error."""
     for task in await ctx.pve.node_tasks(source, vmid=vmid, typefilter="qmigrate", source="all", limit=5):
-        status = task.get("status")
-        if int(task.get("starttime", 0)) >= since and task.get("endtime") and status:
-            result = TaskResult(upid=task["upid"], node=source, exitstatus=str(status))
+        if task.starttime >= since and task.endtime and task.status:
+            result = TaskResult(upid=task.upid, node=source, exitstatus=task.status)
             if not result.ok:
                 await _failed(ctx, vmid, source, target, result.exitstatus)
 

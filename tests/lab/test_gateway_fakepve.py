@@ -31,7 +31,7 @@ async def test_reads_parse_into_the_snapshot_models(pve):
     ceph = CephGateway(pve)
     health = parse_ceph(await ceph.status(), await ceph.flags(), await ceph.osd_tree("blade1"))
     assert health.health == "HEALTH_OK" and health.osds[0].host == "blade1"
-    assert (await pve.vm_status("blade1", 101))["status"] == "running"
+    assert (await pve.vm_status("blade1", 101)).status == "running"
     assert await pve.node_tasks("blade1", vmid=101, typefilter="qmigrate", source="all", limit=5) == []
 
 
