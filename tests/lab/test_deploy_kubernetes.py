@@ -18,6 +18,7 @@ import requests
 import yaml
 from kubernetes import client
 
+from commands.grammar import VERBS as GRAMMAR
 from infra.errors import GatewayError
 from infra.gateways.k8s import K8sGateway
 from infra.journal import StepRecord
@@ -162,8 +163,15 @@ VERBS = [
     Verb("reboot blade2 --yes"),
     Verb("ops list --json", _json_holds(lambda ops: [o["phase"] for o in ops] == ["Succeeded"] * 3)),
     Verb("ops show 1"),
+    Verb("ops audit"),
     Verb("ops cancel {op} --yes", _last_is("Cancelled"), before=_drain_left_by_a_dead_process),
 ]
+
+
+def test_every_verb_of_the_grammar_has_a_row() -> None:
+    rows = {" ".join(v.line.split()[:2]) if v.line.startswith("ops ") else v.line.split()[0] for v in VERBS}
+    missing = set(GRAMMAR) - rows - {"help"}
+    assert not missing, f"add a row to VERBS for {sorted(missing)}: run it as the deployed ServiceAccount"
 
 
 @pytest.mark.parametrize("verb", VERBS, ids=[v.line for v in VERBS])
