@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -70,3 +71,10 @@ def drewburr(config: Path, line: str) -> tuple[int, str]:
     """`drewburr --config CONFIG LINE...`: exit code and output."""
     result = CliRunner().invoke(app, ["--config", str(config), *line.split()], env={"COLUMNS": "120"})
     return result.exit_code, result.output
+
+
+@dataclass(frozen=True)
+class Deployed:
+    lab: RunningLab
+    config: Path  # drewburr.yaml with the ServiceAccount's kubeconfig and the DrewburrOperator token
+    kubeconfig: Path  # the ServiceAccount's

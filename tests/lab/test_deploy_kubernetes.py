@@ -1,13 +1,12 @@
 """deploy/kubernetes on the lab: `kubectl apply -k` of the example overlay with default validation,
 then every verb and remediation run as the drewburr ServiceAccount (and a PVE token holding exactly the
-DrewburrOperator role) and succeed; and each RBAC rule, removed, causes a 403: least privilege proven."""
+DrewburrOperator role) and succeed."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,53 +18,20 @@ import yaml
 from kubernetes import client
 
 from commands.grammar import VERBS as GRAMMAR
-from infra.errors import GatewayError
-from infra.gateways.k8s import K8sGateway
 from infra.journal import StepRecord
 from infra.journal_sqlite import SqliteJournal
-from tests.conftest import RunningLab
 from tests.lab.deployed import (
-    BASE,
     NAMESPACE,
     OVERLAY,
+    Deployed,
     drewburr,
-    drewburr_config,
-    operator_privileges,
-    pve_token,
-    service_account_kubeconfig,
 )
 from tests.lab.kube import Kubectl
 from tests.lab.pve_client import wait_for
 from tests.scenarios.opsctx import DEAD_OWNER, fault
 from tests.scenarios.test_serve import serving
 
-
-@dataclass(frozen=True)
-class Deployed:
-    lab: RunningLab
-    config: Path  # drewburr.yaml with the ServiceAccount's kubeconfig and the DrewburrOperator token
-    kubeconfig: Path  # the ServiceAccount's
-
-
-def groups(api: client.ApiClient) -> set[str]:
-    return {g.name for g in client.ApisApi(api).get_api_versions().groups}
-
-
-@pytest.fixture(scope="module")
-def applied(kube_lab: RunningLab, api: client.ApiClient, kubectl: Kubectl) -> str:
-    """kubectl's output for `apply -k` of the example overlay, once kube-prometheus-stack (installed by a
-    HelmChart in the default homelab) has brought the ServiceMonitor and PrometheusRule CRDs."""
-    wait_for(lambda: "monitoring.coreos.com" in groups(api), timeout=60, what="the prometheus-operator CRDs")
-    return kubectl("apply", "-k", str(OVERLAY))
-
-
-@pytest.fixture(scope="module")
-def deployed(kube_lab: RunningLab, applied: str, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
-    folder = tmp_path_factory.mktemp("deployed")
-    kubeconfig = service_account_kubeconfig(kube_lab, folder / "kubeconfig")
-    config = drewburr_config(kube_lab, folder / "drewburr.yaml", kubeconfig,
-                             pve_token(kube_lab, operator_privileges()))
-    return Deployed(kube_lab, config, kubeconfig)
+pytest_plugins = ["tests.lab.deploy_fixtures"]  # its fixtures: applied, deployed
 
 
 def test_the_overlay_applies_with_default_validation(applied: str, api: client.ApiClient) -> None:
@@ -208,91 +174,3 @@ def test_remediation_runs_as_the_service_account(deployed: Deployed, tmp_path: P
             fault(lab, "osd-up", "blade2")
 
 
-# -- least privilege: each rule of the ClusterRole and the Role, removed, makes the call that needs it 403.
-Call = Callable[[K8sGateway], Awaitable[Any]]
-
-
-async def _watch_one(k8s: K8sGateway) -> None:
-    async for _ in k8s.watch_nodes(timeout_seconds=1):
-        return
-
-
-NEEDS: dict[tuple[str, str, str], Call] = {
-    ("", "nodes", "get"): lambda k8s: k8s.get_node("kube01"),
-    ("", "nodes", "watch"): _watch_one,
-    ("", "nodes", "patch"): lambda k8s: k8s.set_annotations("kube01", {"drewburr.io/probe": None}),
-    ("", "pods", "list"): lambda k8s: k8s.list_pods(),
-    ("", "pods/eviction", "create"): lambda k8s: k8s.evict("default", "no-such-pod"),
-    ("apps", "replicasets", "list"): lambda k8s: k8s.list_replicasets(),
-    ("policy", "poddisruptionbudgets", "list"): lambda k8s: k8s.list_pdbs(),
-    ("coordination.k8s.io", "leases", "get"): lambda k8s: k8s.get_lease(NAMESPACE, "drewburr"),
-}
-
-
-def _rules() -> list[tuple[str, int, dict[str, Any]]]:
-    """(kind, index, rule) of every rule in base/rbac.yaml."""
-    docs = [d for d in yaml.safe_load_all((BASE / "rbac.yaml").read_text())
-            if d["kind"] in ("ClusterRole", "Role")]
-    return [(d["kind"], i, rule) for d in docs for i, rule in enumerate(d["rules"])]
-
-
-def _key(rule: dict[str, Any]) -> tuple[str, str, str]:
-    (group,), (resource,), verbs = rule["apiGroups"], rule["resources"], rule["verbs"]
-    return group, resource, verbs[0]
-
-
-def test_every_rule_has_a_call_that_needs_it() -> None:
-    assert sorted(_key(rule) for _, _, rule in _rules()) == sorted(NEEDS)
-
-
-@contextmanager
-def without(api: client.ApiClient, kind: str, index: int) -> Iterator[None]:
-    """The role of `kind` with its rule `index` removed, put back afterwards."""
-    rbac = client.RbacAuthorizationV1Api(api)
-    read, replace = ((rbac.read_cluster_role, rbac.replace_cluster_role) if kind == "ClusterRole" else
-                     (lambda name: rbac.read_namespaced_role(name, NAMESPACE),
-                      lambda name, body: rbac.replace_namespaced_role(name, NAMESPACE, body)))
-    role = read("drewburr")
-    rules = list(role.rules)
-    role.rules = rules[:index] + rules[index + 1:]
-    replace("drewburr", role)
-    try:
-        yield
-    finally:
-        role = read("drewburr")
-        role.rules = rules
-        replace("drewburr", role)
-
-
-async def _allowed(call: Awaitable[Any]) -> None:
-    """The call passes authorization (a 404 for a missing object comes after it)."""
-    try:
-        await call
-    except GatewayError as exc:
-        assert exc.status == 404, exc
-
-
-@pytest.mark.parametrize(("kind", "index", "rule"), _rules(),
-                         ids=[f"{kind}:{'/'.join(_key(rule))}" for kind, _, rule in _rules()])
-async def test_removing_a_rule_makes_the_call_that_needs_it_forbidden(
-        deployed: Deployed, api: client.ApiClient, kind: str, index: int, rule: dict[str, Any]) -> None:
-    call = NEEDS[_key(rule)]
-    k8s = K8sGateway(deployed.kubeconfig)
-    await _allowed(call(k8s))
-    with without(api, kind, index):
-        with pytest.raises(GatewayError) as denied:
-            await call(k8s)
-        assert denied.value.status == 403, denied.value
-        assert 'User "system:serviceaccount:drewburr:drewburr" cannot' in str(denied.value)
-    await _allowed(call(k8s))
-
-
-def test_without_the_eviction_rule_a_drain_is_refused_before_anything_changes(
-        deployed: Deployed, api: client.ApiClient) -> None:
-    index = next(i for kind, i, rule in _rules()
-                 if kind == "ClusterRole" and rule["resources"] == ["pods/eviction"])
-    with without(api, "ClusterRole", index):
-        code, out = drewburr(deployed.config, "drain blade3 --yes")
-    assert code == 2, out
-    assert "Kubernetes create pods/eviction" in out
-    assert not any(n.spec.unschedulable for n in client.CoreV1Api(api).list_node().items)
