@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from infra.ceph_capacity import after_out
 from infra.topology import GIB, Snapshot, Vm
 
 # Ceph checks that mean data is already less redundant: rebooting a blade now risks it.
@@ -277,6 +278,17 @@ def _check_ceph(snap: Snapshot, intent: Intent, findings: list[Finding]) -> None
                              f"Ceph is {snap.ceph.health} for a reason other than noout: {text}"))
 
 
+def _check_ceph_capacity(snap: Snapshot, intent: Intent, findings: list[Finding]) -> None:
+    """The blade's OSD out for good (noout lapses, the blade never comes back): can Ceph heal?"""
+    capacity = after_out(snap.ceph, intent.blade)
+    if capacity is None or not capacity.risks:
+        return
+    when = "once its OSD is marked out" if intent.kind == "down" else \
+        "if its OSD is marked out (noout lifted, or the blade does not come back)"
+    findings.append(_finding("warning", "ceph-capacity",
+                             f"{intent.blade} {when}: {'; '.join(capacity.risks)}"))
+
+
 def plan(snap: Snapshot, intent: Intent, opts: PlanOptions | None = None) -> Plan:
     """What draining, rebooting or losing `intent.blade` means for this snapshot."""
     opts = opts or PlanOptions()
@@ -304,6 +316,7 @@ def plan(snap: Snapshot, intent: Intent, opts: PlanOptions | None = None) -> Pla
     _check_storm(snap, intent, findings)
     _check_quorum(snap, intent, moves, findings)
     _check_ceph(snap, intent, findings)
+    _check_ceph_capacity(snap, intent, findings)
     for line in snap.mismatches:
         findings.append(_finding("warning", "mismatch", line))
     for error in snap.errors:  # a system we could not see: draining blind is not safe
