@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from commands import audit, drain, ops, plan, reboot, restore, status
+from commands import audit, drain, ops, plan, reboot, restore, status, whatif
 from commands.grammar import CommandRequest, UsageError, help_text, verb_help
 from commands.result import DONE, Result, refused
 from infra.journal import Confirmation
@@ -60,6 +60,8 @@ async def read(ctx: Context, req: CommandRequest) -> Result:
     if req.verb == "plan":
         kind = str(req.flags.get("--for", "drain"))
         return await plan.show_plan(ctx, req.args[0], kind)  # type: ignore[arg-type]
+    if req.verb == "whatif":
+        return await whatif.whatif(ctx, req.args[0])
     if req.verb == "ops list":
         return await ops.list_ops(ctx)
     if req.verb == "ops audit":

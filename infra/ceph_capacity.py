@@ -52,7 +52,7 @@ class Capacity(BaseModel):
     def summary(self) -> str:
         if self.risks:
             return "; ".join(self.risks)
-        return (f"Ceph can re-replicate {self.blade}'s data: the remaining OSDs reach "
+        return (f"can re-replicate {self.blade}'s data: the remaining OSDs reach "
                 f"{self.used_after:.0%} (now {self.used_now:.0%}, nearfull at {self.nearfull:.0%})")
 
 
