@@ -97,6 +97,11 @@ class RemediationConfig(_Section):
     paused: bool = False
 
 
+class WatcherConfig(_Section):
+    enabled: bool = Field(True, description="watch K8s nodes, poll PVE and Ceph, keep zone labels true")
+    poll_seconds: float = Field(10, gt=0, description="how often PVE and Ceph are polled")
+
+
 class PlannerConfig(_Section):
     headroom_gib: float = Field(1.0, ge=0, description="memory kept free on every target blade")
     node_pattern: str = Field("{vm}", description="K8s node name of a VM; {vm} is the VM's name")
@@ -136,6 +141,7 @@ class Settings(BaseSettings):
     journal: JournalConfig = Field(default_factory=JournalConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     remediation: RemediationConfig = Field(default_factory=RemediationConfig)
+    watcher: WatcherConfig = Field(default_factory=WatcherConfig)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
 
