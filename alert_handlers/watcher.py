@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -156,14 +156,16 @@ class Watcher:
                 log.warning("watcher: the OSD tree could not be read: %s", exc)
         self.update(facts)
 
-    async def poll_forever(self) -> None:
-        while True:
-            try:
-                await self.poll()
-            except GatewayError as exc:
-                log.warning("watcher: PVE could not be read: %s", exc)
-            await asyncio.sleep(self.poll_seconds)
-
     async def run(self) -> None:
         """Watch and poll until cancelled."""
-        await asyncio.gather(self.watch_nodes(), self.poll_forever())
+        await asyncio.gather(self.watch_nodes(), every(self.poll_seconds, self.poll, "watcher"))
+
+
+async def every(seconds: float, round_: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run `round_` every `seconds` until cancelled; a system that cannot be read is logged, not fatal."""
+    while True:
+        try:
+            await round_()
+        except GatewayError as exc:
+            log.warning("%s: %s", what, exc)
+        await asyncio.sleep(seconds)

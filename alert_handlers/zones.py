@@ -11,18 +11,15 @@ VM caught mid-recovery is not relabelled.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import NamedTuple
 
-from infra.errors import GatewayError
+from alert_handlers.watcher import every
 from infra.journal import Locked
 from infra.operations import run as operations
 from infra.operations.context import Context
 from infra.topology import Snapshot
 
-log = logging.getLogger(__name__)
 Say = Callable[[str], Awaitable[None]]
 
 
@@ -93,9 +90,4 @@ class ZoneKeeper:
                 f"runs on {fix.new} for good (PVE HA recovery or a restore that left it there) [op {op.id}]")
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.check()
-            except GatewayError as exc:
-                log.warning("zone labels: %s", exc)
-            await asyncio.sleep(self.poll_seconds)
+        await every(self.poll_seconds, self.check, "zone labels")
