@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from infra.ceph_capacity import after_out
+from infra.ha_recovery import quorate_without, restarts
 from infra.topology import GIB, Snapshot, Vm
 
 # Ceph checks that mean data is already less redundant: rebooting a blade now risks it.
@@ -23,7 +24,7 @@ RISKY_CEPH_CHECKS = frozenset({"OSD_DOWN", "OSD_HOST_DOWN", "PG_DEGRADED", "PG_A
 IntentKind = Literal["drain", "reboot", "down"]
 OVERRIDE_FLAG = "--admin-override"  # how an admin lifts the one-blade-in-maintenance rule
 # Warnings that mean some service goes down: a plan with one is not "ready to go" without a thought.
-DOWNTIME_CODES = frozenset({"downtime", "unmanaged", "not-ha"})
+DOWNTIME_CODES = frozenset({"downtime", "unmanaged", "not-ha", "not-restarted"})
 
 
 class UnknownBlade(ValueError):
@@ -334,12 +335,17 @@ def _why_it_stays(vm: Vm, kind: IntentKind) -> str:
 
 
 def _recoveries(snap: Snapshot, blade: str, findings: list[Finding]) -> list[VmMove]:
-    """A dead blade: PVE HA restarts its HA VMs elsewhere; the others wait for the blade (they
-    stay in `stays`, with a warning each)."""
-    lost = [vm for vm in snap.vms_on(blade) if not vm.template and vm.status != "stopped"]
-    for vm in lost:
-        if not vm.ha:
+    """A dead blade: PVE HA restarts its HA VMs elsewhere (by its rules and free memory); the others
+    wait for the blade (they stay in `stays`, with a warning each)."""
+    moves, _ = restarts(snap, blade, quorate_without(snap, blade))
+    servers = _server_vms(snap)
+    for vm in snap.vms_on(blade):
+        if vm.running and not vm.template and not vm.ha:
             findings.append(_finding("warning", "not-ha",
                                      f"{vm.name} ({vm.vmid}) is not HA-managed: it stays down "
                                      f"until {blade} is back"))
-    return _place_vms(snap, blade, [vm for vm in lost if vm.ha], PlanOptions(headroom_gib=0), findings)
+    for r in moves:
+        if r.target is None:
+            findings.append(_finding("warning", "not-restarted", f"{r.name} ({r.vmid}) is HA, but {r.why}"))
+    return [VmMove(vmid=r.vmid, name=r.name, source=blade, target=r.target, memory=snap.vms[r.vmid].maxmem,
+                   server=r.vmid in servers, ha=True) for r in moves]

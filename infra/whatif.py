@@ -12,11 +12,13 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from infra.ceph_capacity import NEARFULL, Capacity, after_out
+from infra.ha_recovery import Restart, quorate_without, restarts
 from infra.planner import Finding, Intent, UnknownBlade, plan
-from infra.topology import HaRule, Pod, Snapshot, Vm
+from infra.topology import Pod, Snapshot
 
 # shown in their own sections, so not repeated among the plan's findings
-OWN_SECTIONS = frozenset({"quorum-pve", "quorum-mon", "quorum-etcd", "not-ha", "capacity", "ceph-capacity"})
+OWN_SECTIONS = frozenset({"quorum-pve", "quorum-mon", "quorum-etcd", "not-ha", "not-restarted",
+                          "ceph-capacity"})
 
 
 class WhatIfOptions(BaseModel):
@@ -26,13 +28,6 @@ class WhatIfOptions(BaseModel):
     vm_boot: float = 60.0  # a restarted VM boots and its K3s node is Ready again
     hold_seconds: float = 60.0  # drewburr's remediation.hold_seconds
     nearfull: float = NEARFULL
-
-
-class Restart(BaseModel):
-    vmid: int
-    name: str
-    target: str | None  # None: it stays down
-    why: str
 
 
 class PodLoss(BaseModel):
@@ -68,59 +63,6 @@ class WhatIf(BaseModel):
     ceph: Capacity | None = None
     pdbs: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)  # the planner's: single points of failure ...
-
-
-def _free(snap: Snapshot, blade: str) -> int:
-    b = snap.blades[blade]
-    if b.mem:  # what PVE reports in use (guests, host, Ceph)
-        return b.maxmem - b.mem
-    return b.maxmem - sum(vm.maxmem for vm in snap.vms_on(blade) if vm.running)
-
-
-def _allowed(rules: list[HaRule], sid: str, online: list[str]) -> tuple[list[str], str]:
-    """(the nodes ha-manager would choose among, why) for a service (NodeAffinity: the first rule
-    naming it; a non-strict rule lets every other node in at the lowest priority)."""
-    rule = next((r for r in rules if sid in r.resources), None)
-    if rule is None:
-        return online, "most free memory"
-    nodes = dict(rule.nodes) if rule.strict else {n: -1 for n in online} | dict(rule.nodes)
-    allowed = [n for n in online if n in nodes]
-    if not allowed:
-        return [], f"its strict HA rule allows only {', '.join(sorted(rule.nodes))}"
-    top = max(nodes[n] for n in allowed)
-    kind = "strict" if rule.strict else "preferred"
-    return [n for n in allowed if nodes[n] == top], f"{kind} by its HA rule, most free memory"
-
-
-def restarts(snap: Snapshot, blade: str, quorate_after: bool) -> tuple[list[Restart], list[str]]:
-    """Where PVE HA restarts the blade's HA VMs, in vmid order as the CRM recovers them; the VMs
-    that stay down, with why."""
-    lost = sorted((vm for vm in snap.vms_on(blade) if vm.running and not vm.template), key=lambda v: v.vmid)
-    online = [b.name for b in snap.blades.values() if b.online and b.name != blade]
-    free = {b: _free(snap, b) for b in online}
-    out, down = [], []
-    for vm in lost:
-        if not vm.ha:
-            down.append(f"{vm.name} ({vm.vmid}): not HA-managed, down until {blade} is back")
-            continue
-        target, why = _target(vm, snap.ha_rules, online, free, quorate_after)
-        if target is not None:
-            free[target] -= vm.maxmem
-        else:
-            down.append(f"{vm.name} ({vm.vmid}): HA, but {why}")
-        out.append(Restart(vmid=vm.vmid, name=vm.name, target=target, why=why))
-    return out, down
-
-
-def _target(vm: Vm, rules: list[HaRule], online: list[str], free: dict[str, int],
-            quorate_after: bool) -> tuple[str | None, str]:
-    if not quorate_after:
-        return None, "PVE would have no quorum: HA fences and restarts nothing"
-    pool, why = _allowed(rules, f"vm:{vm.vmid}", online)
-    room = [n for n in pool if free[n] >= vm.maxmem]
-    if not room:
-        return None, why if not pool else f"no allowed blade has {vm.maxmem / 1024**3:.1f} GiB free"
-    return max(room, key=lambda n: (free[n], -online.index(n))), why
 
 
 def _quorum(snap: Snapshot, blade: str, back: dict[str, str]) -> list[Quorum]:
@@ -205,8 +147,7 @@ def what_if(snap: Snapshot, blade: str, opts: WhatIfOptions | None = None) -> Wh
     o = opts or WhatIfOptions()
     if blade not in snap.blades:
         raise UnknownBlade(blade, sorted(snap.blades))
-    quorum_pve = snap.pve_quorate and sum(b.online and b.name != blade for b in snap.blades.values()) \
-        > len(snap.blades) // 2
+    quorum_pve = quorate_without(snap, blade)
     moves, down = restarts(snap, blade, quorum_pve)
     vm_nodes = {n.vm: n.name for n in snap.nodes.values() if n.vm is not None}
     back = {vm_nodes[r.vmid]: r.target for r in moves if r.target and r.vmid in vm_nodes}

@@ -38,6 +38,10 @@ def test_a_strict_ha_rule_decides_where_and_can_leave_a_vm_down():
     snap.ha_rules = [HaRule(resources=["vm:103"], nodes={"blade3": 0}, strict=True)]
     (restart,) = what_if(snap, "blade3").restarts
     assert restart.target is None and "strict HA rule allows only blade3" in restart.why
+    down = plan(snap, Intent(kind="down", blade="blade3"))  # the planner places as PVE HA does
+    assert [m.target for m in down.moves] == [None]
+    assert [f.message for f in down.warnings if f.code == "not-restarted"] == [
+        "kube03 (103) is HA, but its strict HA rule allows only blade3"]
 
 
 def test_a_vm_that_fits_nowhere_stays_down_and_says_so():
