@@ -146,7 +146,12 @@ class Watcher:
 
     # -- the PVE and Ceph poll
     async def poll(self) -> None:
-        status, manager = await asyncio.gather(self.pve.cluster_status(), self.pve.ha_manager_status())
+        status = await self.pve.cluster_status()
+        try:
+            manager = await self.pve.ha_manager_status()
+        except GatewayError as exc:  # blades online or not still count; "fenced" waits for it
+            log.warning("watcher: the HA manager status could not be read: %s", exc)
+            manager = {"manager_status": {"node_status": {b: "fence" for b in self.fencing}}}
         facts = pve_facts(status, manager, self.fencing, self.fenced)
         online = sorted(e["name"] for e in status if e.get("type") == "node" and e.get("online"))
         if online:
