@@ -43,8 +43,8 @@ class Fact(NamedTuple):
 def node_fact(node: Json) -> Fact:
     """KubeNodeNotReady for a node whose Ready condition is not True (False or Unknown)."""
     name = node["metadata"]["name"]
-    ready = next((c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"),
-                 {})
+    conditions = (node.get("status") or {}).get("conditions") or []
+    ready: Json = next((c for c in conditions if c.get("type") == "Ready"), {})
     bad = ready.get("status") != "True"
     why = f"{ready.get('reason') or 'no Ready condition'}: {ready.get('message') or ''}".rstrip(": ")
     summary = f"K8s node {name} is NotReady ({why})" if bad else f"K8s node {name} is Ready"
