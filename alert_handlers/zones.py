@@ -38,11 +38,11 @@ def zone_fixes(snap: Snapshot, homes: Mapping[int, tuple[str, int]], locks: Mapp
     fixes, kept = [], []
     for node in sorted(snap.nodes.values(), key=lambda n: n.name):
         vm = snap.vms.get(node.vm) if node.vm is not None else None
-        if vm is None or node.zone == vm.blade:
-            continue
+        if vm is None or node.zone is None or node.zone == vm.blade:
+            continue  # a node without a zone label is left so: zones are the operator's choice
         home = homes.get(vm.vmid, ("", 0))[0]
-        held = sorted({b for b in (node.zone or "", home) if b in maintenance})
-        busy = sorted({b for b in (node.zone or "", vm.blade) if b in locks})
+        held = sorted({b for b in (node.zone, home) if b in maintenance})
+        busy = sorted({b for b in (node.zone, vm.blade) if b in locks})
         if held:
             kept.append(f"{node.name}: zone {node.zone} kept while {', '.join(held)} is in maintenance "
                         f"({vm.name} on {vm.blade} comes home)")

@@ -119,3 +119,5 @@ def test_zone_labels_follow_a_vm_moved_for_good_but_not_during_a_maintenance():
         "kube03: operation 9 holds blade1; looked at again after it"]
     snap.vms[103].ha_state = "recovery"
     assert zone_fixes(snap, {}, {})[0] == []  # not settled yet
+    snap.vms[103].ha_state, snap.nodes["kube03"].zone = "started", None
+    assert zone_fixes(snap, {}, {}) == ([], [])  # no zone label: none is added
