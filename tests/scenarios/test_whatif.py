@@ -4,8 +4,10 @@ checked against what the lab's PVE HA really does when the blade is powered off.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -15,6 +17,8 @@ from lab.scenario import load_scenario
 from tests.conftest import RunningLab
 from tests.lab.pve_client import wait_for
 from tests.scenarios.opsctx import fault, lab_context, pve_client
+from tests.scenarios.test_slack import READER, Workspace, _all_text
+from tests.scenarios.test_slack import serving as slack_serving
 
 CHANGES = ("POST", "PUT", "DELETE", "PATCH")
 
@@ -88,3 +92,15 @@ def test_a_full_ceph_is_named_by_whatif_and_by_the_drain_and_reboot_plans(tmp_pa
         for kind in ("drain", "reboot"):
             plan = whatif(lab, f"plan blade3 --for {kind}")
             assert "[ceph-capacity] blade3 if its OSD is marked out" in plan and "past nearfull 85%" in plan
+
+
+@pytest.fixture
+def slack(running_lab: RunningLab, tmp_path: Path) -> Iterator[Workspace]:
+    with slack_serving(running_lab, tmp_path, "socket") as workspace:
+        yield workspace
+
+
+def test_a_reader_asks_whatif_in_slack_and_the_analysis_is_posted(slack: Workspace) -> None:
+    slack.type(READER, "whatif blade3")
+    posted = wait_for(lambda: slack.message("What if blade3 dies now"), timeout=30, what="the analysis")
+    assert "kube03 (103) on blade1" in _all_text(posted) and "`whatif blade3`" in _all_text(posted)
