@@ -2,7 +2,8 @@
 
 The first enabled node-affinity rule naming the VM decides the candidates (a strict rule allows
 only its blades; a non-strict one prefers its highest priority and lets every other blade in
-below), then the blade with the most free memory (what PVE reports in use) that can hold the VM;
+below), then the blade with the most free memory (what PVE reports in use) that can hold the VM
+(as the `static` cluster resource scheduler weighs memory; the lab places the same way);
 VMs in vmid order, as the CRM recovers them. Without PVE quorum nothing is fenced or restarted.
 Resource-affinity rules are not modelled.
 """
