@@ -143,6 +143,9 @@ class Watcher:
                     continue
                 log.warning("node watch: %s; again in %.0f s", exc, self.retry_seconds)
                 await asyncio.sleep(self.retry_seconds)
+            except Exception:  # a bug or an odd object must not end the watch for good
+                log.exception("node watch failed; again in %.0f s", self.retry_seconds)
+                await asyncio.sleep(self.retry_seconds)
 
     # -- the PVE and Ceph poll
     async def poll(self) -> None:
@@ -167,10 +170,12 @@ class Watcher:
 
 
 async def every(seconds: float, round_: Callable[[], Awaitable[object]], what: str) -> None:
-    """Run `round_` every `seconds` until cancelled; a system that cannot be read is logged, not fatal."""
+    """Run `round_` every `seconds` until cancelled; a failure is logged, never fatal."""
     while True:
         try:
             await round_()
-        except GatewayError as exc:
+        except GatewayError as exc:  # a system that cannot be read now
             log.warning("%s: %s", what, exc)
+        except Exception:
+            log.exception("%s failed", what)
         await asyncio.sleep(seconds)

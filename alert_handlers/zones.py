@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import NamedTuple
 
 from alert_handlers.watcher import every
-from infra.journal import Locked
 from infra.operations import run as operations
 from infra.operations.context import Context
 from infra.topology import Snapshot
@@ -78,10 +77,7 @@ class ZoneKeeper:
 
     async def _fix(self, fix: ZoneFix) -> str:
         params = {"vmid": fix.vmid, "zone": fix.new, "was": fix.old}
-        try:
-            op = await operations.create(self.ctx, "zone", fix.node, params)
-        except Locked as exc:
-            return f"Zone label of {fix.node} not changed: {exc}"
+        op = await operations.create(self.ctx, "zone", fix.node, params)  # it takes no blade lock
         done = await operations.run(self.ctx, op.id)
         self.seen.discard(fix)
         if done.phase != "Succeeded":
