@@ -12,7 +12,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 ENV_FILE_VAR = "DREWBURR_CONFIG"
@@ -70,6 +79,15 @@ class SlackConfig(_Section):
     signing_secret: SecretStr | None = Field(None, description="verifies requests (HTTP mode)")
     channel: str | None = Field(None, description="channel ID for notices and remediation threads")
     api_url: str = Field("https://slack.com/api/", description="the Web API base (tests: the lab's twin)")
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SlackConfig:
+        """A mode names the credentials it cannot start without: say which are missing, at start."""
+        needed = {"socket": ("bot_token", "app_token"), "http": ("bot_token", "signing_secret"), "off": ()}
+        missing = [key for key in needed[self.mode] if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"mode {self.mode} needs {' and '.join('slack.' + m for m in missing)}")
+        return self
 
 
 class WebhooksConfig(_Section):

@@ -72,7 +72,8 @@ async def run(ctx: Context, op_id: int, listener: Listener | None = None) -> Ope
     steps = steps_for(ctx, op.kind, op.id, op.target, op.params)
     token = CURRENT_OPERATION.set(op_id)
     try:
-        final = await Machine(ctx.journal, clock=ctx.clock, listener=listener).run(op_id, steps)
+        final = await Machine(ctx.journal, clock=ctx.clock, sleep=ctx.sleeper, listener=listener,
+                              poll=ctx.options.poll_seconds).run(op_id, steps)
     finally:
         CURRENT_OPERATION.reset(token)
     for observe in ctx.observers:

@@ -21,11 +21,11 @@ def zone_steps(ctx: Context, node: str, params: dict[str, Any]) -> list[Step]:
     async def label() -> str:
         if ctx.k8s is None:
             raise Fatal("no Kubernetes configured")
-        where = [e for e in await ctx.pve.cluster_resources(type="vm") if int(e.get("vmid", -1)) == vmid]
-        if not where or where[0].get("node") != zone or where[0].get("status") != "running":
-            found = f"on {where[0].get('node')}, {where[0].get('status')}" if where else "gone"
+        where = [r for r in await ctx.pve.resources(type="vm") if r.vmid == vmid]
+        if not where or where[0].node != zone or where[0].status != "running":
+            found = f"on {where[0].node}, {where[0].status}" if where else "gone"
             raise Fatal(f"VM {vmid} is {found} now, not running on {zone}: label left as it was")
-        current = (await ctx.k8s.get_node(node))["metadata"].get("labels", {}).get(ZONE_LABEL)
+        current = (await ctx.k8s.node_info(node)).labels.get(ZONE_LABEL)
         if current == zone:
             return f"{node}: {ZONE_LABEL} already {zone}"
         await ctx.k8s.set_labels(node, {ZONE_LABEL: zone})
