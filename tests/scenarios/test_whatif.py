@@ -64,6 +64,22 @@ def test_whatif_blade3_predicts_where_pve_ha_restarts_kube03_and_that_is_where_i
     assert wait_for(kube03, timeout=30, what="PVE HA restarting kube03") == "blade1"
 
 
+def test_whatif_follows_a_pve_ha_rule_and_so_does_pve(fast_lab):
+    pve = pve_client(fast_lab)
+    # kube03 prefers blade3, then blade4 (with failback, PVE would move it at once to a higher one)
+    pve.cluster.ha.rules.post(rule="kube03-home", type="node-affinity", resources="vm:103",
+                              nodes="blade3:2,blade4:1")
+    out = whatif(fast_lab, "whatif blade3")
+    assert "kube03 (103) on blade4 (preferred by its HA rule, most free memory)" in out
+    fault(fast_lab, "power-off", "blade3")
+
+    def kube03() -> str | None:
+        (vm,) = [r for r in pve.cluster.resources.get(type="vm") if r["vmid"] == 103]
+        return vm["node"] if vm["status"] == "running" and vm["node"] != "blade3" else None
+
+    assert wait_for(kube03, timeout=30, what="PVE HA restarting kube03") == "blade4"
+
+
 async def test_whatif_is_one_verb_of_the_grammar_for_slack_and_the_console_with_read_permission(
         running_lab):
     assert VERBS["whatif"].permission == "read"
