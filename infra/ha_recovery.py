@@ -53,7 +53,9 @@ def quorate_without(snap: Snapshot, blade: str) -> bool:
 def restarts(snap: Snapshot, blade: str, quorate_after: bool) -> tuple[list[Restart], list[str]]:
     """Where PVE HA restarts the blade's HA VMs, in vmid order as the CRM recovers them; the VMs
     that stay down, with why."""
-    lost = sorted((vm for vm in snap.vms_on(blade) if vm.running and not vm.template), key=lambda v: v.vmid)
+    # on a blade already dead, its HA VMs are stopped and waiting: fenced, or in recovery
+    lost = sorted((vm for vm in snap.vms_on(blade) if not vm.template
+                   and (vm.running or vm.ha_state in ("fence", "recovery"))), key=lambda v: v.vmid)
     online = [b.name for b in snap.blades.values() if b.online and b.name != blade]
     free = {b: _free(snap, b) for b in online}
     out, down = [], []

@@ -31,6 +31,15 @@ def test_blade3_loss_restarts_kube03_where_most_memory_is_free_and_kube05_stays_
     assert w.stays_down == ["kube05 (105): not HA-managed, down until blade3 is back"]
 
 
+def test_on_a_blade_already_dead_the_ha_vms_waiting_for_recovery_are_placed():
+    snap = homelab()
+    snap.blades["blade3"].online = False
+    snap.vms[103].status, snap.vms[103].ha_state = "stopped", "fence"
+    snap.vms[105].status = "stopped"
+    w = what_if(snap, "blade3")
+    assert w.offline_now and [(r.name, r.target) for r in w.restarts] == [("kube03", "blade1")]
+
+
 def test_a_strict_ha_rule_decides_where_and_can_leave_a_vm_down():
     snap = homelab()
     snap.ha_rules = [HaRule(resources=["vm:103"], nodes={"blade4": 1}, strict=False)]
