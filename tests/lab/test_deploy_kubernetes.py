@@ -122,6 +122,7 @@ class Verb:
 VERBS = [
     Verb("status --json", _json_holds(lambda s: s["errors"] == [])),
     Verb("plan blade3 --json", _json_holds(lambda p: p["ok"])),
+    Verb("whatif blade3"),
     Verb("drain blade3 --yes"),
     Verb("status --json", _json_holds(lambda s: [m["blade"] for m in s["maintenance"]] == ["blade3"])),
     Verb("ops resume {op} --yes", _last_is("Succeeded"), before=_drain_killed_after_migrating),
