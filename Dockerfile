@@ -1,25 +1,30 @@
 # drewburr's image: `drewburr serve` as a non-root user, dependencies from requirements.lock (hashes
-# checked), no compiler and no lab dependencies in the final stage. The lock is made for CPython 3.11
-# on x86_64 Linux (`make lock`); keep the base's Python in step with it.
+# checked), no compiler, no pip or setuptools and no lab dependencies in the final stage. The locks are
+# made for CPython 3.11 on x86_64 Linux (`make lock`); keep the base's Python in step with them.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
-# a venv copied whole into the final stage: nothing of pip's build left behind
-RUN python -m venv /opt/drewburr
-ENV PATH=/opt/drewburr/bin:$PATH \
-    PIP_NO_CACHE_DIR=1 \
+ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY requirements.lock .
-RUN pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements.lock
+COPY requirements.lock requirements-build.lock ./
+# the build backend (setuptools) from its own lock, in a venv of its own that stays in this stage
+RUN python -m venv /opt/build \
+    && /opt/build/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements-build.lock
+# the runtime venv, copied whole into the final stage
+RUN python -m venv /opt/drewburr \
+    && /opt/drewburr/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml README.md LICENSE ./
 COPY bot bot
 COPY commands commands
 COPY infra infra
 COPY alert_handlers alert_handlers
 COPY lab lab
-# the project itself: its dependencies are all in the lock, so none is resolved here
-RUN pip install --no-cache-dir --no-deps .
+# the project as a wheel built offline by the locked backend, installed without resolving anything;
+# then the runtime venv drops its own installers
+RUN /opt/build/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
+    && /opt/drewburr/bin/pip install --no-cache-dir --no-deps /tmp/wheels/drewburr-*.whl \
+    && /opt/drewburr/bin/pip uninstall --yes pip setuptools
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="drewburr" \

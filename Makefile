@@ -43,10 +43,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 
-# requirements.lock: the image's dependencies (the runtime ones, no extras) pinned with their hashes
+# the image's locks, pinned with their hashes: requirements.lock (the runtime dependencies, no extras) and
+# requirements-build.lock (the build backend that makes drewburr's wheel)
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
 lock: $(STAMP)
-	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
-	  --output-file requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --allow-unsafe --only-build-deps --build-deps-for wheel \
+	  --output-file requirements-build.lock pyproject.toml
 
 test: $(STAMP) debs lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
