@@ -19,23 +19,30 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.slack_blocks import plan_blocks, text_blocks
+from bot.slack_blocks import fits, plan_blocks, text_blocks
+from bot.slack_progress import LiveMessage, blocks_or_file, ending
 from commands import dispatch
 from commands.grammar import UsageError, parse
 from commands.permissions import Grants, allows, denial
-from infra.journal import AuditEntry, OperationStatus, StepRecord
+from infra.journal import AuditEntry
 from infra.operations.context import Context
 
 log = logging.getLogger(__name__)
 GROUPS_TTL = 60.0  # seconds a user group's members are trusted before asking Slack again
 
 
+def web_client(token: str | None, base_url: str) -> AsyncWebClient:
+    """The Web API client, in Socket Mode and HTTP mode alike: a 429 is retried after its
+    Retry-After (up to 5 times in a row), never dropped."""
+    return AsyncWebClient(token=token, base_url=base_url,
+                          retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)])
+
+
 class SlackFront:
     def __init__(self, settings: Settings, context: Context) -> None:
         cfg = settings.slack
         token = cfg.bot_token.get_secret_value() if cfg.bot_token else None
-        self.client = AsyncWebClient(token=token, base_url=cfg.api_url,
-                                     retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)])
+        self.client = web_client(token, cfg.api_url)
         secret = cfg.signing_secret.get_secret_value() if cfg.signing_secret else None
         self.app = AsyncApp(client=self.client, signing_secret=secret,
                             request_verification_enabled=cfg.mode == "http")
@@ -100,8 +107,12 @@ class SlackFront:
         shown = await dispatch.preview(self.context, req, user, channel, text, time.time())
         await self._audit(user, channel, text, "plan shown" if shown.confirmation else shown.result.text)
         if shown.confirmation is None:
-            await self.client.chat_postMessage(channel=channel, text=shown.result.text[:3000],
-                                               blocks=text_blocks(f"<@{user}>: `{text}`", shown.result.text))
+            title = f"<@{user}>: `{text}`"
+            posted = await self.client.chat_postMessage(channel=channel, text=shown.result.text[:3000],
+                                                        blocks=text_blocks(title, shown.result.text))
+            if not fits(shown.result.text):
+                blocks = await blocks_or_file(self.client, channel, posted["ts"], title, shown.result.text)
+                await self.client.chat_update(channel=channel, ts=posted["ts"], text=title, blocks=blocks)
             return
         posted = await self.client.chat_postMessage(channel=channel, text=f"Plan: {text}", blocks=plan_blocks(
             f"<@{user}> asked: `{text}`", shown.result.text, shown.confirmation.id))
@@ -149,25 +160,12 @@ class SlackFront:
                                       blocks=text_blocks(title, body))
 
     async def _run(self, req: Any, pending: Any, user: str, channel: str, ts: str) -> None:
-        started = time.monotonic()
-        await self._edit(channel, ts, f"Confirmed by <@{user}>: `{pending.text}` running...")
-        steps: asyncio.Queue[StepRecord | None] = asyncio.Queue()
-
-        async def listener(op: OperationStatus, step: StepRecord) -> None:
-            if step.outcome in ("done", "failed"):
-                steps.put_nowait(step)
-
-        async def poster() -> None:
-            while (step := await steps.get()) is not None:
-                await self.client.chat_postMessage(channel=channel, thread_ts=ts,
-                                                   text=f"{step.name}: {step.outcome} {step.message}"[:3000])
-        posting = asyncio.create_task(poster())
-        result = await dispatch.confirmed(self.context, req, pending, listener)
-        steps.put_nowait(None)
-        await posting
-        seconds = time.monotonic() - started
-        outcome = "done" if result.code == 0 else "failed" if result.code == 1 else "refused"
-        title = f"`{pending.text}` {outcome} in {seconds:.0f} s (confirmed by <@{user}>)"
-        await self._audit(user, channel, f"Confirm `{pending.text}`", f"{outcome} in {seconds:.0f} s",
+        live = LiveMessage(self.client, channel, ts, f"`{pending.text}` running (confirmed by <@{user}>)")
+        live.show(f"Confirmed by <@{user}>: `{pending.text}` running...")
+        result = await dispatch.confirmed(self.context, req, pending, live)
+        summary, title = ending(pending.text, user, live.seconds, result)
+        await self._audit(user, channel, f"Confirm `{pending.text}`", summary,
                           result.operation.id if result.operation else None)
-        await self._edit(channel, ts, title, result.text)
+        blocks = await blocks_or_file(self.client, channel, ts, title, result.text)
+        await live.close(blocks, title.splitlines()[0])
+
