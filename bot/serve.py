@@ -26,7 +26,7 @@ from alert_handlers.remediate import Outcome, Policy, Remediator
 from bot import health, webhooks
 from bot.cli_ops import build_context
 from bot.config import Settings
-from bot.slack_app import SlackFront
+from bot.slack_app import SlackFront, ignore_unknown_envelope
 from commands import ops
 from infra.journal import JournalError
 from infra.operations import run as operations
@@ -133,6 +133,7 @@ class Bot:
         if self.slack is not None and self.settings.slack.mode == "socket":
             token = self.settings.slack.app_token
             self.socket = AsyncSocketModeHandler(self.slack.app, token.get_secret_value() if token else "")
+            self.socket.client.socket_mode_request_listeners.insert(0, ignore_unknown_envelope)
             await self.socket.connect_async()
         log.info("serving on http://%s:%s (webhooks, /healthz, /readyz, /metrics)", server.host, server.port)
         try:

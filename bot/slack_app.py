@@ -16,6 +16,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -29,6 +32,16 @@ from infra.operations.context import Context
 
 log = logging.getLogger(__name__)
 GROUPS_TTL = 60.0  # seconds a user group's members are trusted before asking Slack again
+ENVELOPES = frozenset({"slash_commands", "interactive", "events_api"})  # what the app handles
+
+
+async def ignore_unknown_envelope(client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
+    """A Socket Mode envelope of a type the app does not know (a feature Slack added) is acked and
+    logged, so Slack does not send it again; bolt's own listener answers it as unhandled."""
+    if req.type not in ENVELOPES:
+        log.warning("ignored a Socket Mode envelope of unknown type %r (envelope %s)", req.type,
+                    req.envelope_id)
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
 
 def web_client(token: str | None, base_url: str) -> AsyncWebClient:

@@ -29,8 +29,8 @@ READER, OPERATOR = "U0READ", "U0OPER"  # oscar (U0OPER) is in the @oncall user g
 
 
 class Workspace:
-    def __init__(self, url: str, journal: Path) -> None:
-        self.url, self.journal = url, journal
+    def __init__(self, url: str, journal: Path, serve: subprocess.Popen[str] | None = None) -> None:
+        self.url, self.journal, self.serve = url, journal, serve  # serve's output: read it once stopped
 
     def type(self, user: str, text: str) -> dict[str, Any]:
         answer = requests.post(f"{self.url}/lab/slack/command",
@@ -88,7 +88,8 @@ def serving(running_lab: RunningLab, tmp_path: Path, mode: str) -> Iterator[Work
             wait_for(lambda: _answers(events) or proc.poll() is not None, timeout=30, what="serve's HTTP")
             twin.people.request_url = events
         assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        yield Workspace(config["slack"]["api_url"].removesuffix("/api/"), Path(config["journal"]["path"]))
+        api = config["slack"]["api_url"].removesuffix("/api/")
+        yield Workspace(api, Path(config["journal"]["path"]), proc)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
