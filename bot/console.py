@@ -137,19 +137,16 @@ class Console:
             self._wait(lambda: self.view.changes > before, ANSWER_SECONDS, "answer to the button")
 
     def run(self, read: Callable[[str], str]) -> None:
-        self._refresh()
-        self.watcher.start()
+        self.watcher.start()  # it shows the channel as it is within a moment, then as it changes
         try:
             while True:
                 try:
-                    line = read("drewburr> ")
-                except KeyboardInterrupt:  # clears the line, as a shell does; exit or Ctrl-D leave
+                    if not self.line(read("drewburr> ").strip()):
+                        return
+                except KeyboardInterrupt:  # clears the line (or stops a wait), as a shell does
                     typer.echo()
-                    continue
-                except EOFError:
+                except EOFError:  # Ctrl-D, or the end of piped input
                     typer.echo()
-                    return
-                if not self.line(line.strip()):
                     return
         finally:
             self.stopping.set()

@@ -32,11 +32,13 @@ In another terminal: DREWBURR_CONFIG={config} .venv/bin/drewburr status"""
 
 
 def _piped(prompt: str) -> str:
-    """A line of piped input, echoed after the prompt so the transcript reads like a session."""
+    """A line of piped input, shown after the prompt so the transcript reads like a session."""
+    typer.echo(prompt, nl=False)
+    sys.stdout.flush()
     line = sys.stdin.readline()
     if not line:
         raise EOFError
-    typer.echo(prompt + line.rstrip("\n"))
+    typer.echo(line.rstrip("\n"))
     return line
 
 

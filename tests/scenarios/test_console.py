@@ -4,8 +4,10 @@ in Socket Mode against the Slack twin) and a console that types /drewburr and pr
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from bot.cli import app
 from bot.console import run_line
 from infra.journal_sqlite import SqliteJournal
 from tests.conftest import RunningLab
+from tests.lab.pve_client import wait_for
 
 SCRIPT = """\
 status
@@ -24,6 +27,7 @@ drain blade3
 1
 wait `drain blade3` done in
 2
+lab fault power-off blade4
 exit
 status
 """
@@ -43,11 +47,39 @@ def test_drewburr_lab_drives_the_real_bot_through_slack_from_piped_lines(tmp_pat
     assert "`drain blade3` done in" in out and "(confirmed by @oscar)" in out
     # 2 (Cancel) after the end: the message has no buttons any more, so Slack has none to press
     assert "(Slack: the button failed with action_not_found)" in done.stderr
+    assert "blade4 powered off" in out  # `lab fault` knows its own lab's folder
     assert out.count("PVE: quorate") == 1  # nothing after exit ran
     drains = asyncio.run(SqliteJournal(workdir / "journal.sqlite").list(10))
     assert [(op.kind, op.phase) for op in drains] == [("drain", "Succeeded")]
     assert "stopped" in (workdir / "serve.log").read_text()  # serve was stopped, not left behind
     assert "Traceback" not in done.stderr + (workdir / "serve.log").read_text()
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line_and_the_lab_and_its_bot_go_on(tmp_path: Path) -> None:
+    workdir = tmp_path / "lab"
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "lab", "--dir", str(workdir), "--port-base", "0"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(iter(lambda: proc.stdout.read(1), "")), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: "".join(out).endswith("drewburr> ") or proc.poll() is not None, timeout=120,
+                 what="the console's prompt")
+        proc.send_signal(signal.SIGINT)
+        wait_for(lambda: "".join(out).endswith("drewburr> \ndrewburr> ") or proc.poll() is not None,
+                 timeout=30, what="a fresh prompt")
+        proc.stdin.write("status\nexit\n")
+        proc.stdin.close()
+        proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(10)
+    said = "".join(out)
+    assert proc.returncode == 0, proc.stderr.read()
+    assert "drewburr> status\n@alice: `status`" in said and "PVE: quorate" in said  # the bot answered
+    assert "stopped" in (workdir / "serve.log").read_text()
 
 
 def test_console_lines_for_the_lab_itself_report_bad_lines_and_keep_going(
