@@ -15,14 +15,14 @@ import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.slack_blocks import fits, plan_blocks, text_blocks
+from bot.slack_client import SlackClient
 from bot.slack_progress import LiveMessage, blocks_or_file, ending
 from commands import dispatch
 from commands.grammar import UsageError, parse
@@ -31,6 +31,7 @@ from infra.journal import AuditEntry
 from infra.operations.context import Context
 
 log = logging.getLogger(__name__)
+OUTCOMES = {0: "done", 1: "failed", 2: "refused"}  # a verb's exit code, said
 GROUPS_TTL = 60.0  # seconds a user group's members are trusted before asking Slack again
 ENVELOPES = frozenset({"slash_commands", "interactive", "events_api"})  # what the app handles
 
@@ -44,18 +45,12 @@ async def ignore_unknown_envelope(client: AsyncBaseSocketModeClient, req: Socket
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
 
-def web_client(token: str | None, base_url: str) -> AsyncWebClient:
-    """The Web API client, in Socket Mode and HTTP mode alike: a 429 is retried after its
-    Retry-After (up to 5 times in a row), never dropped."""
-    return AsyncWebClient(token=token, base_url=base_url,
-                          retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)])
-
-
 class SlackFront:
-    def __init__(self, settings: Settings, context: Context) -> None:
+    def __init__(self, settings: Settings, context: Context, metrics: Metrics | None = None) -> None:
         cfg = settings.slack
         token = cfg.bot_token.get_secret_value() if cfg.bot_token else None
-        self.client = web_client(token, cfg.api_url)
+        self.metrics = metrics
+        self.client = SlackClient(metrics, token=token, base_url=cfg.api_url)
         secret = cfg.signing_secret.get_secret_value() if cfg.signing_secret else None
         self.app = AsyncApp(client=self.client, signing_secret=secret,
                             request_verification_enabled=cfg.mode == "http")
@@ -107,17 +102,24 @@ class SlackFront:
         await ack()
         self._later(self._command(command["user_id"], command["channel_id"], command.get("text", "")))
 
+    def _count(self, verb: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.commands.labels(verb, outcome).inc()
+
     async def _command(self, user: str, channel: str, text: str) -> None:
         try:
             req = parse(text)
         except UsageError as exc:
+            self._count("(unparsed)", "usage-error")
             await self._tell(channel, user, f"{exc}", text)
             return
         if not await self._allowed(user, req.spec.permission):
             log.info("denied: %s %s", user, text)
+            self._count(req.verb, "denied")
             await self._tell(channel, user, denial(user, req.verb, req.spec.permission), text)
             return
         shown = await dispatch.preview(self.context, req, user, channel, text, time.time())
+        self._count(req.verb, "plan-shown" if shown.confirmation else OUTCOMES[shown.result.code])
         await self._audit(user, channel, text, "plan shown" if shown.confirmation else shown.result.text)
         if shown.confirmation is None:
             title = f"<@{user}>: `{text}`"
@@ -176,6 +178,7 @@ class SlackFront:
         live = LiveMessage(self.client, channel, ts, f"`{pending.text}` running (confirmed by <@{user}>)")
         live.show(f"Confirmed by <@{user}>: `{pending.text}` running...")
         result = await dispatch.confirmed(self.context, req, pending, live)
+        self._count(req.verb, OUTCOMES[result.code])
         summary, title = ending(pending.text, user, live.seconds, result)
         await self._audit(user, channel, f"Confirm `{pending.text}`", summary,
                           result.operation.id if result.operation else None)

@@ -17,7 +17,7 @@ from infra.gateways.ceph import CephGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.gather import gather
-from infra.journal import Journal
+from infra.journal import Journal, OperationStatus
 from infra.operations.cancel import nap
 from infra.planner import PlanOptions
 from infra.topology import Snapshot
@@ -47,6 +47,8 @@ class Context:
     options: OpsOptions = field(default_factory=OpsOptions)
     clock: Callable[[], float] = time.time
     sleeper: Callable[[float], Awaitable[None]] = asyncio.sleep  # what `sleep` waits with
+    # told of every operation that ends here (the bot's metrics)
+    observers: list[Callable[[OperationStatus], None]] = field(default_factory=list)
 
     @property
     def ceph(self) -> CephGateway:

@@ -4,8 +4,8 @@ the thread in order, and 429s waited out rather than dropped."""
 
 from __future__ import annotations
 
-from bot.slack_app import web_client
 from bot.slack_blocks import text_blocks
+from bot.slack_client import SlackClient
 from bot.slack_progress import LiveMessage, blocks_or_file
 from infra.journal import OperationStatus, StepRecord
 from tests.lab.slack_client import Twin
@@ -29,7 +29,7 @@ def transitions() -> list[tuple[OperationStatus, StepRecord]]:
 
 
 async def _live(twin: Twin) -> tuple[LiveMessage, str]:
-    client = web_client(twin.twin.workspace.bot_token, twin.api)
+    client = SlackClient(token=twin.twin.workspace.bot_token, base_url=twin.api)
     posted = await client.chat_postMessage(channel=OPS, text="Plan: drain blade3")
     return LiveMessage(client, OPS, posted["ts"], "`drain blade3` running"), posted["ts"]
 
@@ -62,7 +62,7 @@ async def test_429s_on_edits_and_thread_replies_are_waited_out_not_dropped(twin:
 
 
 async def test_output_too_long_for_a_message_goes_to_its_thread_as_a_file(twin: Twin) -> None:
-    client = web_client(twin.twin.workspace.bot_token, twin.api)
+    client = SlackClient(token=twin.twin.workspace.bot_token, base_url=twin.api)
     posted = await client.chat_postMessage(channel=OPS, text="ops list")
     text = "\n".join(f"operation {i}: drain blade{i % 4 + 1} Succeeded, 6/6 steps" for i in range(5000))
     blocks = await blocks_or_file(client, OPS, posted["ts"], "`ops list`", text)
