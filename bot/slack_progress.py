@@ -78,7 +78,6 @@ class LiveMessage:
                  every: float = EDIT_EVERY) -> None:
         self.client, self.channel, self.ts, self.title, self.every = client, channel, ts, title, every
         self.started = time.monotonic()
-        self.edits = 0
         self._latest: tuple[str, str | None] | None = None  # the state not yet written
         self._closing = False
         self._lock = asyncio.Lock()  # one chat.update at a time, the final one last
@@ -110,7 +109,6 @@ class LiveMessage:
         try:
             await self.client.chat_update(channel=self.channel, ts=self.ts, text=title[:3000],
                                           blocks=blocks or text_blocks(title, body))
-            self.edits += 1
         except SlackApiError as exc:  # progress is a courtesy: the journal has it all
             log.warning("slack refused an edit of %s (%s)", self.ts, exc.response.get("error"))
 
