@@ -25,9 +25,9 @@ __all__ = ["app"]
 BANNER = """\
 {where}
 drewburr serves the lab's Slack (#homelab-ops) in Socket Mode; its log: {log}
-You are alice (admin) in #homelab-ops: type /drewburr's verbs (status, plan blade3, drain blade3,
-ops list, help); a number presses that button; `as oscar` (operator) or `as rita` (reader);
-lab fault power-off blade3; exit (or Ctrl-D) stops the lab.
+You are alice (admin) in #homelab-ops: type /drewburr's verbs (status, plan blade3, whatif blade3,
+drain blade3, ops list, help); a number presses that button; `as oscar` (operator) or `as rita`
+(reader); lab fault power-off blade3; exit (or Ctrl-D) stops the lab.
 In another terminal: DREWBURR_CONFIG={config} .venv/bin/drewburr status"""
 
 
