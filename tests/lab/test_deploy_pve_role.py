@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import pytest
 from proxmoxer import ProxmoxAPI
+from proxmoxer.core import ResourceException
 
 from tests.conftest import RunningLab
-from tests.lab.deployed import ROOT, drewburr, drewburr_config, operator_privileges, pve_token
+from tests.lab.deployed import (
+    PVE_ROLE_SCRIPT,
+    ROOT,
+    drewburr,
+    drewburr_config,
+    operator_privileges,
+    pve_token,
+    pveum,
+)
 from tests.lab.kube import kubeconfig
+from tests.lab.pve_client import proxmox
 from tests.scenarios.opsctx import pve_client
 
 # privilege -> (the verb that needs it, the exit code without it, what it says)
@@ -29,6 +39,20 @@ def test_the_readme_lists_the_roles_privileges_and_each_has_a_verb_that_needs_it
     assert f'--privs "{" ".join(sorted(privileges))}"' in readme
 
 
+def test_the_role_script_makes_a_token_holding_exactly_the_role(kube_lab: RunningLab) -> None:
+    """deploy/proxmox/drewburr-operator.sh, its pveum lines made as the API calls pveum makes."""
+    ((token_id, secret),) = pveum(kube_lab, PVE_ROLE_SCRIPT.read_text()).items()
+    assert token_id == "drewburr@pve!bot"
+    user, _, name = token_id.partition("!")
+    as_token = proxmox(kube_lab, name, secret, user=user)
+    held = as_token.access.permissions.get(path="/vms/103")["/vms/103"]
+    assert set(held) == operator_privileges()
+    assert as_token.cluster.status.get()  # Sys.Audit
+    with pytest.raises(ResourceException) as refused:
+        as_token.nodes("blade1").qemu(101).status.stop.post()
+    assert refused.value.status_code == 403 and "VM.PowerMgmt" in str(refused.value)
+
+
 def _untouched(pve: ProxmoxAPI) -> None:
     assert not any(f.get("value") for f in pve.cluster.ceph.flags.get() if f["name"] == "noout")
     on_blade3 = sorted(e["vmid"] for e in pve.cluster.resources.get(type="vm") if e.get("node") == "blade3")
@@ -37,8 +61,8 @@ def _untouched(pve: ProxmoxAPI) -> None:
 
 @pytest.mark.parametrize("privilege", sorted(NEEDED_BY))
 def test_without_one_privilege_its_verb_is_refused(kube_lab: RunningLab, tmp_path, privilege: str) -> None:
-    secret = pve_token(kube_lab, operator_privileges() - {privilege})
-    config = drewburr_config(kube_lab, tmp_path / "drewburr.yaml", kubeconfig(kube_lab), secret)
+    token = pve_token(kube_lab, operator_privileges() - {privilege})
+    config = drewburr_config(kube_lab, tmp_path / "drewburr.yaml", kubeconfig(kube_lab), token)
     line, exit_code, says = NEEDED_BY[privilege]
     code, out = drewburr(config, line)
     assert code == exit_code, out
