@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from infra.gateways.ceph import CephGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
+from infra.gateways.pve_guests import PveGuests
 from infra.gather import gather
 from infra.journal import Journal
+from infra.operations.provision_spec import ProvisionOptions
 from infra.planner import PlanOptions
 from infra.topology import Snapshot
 
@@ -37,10 +39,15 @@ class Context:
     journal: Journal
     options: OpsOptions = field(default_factory=OpsOptions)
     clock: Callable[[], float] = time.time
+    provision: ProvisionOptions | None = None  # the config's `provision:` section, when there is one
 
     @property
     def ceph(self) -> CephGateway:
         return CephGateway(self.pve)
+
+    @property
+    def guests(self) -> PveGuests:
+        return PveGuests(self.pve)
 
     def plan_options(self) -> PlanOptions:
         return PlanOptions(headroom_gib=self.options.headroom_gib,

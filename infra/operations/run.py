@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from infra import owner
+from infra import locks, owner
 from infra.journal import OperationStatus
 from infra.operations.context import Context
 from infra.operations.drain import drain_steps
@@ -21,7 +21,7 @@ StepsFor = Callable[[Context, int, str, dict[str, Any]], list[Step]]
 class Kind:
     """One kind of operation: its steps (built again on resume) and the locks it holds."""
     steps: StepsFor
-    locks: Callable[[str, dict[str, Any]], list[str]] = lambda target, params: [target]
+    locks: Callable[[str, dict[str, Any]], list[str]] = lambda target, params: [locks.blade(target)]
 
 
 KINDS: dict[str, Kind] = {
@@ -32,7 +32,7 @@ KINDS: dict[str, Kind] = {
     # `reboot all` names its blades and holds them all
     "reboot-all": Kind(lambda ctx, op_id, target, params:
                        reboot_all_steps(ctx, op_id, list(params["blades"])),
-                       lambda target, params: list(params["blades"])),
+                       lambda target, params: [locks.blade(b) for b in params["blades"]]),
 }
 
 
