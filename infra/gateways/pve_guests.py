@@ -8,12 +8,15 @@ return a UPID for `PveGateway.wait_task`.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel
 
 from infra.gateways.pve import PveGateway
+from infra.gateways.shell import ShellResult, StillRunning
 
 
 def encode_sshkeys(keys: str) -> str:
@@ -54,9 +57,9 @@ class PveGuests:
         return int(await self.pve.get("cluster/nextid"))
 
     async def guests(self) -> list[Guest]:
-        return [Guest(vmid=r["vmid"], name=r.get("name", ""), node=r["node"], status=r.get("status", "unknown"),
-                      template=bool(r.get("template")), lock=r.get("lock") or None, maxmem=r.get("maxmem", 0),
-                      hastate=r.get("hastate"))
+        return [Guest(vmid=r["vmid"], name=r.get("name", ""), node=r["node"],
+                      status=r.get("status", "unknown"), template=bool(r.get("template")),
+                      lock=r.get("lock") or None, maxmem=r.get("maxmem", 0), hastate=r.get("hastate"))
                 for r in await self.pve.cluster_resources(type="vm")]
 
     async def guest(self, vmid: int) -> Guest | None:
@@ -132,8 +135,31 @@ class PveGuests:
                           out=raw.get("out-data", ""), err=raw.get("err-data", ""),
                           truncated=bool(raw.get("out-truncated") or raw.get("err-truncated")))
 
+    async def agent_ipv4(self, node: str, vmid: int) -> str | None:
+        """The guest's first IPv4 address that is not loopback, as its agent reports it."""
+        interfaces = (await self.pve.get(f"nodes/{node}/qemu/{vmid}/agent/network-get-interfaces"))["result"]
+        return next((a["ip-address"] for i in interfaces if i.get("name") != "lo"
+                     for a in i.get("ip-addresses", []) if a.get("ip-address-type") == "ipv4"), None)
+
     async def agent_file_write(self, node: str, vmid: int, path: str, content: str) -> None:
         await self.pve.post(f"nodes/{node}/qemu/{vmid}/agent/file-write", file=path, content=content)
 
     async def agent_file_read(self, node: str, vmid: int, path: str) -> str:
         return str((await self.pve.get(f"nodes/{node}/qemu/{vmid}/agent/file-read", file=path))["content"])
+
+
+class AgentShell:
+    """A guest's shell through the guest agent: `exec` of `sh -c`, then `exec-status` until it exits."""
+
+    def __init__(self, guests: PveGuests, node: str, vmid: int, poll: float = 1.0) -> None:
+        self.guests, self.node, self.vmid, self.poll = guests, node, vmid, poll
+
+    async def run(self, command: str, stdin: str | None = None, within: float = 600) -> ShellResult:
+        pid = await self.guests.agent_exec(self.node, self.vmid, ["sh", "-c", command], stdin)
+        deadline = time.monotonic() + within
+        while not (status := await self.guests.agent_exec_status(self.node, self.vmid, pid)).exited:
+            if time.monotonic() >= deadline:
+                raise StillRunning(f"`{command[:60]}` still running in VM {self.vmid} after {within:.0f}s")
+            await asyncio.sleep(self.poll)
+        return ShellResult(code=status.exitcode if status.exitcode is not None else 255, out=status.out,
+                           err=status.err)

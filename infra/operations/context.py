@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from infra.errors import Fatal
 from infra.gateways.ceph import CephGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
@@ -44,6 +45,12 @@ class Context:
     @property
     def ceph(self) -> CephGateway:
         return CephGateway(self.pve)
+
+    def provisioning(self) -> ProvisionOptions:
+        """The `provision:` section, or Fatal naming what is missing."""
+        if self.provision is None:
+            raise Fatal("the config has no provision section (template, storage, k3s ...)")
+        return self.provision
 
     @property
     def guests(self) -> PveGuests:

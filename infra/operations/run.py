@@ -11,6 +11,7 @@ from infra.journal import OperationStatus
 from infra.operations.context import Context
 from infra.operations.drain import drain_steps
 from infra.operations.machine import Listener, Machine, Step
+from infra.operations.provision import provision_locks, provision_steps
 from infra.operations.reboot import reboot_all_steps, reboot_steps
 from infra.operations.restore import restore_steps
 
@@ -33,6 +34,8 @@ KINDS: dict[str, Kind] = {
     "reboot-all": Kind(lambda ctx, op_id, target, params:
                        reboot_all_steps(ctx, op_id, list(params["blades"])),
                        lambda target, params: [locks.blade(b) for b in params["blades"]]),
+    # a VM name, its blade, and its VMID once taken (infra/operations/provision.py)
+    "provision": Kind(provision_steps, provision_locks),
 }
 
 
