@@ -3,14 +3,22 @@ to be used. Host keys are checked against `known_hosts` when one is given."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-
-import asyncssh
+from types import ModuleType
 
 from infra.errors import GatewayError, Unavailable
 from infra.gateways.shell import ShellResult, StillRunning
 
 SYSTEM = "ssh"
+
+
+def _asyncssh() -> ModuleType:
+    """asyncssh, imported when SSH is used (it is slow to import, and warns about DSA keys we never use)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import asyncssh
+    return asyncssh
 
 
 class SshShell:
@@ -22,6 +30,7 @@ class SshShell:
 
     async def run(self, command: str, stdin: str | None = None, within: float = 600) -> ShellResult:
         """Run `command` through the remote shell; its exit status and output."""
+        asyncssh = _asyncssh()
         try:
             async with asyncssh.connect(
                     self.host, port=self.port, username=self.user,

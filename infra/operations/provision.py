@@ -169,8 +169,8 @@ class VmSteps:
                 if self.ctx.past(deadline):
                     raise Fatal(f"the guest agent of VM {vm.vmid} never answered: {exc.detail}") from exc
                 await self.ctx.sleep()
-        done = await provision_k3s.shell(self, "agent").run("cloud-init status --wait",
-                                                             within=self.ctx.options.boot_timeout_seconds)
+        sh = await provision_k3s.shell(self, "agent")
+        done = await sh.run("cloud-init status --wait", within=self.ctx.options.boot_timeout_seconds)
         if done.code not in (0, 2):  # 2: done with recoverable errors (cloud-init 23.4+)
             raise Fatal(f"cloud-init failed (exit {done.code}): {done.tail(4)}")
         return f"guest agent up; cloud-init {done.tail(1).strip('. ')}"
