@@ -29,7 +29,8 @@ async def reboot(ctx: Context, blade: str, dry_run: bool = False, yes: bool = Fa
         refusal = "; ".join(f"[{f.code}] {f.message}" for f in first.blockers)
     elif not dry_run:
         vmids = [m.vmid for p in plans for m in p.moves]
-        refusal = await held_lock(ctx, [locks.blade(b) for b in blades]) or await privileges(ctx, "reboot-all", blades, vmids)
+        refusal = (await held_lock(ctx, [locks.blade(b) for b in blades])
+                   or await privileges(ctx, "reboot-all", blades, vmids))
     return await confirmed_start(ctx, "reboot-all", "all", {"blades": blades}, render_plans(plans),
                                  dry_run=dry_run, yes=yes, confirm=confirm, listener=listener,
                                  refusal=refusal)
