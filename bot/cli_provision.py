@@ -12,7 +12,7 @@ from infra.operations.provision_check import Ask
 
 def provision(ctx: typer.Context,
               name: str | None = typer.Argument(None, metavar="NAME",
-                                                help="the VM's name (default: next of provision.name_pattern)"),
+                                                help="default: next of provision.name_pattern"),
               role: str = typer.Option("agent", "--role", metavar="server|agent", help="its K3s role"),
               blade: str | None = typer.Option(None, "--blade", metavar="B", help="default: the roomiest"),
               cores: int | None = typer.Option(None, "--cores", min=1, metavar="N"),
