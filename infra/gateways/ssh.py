@@ -37,7 +37,9 @@ class SshShell:
                     client_keys=[str(self.key_file)] if self.key_file else None,
                     known_hosts=str(self.known_hosts) if self.known_hosts else None,
                     connect_timeout=self.connect_timeout) as conn:
-                done = await conn.run(command, input=stdin, timeout=within, check=False)
+                # no input: stdin at EOF at once, as `ssh host cmd </dev/null`, so nothing waits on it
+                feed = {"input": stdin} if stdin else {"stdin": asyncssh.DEVNULL}
+                done = await conn.run(command, timeout=within, check=False, **feed)
         except asyncssh.TimeoutError as exc:
             raise StillRunning(f"`{command[:60]}` still running on {self.where} after {within:.0f}s") from exc
         except (OSError, asyncssh.misc.ConnectionLost, TimeoutError) as exc:
