@@ -32,7 +32,9 @@ def fast_config(running_lab) -> Path:
     return fast
 
 
-async def kill_after(config: Path, journal: SqliteJournal, name: str, step: str, deadline: float = 60) -> None:
+async def kill_after(config: Path, journal: SqliteJournal, name: str, step: str,
+                     deadline: float = 60) -> None:
+    """Start `drewburr provision NAME --yes` and SIGKILL it as soon as `step` is journaled done."""
     command = [*DREWBURR, "--config", str(config), "provision", name, "--memory", "1024", "--disk", "16",
                "--yes"]
     proc = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -40,7 +42,8 @@ async def kill_after(config: Path, journal: SqliteJournal, name: str, step: str,
     try:
         while time.monotonic() < end:
             op = await journal.list(1)
-            if op and op[0].kind == "provision" and op[0].target == name and op[0].step(step).outcome == "done":
+            mine = op and op[0].kind == "provision" and op[0].target == name
+            if mine and op[0].step(step).outcome == "done":
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 return
