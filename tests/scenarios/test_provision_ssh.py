@@ -58,7 +58,10 @@ class GuestSshd(asyncssh.SSHServer):
         agent = self.pve.nodes(vm["node"]).qemu(vm["vmid"]).agent
         data = {"input-data": stdin} if stdin else {}
         pid = (await asyncio.to_thread(agent.exec.post, command=["sh", "-c", command], **data))["pid"]
-        while not (done := await asyncio.to_thread(agent("exec-status").get, pid=pid))["exited"]:
+        while True:  # the agent is polled, as PVE's clients do
+            done = await asyncio.to_thread(agent("exec-status").get, pid=pid)
+            if done["exited"]:
+                break
             await asyncio.sleep(0.05)
         process.stdout.write(done.get("out-data", ""))
         process.stderr.write(done.get("err-data", ""))
