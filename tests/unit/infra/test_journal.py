@@ -162,7 +162,8 @@ async def test_a_journal_from_before_lock_keys_keeps_its_blade_locks_as_keys(tmp
     db = sqlite3.connect(path)
     db.executescript(
         "CREATE TABLE operations (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
-        " target TEXT NOT NULL, params TEXT NOT NULL, phase TEXT NOT NULL, created REAL NOT NULL, last_transition REAL NOT NULL,"
+        " target TEXT NOT NULL, params TEXT NOT NULL, phase TEXT NOT NULL, created REAL NOT NULL,"
+        " last_transition REAL NOT NULL,"
         " last_error TEXT, cancel_requested INTEGER NOT NULL DEFAULT 0, owner TEXT, heartbeat REAL);"
         "CREATE TABLE locks (blade TEXT PRIMARY KEY, op_id INTEGER NOT NULL);"
         "INSERT INTO operations (kind, target, params, phase, created, last_transition)"
