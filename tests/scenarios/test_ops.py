@@ -90,7 +90,7 @@ async def test_drain_killed_after_each_step_resumes_to_the_same_end_state(runnin
 async def test_ops_list_show_and_cancel_an_interrupted_operation(running_lab):
     ctx = lab_context(running_lab)
     assert (await ops.list_ops(ctx)).text == "No operations yet."
-    op = await ctx.journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
+    op = await ctx.journal.create("drain", "blade3", {}, ["plan"], ["blade:blade3"], now=1)
     await ctx.journal.set_phase(op.id, "Running", now=2, owner=DEAD_OWNER)
     listed = (await ops.list_ops(ctx)).text
     assert f"{op.id}   drain blade3  Running" in listed and f"`drewburr ops resume {op.id}`" in listed
@@ -129,7 +129,7 @@ async def test_a_resumed_evict_step_says_the_pods_had_left_not_evicted_0(running
     for name in ("evict", "migrate", "mark"):
         await ctx.journal.record_step(op.id, StepRecord(name=name, outcome="running", attempts=1))
     await ctx.journal.set_phase(op.id, "Running", now=2, owner=DEAD_OWNER)
-    await ctx.journal.take_locks(op.id, ["blade3"])
+    await ctx.journal.take_locks(op.id, ["blade:blade3"])
     resumed = await ops.resume(ctx, op.id, yes=True)
     assert resumed.code == DONE, resumed.text
     message = (await ctx.journal.get(op.id)).step("evict").message
