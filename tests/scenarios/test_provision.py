@@ -13,6 +13,8 @@ from urllib.parse import unquote
 
 import pytest
 
+from commands import dispatch
+from commands.grammar import parse
 from commands.provision import provision
 from commands.result import DONE, FAILED, REFUSED
 from infra.operations.provision_check import Ask
@@ -106,3 +108,16 @@ async def test_a_join_with_a_wrong_token_removes_its_vm(tmp_path: Path, role: st
         assert guest(pve, "kube06") is None
         assert f"vm:{vmid}" not in {r["sid"] for r in pve.cluster.ha.resources.get()}
         assert "kube06" not in {n.metadata.name for n in core(running).list_node().items}
+
+
+async def test_slack_words_show_the_plan_to_confirm_then_run_it(shared_lab, tmp_path: Path) -> None:
+    ctx = provision_context(shared_lab, keypair(tmp_path)[1])
+    text = "provision kube08 --memory=1024 --disk 16 --dhcp"
+    request = parse(text)
+    assert request.spec.permission == "admin"
+    shown = await dispatch.preview(ctx, request, "U0456", "C123", text, now=ctx.clock())
+    assert shown.confirmation is not None and "Provision kube08 (K3s agent) on" in shown.result.text
+    assert guest(pve_client(shared_lab), "kube08") is None  # nothing until someone confirms
+    done = await dispatch.confirmed(ctx, request, shown.confirmation, listener=None)
+    assert done.code == DONE, done.text
+    assert node_ready(core(shared_lab).read_node("kube08"))
