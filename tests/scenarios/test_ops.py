@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,10 +16,9 @@ from commands.result import DONE, FAILED, REFUSED
 from infra.journal import StepRecord
 from infra.journal_sqlite import SqliteJournal
 
-from .opsctx import DEAD_OWNER, FAST, fault, lab_context
+from .opsctx import DEAD_OWNER, DREWBURR, FAST, fault, kill_when, lab_context
 
 DRAIN_STEPS = ["plan", "noout", "cordon", "evict", "migrate"]
-DREWBURR = [sys.executable, "-m", "bot"]
 
 
 def fast_config(running_lab) -> Path:
@@ -35,23 +31,10 @@ def fast_config(running_lab) -> Path:
     return fast
 
 
-async def kill_after(config: Path, journal: SqliteJournal, step: str, deadline: float = 60) -> None:
+async def kill_after(config: Path, journal: SqliteJournal, step: str) -> None:
     """Start `drewburr drain blade3 --yes` and kill it (SIGKILL) as soon as `step` is journaled done."""
     command = [*DREWBURR, "--config", str(config), "drain", "blade3", "--yes"]
-    proc = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    end = time.monotonic() + deadline
-    try:
-        while time.monotonic() < end:
-            op = await journal.list(1)
-            if op and op[0].kind == "drain" and op[0].step(step).outcome == "done":
-                with contextlib.suppress(ProcessLookupError):  # it may have just finished
-                    proc.kill()
-                return
-            assert proc.returncode is None, (await proc.stderr.read()).decode() if proc.stderr else ""
-            await asyncio.sleep(0.002)
-        raise AssertionError(f"step {step} never finished")
-    finally:
-        await asyncio.wait_for(proc.wait(), 10)
+    await kill_when(command, journal, "drain", "blade3", step)
 
 
 def migrations(running_lab, vmid: int) -> int:

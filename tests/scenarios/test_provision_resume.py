@@ -4,10 +4,7 @@ that ran through: one VM, one clone, one K3s install, the Node Ready with its zo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,11 +12,10 @@ import yaml
 
 from infra.journal_sqlite import SqliteJournal
 
-from .opsctx import FAST, lab_context, pve_client
+from .opsctx import DREWBURR, FAST, kill_when, lab_context, pve_client
 from .provisionctx import PROVISION, ZONE, core, guest, lab, node_ready
 
 STEPS = ["place", "clone", "configure", "resize", "ha", "start", "agent", "k3s", "join", "label", "ready"]
-DREWBURR = [sys.executable, "-m", "bot"]
 
 
 def fast_config(running_lab) -> Path:
@@ -32,26 +28,11 @@ def fast_config(running_lab) -> Path:
     return fast
 
 
-async def kill_after(config: Path, journal: SqliteJournal, name: str, step: str,
-                     deadline: float = 60) -> None:
+async def kill_after(config: Path, journal: SqliteJournal, name: str, step: str) -> None:
     """Start `drewburr provision NAME --yes` and SIGKILL it as soon as `step` is journaled done."""
     command = [*DREWBURR, "--config", str(config), "provision", name, "--memory", "1024", "--disk", "16",
                "--yes"]
-    proc = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    end = time.monotonic() + deadline
-    try:
-        while time.monotonic() < end:
-            op = await journal.list(1)
-            mine = op and op[0].kind == "provision" and op[0].target == name
-            if mine and op[0].step(step).outcome == "done":
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                return
-            assert proc.returncode is None, (await proc.stderr.read()).decode() if proc.stderr else ""
-            await asyncio.sleep(0.002)
-        raise AssertionError(f"step {step} of {name} never finished")
-    finally:
-        await asyncio.wait_for(proc.wait(), 10)
+    await kill_when(command, journal, "provision", name, step)
 
 
 @pytest.mark.slow
