@@ -17,7 +17,9 @@ from commands import dispatch
 from commands.grammar import parse
 from commands.provision import provision
 from commands.result import DONE, FAILED, REFUSED
-from infra.operations.provision_check import Ask
+from infra.operations import run as ops
+from infra.operations.provision_check import Ask, resolve
+from tests.lab.pve_client import wait_task
 
 from .opsctx import pve_client
 from .provisionctx import ZONE, core, guest, keypair, lab, node_ready, provision_context
@@ -121,3 +123,19 @@ async def test_slack_words_show_the_plan_to_confirm_then_run_it(shared_lab, tmp_
     done = await dispatch.confirmed(ctx, request, shown.confirmation, listener=None)
     assert done.code == DONE, done.text
     assert node_ready(core(shared_lab).read_node("kube08"))
+
+
+async def test_a_vmid_taken_before_the_clone_makes_it_take_another(shared_lab, tmp_path: Path) -> None:
+    """As if killed between choosing an ID and cloning, while someone else created a guest with it."""
+    ctx = provision_context(shared_lab, keypair(tmp_path)[1])
+    pve = pve_client(shared_lab)
+    request = await resolve(ctx, Ask(name="kube10", memory_mib=1024, disk_gib=16))
+    taken = int(pve.cluster.nextid.get())
+    wait_task(pve, pve.nodes("blade3").qemu.post(vmid=taken, name="intruder", memory=512))
+    op = await ops.create(ctx, "provision", "kube10", {"request": request.model_dump(),
+                                                      "vm.kube10": {"blade": request.blade, "vmid": taken}})
+    final = await ops.run(ctx, op.id)
+    assert final.phase == "Succeeded", final.last_error
+    made = guest(pve, "kube10")
+    assert made is not None and made["vmid"] != taken and guest(pve, "intruder")["vmid"] == taken
+    assert final.params["vm.kube10"]["vmid"] == made["vmid"]
