@@ -21,7 +21,7 @@ from infra.operations import run as ops
 from infra.operations.provision_check import Ask, resolve
 from tests.lab.pve_client import wait_task
 
-from .opsctx import pve_client
+from .opsctx import auditor_context, pve_client
 from .provisionctx import ZONE, core, guest, keypair, lab, node_ready, provision_context
 
 
@@ -139,3 +139,12 @@ async def test_a_vmid_taken_before_the_clone_makes_it_take_another(shared_lab, t
     made = guest(pve, "kube10")
     assert made is not None and made["vmid"] != taken and guest(pve, "intruder")["vmid"] == taken
     assert final.params["vm.kube10"]["vmid"] == made["vmid"]
+
+
+async def test_a_token_without_the_privileges_is_refused_before_anything_is_created(shared_lab) -> None:
+    ctx = auditor_context(shared_lab)  # PVEAuditor: it may look, not clone
+    refused = await provision(ctx, Ask(name="kube11", memory_mib=1024), yes=True)
+    assert refused.code == REFUSED, refused.text
+    assert "missing privileges: PVE VM.Clone on /vms/9000" in refused.text
+    assert "PVE Datastore.AllocateSpace on /storage/ceph-rbd" in refused.text
+    assert guest(pve_client(shared_lab), "kube11") is None
