@@ -15,6 +15,7 @@ from infra.operations.machine import Listener, Machine, Step
 from infra.operations.provision import provision_locks, provision_steps
 from infra.operations.reboot import reboot_all_steps, reboot_steps
 from infra.operations.restore import restore_steps
+from infra.operations.zone import zone_steps
 
 # The operation the running code works for: logs name it (tasks started inside inherit it).
 CURRENT_OPERATION: ContextVar[int | None] = ContextVar("drewburr_operation", default=None)
@@ -40,6 +41,9 @@ KINDS: dict[str, Kind] = {
                        lambda target, params: [locks.blade(b) for b in params["blades"]]),
     # a VM name, its blade, and its VMID once taken (infra/operations/provision.py)
     "provision": Kind(provision_steps, provision_locks),
+    # a node's zone label follows its VM (target: the node); no blade lock: it moves nothing
+    "zone": Kind(lambda ctx, op_id, target, params: zone_steps(ctx, target, params),
+                 lambda target, params: []),
 }
 
 
