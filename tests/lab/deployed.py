@@ -9,6 +9,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncssh
 import yaml
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ from bot.cli import app
 from tests.conftest import RunningLab
 from tests.lab.pve_client import proxmox
 from tests.scenarios.opsctx import FAST
+from tests.scenarios.provisionctx import PROVISION
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAY = ROOT / "deploy" / "kubernetes" / "overlays" / "example"
@@ -96,6 +98,9 @@ def drewburr_config(lab: RunningLab, path: Path, kubeconfig: Path, token: tuple[
     config["kubernetes"] = {"kubeconfig": str(kubeconfig)}
     config["journal"] = {"backend": "sqlite", "path": str(path.with_suffix(".sqlite"))}
     config["operations"] = FAST
+    if "provision" in config:  # a key to put in the new VMs, and joins timed for lab time
+        key = asyncssh.generate_private_key("ssh-ed25519", comment="ops@homelab")
+        config["provision"].update(sshkeys=key.export_public_key().decode().strip(), **PROVISION)
     config.update(sections)
     path.write_text(yaml.safe_dump(config))
     return path

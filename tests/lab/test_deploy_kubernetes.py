@@ -132,6 +132,7 @@ VERBS = [
     Verb("ops show 1"),
     Verb("ops audit"),
     Verb("ops cancel {op} --yes", _last_is("Cancelled"), before=_drain_left_by_a_dead_process),
+    Verb("provision kube06 --yes", _last_is("Succeeded")),
 ]
 
 
