@@ -29,6 +29,7 @@ from commands.render_ops import render_operation
 from commands.result import FAILED, REFUSED, Result
 from infra import owner
 from infra.errors import GatewayError
+from infra.gateways.alertmanager import AlertmanagerGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.journal import JournalError
@@ -76,7 +77,8 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
         journal = SqliteJournal(settings.journal.path)
     except JournalError as exc:
         raise ConfigError(f"journal.path: {exc}") from None
-    return Context(pve=pve, k8s=k8s, journal=journal, options=options)
+    alertmanager = AlertmanagerGateway(settings.alertmanager.url) if settings.alertmanager else None
+    return Context(pve=pve, k8s=k8s, journal=journal, options=options, alertmanager=alertmanager)
 
 
 def _confirm(plan: RenderableType) -> bool:

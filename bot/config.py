@@ -15,6 +15,8 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
+from commands.grammar import VERBS
+
 ENV_FILE_VAR = "DREWBURR_CONFIG"
 
 
@@ -66,6 +68,7 @@ class SlackConfig(_Section):
     signing_secret: SecretStr | None = None
     channel: str | None = None
     api_url: str = "https://slack.com/api/"
+    channels: list[str] = Field(default_factory=list, description="channel IDs that may command; empty: any")
 
 
 class WebhooksConfig(_Section):
@@ -88,6 +91,15 @@ class PermissionsConfig(_Section):
     read: list[str] = Field(default_factory=lambda: ["*"])
     operate: list[str] = Field(default_factory=list)
     admin: list[str] = Field(default_factory=list)
+    two_person: list[str] = Field(default_factory=list, description="verbs a second person must confirm")
+
+    @field_validator("two_person")
+    @classmethod
+    def _known_verbs(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(VERBS))
+        if unknown:
+            raise ValueError(f"unknown verb(s) {', '.join(unknown)}; verbs: {', '.join(sorted(VERBS))}")
+        return value
 
 
 class RemediationConfig(_Section):
@@ -95,6 +107,8 @@ class RemediationConfig(_Section):
     hold_seconds: float = Field(60, ge=0)
     cooldown_seconds: float = Field(1800, ge=0)
     paused: bool = False
+    blocking_alerts: list[str] = Field(default_factory=list, description="alert names that stop automatic "
+                                       "action while they fire")
 
 
 class PlannerConfig(_Section):

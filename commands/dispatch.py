@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from commands import audit, drain, ops, plan, reboot, restore, status
+from commands import audit, automation, drain, ops, plan, reboot, restore, silence, status
 from commands.grammar import CommandRequest, UsageError, help_text, verb_help
 from commands.result import DONE, Result, refused
 from infra.journal import Confirmation
@@ -19,6 +19,7 @@ from infra.operations.context import Context
 from infra.operations.machine import Listener
 
 CHANGING = frozenset({"drain", "restore", "reboot"})
+ACTING = frozenset({"silence", "silence expire", "automation pause", "automation resume"})  # at once
 CONFIRM_SECONDS = 600.0  # a Confirm button works for ten minutes
 
 
@@ -66,12 +67,30 @@ async def read(ctx: Context, req: CommandRequest) -> Result:
         return await audit.audit(ctx, _op_id(req) if req.args else None)
     if req.verb == "ops show":
         return await ops.show(ctx, _op_id(req))
+    if req.verb == "silence list":
+        return await silence.list_silences(ctx)
+    if req.verb == "automation status":
+        return await automation.status(ctx)
     return await ops.cancel(ctx, _op_id(req), yes=True)  # typed in full: the cancel is the answer
+
+
+async def act(ctx: Context, req: CommandRequest, who: str) -> Result:
+    """The verbs that act at once, typed in full (no plan to confirm): silences and the automation switch."""
+    rest = req.args[-1] if len(req.args) > len(req.spec.args) else None  # the optional REASON
+    if req.verb == "silence":
+        return await silence.create(ctx, req.args[0], req.args[1], rest, who)
+    if req.verb == "silence expire":
+        return await silence.expire(ctx, req.args[0])
+    if req.verb == "automation pause":
+        return await automation.pause(ctx, rest, who)
+    return await automation.resume(ctx, who)
 
 
 async def preview(ctx: Context, req: CommandRequest, user: str, channel: str, text: str,
                   now: float) -> Preview:
     """A read verb's answer, or a changing verb's plan and its pending confirmation."""
+    if req.verb in ACTING:
+        return Preview(await act(ctx, req, user), None)
     if req.verb not in CHANGING:
         return Preview(await read(ctx, req), None)
     shown = await _changing(ctx, req, dry_run=True, yes=False, listener=None)

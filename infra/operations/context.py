@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from infra.gateways.alertmanager import AlertmanagerGateway
 from infra.gateways.ceph import CephGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
@@ -37,6 +38,7 @@ class Context:
     journal: Journal
     options: OpsOptions = field(default_factory=OpsOptions)
     clock: Callable[[], float] = time.time
+    alertmanager: AlertmanagerGateway | None = None  # alertmanager.url: silences
 
     @property
     def ceph(self) -> CephGateway:
