@@ -22,6 +22,7 @@ from infra.journal import Journal
 from infra.topology import Snapshot
 
 log = logging.getLogger(__name__)
+AUTOMATIC = frozenset({"evacuate", "fence"})  # the operation kinds remediation starts
 
 
 class Say(Protocol):
@@ -74,7 +75,8 @@ class Remediator:
             decision=decision, snapshot=snap, first_seen=first, hold_seconds=self.policy.hold_seconds,
             cooldown_seconds=self.policy.cooldown_seconds, paused=await self.journal.paused(),
             running=[f"{op.kind} {op.target} (op {op.id})" for op in await self.journal.unfinished()],
-            firing=self.firing, blocking_alerts=self.policy.blocking_alerts)
+            last_action=await self._last_actions(), firing=self.firing,
+            blocking_alerts=self.policy.blocking_alerts)
         held = hold(context, now) or self._not_built(decision)
         op = await self.journal.refuse(decision.action, decision.blade or "", {
             "alert": alert.name, "fingerprint": alert.fingerprint, "fact": decision.fact,
@@ -84,6 +86,16 @@ class Remediator:
         if held.gate == "held":
             self._recheck(alert, first + self.policy.hold_seconds - now)
         return Outcome(decision, held, op.id)
+
+    async def _last_actions(self) -> dict[str, float]:
+        """Blade -> when drewburr last started an automatic operation on it (from the journal, so the
+        cooldown survives a restart); decisions held back (Refused) are not actions."""
+        ops = await self.journal.list(limit=200)  # newest first: the first seen per blade wins
+        acted: dict[str, float] = {}
+        for op in ops:
+            if op.kind in AUTOMATIC and op.phase != "Refused":
+                acted.setdefault(op.target, op.created)
+        return acted
 
     def _not_built(self, decision: Decision) -> Hold:
         if decision.mode == "approve":

@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 from typer.testing import CliRunner
 
 from alert_handlers.alert import fingerprint
 from bot.cli import app
 from tests.lab.pve_client import wait_for
-from tests.tools import alertmanager, free_port
+from tests.tools import alertmanager, free_port, offline_config
 
 NULL_ROUTE = {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
 KUBE03 = {"alertname": "KubeNodeNotReady", "node": "kube03", "severity": "warning"}
@@ -39,14 +38,7 @@ class Am:
 
 
 def _config(path: Path, alertmanager_url: str | None) -> Path:
-    config: dict[str, Any] = {
-        "proxmox": {"url": "https://127.0.0.1:1", "token_id": "root@pam!drewburr", "token_secret": "x",
-                    "verify_tls": False},
-        "journal": {"path": str(path.parent / "journal.sqlite")}}
-    if alertmanager_url:
-        config["alertmanager"] = {"url": alertmanager_url}
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return offline_config(path, **({"alertmanager": {"url": alertmanager_url}} if alertmanager_url else {}))
 
 
 @pytest.fixture
