@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -94,6 +95,17 @@ async def test_bad_bodies_are_refused_naming_what_is_wrong(server: Server, body:
     got_status, answer = await server.post("/alerts/alertmanager", body, **BEARER)
     assert got_status == status and answer["error"].startswith(error)
     assert server.queue.empty()
+
+
+async def test_a_large_valid_body_arriving_in_many_reads_is_read_whole(server: Server) -> None:
+    """About 900 KiB, under the limit: the server receives it in many pieces and must read them all."""
+    alerts = [{"labels": {"alertname": "KubeNodeNotReady", "node": f"kube{i}"},
+               "startsAt": "2026-12-06T03:00:00Z", "annotations": {"description": "x" * 900}}
+              for i in range(900)]
+    body = json.dumps({"version": "4", "groupKey": "g", "status": "firing", "alerts": alerts}).encode()
+    assert 800_000 < len(body) < webhooks.MAX_BODY
+    answer = await server.post("/alerts/alertmanager", body, **BEARER)
+    assert answer == (202, {"accepted": 900, "duplicates": 0})
 
 
 @pytest.fixture
