@@ -90,3 +90,34 @@ def test_an_alert_notice_has_a_silence_button_that_silences_it_in_alertmanager(r
         assert silence["createdBy"] == OPERATOR and silence["status"]["state"] == "active"
         wait_for(lambda: requests.get(f"{am}/api/v2/alerts", timeout=5).json()[0]["status"]["state"]
                  == "suppressed", timeout=20, what="the alert suppressed")
+
+
+def test_the_config_pauses_at_start_an_admin_resumes_and_a_blocking_alert_from_the_config_holds(
+        running_lab: RunningLab, tmp_path: Path) -> None:
+    port, token = free_port(), "pause-test-token"
+    remediation = {"mode": "auto", "hold_seconds": 0, "paused": True,
+                   "blocking_alerts": ["CephDataMigration"]}
+    with serving(running_lab, tmp_path, "socket", {
+            "server": {"host": "127.0.0.1", "port": port}, "webhooks": {"token": token},
+            "remediation": remediation}) as slack:
+        journal = SqliteJournal(slack.journal)
+
+        def alert(name: str, **labels: str) -> None:
+            body = {"version": "4", "groupKey": name, "status": "firing", "alerts": [{
+                "labels": {"alertname": name, **labels}, "startsAt": "2026-12-06T03:00:00Z"}]}
+            answer = requests.post(f"http://127.0.0.1:{port}/alerts/alertmanager", json=body, timeout=10,
+                                   headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 202, answer.text
+
+        def held(n: int) -> list[str]:
+            ops = [op for op in asyncio.run(journal.list(20)) if op.phase == "Refused"]
+            return [op.last_error or "" for op in reversed(ops)] if len(ops) >= n else []
+        alert("KubeNodeNotReady", node="kube04")
+        first = wait_for(lambda: held(1), timeout=30, what="the first hold")
+        assert first[0].startswith("paused: automation is paused by config")
+        slack.type(ADMIN, "automation resume")
+        wait_for(lambda: slack.message(f"Automation resumed by {ADMIN}"), timeout=20, what="the resume")
+        alert("CephDataMigration")
+        alert("KubeNodeNotReady", node="kube01")
+        later = wait_for(lambda: held(2), timeout=30, what="the second hold")
+        assert later[1] == "blocking-alert: blocking alert(s) firing: CephDataMigration"
