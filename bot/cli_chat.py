@@ -21,8 +21,8 @@ def _run(ctx: typer.Context, group: str, words: list[str] | None) -> None:
         typer.echo(f"usage error: {exc}", err=True)
         raise typer.Exit(REFUSED) from None
     who = f"cli:{getpass.getuser()}"
-    if req.verb in dispatch.ACTING:
-        execute(ctx, lambda c, _: dispatch.act(c, req, who))
+    if req.verb in dispatch.ACT:
+        execute(ctx, lambda c, _: dispatch.ACT[req.verb](c, req, who))
     else:
         execute(ctx, lambda c, _: dispatch.read(c, req))
 

@@ -22,7 +22,7 @@ def test_two_person_rule_the_requester_cannot_confirm_a_second_person_can(runnin
                                                                           tmp_path: Path) -> None:
     rules = {"permissions": {"read": ["*"], "operate": ["@oncall", ADMIN], "admin": [ADMIN],
                              "two_person": ["drain"]}}
-    with serving(running_lab, tmp_path, "socket", rules) as slack:
+    with serving(running_lab, tmp_path, "socket", **rules) as slack:
         slack.type(OPERATOR, "drain blade3")
         plan = wait_for(lambda: slack.message("asked: `drain blade3`"), timeout=30, what="the plan")
         slack.press(OPERATOR, plan["ts"], "drewburr_confirm")
@@ -39,7 +39,7 @@ def test_two_person_rule_the_requester_cannot_confirm_a_second_person_can(runnin
 
 def test_commands_from_a_channel_not_allowed_are_refused_and_nothing_runs(running_lab: RunningLab,
                                                                           tmp_path: Path) -> None:
-    with serving(running_lab, tmp_path, "socket", {"slack": {"channels": ["C0ELSEWHERE"]}}) as slack:
+    with serving(running_lab, tmp_path, "socket", slack={"channels": ["C0ELSEWHERE"]}) as slack:
         slack.type(OPERATOR, "drain blade3")
         wait_for(lambda: slack.told(OPERATOR, "drewburr takes commands only in <#C0ELSEWHERE>"), timeout=20,
                  what="the refusal")
@@ -73,9 +73,9 @@ def test_an_alert_notice_has_a_silence_button_that_silences_it_in_alertmanager(r
                  "url": f"http://127.0.0.1:{port}/alerts/alertmanager",
                  "http_config": {"authorization": {"credentials": token}}}]}]}
     labels = {"alertname": "KubeNodeNotReady", "node": "kube04"}  # kube04 is Ready: held as stale
-    with alertmanager(tmp_path, route) as am, serving(running_lab, tmp_path, "socket", {
-            "server": {"host": "127.0.0.1", "port": port}, "webhooks": {"token": token},
-            "alertmanager": {"url": am}}) as slack:
+    with alertmanager(tmp_path, route) as am, serving(
+            running_lab, tmp_path, "socket", server={"host": "127.0.0.1", "port": port},
+            webhooks={"token": token}, alertmanager={"url": am}) as slack:
         assert requests.post(f"{am}/api/v2/alerts", json=[{"labels": labels}], timeout=5).status_code == 200
         notice = wait_for(lambda: slack.message("Held back: evacuate blade4"), timeout=30, what="the notice")
         (button,) = [e for b in notice["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -97,9 +97,8 @@ def test_the_config_pauses_at_start_an_admin_resumes_and_a_blocking_alert_from_t
     port, token = free_port(), "pause-test-token"
     remediation = {"mode": "auto", "hold_seconds": 0, "paused": True,
                    "blocking_alerts": ["CephDataMigration"]}
-    with serving(running_lab, tmp_path, "socket", {
-            "server": {"host": "127.0.0.1", "port": port}, "webhooks": {"token": token},
-            "remediation": remediation}) as slack:
+    with serving(running_lab, tmp_path, "socket", server={"host": "127.0.0.1", "port": port},
+                 webhooks={"token": token}, remediation=remediation) as slack:
         journal = SqliteJournal(slack.journal)
 
         def alert(name: str, **labels: str) -> None:
