@@ -23,6 +23,7 @@ from bot.slack_client import SlackClient
 from commands import dispatch
 from commands.grammar import UsageError, parse
 from commands.permissions import Grants, allows, channel_refusal, denial, second_person
+from infra.errors import GatewayError
 from infra.journal import AuditEntry, OperationStatus, StepRecord
 from infra.operations.context import Context
 
@@ -120,7 +121,12 @@ class SlackFront:
             self._count(req.verb, "denied")
             await self._tell(channel, user, denial(user, req.verb, req.spec.permission), text)
             return
-        shown = await dispatch.preview(self.context, req, user, channel, text, time.time())
+        try:
+            shown = await dispatch.preview(self.context, req, user, channel, text, time.time())
+        except GatewayError as exc:  # a system down (Alertmanager, PVE): said, not lost in a task
+            self._count(req.verb, "failed")
+            await self._tell(channel, user, f"`{text}` failed, nothing changed: {exc}", text)
+            return
         self._count(req.verb, "plan-shown" if shown.confirmation else OUTCOMES[shown.result.code])
         await self._audit(user, channel, text, "plan shown" if shown.confirmation else shown.result.text)
         if shown.confirmation is None:

@@ -49,8 +49,12 @@ def test_commands_from_a_channel_not_allowed_are_refused_and_nothing_runs(runnin
 
 
 def test_only_an_admin_pauses_automation_and_anyone_sees_it(running_lab: RunningLab, tmp_path: Path) -> None:
-    with serving(running_lab, tmp_path, "socket") as slack:
+    down = f"http://127.0.0.1:{free_port()}"
+    with serving(running_lab, tmp_path, "socket", alertmanager={"url": down}) as slack:
         _pause_as_admin(slack)
+        slack.type(OPERATOR, "silence KubeNodeNotReady 1h")  # Alertmanager is down: said, to them
+        wait_for(lambda: slack.told(OPERATOR, f"failed, nothing changed: Alertmanager at {down}"), timeout=30,
+                 what="the failure")
 
 
 def _pause_as_admin(slack: Workspace) -> None:
