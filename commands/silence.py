@@ -52,6 +52,8 @@ async def create(ctx: Context, target: str, duration: str, reason: str | None, w
     am = _gateway(ctx)
     if isinstance(am, Result):
         return am
+    if not target.strip():
+        return refused("name the alert (ALERTNAME) or give its FINGERPRINT; an empty name matches nothing")
     seconds = duration_seconds(duration)
     if isinstance(seconds, str):
         return refused(f"{seconds}; usage: silence ALERTNAME|FINGERPRINT DURATION [REASON]")

@@ -89,6 +89,7 @@ def test_a_silence_by_fingerprint_matches_exactly_that_alert(am: Am) -> None:
     (["silence", "KubeNodeNotReady", "91d"], "must be more than 0 and at most 90d"),
     (["silence", "KubeNodeNotReady"], "silence takes ALERTNAME|FINGERPRINT DURATION"),
     (["silence", "0123456789abcdef", "1h"], "no alert with fingerprint 0123456789abcdef"),
+    (["silence", "", "1h"], "name the alert (ALERTNAME) or give its FINGERPRINT"),
     (["silence", "expire", "nope"], "'nope' is not a silence ID"),
     (["silence", "expire", "00000000-0000-0000-0000-000000000000"], "has no silence 00000000"),
     (["silence", "explode", "1h", "--now"], "No such option: --now"),
