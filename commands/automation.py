@@ -20,22 +20,27 @@ def _when(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-async def pause(ctx: Context, reason: str | None, who: str) -> Result:
+async def pause(ctx: Context, reason: str | None, who: str, dry_run: bool = False) -> Result:
     already = await ctx.journal.paused()
     if already is not None:
         return refused(f"Automation is already paused by {already.by} since {_when(already.since)}: "
                        f"{already.reason}. Nothing changed.")
     paused = Paused(by=who, reason=reason or "no reason given", since=ctx.clock())
+    if dry_run:
+        return Result(DONE, f"Would pause automation ({paused.reason}). Nothing changed (--dry-run).")
     await ctx.journal.set_paused(paused)
     return Result(DONE, f"Automation paused by {who}: {paused.reason}. Alerts are still received, "
                         "decided and said, but nothing is done on its own until `automation resume`.",
                   data=paused.model_dump())
 
 
-async def resume(ctx: Context, who: str) -> Result:
+async def resume(ctx: Context, who: str, dry_run: bool = False) -> Result:
     was = await ctx.journal.paused()
     if was is None:
         return refused("Automation is not paused: nothing changed.")
+    if dry_run:
+        return Result(DONE, f"Would resume automation (paused by {was.by}: {was.reason}). Nothing changed "
+                            "(--dry-run).")
     await ctx.journal.set_paused(None)
     return Result(DONE, f"Automation resumed by {who} (paused by {was.by} since {_when(was.since)}: "
                         f"{was.reason}).", data={"resumed_by": who, "was": was.model_dump()})

@@ -84,10 +84,12 @@ def _reason(req: CommandRequest) -> str | None:
 
 # The verbs that act at once, typed in full (no plan to confirm), and need who typed them.
 ACT: dict[str, Act] = {
-    "silence": lambda ctx, req, who: silence.create(ctx, req.args[0], req.args[1], _reason(req), who),
-    "silence expire": lambda ctx, req, who: silence.expire(ctx, req.args[0]),
-    "automation pause": lambda ctx, req, who: automation.pause(ctx, _reason(req), who),
-    "automation resume": lambda ctx, req, who: automation.resume(ctx, who),
+    "silence": lambda ctx, req, who: silence.create(ctx, req.args[0], req.args[1], _reason(req), who,
+                                                    dry_run=req.flag("--dry-run")),
+    "silence expire": lambda ctx, req, who: silence.expire(ctx, req.args[0], dry_run=req.flag("--dry-run")),
+    "automation pause": lambda ctx, req, who: automation.pause(ctx, _reason(req), who,
+                                                               dry_run=req.flag("--dry-run")),
+    "automation resume": lambda ctx, req, who: automation.resume(ctx, who, dry_run=req.flag("--dry-run")),
 }
 
 

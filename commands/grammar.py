@@ -42,15 +42,16 @@ VERBS: dict[str, Verb] = {
     "ops show": Verb(("ID",), frozenset(), ops.PERMISSIONS["show"], "one operation"),
     "ops audit": Verb((), frozenset(), audit.PERMISSION, "who ran what, and what came of it", ("ID",)),
     "ops cancel": Verb(("ID",), frozenset(), ops.PERMISSIONS["cancel"], "cancel a running operation"),
-    "silence": Verb(("ALERTNAME|FINGERPRINT", "DURATION"), frozenset(), silence.PERMISSIONS["create"],
+    # these act at once when typed (--yes is what they do anyway); --dry-run says what they would do
+    "silence": Verb(("ALERTNAME|FINGERPRINT", "DURATION"), CHANGING, silence.PERMISSIONS["create"],
                     "silence an alert in Alertmanager (30m, 2h, 1d)", ("REASON...",)),
     "silence list": Verb((), frozenset(), silence.PERMISSIONS["list"], "active and pending silences"),
-    "silence expire": Verb(("ID",), frozenset(), silence.PERMISSIONS["expire"], "end a silence now"),
+    "silence expire": Verb(("ID",), CHANGING, silence.PERMISSIONS["expire"], "end a silence now"),
     "automation status": Verb((), frozenset(), automation.PERMISSIONS["status"],
                               "paused or not, by whom, and what is held back"),
-    "automation pause": Verb((), frozenset(), automation.PERMISSIONS["pause"],
+    "automation pause": Verb((), CHANGING, automation.PERMISSIONS["pause"],
                              "hold every automatic remediation back", ("REASON...",)),
-    "automation resume": Verb((), frozenset(), automation.PERMISSIONS["resume"],
+    "automation resume": Verb((), CHANGING, automation.PERMISSIONS["resume"],
                               "let automatic remediation act again"),
 }
 GROUPS = {"ops": "list", "automation": "status", "silence": ""}  # verb groups and their default subverb

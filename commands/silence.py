@@ -48,7 +48,8 @@ def _matchers(silence: Silence) -> str:
                      for m in silence.matchers)
 
 
-async def create(ctx: Context, target: str, duration: str, reason: str | None, who: str) -> Result:
+async def create(ctx: Context, target: str, duration: str, reason: str | None, who: str,
+                 dry_run: bool = False) -> Result:
     am = _gateway(ctx)
     if isinstance(am, Result):
         return am
@@ -70,9 +71,13 @@ async def create(ctx: Context, target: str, duration: str, reason: str | None, w
     now = dt.datetime.fromtimestamp(ctx.clock(), dt.UTC)
     ends = now + dt.timedelta(seconds=seconds)
     comment = reason or f"silenced from drewburr by {who}"
-    silence_id = await am.create_silence(matchers, now, ends, who, comment)
     matching = sum(all(a.labels.get(k) == v for k, v in labels.items()) for a in alerts)
     what = ", ".join(f"{k}={v!r}" for k, v in sorted(labels.items()))
+    if dry_run:
+        return Result(DONE, f"Would silence {what} until {_when(ends)} ({duration}): {comment}. It matches "
+                            f"{matching} alert(s) Alertmanager holds now. Nothing changed (--dry-run).",
+                      data={"matchers": labels, "endsAt": ends.isoformat(), "dry_run": True})
+    silence_id = await am.create_silence(matchers, now, ends, who, comment)
     return Result(DONE, f"Silenced {what} until {_when(ends)} ({duration}): {comment}. "
                         f"It matches {matching} alert(s) Alertmanager holds now. Silence {silence_id}; "
                         f"`silence expire {silence_id}` ends it.",
@@ -92,7 +97,7 @@ async def list_silences(ctx: Context) -> Result:
     return Result(DONE, "\n".join(lines), data=[s.model_dump(mode="json") for s in live])
 
 
-async def expire(ctx: Context, silence_id: str) -> Result:
+async def expire(ctx: Context, silence_id: str, dry_run: bool = False) -> Result:
     am = _gateway(ctx)
     if isinstance(am, Result):
         return am
@@ -105,5 +110,8 @@ async def expire(ctx: Context, silence_id: str) -> Result:
         return refused(f"Alertmanager has no silence {silence_id}; see `silence list`.")
     if found.state == "expired":
         return refused(f"Silence {silence_id} has already expired: nothing changed.")
+    if dry_run:
+        return Result(DONE, f"Would expire silence {silence_id} ({_matchers(found)}). Nothing changed "
+                            "(--dry-run).", data={"id": silence_id, "dry_run": True})
     await am.expire_silence(silence_id)
     return Result(DONE, f"Expired silence {silence_id} ({_matchers(found)}).", data={"id": silence_id})

@@ -73,6 +73,20 @@ def test_a_silence_by_name_suppresses_that_alert_is_listed_and_expires(am: Am) -
     assert am.cli("silence", "list").output.strip() == "No active or pending silences."
 
 
+def test_dry_run_says_what_it_would_silence_or_expire_and_changes_nothing(am: Am) -> None:
+    would = am.cli("silence", "KubeNodeNotReady", "1h", "--dry-run")
+    assert would.exit_code == 0 and "Would silence alertname='KubeNodeNotReady'" in would.output
+    assert "matches 2 alert(s)" in would.output and am.silences() == []
+    made = am.cli("silence", "CephOSDDown", "1h", "--yes")  # --yes: what it does anyway
+    assert made.exit_code == 0, made.output
+    (silence,) = am.silences()
+    kept = am.cli("silence", "expire", silence["id"], "--dry-run")
+    assert kept.exit_code == 0 and f"Would expire silence {silence['id']}" in kept.output
+    assert [s["status"]["state"] for s in am.silences()] == ["active"]
+    listed = am.cli("silence", "list", "--dry-run")
+    assert listed.exit_code == 2 and "silence list does not take '--dry-run'" in listed.output
+
+
 def test_a_silence_by_fingerprint_matches_exactly_that_alert(am: Am) -> None:
     made = am.cli("silence", fingerprint(KUBE03), "30m")
     assert made.exit_code == 0, made.output

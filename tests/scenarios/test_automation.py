@@ -21,6 +21,9 @@ def cli(config: Path, *args: str) -> Any:
 def test_pause_status_and_resume_from_the_command_line(tmp_path: Path) -> None:
     config = offline_config(tmp_path / "drewburr.yaml")
     assert cli(config, "automation").output.startswith("Automation is running.")
+    would = cli(config, "automation", "pause", "--dry-run", "just", "looking")
+    assert would.exit_code == 0 and would.output.startswith("Would pause automation (just looking)")
+    assert cli(config, "automation").output.startswith("Automation is running.")
     paused = cli(config, "automation", "pause", "firmware", "upgrade", "on", "blade2")
     assert paused.exit_code == 0 and "Automation paused by cli:" in paused.output
     journal = SqliteJournal(tmp_path / "journal.sqlite")  # what another process (serve) reads
@@ -39,6 +42,8 @@ def test_pause_status_and_resume_from_the_command_line(tmp_path: Path) -> None:
     assert f"op {op_id}  evacuate blade3" in status.output
     again = cli(config, "automation", "pause")
     assert again.exit_code == 2 and "already paused" in again.output
+    assert cli(config, "automation", "resume", "--dry-run").output.startswith("Would resume automation")
+    assert asyncio.run(journal.paused()) is not None
     resumed = cli(config, "automation", "resume")
     assert resumed.exit_code == 0 and "Automation resumed by cli:" in resumed.output
     assert asyncio.run(journal.paused()) is None
