@@ -115,8 +115,10 @@ class JournalConfig(_Section):
 class PermissionsConfig(_Section):
     """Who may do what from Slack: user IDs, "@usergroup" handles, "*" for everyone. Each level
     includes the ones below (admin > operate > read)."""
-    read: list[str] = Field(default_factory=lambda: ["*"], description="status, plan, ops list/show")
-    operate: list[str] = Field(default_factory=list, description="drain, restore, reboot, ops cancel")
+    read: list[str] = Field(default_factory=lambda: ["*"], description="status, plan, ops list/show, "
+                            "silence list, automation status")
+    operate: list[str] = Field(default_factory=list, description="drain, restore, reboot, ops cancel, "
+                               "silence")
     admin: list[str] = Field(default_factory=list, description="overrides, automation, provisioning")
     two_person: list[str] = Field(default_factory=list, description="verbs a second person must confirm")
 
