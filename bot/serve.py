@@ -28,7 +28,7 @@ from bot import health, webhooks
 from bot.cli_ops import build_context
 from bot.config import Settings
 from bot.metrics import Metrics
-from bot.slack_app import SlackFront
+from bot.slack_app import SlackFront, ignore_unknown_envelope
 from bot.slack_blocks import alert_blocks
 from commands import ops
 from infra.errors import GatewayError
@@ -184,6 +184,7 @@ class Bot:
         if self.slack is not None and self.settings.slack.mode == "socket":
             token = self.settings.slack.app_token
             self.socket = AsyncSocketModeHandler(self.slack.app, token.get_secret_value() if token else "")
+            self.socket.client.socket_mode_request_listeners.insert(0, ignore_unknown_envelope)
             await self.socket.connect_async()
             self.socket_watch = asyncio.create_task(self._watch_socket())
         log.info("serving on http://%s:%s (webhooks, /healthz, /readyz, /metrics)", server.host, server.port)
