@@ -39,6 +39,7 @@ from infra.operations.context import Context
 
 log = logging.getLogger("drewburr")
 SOCKET_CHECK_SECONDS = 5.0
+SAY_LAST_SECONDS = 5.0  # at a stop, for Slack messages still being written
 
 
 def _policy(settings: Settings) -> Policy:
@@ -161,6 +162,8 @@ class Bot:
         if owner.RUNNING:
             log.warning("operations %s were still in a step after %.0f s; they resume from it",
                         sorted(owner.RUNNING), limit)
+        if self.slack is not None and self.slack.tasks:  # the last words about them, in Slack
+            await asyncio.wait(self.slack.tasks, timeout=SAY_LAST_SECONDS)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=webhooks.MAX_BODY)
