@@ -30,6 +30,7 @@ from commands.render_ops import render_operation
 from commands.result import FAILED, REFUSED, Result
 from infra import owner
 from infra.errors import GatewayError
+from infra.gateways.alertmanager import AlertmanagerGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.journal import JournalError
@@ -78,7 +79,9 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
     except JournalError as exc:
         raise ConfigError(f"journal.path: {exc}") from None
     provision = settings.provision.options() if settings.provision else None
-    return Context(pve=pve, k8s=k8s, journal=journal, options=options, provision=provision)
+    alertmanager = AlertmanagerGateway(settings.alertmanager.url) if settings.alertmanager else None
+    return Context(pve=pve, k8s=k8s, journal=journal, options=options, provision=provision,
+                   alertmanager=alertmanager)
 
 
 def _confirm(plan: RenderableType) -> bool:
