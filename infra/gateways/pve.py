@@ -44,6 +44,36 @@ class TaskResult(BaseModel):
         return 0
 
 
+class HaService(BaseModel):
+    node: str
+    state: str  # the CRM's: started, stopped, fence, recovery, migrate, freeze, ...
+
+
+class Lrm(BaseModel):
+    state: str = "unknown"  # active (runs HA services: watchdog armed), wait_for_agent_lock (idle), ...
+    mode: str = "unknown"
+    timestamp: int = 0
+
+
+class HaManager(BaseModel):
+    """`GET /cluster/ha/status/manager_status`: the CRM master's view and every node's LRM status
+    (an unreachable node's is what it last wrote)."""
+    quorate: bool
+    nodes: dict[str, str]  # node -> online, unknown, fence, maintenance, gone
+    services: dict[str, HaService]  # sid -> where and in which state
+    lrms: dict[str, Lrm]
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> HaManager:
+        manager = data.get("manager_status") or {}
+        return cls(quorate=bool((data.get("quorum") or {}).get("quorate")),
+                   nodes=dict(manager.get("node_status") or {}),
+                   services={sid: HaService(node=str(s.get("node", "")), state=str(s.get("state", "")))
+                             for sid, s in (manager.get("service_status") or {}).items()},
+                   lrms={n: Lrm(**{k: v for k, v in (lrm or {}).items() if k in Lrm.model_fields})
+                         for n, lrm in (data.get("lrm_status") or {}).items()})
+
+
 def upid_fields(upid: str) -> tuple[str, str, int]:
     """(node, task type, start time) of `UPID:node:PID:PSTART:STARTTIME:type:id:user:`."""
     parts = upid.split(":")
@@ -143,6 +173,9 @@ class PveGateway:
 
     async def ha_status(self) -> list[dict[str, Any]]:
         return await self.get("cluster/ha/status/current")
+
+    async def ha_manager_status(self) -> HaManager:
+        return HaManager.parse(await self.get("cluster/ha/status/manager_status") or {})
 
     async def vm_status(self, node: str, vmid: int) -> dict[str, Any]:
         return await self.get(f"nodes/{node}/qemu/{vmid}/status/current")
