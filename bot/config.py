@@ -95,6 +95,7 @@ class RemediationConfig(_Section):
     hold_seconds: float = Field(60, ge=0)
     cooldown_seconds: float = Field(1800, ge=0)
     paused: bool = False
+    poll_seconds: float = Field(5, gt=0)  # re-looks at a fence under way and at fenced nodes back Ready
 
 
 class PlannerConfig(_Section):

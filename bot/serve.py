@@ -21,12 +21,14 @@ from slack_sdk.errors import SlackApiError
 
 from alert_handlers.alert import Alert
 from alert_handlers.gates import Paused
+from alert_handlers.incidents import Incidents
 from alert_handlers.ingest import Ingest, Ingested
 from alert_handlers.remediate import Outcome, Policy, Remediator
 from bot import health, webhooks
 from bot.cli_ops import build_context
 from bot.config import Settings
 from bot.slack_app import SlackFront
+from bot.slack_blocks import question_blocks
 from commands import ops
 from infra.journal import JournalError
 from infra.operations import run as operations
@@ -39,7 +41,7 @@ def _policy(settings: Settings) -> Policy:
     r = settings.remediation
     paused = Paused(by="config", reason="remediation.paused is true", since=time.time()) if r.paused else None
     return Policy(mode=r.mode, hold_seconds=r.hold_seconds, cooldown_seconds=r.cooldown_seconds,
-                  paused=paused)
+                  paused=paused, poll_seconds=r.poll_seconds)
 
 
 class Bot:
@@ -50,22 +52,33 @@ class Bot:
         self.metrics = health.Metrics()
         self.queue: asyncio.Queue[Alert] = asyncio.Queue()
         self.slack = SlackFront(settings, context) if settings.slack.mode != "off" else None
-        self.remediator = Remediator(context.snapshot, context.journal, _policy(settings), time.time,
-                                     self.say, observe=self._count)
+        self.incidents = Incidents(context.journal, self.post, time.time, settings.slack.channel)
+        self.remediator = Remediator(context, _policy(settings), time.time, self.incidents,
+                                     observe=self._count)
+        if self.slack is not None:
+            self.slack.on_approval = self.remediator.approved
         self.consumer: asyncio.Task[None] | None = None
         self.socket: AsyncSocketModeHandler | None = None
         self.resuming: asyncio.Task[None] | None = None
 
     async def say(self, text: str) -> None:
         """To the configured channel, or the log when Slack is off (or refuses)."""
+        await self.post(text, None, None)
+
+    async def post(self, text: str, thread_ts: str | None, confirmation: str | None) -> str | None:
+        """An incident's message (in its thread when `thread_ts`); its ts, None when not posted."""
         channel = self.settings.slack.channel
         if self.slack is None or channel is None:
             log.info("slack (off): %s", text)
-            return
+            return None
+        blocks = question_blocks(text, confirmation) if confirmation else None
         try:
-            await self.slack.client.chat_postMessage(channel=channel, text=text[:3000])
+            posted = await self.slack.client.chat_postMessage(channel=channel, text=text[:3000],
+                                                              thread_ts=thread_ts, blocks=blocks)
         except SlackApiError as exc:
             log.warning("slack refused a notice (%s): %s", exc.response.get("error"), text)
+            return None
+        return str(posted["ts"])
 
     async def _slack_ok(self) -> str | None:
         if self.socket is not None and not await self.socket.client.is_connected():

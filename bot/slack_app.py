@@ -12,18 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from alert_handlers import approvals
 from bot.config import Settings
 from bot.slack_blocks import plan_blocks, text_blocks
 from commands import dispatch
 from commands.grammar import UsageError, parse
 from commands.permissions import Grants, allows, denial
-from infra.journal import AuditEntry, OperationStatus, StepRecord
+from infra.journal import AuditEntry, Confirmation, OperationStatus, StepRecord
 from infra.operations.context import Context
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ class SlackFront:
         self.app.action("drewburr_confirm")(self.on_confirm)
         self.app.action("drewburr_cancel")(self.on_cancel)
         self.tasks: set[asyncio.Task[None]] = set()
+        # remediation's approval requests: (the confirmation, who approved) -> what came of it
+        self.on_approval: Callable[[Confirmation, str], Awaitable[str]] | None = None
 
     def _later(self, work: Any) -> None:
         """Work after the ack, kept referenced until done."""
@@ -123,10 +127,13 @@ class SlackFront:
             await self._tell(channel, user, "This button is not one of drewburr's: nothing changed.",
                              "an unknown button")
             return
-        req = parse(pending.text)
         what = f"{'Confirm' if confirm else 'Cancel'} `{pending.text}`"
-        if not await self._allowed(user, req.spec.permission):
-            await self._tell(channel, user, denial(user, req.verb, req.spec.permission), what)
+        remediation = pending.id.startswith(approvals.PREFIX)
+        req = None if remediation else parse(pending.text)
+        verb, needed = (pending.text.split()[0], approvals.permission(pending.text)) if req is None else \
+            (req.verb, req.spec.permission)
+        if not await self._allowed(user, needed):
+            await self._tell(channel, user, denial(user, verb, needed), what)
             return
         if pending.expires < time.time():
             await self._tell(channel, user, f"This plan expired; run `/drewburr {pending.text}` again.", what)
@@ -142,7 +149,16 @@ class SlackFront:
             await self._audit(user, channel, what, "cancelled: nothing changed")
             await self._edit(channel, ts, f"Cancelled by <@{user}>: nothing changed.")
             return
+        if req is None:
+            await self._approved(pending, user, channel, ts, what)
+            return
         await self._run(req, pending, user, channel, ts)
+
+    async def _approved(self, pending: Confirmation, user: str, channel: str, ts: str, what: str) -> None:
+        """Remediation's request approved: it looks again and acts, saying so in the incident's thread."""
+        await self._edit(channel, ts, f"Confirmed by <@{user}>: `{pending.text}`")
+        result = await self.on_approval(pending, user) if self.on_approval else "remediation is not running"
+        await self._audit(user, channel, what, result)
 
     async def _edit(self, channel: str, ts: str, title: str, body: str | None = None) -> None:
         await self.client.chat_update(channel=channel, ts=ts, text=title[:3000],

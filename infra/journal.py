@@ -95,6 +95,19 @@ class Confirmation(BaseModel):
     message_ts: str | None = None
 
 
+class Incident(BaseModel):
+    """One fact (`fence:blade3`) and its Slack thread: every alert, watcher finding, decision and
+    step about it is said there. Kept in the journal so a restart keeps talking in the same thread."""
+    fact: str
+    opened: float
+    channel: str | None = None
+    ts: str | None = None  # the thread's first message; None while Slack is off
+    fingerprints: list[str] = Field(default_factory=list)  # the alerts that reported it
+    op_id: int | None = None  # the operation remediation started for it
+    said: str | None = None  # the last hold's gate said in the thread: a repeat is not said again
+    approval: str | None = None  # the Confirmation ID of the approval request last posted
+
+
 class AuditEntry(BaseModel):
     """Who did what, where, and what came of it: every command, decision and button press."""
     at: float
@@ -183,6 +196,13 @@ class Journal(ABC):
     @abstractmethod
     async def settle_confirmation(self, confirmation_id: str, state: str) -> bool:
         """pending -> state, atomically; False when it was not pending (used, cancelled, unknown)."""
+
+    @abstractmethod
+    async def put_incident(self, incident: Incident) -> None: ...
+
+    @abstractmethod
+    async def incidents(self) -> list[Incident]:
+        """Every incident, oldest first."""
 
     @abstractmethod
     async def audit(self, entry: AuditEntry) -> None: ...

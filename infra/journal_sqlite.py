@@ -18,6 +18,7 @@ from infra.journal import (
     FINISHED,
     AuditEntry,
     Confirmation,
+    Incident,
     Journal,
     JournalError,
     Locked,
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS maintenance (blade TEXT PRIMARY KEY, record TEXT NOT 
 CREATE TABLE IF NOT EXISTS homes (vmid INTEGER PRIMARY KEY, blade TEXT NOT NULL, op_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, op_id INTEGER, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS confirmations (id TEXT PRIMARY KEY, state TEXT NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS incidents (fact TEXT PRIMARY KEY, opened REAL NOT NULL, record TEXT NOT NULL);
 """
 BUSY_TIMEOUT = 30  # seconds a call waits for another process (an `ops resume` beside a drain)
 
@@ -162,6 +164,14 @@ class SqliteJournal(Journal):
     async def settle_confirmation(self, confirmation_id: str, state: str) -> bool:
         sql = "UPDATE confirmations SET state = ? WHERE id = ? AND state = 'pending'"
         return bool(await self._run(_rowcount, sql, (state, confirmation_id)))
+
+    async def put_incident(self, incident: Incident) -> None:
+        await self._run(_execute, "INSERT OR REPLACE INTO incidents (fact, opened, record) VALUES (?, ?, ?)",
+                        (incident.fact, incident.opened, incident.model_dump_json()))
+
+    async def incidents(self) -> list[Incident]:
+        rows = await self._run(_rows, "SELECT record FROM incidents ORDER BY opened, fact", ())
+        return [Incident.model_validate_json(r["record"]) for r in rows]
 
     async def put_maintenance(self, record: Maintenance) -> None:
         await self._run(_execute, "INSERT OR REPLACE INTO maintenance (blade, record) VALUES (?, ?)",
