@@ -32,6 +32,9 @@ class Acting:
         incident = await self.incidents.get(fact)
         if incident is not None and incident.said == held.gate:
             log.info("held again (not said again): %s", text)
+            if fingerprint and fingerprint not in incident.fingerprints:  # its resolution comes here too
+                incident.fingerprints.append(fingerprint)
+                await self.incidents.update(incident)
             return
         incident = await self.incidents.say(fact, text, fingerprint)
         incident.said = held.gate

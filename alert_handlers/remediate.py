@@ -64,6 +64,7 @@ class Remediator:
         self.first_seen: dict[str, float] = {}
         self.firing: set[str] = set()
         self.rechecks: set[asyncio.Task[None]] = set()
+        self.one = asyncio.Lock()  # one decision at a time: alerts, their re-checks and approvals
 
     async def handle(self, alert: Alert) -> Outcome:
         (self.firing.add if alert.status == "firing" else self.firing.discard)(alert.name)
@@ -148,6 +149,10 @@ class Remediator:
 
     async def approved(self, confirmation: Confirmation, user: str) -> str:
         """A person pressed Confirm (the front end checked their permission): look again, then act."""
+        async with self.one:
+            return await self._approved(confirmation, user)
+
+    async def _approved(self, confirmation: Confirmation, user: str) -> str:
         action, blade, flag = approvals.parse(confirmation.text)
         snap, now = await self.ctx.snapshot(), self.clock()
         decision = Decision(action="fence" if action == "fence" else "evacuate", blade=blade, mode="auto",
@@ -188,7 +193,8 @@ class Remediator:
     async def process(self, alert: Alert) -> None:
         """Handle one alert; a failure is logged and said, never raised (the loop must go on)."""
         try:
-            outcome = await self.handle(alert)
+            async with self.one:
+                outcome = await self.handle(alert)
         except Exception as exc:  # a gateway down must not end remediation for good
             log.exception("remediation of %s failed", alert.name)
             await self.incidents.say(f"error:{alert.fingerprint}", f"Could not handle {alert.name}: {exc}")

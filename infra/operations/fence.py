@@ -108,13 +108,12 @@ def fence_steps(ctx: Context, op_id: int, blade: str) -> list[Step]:
             await ctx.journal.update_params(op_id, {"tainted": tainted})  # before the change: never orphaned
             await ctx.k8s.set_taint(name, TAINT_KEY, TAINT_EFFECT, TAINT_VALUE)
         leaving = [p for p in snap.pods if p.node in tainted and p.drained]
-        # a workload is back once as many of its pods are Ready elsewhere as before, plus those leaving
-        expect = {w: sum(p.workload == w and (p.ready or p.node in tainted) for p in snap.pods)
-                  for w in {p.workload for p in leaving if p.workload}}
+        workloads = sorted({p.workload for p in leaving if p.workload})
+        # their pods Ready elsewhere already: what is Ready later and not in this list moved
         ready_before = [p.key for p in snap.pods
-                        if p.ready and p.workload in expect and p.node not in tainted]
-        await ctx.journal.update_params(op_id, {"pods": sorted(p.key for p in leaving), "expect": expect,
-                                                "ready_before": ready_before})
+                        if p.ready and p.workload in workloads and p.node not in tainted]
+        await ctx.journal.update_params(op_id, {"pods": sorted(p.key for p in leaving),
+                                                "workloads": workloads, "ready_before": ready_before})
         return (f"{TAINT_KEY}={TAINT_VALUE}:{TAINT_EFFECT} on {', '.join(tainted) or 'no node'}; "
                 f"{len(leaving)} pod(s) to move")
 
@@ -124,28 +123,23 @@ def fence_steps(ctx: Context, op_id: int, blade: str) -> list[Step]:
     async def recover() -> str:
         params = await _params(ctx, op_id)
         snap = await ctx.snapshot()
-        fenced = set(params.get("tainted", []))
+        fenced, workloads = set(params.get("tainted", [])), set(params.get("workloads", []))
         left = [p.key for p in snap.pods if p.node in fenced and p.key in params.get("pods", [])]
-        moved, moving, stuck = [], [], []
-        for workload, expected in sorted((params.get("expect") or {}).items()):
-            pods = [p for p in snap.pods if p.workload == workload and p.node and p.node not in fenced]
-            ready = [p for p in pods if p.ready]
-            if len(ready) >= expected:
-                moved += [f"{p.key} Ready on {p.node} ({snap.blade_of_node(p.node or '')})" for p in ready
-                          if p.key not in params.get("ready_before", [])]
-            elif len(pods) > len(ready):
-                moving.append(workload)
-            else:
-                stuck.append(f"{workload}: {len(ready)}/{expected} Ready, no pod can be placed elsewhere")
+        elsewhere = [p for p in snap.pods if p.workload in workloads and p.node not in fenced]
+        moving = sorted({p.workload or "" for p in elsewhere if p.node and not p.ready})
         calm[:] = [*calm, not left and not moving][-2:]
+        late = []
         if calm != [True, True]:
             settling[:] = settling or [ctx.deadline(ctx.options.drain_timeout_seconds)]
             if not ctx.past(settling[0]):
                 raise Retryable(f"waiting for {', '.join(left + moving)[:300] or 'the pods to settle'}",
                                 delay=ctx.options.poll_seconds)
-            stuck += [f"{k} not moved in time" for k in left + moving]
-        return "; ".join([_where_vms_are(snap, blade, params.get("vms", [])),
-                          *(f"moved: {m}" for m in moved), *(f"not moved: {s}" for s in stuck)])
+            late = [f"not moved in time: {k}" for k in left + moving]
+        moved = [f"moved: {p.key} Ready on {p.node} ({snap.blade_of_node(p.node or '')})" for p in elsewhere
+                 if p.ready and p.key not in params.get("ready_before", [])]
+        pending = [f"no place for: {w} (Pending)" for w in sorted({p.workload or "" for p in elsewhere
+                                                                  if not p.node})]
+        return "; ".join([_where_vms_are(snap, blade, params.get("vms", [])), *moved, *pending, *late])
 
     async def release() -> str:
         released = await release_ready(ctx, op_id)

@@ -67,13 +67,16 @@ def slack(running_lab: RunningLab, tmp_path: Path) -> Iterator[Workspace]:
 
 
 @contextmanager
-def serving(running_lab: RunningLab, tmp_path: Path, mode: str) -> Iterator[Workspace]:
+def serving(running_lab: RunningLab, tmp_path: Path, mode: str,
+            sections: dict[str, Any] | None = None) -> Iterator[Workspace]:
+    """`serve` on the lab's Slack twin; `sections` replace config sections (webhooks, remediation)."""
     config = yaml.safe_load((running_lab.workdir / "drewburr.yaml").read_text())
     config["slack"]["mode"] = mode
     port = free_port()
     config["server"] = {"host": "127.0.0.1", "port": port}
     config["permissions"] = {"read": ["*"], "operate": ["@oncall"], "admin": ["U0ADMIN"]}
     config["operations"] = FAST
+    config.update(sections or {})
     path = tmp_path / "drewburr.yaml"
     path.write_text(yaml.safe_dump(config))
     proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(path), "serve"],
