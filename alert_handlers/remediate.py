@@ -132,6 +132,8 @@ class Remediator:
             pending = await self.ctx.journal.get_confirmation(incident.approval)
             if pending is not None and pending.state == "pending" and pending.expires > self.clock():
                 return
+        if incident is None:  # what happened opens the thread; the question (edited when answered) follows
+            await self.incidents.say(decision.fact, why, fingerprint)
         blade = decision.blade or ""
         flag = "off" if confirms_off else "" if decision.keep_noout else approvals.WITHOUT_NOOUT
         confirmation = Confirmation(id=f"{approvals.PREFIX}{uuid.uuid4().hex[:12]}", user="drewburr",
@@ -142,8 +144,8 @@ class Remediator:
         who = "an admin" if confirms_off else "someone with operate permission"
         question = (f"Confirm {blade} is powered off (not partitioned), so drewburr fences its nodes?"
                     if confirms_off else f"Approve: {decision.action} {blade}?")
-        incident = await self.incidents.say(decision.fact, f"{why} {question} ({who} may answer)",
-                                            fingerprint, confirmation=confirmation.id)
+        incident = await self.incidents.say(decision.fact, f"{question} ({who} may answer)", fingerprint,
+                                            confirmation=confirmation.id)
         incident.approval = confirmation.id
         await self.incidents.update(incident)
 

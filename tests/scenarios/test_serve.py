@@ -33,10 +33,7 @@ class Served:
         self.url, self.proc, self.journal = url, proc, journal
 
     def alert(self, name: str, status: str = "firing", **labels: str) -> requests.Response:
-        body = {"version": "4", "groupKey": "g", "status": status, "receiver": "drewburr", "alerts": [
-            {"status": status, "labels": {"alertname": name, **labels}, "startsAt": "2026-12-06T03:00:00Z"}]}
-        return requests.post(f"{self.url}/alerts/alertmanager", json=body,
-                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        return post_alert(self.url, TOKEN, name, status, **labels)
 
     def ops(self) -> list[OperationStatus]:
         return asyncio.run(SqliteJournal(self.journal).list(limit=100))
@@ -49,6 +46,14 @@ class Served:
             if line.startswith(line_start):
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
+
+
+def post_alert(url: str, token: str, name: str, status: str = "firing", **labels: str) -> requests.Response:
+    """One alert as Alertmanager's webhook sends it."""
+    body = {"version": "4", "groupKey": "g", "status": status, "receiver": "drewburr", "alerts": [
+        {"status": status, "labels": {"alertname": name, **labels}, "startsAt": "2026-12-06T03:00:00Z"}]}
+    return requests.post(f"{url}/alerts/alertmanager", json=body, timeout=10,
+                         headers={"Authorization": f"Bearer {token}"})
 
 
 @pytest.fixture
