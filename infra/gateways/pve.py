@@ -65,7 +65,8 @@ class HaManager(BaseModel):
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> HaManager:
-        manager = data.get("manager_status") or {}
+        # PVE nests the CRM's file under manager_status; some clients' mocks put its keys beside it
+        manager = {**data, **(data.get("manager_status") or {})}
         return cls(quorate=bool((data.get("quorum") or {}).get("quorate")),
                    nodes=dict(manager.get("node_status") or {}),
                    services={sid: HaService(node=str(s.get("node", "")), state=str(s.get("state", "")))

@@ -113,6 +113,8 @@ def test_a_down_osd_alert_delivered_five_times_is_one_evacuation_without_noout(
     assert (op.kind, op.target, op.phase) == ("evacuate", "blade2", "Succeeded"), op.last_error
     assert op.params["by"] == "drewburr" and "noout" not in [s.name for s in op.steps]
     assert served.ops() == [op] and served.refused() == []
+    incidents = asyncio.run(SqliteJournal(served.journal).incidents())
+    assert [(i.fact, i.op_id) for i in incidents] == [("evacuate:blade2", op.id)]
     assert served.metric('drewburr_alerts_received_total{outcome="duplicate",source="alertmanager"}') == 4
 
 
