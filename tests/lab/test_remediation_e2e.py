@@ -99,8 +99,7 @@ def test_blade3_powered_off_is_fenced_after_pve_ha_and_postgres_runs_ready_on_an
     op = wait_for(lambda: stack.finished("fence"), timeout=90, what="the fence of blade3")
     assert (op.target, op.phase) == ("blade3", "Succeeded"), op.last_error
     assert op.step("confirm-off").message.startswith("PVE HA fenced blade3")
-    node, ready = postgres(api)
-    assert ready and node not in ("kube03", "kube05", None)
+    assert _postgres_moved(api)
     assert OUT_OF_SERVICE in taints(api, "kube05")
     thread = wait_for(lambda: (t := stack.thread("Starting fence blade3")) and any(
         "fence blade3 succeeded" in m for m in t) and t, timeout=20, what="the fence's thread")
@@ -136,6 +135,23 @@ def test_a_partitioned_blade_without_ha_services_is_not_fenced_and_the_bot_says_
     assert [o for o in stack.acted() if o.kind == "fence"] == []
     assert OUT_OF_SERVICE not in taints(core(running_lab), "kube04")
     assert running_lab.call(lambda: running_lab.lab.pve.vms[104].running())
+
+
+def test_a_partitioned_blade_with_ha_services_is_fenced_only_after_pve_has_fenced_it(
+        running_lab: RunningLab, stack: Stack) -> None:
+    api = core(running_lab)
+    postgres_on(api, "kube05")
+    fault(running_lab, "lose-quorum", "blade3")  # its watchdog resets it; PVE HA fences it after
+    op = wait_for(lambda: stack.finished("fence"), timeout=90, what="the fence of blade3")
+    assert (op.target, op.phase) == ("blade3", "Succeeded"), op.last_error
+    assert op.step("confirm-off").message.startswith("PVE HA fenced blade3")
+    assert _postgres_moved(api)
+    assert not running_lab.call(lambda: running_lab.lab.pve.vms[105].running())  # reset with its blade
+
+
+def _postgres_moved(api: Any) -> bool:
+    node, ready = postgres(api)
+    return ready and node not in ("kube03", "kube05", None)
 
 
 def test_blade2s_osd_down_evacuates_blade2_without_noout(running_lab: RunningLab, stack: Stack) -> None:

@@ -115,6 +115,10 @@ def test_a_down_osd_alert_delivered_five_times_is_one_evacuation_without_noout(
     assert served.ops() == [op] and served.refused() == []
     incidents = asyncio.run(SqliteJournal(served.journal).incidents())
     assert [(i.fact, i.op_id) for i in incidents] == [("evacuate:blade2", op.id)]
+    # the same fact from another alert, once the evacuation is done: drewburr just acted on blade2
+    assert served.alert("CephOSDHostDown").json()["accepted"] == 1
+    (held,) = wait_for(served.refused, timeout=20, what="the second decision")
+    assert held.last_error is not None and held.last_error.startswith("cooldown: drewburr acted on blade2")
     assert served.metric('drewburr_alerts_received_total{outcome="duplicate",source="alertmanager"}') == 4
 
 
