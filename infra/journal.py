@@ -41,7 +41,7 @@ class StepRecord(BaseModel):
 
 class OperationStatus(BaseModel):
     id: int
-    kind: str  # drain | restore | reboot | reboot-all
+    kind: str  # drain | restore | reboot | reboot-all | evacuate | fence (infra.operations.run.KINDS)
     target: str  # a blade, or "all"
     params: dict[str, Any] = Field(default_factory=dict)
     phase: Phase = "Pending"
