@@ -126,11 +126,13 @@ class Remediator:
             fence_reason=fence.reason if fence else "")
 
     async def _ask(self, decision: Decision, fingerprint: str, why: str, confirms_off: bool = False) -> None:
-        """An approval request with Confirm/Cancel buttons, once per fact while it is pending."""
+        """An approval request with Confirm/Cancel buttons, once per fact while it is pending; a fact
+        whose request a person cancelled is not asked about again."""
         incident = await self.incidents.get(decision.fact)
         if incident is not None and incident.approval is not None:
-            pending = await self.ctx.journal.get_confirmation(incident.approval)
-            if pending is not None and pending.state == "pending" and pending.expires > self.clock():
+            asked = await self.ctx.journal.get_confirmation(incident.approval)
+            if asked is not None and (asked.state == "cancelled" or (asked.state == "pending"
+                                      and asked.expires > self.clock())):
                 return
         if incident is None:  # what happened opens the thread; the question (edited when answered) follows
             await self.incidents.say(decision.fact, why, fingerprint)
