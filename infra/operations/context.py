@@ -11,7 +11,7 @@ from infra.gateways.ceph import CephGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.gather import gather
-from infra.journal import Journal
+from infra.journal import Journal, OperationStatus
 from infra.planner import PlanOptions
 from infra.topology import Snapshot
 
@@ -37,6 +37,8 @@ class Context:
     journal: Journal
     options: OpsOptions = field(default_factory=OpsOptions)
     clock: Callable[[], float] = time.time
+    # told of every operation that ends here (the bot's metrics)
+    observers: list[Callable[[OperationStatus], None]] = field(default_factory=list)
 
     @property
     def ceph(self) -> CephGateway:

@@ -81,7 +81,7 @@ def stack(running_lab: RunningLab, tmp_path: Path) -> Iterator[Stack]:
     (tmp_path / "am").mkdir()
     (tmp_path / "prom").mkdir()
     asyncio.run(settled(lab_context(running_lab)))
-    with serving(running_lab, tmp_path, "socket", sections) as slack, \
+    with serving(running_lab, tmp_path, "socket", **sections) as slack, \
             alertmanager(tmp_path / "am", {"route": route, "receivers": [receiver]}) as am, \
             prometheus(tmp_path / "prom", {
                 "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},

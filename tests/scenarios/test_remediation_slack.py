@@ -41,9 +41,9 @@ class Approving:
 def approving(running_lab: RunningLab, tmp_path: Path) -> Iterator[Approving]:
     port = free_port()
     asyncio.run(settled(lab_context(running_lab)))
-    with serving(running_lab, tmp_path, "socket", {
-            "server": {"host": "127.0.0.1", "port": port}, "webhooks": {"token": TOKEN},
-            "remediation": {"mode": "approve", "hold_seconds": 0, "poll_seconds": 0.3}}) as slack:
+    with serving(running_lab, tmp_path, "socket", server={"host": "127.0.0.1", "port": port},
+                 webhooks={"token": TOKEN},
+                 remediation={"mode": "approve", "hold_seconds": 0, "poll_seconds": 0.3}) as slack:
         yield Approving(slack, f"http://127.0.0.1:{port}")
 
 
