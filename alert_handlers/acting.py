@@ -23,21 +23,24 @@ log = logging.getLogger(__name__)
 
 
 class Acting:
-    def __init__(self, ctx: Context, incidents: Incidents, clock: Callable[[], float]) -> None:
+    def __init__(self, ctx: Context, incidents: Incidents, clock: Callable[[], float],
+                 quiet_seconds: float = 1800.0) -> None:
         self.ctx, self.incidents, self.clock = ctx, incidents, clock
+        self.quiet_seconds = quiet_seconds  # a hold by the same gate is not said again within this
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def hold(self, fact: str, held: Hold, fingerprint: str | None, text: str) -> None:
-        """Say a hold in the fact's thread, unless the last thing said there was this gate's hold."""
+        """Say a hold in the fact's thread, unless this gate's hold was the last one said there, lately."""
         incident = await self.incidents.get(fact)
-        if incident is not None and incident.said == held.gate:
+        if incident is not None and incident.said == held.gate \
+                and self.clock() - (incident.said_at or 0.0) < self.quiet_seconds:
             log.info("held again (not said again): %s", text)
             if fingerprint and fingerprint not in incident.fingerprints:  # its resolution comes here too
                 incident.fingerprints.append(fingerprint)
                 await self.incidents.update(incident)
             return
         incident = await self.incidents.say(fact, text, fingerprint)
-        incident.said = held.gate
+        incident.said, incident.said_at = held.gate, self.clock()
         await self.incidents.update(incident)
 
     async def start(self, decision: Decision, alert: str, fingerprint: str | None, by: str,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from alert_handlers import approvals
 from alert_handlers.acting import Acting
 from alert_handlers.alert import Alert
-from alert_handlers.gates import GATES, GateContext, Hold, Paused, hold, unhealthy_blades
+from alert_handlers.gates import GATES, GateContext, Hold, Paused, hold
 from alert_handlers.incidents import Incidents
 from alert_handlers.rules import DEFAULT_RULES, Decision, Mode, Rule, decide
 from infra.fencing import FenceState, fence_state
@@ -56,7 +56,7 @@ class Remediator:
                  rules: tuple[Rule, ...] = DEFAULT_RULES,
                  observe: Callable[[Outcome], None] | None = None) -> None:
         self.ctx, self.policy, self.clock, self.incidents = ctx, policy, clock, incidents
-        self.acting = Acting(ctx, incidents, clock)
+        self.acting = Acting(ctx, incidents, clock, policy.cooldown_seconds)
         self.observe = observe  # every outcome: the bot counts them
         # the config's mode is every default rule's mode; a rule set to notify stays notify
         self.rules = tuple(r if r.mode == "notify" else r.model_copy(update={"mode": policy.mode})
@@ -90,7 +90,7 @@ class Remediator:
         op = await self.ctx.journal.refuse(decision.action, decision.blade or "", {
             "alert": alert.name, "fingerprint": alert.fingerprint, "fact": decision.fact,
             "gate": held.gate, "decision": decision.reason}, f"{held.gate}: {held.reason}", now)
-        fact = decision.fact if held.gate != "storm" else f"storm:{','.join(unhealthy_blades(snap))}"
+        fact = decision.fact if held.gate != "storm" else "storm"  # one storm, one thread, whatever fails
         await self.acting.hold(fact, held, alert.fingerprint,
                                f"Held back: {decision.action} {decision.blade} ({decision.reason}). "
                                f"{held.reason} [op {op.id}]")

@@ -105,7 +105,8 @@ class Incident(BaseModel):
     ts: str | None = None  # the thread's first message; None while Slack is off
     fingerprints: list[str] = Field(default_factory=list)  # the alerts that reported it
     op_id: int | None = None  # the operation remediation started for it
-    said: str | None = None  # the last hold's gate said in the thread: a repeat is not said again
+    said: str | None = None  # the last hold's gate said in the thread: a repeat is not said again soon
+    said_at: float | None = None  # when it was said
     approval: str | None = None  # the Confirmation ID of the approval request last posted
 
 
