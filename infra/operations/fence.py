@@ -127,6 +127,9 @@ def fence_steps(ctx: Context, op_id: int, blade: str) -> list[Step]:
         left = [p.key for p in snap.pods if p.node in fenced and p.key in params.get("pods", [])]
         elsewhere = [p for p in snap.pods if p.workload in workloads and p.node not in fenced]
         moving = sorted({p.workload or "" for p in elsewhere if p.node and not p.ready})
+        # HA VMs' nodes: PVE HA restarts them elsewhere; their taint comes off once they are Ready
+        moving += [f"{n.name} (HA)" for n in snap.nodes.values() if n.name in fenced and not n.ready
+                   and n.vm in snap.vms and snap.vms[n.vm].ha]
         calm[:] = [*calm, not left and not moving][-2:]
         late = []
         if calm != [True, True]:

@@ -5,12 +5,14 @@ OSD's blade is evacuated without noout."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from infra.fencing import fence_state
 from infra.journal import OperationStatus
 from infra.operations import run as operations
 from infra.operations.context import Context
 from infra.operations.fence import release_ready
+from lab.scenario import load_scenario
 from tests.conftest import RunningLab
 from tests.lab.pve_client import wait_for
 from tests.scenarios.homelab_k8s import OUT_OF_SERVICE, core, postgres, postgres_on, taints
@@ -83,3 +85,18 @@ def test_a_failing_osds_blade_is_evacuated_without_noout(running_lab: RunningLab
     snap = asyncio.run(ctx.snapshot())
     assert [vm.name for vm in snap.vms_on("blade2") if vm.running] == []
     assert snap.nodes["kube02"].unschedulable
+
+
+def test_an_ha_vms_node_is_tainted_until_pve_ha_restarted_it_elsewhere(tmp_path: Path) -> None:
+    # 10x: PVE HA's restart of kube03 takes its 30 lab s boot, three real seconds to look at it
+    with RunningLab(tmp_path / "lab", load_scenario(None), time_scale=10) as lab:
+        ctx, api = lab_context(lab), core(lab)
+        asyncio.run(settled(ctx, within=60))
+        fault(lab, "power-off", "blade3")
+        wait_for(lambda: _verdict(ctx, "blade3") == "fenced", timeout=60, what="PVE HA's fence of blade3")
+        op = asyncio.run(_run(ctx, "fence", "blade3"))
+        assert op.phase == "Succeeded", op.last_error
+        assert op.step("taint").message.startswith(f"{OUT_OF_SERVICE}=nodeshutdown:NoExecute on kube03, "
+                                                   "kube05")
+        assert op.step("release").message.startswith("taint removed from kube03 (Ready again)")
+        assert taints(api, "kube03") == set() and OUT_OF_SERVICE in taints(api, "kube05")
