@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
 from infra.journal import OperationStatus
@@ -41,6 +42,20 @@ def rules() -> dict[str, Any]:
 @dataclass
 class Stack:
     slack: Workspace
+    serve: str
+    alertmanager: str
+
+    def redeliver(self, name: str, times: int) -> list[int]:
+        """What an Alertmanager cluster does: the same notification of `name`, `times` over (the
+        alert as the real Alertmanager holds it); the `accepted` count of each delivery."""
+        alert = next(a for a in requests.get(f"{self.alertmanager}/api/v2/alerts", timeout=10).json()
+                     if a["labels"]["alertname"] == name)
+        fields = ("labels", "annotations", "startsAt", "endsAt", "fingerprint", "generatorURL")
+        body = {"version": "4", "groupKey": f'{{}}:{{alertname="{name}"}}', "status": "firing",
+                "receiver": "drewburr", "alerts": [{"status": "firing", **{k: alert[k] for k in fields}}]}
+        return [requests.post(f"{self.serve}/alerts/alertmanager", json=body, timeout=10,
+                              headers={"Authorization": f"Bearer {TOKEN}"}).json()["accepted"]
+                for _ in range(times)]
 
     def ops(self) -> list[OperationStatus]:
         return asyncio.run(SqliteJournal(self.slack.journal).list(limit=500))
@@ -88,7 +103,7 @@ def stack(running_lab: RunningLab, tmp_path: Path) -> Iterator[Stack]:
                 "alerting": {"alertmanagers": [{"static_configs": [{"targets": [am.split("//")[1]]}]}]},
                 "scrape_configs": [{"job_name": "kube-state-metrics",
                                     "static_configs": [{"targets": [metrics]}]}]}, rules()):
-        yield Stack(slack)
+        yield Stack(slack, f"http://127.0.0.1:{port}", am)
 
 
 def test_blade3_powered_off_is_fenced_after_pve_ha_and_postgres_runs_ready_on_another_blade(
@@ -154,13 +169,18 @@ def _postgres_moved(api: Any) -> bool:
     return ready and node not in ("kube03", "kube05", None)
 
 
-def test_blade2s_osd_down_evacuates_blade2_without_noout(running_lab: RunningLab, stack: Stack) -> None:
+def test_blade2s_osd_down_evacuates_blade2_without_noout_once_however_often_it_is_delivered(
+        running_lab: RunningLab, stack: Stack) -> None:
     fault(running_lab, "osd-down", "blade2")
     op = wait_for(lambda: stack.finished("evacuate"), timeout=90, what="the evacuation of blade2")
     assert (op.target, op.phase) == ("blade2", "Succeeded"), op.last_error
     assert "noout" not in [s.name for s in op.steps]
     assert "noout" not in asyncio.run(lab_context(running_lab).ceph.flags_set())
     assert len(stack.acted()) == 1  # CephOSDDown and CephOSDHostDown are one fact: one action
+    assert stack.redeliver("CephOSDDown", 5) == [0] * 5  # Alertmanager already delivered it once
+    assert len(stack.acted()) == 1
+    incidents = asyncio.run(SqliteJournal(stack.slack.journal).incidents())
+    assert [i.fact for i in incidents if i.op_id is not None] == ["evacuate:blade2"]
     thread = "\n".join(stack.thread("Starting evacuate blade2"))
     assert "(no noout: its data must re-replicate)" in thread and "evacuate blade2 succeeded" in thread
 
