@@ -64,10 +64,13 @@ class Remediator:
         self.first_seen: dict[str, float] = {}
         self.firing: set[str] = set()
         self.rechecks: set[asyncio.Task[None]] = set()
+        self.rechecking: set[str] = set()  # facts with a re-check scheduled
         self.one = asyncio.Lock()  # one decision at a time: alerts, their re-checks and approvals
 
-    async def handle(self, alert: Alert) -> Outcome:
-        (self.firing.add if alert.status == "firing" else self.firing.discard)(alert.name)
+    async def handle(self, alert: Alert, again: bool = False) -> Outcome:
+        """`again`: a re-check of an alert seen before (it says nothing new about what fires)."""
+        if not again:
+            (self.firing.add if alert.status == "firing" else self.firing.discard)(alert.name)
         snap, now = await self.ctx.snapshot(), self.clock()
         decision = decide(alert, snap, self.rules)
         if decision.action == "resolve":
@@ -95,11 +98,10 @@ class Remediator:
                                f"Held back: {decision.action} {decision.blade} ({decision.reason}). "
                                f"{held.reason} [op {op.id}]")
         if held.gate == "held":
-            self._recheck(alert, first + self.policy.hold_seconds - now)
+            self._recheck(alert, decision.fact, first + self.policy.hold_seconds - now)
         elif held.gate == "confirmed-off" and fence is not None and fence.verdict == "fencing":
-            self._recheck(alert, self.policy.poll_seconds)
-        elif held.gate == "confirmed-off" and fence is not None and fence.verdict == "never" \
-                and decision.mode != "notify":
+            self._recheck(alert, decision.fact, self.policy.poll_seconds)
+        elif held.gate == "confirmed-off" and fence is not None and fence.verdict == "never":
             await self._ask(decision, alert.fingerprint, "Only an admin can say it is off.",
                             confirms_off=True)
         return Outcome(decision, held, op.id)
@@ -186,19 +188,25 @@ class Remediator:
                                  + f" ({decision.reason})", alert.fingerprint)
         await self.acting.release()
 
-    def _recheck(self, alert: Alert, delay: float) -> None:
+    def _recheck(self, alert: Alert, fact: str, delay: float) -> None:
+        """Look at the fact again later; one re-check per fact (five alerts about it make one)."""
+        if fact in self.rechecking:
+            return
+        self.rechecking.add(fact)
+
         async def later() -> None:
             await asyncio.sleep(max(delay, 0.0))
-            await self.process(alert)
+            self.rechecking.discard(fact)
+            await self.process(alert, again=True)
         task = asyncio.create_task(later())
         self.rechecks.add(task)
         task.add_done_callback(self.rechecks.discard)
 
-    async def process(self, alert: Alert) -> None:
+    async def process(self, alert: Alert, again: bool = False) -> None:
         """Handle one alert; a failure is logged and said, never raised (the loop must go on)."""
         try:
             async with self.one:
-                outcome = await self.handle(alert)
+                outcome = await self.handle(alert, again)
         except Exception as exc:  # a gateway down must not end remediation for good
             log.exception("remediation of %s failed", alert.name)
             await self.incidents.say(f"error:{alert.fingerprint}", f"Could not handle {alert.name}: {exc}")
