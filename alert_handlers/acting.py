@@ -73,7 +73,7 @@ class Acting:
     async def _run(self, op_id: int, fact: str) -> None:
         steps: asyncio.Queue[StepRecord | None] = asyncio.Queue()
 
-        def listener(op: OperationStatus, step: StepRecord) -> None:
+        async def listener(op: OperationStatus, step: StepRecord) -> None:
             if step.outcome in ("done", "failed") or (step.outcome == "retrying" and step.attempts == 2):
                 steps.put_nowait(step.model_copy())
 

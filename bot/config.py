@@ -12,7 +12,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 ENV_FILE_VAR = "DREWBURR_CONFIG"
@@ -71,6 +80,15 @@ class SlackConfig(_Section):
     channel: str | None = Field(None, description="channel ID for notices and remediation threads")
     api_url: str = Field("https://slack.com/api/", description="the Web API base (tests: the lab's twin)")
 
+    @model_validator(mode="after")
+    def _credentials(self) -> SlackConfig:
+        """A mode names the credentials it cannot start without: say which are missing, at start."""
+        needed = {"socket": ("bot_token", "app_token"), "http": ("bot_token", "signing_secret"), "off": ()}
+        missing = [key for key in needed[self.mode] if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"mode {self.mode} needs {' and '.join('slack.' + m for m in missing)}")
+        return self
+
 
 class WebhooksConfig(_Section):
     """POST /alerts/alertmanager and /alerts/grafana (docs/alerts.md)."""
@@ -107,6 +125,13 @@ class RemediationConfig(_Section):
     paused: bool = Field(False, description="start with automation paused")
     poll_seconds: float = Field(5, gt=0, description="how often a fence PVE HA is still doing, and fenced "
                                 "nodes back Ready, are looked at again")
+
+
+class WatcherConfig(_Section):
+    """A K8s node watch, a PVE/Ceph poll and the zone-label keeper (docs/alerts.md)."""
+
+    enabled: bool = Field(True, description="watch K8s nodes, poll PVE and Ceph, keep zone labels true")
+    poll_seconds: float = Field(10, gt=0, description="how often PVE and Ceph are polled")
 
 
 class PlannerConfig(_Section):
@@ -157,6 +182,7 @@ class Settings(BaseSettings):
     journal: JournalConfig = Field(default_factory=JournalConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     remediation: RemediationConfig = Field(default_factory=RemediationConfig)
+    watcher: WatcherConfig = Field(default_factory=WatcherConfig)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
     log: LogConfig = Field(default_factory=LogConfig)

@@ -24,6 +24,8 @@ from alert_handlers.gates import Paused
 from alert_handlers.incidents import Incidents
 from alert_handlers.ingest import Ingest, Ingested
 from alert_handlers.remediate import Outcome, Policy, Remediator
+from alert_handlers.watcher import Watcher
+from alert_handlers.zones import ZoneKeeper
 from bot import health, webhooks
 from bot.cli_ops import build_context
 from bot.config import Settings
@@ -62,6 +64,11 @@ class Bot:
                                      observe=self._count)
         if self.slack is not None:
             self.slack.on_approval = self.remediator.approved
+        self.ingest = Ingest(self.queue, time.time, observe=self._ingested)
+        poll = settings.watcher.poll_seconds  # the watcher and the zone keeper: docs/alerts.md
+        self.watchers: list[Watcher | ZoneKeeper] = [
+            Watcher(context.pve, context.k8s, self.ingest.findings, poll_seconds=poll),
+            ZoneKeeper(context, self.say, poll)] if settings.watcher.enabled else []
         self.consumer: asyncio.Task[None] | None = None
         self.socket: AsyncSocketModeHandler | None = None
         self.resuming: asyncio.Task[None] | None = None
@@ -157,7 +164,7 @@ class Bot:
         if token is None:
             log.warning("webhooks.token is not set: /alerts/* refuse every request")
         hooks = self.settings.webhooks
-        webhooks.add_routes(app, Ingest(self.queue, time.time, observe=self._ingested),
+        webhooks.add_routes(app, self.ingest,
                             token.get_secret_value() if token else "",
                             hooks.grafana_secret.get_secret_value() if hooks.grafana_secret else None,
                             hooks.grafana_timestamp_header)
@@ -180,6 +187,7 @@ class Bot:
         site = web.TCPSite(runner, server.host, server.port)
         await site.start()
         self.consumer = asyncio.create_task(self.remediator.run(self.queue))
+        watching = [asyncio.create_task(w.run()) for w in self.watchers]
         self.resuming = asyncio.create_task(self._resume())
         if self.slack is not None and self.settings.slack.mode == "socket":
             token = self.settings.slack.app_token
@@ -196,6 +204,8 @@ class Bot:
                 await self.socket.close_async()
             self.consumer.cancel()
             self.resuming.cancel()
+            for task in watching:
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.consumer
             await runner.cleanup()

@@ -177,7 +177,7 @@ class SlackFront:
         await self._edit(channel, ts, f"Confirmed by <@{user}>: `{pending.text}` running...")
         steps: asyncio.Queue[StepRecord | None] = asyncio.Queue()
 
-        def listener(op: OperationStatus, step: StepRecord) -> None:
+        async def listener(op: OperationStatus, step: StepRecord) -> None:
             if step.outcome in ("done", "failed"):
                 steps.put_nowait(step)
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from infra.gateways.pve import HaManager
+from infra.gateways.pve_models import HaManager
 
 Verdict = Literal["online", "fencing", "fenced", "never", "unknown"]
 STILL_THERE = frozenset({"started", "migrate", "relocate", "freeze", "request_stop", "stopped"})

@@ -22,6 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from infra.errors import Blocked, Conflict, GatewayError, NotFound, Unavailable, cause
 from infra.gateways._calls import Caller
+from infra.gateways.k8s_models import NodeInfo
 
 SYSTEM = "k8s"
 Json = dict[str, Any]
@@ -92,9 +93,21 @@ class K8sGateway:
         return (await self.caller.read("list nodes", lambda: _json(
             self.core.list_node(_preload_content=False))))["items"]
 
+    async def list_nodes_at(self) -> tuple[list[Json], str]:
+        """The nodes and the list's resourceVersion, where a watch starts so that it misses nothing."""
+        body = await self.caller.read("list nodes", lambda: _json(
+            self.core.list_node(_preload_content=False)))
+        return body["items"], str(body["metadata"].get("resourceVersion") or "")
+
     async def get_node(self, name: str) -> Json:
         return await self.caller.read("get node", lambda: _json(
             self.core.read_node(name, _preload_content=False)))
+
+    async def node_info(self, name: str) -> NodeInfo:
+        return NodeInfo.of(await self.get_node(name))
+
+    async def nodes(self) -> list[NodeInfo]:
+        return [NodeInfo.of(n) for n in await self.list_nodes()]
 
     async def list_pods(self, node: str | None = None) -> list[Json]:
         selector = f"spec.nodeName={node}" if node else None

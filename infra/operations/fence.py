@@ -79,8 +79,8 @@ def fence_steps(ctx: Context, op_id: int, blade: str) -> list[Step]:
         else:
             state = fence_state(await ctx.pve.ha_manager_status(), blade)
             if state.verdict == "fencing":
-                waited[:] = waited or [ctx.deadline(ctx.options.boot_timeout_seconds)]
-                if ctx.past(waited[0]):
+                waited[:] = waited or [ctx.clock() + ctx.options.boot_timeout_seconds]
+                if ctx.clock() >= waited[0]:  # a wait across the step's retries, each a fresh look
                     raise Fatal(f"PVE HA did not fence {blade} within "
                                 f"{ctx.options.boot_timeout_seconds:.0f}s")
                 raise Retryable(state.reason, delay=ctx.options.poll_seconds)
@@ -133,8 +133,8 @@ def fence_steps(ctx: Context, op_id: int, blade: str) -> list[Step]:
         calm[:] = [*calm, not left and not moving][-2:]
         late = []
         if calm != [True, True]:
-            settling[:] = settling or [ctx.deadline(ctx.options.drain_timeout_seconds)]
-            if not ctx.past(settling[0]):
+            settling[:] = settling or [ctx.clock() + ctx.options.drain_timeout_seconds]
+            if ctx.clock() < settling[0]:
                 raise Retryable(f"waiting for {', '.join(left + moving)[:300] or 'the pods to settle'}",
                                 delay=ctx.options.poll_seconds)
             late = [f"not moved in time: {k}" for k in left + moving]

@@ -16,6 +16,7 @@ from infra.operations.fence import fence_steps
 from infra.operations.machine import Listener, Machine, Step
 from infra.operations.reboot import reboot_all_steps, reboot_steps
 from infra.operations.restore import restore_steps
+from infra.operations.zone import zone_steps
 
 # The operation the running code works for: logs name it (tasks started inside inherit it).
 CURRENT_OPERATION: ContextVar[int | None] = ContextVar("drewburr_operation", default=None)
@@ -43,6 +44,9 @@ KINDS: dict[str, Kind] = {
     "reboot-all": Kind(lambda ctx, op_id, target, params:
                        reboot_all_steps(ctx, op_id, list(params["blades"])),
                        lambda target, params: list(params["blades"])),
+    # a node's zone label follows its VM (target: the node); no blade lock: it moves nothing
+    "zone": Kind(lambda ctx, op_id, target, params: zone_steps(ctx, target, params),
+                 lambda target, params: []),
 }
 
 
@@ -74,7 +78,8 @@ async def run(ctx: Context, op_id: int, listener: Listener | None = None) -> Ope
     steps = steps_for(ctx, op.kind, op.id, op.target, op.params)
     token = CURRENT_OPERATION.set(op_id)
     try:
-        final = await Machine(ctx.journal, clock=ctx.clock, listener=listener).run(op_id, steps)
+        final = await Machine(ctx.journal, clock=ctx.clock, sleep=ctx.sleeper, listener=listener,
+                              poll=ctx.options.poll_seconds).run(op_id, steps)
     finally:
         CURRENT_OPERATION.reset(token)
     for observe in ctx.observers:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from infra.fencing import fence_state
-from infra.gateways.pve import HaManager
+from infra.gateways.pve_models import HaManager
 from tests.conftest import REFERENCE
 
 
