@@ -5,8 +5,8 @@ A decision that passes every gate starts its operation (`evacuate` or `fence`, j
 any other) in mode `auto`, or asks for a Confirm in mode `approve` (alert_handlers/approvals.py);
 the operation's steps are said in the incident's thread (acting.py). A hold is journaled (an
 operation in phase Refused with the gate and its reason) and said once per gate. A decision held
-by `held` (too young) or by PVE HA still fencing the blade is looked at again later. It never
-waits on a person.
+by `held` (too young), by PVE HA still fencing the blade, by a storm or by another operation is
+looked at again later. It never waits on a person.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from infra.topology import Snapshot
 
 log = logging.getLogger(__name__)
 ACTIONS = ("evacuate", "fence")
+PASSING = frozenset({"storm", "one-at-a-time"})  # holds that end by themselves: looked at again
 
 
 @dataclass
@@ -101,6 +102,8 @@ class Remediator:
             self._recheck(alert, decision.fact, first + self.policy.hold_seconds - now)
         elif held.gate == "confirmed-off" and fence is not None and fence.verdict == "fencing":
             self._recheck(alert, decision.fact, self.policy.poll_seconds)
+        elif held.gate in PASSING:  # a booting VM, another operation: look again, act once it is over
+            self._recheck(alert, decision.fact, max(self.policy.poll_seconds, self.policy.hold_seconds))
         elif held.gate == "confirmed-off" and fence is not None and fence.verdict == "never":
             await self._ask(decision, alert.fingerprint, "Only an admin can say it is off.",
                             confirms_off=True)

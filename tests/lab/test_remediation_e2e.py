@@ -15,6 +15,7 @@ import pytest
 import requests
 import yaml
 
+from alert_handlers.alert import fingerprint
 from infra.journal import OperationStatus
 from infra.journal_sqlite import SqliteJournal
 from tests.conftest import REFERENCE, RunningLab
@@ -44,6 +45,11 @@ class Stack:
     slack: Workspace
     serve: str
     alertmanager: str
+
+    def received(self, source: str) -> float:
+        wanted = f'drewburr_alerts_received_total{{outcome="queued",source="{source}"}}'
+        lines = requests.get(f"{self.serve}/metrics", timeout=10).text.splitlines()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(wanted))
 
     def redeliver(self, name: str, times: int) -> list[int]:
         """What an Alertmanager cluster does: the same notification of `name`, `times` over (the
@@ -122,6 +128,12 @@ def test_blade3_powered_off_is_fenced_after_pve_ha_and_postgres_runs_ready_on_an
     assert "PVE HA restarted kube03 (103) on" in said and "default/postgres-0 Ready on" in said
     assert "kube05 (105) is not HA: it stays down on blade3" in said
     assert len([o for o in stack.acted() if o.kind == "fence"]) == 1
+    # Alertmanager's alerts and the watcher's findings about blade3: one incident
+    incidents = asyncio.run(SqliteJournal(stack.slack.journal).incidents())
+    (fence,) = [i for i in incidents if i.fact == "fence:blade3"]
+    watched = fingerprint({"alertname": "KubeNodeNotReady", "node": "kube05"})  # the watcher's finding
+    assert watched in fence.fingerprints and len(fence.fingerprints) >= 2
+    assert stack.received("alertmanager") > 0 and stack.received("watcher") > 0
 
     fault(running_lab, "power-on", "blade3")
     wait_for(lambda: OUT_OF_SERVICE not in taints(api, "kube05"), timeout=90, what="kube05 untainted")
