@@ -87,9 +87,12 @@ def fence_steps(ctx: Context, op_id: int, blade: str) -> list[Step]:
             if not state.off:
                 raise Fatal(f"refused: {state.reason}")
             why = state.reason
-        # the blade's VMs now, and those PVE HA already took elsewhere (their node's zone is still here)
+        # the blade's VMs now, and the HA VMs PVE HA already took elsewhere (their node's zone is still
+        # here); not a VM a drain moved away (its zone is stale, but it was not on the blade when it died)
+        moved = await ctx.journal.homes()
         vmids = sorted({vm.vmid for vm in snap.vms_on(blade) if not vm.template}
-                       | {n.vm for n in snap.nodes.values() if n.zone == blade and n.vm is not None})
+                       | {n.vm for n in snap.nodes.values() if n.zone == blade and n.vm in snap.vms
+                          and snap.vms[n.vm].ha and n.vm not in moved})
         nodes = sorted(n.name for n in snap.nodes.values() if n.vm in vmids and not n.ready)
         await ctx.journal.update_params(op_id, {"vms": vmids, "nodes": nodes})
         return f"{why}; NotReady nodes of its VMs: {', '.join(nodes) or 'none'}"
