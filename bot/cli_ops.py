@@ -77,7 +77,8 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
         journal = SqliteJournal(settings.journal.path)
     except JournalError as exc:
         raise ConfigError(f"journal.path: {exc}") from None
-    return Context(pve=pve, k8s=k8s, journal=journal, options=options)
+    provision = settings.provision.options() if settings.provision else None
+    return Context(pve=pve, k8s=k8s, journal=journal, options=options, provision=provision)
 
 
 def _confirm(plan: RenderableType) -> bool:
