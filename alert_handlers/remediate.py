@@ -116,7 +116,8 @@ class Remediator:
     async def _gate_context(self, decision: Decision, snap: Snapshot, first: float,
                             fence: FenceState | None, confirmed_off: bool = False) -> GateContext:
         blade = decision.blade or ""
-        ops = await self.ctx.journal.list(limit=200)
+        # the whole cooldown window, however many holds were journaled in it
+        ops = await self.ctx.journal.since(self.clock() - self.policy.cooldown_seconds)
         acted = {}
         for op in reversed(ops):  # oldest first: the newest action on a blade wins
             if op.kind in ACTIONS and op.phase != "Refused" and op.params.get("by"):

@@ -68,7 +68,8 @@ async def with_drewburr(lab: RunningLab, api: client.CoreV1Api) -> Result:
     """(PVE's fence, Postgres Ready elsewhere), lab seconds after the power-off."""
     ctx = context(lab)
 
-    async def post(text: str, thread: str | None, confirmation: str | None) -> str | None:
+    async def post(text: str, thread: str | None, confirmation: str | None,
+                   about: Alert | None = None) -> str | None:
         return None  # nobody reads Slack here
     remediator = Remediator(ctx, Policy(mode="auto", hold_seconds=0, poll_seconds=0.05), time.time,
                             Incidents(ctx.journal, post, time.time))

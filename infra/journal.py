@@ -243,3 +243,7 @@ class Journal(ABC):
 
     async def unfinished(self) -> builtins.list[OperationStatus]:
         return [op for op in await self.list(limit=1000) if op.phase not in FINISHED]
+
+    @abstractmethod
+    async def since(self, when: float) -> builtins.list[OperationStatus]:
+        """Operations created at `when` or later, newest first, however many (a cooldown's window)."""

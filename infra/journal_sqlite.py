@@ -113,6 +113,10 @@ class SqliteJournal(Journal):
         return await self._run(_list, f"SELECT id FROM operations WHERE phase NOT IN ({marks}) ORDER BY id",
                                tuple(sorted(FINISHED)))
 
+    async def since(self, when: float) -> builtins.list[OperationStatus]:
+        return await self._run(_list, "SELECT id FROM operations WHERE created >= ? ORDER BY id DESC",
+                               (when,))
+
     async def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
                         owner: str | None = None) -> None:
         await self._run(_set_phase, op_id, phase, now, error, owner)

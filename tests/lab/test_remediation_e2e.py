@@ -21,7 +21,7 @@ from infra.journal_sqlite import SqliteJournal
 from tests.conftest import REFERENCE, RunningLab
 from tests.lab.pve_client import wait_for
 from tests.scenarios.homelab_k8s import OUT_OF_SERVICE, core, postgres, postgres_on, taints
-from tests.scenarios.opsctx import fault, lab_context, pve_client, settled
+from tests.scenarios.opsctx import fault, idle_lrm, lab_context, settled
 from tests.scenarios.test_slack import Workspace, _all_text, serving
 from tests.tools import alertmanager, free_port, prometheus
 
@@ -148,9 +148,7 @@ def test_blade3_powered_off_is_fenced_after_pve_ha_and_postgres_runs_ready_on_an
 def test_a_partitioned_blade_without_ha_services_is_not_fenced_and_the_bot_says_why(
         running_lab: RunningLab, stack: Stack) -> None:
     ctx = lab_context(running_lab)
-    pve_client(running_lab).cluster.ha.resources("vm:104").delete()  # blade4's only HA VM: its LRM idles
-    wait_for(lambda: asyncio.run(ctx.pve.ha_manager_status()).lrms["blade4"].state != "active", timeout=20,
-             what="blade4's LRM idle")
+    asyncio.run(idle_lrm(running_lab, ctx, 104, "blade4"))  # blade4's only HA VM: its LRM idles
     fault(running_lab, "lose-quorum", "blade4")
     message = wait_for(lambda: stack.slack.message("blade4's LRM is idle"), timeout=90, what="the reason")
     text = _all_text(message)

@@ -14,7 +14,7 @@ from infra.journal_sqlite import SqliteJournal
 from tests.conftest import RunningLab
 from tests.lab.pve_client import wait_for
 from tests.scenarios.homelab_k8s import OUT_OF_SERVICE, core, taints
-from tests.scenarios.opsctx import fault, lab_context, pve_client, settled
+from tests.scenarios.opsctx import fault, idle_lrm, lab_context, settled
 from tests.scenarios.test_serve import post_alert
 from tests.scenarios.test_slack import OPERATOR, READER, Workspace, _all_text, serving
 from tests.tools import free_port
@@ -67,9 +67,7 @@ def test_an_evacuation_waits_for_an_operators_confirm(running_lab: RunningLab, a
 def test_only_an_admin_may_say_a_blade_pve_never_fences_is_off(running_lab: RunningLab,
                                                                approving: Approving) -> None:
     slack, ctx = approving.slack, lab_context(running_lab)
-    pve_client(running_lab).cluster.ha.resources("vm:104").delete()  # blade4's LRM goes idle
-    wait_for(lambda: asyncio.run(ctx.pve.ha_manager_status()).lrms["blade4"].state != "active", timeout=20,
-             what="blade4's LRM idle")
+    asyncio.run(idle_lrm(running_lab, ctx, 104, "blade4"))  # blade4's only HA VM: its LRM idles
     fault(running_lab, "lose-quorum", "blade4")
     wait_for(lambda: not asyncio.run(ctx.snapshot()).nodes["kube04"].ready, timeout=30,
              what="kube04 NotReady")
