@@ -5,13 +5,14 @@ import sqlite3
 
 import pytest
 
-from infra.journal import JournalError, Locked, Maintenance, StepRecord
+from infra.journal import Confirmation, Journal, JournalError, Locked, Maintenance, StepRecord
 from infra.journal_sqlite import SqliteJournal
+from tests.unit.infra.conftest import Opener
 
 
 @pytest.fixture
-def journal(tmp_path):
-    return SqliteJournal(tmp_path / "journal.sqlite")
+def journal(opener: Opener) -> Journal:
+    return opener()
 
 
 async def test_operation_starts_pending_with_its_steps(journal):
@@ -46,11 +47,11 @@ async def test_finishing_an_operation_releases_its_locks(journal):
     assert (await journal.get(op.id)).last_error == "boom"
 
 
-async def test_step_records_have_one_shape_and_survive_reopening(journal, tmp_path):
+async def test_step_records_have_one_shape_and_survive_reopening(journal, opener):
     op = await journal.create("drain", "blade3", {}, ["cordon"], ["blade3"], now=1)
     await journal.record_step(op.id, StepRecord(name="cordon", outcome="done", started=1, finished=2,
                                                 attempts=2, message="kube03, kube05 cordoned"))
-    reopened = SqliteJournal(tmp_path / "journal.sqlite")
+    reopened = opener()
     step = (await reopened.get(op.id)).step("cordon")
     assert (step.outcome, step.attempts, step.message) == ("done", 2, "kube03, kube05 cordoned")
 
@@ -98,7 +99,7 @@ def test_a_corrupt_or_unopenable_journal_is_a_journal_error_naming_the_path(tmp_
         SqliteJournal(tmp_path)  # a directory
 
 
-async def test_a_journal_that_breaks_after_opening_says_so(tmp_path):
+async def test_a_sqlite_journal_that_breaks_after_opening_says_so(tmp_path):
     path = tmp_path / "journal.sqlite"
     journal = SqliteJournal(path)
     path.write_text("overwritten " * 100)
@@ -115,7 +116,8 @@ async def test_unfinished_operations_are_found_however_many_came_after(journal):
     assert (await journal.list(1))[0].phase == "Refused" and await journal.locks() == {"blade3": old.id}
 
 
-async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(journal, tmp_path):
+async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(tmp_path):
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
     ticks = 0
 
     async def ticker() -> None:
@@ -141,14 +143,11 @@ async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(jou
     assert (await journal.get_maintenance("blade3")).op_id == 1  # then it went through
 
 
-async def test_a_confirmation_is_used_at_most_once_and_survives_a_new_journal_object(tmp_path):
-    from infra.journal import Confirmation
-    from infra.journal_sqlite import SqliteJournal
-
-    first = SqliteJournal(tmp_path / "j.sqlite")
+async def test_a_confirmation_is_used_at_most_once_and_survives_a_new_journal_object(opener):
+    first = opener()
     await first.put_confirmation(Confirmation(id="c1", user="U1", channel="C1", text="drain blade3",
                                               fingerprint="f", expires=100.0))
-    again = SqliteJournal(tmp_path / "j.sqlite")  # another process, or the same after a restart
+    again = opener()  # another process, or the same after a restart
     assert (await again.get_confirmation("c1")).state == "pending"
     results = await asyncio.gather(*(again.settle_confirmation("c1", "confirmed") for _ in range(5)))
     assert sorted(results) == [False, False, False, False, True]
