@@ -2,6 +2,9 @@
 HTTP mode, `/slack/events`) on `server.host:port`, the Slack app (Socket Mode by default), and
 the remediation loop, until SIGTERM or SIGINT.
 
+With `leader.enabled` the replicas elect a leader through a Lease (bot/leader.py): every replica
+answers Slack and webhooks; only the leader runs remediation and resumes interrupted operations.
+
 With `slack.mode: off` what would be said in Slack goes to the log; every decision goes to
 the journal either way.
 """
@@ -13,6 +16,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -25,11 +29,12 @@ from alert_handlers.ingest import Ingest, Ingested
 from alert_handlers.remediate import Outcome, Policy, Remediator
 from bot import health, webhooks
 from bot.cli_ops import build_context
-from bot.config import Settings
+from bot.config import ConfigError, Settings
+from bot.leader import Elector
+from bot.resumer import Resumer
 from bot.slack_app import SlackFront
-from commands import ops
+from infra import owner
 from infra.journal import JournalError
-from infra.operations import run as operations
 from infra.operations.context import Context
 
 log = logging.getLogger("drewburr")
@@ -52,9 +57,10 @@ class Bot:
         self.slack = SlackFront(settings, context) if settings.slack.mode != "off" else None
         self.remediator = Remediator(context.snapshot, context.journal, _policy(settings), time.time,
                                      self.say, observe=self._count)
-        self.consumer: asyncio.Task[None] | None = None
         self.socket: AsyncSocketModeHandler | None = None
-        self.resuming: asyncio.Task[None] | None = None
+        self.resumer = Resumer(context, self.slack.client if self.slack else None, settings.slack.channel)
+        self.leading: list[asyncio.Task[None]] = []  # the leader's work: remediation, resumption
+        self.elector = _elector(settings, context, self._lead)
 
     async def say(self, text: str) -> None:
         """To the configured channel, or the log when Slack is off (or refuses)."""
@@ -89,17 +95,18 @@ class Bot:
         return None
 
     async def _remediation_ok(self) -> str | None:
-        if self.consumer is None or self.consumer.done():
+        if self.elector is not None and not self.elector.leading:
+            return None  # a follower: the leader remediates
+        if not self.leading or any(task.done() for task in self.leading):
             return "the remediation loop is not running"
         return None
 
-    async def _resume(self) -> None:
-        """Operations a previous life left unfinished carry on, before anything new (as `ops resume`)."""
-        if not await operations.interrupted(self.context):
-            return
-        await self.say("Resuming the operations a previous run left unfinished...")
-        result = await ops.resume(self.context, yes=True)  # resuming was agreed when it started
-        await self.say(result.text)
+    def _lead(self, leading: bool) -> None:
+        """Start the leader's work, or stop it (stepped down: another replica takes over)."""
+        for task in self.leading:
+            task.cancel()
+        self.leading = [asyncio.create_task(self.remediator.run(self.queue)),
+                        asyncio.create_task(self.resumer.run())] if leading else []
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=webhooks.MAX_BODY)
@@ -128,8 +135,9 @@ class Bot:
         server = self.settings.server
         site = web.TCPSite(runner, server.host, server.port)
         await site.start()
-        self.consumer = asyncio.create_task(self.remediator.run(self.queue))
-        self.resuming = asyncio.create_task(self._resume())
+        electing = asyncio.create_task(self.elector.run()) if self.elector else None
+        if self.elector is None:
+            self._lead(True)
         if self.slack is not None and self.settings.slack.mode == "socket":
             token = self.settings.slack.app_token
             self.socket = AsyncSocketModeHandler(self.slack.app, token.get_secret_value() if token else "")
@@ -140,12 +148,25 @@ class Bot:
         finally:
             if self.socket is not None:
                 await self.socket.close_async()
-            self.consumer.cancel()
-            self.resuming.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.consumer
+            if electing is not None:
+                electing.cancel()  # which releases the Lease, after stopping the leader's work
+                with contextlib.suppress(asyncio.CancelledError):
+                    await electing
+            leading, self.leading = self.leading, []
+            for task in leading:
+                task.cancel()
+            await asyncio.gather(*leading, return_exceptions=True)
             await runner.cleanup()
             log.info("stopped")
+
+
+def _elector(settings: Settings, context: Context, on_change: Callable[[bool], None]) -> Elector | None:
+    cfg = settings.leader
+    if not cfg.enabled:
+        return None
+    if context.k8s is None:
+        raise ConfigError("leader.enabled needs kubernetes.kubeconfig (or to run in a pod)")
+    return Elector(context.k8s, cfg, cfg.identity or owner.me(), on_change)
 
 
 async def serve(settings: Settings) -> None:
