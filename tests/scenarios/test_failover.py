@@ -155,7 +155,8 @@ def _thread_of(lab: RunningLab, op_id: int) -> list[dict[str, Any]]:
     channel, url = slack["channel"], slack["api_url"].removesuffix("/api/")
     messages = requests.get(f"{url}/lab/slack/messages", params={"channel": channel, "user": "U0BOT"},
                             timeout=10).json()["messages"]
-    tops = [m for m in messages if f"(operation {op_id})" in m["text"] and m.get("thread_ts", m["ts"]) == m["ts"]]
+    tops = [m for m in messages if f"(operation {op_id})" in m["text"]
+            and m.get("thread_ts", m["ts"]) == m["ts"]]  # a thread's parent has thread_ts == ts
     assert len(tops) == 1, messages
     top = tops[0]
     rest = [m for m in messages if m is not top]
