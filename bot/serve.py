@@ -146,12 +146,12 @@ class Bot:
         try:
             await stop.wait()
         finally:
-            if self.socket is not None:
-                await self.socket.close_async()
-            if electing is not None:
+            if electing is not None:  # first: the next leader need not wait for the rest
                 electing.cancel()  # which releases the Lease, after stopping the leader's work
                 with contextlib.suppress(asyncio.CancelledError):
                     await electing
+            if self.socket is not None:
+                await self.socket.close_async()
             leading, self.leading = self.leading, []
             for task in leading:
                 task.cancel()

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,43 +23,8 @@ from infra.journal_k8s import KubernetesJournal
 from infra.operations import run as operations
 from tests.conftest import RunningLab
 from tests.lab.pve_client import wait_for
-from tests.scenarios.opsctx import DEAD_OWNER, FAST, lab_context
-from tests.tools import free_port
-
-NAMESPACE = "drewburr"
-LEASE = {"enabled": True, "namespace": NAMESPACE, "lease_seconds": 3, "renew_seconds": 2,
-         "retry_seconds": 0.5}
-
-
-def replica_config(lab: RunningLab, tmp_path: Path, name: str) -> tuple[Path, int]:
-    cfg = yaml.safe_load((lab.workdir / "drewburr.yaml").read_text())
-    port = free_port()
-    cfg["server"] = {"host": "127.0.0.1", "port": port}
-    cfg["slack"]["mode"] = "socket"
-    cfg["journal"] = {"backend": "kubernetes", "namespace": NAMESPACE}
-    cfg["leader"] = {**LEASE, "identity": name}
-    cfg["operations"] = FAST
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path, port
-
-
-@contextmanager
-def replica(lab: RunningLab, tmp_path: Path, name: str) -> Iterator[subprocess.Popen[str]]:
-    path, port = replica_config(lab, tmp_path, name)
-    log = (tmp_path / f"{name}.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(path), "serve"],
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
-    try:
-        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz") or proc.poll() is not None,
-                 timeout=30, what=f"{name} to serve")
-        assert proc.poll() is None, (tmp_path / f"{name}.log").read_text()
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+from tests.scenarios.opsctx import DEAD_OWNER, lab_context
+from tests.scenarios.replicas import LEASE, NAMESPACE, replica
 
 
 @contextmanager
@@ -88,13 +51,6 @@ def held_by_the_test(leases: client.CoordinationV1Api) -> Iterator[None]:
     finally:
         stop.set()
         renewing.join()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.ConnectionError:
-        return False
 
 
 def test_the_other_replica_takes_the_lease_and_finishes_a_drain_whose_leader_was_killed(
