@@ -46,21 +46,11 @@ class Resumer:
         thread = await self._thread(op)
         await self._post(thread, f"Resuming `{op.kind} {op.target}` (operation {op.id}): the process "
                                  "running it is gone. Each step looks at the systems again.")
-        steps: asyncio.Queue[StepRecord | None] = asyncio.Queue()
 
-        def listener(_: OperationStatus, step: StepRecord) -> None:
+        async def listener(_: OperationStatus, step: StepRecord) -> None:
             if step.outcome in ("done", "failed"):
-                steps.put_nowait(step)
-
-        async def poster() -> None:
-            while (step := await steps.get()) is not None:
                 await self._post(thread, f"{step.name}: {step.outcome} {step.message}")
-        posting = asyncio.create_task(poster())
-        try:
-            result = await ops.resume(self.context, op.id, yes=True, listener=listener)
-        finally:
-            steps.put_nowait(None)
-            await posting
+        result = await ops.resume(self.context, op.id, yes=True, listener=listener)
         await self._post(thread, result.text)
 
     async def _thread(self, op: OperationStatus) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ it is atomic across blades. docs/operations.md ("High availability") says why Co
 
 from __future__ import annotations
 
+import builtins
 import functools
 import hashlib
 import json
@@ -81,14 +82,14 @@ class KubernetesJournal(Journal):
         found = await self._call("read the index", lambda: self.k8s.get_configmap(self.namespace, INDEX))
         return dict((found or {}).get("data") or {})
 
-    async def _records(self, selector: str) -> list[Data]:
+    async def _records(self, selector: str) -> builtins.list[Data]:
         items = await self._call(f"list {selector}", lambda: self.k8s.list_configmaps(
             self.namespace, selector))
         return [item.get("data") or {} for item in items]
 
     # -- operations
-    async def create(self, kind: str, target: str, params: dict[str, Any], steps: list[str],
-                     blades: list[str], now: float) -> OperationStatus:
+    async def create(self, kind: str, target: str, params: dict[str, Any], steps: builtins.list[str],
+                     blades: builtins.list[str], now: float) -> OperationStatus:
         op_id = 0
 
         def allocate(index: Data) -> Data:
@@ -114,14 +115,14 @@ class KubernetesJournal(Journal):
             self.namespace, _op_name(op_id)))
         return OperationStatus.model_validate_json(found["data"]["status"]) if found else None
 
-    async def list(self, limit: int = 20) -> list[OperationStatus]:
+    async def list(self, limit: int = 20) -> builtins.list[OperationStatus]:
         return (await self._operations(f"{RECORD}=operation"))[:limit]
 
-    async def unfinished(self) -> list[OperationStatus]:
+    async def unfinished(self) -> builtins.list[OperationStatus]:
         return sorted(await self._operations(f"{RECORD}=operation,drewburr.io/finished=false"),
                       key=lambda op: op.id)
 
-    async def _operations(self, selector: str) -> list[OperationStatus]:
+    async def _operations(self, selector: str) -> builtins.list[OperationStatus]:
         ops = [OperationStatus.model_validate_json(d["status"]) for d in await self._records(selector)]
         return sorted(ops, key=lambda op: op.id, reverse=True)
 
@@ -168,7 +169,7 @@ class KubernetesJournal(Journal):
         await self._update(op_id, lambda op: op.model_copy(update={"cancel_requested": True}))
 
     # -- locks: one write of the index takes them all, or none
-    async def take_locks(self, op_id: int, blades: list[str]) -> None:
+    async def take_locks(self, op_id: int, blades: builtins.list[str]) -> None:
         for _ in range(ATTEMPTS):
             index = await self._index()
             held = _map(index, "locks")
@@ -208,7 +209,7 @@ class KubernetesJournal(Journal):
         await self._modify(INDEX, lambda index: _with(index, "maintenance", {
             b: m for b, m in _map(index, "maintenance").items() if b != blade}))
 
-    async def maintenance(self) -> list[Maintenance]:
+    async def maintenance(self) -> builtins.list[Maintenance]:
         records = _map(await self._index(), "maintenance")
         return [Maintenance.model_validate(records[b]) for b in sorted(records)]
 
@@ -220,7 +221,7 @@ class KubernetesJournal(Journal):
         homes = _map(await self._index(), "homes")
         return {int(vmid): (blade, op_id) for vmid, (blade, op_id) in homes.items()}
 
-    async def forget_homes(self, vmids: list[int]) -> None:
+    async def forget_homes(self, vmids: builtins.list[int]) -> None:
         gone = {str(v) for v in vmids}
         await self._modify(INDEX, lambda index: _with(index, "homes", {
             vmid: home for vmid, home in _map(index, "homes").items() if vmid not in gone}))
@@ -253,7 +254,7 @@ class KubernetesJournal(Journal):
         await self._call("write the audit", lambda: self.k8s.create_configmap(self.namespace, {
             "metadata": {"name": name, "labels": labels}, "data": {"record": entry.model_dump_json()}}))
 
-    async def audit_log(self, limit: int = 50, op_id: int | None = None) -> list[AuditEntry]:
+    async def audit_log(self, limit: int = 50, op_id: int | None = None) -> builtins.list[AuditEntry]:
         selector = f"{RECORD}=audit" + (f",drewburr.io/op={op_id}" if op_id is not None else "")
         items = await self._call("read the audit", lambda: self.k8s.list_configmaps(self.namespace, selector))
         items.sort(key=lambda item: item["metadata"]["name"], reverse=True)

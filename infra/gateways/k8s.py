@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from infra.errors import Blocked, Conflict, GatewayError, NotFound, Unavailable, cause
 from infra.gateways._calls import Caller
+from infra.gateways.k8s_models import NodeInfo
 
 SYSTEM = "k8s"
 Json = dict[str, Any]
@@ -84,6 +85,11 @@ class K8sGateway:
         return self.caller.total
 
     # -- reads (raw JSON lists)
+    async def version(self) -> Json:
+        """The API server's version: the cheapest call that proves it answers us."""
+        return await self.caller.read("version", lambda: _json(
+            client.VersionApi(self.api).get_code(_preload_content=False)))
+
     async def list_nodes(self) -> list[Json]:
         return (await self.caller.read("list nodes", lambda: _json(
             self.core.list_node(_preload_content=False))))["items"]
@@ -91,6 +97,12 @@ class K8sGateway:
     async def get_node(self, name: str) -> Json:
         return await self.caller.read("get node", lambda: _json(
             self.core.read_node(name, _preload_content=False)))
+
+    async def node_info(self, name: str) -> NodeInfo:
+        return NodeInfo.of(await self.get_node(name))
+
+    async def nodes(self) -> list[NodeInfo]:
+        return [NodeInfo.of(n) for n in await self.list_nodes()]
 
     async def list_pods(self, node: str | None = None) -> list[Json]:
         selector = f"spec.nodeName={node}" if node else None
@@ -108,7 +120,8 @@ class K8sGateway:
     async def can_i(self, verb: str, resource: str, subresource: str = "", group: str = "") -> bool | None:
         """A SelfSubjectAccessReview (`kubectl auth can-i`); None when it cannot tell (the server does
         not serve reviews, or this identity may not ask)."""
-        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        # a plain dict: the client serializes it as is (its stubs ask for the model class)
+        body: Any = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                 "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group,
                                                 "subresource": subresource}}}
         try:
@@ -200,12 +213,12 @@ class K8sGateway:
         return (await self.caller.read("list configmaps", lambda: _json(self.core.list_namespaced_config_map(
             namespace, label_selector=selector, _preload_content=False))))["items"]
 
-    async def create_configmap(self, namespace: str, body: Json) -> Json:
+    async def create_configmap(self, namespace: str, body: Any) -> Json:
         """Conflict when the name is taken."""
         return await self.caller.write("create configmap", lambda: _json(
             self.core.create_namespaced_config_map(namespace, body, _preload_content=False)))
 
-    async def replace_configmap(self, namespace: str, body: Json) -> Json:
+    async def replace_configmap(self, namespace: str, body: Any) -> Json:
         """PUT at the body's `metadata.resourceVersion`: Conflict when another writer came first."""
         name = body["metadata"]["name"]
         return await self.caller.write("replace configmap", lambda: _json(
@@ -226,16 +239,16 @@ class K8sGateway:
 
     async def create_lease(self, namespace: str, name: str, spec: Json) -> Json:
         """Conflict (409 AlreadyExists) when another replica created it first."""
-        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": {"name": name, "namespace": namespace}, "spec": _sendable(spec)}
+        body: Any = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                     "metadata": {"name": name, "namespace": namespace}, "spec": _sendable(spec)}
         return await self.caller.write("create lease", lambda: _json(
             self.coordination.create_namespaced_lease(namespace, body, _preload_content=False)))
 
     async def replace_lease(self, namespace: str, name: str, spec: Json, resource_version: str) -> Json:
         """Write the Lease at `resource_version`: Conflict when another replica wrote it meanwhile."""
-        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": {"name": name, "namespace": namespace, "resourceVersion": resource_version},
-                "spec": _sendable(spec)}
+        body: Any = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                     "metadata": {"name": name, "namespace": namespace, "resourceVersion": resource_version},
+                     "spec": _sendable(spec)}
         return await self.caller.write("replace lease", lambda: _json(
             self.coordination.replace_namespaced_lease(name, namespace, body, _preload_content=False)))
 

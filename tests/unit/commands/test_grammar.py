@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from commands.grammar import MAX_TEXT, UsageError, help_text, parse
+from commands.grammar import MAX_TEXT, VERBS, UsageError, help_text, parse
 from commands.permissions import Grants, allows, level_of
 
 
@@ -53,3 +53,8 @@ def test_permissions_by_user_group_and_everyone() -> None:
     assert allows(grants, "U0ADMIN", [], "operate")  # admin includes operate
     assert not allows(grants, "U0READ", [], "operate")
     assert level_of(Grants(read=[], operate=[], admin=[]), "U1", []) is None
+
+
+def test_every_verb_of_the_grammar_has_a_runner() -> None:
+    from commands.dispatch import RUN
+    assert set(RUN) == set(VERBS)
