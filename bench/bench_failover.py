@@ -53,8 +53,8 @@ def failover(lab: BackgroundLab, folder: Path, leases: client.CoordinationV1Api,
         first = _until(lambda: (h := _holder(leases)) in procs and h)
         time.sleep(HA["retry_seconds"] * 2)  # the follower has seen the Lease renewed
         lab_start, start = lab.call(lab.lab.clock.now), time.perf_counter()
-        procs[first].send_signal(sig)
-        procs[first].wait()
+        procs[first].proc.send_signal(sig)
+        procs[first].proc.wait()
         (second,) = set(names) - {first}
         _until(lambda: _holder(leases) == second)
         return time.perf_counter() - start, lab.call(lab.lab.clock.now) - lab_start

@@ -36,7 +36,7 @@ from bot.resumer import Resumer
 from bot.slack_app import SlackFront
 from infra import owner
 from infra.errors import GatewayError
-from infra.journal import JournalError, OperationStatus
+from infra.journal import AuditEntry, JournalError, OperationStatus
 from infra.operations.context import Context
 
 log = logging.getLogger("drewburr")
@@ -66,6 +66,7 @@ class Bot:
         self.leading: list[asyncio.Task[None]] = []  # the leader's work: remediation, resumption
         self.elector = _elector(settings, context, self._lead)
         self.socket_watch: asyncio.Task[None] | None = None
+        self.recording: set[asyncio.Task[None]] = set()  # audit writes of what a follower received
 
     async def say(self, text: str) -> None:
         """To the configured channel, or the log when Slack is off (or refuses)."""
@@ -122,6 +123,14 @@ class Bot:
     def _ingested(self, source: str, result: Ingested) -> None:
         self.metrics.alerts.labels(source, "queued").inc(result.accepted)
         self.metrics.alerts.labels(source, "duplicate").inc(result.duplicates)
+        if self.elector is not None and not self.elector.leading and result.accepted:
+            # a follower decides nothing: it records what it received, which waits until it leads
+            entry = AuditEntry(at=time.time(), who=source, where="webhook",
+                               what=f"{result.accepted} alerts ({result.duplicates} repeated)",
+                               result=f"received by {self.elector.identity}, not the leader: queued")
+            task = asyncio.create_task(self.context.journal.audit(entry))
+            self.recording.add(task)
+            task.add_done_callback(self.recording.discard)
 
     async def _journal_ok(self) -> str | None:
         try:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from tests.lab.pve_client import wait_for
 from tests.scenarios.opsctx import FAST
 from tests.tools import free_port
 
-NAMESPACE = "drewburr"
+NAMESPACE, TOKEN = "drewburr", "replica-webhook-token"
 LEASE = {"enabled": True, "namespace": NAMESPACE, "lease_seconds": 3, "renew_seconds": 2,
          "retry_seconds": 0.5}
 
@@ -33,6 +34,7 @@ def ha_config(lab: RunningLab, name: str, lease: dict[str, Any] | None = None) -
         cfg["journal"] = {"backend": "kubernetes", "namespace": NAMESPACE}
         cfg["leader"] = {**lease, "identity": name}
     cfg["operations"] = FAST
+    cfg["webhooks"] = {"token": TOKEN}
     return cfg
 
 
@@ -49,16 +51,30 @@ def url(cfg: dict[str, Any]) -> str:
     return f"http://127.0.0.1:{cfg['server']['port']}"
 
 
+@dataclass(frozen=True)
+class Replica:
+    proc: subprocess.Popen[str]
+    url: str
+
+    def alert(self, name: str, **labels: str) -> requests.Response:
+        alert = {"status": "firing", "labels": {"alertname": name, **labels},
+                 "startsAt": "2026-12-06T03:00:00Z"}
+        body = {"version": "4", "groupKey": "g", "status": "firing", "receiver": "drewburr",
+                "alerts": [alert]}
+        return requests.post(f"{self.url}/alerts/alertmanager", json=body, timeout=10,
+                             headers={"Authorization": f"Bearer {TOKEN}"})
+
+
 @contextmanager
-def replica(lab: RunningLab, folder: Path, name: str, lease: dict[str, Any] | None = LEASE
-            ) -> Iterator[subprocess.Popen[str]]:
+def replica(lab: RunningLab, folder: Path, name: str,
+            lease: dict[str, Any] | None = LEASE) -> Iterator[Replica]:
     cfg = ha_config(lab, name, lease)
     proc = start(cfg, folder, name)
     try:
         wait_for(lambda: answers(f"{url(cfg)}/healthz") or proc.poll() is not None,
                  timeout=30, what=f"{name} to serve")
         assert proc.poll() is None, (folder / f"{name}.log").read_text()
-        yield proc
+        yield Replica(proc, url(cfg))
     finally:
         if proc.poll() is None:
             proc.terminate()

@@ -74,10 +74,7 @@ def test_the_other_replica_takes_the_lease_and_finishes_a_drain_whose_leader_was
         return op
 
     def holder() -> str | None:
-        try:
-            return leases.read_namespaced_lease("drewburr-leader", NAMESPACE).spec.holder_identity
-        except client.ApiException:
-            return None
+        return _holder(leases)
 
     with ExitStack() as starting, held_by_the_test(leases):  # until both replicas are up
         procs = {name: starting.enter_context(replica(running_lab, tmp_path, name))
@@ -86,7 +83,7 @@ def test_the_other_replica_takes_the_lease_and_finishes_a_drain_whose_leader_was
     with running:
         first = wait_for(lambda: holder() in procs and holder(), timeout=20, what="a replica to lead")
         mid = wait_for(lambda: (op := journaled()).done >= 1 and op, timeout=60, what="a step done by it")
-        procs[first].send_signal(signal.SIGKILL)
+        procs[first].proc.send_signal(signal.SIGKILL)
         assert mid.phase == "Running" and mid.pending, "the drain ended before the leader could be killed"
         (second,) = set(procs) - {first}
         wait_for(lambda: holder() == second, timeout=30, what=f"{second} to take the Lease")
@@ -118,3 +115,34 @@ def _thread_of(lab: RunningLab, op_id: int) -> list[dict[str, Any]]:
     rest = [m for m in messages if m is not top]
     assert all(m.get("thread_ts") == top["ts"] for m in rest), rest  # nothing outside the thread
     return [top, *rest]
+
+
+def test_a_follower_records_an_alert_and_the_decision_waits_for_it_to_lead(running_lab: RunningLab,
+                                                                         tmp_path: Path) -> None:
+    kube = config.new_client_from_config(config_file=str(running_lab.workdir / "kubeconfig"))
+    client.CoreV1Api(kube).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE)))
+    leases = client.CoordinationV1Api(kube)
+    ctx = lab_context(running_lab)
+    assert ctx.k8s is not None
+    journal = KubernetesJournal(ctx.k8s, NAMESPACE)
+    with replica(running_lab, tmp_path, "replica-a") as a:
+        wait_for(lambda: _holder(leases) == "replica-a", timeout=20, what="replica-a to lead")
+        with replica(running_lab, tmp_path, "replica-b") as b:
+            assert b.alert("KubeNodeNotReady", node="kube04").status_code == 202
+            (entry,) = wait_for(lambda: asyncio.run(journal.audit_log()), timeout=20, what="the audit entry")
+            assert (entry.who, entry.where) == ("alertmanager", "webhook")
+            assert entry.result == "received by replica-b, not the leader: queued"
+            assert asyncio.run(journal.list()) == []  # nobody decided: the leader never got it
+            a.proc.send_signal(signal.SIGTERM)  # a rolling update: a releases the Lease as it stops
+            wait_for(lambda: _holder(leases) == "replica-b", timeout=20, what="replica-b to lead")
+            (op,) = wait_for(lambda: [o for o in asyncio.run(journal.list()) if o.phase == "Refused"],
+                             timeout=30, what="b's decision")
+    assert op.target == "blade4"
+    assert op.last_error is not None and op.last_error.startswith("still-true: blade4 looks healthy")
+
+
+def _holder(leases: client.CoordinationV1Api) -> str | None:
+    try:
+        return leases.read_namespaced_lease("drewburr-leader", NAMESPACE).spec.holder_identity or None
+    except client.ApiException:
+        return None
