@@ -5,7 +5,9 @@ import sqlite3
 
 import pytest
 
+from infra.gateways.k8s import K8sGateway
 from infra.journal import Confirmation, Journal, JournalError, Locked, Maintenance, StepRecord
+from infra.journal_k8s import KubernetesJournal
 from infra.journal_sqlite import SqliteJournal
 from tests.unit.infra.conftest import Opener
 
@@ -154,3 +156,17 @@ async def test_a_confirmation_is_used_at_most_once_and_survives_a_new_journal_ob
     assert (await first.get_confirmation("c1")).state == "confirmed"
     assert not await first.settle_confirmation("c1", "cancelled")
     assert await first.get_confirmation("nosuch") is None
+
+
+async def test_locks_of_several_keys_are_taken_together_or_not_at_all(journal):
+    first = await journal.create("drain", "blade2", {}, ["a"], ["blade2"], now=1)
+    with pytest.raises(Locked, match="blade2"):
+        await journal.create("reboot", "all", {}, ["a"], ["blade1", "blade2"], now=2)
+    assert await journal.locks() == {"blade2": first.id}  # blade1 was not taken either
+
+
+async def test_a_kubernetes_journal_whose_namespace_is_missing_says_which(journal_lab):
+    journal = KubernetesJournal(K8sGateway(journal_lab.workdir / "kubeconfig"), "nosuch")
+    with pytest.raises(JournalError, match="journal \\(Kubernetes namespace nosuch\\)"):
+        await journal.create("drain", "blade3", {}, ["a"], ["blade3"], now=1)
+    assert await journal.list() == []
