@@ -161,7 +161,12 @@ class SlackFront:
         await self._edit(channel, ts, f"Confirmed by <@{user}>: `{pending.text}` running...")
         steps: asyncio.Queue[StepRecord | None] = asyncio.Queue()
 
+        thread = {"channel": channel, "ts": ts}
+
         async def listener(op: OperationStatus, step: StepRecord) -> None:
+            if op.params.get("slack_thread") != thread:  # a replica resuming it writes in this thread too
+                op.params["slack_thread"] = thread
+                await self.context.journal.update_params(op.id, {"slack_thread": thread})
             if step.outcome in ("done", "failed"):
                 steps.put_nowait(step)
 
