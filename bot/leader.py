@@ -59,12 +59,18 @@ class Elector:
     async def try_acquire_or_renew(self) -> bool:
         """One attempt: True when this replica holds the Lease afterwards."""
         now, stamp = self.clock(), datetime.now(UTC)
+        if self.leading and self.observed is not None and self.observed_version is not None:
+            try:  # client-go's fast path: renew at the version last written, without reading first
+                await self._take(self.observed, self.observed_version, stamp, now)
+                return True
+            except Conflict:
+                pass  # someone else wrote it: read it
         lease = await self.k8s.get_lease(self.namespace, self.name)
-        spec: Json = {"holderIdentity": self.identity, "leaseDurationSeconds": self.lease_seconds,
-                      "acquireTime": stamp, "renewTime": stamp, "leaseTransitions": 0}
         try:
             if lease is None:
-                self._observe(await self.k8s.create_lease(self.namespace, self.name, spec), now)
+                self._observe(await self.k8s.create_lease(self.namespace, self.name, {
+                    "holderIdentity": self.identity, "leaseDurationSeconds": self.lease_seconds,
+                    "acquireTime": stamp, "renewTime": stamp, "leaseTransitions": 0}), now)
                 return True
             self._observe(lease, now)
             old = lease.get("spec") or {}
@@ -72,16 +78,19 @@ class Elector:
             valid_until = self.observed_at + int(old.get("leaseDurationSeconds") or 0)
             if holder and holder != self.identity and now < valid_until:
                 return False  # held by another and not expired: never stolen
-            transitions = int(old.get("leaseTransitions") or 0)
-            if holder == self.identity:
-                spec |= {"acquireTime": old.get("acquireTime") or stamp, "leaseTransitions": transitions}
-            else:
-                spec["leaseTransitions"] = transitions + 1
-            self._observe(await self.k8s.replace_lease(self.namespace, self.name, spec,
-                                                       lease["metadata"]["resourceVersion"]), now)
+            await self._take(old, lease["metadata"]["resourceVersion"], stamp, now)
             return True
         except Conflict:  # another replica wrote first: read again next time
             return False
+
+    async def _take(self, old: Json, version: str, stamp: datetime, now: float) -> None:
+        """Write the Lease as ours at `version`: a renewal keeps acquireTime, a takeover is a transition."""
+        transitions = int(old.get("leaseTransitions") or 0)
+        ours = old.get("holderIdentity") == self.identity
+        spec = {"holderIdentity": self.identity, "leaseDurationSeconds": self.lease_seconds,
+                "acquireTime": (old.get("acquireTime") or stamp) if ours else stamp, "renewTime": stamp,
+                "leaseTransitions": transitions if ours else transitions + 1}
+        self._observe(await self.k8s.replace_lease(self.namespace, self.name, spec, version), now)
 
     def _set(self, leading: bool) -> None:
         if leading != self.leading:

@@ -256,6 +256,10 @@ class K8sGateway:
 def _sendable(spec: Json) -> Json:
     """The client's models (pydantic) parse every MicroTime into a datetime and send `isoformat()`, which
     drops a zero fraction that the API server's RFC3339Micro layout requires: such a time goes one
-    microsecond later."""
-    return {key: value.replace(microsecond=1) if isinstance(value, datetime) and not value.microsecond
-            else value for key, value in spec.items()}
+    microsecond later (a time read back from the server, a string, too)."""
+    def sent(key: str, value: Any) -> Any:
+        if key in ("acquireTime", "renewTime") and isinstance(value, str):
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        whole = isinstance(value, datetime) and not value.microsecond
+        return value.replace(microsecond=1) if whole else value
+    return {key: sent(key, value) for key, value in spec.items()}

@@ -136,7 +136,8 @@ async def test_lease_times_the_python_client_sends_are_judged_like_the_api_serve
         else:
             with pytest.raises(ApiException, match=r"cannot parse .{0,4}\+00:00.{0,4} as .{0,4}\.000000"):
                 gw.coordination.create_namespaced_lease("default", body)
-    ours = await gw.create_lease("default", "ours", {"holderIdentity": "a", "renewTime": when})
+    ours = await gw.create_lease("default", "ours", {"holderIdentity": "a", "renewTime": when,
+                                                     "acquireTime": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
     assert ours["spec"]["renewTime"].endswith("Z")  # the server writes MicroTime back in UTC
     sent = datetime.fromisoformat(ours["spec"]["renewTime"].replace("Z", "+00:00"))
     assert timedelta(0) <= sent - when <= timedelta(microseconds=1)
