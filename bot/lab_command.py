@@ -21,7 +21,7 @@ __all__ = ["app"]
 
 BANNER = """\
 {where}
-Type drewburr's verbs: status, plan blade3, drain blade3 --yes, restore blade3, ops list,
+Type drewburr's verbs: status, plan blade3, whatif blade3, drain blade3 --yes, restore blade3, ops list,
 lab fault --dir {dir} power-off blade3, help; exit (or Ctrl-D) stops the lab.
 In another terminal: DREWBURR_CONFIG={config} .venv/bin/drewburr status"""
 

@@ -27,6 +27,8 @@ from alert_handlers.alert import Alert
 from alert_handlers.gates import Paused
 from alert_handlers.ingest import Ingest, Ingested
 from alert_handlers.remediate import Outcome, Policy, Remediator
+from alert_handlers.watcher import Watcher
+from alert_handlers.zones import ZoneKeeper
 from bot import health, webhooks
 from bot.cli_ops import build_context
 from bot.config import ConfigError, Settings
@@ -61,9 +63,14 @@ class Bot:
         self.slack = SlackFront(settings, context, self.metrics) if settings.slack.mode != "off" else None
         self.remediator = Remediator(context.snapshot, context.journal, _policy(settings), time.time,
                                      self.say, observe=self._count)
+        self.ingest = Ingest(self.queue, time.time, observe=self._ingested)
+        poll = settings.watcher.poll_seconds  # the watcher and the zone keeper: docs/alerts.md
+        self.watchers: list[Watcher | ZoneKeeper] = [
+            Watcher(context.pve, context.k8s, self.ingest.findings, poll_seconds=poll),
+            ZoneKeeper(context, self.say, poll)] if settings.watcher.enabled else []
         self.socket: AsyncSocketModeHandler | None = None
         self.resumer = Resumer(context, self.slack.client if self.slack else None, settings.slack.channel)
-        self.leading: list[asyncio.Task[None]] = []  # the leader's work: remediation, resumption
+        self.leading: list[asyncio.Task[None]] = []  # the leader's work: remediation, watchers, resumption
         self.elector = _elector(settings, context, self._lead)
         self.socket_watch: asyncio.Task[None] | None = None
         self.recording: set[asyncio.Task[None]] = set()  # audit writes of what a follower received
@@ -151,8 +158,10 @@ class Bot:
         self.metrics.leader.set(1 if leading else 0)
         for task in self.leading:
             task.cancel()
-        self.leading = [asyncio.create_task(self.remediator.run(self.queue)),
-                        asyncio.create_task(self.resumer.run())] if leading else []
+        self.leading = []
+        if leading:
+            work = [self.remediator.run(self.queue), self.resumer.run(), *(w.run() for w in self.watchers)]
+            self.leading = [asyncio.create_task(job) for job in work]
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=webhooks.MAX_BODY)
@@ -160,7 +169,7 @@ class Bot:
         if token is None:
             log.warning("webhooks.token is not set: /alerts/* refuse every request")
         hooks = self.settings.webhooks
-        webhooks.add_routes(app, Ingest(self.queue, time.time, observe=self._ingested),
+        webhooks.add_routes(app, self.ingest,
                             token.get_secret_value() if token else "",
                             hooks.grafana_secret.get_secret_value() if hooks.grafana_secret else None,
                             hooks.grafana_timestamp_header)

@@ -14,6 +14,7 @@ from infra.operations.drain import drain_steps
 from infra.operations.machine import Listener, Machine, Step
 from infra.operations.reboot import reboot_all_steps, reboot_steps
 from infra.operations.restore import restore_steps
+from infra.operations.zone import zone_steps
 
 # The operation the running code works for: logs name it (tasks started inside inherit it).
 CURRENT_OPERATION: ContextVar[int | None] = ContextVar("drewburr_operation", default=None)
@@ -37,6 +38,9 @@ KINDS: dict[str, Kind] = {
     "reboot-all": Kind(lambda ctx, op_id, target, params:
                        reboot_all_steps(ctx, op_id, list(params["blades"])),
                        lambda target, params: list(params["blades"])),
+    # a node's zone label follows its VM (target: the node); no blade lock: it moves nothing
+    "zone": Kind(lambda ctx, op_id, target, params: zone_steps(ctx, target, params),
+                 lambda target, params: []),
 }
 
 
