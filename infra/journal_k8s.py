@@ -227,16 +227,19 @@ class KubernetesJournal(Journal):
             vmid: home for vmid, home in _map(index, "homes").items() if vmid not in gone}))
 
     # -- confirmations: one ConfigMap each; settling is a conditional write from pending
+    async def _put(self, kind: str, key: str, record: str) -> None:
+        """Write (or replace) the record of `kind` named after `key`."""
+        name, data = _record_name(kind, key), {"record": record}
+        if not await self._modify(name, lambda _: data):
+            await self._call(f"create a {kind}", lambda: self.k8s.create_configmap(self.namespace, {
+                "metadata": {"name": name, "labels": {**MANAGED, RECORD: kind}}, "data": data}))
+
     async def put_confirmation(self, confirmation: Confirmation) -> None:
-        name = _confirm_name(confirmation.id)
-        record = {"record": confirmation.model_dump_json()}
-        if not await self._modify(name, lambda _: record):
-            await self._call("create a confirmation", lambda: self.k8s.create_configmap(self.namespace, {
-                "metadata": {"name": name, "labels": {**MANAGED, RECORD: "confirmation"}}, "data": record}))
+        await self._put("confirm", confirmation.id, confirmation.model_dump_json())
 
     async def get_confirmation(self, confirmation_id: str) -> Confirmation | None:
         found = await self._call("read a confirmation", lambda: self.k8s.get_configmap(
-            self.namespace, _confirm_name(confirmation_id)))
+            self.namespace, _record_name("confirm", confirmation_id)))
         return Confirmation.model_validate_json(found["data"]["record"]) if found else None
 
     async def settle_confirmation(self, confirmation_id: str, state: str) -> bool:
@@ -245,7 +248,7 @@ class KubernetesJournal(Journal):
             if found.state != "pending":
                 return None
             return {"record": found.model_copy(update={"state": state}).model_dump_json()}
-        return await self._modify(_confirm_name(confirmation_id), settle)
+        return await self._modify(_record_name("confirm", confirmation_id), settle)
 
     # -- audit: one ConfigMap per entry, named so that names sort by time
     async def audit(self, entry: AuditEntry) -> None:
@@ -273,9 +276,9 @@ def _op_labels(op: OperationStatus) -> Data:
     return {**MANAGED, RECORD: "operation", "drewburr.io/finished": str(op.phase in FINISHED).lower()}
 
 
-def _confirm_name(confirmation_id: str) -> str:
-    """Confirmation ids are URL-safe tokens (upper case, `_`): not a valid object name, so hashed."""
-    return "drewburr-confirm-" + hashlib.sha256(confirmation_id.encode()).hexdigest()[:32]
+def _record_name(kind: str, key: str) -> str:
+    """Keys (confirmation ids are URL-safe tokens, with upper case and `_`) are not valid object names."""
+    return f"drewburr-{kind}-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _map(index: Data, key: str) -> dict[str, Any]:
