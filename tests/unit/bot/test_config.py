@@ -57,6 +57,9 @@ def test_the_file_can_come_from_drewburr_config(tmp_path, monkeypatch):
     ({"proxmox": {**LAB_STYLE["proxmox"], "url": "https://pve1:99999"}}, "proxmox.url"),
     ({"proxmox": {**LAB_STYLE["proxmox"], "url": "pve1:8006"}}, "proxmox.url"),
     ({"prometheus": {"url": "http://:9090"}}, "prometheus.url"),
+    ({"journal": {"backend": "etcd"}}, "journal.backend"),
+    ({"journal": {"backend": "kubernetes", "namespace": "Drewburr_NS"}}, "journal.namespace"),
+    ({"leader": {"enabled": True, "lease_seconds": 10, "renew_seconds": 10}}, "leader"),
 ])
 def test_a_bad_file_is_refused_naming_the_field(tmp_path, change, field):
     path = write(tmp_path, {**LAB_STYLE, **change})
