@@ -65,6 +65,13 @@ class Replica:
                              headers={"Authorization": f"Bearer {TOKEN}"})
 
 
+    def gauge(self, name: str) -> float:
+        for line in requests.get(f"{self.url}/metrics", timeout=10).text.splitlines():
+            if line.startswith(f"{name} "):
+                return float(line.split()[1])
+        raise AssertionError(f"no {name} in /metrics")
+
+
 @contextmanager
 def replica(lab: RunningLab, folder: Path, name: str,
             lease: dict[str, Any] | None = LEASE) -> Iterator[Replica]:

@@ -128,6 +128,8 @@ def test_a_follower_records_an_alert_and_the_decision_waits_for_it_to_lead(runni
     with replica(running_lab, tmp_path, "replica-a") as a:
         wait_for(lambda: _holder(leases) == "replica-a", timeout=20, what="replica-a to lead")
         with replica(running_lab, tmp_path, "replica-b") as b:
+            assert (a.gauge("drewburr_leader"), b.gauge("drewburr_leader")) == (1.0, 0.0)
+            assert requests.get(f"{b.url}/readyz", timeout=10).status_code == 200  # a follower is ready
             assert b.alert("KubeNodeNotReady", node="kube04").status_code == 202
             (entry,) = wait_for(lambda: asyncio.run(journal.audit_log()), timeout=20, what="the audit entry")
             assert (entry.who, entry.where) == ("alertmanager", "webhook")
@@ -135,6 +137,7 @@ def test_a_follower_records_an_alert_and_the_decision_waits_for_it_to_lead(runni
             assert asyncio.run(journal.list()) == []  # nobody decided: the leader never got it
             a.proc.send_signal(signal.SIGTERM)  # a rolling update: a releases the Lease as it stops
             wait_for(lambda: _holder(leases) == "replica-b", timeout=20, what="replica-b to lead")
+            wait_for(lambda: b.gauge("drewburr_leader") == 1.0, timeout=20, what="b's leader gauge")
             (op,) = wait_for(lambda: [o for o in asyncio.run(journal.list()) if o.phase == "Refused"],
                              timeout=30, what="b's decision")
     assert op.target == "blade4"
