@@ -117,7 +117,11 @@ class Elector:
         """Until cancelled; then releases the Lease if it holds it."""
         try:
             while True:
-                await self.step()
+                try:
+                    await self.step()
+                except Exception:  # a Lease we cannot read (malformed): keep trying, and say so
+                    log.exception("leader election: unexpected failure")
+                    self._set(False)
                 await asyncio.sleep(self.retry_seconds)
         finally:
             if self.leading:

@@ -72,6 +72,7 @@ class Bot:
         self.resumer = Resumer(context, self.slack.client if self.slack else None, settings.slack.channel)
         self.leading: list[asyncio.Task[None]] = []  # the leader's work: remediation, watchers, resumption
         self.elector = _elector(settings, context, self._lead)
+        self.electing: asyncio.Task[None] | None = None
         self.socket_watch: asyncio.Task[None] | None = None
         self.recording: set[asyncio.Task[None]] = set()  # audit writes of what a follower received
 
@@ -147,6 +148,8 @@ class Bot:
         return None
 
     async def _remediation_ok(self) -> str | None:
+        if self.electing is not None and self.electing.done():
+            return "leader election stopped (see the log)"
         if self.elector is not None and not self.elector.leading:
             return None  # a follower: the leader remediates
         if not self.leading or any(task.done() for task in self.leading):
@@ -191,7 +194,7 @@ class Bot:
         server = self.settings.server
         site = web.TCPSite(runner, server.host, server.port)
         await site.start()
-        electing = asyncio.create_task(self.elector.run()) if self.elector else None
+        self.electing = electing = asyncio.create_task(self.elector.run()) if self.elector else None
         if self.elector is None:
             self._lead(True)
         if self.slack is not None and self.settings.slack.mode == "socket":
