@@ -91,5 +91,5 @@ def replica(lab: RunningLab, folder: Path, name: str,
 def answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:  # not up yet, or busy checking its dependencies
         return False
