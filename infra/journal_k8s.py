@@ -13,10 +13,12 @@ it is atomic across blades. docs/operations.md ("High availability") says why Co
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import functools
 import hashlib
 import json
+import random
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -39,7 +41,7 @@ from infra.journal import (
 INDEX = "drewburr-journal"
 MANAGED = {"app.kubernetes.io/managed-by": "drewburr"}
 RECORD = "drewburr.io/record"
-ATTEMPTS = 20  # conflicting writers retried, as client-go's RetryOnConflict (which stops at 5)
+ATTEMPTS, BACKOFF = 20, 0.05  # a conflicting write is retried (client-go's RetryOnConflict stops at 5)
 Data = dict[str, str]
 
 
@@ -75,6 +77,7 @@ class KubernetesJournal(Journal):
             except JournalError as exc:
                 if not isinstance(exc.__cause__, Conflict):
                     raise
+            await asyncio.sleep(random.uniform(0, BACKOFF))  # racing writers spread out, as client-go's do
         raise JournalError(f"journal (Kubernetes namespace {self.namespace}): {name} kept changing "
                            f"under {ATTEMPTS} attempts to write it")
 
