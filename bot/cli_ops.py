@@ -228,7 +228,7 @@ def ops_audit(ctx: typer.Context, op_id: int | None = typer.Argument(
 
 @ops_app.command("cancel")
 def ops_cancel(ctx: typer.Context, op_id: int = OpId, dry_run: bool = DryRun, yes: bool = Yes) -> None:
-    """Stop an operation before its next step."""
+    """Stop a running operation (within a poll interval, even mid-step)."""
     execute(ctx, lambda c, _: ops_verb.cancel(c, op_id, dry_run=dry_run, yes=yes, confirm=_confirm))
 
 

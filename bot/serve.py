@@ -35,7 +35,7 @@ from bot.config import ConfigError, Settings
 from bot.leader import Elector
 from bot.metrics import Metrics
 from bot.resumer import Resumer
-from bot.slack_app import SlackFront
+from bot.slack_app import SlackFront, ignore_unknown_envelope
 from infra import owner
 from infra.errors import GatewayError
 from infra.journal import AuditEntry, JournalError, OperationStatus
@@ -200,6 +200,7 @@ class Bot:
         if self.slack is not None and self.settings.slack.mode == "socket":
             token = self.settings.slack.app_token
             self.socket = AsyncSocketModeHandler(self.slack.app, token.get_secret_value() if token else "")
+            self.socket.client.socket_mode_request_listeners.insert(0, ignore_unknown_envelope)
             await self.socket.connect_async()
             self.socket_watch = asyncio.create_task(self._watch_socket())
         log.info("serving on http://%s:%s (webhooks, /healthz, /readyz, /metrics)", server.host, server.port)
