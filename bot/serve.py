@@ -166,6 +166,21 @@ class Bot:
             work = [self.remediator.run(self.queue), self.resumer.run(), *(w.run() for w in self.watchers)]
             self.leading = [asyncio.create_task(job) for job in work]
 
+    async def _finish_steps(self) -> None:
+        """Running operations finish their current step and stop there, journaled, to be resumed."""
+        self.context.stopping.set()
+        limit = self.settings.server.shutdown_seconds
+        if owner.RUNNING:
+            log.info("stopping: waiting up to %.0f s for operations %s to finish their current step",
+                     limit, sorted(owner.RUNNING))
+        deadline = time.monotonic() + limit
+        # RUNNING is a set the machines change as they end: there is no event to wait on
+        while owner.RUNNING and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        if owner.RUNNING:
+            log.warning("operations %s were still in a step after %.0f s; they resume from it",
+                        sorted(owner.RUNNING), limit)
+
     def app(self) -> web.Application:
         app = web.Application(client_max_size=webhooks.MAX_BODY)
         token = self.settings.webhooks.token
@@ -206,6 +221,7 @@ class Bot:
         log.info("serving on http://%s:%s (webhooks, /healthz, /readyz, /metrics)", server.host, server.port)
         try:
             await stop.wait()
+            await self._finish_steps()
         finally:
             if electing is not None:  # first: the next leader need not wait for the rest
                 electing.cancel()  # which releases the Lease, after stopping the leader's work

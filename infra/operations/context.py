@@ -47,6 +47,8 @@ class Context:
     options: OpsOptions = field(default_factory=OpsOptions)
     clock: Callable[[], float] = time.time
     sleeper: Callable[[float], Awaitable[None]] = asyncio.sleep  # what `sleep` waits with
+    # set when the process is asked to stop: operations stop after their current step
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # told of every operation that ends here (the bot's metrics)
     observers: list[Callable[[OperationStatus], None]] = field(default_factory=list)
 
