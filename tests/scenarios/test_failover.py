@@ -1,6 +1,7 @@
 """Two `serve` replicas sharing the Kubernetes journal and a Lease: the leader is killed in the
-middle of a drain, the other takes the Lease once it expired, resumes the drain and finishes it;
-no step is done twice and Slack hears it all in one thread."""
+middle of a drain (SIGKILL: the other takes the Lease once it expired) or stopped (SIGTERM: it
+ends its step and releases the Lease), the other resumes the drain and finishes it; no step is
+done twice and Slack hears it all in one thread."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import yaml
 from kubernetes import client, config
@@ -56,8 +58,9 @@ def held_by_the_test(leases: client.CoordinationV1Api) -> Iterator[None]:
         renewing.join()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["blade-died", "rolling-update"])
 def test_the_other_replica_takes_the_lease_and_finishes_a_drain_whose_leader_was_killed(
-        running_lab: RunningLab, tmp_path: Path) -> None:
+        running_lab: RunningLab, tmp_path: Path, sig: signal.Signals) -> None:
     kube = config.new_client_from_config(config_file=str(running_lab.workdir / "kubeconfig"))
     client.CoreV1Api(kube).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE)))
     leases = client.CoordinationV1Api(kube)
@@ -86,7 +89,7 @@ def test_the_other_replica_takes_the_lease_and_finishes_a_drain_whose_leader_was
     with running:
         first = wait_for(lambda: holder() in procs and holder(), timeout=20, what="a replica to lead")
         mid = wait_for(lambda: (op := journaled()).done >= 1 and op, timeout=60, what="a step done by it")
-        procs[first].proc.send_signal(signal.SIGKILL)
+        procs[first].proc.send_signal(sig)
         assert mid.phase == "Running" and mid.pending, "the drain ended before the leader could be killed"
         (second,) = set(procs) - {first}
         wait_for(lambda: holder() == second, timeout=30, what=f"{second} to take the Lease")
