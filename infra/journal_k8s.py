@@ -151,8 +151,11 @@ class KubernetesJournal(Journal):
             return op.model_copy(update=update)
         await self._update(op_id, change)
         if phase in FINISHED:
-            await self._modify(INDEX, lambda index: _with(index, "locks", {
-                key: holder for key, holder in _map(index, "locks").items() if holder != op_id}))
+            def release(index: Data) -> Data | None:
+                held = _map(index, "locks")
+                kept = {key: holder for key, holder in held.items() if holder != op_id}
+                return None if kept == held else _with(index, "locks", kept)
+            await self._modify(INDEX, release)
 
     async def beat(self, op_id: int, now: float) -> None:
         await self._update(op_id, lambda op: op.model_copy(update={"heartbeat": now}))
