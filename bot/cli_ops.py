@@ -74,7 +74,9 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
     options = OpsOptions(**settings.operations.model_dump(), headroom_gib=settings.planner.headroom_gib,
                          node_pattern=settings.planner.node_pattern,
                          allow_more_maintenance=admin_override)
-    return Context(pve=pve, k8s=k8s, journal=open_journal(settings, k8s), options=options)
+    provision = settings.provision.options() if settings.provision else None
+    return Context(pve=pve, k8s=k8s, journal=open_journal(settings, k8s), options=options,
+                   provision=provision)
 
 
 def open_journal(settings: Settings, k8s: K8sGateway | None) -> Journal:

@@ -7,6 +7,7 @@ Unknown keys and wrong types are refused with the field's dotted path, never ign
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -23,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+
+from infra.operations.provision_spec import HOMELAB_SERVER_ARGS, K3sOptions, ProvisionOptions, SshOptions
 
 ENV_FILE_VAR = "DREWBURR_CONFIG"
 
@@ -190,6 +193,64 @@ class LogConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class SshConfig(_Section):
+    """Installing K3s over SSH (provision.install: ssh)."""
+    host: str = Field("{ip}", description="what to dial: {ip} (the guest's address), {name}, or a host")
+    port: int = Field(22, ge=1, le=65535)
+    user: str | None = Field(None, description="default: provision.ciuser")
+    key_file: Path | None = Field(None, description="private key whose public half is in provision.sshkeys")
+    known_hosts: Path | None = Field(None, description="absent: host keys are not checked")
+    connect_timeout_seconds: float = Field(30, gt=0)
+
+
+class K3sConfig(_Section):
+    """The K3s cluster new VMs join."""
+    url: HttpUrl | None = Field(None, description="the cluster's API to join, e.g. https://192.168.1.121:6443")
+    token: SecretStr | None = Field(None, description="absent: read from a server through its guest agent")
+    token_from: str | None = Field(None, description="the server VM to read the token from (default: any)")
+    installer_url: HttpUrl = "https://get.k3s.io"
+    server_args: list[str] = Field(default_factory=lambda: list(HOMELAB_SERVER_ARGS))
+    agent_args: list[str] = Field(default_factory=list)
+
+
+class ProvisionConfig(_Section):
+    """VMs cloned from the cloud-init template and joined to K3s (absent: `provision` is refused)."""
+    template: str = Field(description="the cloud-init template's name or VMID")
+    storage: str = Field("ceph-rbd", description="shared storage the full clones go on")
+    disk: str = Field("scsi0", description="the template's boot disk, grown to the VM's size")
+    ciuser: str = Field("ubuntu", description="cloud-init's user")
+    sshkeys: str = Field("", description="public keys, one a line")
+    nameserver: str | None = Field(None, description="cloud-init's DNS servers")
+    searchdomain: str | None = Field(None, description="cloud-init's DNS search domain")
+    subnet: IPv4Network | None = Field(None, description="static addresses go in it: 192.168.1.0/24")
+    gateway: IPv4Address | None = Field(None, description="the gateway of static addresses (--gw)")
+    name_pattern: str = Field("kube{n:02d}", description="names when none is given: the next n")
+    cores: int = Field(4, ge=1, description="--cores by default")
+    memory_mib: int = Field(4096, ge=256, description="--memory by default")
+    disk_gib: int = Field(64, ge=1, description="--disk by default")
+    ha: bool = Field(True, description="register new VMs as PVE HA resources")
+    ha_rule: str | None = Field(None, description="an HA rule new VMs join; honoured choosing the blade")
+    install: Literal["agent", "ssh"] = Field("agent", description="install K3s through the guest agent "
+                                             "or over SSH")
+    k3s: K3sConfig = Field(default_factory=K3sConfig, description="url, token (absent: read from a "
+                           "server through its agent), token_from, installer_url, server_args, agent_args")
+    ssh: SshConfig = Field(default_factory=SshConfig, description="host ({ip} or {name}), port, user, "
+                           "key_file, known_hosts, connect_timeout_seconds")
+    join_timeout_seconds: float = Field(300, gt=0, description="from the K3s install to the Node registered")
+    ready_timeout_seconds: float = Field(300, gt=0, description="from the Node registered to Ready")
+
+    def options(self) -> ProvisionOptions:
+        k3s, ssh = self.k3s, self.ssh
+        return ProvisionOptions(
+            **self.model_dump(exclude={"k3s", "ssh", "subnet", "gateway"}),
+            subnet=str(self.subnet) if self.subnet else None,
+            gateway=str(self.gateway) if self.gateway else None,
+            k3s=K3sOptions(url=k3s.url, token=k3s.token.get_secret_value() if k3s.token else None,
+                           token_from=k3s.token_from, installer_url=k3s.installer_url,
+                           server_args=tuple(k3s.server_args), agent_args=tuple(k3s.agent_args)),
+            ssh=SshOptions(**ssh.model_dump()))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DREWBURR_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -208,6 +269,7 @@ class Settings(BaseSettings):
     watcher: WatcherConfig = Field(default_factory=WatcherConfig)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
+    provision: ProvisionConfig | None = None
     log: LogConfig = Field(default_factory=LogConfig)
 
     def secrets(self) -> list[str]:

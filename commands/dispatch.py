@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from commands import audit, drain, ops, plan, reboot, restore, status, whatif
+from commands import audit, drain, ops, plan, provision, reboot, restore, status, whatif
 from commands.grammar import CommandRequest, UsageError, help_text, verb_help
 from commands.result import DONE, Result, refused
 from infra.journal import Confirmation
@@ -51,6 +51,14 @@ def _op_id(req: CommandRequest) -> int:
         raise UsageError(f"{req.verb} takes an operation ID (a number), not {req.args[0]!r}") from None
 
 
+async def _provision(ctx: Context, req: CommandRequest, mode: Mode) -> Result:
+    try:
+        ask = provision.ask_from(req.args, req.flags)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; usage: {req.spec.usage(req.verb)}") from None
+    return await provision.provision(ctx, ask, dry_run=mode.dry_run, yes=mode.yes, listener=mode.listener)
+
+
 async def _help(ctx: Context, req: CommandRequest, mode: Mode) -> Result:
     return Result(DONE, verb_help(req.args[0]) if req.args else help_text())
 
@@ -67,6 +75,7 @@ RUN: dict[str, Run] = {
                                                    dry_run=m.dry_run, yes=m.yes, listener=m.listener),
     "reboot": lambda ctx, req, m: reboot.reboot(ctx, req.args[0], dry_run=m.dry_run, yes=m.yes,
                                                 listener=m.listener),
+    "provision": lambda ctx, req, m: _provision(ctx, req, m),
     "ops list": lambda ctx, req, mode: ops.list_ops(ctx),
     "ops audit": lambda ctx, req, mode: audit.audit(ctx, _op_id(req) if req.args else None),
     "ops show": lambda ctx, req, mode: ops.show(ctx, _op_id(req)),

@@ -1,14 +1,14 @@
 """The Kubernetes journal: the same records as SQLite's, kept as ConfigMaps in one namespace, so a
 second replica (the next leader) reads what the first wrote.
 
-- `drewburr-journal`: the index (next operation id, locks, VMs' homes, blades in maintenance);
+- `drewburr-journal`: the index (next operation id, locks by key, VMs' homes, blades in maintenance);
 - `drewburr-op-<id>`: one operation with its steps, labelled `drewburr.io/finished`;
 - `drewburr-confirm-<hash of id>`: one pending confirmation;
 - `drewburr-audit-<microseconds>-<random>`: one audit entry, labelled with its operation.
 
 Every change is a read, a change and a PUT at the resourceVersion read: a 409 means another
 replica wrote first, so read again and retry. Taking locks is one such write of the index, so
-it is atomic across blades. docs/operations.md ("High availability") says why ConfigMaps.
+it is atomic across keys. docs/operations.md ("High availability") says why ConfigMaps.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class KubernetesJournal(Journal):
 
     # -- operations
     async def create(self, kind: str, target: str, params: dict[str, Any], steps: builtins.list[str],
-                     blades: builtins.list[str], now: float) -> OperationStatus:
+                     keys: builtins.list[str], now: float) -> OperationStatus:
         op_id = 0
 
         def allocate(index: Data) -> Data:
@@ -106,7 +106,7 @@ class KubernetesJournal(Journal):
                 "data": {"status": op.model_dump_json()}}
         await self._call("create an operation", lambda: self.k8s.create_configmap(self.namespace, body))
         try:
-            await self.take_locks(op_id, blades)
+            await self.take_locks(op_id, keys)
         except Locked:  # a refused operation leaves nothing behind (its id stays unused)
             await self._call("delete a refused operation", lambda: self.k8s.delete_configmap(
                 self.namespace, _op_name(op_id)))
@@ -175,23 +175,23 @@ class KubernetesJournal(Journal):
         await self._update(op_id, lambda op: op.model_copy(update={"cancel_requested": True}))
 
     # -- locks: one write of the index takes them all, or none
-    async def take_locks(self, op_id: int, blades: builtins.list[str]) -> None:
+    async def take_locks(self, op_id: int, keys: builtins.list[str]) -> None:
         for _ in range(ATTEMPTS):
             index = await self._index()
             held = _map(index, "locks")
-            for blade in blades:
-                holder = held.get(blade)
+            for key in keys:
+                holder = held.get(key)
                 if holder is not None and holder != op_id:
                     other = await self.get(holder)
                     if other is not None and other.phase not in FINISHED:
-                        raise Locked(blade, holder, other.kind)
-            if all(held.get(blade) == op_id for blade in blades):
+                        raise Locked(key, holder, other.kind)
+            if all(held.get(key) == op_id for key in keys):
                 return
 
             def take(current: Data, seen: Data = index) -> Data:
                 if current != seen:  # changed since the holders were checked: check again
                     raise _Again
-                return _with(current, "locks", {**_map(current, "locks"), **dict.fromkeys(blades, op_id)})
+                return _with(current, "locks", {**_map(current, "locks"), **dict.fromkeys(keys, op_id)})
             try:
                 await self._modify(INDEX, take)
                 return

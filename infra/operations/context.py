@@ -12,13 +12,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from infra.errors import TimedOut
+from infra.errors import Fatal, TimedOut
 from infra.gateways.ceph import CephGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
+from infra.gateways.pve_guests import PveGuests
 from infra.gather import gather
 from infra.journal import Journal, OperationStatus
 from infra.operations.cancel import nap
+from infra.operations.provision_spec import ProvisionOptions
 from infra.planner import PlanOptions
 from infra.topology import Snapshot
 
@@ -51,10 +53,21 @@ class Context:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # told of every operation that ends here (the bot's metrics)
     observers: list[Callable[[OperationStatus], None]] = field(default_factory=list)
+    provision: ProvisionOptions | None = None  # the config's `provision:` section, when there is one
 
     @property
     def ceph(self) -> CephGateway:
         return CephGateway(self.pve)
+
+    def provisioning(self) -> ProvisionOptions:
+        """The `provision:` section, or Fatal naming what is missing."""
+        if self.provision is None:
+            raise Fatal("the config has no provision section (template, storage, k3s ...)")
+        return self.provision
+
+    @property
+    def guests(self) -> PveGuests:
+        return PveGuests(self.pve)
 
     def plan_options(self) -> PlanOptions:
         return PlanOptions(headroom_gib=self.options.headroom_gib,

@@ -7,11 +7,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from infra import owner
+from infra import locks, owner
 from infra.journal import OperationStatus
 from infra.operations.context import Context
 from infra.operations.drain import drain_steps
 from infra.operations.machine import Listener, Machine, Step
+from infra.operations.provision import provision_locks, provision_steps
 from infra.operations.reboot import reboot_all_steps, reboot_steps
 from infra.operations.restore import restore_steps
 from infra.operations.zone import zone_steps
@@ -26,7 +27,7 @@ StepsFor = Callable[[Context, int, str, dict[str, Any]], list[Step]]
 class Kind:
     """One kind of operation: its steps (built again on resume) and the locks it holds."""
     steps: StepsFor
-    locks: Callable[[str, dict[str, Any]], list[str]] = lambda target, params: [target]
+    locks: Callable[[str, dict[str, Any]], list[str]] = lambda target, params: [locks.blade(target)]
 
 
 KINDS: dict[str, Kind] = {
@@ -37,7 +38,9 @@ KINDS: dict[str, Kind] = {
     # `reboot all` names its blades and holds them all
     "reboot-all": Kind(lambda ctx, op_id, target, params:
                        reboot_all_steps(ctx, op_id, list(params["blades"])),
-                       lambda target, params: list(params["blades"])),
+                       lambda target, params: [locks.blade(b) for b in params["blades"]]),
+    # a VM name, its blade, and its VMID once taken (infra/operations/provision.py)
+    "provision": Kind(provision_steps, provision_locks),
     # a node's zone label follows its VM (target: the node); no blade lock: it moves nothing
     "zone": Kind(lambda ctx, op_id, target, params: zone_steps(ctx, target, params),
                  lambda target, params: []),

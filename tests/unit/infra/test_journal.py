@@ -159,14 +159,33 @@ async def test_a_confirmation_is_used_at_most_once_and_survives_a_new_journal_ob
 
 
 async def test_locks_of_several_keys_are_taken_together_or_not_at_all(journal):
-    first = await journal.create("drain", "blade2", {}, ["a"], ["blade2"], now=1)
+    first = await journal.create("drain", "blade2", {}, ["a"], ["blade:blade2"], now=1)
     with pytest.raises(Locked, match="blade2"):
-        await journal.create("reboot", "all", {}, ["a"], ["blade1", "blade2"], now=2)
-    assert await journal.locks() == {"blade2": first.id}  # blade1 was not taken either
+        await journal.create("reboot", "all", {}, ["a"], ["blade:blade1", "blade:blade2"], now=2)
+    assert await journal.locks() == {"blade:blade2": first.id}  # blade1 was not taken either
 
 
 async def test_a_kubernetes_journal_whose_namespace_is_missing_says_which(journal_lab):
     journal = KubernetesJournal(K8sGateway(journal_lab.workdir / "kubeconfig"), "nosuch")
     with pytest.raises(JournalError, match="journal \\(Kubernetes namespace nosuch\\)"):
-        await journal.create("drain", "blade3", {}, ["a"], ["blade3"], now=1)
+        await journal.create("drain", "blade3", {}, ["a"], ["blade:blade3"], now=1)
     assert await journal.list() == []
+
+
+async def test_a_journal_from_before_lock_keys_keeps_its_blade_locks_as_keys(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE operations (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+        " target TEXT NOT NULL, params TEXT NOT NULL, phase TEXT NOT NULL, created REAL NOT NULL,"
+        " last_transition REAL NOT NULL,"
+        " last_error TEXT, cancel_requested INTEGER NOT NULL DEFAULT 0, owner TEXT, heartbeat REAL);"
+        "CREATE TABLE locks (blade TEXT PRIMARY KEY, op_id INTEGER NOT NULL);"
+        "INSERT INTO operations (kind, target, params, phase, created, last_transition)"
+        " VALUES ('drain', 'blade3', '{}', 'Running', 1, 1);"
+        "INSERT INTO locks VALUES ('blade3', 1);")
+    db.close()
+    journal = SqliteJournal(path)
+    assert await journal.locks() == {"blade:blade3": 1}
+    with pytest.raises(Locked, match="blade3 is locked by operation 1 \\(drain\\)"):
+        await journal.create("drain", "blade3", {}, ["a"], ["blade:blade3"], now=2)
