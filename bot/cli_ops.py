@@ -30,6 +30,7 @@ from commands.render_ops import render_operation
 from commands.result import FAILED, REFUSED, Result
 from infra import owner
 from infra.errors import GatewayError
+from infra.gateways.alertmanager import AlertmanagerGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.journal import Journal, JournalError
@@ -75,8 +76,9 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
                          node_pattern=settings.planner.node_pattern,
                          allow_more_maintenance=admin_override)
     provision = settings.provision.options() if settings.provision else None
+    alertmanager = AlertmanagerGateway(settings.alertmanager.url) if settings.alertmanager else None
     return Context(pve=pve, k8s=k8s, journal=open_journal(settings, k8s), options=options,
-                   provision=provision)
+                   provision=provision, alertmanager=alertmanager)
 
 
 def open_journal(settings: Settings, k8s: K8sGateway | None) -> Journal:

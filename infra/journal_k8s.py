@@ -1,14 +1,15 @@
 """The Kubernetes journal: the same records as SQLite's, kept as ConfigMaps in one namespace, so a
 second replica (the next leader) reads what the first wrote.
 
-- `drewburr-journal`: the index (next operation id, locks by key, VMs' homes, blades in maintenance);
+- `drewburr-journal`: the index (next operation id, locks by key, VMs' homes, blades in
+  maintenance, the automation pause);
 - `drewburr-op-<id>`: one operation with its steps, labelled `drewburr.io/finished`;
 - `drewburr-confirm-<hash of id>`: one pending confirmation;
 - `drewburr-audit-<microseconds>-<random>`: one audit entry, labelled with its operation.
 
 Every change is a read, a change and a PUT at the resourceVersion read: a 409 means another
 replica wrote first, so read again and retry. Taking locks is one such write of the index, so
-it is atomic across keys. docs/operations.md ("High availability") says why ConfigMaps.
+it is atomic across keys. docs/ha.md says why ConfigMaps.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from infra.journal import (
     Locked,
     Maintenance,
     OperationStatus,
+    Paused,
     Phase,
     StepRecord,
 )
@@ -231,6 +233,17 @@ class KubernetesJournal(Journal):
         gone = {str(v) for v in vmids}
         await self._modify(INDEX, lambda index: _with(index, "homes", {
             vmid: home for vmid, home in _map(index, "homes").items() if vmid not in gone}))
+
+    # -- the automation pause, in the index
+    async def set_paused(self, paused: Paused | None) -> None:
+        def change(index: Data) -> Data:
+            rest = {key: value for key, value in index.items() if key != "paused"}
+            return rest if paused is None else {**rest, "paused": paused.model_dump_json()}
+        await self._modify(INDEX, change)
+
+    async def paused(self) -> Paused | None:
+        found = (await self._index()).get("paused")
+        return Paused.model_validate_json(found) if found else None
 
     # -- confirmations: one ConfigMap each; settling is a conditional write from pending
     async def _put(self, kind: str, key: str, record: str) -> None:

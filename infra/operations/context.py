@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from infra.errors import Fatal, TimedOut
+from infra.gateways.alertmanager import AlertmanagerGateway
 from infra.gateways.ceph import CephGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
@@ -48,6 +49,7 @@ class Context:
     journal: Journal
     options: OpsOptions = field(default_factory=OpsOptions)
     clock: Callable[[], float] = time.time
+    alertmanager: AlertmanagerGateway | None = None  # alertmanager.url: silences
     sleeper: Callable[[float], Awaitable[None]] = asyncio.sleep  # what `sleep` waits with
     # set when the process is asked to stop: operations stop after their current step
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from infra.gateways.k8s import K8sGateway
-from infra.journal import Confirmation, Journal, JournalError, Locked, Maintenance, StepRecord
+from infra.journal import Confirmation, Journal, JournalError, Locked, Maintenance, Paused, StepRecord
 from infra.journal_k8s import KubernetesJournal
 from infra.journal_sqlite import SqliteJournal
 from tests.unit.infra.conftest import Opener
@@ -189,3 +189,12 @@ async def test_a_journal_from_before_lock_keys_keeps_its_blade_locks_as_keys(tmp
     assert await journal.locks() == {"blade:blade3": 1}
     with pytest.raises(Locked, match="blade3 is locked by operation 1 \\(drain\\)"):
         await journal.create("drain", "blade3", {}, ["a"], ["blade:blade3"], now=2)
+
+
+async def test_the_automation_pause_is_kept_until_lifted_and_seen_by_another_process(journal, opener):
+    assert await journal.paused() is None
+    await journal.set_paused(Paused(by="U0ADMIN", reason="ceph work tonight", since=5.0))
+    await journal.set_paused(Paused(by="U0OTHER", reason="still", since=6.0))  # a second pause replaces it
+    assert await opener().paused() == Paused(by="U0OTHER", reason="still", since=6.0)
+    await journal.set_paused(None)
+    assert await opener().paused() is None
