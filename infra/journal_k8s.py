@@ -4,7 +4,7 @@ second replica (the next leader) reads what the first wrote.
 - `drewburr-journal`: the index (next operation id, locks by key, VMs' homes, blades in
   maintenance, the automation pause);
 - `drewburr-op-<id>`: one operation with its steps, labelled `drewburr.io/finished`;
-- `drewburr-confirm-<hash of id>`: one pending confirmation;
+- `drewburr-confirm-<hash of id>`, `drewburr-incident-<hash of fact>`: one confirmation, one incident;
 - `drewburr-audit-<microseconds>-<random>`: one audit entry, labelled with its operation.
 
 Every change is a read, a change and a PUT at the resourceVersion read: a 409 means another
@@ -30,6 +30,7 @@ from infra.journal import (
     FINISHED,
     AuditEntry,
     Confirmation,
+    Incident,
     Journal,
     JournalError,
     Locked,
@@ -126,6 +127,9 @@ class KubernetesJournal(Journal):
     async def unfinished(self) -> builtins.list[OperationStatus]:
         return sorted(await self._operations(f"{RECORD}=operation,drewburr.io/finished=false"),
                       key=lambda op: op.id)
+
+    async def since(self, when: float) -> builtins.list[OperationStatus]:
+        return [op for op in await self._operations(f"{RECORD}=operation") if op.created >= when]
 
     async def _operations(self, selector: str) -> builtins.list[OperationStatus]:
         ops = [OperationStatus.model_validate_json(d["status"]) for d in await self._records(selector)]
@@ -233,6 +237,14 @@ class KubernetesJournal(Journal):
         gone = {str(v) for v in vmids}
         await self._modify(INDEX, lambda index: _with(index, "homes", {
             vmid: home for vmid, home in _map(index, "homes").items() if vmid not in gone}))
+
+    # -- incidents: one ConfigMap each, named after its fact
+    async def put_incident(self, incident: Incident) -> None:
+        await self._put("incident", incident.fact, incident.model_dump_json())
+
+    async def incidents(self) -> builtins.list[Incident]:
+        found = [Incident.model_validate_json(d["record"]) for d in await self._records(f"{RECORD}=incident")]
+        return sorted(found, key=lambda incident: (incident.opened, incident.fact))
 
     # -- the automation pause, in the index
     async def set_paused(self, paused: Paused | None) -> None:

@@ -6,7 +6,16 @@ import sqlite3
 import pytest
 
 from infra.gateways.k8s import K8sGateway
-from infra.journal import Confirmation, Journal, JournalError, Locked, Maintenance, Paused, StepRecord
+from infra.journal import (
+    Confirmation,
+    Incident,
+    Journal,
+    JournalError,
+    Locked,
+    Maintenance,
+    Paused,
+    StepRecord,
+)
 from infra.journal_k8s import KubernetesJournal
 from infra.journal_sqlite import SqliteJournal
 from tests.unit.infra.conftest import Opener
@@ -118,6 +127,15 @@ async def test_unfinished_operations_are_found_however_many_came_after(journal):
     assert (await journal.list(1))[0].phase == "Refused" and await journal.locks() == {"blade3": old.id}
 
 
+async def test_since_finds_every_operation_of_a_window_however_many(journal):
+    older = await journal.create("evacuate", "blade3", {}, [], [], now=1)
+    acted = await journal.create("evacuate", "blade2", {"by": "drewburr"}, [], [], now=10)
+    for i in range(250):
+        await journal.refuse("evacuate", "blade4", {}, f"storm {i}", now=11 + i)
+    window = await journal.since(10)
+    assert len(window) == 251 and window[-1].id == acted.id and older.id not in [o.id for o in window]
+
+
 async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(tmp_path):
     journal = SqliteJournal(tmp_path / "journal.sqlite")
     ticks = 0
@@ -198,3 +216,12 @@ async def test_the_automation_pause_is_kept_until_lifted_and_seen_by_another_pro
     assert await opener().paused() == Paused(by="U0OTHER", reason="still", since=6.0)
     await journal.set_paused(None)
     assert await opener().paused() is None
+
+
+async def test_incidents_are_kept_by_fact_oldest_first_and_seen_by_another_process(journal, opener):
+    await journal.put_incident(Incident(fact="fence:blade3", opened=20.0))
+    await journal.put_incident(Incident(fact="evacuate:blade2", opened=10.0, fingerprints=["a1"]))
+    await journal.put_incident(Incident(fact="fence:blade3", opened=20.0, ts="1.000100", op_id=7))
+    found = await opener().incidents()
+    assert [(i.fact, i.ts, i.op_id) for i in found] == [("evacuate:blade2", None, None),
+                                                        ("fence:blade3", "1.000100", 7)]
