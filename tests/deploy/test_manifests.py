@@ -67,7 +67,8 @@ def test_the_configmap_and_the_secrets_make_a_config_that_loads(rendered, tmp_pa
     mounts = {m["name"]: m["mountPath"] for m in spec["volumeMounts"]}
     assert settings.server.host == "0.0.0.0"
     assert settings.server.port == spec["ports"][0]["containerPort"]
-    assert settings.journal.path.parent == Path(mounts["journal"])
+    assert (settings.journal.backend, settings.journal.namespace) == ("kubernetes", "drewburr")
+    assert settings.leader.enabled and settings.leader.namespace == "drewburr"
     assert settings.proxmox.ca_file is not None and settings.proxmox.ca_file.parent == Path(mounts["config"])
 
 

@@ -35,6 +35,7 @@ NEEDS: dict[tuple[str, str, str], Call] = {
     ("apps", "replicasets", "list"): lambda k8s: k8s.list_replicasets(),
     ("policy", "poddisruptionbudgets", "list"): lambda k8s: k8s.list_pdbs(),
     ("coordination.k8s.io", "leases", "get"): lambda k8s: k8s.get_lease(NAMESPACE, "drewburr"),
+    ("", "configmaps", "get"): lambda k8s: k8s.get_configmap(NAMESPACE, "no-such-configmap"),
 }
 
 
