@@ -176,3 +176,26 @@ def test_remediation_evacuates_as_the_service_account(deployed: Deployed, tmp_pa
     fault(lab, "osd-up", "blade2")
     code, out = drewburr(base, "restore blade2 --yes")
     assert code == 0, out
+
+
+def test_serve_leads_and_journals_in_the_cluster_as_the_service_account(
+        deployed: Deployed, api: client.ApiClient, tmp_path: Path) -> None:
+    """The base's own choice: the kubernetes journal and leader election, through the Role's rules."""
+    config = yaml.safe_load(deployed.config.read_text())
+    # `path`: serving() reads it, the kubernetes backend never does
+    config["journal"] = {"backend": "kubernetes", "namespace": NAMESPACE, "path": str(tmp_path / "unused")}
+    config["leader"] = {"enabled": True, "namespace": NAMESPACE, "identity": "replica-a"}
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(config))
+    coordination, core = client.CoordinationV1Api(api), client.CoreV1Api(api)
+    with serving(deployed.lab, tmp_path, base=base) as served:
+        lease = wait_for(lambda: next((item for item in coordination.list_namespaced_lease(NAMESPACE).items
+                                       if item.spec.holder_identity == "replica-a"), None),
+                         timeout=30, what="the Lease taken by replica-a")
+        assert lease.spec.lease_duration_seconds > 0
+        assert requests.get(f"{served.url}/readyz", timeout=10).status_code == 200
+        assert served.metric("drewburr_leader") == 1
+        for line in ("automation pause deploy test --yes", "automation resume --yes"):  # journaled
+            code, out = drewburr(base, line)
+            assert code == 0, out
+    assert "drewburr-journal" in {c.metadata.name for c in core.list_namespaced_config_map(NAMESPACE).items}
