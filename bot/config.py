@@ -15,6 +15,8 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
+from infra.addons.spec import AddonsConfig
+
 ENV_FILE_VAR = "DREWBURR_CONFIG"
 
 
@@ -120,6 +122,7 @@ class OperationsConfig(_Section):
     migration_timeout_seconds: float = Field(900, gt=0)
     poll_seconds: float = Field(1, gt=0)
     boot_timeout_seconds: float = Field(900, gt=0)
+    addon_timeout_seconds: float = Field(900, gt=0, description="an addon's install Job, workloads, issuers")
 
 
 class Settings(BaseSettings):
@@ -138,6 +141,8 @@ class Settings(BaseSettings):
     remediation: RemediationConfig = Field(default_factory=RemediationConfig)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
+    # the addons' charts (repository, version, namespace, values) and settings (infra/addons/spec.py)
+    addons: AddonsConfig = Field(default_factory=AddonsConfig)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -11,14 +11,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from commands import audit, drain, ops, plan, reboot, restore, status
+from commands import addons, audit, drain, ops, plan, reboot, restore, status
 from commands.grammar import CommandRequest, UsageError, help_text, verb_help
 from commands.result import DONE, Result, refused
 from infra.journal import Confirmation
 from infra.operations.context import Context
 from infra.operations.machine import Listener
 
-CHANGING = frozenset({"drain", "restore", "reboot"})
+CHANGING = frozenset({"drain", "restore", "reboot", "addons install"})
 CONFIRM_SECONDS = 600.0  # a Confirm button works for ten minutes
 
 
@@ -36,6 +36,8 @@ def fingerprint(text: str) -> str:
 async def _changing(ctx: Context, req: CommandRequest, *, dry_run: bool, yes: bool,
                     listener: Listener | None) -> Result:
     blade = req.args[0]
+    if req.verb == "addons install":
+        return await addons.install(ctx, blade, dry_run=dry_run, yes=yes, listener=listener)
     if req.verb == "drain":
         return await drain.drain(ctx, blade, dry_run=dry_run, yes=yes, listener=listener)
     if req.verb == "restore":
@@ -60,6 +62,8 @@ async def read(ctx: Context, req: CommandRequest) -> Result:
     if req.verb == "plan":
         kind = str(req.flags.get("--for", "drain"))
         return await plan.show_plan(ctx, req.args[0], kind)  # type: ignore[arg-type]
+    if req.verb == "addons status":
+        return await addons.status(ctx)
     if req.verb == "ops list":
         return await ops.list_ops(ctx)
     if req.verb == "ops audit":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from commands import audit, drain, ops, plan, reboot, restore, status
+from commands import addons, audit, drain, ops, plan, reboot, restore, status
 
 MAX_TEXT = 2000  # a command line, not a document: longer text is refused, not parsed
 
@@ -42,7 +42,13 @@ VERBS: dict[str, Verb] = {
     "ops show": Verb(("ID",), frozenset(), ops.PERMISSIONS["show"], "one operation"),
     "ops audit": Verb((), frozenset(), audit.PERMISSION, "who ran what, and what came of it", ("ID",)),
     "ops cancel": Verb(("ID",), frozenset(), ops.PERMISSIONS["cancel"], "cancel a running operation"),
+    "addons install": Verb(("metallb|cert-manager|traefik|kube-prometheus-stack|all",), CHANGING,
+                           addons.PERMISSIONS["install"], "install addons through K3s' helm-controller"),
+    "addons status": Verb((), frozenset(), addons.PERMISSIONS["status"],
+                          "each addon's chart, Job and readiness"),
 }
+# verbs of two words: the first alone means the default subcommand (None: there is none)
+FAMILIES: dict[str, str | None] = {"ops": "list", "addons": None}
 
 
 class CommandRequest(BaseModel):
@@ -70,11 +76,15 @@ def help_text() -> str:
 def _verb(words: list[str]) -> tuple[str, list[str]]:
     if not words:
         return "help", []
-    if words[0] == "ops":
-        sub = words[1] if len(words) > 1 else "list"
-        if f"ops {sub}" not in VERBS:
-            raise UsageError(f"unknown ops subcommand {sub!r}; choose list, show ID or cancel ID")
-        return f"ops {sub}", words[2:]
+    if words[0] in FAMILIES:
+        family = words[0]
+        sub = words[1] if len(words) > 1 else FAMILIES[family]
+        if f"{family} {sub}" not in VERBS:
+            choices = ", ".join(VERBS[n].usage(n).split(" ", 1)[1] for n in VERBS
+                                if n.startswith(f"{family} "))
+            raise UsageError(f"unknown {family} subcommand {sub!r}; choose {choices}" if sub else
+                             f"{family} needs a subcommand: {choices}")
+        return f"{family} {sub}", words[2:]
     if words[0] not in VERBS:
         raise UsageError(f"unknown verb {words[0]!r}; try `help`. Verbs: {', '.join(sorted(VERBS))}")
     return words[0], words[1:]

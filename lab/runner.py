@@ -113,6 +113,11 @@ def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: 
         "permissions": {"read": ["*"], "operate": ["*"], "admin": ["*"]},
         "remediation": {"mode": "approve", "hold_seconds": 60, "cooldown_seconds": 1800,
                         "paused": False},
+        # the addons' charts come from the lab's mirror of their repositories (lab/k8s/chart_index.py)
+        "addons": {key: {"repo": f"http://127.0.0.1:{ports.control}/charts/{slug}"}
+                   for key, slug in (("metallb", "metallb"), ("cert_manager", "jetstack"),
+                                     ("traefik", "traefik"),
+                                     ("kube_prometheus_stack", "prometheus-community"))},
     }
     write_kubeconfig(workdir / "kubeconfig", ports.k8s, k8s_token, ca_pem)
     path = workdir / "drewburr.yaml"

@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from infra.addons.spec import AddonsConfig
 from infra.gateways.ceph import CephGateway
+from infra.gateways.charts import ChartRepos
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.gather import gather
@@ -24,6 +26,7 @@ class OpsOptions:
     migration_timeout_seconds: float = 900.0
     poll_seconds: float = 1.0
     boot_timeout_seconds: float = 900.0
+    addon_timeout_seconds: float = 900.0  # a chart's install Job, its workloads, an issuer's Ready
     headroom_gib: float = 1.0
     node_pattern: str = "{vm}"
     allow_more_maintenance: bool = False  # admin override of one blade in maintenance
@@ -37,6 +40,9 @@ class Context:
     journal: Journal
     options: OpsOptions = field(default_factory=OpsOptions)
     clock: Callable[[], float] = time.time
+    addons: AddonsConfig = field(default_factory=AddonsConfig)
+    webhook_token: str | None = None  # drewburr's own webhook token, for Alertmanager's receiver
+    charts: ChartRepos = field(default_factory=ChartRepos)
 
     @property
     def ceph(self) -> CephGateway:

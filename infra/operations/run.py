@@ -8,6 +8,7 @@ from typing import Any
 
 from infra import owner
 from infra.journal import OperationStatus
+from infra.operations.addons import addons_steps
 from infra.operations.context import Context
 from infra.operations.drain import drain_steps
 from infra.operations.machine import Listener, Machine, Step
@@ -33,6 +34,9 @@ KINDS: dict[str, Kind] = {
     "reboot-all": Kind(lambda ctx, op_id, target, params:
                        reboot_all_steps(ctx, op_id, list(params["blades"])),
                        lambda target, params: list(params["blades"])),
+    # the addons are the cluster's: one such operation at a time, whatever the addon
+    "addons": Kind(lambda ctx, op_id, target, params: addons_steps(ctx, list(params["addons"])),
+                   lambda target, params: ["cluster"]),
 }
 
 

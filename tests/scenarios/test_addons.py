@@ -1,0 +1,130 @@
+"""`addons install` and `addons status` on the lab; objects read back through the real kubernetes client."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+
+import yaml
+from kubernetes import client, config
+
+from commands.addons import install, status
+from commands.result import DONE, REFUSED
+
+from .opsctx import lab_context
+
+DREWBURR = [sys.executable, "-m", "bot"]
+# what `addons install all` applies, as (group, version, namespace, plural, name); "" group = core
+APPLIED = [
+    ("helm.cattle.io", "v1", "kube-system", "helmcharts", "metallb"),
+    ("helm.cattle.io", "v1", "kube-system", "helmcharts", "cert-manager"),
+    ("helm.cattle.io", "v1", "kube-system", "helmchartconfigs", "traefik"),
+    ("helm.cattle.io", "v1", "kube-system", "helmcharts", "kube-prometheus-stack"),
+    ("metallb.io", "v1beta1", "metallb-system", "ipaddresspools", "default-pool"),
+    ("metallb.io", "v1beta1", "metallb-system", "l2advertisements", "default-pool"),
+    ("cert-manager.io", "v1", None, "clusterissuers", "letsencrypt-staging"),
+    ("cert-manager.io", "v1", None, "clusterissuers", "letsencrypt-production"),
+    ("monitoring.coreos.com", "v1", "monitoring", "prometheusrules", "drewburr-alerts"),
+    ("", "v1", "monitoring", "secrets", "drewburr-webhook"),
+    ("batch", "v1", "kube-system", "jobs", "helm-install-metallb"),
+    ("batch", "v1", "kube-system", "jobs", "helm-install-kube-prometheus-stack"),
+]
+
+
+def _api(running_lab) -> client.ApiClient:
+    return config.new_client_from_config(config_file=str(running_lab.workdir / "kubeconfig"))
+
+
+def _read(api: client.ApiClient, group: str, version: str, namespace: str | None, plural: str, name: str):
+    if group == "":
+        return api.sanitize_for_serialization(client.CoreV1Api(api).read_namespaced_secret(name, namespace))
+    if group == "batch":
+        return api.sanitize_for_serialization(client.BatchV1Api(api).read_namespaced_job(name, namespace))
+    custom = client.CustomObjectsApi(api)
+    if namespace is None:
+        return custom.get_cluster_custom_object(group, version, plural, name)
+    return custom.get_namespaced_custom_object(group, version, namespace, plural, name)
+
+
+def _versions(api: client.ApiClient) -> dict[str, str | None]:
+    """Each object's resourceVersion, None for one that does not exist."""
+    found: dict[str, str | None] = {}
+    for ref in APPLIED:
+        try:
+            found[f"{ref[3]}/{ref[4]}"] = _read(api, *ref)["metadata"]["resourceVersion"]
+        except client.ApiException as exc:
+            assert exc.status == 404
+            found[f"{ref[3]}/{ref[4]}"] = None
+    return found
+
+
+async def test_install_all_then_again_changes_nothing_and_status_shows_it_ready(running_lab):
+    ctx = lab_context(running_lab, addon_timeout_seconds=120)
+    result = await install(ctx, "all", yes=True)
+    assert result.code == DONE, result.text
+    api = _api(running_lab)
+
+    pool = _read(api, "metallb.io", "v1beta1", "metallb-system", "ipaddresspools", "default-pool")
+    assert pool["spec"]["addresses"] == ctx.addons.metallb.addresses
+    assert [m["manager"] for m in pool["metadata"]["managedFields"] if m["operation"] == "Apply"] == ["drewburr"]
+    for name in ("letsencrypt-staging", "letsencrypt-production"):
+        issuer = _read(api, "cert-manager.io", "v1", None, "clusterissuers", name)
+        assert issuer["spec"]["acme"]["solvers"] == [{"http01": {"ingress": {"ingressClassName": "traefik"}}}]
+        assert {"type": "Ready", "status": "True"}.items() <= issuer["status"]["conditions"][0].items()
+    rule = _read(api, "monitoring.coreos.com", "v1", "monitoring", "prometheusrules", "drewburr-alerts")
+    alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert alerts == {"KubeNodeNotReady", "KubeNodeUnreachable", "CephOSDDown", "CephOSDHostDown"}
+    secret = _read(api, "", "v1", "monitoring", "secrets", "drewburr-webhook")
+    assert base64.b64decode(secret["data"]["token"]).decode() == ctx.webhook_token
+    kps = _read(api, "helm.cattle.io", "v1", "kube-system", "helmcharts", "kube-prometheus-stack")
+    values = yaml.safe_load(kps["spec"]["valuesContent"])
+    hook = values["alertmanager"]["config"]["receivers"][0]["webhook_configs"][0]
+    assert hook["url"] == ctx.addons.kube_prometheus_stack.webhook_url
+    assert hook["http_config"]["authorization"]["credentials_file"].endswith("/drewburr-webhook/token")
+    assert values["alertmanager"]["alertmanagerSpec"]["secrets"] == ["drewburr-webhook"]
+
+    before = _versions(api)
+    assert None not in before.values()
+    again = await install(ctx, "all", yes=True)
+    assert again.code == DONE, again.text
+    assert _versions(api) == before
+    assert all(s.message.startswith("unchanged") for s in again.operation.steps), again.text
+
+    shown = await status(ctx)
+    rows = {r["addon"]: r for r in shown.data}
+    assert all(r["ready"] and r["job"] == "Complete" for r in rows.values()), shown.text
+    assert rows["metallb"]["version"] == "0.14.8" and rows["kube-prometheus-stack"]["version"] == "65.1.1"
+    assert rows["traefik"]["chart"] == "HelmChartConfig"  # K3s bundles it in this homelab
+
+
+async def test_bad_input_is_refused_before_anything_is_created(running_lab):
+    ctx = lab_context(running_lab)
+    api = _api(running_lab)
+    before = _versions(api)
+    assert before["clusterissuers/letsencrypt-staging"] is None  # not in the seed homelab
+    unknown = await install(ctx, "metalb", yes=True)
+    assert unknown.code == REFUSED and "unknown addon 'metalb'" in unknown.text
+    ctx.addons.metallb.version = "9.9.9"
+    missing = await install(ctx, "metallb", yes=True)
+    assert missing.code == REFUSED
+    assert "addons.metallb.version: metallb 9.9.9 does not exist" in missing.text and "0.14.8" in missing.text
+    dry = await install(ctx, "metallb", dry_run=True)
+    assert dry.code == REFUSED
+    assert _versions(api) == before
+    refused = [op for op in await ctx.journal.list(10) if op.phase == "Refused"]
+    assert len(refused) == 3
+
+
+def test_cli_refuses_an_unknown_addon_and_a_malformed_range_with_exit_2(running_lab):
+    env = {**os.environ, "DREWBURR_CONFIG": str(running_lab.workdir / "drewburr.yaml")}
+    unknown = subprocess.run([*DREWBURR, "addons", "install", "nginx", "--yes"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "unknown addon 'nginx'" in unknown.stdout + unknown.stderr
+    env["DREWBURR_ADDONS__METALLB__ADDRESSES"] = '["192.168.1.250-192.168.1.240"]'
+    bad = subprocess.run([*DREWBURR, "addons", "install", "metallb", "--yes"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert "environment DREWBURR_ADDONS__METALLB__ADDRESSES: addons.metallb.addresses" in bad.stderr
+    assert "lower to a higher address" in bad.stderr
