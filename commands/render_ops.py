@@ -25,7 +25,7 @@ def next_step(op: OperationStatus, interrupted: bool = False,
         return None
     then = "fix the cause, then " if op.phase == "Failed" else ""
     if op.kind == "addons":  # no maintenance: every step re-applies and looks again
-        return f"{then}`drewburr addons install {op.target} --yes` again (a re-run redoes only what is missing)"
+        return f"{then}`drewburr addons install {op.target} --yes` again (a re-run redoes only what is amiss)"
     stopped = next((s.name for s in op.steps if s.outcome != "done"), "")
     blade, _, step = stopped.rpartition("/") if op.kind == "reboot-all" else (op.target, "", stopped)
     if maintenance is not None and blade not in maintenance:

@@ -181,6 +181,23 @@ def test_an_unreachable_repository_fails_with_helms_words(api: client.ApiClient)
         "repository or cannot be reached")
 
 
+def test_a_chart_version_the_repository_lacks_fails_with_helms_words(api: client.ApiClient) -> None:
+    ns, co = fresh_namespace(api), client.CustomObjectsApi(api)
+    co.create_namespaced_custom_object(*HELMCHARTS, ns, "helmcharts", _chart(
+        "lb", chart="metallb", version="9.9.9", repo="https://metallb.github.io/metallb"))
+
+    def failed_log() -> str | None:
+        for pod in _pods(api, ns, "helm-install-lb"):
+            statuses = pod.status.container_statuses or []
+            if statuses and statuses[0].restart_count:
+                return client.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, ns, previous=True)
+        return None
+
+    log = wait_for(failed_log, timeout=20, what="the install pod's failure")
+    assert log.splitlines()[-1] == ('Error: INSTALLATION FAILED: chart "metallb" version "9.9.9" not found in '
+                                    "https://metallb.github.io/metallb repository")
+
+
 def test_a_helmchart_installs_after_its_job_and_uninstalls_through_helm_delete(api: client.ApiClient) -> None:
     ns, co, batch = fresh_namespace(api), client.CustomObjectsApi(api), client.BatchV1Api(api)
     apps = client.AppsV1Api(api)

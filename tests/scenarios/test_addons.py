@@ -68,7 +68,8 @@ async def test_install_all_then_again_changes_nothing_and_status_shows_it_ready(
 
     pool = _read(api, "metallb.io", "v1beta1", "metallb-system", "ipaddresspools", "default-pool")
     assert pool["spec"]["addresses"] == ctx.addons.metallb.addresses
-    assert [m["manager"] for m in pool["metadata"]["managedFields"] if m["operation"] == "Apply"] == ["drewburr"]
+    applied = [m["manager"] for m in pool["metadata"]["managedFields"] if m["operation"] == "Apply"]
+    assert applied == ["drewburr"]
     for name in ("letsencrypt-staging", "letsencrypt-production"):
         issuer = _read(api, "cert-manager.io", "v1", None, "clusterissuers", name)
         assert issuer["spec"]["acme"]["solvers"] == [{"http01": {"ingress": {"ingressClassName": "traefik"}}}]

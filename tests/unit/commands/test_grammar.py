@@ -15,6 +15,8 @@ from commands.permissions import Grants, allows, level_of
     ("restore blade3 --stay --dry-run", "restore", ["blade3"], {"--stay": True, "--dry-run": True}),
     ("ops", "ops list", [], {}), ("ops show 7", "ops show", ["7"], {}), ("", "help", [], {}),
     ("help drain", "help", ["drain"], {}),
+    ("addons install all --yes", "addons install", ["all"], {"--yes": True}),
+    ("addons status", "addons status", [], {}),
 ])
 def test_commands_parse_into_one_request(text: str, verb: str, args: list[str],
                                          flags: dict[str, object]) -> None:
@@ -30,6 +32,8 @@ def test_commands_parse_into_one_request(text: str, verb: str, args: list[str],
     ("drain blade3 --yes=no", "drain does not take '--yes=no'"),
     ("plan blade3 --for sideways", "--for takes one of drain, reboot, down"),
     ("ops explode", "unknown ops subcommand 'explode'"),
+    ("addons", "addons needs a subcommand: install metallb|cert-manager|traefik|kube-prometheus-stack|all"),
+    ("addons remove metallb", "unknown addons subcommand 'remove'"),
     ('drain "blade3', "cannot read the command: No closing quotation"),
     ("help nuke", "no verb 'nuke'"),
     ("x" * (MAX_TEXT + 1), f"the command is {MAX_TEXT + 1} characters long"),
@@ -53,3 +57,8 @@ def test_permissions_by_user_group_and_everyone() -> None:
     assert allows(grants, "U0ADMIN", [], "operate")  # admin includes operate
     assert not allows(grants, "U0READ", [], "operate")
     assert level_of(Grants(read=[], operate=[], admin=[]), "U1", []) is None
+
+
+def test_installing_addons_needs_admin_and_their_status_only_read() -> None:
+    assert parse("addons install metallb").spec.permission == "admin"
+    assert parse("addons status").spec.permission == "read"
