@@ -194,8 +194,8 @@ def test_a_chart_version_the_repository_lacks_fails_with_helms_words(api: client
         return None
 
     log = wait_for(failed_log, timeout=20, what="the install pod's failure")
-    assert log.splitlines()[-1] == ('Error: INSTALLATION FAILED: chart "metallb" version "9.9.9" not found in '
-                                    "https://metallb.github.io/metallb repository")
+    assert log.splitlines()[-1] == ('Error: INSTALLATION FAILED: chart "metallb" version "9.9.9" not found '
+                                    "in https://metallb.github.io/metallb repository")
 
 
 def test_a_helmchart_installs_after_its_job_and_uninstalls_through_helm_delete(api: client.ApiClient) -> None:

@@ -26,12 +26,12 @@ def test_metallb_takes_ranges_and_cidrs(text: str) -> None:
 def test_a_malformed_range_is_refused_naming_it(text: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         address_range(text)
-    with pytest.raises(ValidationError, match="metallb.addresses"):
+    with pytest.raises(ValidationError, match=r"metallb\.addresses"):
         AddonsConfig.model_validate({"metallb": {"addresses": [text]}})
 
 
 def test_unknown_keys_and_dns01_without_a_token_are_refused() -> None:
-    with pytest.raises(ValidationError, match="metallb.versoin"):
+    with pytest.raises(ValidationError, match=r"metallb\.versoin"):
         AddonsConfig.model_validate({"metallb": {"versoin": "0.14.9"}})
     with pytest.raises(ValidationError, match="solver dns01 needs cloudflare_api_token"):
         CertManager(solver="dns01")
