@@ -77,8 +77,9 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
     except JournalError as exc:
         raise ConfigError(f"journal.path: {exc}") from None
     token = settings.webhooks.token
-    return Context(pve=pve, k8s=k8s, journal=journal, options=options, addons=settings.addons,
-                   webhook_token=token.get_secret_value() if token else None)
+    provision = settings.provision.options() if settings.provision else None
+    return Context(pve=pve, k8s=k8s, journal=journal, options=options, provision=provision,
+                   addons=settings.addons, webhook_token=token.get_secret_value() if token else None)
 
 
 def _confirm(plan: RenderableType) -> bool:

@@ -7,6 +7,7 @@ Unknown keys and wrong types are refused with the field's dotted path, never ign
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Va
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from infra.addons.spec import AddonsConfig
+from infra.operations.provision_spec import HOMELAB_SERVER_ARGS, K3sOptions, ProvisionOptions, SshOptions
 
 ENV_FILE_VAR = "DREWBURR_CONFIG"
 
@@ -125,6 +127,58 @@ class OperationsConfig(_Section):
     addon_timeout_seconds: float = Field(900, gt=0, description="an addon's install Job, workloads, issuers")
 
 
+class SshConfig(_Section):
+    host: str = Field("{ip}", description="what to dial: {ip} (the guest's address), {name}, or a host")
+    port: int = Field(22, ge=1, le=65535)
+    user: str | None = Field(None, description="default: provision.ciuser")
+    key_file: Path | None = Field(None, description="private key whose public half is in provision.sshkeys")
+    known_hosts: Path | None = Field(None, description="absent: host keys are not checked")
+    connect_timeout_seconds: float = Field(30, gt=0)
+
+
+class K3sConfig(_Section):
+    url: HttpUrl | None = Field(None, description="the cluster's API to join, e.g. https://192.168.1.121:6443")
+    token: SecretStr | None = Field(None, description="absent: read from a server through its guest agent")
+    token_from: str | None = Field(None, description="the server VM to read the token from (default: any)")
+    installer_url: HttpUrl = "https://get.k3s.io"
+    server_args: list[str] = Field(default_factory=lambda: list(HOMELAB_SERVER_ARGS))
+    agent_args: list[str] = Field(default_factory=list)
+
+
+class ProvisionConfig(_Section):
+    template: str = Field(description="the cloud-init template's name or VMID")
+    storage: str = "ceph-rbd"
+    disk: str = Field("scsi0", description="the template's boot disk, grown to the VM's size")
+    ciuser: str = "ubuntu"
+    sshkeys: str = Field("", description="public keys, one a line")
+    nameserver: str | None = None
+    searchdomain: str | None = None
+    subnet: IPv4Network | None = Field(None, description="static addresses go in it: 192.168.1.0/24")
+    gateway: IPv4Address | None = None
+    name_pattern: str = "kube{n:02d}"
+    cores: int = Field(4, ge=1)
+    memory_mib: int = Field(4096, ge=256)
+    disk_gib: int = Field(64, ge=1)
+    ha: bool = True
+    ha_rule: str | None = None
+    install: Literal["agent", "ssh"] = "agent"
+    k3s: K3sConfig = Field(default_factory=K3sConfig)
+    ssh: SshConfig = Field(default_factory=SshConfig)
+    join_timeout_seconds: float = Field(300, gt=0)
+    ready_timeout_seconds: float = Field(300, gt=0)
+
+    def options(self) -> ProvisionOptions:
+        k3s, ssh = self.k3s, self.ssh
+        return ProvisionOptions(
+            **self.model_dump(exclude={"k3s", "ssh", "subnet", "gateway"}),
+            subnet=str(self.subnet) if self.subnet else None,
+            gateway=str(self.gateway) if self.gateway else None,
+            k3s=K3sOptions(url=k3s.url, token=k3s.token.get_secret_value() if k3s.token else None,
+                           token_from=k3s.token_from, installer_url=k3s.installer_url,
+                           server_args=tuple(k3s.server_args), agent_args=tuple(k3s.agent_args)),
+            ssh=SshOptions(**ssh.model_dump()))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DREWBURR_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -143,6 +197,7 @@ class Settings(BaseSettings):
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
     # the addons' charts (repository, version, namespace, values) and settings (infra/addons/spec.py)
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
+    provision: ProvisionConfig | None = None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

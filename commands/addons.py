@@ -15,6 +15,7 @@ from rich.table import Table
 from commands.operate import confirmed_start, held_lock, refuse
 from commands.render import line
 from commands.result import DONE, Confirm, Result, shown
+from infra import locks
 from infra.addons import readiness
 from infra.addons.manifests import Addon
 from infra.addons.spec import FIELD_MANAGER, NAMES, chosen
@@ -63,7 +64,7 @@ async def _refusal(ctx: Context, addons: list[Addon]) -> str | None:
         if chart.version not in versions:
             return (f"{key}.version: {chart.chart} {chart.version} does not exist in {chart.repo} "
                     f"(it has {', '.join(versions[:5])})")
-    return await held_lock(ctx, ["cluster"])
+    return await held_lock(ctx, [locks.CLUSTER])
 
 
 async def install(ctx: Context, name: str, *, dry_run: bool = False, yes: bool = False,

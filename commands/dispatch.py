@@ -11,14 +11,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from commands import addons, audit, drain, ops, plan, reboot, restore, status
+from commands import addons, audit, drain, ops, plan, provision, reboot, restore, status
 from commands.grammar import CommandRequest, UsageError, help_text, verb_help
 from commands.result import DONE, Result, refused
 from infra.journal import Confirmation
 from infra.operations.context import Context
 from infra.operations.machine import Listener
 
-CHANGING = frozenset({"drain", "restore", "reboot", "addons install"})
+CHANGING = frozenset({"drain", "restore", "reboot", "provision", "addons install"})
 CONFIRM_SECONDS = 600.0  # a Confirm button works for ten minutes
 
 
@@ -35,6 +35,12 @@ def fingerprint(text: str) -> str:
 
 async def _changing(ctx: Context, req: CommandRequest, *, dry_run: bool, yes: bool,
                     listener: Listener | None) -> Result:
+    if req.verb == "provision":
+        try:
+            ask = provision.ask_from(req.args, req.flags)
+        except ValueError as exc:
+            raise UsageError(f"{exc}; usage: {req.spec.usage(req.verb)}") from None
+        return await provision.provision(ctx, ask, dry_run=dry_run, yes=yes, listener=listener)
     blade = req.args[0]
     if req.verb == "addons install":
         return await addons.install(ctx, blade, dry_run=dry_run, yes=yes, listener=listener)

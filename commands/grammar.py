@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from commands import addons, audit, drain, ops, plan, reboot, restore, status
+from commands import addons, audit, drain, ops, plan, provision, reboot, restore, status
 
 MAX_TEXT = 2000  # a command line, not a document: longer text is refused, not parsed
 
@@ -38,6 +38,9 @@ VERBS: dict[str, Verb] = {
     "drain": Verb(("BLADE",), CHANGING, drain.PERMISSION, "move everything off a blade"),
     "restore": Verb(("BLADE",), CHANGING | {"--stay"}, restore.PERMISSION, "bring a blade back, VMs home"),
     "reboot": Verb(("BLADE|all",), CHANGING, reboot.PERMISSION, "drain, reboot, wait, restore"),
+    "provision": Verb((), CHANGING | {"--role=server|agent", "--blade=B", "--cores=N", "--memory=MIB",
+                                      "--disk=GIB", "--ip=CIDR", "--gw=IP", "--dhcp"},
+                      provision.PERMISSION, "a new VM from the template, joined to K3s", ("NAME",)),
     "ops list": Verb((), frozenset(), ops.PERMISSIONS["list"], "the journal's operations"),
     "ops show": Verb(("ID",), frozenset(), ops.PERMISSIONS["show"], "one operation"),
     "ops audit": Verb((), frozenset(), audit.PERMISSION, "who ran what, and what came of it", ("ID",)),
@@ -90,9 +93,18 @@ def _verb(words: list[str]) -> tuple[str, list[str]]:
     return words[0], words[1:]
 
 
+def _free(choices: list[str]) -> bool:
+    """`--cores=N`: a placeholder in capitals takes any value; `--role=server|agent` one of those."""
+    return len(choices) == 1 and choices[0].isupper()
+
+
 def _flag(verb: str, spec: Verb, word: str) -> tuple[str, str | bool]:
     name, _, value = word.partition("=")
     valued = {f.partition("=")[0]: f.partition("=")[2].split("|") for f in spec.flags if "=" in f}
+    if name in valued and _free(valued[name]):
+        if not value:
+            raise UsageError(f"{name} takes a value ({name}={valued[name][0]}); usage: {spec.usage(verb)}")
+        return name, value
     if name in valued:
         if value not in valued[name]:
             raise UsageError(f"{name} takes one of {', '.join(valued[name])}; usage: {spec.usage(verb)}")

@@ -10,7 +10,7 @@ from commands.plan import make_plan
 from commands.render import line, plain, render_plan
 from commands.render_ops import render_operation
 from commands.result import DONE, REFUSED, Confirm, Result, finished, refused, shown
-from infra import preflight
+from infra import locks, preflight
 from infra.journal import Locked
 from infra.operations import run as ops
 from infra.operations.context import Context
@@ -37,13 +37,13 @@ async def start(ctx: Context, kind: str, target: str, params: dict[str, Any],
     return finished(final, render_operation(final))
 
 
-async def held_lock(ctx: Context, blades: list[str]) -> str | None:
-    """Why the operation cannot take its locks now (checked before asking anyone), or None."""
+async def held_lock(ctx: Context, keys: list[str]) -> str | None:
+    """Why the operation cannot take its lock keys now (checked before asking anyone), or None."""
     held = await ctx.journal.locks()
-    for blade in blades:
-        if blade in held:
-            holder = await ctx.journal.get(held[blade])
-            return str(Locked(blade, held[blade], holder.kind if holder else "?"))
+    for key in keys:
+        if key in held:
+            holder = await ctx.journal.get(held[key])
+            return str(Locked(key, held[key], holder.kind if holder else "?"))
     return None
 
 
@@ -91,7 +91,7 @@ async def planned(ctx: Context, kind: str, blade: str, intent: IntentKind, *, dr
     if p.blockers and not ctx.options.force:
         refusal = "; ".join(f"[{f.code}] {f.message}" for f in p.blockers)
     elif not dry_run:
-        refusal = (await held_lock(ctx, [blade])
+        refusal = (await held_lock(ctx, [locks.blade(blade)])
                    or await privileges(ctx, kind, [blade], [m.vmid for m in p.moves]))
     return await confirmed_start(ctx, kind, blade, {}, render_plan(p), dry_run=dry_run, yes=yes,
                                  confirm=confirm, listener=listener, refusal=refusal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from commands.operate import confirmed_start, held_lock, planned, privileges
 from commands.render import render_plans
 from commands.result import Confirm, Result, blade_names, check_blade
+from infra import locks
 from infra.operations.context import Context
 from infra.operations.machine import Listener
 from infra.planner import Intent, plan
@@ -28,7 +29,8 @@ async def reboot(ctx: Context, blade: str, dry_run: bool = False, yes: bool = Fa
         refusal = "; ".join(f"[{f.code}] {f.message}" for f in first.blockers)
     elif not dry_run:
         vmids = [m.vmid for p in plans for m in p.moves]
-        refusal = await held_lock(ctx, blades) or await privileges(ctx, "reboot-all", blades, vmids)
+        refusal = (await held_lock(ctx, [locks.blade(b) for b in blades])
+                   or await privileges(ctx, "reboot-all", blades, vmids))
     return await confirmed_start(ctx, "reboot-all", "all", {"blades": blades}, render_plans(plans),
                                  dry_run=dry_run, yes=yes, confirm=confirm, listener=listener,
                                  refusal=refusal)

@@ -1,4 +1,4 @@
-"""The journal: operations, their steps, per-blade locks and maintenance records.
+"""The journal: operations, their steps, their locks (keys from infra.locks) and maintenance records.
 
 An interface (`Journal`) with one backend today (`infra.journal_sqlite`). Each step is one
 fixed-shape record; an operation's status reads like a Kubernetes resource's status.
@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from infra import locks
+
 # Refused: held back before anything changed (blockers, a held lock); journaled like any decision.
 Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Cancelled", "Refused"]
 Outcome = Literal["pending", "running", "retrying", "done", "failed", "cancelled"]
@@ -22,11 +24,11 @@ class JournalError(Exception):
 
 
 class Locked(Exception):
-    """A blade is held by another operation (or another blade is already in maintenance)."""
+    """A lock key (infra.locks: a blade, a VM name, a VMID, the cluster) is held by another operation."""
 
-    def __init__(self, blade: str, holder: int, kind: str) -> None:
-        self.blade, self.holder, self.kind = blade, holder, kind
-        super().__init__(f"{blade} is locked by operation {holder} ({kind}); "
+    def __init__(self, key: str, holder: int, kind: str) -> None:
+        self.key, self.holder, self.kind = key, holder, kind
+        super().__init__(f"{locks.describe(key)} is locked by operation {holder} ({kind}); "
                          f"see `drewburr ops show {holder}`")
 
 
@@ -110,8 +112,8 @@ class Journal(ABC):
 
     @abstractmethod
     async def create(self, kind: str, target: str, params: dict[str, Any], steps: list[str],
-                     blades: list[str], now: float) -> OperationStatus:
-        """Record a new operation and take the locks of `blades` atomically, or raise Locked."""
+                     keys: list[str], now: float) -> OperationStatus:
+        """Record a new operation and take the lock `keys` atomically, or raise Locked."""
 
     @abstractmethod
     async def get(self, op_id: int) -> OperationStatus | None: ...
@@ -143,11 +145,13 @@ class Journal(ABC):
     async def request_cancel(self, op_id: int) -> None: ...
 
     @abstractmethod
-    async def take_locks(self, op_id: int, blades: list[str]) -> None:
-        """Take (again) the locks of a resumed operation, or raise Locked."""
+    async def take_locks(self, op_id: int, keys: list[str]) -> None:
+        """Take (again) the locks of a resumed operation, or more as it learns what it works on
+        (a VMID), or raise Locked."""
 
     @abstractmethod
-    async def locks(self) -> dict[str, int]: ...
+    async def locks(self) -> dict[str, int]:
+        """Lock key -> the operation holding it."""
 
     @abstractmethod
     async def put_maintenance(self, record: Maintenance) -> None: ...

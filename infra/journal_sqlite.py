@@ -2,7 +2,7 @@
 
 Each call runs in a worker thread as one transaction (`BEGIN IMMEDIATE ... COMMIT`): a call that
 waits on another process's lock (up to the busy timeout) never holds up the event loop, and what
-must be atomic (taking blade locks with the operation) is.
+must be atomic (taking locks with the operation) is.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS steps (
   op_id INTEGER NOT NULL REFERENCES operations(id), seq INTEGER NOT NULL, name TEXT NOT NULL,
   outcome TEXT NOT NULL, started REAL, finished REAL, attempts INTEGER NOT NULL, message TEXT NOT NULL,
   PRIMARY KEY (op_id, name));
-CREATE TABLE IF NOT EXISTS locks (blade TEXT PRIMARY KEY, op_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (key TEXT PRIMARY KEY, op_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS maintenance (blade TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS homes (vmid INTEGER PRIMARY KEY, blade TEXT NOT NULL, op_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, op_id INTEGER, record TEXT NOT NULL);
@@ -93,8 +93,8 @@ class SqliteJournal(Journal):
             db.close()
 
     async def create(self, kind: str, target: str, params: dict[str, Any], steps: list[str],
-                     blades: list[str], now: float) -> OperationStatus:
-        return await self._run(_create, kind, target, params, steps, blades, now)
+                     keys: list[str], now: float) -> OperationStatus:
+        return await self._run(_create, kind, target, params, steps, keys, now)
 
     async def get(self, op_id: int) -> OperationStatus | None:
         return await self._run(_get, op_id)
@@ -130,12 +130,12 @@ class SqliteJournal(Journal):
     async def request_cancel(self, op_id: int) -> None:
         await self._run(_execute, "UPDATE operations SET cancel_requested = 1 WHERE id = ?", (op_id,))
 
-    async def take_locks(self, op_id: int, blades: list[str]) -> None:
-        await self._run(_lock, op_id, blades)
+    async def take_locks(self, op_id: int, keys: list[str]) -> None:
+        await self._run(_lock, op_id, keys)
 
     async def locks(self) -> dict[str, int]:
-        rows = await self._run(_rows, "SELECT blade, op_id FROM locks", ())
-        return {r["blade"]: r["op_id"] for r in rows}
+        rows = await self._run(_rows, "SELECT key, op_id FROM locks", ())
+        return {r["key"]: r["op_id"] for r in rows}
 
     async def audit(self, entry: AuditEntry) -> None:
         await self._run(_execute, "INSERT INTO audit (op_id, record) VALUES (?, ?)",
@@ -204,21 +204,21 @@ def _rows(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[sqlit
     return db.execute(sql, args).fetchall()
 
 
-def _lock(db: sqlite3.Connection, op_id: int, blades: list[str]) -> None:
-    for blade in blades:
+def _lock(db: sqlite3.Connection, op_id: int, keys: list[str]) -> None:
+    for key in keys:
         row = db.execute("SELECT l.op_id, o.kind FROM locks l JOIN operations o ON o.id = l.op_id "
-                         "WHERE l.blade = ?", (blade,)).fetchone()
+                         "WHERE l.key = ?", (key,)).fetchone()
         if row and row["op_id"] != op_id:
-            raise Locked(blade, row["op_id"], row["kind"])
-        db.execute("INSERT OR REPLACE INTO locks (blade, op_id) VALUES (?, ?)", (blade, op_id))
+            raise Locked(key, row["op_id"], row["kind"])
+        db.execute("INSERT OR REPLACE INTO locks (key, op_id) VALUES (?, ?)", (key, op_id))
 
 
 def _create(db: sqlite3.Connection, kind: str, target: str, params: dict[str, Any], steps: list[str],
-            blades: list[str], now: float) -> OperationStatus:
+            keys: list[str], now: float) -> OperationStatus:
     cur = db.execute("INSERT INTO operations (kind, target, params, phase, created, last_transition) "
                      "VALUES (?, ?, ?, 'Pending', ?, ?)", (kind, target, json.dumps(params), now, now))
     op_id = int(cur.lastrowid or 0)
-    _lock(db, op_id, blades)  # Locked rolls the whole operation back: a refused one leaves nothing
+    _lock(db, op_id, keys)  # Locked rolls the whole operation back: a refused one leaves nothing
     db.executemany("INSERT INTO steps (op_id, seq, name, outcome, attempts, message) "
                    "VALUES (?, ?, ?, 'pending', 0, '')", [(op_id, i, name) for i, name in enumerate(steps)])
     op = _get(db, op_id)
@@ -273,9 +273,13 @@ def _rowcount(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """A journal written before owners: add their columns (its old pid column stays, unread)."""
+    """A journal written before owners: add their columns (its old pid column stays, unread). One
+    written before lock keys locked blades by name: they become `blade:NAME` keys."""
     have = {row[1] for row in db.execute("PRAGMA table_info(operations)")}
     for column, kind in (("owner", "TEXT"), ("heartbeat", "REAL")):
         if column not in have:
             db.execute(f"ALTER TABLE operations ADD COLUMN {column} {kind}")
+    if "blade" in {row[1] for row in db.execute("PRAGMA table_info(locks)")}:
+        db.execute("ALTER TABLE locks RENAME COLUMN blade TO key")
+        db.execute("UPDATE locks SET key = 'blade:' || key WHERE key NOT LIKE '%:%'")
     db.commit()

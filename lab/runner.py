@@ -21,6 +21,7 @@ from aiohttp import web
 from lab import control
 from lab.clock import ScaledClock
 from lab.k8s import app as k8s_app
+from lab.k8s.controllers.node_object import vm_ip
 from lab.k8s.serviceaccounts import long_lived_token
 from lab.pve import app as pve_app
 from lab.pve.permissions import AUDITOR
@@ -93,6 +94,18 @@ def write_kubeconfig(path: Path, port: int, token: str, ca_pem: bytes, name: str
     path.chmod(0o600)
 
 
+def provision_config(lab: Lab) -> dict[str, object]:
+    """drewburr's `provision:` section for this homelab: its template, storage and LAN, and the
+    first K3s server's API to join (none in a bare scenario: bootstrap makes one)."""
+    vms = sorted(lab.pve.vms.values(), key=lambda v: v.vmid)
+    template = next((v.name for v in vms if v.template), "ubuntu-2404-cloudinit")
+    server = next((v for v in vms if v.k3s_role == "server"), None)
+    k3s = {"url": f"https://{vm_ip(server)}:6443"} if server else {}
+    return {"template": template, "storage": lab.scenario.storage, "subnet": "192.168.1.0/24",
+            "gateway": "192.168.1.1", "nameserver": "192.168.1.1", "searchdomain": "homelab.lan",
+            "k3s": k3s}
+
+
 def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: str,
                        ca_pem: bytes, k8s_token: str) -> None:
     """The files a client needs: drewburr.yaml (fixed keys), the CA, the kubeconfig, lab.json."""
@@ -118,6 +131,7 @@ def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: 
                    for key, slug in (("metallb", "metallb"), ("cert_manager", "jetstack"),
                                      ("traefik", "traefik"),
                                      ("kube_prometheus_stack", "prometheus-community"))},
+        "provision": provision_config(lab),
     }
     write_kubeconfig(workdir / "kubeconfig", ports.k8s, k8s_token, ca_pem)
     path = workdir / "drewburr.yaml"

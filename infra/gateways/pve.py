@@ -131,6 +131,13 @@ class PveGateway:
     async def put(self, path: str, **data: Any) -> Any:
         return await self.caller.write(f"PUT {path}", lambda: self._api(path).put(**data))
 
+    async def delete(self, path: str, **params: Any) -> Any:
+        return await self.caller.write(f"DELETE {path}", lambda: self._api(path).delete(**params))
+
+    async def get_once(self, path: str, **params: Any) -> Any:
+        """A read that is not repeated on failure: it consumes what it reads (agent exec-status)."""
+        return await self.caller.write(f"GET {path}", lambda: self._api(path).get(**params))
+
     # -- reads
     async def version(self) -> dict[str, Any]:
         return await self.get("version")

@@ -8,12 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from infra.addons.spec import AddonsConfig
+from infra.errors import Fatal
 from infra.gateways.ceph import CephGateway
 from infra.gateways.charts import ChartRepos
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
+from infra.gateways.pve_guests import PveGuests
 from infra.gather import gather
 from infra.journal import Journal
+from infra.operations.provision_spec import ProvisionOptions
 from infra.planner import PlanOptions
 from infra.topology import Snapshot
 
@@ -43,10 +46,21 @@ class Context:
     addons: AddonsConfig = field(default_factory=AddonsConfig)
     webhook_token: str | None = None  # drewburr's own webhook token, for Alertmanager's receiver
     charts: ChartRepos = field(default_factory=ChartRepos)
+    provision: ProvisionOptions | None = None  # the config's `provision:` section, when there is one
 
     @property
     def ceph(self) -> CephGateway:
         return CephGateway(self.pve)
+
+    def provisioning(self) -> ProvisionOptions:
+        """The `provision:` section, or Fatal naming what is missing."""
+        if self.provision is None:
+            raise Fatal("the config has no provision section (template, storage, k3s ...)")
+        return self.provision
+
+    @property
+    def guests(self) -> PveGuests:
+        return PveGuests(self.pve)
 
     def plan_options(self) -> PlanOptions:
         return PlanOptions(headroom_gib=self.options.headroom_gib,

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from infra import owner
+from infra import locks, owner
 from infra.journal import OperationStatus
 from infra.operations.addons import addons_steps
 from infra.operations.context import Context
 from infra.operations.drain import drain_steps
 from infra.operations.machine import Listener, Machine, Step
+from infra.operations.provision import provision_locks, provision_steps
 from infra.operations.reboot import reboot_all_steps, reboot_steps
 from infra.operations.restore import restore_steps
 
@@ -22,7 +23,7 @@ StepsFor = Callable[[Context, int, str, dict[str, Any]], list[Step]]
 class Kind:
     """One kind of operation: its steps (built again on resume) and the locks it holds."""
     steps: StepsFor
-    locks: Callable[[str, dict[str, Any]], list[str]] = lambda target, params: [target]
+    locks: Callable[[str, dict[str, Any]], list[str]] = lambda target, params: [locks.blade(target)]
 
 
 KINDS: dict[str, Kind] = {
@@ -33,10 +34,12 @@ KINDS: dict[str, Kind] = {
     # `reboot all` names its blades and holds them all
     "reboot-all": Kind(lambda ctx, op_id, target, params:
                        reboot_all_steps(ctx, op_id, list(params["blades"])),
-                       lambda target, params: list(params["blades"])),
+                       lambda target, params: [locks.blade(b) for b in params["blades"]]),
+    # a VM name, its blade, and its VMID once taken (infra/operations/provision.py)
+    "provision": Kind(provision_steps, provision_locks),
     # the addons are the cluster's: one such operation at a time, whatever the addon
     "addons": Kind(lambda ctx, op_id, target, params: addons_steps(ctx, list(params["addons"])),
-                   lambda target, params: ["cluster"]),
+                   lambda target, params: [locks.CLUSTER]),
 }
 
 
