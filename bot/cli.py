@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from bot import cli_addons, cli_ops, cli_provision
+from bot import cli_addons, cli_bootstrap, cli_ops, cli_provision
 from bot import serve as bot_serve
 from bot.config import ConfigError, load_settings
 from bot.lab_command import app as lab_app
@@ -19,6 +19,7 @@ app = typer.Typer(help="drewburr: ChatOps for a Proxmox VE + Ceph + K3s homelab.
 app.add_typer(lab_app, name="lab")
 cli_ops.register(app)
 cli_addons.register(app)
+cli_bootstrap.register(app)
 cli_provision.register(app)
 
 

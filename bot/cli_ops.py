@@ -79,7 +79,8 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
     token = settings.webhooks.token
     provision = settings.provision.options() if settings.provision else None
     return Context(pve=pve, k8s=k8s, journal=journal, options=options, provision=provision,
-                   addons=settings.addons, webhook_token=token.get_secret_value() if token else None)
+                   bootstrap=settings.bootstrap.options(), addons=settings.addons,
+                   webhook_token=token.get_secret_value() if token else None)
 
 
 def _confirm(plan: RenderableType) -> bool:

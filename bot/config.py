@@ -7,7 +7,7 @@ Unknown keys and wrong types are refused with the field's dotted path, never ign
 from __future__ import annotations
 
 import os
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Va
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from infra.addons.spec import AddonsConfig
+from infra.operations.bootstrap_spec import BootstrapOptions
 from infra.operations.provision_spec import HOMELAB_SERVER_ARGS, K3sOptions, ProvisionOptions, SshOptions
 
 ENV_FILE_VAR = "DREWBURR_CONFIG"
@@ -179,6 +180,20 @@ class ProvisionConfig(_Section):
             ssh=SshOptions(**ssh.model_dump()))
 
 
+class BootstrapConfig(_Section):
+    api_name: str = Field("k3s.homelab.lan", pattern=r"^[A-Za-z0-9.-]+$",
+                          description="the API's DNS name or address: --tls-san, the kubeconfig's server")
+    api_port: int = Field(6443, ge=1, le=65535)
+    kubeconfig: Path = Field(Path("k3s.yaml"), description="where the new cluster's kubeconfig is stored")
+    first_address: IPv4Interface = Field(IPv4Interface("192.168.1.121/24"),
+                                         description="servers, then agents, take addresses from here on")
+    servers: int = Field(3, ge=1)
+    agents: int = Field(0, ge=0)
+
+    def options(self) -> BootstrapOptions:
+        return BootstrapOptions(**{**self.model_dump(), "first_address": str(self.first_address)})
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DREWBURR_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -198,6 +213,7 @@ class Settings(BaseSettings):
     # the addons' charts (repository, version, namespace, values) and settings (infra/addons/spec.py)
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
     provision: ProvisionConfig | None = None
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
@@ -262,4 +278,6 @@ def load_settings(path: Path | str | None = None) -> Settings:
     base = Path(path).parent if path else Path.cwd()
     if not settings.journal.path.is_absolute():
         settings.journal.path = base / settings.journal.path
+    if not settings.bootstrap.kubeconfig.is_absolute():
+        settings.bootstrap.kubeconfig = base / settings.bootstrap.kubeconfig
     return settings

@@ -11,14 +11,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from commands import addons, audit, drain, ops, plan, provision, reboot, restore, status
+from commands import addons, audit, bootstrap, drain, ops, plan, provision, reboot, restore, status
 from commands.grammar import CommandRequest, UsageError, help_text, verb_help
 from commands.result import DONE, Result, refused
 from infra.journal import Confirmation
 from infra.operations.context import Context
 from infra.operations.machine import Listener
 
-CHANGING = frozenset({"drain", "restore", "reboot", "provision", "addons install"})
+CHANGING = frozenset({"drain", "restore", "reboot", "provision", "bootstrap", "addons install"})
 CONFIRM_SECONDS = 600.0  # a Confirm button works for ten minutes
 
 
@@ -41,6 +41,12 @@ async def _changing(ctx: Context, req: CommandRequest, *, dry_run: bool, yes: bo
         except ValueError as exc:
             raise UsageError(f"{exc}; usage: {req.spec.usage(req.verb)}") from None
         return await provision.provision(ctx, ask, dry_run=dry_run, yes=yes, listener=listener)
+    if req.verb == "bootstrap":
+        try:
+            servers, agents = bootstrap.counts_from(ctx, req.flags)
+        except ValueError as exc:
+            raise UsageError(f"{exc}; usage: {req.spec.usage(req.verb)}") from None
+        return await bootstrap.bootstrap(ctx, servers, agents, dry_run=dry_run, yes=yes, listener=listener)
     blade = req.args[0]
     if req.verb == "addons install":
         return await addons.install(ctx, blade, dry_run=dry_run, yes=yes, listener=listener)

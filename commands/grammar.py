@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from commands import addons, audit, drain, ops, plan, provision, reboot, restore, status
+from commands import addons, audit, bootstrap, drain, ops, plan, provision, reboot, restore, status
 
 MAX_TEXT = 2000  # a command line, not a document: longer text is refused, not parsed
 
@@ -41,6 +41,8 @@ VERBS: dict[str, Verb] = {
     "provision": Verb((), CHANGING | {"--role=server|agent", "--blade=B", "--cores=N", "--memory=MIB",
                                       "--disk=GIB", "--ip=CIDR", "--gw=IP", "--dhcp"},
                       provision.PERMISSION, "a new VM from the template, joined to K3s", ("NAME",)),
+    "bootstrap": Verb((), CHANGING | {"--servers=N", "--agents=N"}, bootstrap.PERMISSION,
+                      "a new HA K3s cluster (embedded etcd) from the template"),
     "ops list": Verb((), frozenset(), ops.PERMISSIONS["list"], "the journal's operations"),
     "ops show": Verb(("ID",), frozenset(), ops.PERMISSIONS["show"], "one operation"),
     "ops audit": Verb((), frozenset(), audit.PERMISSION, "who ran what, and what came of it", ("ID",)),

@@ -132,6 +132,9 @@ def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: 
                                      ("traefik", "traefik"),
                                      ("kube_prometheus_stack", "prometheus-community"))},
         "provision": provision_config(lab),
+        # the API name of a cluster `bootstrap` makes: the lab's Kubernetes API, for its kubeconfig
+        "bootstrap": {"api_name": "127.0.0.1", "api_port": ports.k8s, "kubeconfig": str(workdir / "k3s.yaml"),
+                      "first_address": "192.168.1.121/24"},
     }
     write_kubeconfig(workdir / "kubeconfig", ports.k8s, k8s_token, ca_pem)
     path = workdir / "drewburr.yaml"
@@ -196,6 +199,7 @@ class LabServer:
         for blade in self.lab.pve.blades.values():
             blade.ssl_fingerprint = certs.fingerprint
         self.lab.k8s.ca_pem = certs.ca_pem
+        self.lab.k8s.admin_token = self.k8s_token
         slack_recorder = self.lab.recorder.middleware("slack")
         self._runners = [web.AppRunner(pve_app.make_app(self.lab), access_log=None),
                          web.AppRunner(control.make_app(self.lab), access_log=None),

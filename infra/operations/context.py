@@ -16,6 +16,7 @@ from infra.gateways.pve import PveGateway
 from infra.gateways.pve_guests import PveGuests
 from infra.gather import gather
 from infra.journal import Journal
+from infra.operations.bootstrap_spec import BootstrapOptions
 from infra.operations.provision_spec import ProvisionOptions
 from infra.planner import PlanOptions
 from infra.topology import Snapshot
@@ -47,6 +48,7 @@ class Context:
     webhook_token: str | None = None  # drewburr's own webhook token, for Alertmanager's receiver
     charts: ChartRepos = field(default_factory=ChartRepos)
     provision: ProvisionOptions | None = None  # the config's `provision:` section, when there is one
+    bootstrap: BootstrapOptions | None = None  # the config's `bootstrap:` section (defaults otherwise)
 
     @property
     def ceph(self) -> CephGateway:

@@ -9,6 +9,7 @@ from typing import Any
 from infra import locks, owner
 from infra.journal import OperationStatus
 from infra.operations.addons import addons_steps
+from infra.operations.bootstrap import bootstrap_locks, bootstrap_steps
 from infra.operations.context import Context
 from infra.operations.drain import drain_steps
 from infra.operations.machine import Listener, Machine, Step
@@ -37,6 +38,8 @@ KINDS: dict[str, Kind] = {
                        lambda target, params: [locks.blade(b) for b in params["blades"]]),
     # a VM name, its blade, and its VMID once taken (infra/operations/provision.py)
     "provision": Kind(provision_steps, provision_locks),
+    # a new cluster: the cluster, and each VM's name, blade and VMID (infra/operations/bootstrap.py)
+    "bootstrap": Kind(bootstrap_steps, bootstrap_locks),
     # the addons are the cluster's: one such operation at a time, whatever the addon
     "addons": Kind(lambda ctx, op_id, target, params: addons_steps(ctx, list(params["addons"])),
                    lambda target, params: [locks.CLUSTER]),
