@@ -28,5 +28,6 @@ def test_addons_from_slack_status_for_all_install_for_admins(running_lab: Runnin
         assert "HelmChart kube-system/metallb: metallb 0.14.8" in shown
         assert "IPAddressPool metallb-system/default-pool" in shown
         slack.press(ADMIN, plan["ts"], "drewburr_confirm")
-        done = wait_for(lambda: slack.message("`addons install metallb` done in"), timeout=120, what="the end")
+        done = wait_for(lambda: slack.message("`addons install metallb` done in"), timeout=120,
+                        what="the end")
         assert done.get("reply_count", 0) >= 2  # progress in the thread
