@@ -7,13 +7,21 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 from kubernetes import client, config
 
+from commands import ops
 from commands.addons import install, status
 from commands.result import DONE, REFUSED
+from infra import locks
+from infra.addons import manifests
+from infra.addons.spec import MetalLB
+from infra.errors import Fatal
+from infra.journal import StepRecord
+from infra.operations.addons import install_chart
 
-from .opsctx import lab_context
+from .opsctx import DEAD_OWNER, lab_context
 
 DREWBURR = [sys.executable, "-m", "bot"]
 # what `addons install all` applies, as (group, version, namespace, plural, name); "" group = core
@@ -129,3 +137,34 @@ def test_cli_refuses_an_unknown_addon_and_a_malformed_range_with_exit_2(running_
     assert bad.returncode == 2
     assert "environment DREWBURR_ADDONS__METALLB__ADDRESSES: addons.metallb.addresses" in bad.stderr
     assert "lower to a higher address" in bad.stderr
+
+
+async def test_an_interrupted_install_resumes_and_makes_what_is_missing(running_lab):
+    ctx = lab_context(running_lab, addon_timeout_seconds=120)
+    done = await install(ctx, "kube-prometheus-stack", yes=True)
+    assert done.code == DONE, done.text
+    api = _api(running_lab)
+    client.CustomObjectsApi(api).delete_namespaced_custom_object(
+        "monitoring.coreos.com", "v1", "monitoring", "prometheusrules", "drewburr-alerts")
+    op = done.operation  # as if killed while applying its objects, before the rule was made
+    await ctx.journal.record_step(op.id, StepRecord(name="kube-prometheus-stack objects", outcome="running",
+                                                    attempts=1))
+    await ctx.journal.set_phase(op.id, "Running", now=2, owner=DEAD_OWNER)
+    await ctx.journal.take_locks(op.id, [locks.CLUSTER])
+    resumed = await ops.resume(ctx, op.id, yes=True)
+    assert resumed.code == DONE, resumed.text
+    rule = _read(api, "monitoring.coreos.com", "v1", "monitoring", "prometheusrules", "drewburr-alerts")
+    assert rule["spec"]["groups"]
+    assert (await ctx.journal.get(op.id)).step("kube-prometheus-stack objects").message.startswith(
+        "applied PrometheusRule/drewburr-alerts")
+    assert await ctx.journal.locks() == {}
+
+
+async def test_a_failing_helm_install_stops_the_step_with_helms_words(running_lab):
+    ctx = lab_context(running_lab, addon_timeout_seconds=60)
+    repo = ctx.addons.metallb.repo  # the check before the operation is bypassed: helm itself refuses
+    addon = manifests.metallb(MetalLB(repo=repo, version="9.9.9"))
+    with pytest.raises(Fatal) as failed:
+        await install_chart(ctx, addon)
+    assert str(failed.value) == ('helm-install-metallb failed: Error: INSTALLATION FAILED: chart "metallb" '
+                                 f'version "9.9.9" not found in {repo} repository')
