@@ -17,6 +17,7 @@ from commands.permissions import Grants, allows, level_of
     ("help drain", "help", ["drain"], {}),
     ("addons install all --yes", "addons install", ["all"], {"--yes": True}),
     ("addons status", "addons status", [], {}),
+    ("bootstrap --servers 3 --agents=1", "bootstrap", [], {"--servers": "3", "--agents": "1"}),
 ])
 def test_commands_parse_into_one_request(text: str, verb: str, args: list[str],
                                          flags: dict[str, object]) -> None:
