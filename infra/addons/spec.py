@@ -32,7 +32,7 @@ def address_range(text: str) -> str:
             start, end = ipaddress.ip_address(first), ipaddress.ip_address(last)
         except ValueError as exc:
             raise ValueError(f"{text!r}: {exc}") from None
-        if start.version != end.version or start > end:
+        if start.version != end.version or int(start) > int(end):
             raise ValueError(f"{text!r}: the range must run from a lower to a higher address of one family")
         return text
     try:

@@ -22,7 +22,7 @@ def translate(exc: Exception) -> GatewayError:
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         status = exc.response.status_code
         kind = Unavailable if status >= 500 else GatewayError
-        return kind(SYSTEM, f"{exc.request.url if exc.request else ''} answered {status}", status,
+        return kind(SYSTEM, f"{exc.response.url} answered {status}", status,
                     hint="the addon's repo in the config (addons.NAME.repo)")
     if isinstance(exc, requests.RequestException):
         return Unavailable(SYSTEM, f"no answer ({cause(exc)})", hint="addons.NAME.repo and the network")
