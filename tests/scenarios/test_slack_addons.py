@@ -1,5 +1,6 @@
 """`/drewburr addons ...` from Slack: status for anyone, install for admins only, with the objects it
-will apply shown before the Confirm button, then progress and the outcome."""
+will apply shown before the Confirm button, then progress and the outcome; `bootstrap` refused
+where a cluster exists."""
 
 from __future__ import annotations
 
@@ -31,3 +32,7 @@ def test_addons_from_slack_status_for_all_install_for_admins(running_lab: Runnin
         done = wait_for(lambda: slack.message("`addons install metallb` done in"), timeout=120,
                         what="the end")
         assert done.get("reply_count", 0) >= 2  # progress in the thread
+
+        slack.type(ADMIN, "bootstrap --servers 3")  # this homelab has its cluster: refused, nothing made
+        wait_for(lambda: slack.message("a K3s cluster exists already")
+                 or slack.told(ADMIN, "a K3s cluster exists already"), timeout=30, what="the refusal")
