@@ -138,7 +138,7 @@ def parse(text: str) -> CommandRequest:
         else:
             args.append(word)
     if not len(spec.args) <= len(args) <= len(spec.args) + len(spec.optional):
-        wanted = " ".join(spec.args) or "no arguments"
+        wanted = " ".join([*spec.args, *(f"[{o}]" for o in spec.optional)]) or "no arguments"
         raise UsageError(f"{verb} takes {wanted}, got {' '.join(args) or 'none'}; usage: {spec.usage(verb)}")
     if verb == "help" and args and not verb_help(args[0]):
         raise UsageError(f"no verb {args[0]!r}; verbs: {', '.join(sorted(VERBS))}")

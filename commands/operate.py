@@ -49,7 +49,11 @@ async def held_lock(ctx: Context, keys: list[str]) -> str | None:
 
 async def privileges(ctx: Context, kind: str, blades: list[str], vmids: list[int]) -> str | None:
     """What the configured identities lack for this operation, as one refusal, or None."""
-    lacking = await preflight.missing(ctx, kind, blades, vmids)
+    return privilege_refusal(await preflight.missing(ctx, kind, blades, vmids))
+
+
+def privilege_refusal(lacking: list[str]) -> str | None:
+    """What the identities lack, said as one refusal naming where to fix it, or None."""
     if not lacking:
         return None
     return (f"missing privileges: {', '.join(lacking)}; check the PVE token's role (proxmox.token_id) "

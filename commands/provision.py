@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 
-from commands.operate import confirmed_start, held_lock, refuse
+from commands.operate import confirmed_start, held_lock, privilege_refusal, refuse
 from commands.render import line
 from commands.result import Confirm, Result, refused
-from infra import locks
+from infra import locks, preflight
 from infra.operations.context import Context
 from infra.operations.machine import Listener
+from infra.operations.provision import find_template
 from infra.operations.provision_check import Ask, Refusal, resolve
 from infra.operations.provision_k3s import ZONE
 from infra.operations.provision_spec import ProvisionOptions, VmRequest
@@ -66,7 +67,12 @@ async def provision(ctx: Context, ask: Ask, dry_run: bool = False, yes: bool = F
             return refused(str(exc))
         return await refuse(ctx, "provision", ask.name or "(next name)", str(exc))
     keys = [locks.vm(req.name), locks.blade(str(req.blade))]
-    refusal = None if dry_run else await held_lock(ctx, keys)
+    refusal = None
+    if not dry_run:
+        opts, template = ctx.provisioning(), await find_template(ctx, ctx.provisioning().template)
+        needs = preflight.provision_needs(template.vmid, opts.storage, req.ha)
+        refusal = (await held_lock(ctx, keys)
+                   or privilege_refusal(await preflight.lacking(ctx, needs, preflight.K8S_PROVISION)))
     return await confirmed_start(ctx, "provision", req.name, {"request": req.model_dump()},
                                  render_request(req, ctx.provisioning()), dry_run=dry_run, yes=yes,
                                  confirm=confirm, listener=listener, refusal=refusal)

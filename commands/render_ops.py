@@ -27,6 +27,8 @@ def next_step(op: OperationStatus, interrupted: bool = False,
     if op.kind == "addons":  # no maintenance: every step re-applies and looks again
         return f"{then}`drewburr addons install {op.target} --yes` again (a re-run redoes only what is amiss)"
     stopped = next((s.name for s in op.steps if s.outcome != "done"), "")
+    if op.kind == "provision":
+        return _provision_next(op, stopped)
     blade, _, step = stopped.rpartition("/") if op.kind == "reboot-all" else (op.target, "", stopped)
     if maintenance is not None and blade not in maintenance:
         return None
@@ -37,6 +39,13 @@ def next_step(op: OperationStatus, interrupted: bool = False,
                 f"`drewburr restore {blade}` ends it")
     return (f"{blade} stays in maintenance with what was done (noout, cordons, VMs moved): {then}"
             f"`drewburr drain {blade} --yes` to finish, or `drewburr restore {blade}` to undo")
+
+
+def _provision_next(op: OperationStatus, stopped: str) -> str:
+    if stopped in ("label", "ready"):  # past the join: the VM is a node and stays
+        return f"{op.target} joined the cluster: fix the cause, then check it with `drewburr status`"
+    return (f"a VM made before the failure is removed (the error says so): fix the cause, then "
+            f"`drewburr provision {op.target}` again")
 
 
 def _phase(op: OperationStatus) -> Text:

@@ -103,9 +103,9 @@ class K3sSteps:
                 await self.ctx.guests.agent_file_write(vm.node, vm.vmid, JOIN_TOKEN, token)
             await self.ctx.guests.agent_file_write(vm.node, vm.vmid, SCRIPT, script)
         else:
-            if token is not None:
-                await sh.run(f"umask 077 && cat > {JOIN_TOKEN}", stdin=token)
-            await sh.run(f"cat > {SCRIPT}", stdin=script)
+            for path, text in ((JOIN_TOKEN, token), (SCRIPT, script)):
+                if text is not None and (wrote := await sh.run(f"cat > {path}", stdin=text)).code != 0:
+                    raise Fatal(f"could not write {path} over SSH (exit {wrote.code}): {wrote.tail(2)}")
         try:
             done = await sh.run(f"sh {SCRIPT}", within=opts.join_timeout_seconds)
         except StillRunning as exc:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -14,10 +17,12 @@ from bot.cli_ops import build_context
 from bot.config import load_settings
 from infra import owner
 from infra.gateways.pve import PveGateway
+from infra.journal_sqlite import SqliteJournal
 from infra.operations.context import Context
 
 # an owner on this host whose process is gone: its operations are interrupted
 DEAD_OWNER = "|".join([*owner.me().split("|")[:2], str(2**22 + 12345), "1"])
+DREWBURR = [sys.executable, "-m", "bot"]
 # Lab time runs 50x: these keep each scenario to a few real seconds.
 FAST = {"poll_seconds": 0.1, "eviction_retry_seconds": 0.3, "drain_timeout_seconds": 20,
         "migration_timeout_seconds": 30, "boot_timeout_seconds": 60}
@@ -71,3 +76,23 @@ def move_vm(pve: ProxmoxAPI, vmid: int, source: str, target: str) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"VM {vmid} never reached {target}")
+
+
+async def kill_when(command: list[str], journal: SqliteJournal, kind: str, target: str, step: str,
+                    deadline: float = 60) -> None:
+    """Run `command` and SIGKILL it as soon as the newest operation, a `kind` on `target`, has `step`
+    journaled done."""
+    proc = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    end = time.monotonic() + deadline
+    try:
+        while time.monotonic() < end:
+            op = await journal.list(1)
+            if op and (op[0].kind, op[0].target) == (kind, target) and op[0].step(step).outcome == "done":
+                with contextlib.suppress(ProcessLookupError):  # it may have just finished
+                    proc.kill()
+                return
+            assert proc.returncode is None, (await proc.stderr.read()).decode() if proc.stderr else ""
+            await asyncio.sleep(0.002)
+        raise AssertionError(f"step {step} of {kind} {target} never finished")
+    finally:
+        await asyncio.wait_for(proc.wait(), 10)

@@ -100,7 +100,7 @@ def test_reboot_all_shows_its_plan_and_is_refused_on_a_lock_before_asking(runnin
     assert "pass --yes" in unasked.output
     config = running_lab.workdir / "drewburr.yaml"
     journal = yaml.safe_load(config.read_text())["journal"]["path"]
-    asyncio.run(SqliteJournal(journal).create("drain", "blade2", {}, ["plan"], ["blade2"], now=1))
+    asyncio.run(SqliteJournal(journal).create("drain", "blade2", {}, ["plan"], ["blade:blade2"], now=1))
     locked = run(running_lab, "reboot", "all", "--yes")
     assert locked.exit_code == 2 and "blade2 is locked by operation 1 (drain)" in locked.output
     assert "pass --yes" not in locked.output and not re.search(r"\[\d+/\d+\]", locked.output)  # nothing ran

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,10 +16,9 @@ from commands.result import DONE, FAILED, REFUSED
 from infra.journal import StepRecord
 from infra.journal_sqlite import SqliteJournal
 
-from .opsctx import DEAD_OWNER, FAST, fault, lab_context
+from .opsctx import DEAD_OWNER, DREWBURR, FAST, fault, kill_when, lab_context
 
 DRAIN_STEPS = ["plan", "noout", "cordon", "evict", "migrate"]
-DREWBURR = [sys.executable, "-m", "bot"]
 
 
 def fast_config(running_lab) -> Path:
@@ -35,23 +31,10 @@ def fast_config(running_lab) -> Path:
     return fast
 
 
-async def kill_after(config: Path, journal: SqliteJournal, step: str, deadline: float = 60) -> None:
+async def kill_after(config: Path, journal: SqliteJournal, step: str) -> None:
     """Start `drewburr drain blade3 --yes` and kill it (SIGKILL) as soon as `step` is journaled done."""
     command = [*DREWBURR, "--config", str(config), "drain", "blade3", "--yes"]
-    proc = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    end = time.monotonic() + deadline
-    try:
-        while time.monotonic() < end:
-            op = await journal.list(1)
-            if op and op[0].kind == "drain" and op[0].step(step).outcome == "done":
-                with contextlib.suppress(ProcessLookupError):  # it may have just finished
-                    proc.kill()
-                return
-            assert proc.returncode is None, (await proc.stderr.read()).decode() if proc.stderr else ""
-            await asyncio.sleep(0.002)
-        raise AssertionError(f"step {step} never finished")
-    finally:
-        await asyncio.wait_for(proc.wait(), 10)
+    await kill_when(command, journal, "drain", "blade3", step)
 
 
 def migrations(running_lab, vmid: int) -> int:
@@ -90,7 +73,7 @@ async def test_drain_killed_after_each_step_resumes_to_the_same_end_state(runnin
 async def test_ops_list_show_and_cancel_an_interrupted_operation(running_lab):
     ctx = lab_context(running_lab)
     assert (await ops.list_ops(ctx)).text == "No operations yet."
-    op = await ctx.journal.create("drain", "blade3", {}, ["plan"], ["blade3"], now=1)
+    op = await ctx.journal.create("drain", "blade3", {}, ["plan"], ["blade:blade3"], now=1)
     await ctx.journal.set_phase(op.id, "Running", now=2, owner=DEAD_OWNER)
     listed = (await ops.list_ops(ctx)).text
     assert f"{op.id}   drain blade3  Running" in listed and f"`drewburr ops resume {op.id}`" in listed
@@ -129,7 +112,7 @@ async def test_a_resumed_evict_step_says_the_pods_had_left_not_evicted_0(running
     for name in ("evict", "migrate", "mark"):
         await ctx.journal.record_step(op.id, StepRecord(name=name, outcome="running", attempts=1))
     await ctx.journal.set_phase(op.id, "Running", now=2, owner=DEAD_OWNER)
-    await ctx.journal.take_locks(op.id, ["blade3"])
+    await ctx.journal.take_locks(op.id, ["blade:blade3"])
     resumed = await ops.resume(ctx, op.id, yes=True)
     assert resumed.code == DONE, resumed.text
     message = (await ctx.journal.get(op.id)).step("evict").message

@@ -13,11 +13,15 @@ from urllib.parse import unquote
 
 import pytest
 
+from commands import dispatch
+from commands.grammar import parse
 from commands.provision import provision
 from commands.result import DONE, FAILED, REFUSED
-from infra.operations.provision_check import Ask
+from infra.operations import run as ops
+from infra.operations.provision_check import Ask, resolve
+from tests.lab.pve_client import wait_task
 
-from .opsctx import pve_client
+from .opsctx import auditor_context, pve_client
 from .provisionctx import ZONE, core, guest, keypair, lab, node_ready, provision_context
 
 
@@ -106,3 +110,41 @@ async def test_a_join_with_a_wrong_token_removes_its_vm(tmp_path: Path, role: st
         assert guest(pve, "kube06") is None
         assert f"vm:{vmid}" not in {r["sid"] for r in pve.cluster.ha.resources.get()}
         assert "kube06" not in {n.metadata.name for n in core(running).list_node().items}
+
+
+async def test_slack_words_show_the_plan_to_confirm_then_run_it(shared_lab, tmp_path: Path) -> None:
+    ctx = provision_context(shared_lab, keypair(tmp_path)[1])
+    text = "provision kube08 --memory=1024 --disk 16 --dhcp"
+    request = parse(text)
+    assert request.spec.permission == "admin"
+    shown = await dispatch.preview(ctx, request, "U0456", "C123", text, now=ctx.clock())
+    assert shown.confirmation is not None and "Provision kube08 (K3s agent) on" in shown.result.text
+    assert guest(pve_client(shared_lab), "kube08") is None  # nothing until someone confirms
+    done = await dispatch.confirmed(ctx, request, shown.confirmation, listener=None)
+    assert done.code == DONE, done.text
+    assert node_ready(core(shared_lab).read_node("kube08"))
+
+
+async def test_a_vmid_taken_before_the_clone_makes_it_take_another(shared_lab, tmp_path: Path) -> None:
+    """As if killed between choosing an ID and cloning, while someone else created a guest with it."""
+    ctx = provision_context(shared_lab, keypair(tmp_path)[1])
+    pve = pve_client(shared_lab)
+    request = await resolve(ctx, Ask(name="kube10", memory_mib=1024, disk_gib=16))
+    taken = int(pve.cluster.nextid.get())
+    wait_task(pve, pve.nodes("blade3").qemu.post(vmid=taken, name="intruder", memory=512))
+    op = await ops.create(ctx, "provision", "kube10", {"request": request.model_dump(),
+                                                      "vm.kube10": {"blade": request.blade, "vmid": taken}})
+    final = await ops.run(ctx, op.id)
+    assert final.phase == "Succeeded", final.last_error
+    made = guest(pve, "kube10")
+    assert made is not None and made["vmid"] != taken and guest(pve, "intruder")["vmid"] == taken
+    assert final.params["vm.kube10"]["vmid"] == made["vmid"]
+
+
+async def test_a_token_without_the_privileges_is_refused_before_anything_is_created(shared_lab) -> None:
+    ctx = auditor_context(shared_lab)  # PVEAuditor: it may look, not clone
+    refused = await provision(ctx, Ask(name="kube11", memory_mib=1024), yes=True)
+    assert refused.code == REFUSED, refused.text
+    assert "missing privileges: PVE VM.Clone on /vms/9000" in refused.text
+    assert "PVE Datastore.AllocateSpace on /storage/ceph-rbd" in refused.text
+    assert guest(pve_client(shared_lab), "kube11") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from commands import provision
 from commands.grammar import MAX_TEXT, UsageError, help_text, parse
 from commands.permissions import Grants, allows, level_of
 
@@ -18,6 +19,10 @@ from commands.permissions import Grants, allows, level_of
     ("addons install all --yes", "addons install", ["all"], {"--yes": True}),
     ("addons status", "addons status", [], {}),
     ("bootstrap --servers 3 --agents=1", "bootstrap", [], {"--servers": "3", "--agents": "1"}),
+    ("provision kube06 --role server --cores=2 --memory 2048 --ip 192.168.1.126/24 --gw=192.168.1.1 --yes",
+     "provision", ["kube06"], {"--role": "server", "--cores": "2", "--memory": "2048",
+                               "--ip": "192.168.1.126/24", "--gw": "192.168.1.1", "--yes": True}),
+    ("provision --dhcp --dry-run", "provision", [], {"--dhcp": True, "--dry-run": True}),
 ])
 def test_commands_parse_into_one_request(text: str, verb: str, args: list[str],
                                          flags: dict[str, object]) -> None:
@@ -37,12 +42,26 @@ def test_commands_parse_into_one_request(text: str, verb: str, args: list[str],
     ("addons remove metallb", "unknown addons subcommand 'remove'"),
     ('drain "blade3', "cannot read the command: No closing quotation"),
     ("help nuke", "no verb 'nuke'"),
+    ("provision --role boss", "--role takes one of server, agent"),
+    ("provision kube06 --cores", "--cores takes a value (--cores=N)"),
+    ("provision kube06 kube07", "provision takes [NAME], got kube06 kube07"),
     ("x" * (MAX_TEXT + 1), f"the command is {MAX_TEXT + 1} characters long"),
 ])
 def test_usage_errors_say_what_was_wrong(text: str, message: str) -> None:
     with pytest.raises(UsageError) as wrong:
         parse(text)
     assert str(wrong.value).startswith(message)
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    ({"--cores": "four"}, "--cores takes a whole number above 0, not 'four'"),
+    ({"--memory": "0"}, "--memory takes a whole number above 0, not '0'"),
+])
+def test_provision_numbers_are_whole_and_positive(flags: dict[str, str | bool], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        provision.ask_from(["kube06"], flags)
+    ask = provision.ask_from([], {"--cores": "2", "--disk": "40", "--role": "server"})
+    assert (ask.name, ask.cores, ask.disk_gib, ask.role, ask.memory_mib) == (None, 2, 40, "server", None)
 
 
 def test_help_lists_every_verb_with_its_usage() -> None:

@@ -155,3 +155,22 @@ async def test_a_confirmation_is_used_at_most_once_and_survives_a_new_journal_ob
     assert (await first.get_confirmation("c1")).state == "confirmed"
     assert not await first.settle_confirmation("c1", "cancelled")
     assert await first.get_confirmation("nosuch") is None
+
+
+async def test_a_journal_from_before_lock_keys_keeps_its_blade_locks_as_keys(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE operations (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+        " target TEXT NOT NULL, params TEXT NOT NULL, phase TEXT NOT NULL, created REAL NOT NULL,"
+        " last_transition REAL NOT NULL,"
+        " last_error TEXT, cancel_requested INTEGER NOT NULL DEFAULT 0, owner TEXT, heartbeat REAL);"
+        "CREATE TABLE locks (blade TEXT PRIMARY KEY, op_id INTEGER NOT NULL);"
+        "INSERT INTO operations (kind, target, params, phase, created, last_transition)"
+        " VALUES ('drain', 'blade3', '{}', 'Running', 1, 1);"
+        "INSERT INTO locks VALUES ('blade3', 1);")
+    db.close()
+    journal = SqliteJournal(path)
+    assert await journal.locks() == {"blade:blade3": 1}
+    with pytest.raises(Locked, match="blade3 is locked by operation 1 \\(drain\\)"):
+        await journal.create("drain", "blade3", {}, ["a"], ["blade:blade3"], now=2)
