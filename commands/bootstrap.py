@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 
-from commands.operate import confirmed_start, held_lock, refuse
+from commands.operate import confirmed_start, held_lock, privilege_refusal, refuse
 from commands.render import line
 from commands.result import Confirm, Result, refused
-from infra import locks
+from infra import locks, preflight
 from infra.operations.bootstrap import options
 from infra.operations.bootstrap_check import resolve
 from infra.operations.context import Context
 from infra.operations.machine import Listener
+from infra.operations.provision import find_template
 from infra.operations.provision_check import Refusal
 from infra.operations.provision_spec import VmRequest
 
@@ -62,7 +63,13 @@ async def bootstrap(ctx: Context, servers: int, agents: int, dry_run: bool = Fal
     except Refusal as exc:
         return refused(str(exc)) if dry_run else await refuse(ctx, "bootstrap", target, str(exc))
     keys = [locks.CLUSTER, *(locks.blade(r.blade) for r in requests if r.blade)]
-    refusal = None if dry_run else await held_lock(ctx, keys)
+    refusal = None
+    if not dry_run:  # as each VM's provision would check
+        prov = ctx.provisioning()
+        template = await find_template(ctx, prov.template)
+        needs = preflight.provision_needs(template.vmid, prov.storage, prov.ha)
+        refusal = (await held_lock(ctx, keys)
+                   or privilege_refusal(await preflight.lacking(ctx, needs, preflight.K8S_PROVISION)))
     return await confirmed_start(ctx, "bootstrap", target, {"requests": [r.model_dump() for r in requests]},
                                  render_plan(ctx, requests), dry_run=dry_run, yes=yes, confirm=confirm,
                                  listener=listener, refusal=refusal)

@@ -25,7 +25,7 @@ from infra.operations.bootstrap import bootstrap_locks
 from lab.scenario import load_scenario
 from tests.conftest import RunningLab
 
-from .opsctx import DEAD_OWNER, lab_context
+from .opsctx import DEAD_OWNER, auditor_context, lab_context
 from .provisionctx import PROVISION, ZONE, node_ready
 
 BARE = Path(__file__).resolve().parents[2] / "lab" / "scenarios" / "bare.yaml"
@@ -65,6 +65,8 @@ async def test_more_servers_than_distinct_healthy_blades_is_refused(bare_lab: Ru
     assert "kube01: K3s server on blade" in plan.text and "--cluster-init" in plan.text
     assert "kube04: K3s agent on the blade with most room, ip=192.168.1.124/24,gw=192.168.1.1" in plan.text
     assert "--tls-san 127.0.0.1" in plan.text
+    auditor = await bootstrap(auditor_context(bare_lab), 3, 0, yes=True)  # PVEAuditor: may clone nothing
+    assert auditor.code == REFUSED and "missing privileges: PVE VM.Clone on /vms/9000" in auditor.text
     assert [g for g in await ctx.guests.guests() if not g.template] == []  # nothing was created
 
 
