@@ -82,7 +82,8 @@ async def install_chart(ctx: Context, a: Addon) -> str:
 
     async def crds() -> str | None:
         missing = await readiness.missing_crds(k8s, a.crds)
-        return f"waiting for CRDs {', '.join(missing)}" if missing else None
+        # a chart's CRDs come with its release; cert-manager's only with crds.enabled in its values
+        return f"waiting for CRDs {', '.join(missing)} (the release installs them)" if missing else None
 
     async def workloads() -> str | None:
         total, unready = await readiness.unready_workloads(k8s, a.namespace, a.release)
