@@ -135,7 +135,8 @@ def test_cli_refuses_an_unknown_addon_and_a_malformed_range_with_exit_2(running_
     missing = subprocess.run([*DREWBURR, "addons", "install", "cert-manager", "--yes"], env=env,
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2
-    assert "addons.cert_manager.version: cert-manager v9.9.9 does not exist" in missing.stdout + missing.stderr
+    said = missing.stdout + missing.stderr
+    assert "addons.cert_manager.version: cert-manager v9.9.9 does not exist" in said
     env["DREWBURR_ADDONS__METALLB__ADDRESSES"] = '["192.168.1.250-192.168.1.240"]'
     bad = subprocess.run([*DREWBURR, "addons", "install", "metallb", "--yes"], env=env,
                          capture_output=True, text=True, timeout=60)
