@@ -7,17 +7,18 @@ the cluster lock held), then runs the journaled `addons` operation (infra/operat
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 
-from commands.operate import confirmed_start, held_lock, refuse
+from commands.operate import confirmed_start, held_lock, privilege_refusal, refuse
 from commands.render import line
 from commands.result import DONE, Confirm, Result, shown
 from infra import locks
 from infra.addons import readiness
-from infra.addons.manifests import Addon
+from infra.addons.manifests import PLURALS, Addon
 from infra.addons.spec import FIELD_MANAGER, NAMES, chosen
 from infra.errors import GatewayError
 from infra.operations.addons import resolve
@@ -45,8 +46,25 @@ def _described(a: Addon) -> list[RenderableType]:
     return [line(f"{a.name}", style="bold"), line(head, indent=2), *rest]
 
 
+async def _rbac(ctx: Context, addons: list[Addon]) -> str | None:
+    """What the Kubernetes identity may not do of this install: create and patch (server-side apply)
+    every kind it applies, read the install Jobs, and the pods' logs that say why one failed."""
+    assert ctx.k8s is not None
+    needs = {("get", "jobs", "", "batch"), ("list", "pods", "", ""), ("get", "pods", "log", "")}
+    for obj in (o for a in addons for o in (*a.before, a.chart, *a.after)):
+        group = obj["apiVersion"].rpartition("/")[0]
+        needs |= {(verb, PLURALS[obj["kind"]], "", group) for verb in ("create", "patch")}
+    asked = sorted(needs)
+    answers = await asyncio.gather(*(ctx.k8s.can_i(verb, res, sub, group) for verb, res, sub, group in asked))
+    lacking = [f"Kubernetes {verb} {res}{'.' + group if group else ''}{'/' + sub if sub else ''}"
+               for (verb, res, sub, group), allowed in zip(asked, answers, strict=True) if allowed is False]
+    return privilege_refusal(lacking)
+
+
 async def _refusal(ctx: Context, addons: list[Addon]) -> str | None:
     """Why this install cannot go ahead, found before anything is created; None when it can."""
+    if rbac := await _rbac(ctx, addons):
+        return rbac
     for a in addons:
         if a.name == "kube-prometheus-stack" and not ctx.webhook_token:
             return ("kube-prometheus-stack: webhooks.token is not set, so Alertmanager could not post "

@@ -18,10 +18,11 @@ from infra import locks
 from infra.addons import manifests
 from infra.addons.spec import MetalLB
 from infra.errors import Fatal
+from infra.gateways.k8s import K8sGateway
 from infra.journal import StepRecord
 from infra.operations.addons import install_chart
 
-from .opsctx import DEAD_OWNER, lab_context
+from .opsctx import DEAD_OWNER, lab_context, viewer_kubeconfig
 
 DREWBURR = [sys.executable, "-m", "bot"]
 # what `addons install all` applies, as (group, version, namespace, plural, name); "" group = core
@@ -174,3 +175,16 @@ async def test_a_failing_helm_install_stops_the_step_with_helms_words(running_la
         await install_chart(ctx, addon)
     assert str(failed.value) == ('helm-install-metallb failed: Error: INSTALLATION FAILED: chart "metallb" '
                                  f'version "9.9.9" not found in {repo} repository')
+
+
+async def test_an_identity_that_may_only_read_is_refused_naming_what_it_lacks(running_lab, tmp_path):
+    api = _api(running_lab)
+    ctx = lab_context(running_lab)
+    before = _versions(api)
+    ctx.k8s = K8sGateway(viewer_kubeconfig(running_lab, api, tmp_path))
+    result = await install(ctx, "metallb", yes=True)
+    assert result.code == REFUSED, result.text
+    assert "Kubernetes patch helmcharts.helm.cattle.io" in result.text
+    assert "Kubernetes create ipaddresspools.metallb.io" in result.text
+    assert "get jobs" not in result.text and "pods/log" not in result.text  # it may read
+    assert _versions(api) == before
