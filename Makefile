@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -rs
 # passed to `drewburr lab`, e.g. make lab ARGS="--time-scale 10 --scenario my.yaml"
 ARGS ?=
 
-.PHONY: lab test lint bench debs venv clean
+.PHONY: lab test lint bench debs venv clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,9 +40,14 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: $(STAMP) debs lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# docs written from the code: the configuration reference
+docs: $(STAMP)
+	$(BIN)/python -m bot.config_reference > docs/config.md
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -52,7 +52,7 @@ class Remediator:
                            for r in rules)
         self.first_seen: dict[str, float] = {}
         self.firing: set[str] = set()
-        self.rechecks: set[asyncio.Task[Outcome]] = set()
+        self.rechecks: set[asyncio.Task[None]] = set()
 
     async def handle(self, alert: Alert) -> Outcome:
         (self.firing.add if alert.status == "firing" else self.firing.discard)(alert.name)

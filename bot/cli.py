@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from importlib.metadata import version
 from pathlib import Path
 
 import typer
 
-from bot import cli_addons, cli_bootstrap, cli_ops, cli_provision
+from bot import cli_addons, cli_bootstrap, cli_ops, cli_provision, logs
 from bot import serve as bot_serve
 from bot.config import ConfigError, load_settings
 from bot.lab_command import app as lab_app
@@ -41,9 +40,9 @@ def root(config: Path | None = typer.Option(None, "--config", envvar="DREWBURR_C
 def serve(ctx: typer.Context) -> None:
     """Run the bot: alert webhooks, /healthz, /readyz and /metrics on server.host:port, and the
     remediation loop, and the Slack app when slack.mode is socket or http, until SIGTERM or SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(cli_ops.config_path(ctx))
+        logs.setup(settings.log.format, settings.log.level, settings.secrets())
         asyncio.run(bot_serve.serve(settings))
     except ConfigError as exc:
         typer.echo(f"config error:\n{exc}", err=True)

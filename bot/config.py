@@ -13,7 +13,16 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from infra.addons.spec import AddonsConfig
@@ -47,62 +56,82 @@ class _Section(BaseModel):
 
 
 class ProxmoxConfig(_Section):
-    url: HttpUrl
+    """The PVE API, with an API token (see the README for the privileges of its role)."""
+    url: HttpUrl = Field(description="any node of the cluster, e.g. https://pve1:8006")
     token_id: str = Field(pattern=r"^[^@\s]+@[^!\s]+![^\s]+$", description="user@realm!tokenid")
-    token_secret: SecretStr
-    ca_file: Path | None = None
+    token_secret: SecretStr = Field(description="the token's UUID")
+    ca_file: Path | None = Field(None, description="the cluster's CA (pve-root-ca.pem); unset: system CAs")
     verify_tls: bool = Field(True, description="false turns TLS verification off (a warning is logged)")
-    timeout_seconds: float = Field(10, gt=0)
+    timeout_seconds: float = Field(10, gt=0, description="per API call")
 
 
 class KubernetesConfig(_Section):
+    """The K3s cluster's API."""
     kubeconfig: Path | None = Field(None, description="absent: in-cluster service account")
-    context: str | None = None
+    context: str | None = Field(None, description="a context of the kubeconfig; unset: its current one")
 
 
 class UrlConfig(_Section):
-    url: HttpUrl
+    """An optional HTTP service: Prometheus (live checks) or Alertmanager (silences)."""
+    url: HttpUrl = Field(description="e.g. http://alertmanager.monitoring:9093")
 
 
 class SlackConfig(_Section):
-    mode: Literal["socket", "http", "off"] = "off"
-    bot_token: SecretStr | None = None
-    app_token: SecretStr | None = None
-    signing_secret: SecretStr | None = None
-    channel: str | None = None
-    api_url: str = "https://slack.com/api/"
+    """The Slack app (docs/slack.md): Socket Mode needs no public URL."""
+    mode: Literal["socket", "http", "off"] = Field("off", description="off: what would be said is logged")
+    bot_token: SecretStr | None = Field(None, description="xoxb-...")
+    app_token: SecretStr | None = Field(None, description="xapp-... (Socket Mode)")
+    signing_secret: SecretStr | None = Field(None, description="verifies requests (HTTP mode)")
+    channel: str | None = Field(None, description="channel ID for notices and remediation threads")
+    api_url: str = Field("https://slack.com/api/", description="the Web API base (tests: the lab's twin)")
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SlackConfig:
+        """A mode names the credentials it cannot start without: say which are missing, at start."""
+        needed = {"socket": ("bot_token", "app_token"), "http": ("bot_token", "signing_secret"), "off": ()}
+        missing = [key for key in needed[self.mode] if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"mode {self.mode} needs {' and '.join('slack.' + m for m in missing)}")
+        return self
 
 
 class WebhooksConfig(_Section):
-    token: SecretStr | None = None
+    """POST /alerts/alertmanager and /alerts/grafana (docs/alerts.md)."""
+    token: SecretStr | None = Field(None, description="bearer token; unset: every request refused")
     grafana_secret: SecretStr | None = Field(None, description="Grafana signs with it (HMAC), not the token")
     grafana_timestamp_header: str | None = Field(None, description="where Grafana sends its timestamp")
 
 
 class ServerConfig(_Section):
-    host: str = "127.0.0.1"
+    """serve's HTTP server: webhooks, /healthz, /readyz, /metrics and /slack/events."""
+    host: str = Field("127.0.0.1", description="0.0.0.0 in a container")
     port: int = Field(8080, ge=0, le=65535)
 
 
 class JournalConfig(_Section):
+    """Where operations, confirmations, locks and the audit trail are kept."""
     backend: Literal["sqlite"] = "sqlite"
-    path: Path = Path("journal.sqlite")
+    path: Path = Field(Path("journal.sqlite"), description="relative to the config file's folder")
 
 
 class PermissionsConfig(_Section):
-    read: list[str] = Field(default_factory=lambda: ["*"])
-    operate: list[str] = Field(default_factory=list)
-    admin: list[str] = Field(default_factory=list)
+    """Who may do what from Slack: user IDs, "@usergroup" handles, "*" for everyone. Each level
+    includes the ones below (admin > operate > read)."""
+    read: list[str] = Field(default_factory=lambda: ["*"], description="status, plan, ops list/show")
+    operate: list[str] = Field(default_factory=list, description="drain, restore, reboot, ops cancel")
+    admin: list[str] = Field(default_factory=list, description="overrides, automation, provisioning")
 
 
 class RemediationConfig(_Section):
-    mode: Literal["auto", "approve", "notify"] = "approve"
-    hold_seconds: float = Field(60, ge=0)
-    cooldown_seconds: float = Field(1800, ge=0)
-    paused: bool = False
+    """What drewburr does on its own about alerts (docs/alerts.md)."""
+    mode: Literal["auto", "approve", "notify"] = Field("approve", description="every rule's mode but notify")
+    hold_seconds: float = Field(60, ge=0, description="a condition must hold this long before acting")
+    cooldown_seconds: float = Field(1800, ge=0, description="between two automatic actions on one blade")
+    paused: bool = Field(False, description="start with automation paused")
 
 
 class PlannerConfig(_Section):
+    """How plans are made."""
     headroom_gib: float = Field(1.0, ge=0, description="memory kept free on every target blade")
     node_pattern: str = Field("{vm}", description="K8s node name of a VM; {vm} is the VM's name")
 
@@ -119,6 +148,7 @@ class PlannerConfig(_Section):
 
 
 class OperationsConfig(_Section):
+    """Timing of operations' steps."""
     eviction_retry_seconds: float = Field(5, gt=0, description="like kubectl drain")
     drain_timeout_seconds: float = Field(600, gt=0)
     migrations_per_nic: int = Field(2, ge=1, description="parallel live migrations per source blade")
@@ -181,6 +211,8 @@ class ProvisionConfig(_Section):
 
 
 class BootstrapConfig(_Section):
+    """`bootstrap`: the new cluster's API name and where its kubeconfig goes (docs/cluster.md)."""
+
     api_name: str = Field("k3s.homelab.lan", pattern=r"^[A-Za-z0-9.-]+$",
                           description="the API's DNS name or address: --tls-san, the kubeconfig's server")
     api_port: int = Field(6443, ge=1, le=65535)
@@ -192,6 +224,13 @@ class BootstrapConfig(_Section):
 
     def options(self) -> BootstrapOptions:
         return BootstrapOptions(**{**self.model_dump(), "first_address": str(self.first_address)})
+
+
+class LogConfig(_Section):
+    """The process's logs (stderr)."""
+    format: Literal["json", "text"] = Field("json", description="json: one object per line, for a log "
+                                           "pipeline; text: for a terminal")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
 class Settings(BaseSettings):
@@ -214,6 +253,23 @@ class Settings(BaseSettings):
     addons: AddonsConfig = Field(default_factory=AddonsConfig)
     provision: ProvisionConfig | None = None
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, wherever it sits: the logs mask each of them."""
+        found: list[str] = []
+
+        def walk(value: object) -> None:
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    walk(getattr(value, name))
+            elif isinstance(value, list | tuple):
+                for item in value:
+                    walk(item)
+        walk(self)
+        return [s for s in found if s]
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -40,7 +40,7 @@ class Progress:
         self._status: Status | None = None
         self._said: dict[str, str] = {}  # step -> the last error said for it
 
-    def __call__(self, op: OperationStatus, step: StepRecord) -> None:
+    async def __call__(self, op: OperationStatus, step: StepRecord) -> None:
         message = step.message
         if step.outcome == "retrying":
             if self._said.get(step.name) == message:

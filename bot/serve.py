@@ -26,13 +26,16 @@ from alert_handlers.remediate import Outcome, Policy, Remediator
 from bot import health, webhooks
 from bot.cli_ops import build_context
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.slack_app import SlackFront
 from commands import ops
-from infra.journal import JournalError
+from infra.errors import GatewayError
+from infra.journal import JournalError, OperationStatus
 from infra.operations import run as operations
 from infra.operations.context import Context
 
 log = logging.getLogger("drewburr")
+SOCKET_CHECK_SECONDS = 5.0
 
 
 def _policy(settings: Settings) -> Policy:
@@ -47,14 +50,17 @@ class Bot:
 
     def __init__(self, settings: Settings, context: Context) -> None:
         self.settings, self.context = settings, context
-        self.metrics = health.Metrics()
+        self.metrics = Metrics()
+        self.metrics.leader.set(1)  # one process: it leads
+        context.observers.append(self._operation_done)
         self.queue: asyncio.Queue[Alert] = asyncio.Queue()
-        self.slack = SlackFront(settings, context) if settings.slack.mode != "off" else None
+        self.slack = SlackFront(settings, context, self.metrics) if settings.slack.mode != "off" else None
         self.remediator = Remediator(context.snapshot, context.journal, _policy(settings), time.time,
                                      self.say, observe=self._count)
         self.consumer: asyncio.Task[None] | None = None
         self.socket: AsyncSocketModeHandler | None = None
         self.resuming: asyncio.Task[None] | None = None
+        self.socket_watch: asyncio.Task[None] | None = None
 
     async def say(self, text: str) -> None:
         """To the configured channel, or the log when Slack is off (or refuses)."""
@@ -68,9 +74,40 @@ class Bot:
             log.warning("slack refused a notice (%s): %s", exc.response.get("error"), text)
 
     async def _slack_ok(self) -> str | None:
-        if self.socket is not None and not await self.socket.client.is_connected():
-            return "the Socket Mode link to Slack is down"
+        """Socket Mode: connected and its pings answered (a link that stalls silently fails here)."""
+        if self.socket is None:
+            return None
+        connected = await self.socket.client.is_connected()
+        self.metrics.socket_connected.set(1 if connected else 0)
+        return None if connected else "the Socket Mode link to Slack is down (no answer to its pings)"
+
+    async def _watch_socket(self) -> None:
+        """Keep the connected gauge true between probes."""
+        while True:
+            await self._slack_ok()
+            await asyncio.sleep(SOCKET_CHECK_SECONDS)
+
+    async def _pve_ok(self) -> str | None:
+        try:
+            await self.context.pve.version()
+        except GatewayError as exc:
+            return str(exc)
         return None
+
+    async def _k8s_ok(self) -> str | None:
+        if self.context.k8s is None:
+            return None
+        try:
+            await self.context.k8s.version()
+        except GatewayError as exc:
+            return str(exc)
+        return None
+
+    def _operation_done(self, op: OperationStatus) -> None:
+        started = min((s.started for s in op.steps if s.started), default=op.created)
+        outcome = op.phase.lower()
+        self.metrics.operations.labels(op.kind, outcome).inc()
+        self.metrics.operation_seconds.labels(op.kind, outcome).observe(max(op.last_transition - started, 0))
 
     def _count(self, outcome: Outcome) -> None:
         self.metrics.decisions.labels(outcome.decision.action).inc()
@@ -111,7 +148,8 @@ class Bot:
                             token.get_secret_value() if token else "",
                             hooks.grafana_secret.get_secret_value() if hooks.grafana_secret else None,
                             hooks.grafana_timestamp_header)
-        checks = {"journal": self._journal_ok, "remediation": self._remediation_ok, "slack": self._slack_ok}
+        checks = {"journal": self._journal_ok, "remediation": self._remediation_ok, "slack": self._slack_ok,
+                  "proxmox": self._pve_ok, "kubernetes": self._k8s_ok}
         health.add_routes(app, self.metrics, checks)
         if self.slack is not None and self.settings.slack.mode == "http":
             slack_app = self.slack.app
@@ -134,10 +172,13 @@ class Bot:
             token = self.settings.slack.app_token
             self.socket = AsyncSocketModeHandler(self.slack.app, token.get_secret_value() if token else "")
             await self.socket.connect_async()
+            self.socket_watch = asyncio.create_task(self._watch_socket())
         log.info("serving on http://%s:%s (webhooks, /healthz, /readyz, /metrics)", server.host, server.port)
         try:
             await stop.wait()
         finally:
+            if self.socket_watch is not None:
+                self.socket_watch.cancel()
             if self.socket is not None:
                 await self.socket.close_async()
             self.consumer.cancel()

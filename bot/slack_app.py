@@ -15,11 +15,11 @@ import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.slack_blocks import plan_blocks, text_blocks
+from bot.slack_client import SlackClient
 from commands import dispatch
 from commands.grammar import UsageError, parse
 from commands.permissions import Grants, allows, denial
@@ -27,15 +27,16 @@ from infra.journal import AuditEntry, OperationStatus, StepRecord
 from infra.operations.context import Context
 
 log = logging.getLogger(__name__)
+OUTCOMES = {0: "done", 1: "failed", 2: "refused"}  # a verb's exit code, said
 GROUPS_TTL = 60.0  # seconds a user group's members are trusted before asking Slack again
 
 
 class SlackFront:
-    def __init__(self, settings: Settings, context: Context) -> None:
+    def __init__(self, settings: Settings, context: Context, metrics: Metrics | None = None) -> None:
         cfg = settings.slack
         token = cfg.bot_token.get_secret_value() if cfg.bot_token else None
-        self.client = AsyncWebClient(token=token, base_url=cfg.api_url,
-                                     retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)])
+        self.metrics = metrics
+        self.client = SlackClient(metrics, token=token, base_url=cfg.api_url)
         secret = cfg.signing_secret.get_secret_value() if cfg.signing_secret else None
         self.app = AsyncApp(client=self.client, signing_secret=secret,
                             request_verification_enabled=cfg.mode == "http")
@@ -87,17 +88,24 @@ class SlackFront:
         await ack()
         self._later(self._command(command["user_id"], command["channel_id"], command.get("text", "")))
 
+    def _count(self, verb: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.commands.labels(verb, outcome).inc()
+
     async def _command(self, user: str, channel: str, text: str) -> None:
         try:
             req = parse(text)
         except UsageError as exc:
+            self._count("(unparsed)", "usage-error")
             await self._tell(channel, user, f"{exc}", text)
             return
         if not await self._allowed(user, req.spec.permission):
             log.info("denied: %s %s", user, text)
+            self._count(req.verb, "denied")
             await self._tell(channel, user, denial(user, req.verb, req.spec.permission), text)
             return
         shown = await dispatch.preview(self.context, req, user, channel, text, time.time())
+        self._count(req.verb, "plan-shown" if shown.confirmation else OUTCOMES[shown.result.code])
         await self._audit(user, channel, text, "plan shown" if shown.confirmation else shown.result.text)
         if shown.confirmation is None:
             await self.client.chat_postMessage(channel=channel, text=shown.result.text[:3000],
@@ -153,7 +161,7 @@ class SlackFront:
         await self._edit(channel, ts, f"Confirmed by <@{user}>: `{pending.text}` running...")
         steps: asyncio.Queue[StepRecord | None] = asyncio.Queue()
 
-        def listener(op: OperationStatus, step: StepRecord) -> None:
+        async def listener(op: OperationStatus, step: StepRecord) -> None:
             if step.outcome in ("done", "failed"):
                 steps.put_nowait(step)
 
@@ -166,7 +174,8 @@ class SlackFront:
         steps.put_nowait(None)
         await posting
         seconds = time.monotonic() - started
-        outcome = "done" if result.code == 0 else "failed" if result.code == 1 else "refused"
+        outcome = OUTCOMES[result.code]
+        self._count(req.verb, outcome)
         title = f"`{pending.text}` {outcome} in {seconds:.0f} s (confirmed by <@{user}>)"
         await self._audit(user, channel, f"Confirm `{pending.text}`", f"{outcome} in {seconds:.0f} s",
                           result.operation.id if result.operation else None)

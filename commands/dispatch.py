@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from commands import addons, audit, bootstrap, drain, ops, plan, provision, reboot, restore, status
@@ -18,7 +19,6 @@ from infra.journal import Confirmation
 from infra.operations.context import Context
 from infra.operations.machine import Listener
 
-CHANGING = frozenset({"drain", "restore", "reboot", "provision", "bootstrap", "addons install"})
 CONFIRM_SECONDS = 600.0  # a Confirm button works for ten minutes
 
 
@@ -33,29 +33,15 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-async def _changing(ctx: Context, req: CommandRequest, *, dry_run: bool, yes: bool,
-                    listener: Listener | None) -> Result:
-    if req.verb == "provision":
-        try:
-            ask = provision.ask_from(req.args, req.flags)
-        except ValueError as exc:
-            raise UsageError(f"{exc}; usage: {req.spec.usage(req.verb)}") from None
-        return await provision.provision(ctx, ask, dry_run=dry_run, yes=yes, listener=listener)
-    if req.verb == "bootstrap":
-        try:
-            servers, agents = bootstrap.counts_from(ctx, req.flags)
-        except ValueError as exc:
-            raise UsageError(f"{exc}; usage: {req.spec.usage(req.verb)}") from None
-        return await bootstrap.bootstrap(ctx, servers, agents, dry_run=dry_run, yes=yes, listener=listener)
-    blade = req.args[0]
-    if req.verb == "addons install":
-        return await addons.install(ctx, blade, dry_run=dry_run, yes=yes, listener=listener)
-    if req.verb == "drain":
-        return await drain.drain(ctx, blade, dry_run=dry_run, yes=yes, listener=listener)
-    if req.verb == "restore":
-        return await restore.restore(ctx, blade, stay=req.flag("--stay"), dry_run=dry_run, yes=yes,
-                                     listener=listener)
-    return await reboot.reboot(ctx, blade, dry_run=dry_run, yes=yes, listener=listener)
+@dataclass(frozen=True)
+class Mode:
+    """How a verb runs: a dry run (its plan, nothing changes), or for real, with a progress listener."""
+    dry_run: bool
+    yes: bool
+    listener: Listener | None = None
+
+
+Run = Callable[[Context, CommandRequest, Mode], Awaitable[Result]]
 
 
 def _op_id(req: CommandRequest) -> int:
@@ -65,32 +51,65 @@ def _op_id(req: CommandRequest) -> int:
         raise UsageError(f"{req.verb} takes an operation ID (a number), not {req.args[0]!r}") from None
 
 
+async def _help(ctx: Context, req: CommandRequest, mode: Mode) -> Result:
+    return Result(DONE, verb_help(req.args[0]) if req.args else help_text())
+
+
+async def _provision(ctx: Context, req: CommandRequest, m: Mode) -> Result:
+    try:
+        ask = provision.ask_from(req.args, req.flags)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; usage: {req.spec.usage(req.verb)}") from None
+    return await provision.provision(ctx, ask, dry_run=m.dry_run, yes=m.yes, listener=m.listener)
+
+
+async def _bootstrap(ctx: Context, req: CommandRequest, m: Mode) -> Result:
+    try:
+        servers, agents = bootstrap.counts_from(ctx, req.flags)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; usage: {req.spec.usage(req.verb)}") from None
+    return await bootstrap.bootstrap(ctx, servers, agents, dry_run=m.dry_run, yes=m.yes, listener=m.listener)
+
+
+# One runner per verb of the grammar; a verb that takes --yes changes something and is confirmed first.
+RUN: dict[str, Run] = {
+    "help": _help,
+    "status": lambda ctx, req, mode: status.status(ctx),
+    "plan": lambda ctx, req, mode: plan.show_plan(ctx, req.args[0], req.flags.get("--for", "drain")),  # type: ignore[arg-type]
+    "drain": lambda ctx, req, m: drain.drain(ctx, req.args[0], dry_run=m.dry_run, yes=m.yes,
+                                             listener=m.listener),
+    "restore": lambda ctx, req, m: restore.restore(ctx, req.args[0], stay=req.flag("--stay"),
+                                                   dry_run=m.dry_run, yes=m.yes, listener=m.listener),
+    "reboot": lambda ctx, req, m: reboot.reboot(ctx, req.args[0], dry_run=m.dry_run, yes=m.yes,
+                                                listener=m.listener),
+    "provision": _provision,
+    "bootstrap": _bootstrap,
+    "addons install": lambda ctx, req, m: addons.install(ctx, req.args[0], dry_run=m.dry_run, yes=m.yes,
+                                                         listener=m.listener),
+    "addons status": lambda ctx, req, mode: addons.status(ctx),
+    "ops list": lambda ctx, req, mode: ops.list_ops(ctx),
+    "ops audit": lambda ctx, req, mode: audit.audit(ctx, _op_id(req) if req.args else None),
+    "ops show": lambda ctx, req, mode: ops.show(ctx, _op_id(req)),
+    # typed in full: the cancel is the answer, no second confirmation
+    "ops cancel": lambda ctx, req, mode: ops.cancel(ctx, _op_id(req), yes=True),
+}
+
+
+def changing(req: CommandRequest) -> bool:
+    return "--yes" in req.spec.flags
+
+
 async def read(ctx: Context, req: CommandRequest) -> Result:
-    """The verbs that change nothing."""
-    if req.verb == "help":
-        return Result(DONE, verb_help(req.args[0]) if req.args else help_text())
-    if req.verb == "status":
-        return await status.status(ctx)
-    if req.verb == "plan":
-        kind = str(req.flags.get("--for", "drain"))
-        return await plan.show_plan(ctx, req.args[0], kind)  # type: ignore[arg-type]
-    if req.verb == "addons status":
-        return await addons.status(ctx)
-    if req.verb == "ops list":
-        return await ops.list_ops(ctx)
-    if req.verb == "ops audit":
-        return await audit.audit(ctx, _op_id(req) if req.args else None)
-    if req.verb == "ops show":
-        return await ops.show(ctx, _op_id(req))
-    return await ops.cancel(ctx, _op_id(req), yes=True)  # typed in full: the cancel is the answer
+    """A verb that changes nothing."""
+    return await RUN[req.verb](ctx, req, Mode(dry_run=True, yes=False))
 
 
 async def preview(ctx: Context, req: CommandRequest, user: str, channel: str, text: str,
                   now: float) -> Preview:
     """A read verb's answer, or a changing verb's plan and its pending confirmation."""
-    if req.verb not in CHANGING:
+    if not changing(req):
         return Preview(await read(ctx, req), None)
-    shown = await _changing(ctx, req, dry_run=True, yes=False, listener=None)
+    shown = await RUN[req.verb](ctx, req, Mode(dry_run=True, yes=False))
     if req.flag("--dry-run") or shown.code != DONE:
         return Preview(shown, None)
     confirmation = Confirmation(id=secrets.token_urlsafe(12), user=user, channel=channel, text=text,
@@ -102,10 +121,10 @@ async def preview(ctx: Context, req: CommandRequest, user: str, channel: str, te
 async def confirmed(ctx: Context, req: CommandRequest, confirmation: Confirmation,
                     listener: Listener | None) -> Result:
     """Run it if the plan still holds; else show the new plan and run nothing."""
-    again = await _changing(ctx, req, dry_run=True, yes=False, listener=None)
+    again = await RUN[req.verb](ctx, req, Mode(dry_run=True, yes=False))
     if again.code != DONE:
         return again
     if fingerprint(again.text) != confirmation.fingerprint:
         return refused("The plan changed since it was shown, so nothing ran; run the command again to "
                        f"confirm the new plan:\n{again.text}")
-    return await _changing(ctx, req, dry_run=False, yes=True, listener=listener)
+    return await RUN[req.verb](ctx, req, Mode(dry_run=False, yes=True, listener=listener))

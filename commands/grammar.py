@@ -128,10 +128,10 @@ def parse(text: str) -> CommandRequest:
     valued = {f.partition("=")[0] for f in spec.flags if "=" in f}
     args: list[str] = []
     flags: dict[str, str | bool] = {}
-    words = iter(rest)
-    for word in words:
+    remaining = iter(rest)
+    for word in remaining:
         if word in valued:  # `--for down` as well as `--for=down`
-            word = f"{word}={next(words, '')}"
+            word = f"{word}={next(remaining, '')}"
         if word.startswith("--"):
             name, value = _flag(verb, spec, word)
             flags[name] = value

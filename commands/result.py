@@ -43,7 +43,7 @@ def finished(op: OperationStatus, body: RenderableType) -> Result:
 
 async def blade_names(ctx: Context) -> list[str]:
     """Every PVE node, sorted."""
-    return sorted(e["node"] for e in await ctx.pve.cluster_resources(type="node"))
+    return sorted(e.node for e in await ctx.pve.resources(type="node") if e.node)
 
 
 async def check_blade(ctx: Context, blade: str, also: tuple[str, ...] = ()) -> Result | None:

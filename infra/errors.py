@@ -95,3 +95,11 @@ class Retryable(StepError):
 
 class Fatal(StepError):
     """The step cannot succeed; the operation stops here and says why."""
+
+
+class TimedOut(Fatal):
+    """A wait outlived its timeout: says what it waited for, how long, and what it saw last."""
+
+    def __init__(self, what: str, seconds: float) -> None:
+        self.what, self.seconds = what, seconds
+        super().__init__(f"timed out after {seconds:.0f}s waiting for {what}")

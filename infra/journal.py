@@ -6,6 +6,7 @@ fixed-shape record; an operation's status reads like a Kubernetes resource's sta
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
@@ -111,15 +112,15 @@ class Journal(ABC):
     """Every method is a coroutine: a backend that blocks (a file lock, a network) waits off the loop."""
 
     @abstractmethod
-    async def create(self, kind: str, target: str, params: dict[str, Any], steps: list[str],
-                     keys: list[str], now: float) -> OperationStatus:
+    async def create(self, kind: str, target: str, params: dict[str, Any], steps: builtins.list[str],
+                     keys: builtins.list[str], now: float) -> OperationStatus:
         """Record a new operation and take the lock `keys` atomically, or raise Locked."""
 
     @abstractmethod
     async def get(self, op_id: int) -> OperationStatus | None: ...
 
     @abstractmethod
-    async def list(self, limit: int = 20) -> list[OperationStatus]: ...
+    async def list(self, limit: int = 20) -> builtins.list[OperationStatus]: ...
 
     @abstractmethod
     async def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
@@ -145,7 +146,7 @@ class Journal(ABC):
     async def request_cancel(self, op_id: int) -> None: ...
 
     @abstractmethod
-    async def take_locks(self, op_id: int, keys: list[str]) -> None:
+    async def take_locks(self, op_id: int, keys: builtins.list[str]) -> None:
         """Take (again) the locks of a resumed operation, or more as it learns what it works on
         (a VMID), or raise Locked."""
 
@@ -163,7 +164,7 @@ class Journal(ABC):
     async def clear_maintenance(self, blade: str) -> None: ...
 
     @abstractmethod
-    async def maintenance(self) -> list[Maintenance]: ...
+    async def maintenance(self) -> builtins.list[Maintenance]: ...
 
     @abstractmethod
     async def remember_homes(self, placement: dict[int, str], op_id: int) -> None:
@@ -175,7 +176,7 @@ class Journal(ABC):
         """vmid -> (home blade, the operation that moved it away), for VMs not yet back home."""
 
     @abstractmethod
-    async def forget_homes(self, vmids: list[int]) -> None:
+    async def forget_homes(self, vmids: builtins.list[int]) -> None:
         """The VMs are home again."""
 
     @abstractmethod
@@ -192,7 +193,7 @@ class Journal(ABC):
     async def audit(self, entry: AuditEntry) -> None: ...
 
     @abstractmethod
-    async def audit_log(self, limit: int = 50, op_id: int | None = None) -> list[AuditEntry]:
+    async def audit_log(self, limit: int = 50, op_id: int | None = None) -> builtins.list[AuditEntry]:
         """Newest first; with `op_id`, only what concerns that operation."""
 
     async def refuse(self, kind: str, target: str, params: dict[str, Any], reason: str,
@@ -204,5 +205,5 @@ class Journal(ABC):
         assert refused is not None
         return refused
 
-    async def unfinished(self) -> list[OperationStatus]:
+    async def unfinished(self) -> builtins.list[OperationStatus]:
         return [op for op in await self.list(limit=1000) if op.phase not in FINISHED]

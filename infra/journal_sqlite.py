@@ -8,6 +8,7 @@ must be atomic (taking locks with the operation) is.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import sqlite3
 from collections.abc import Callable
@@ -66,7 +67,7 @@ class SqliteJournal(Journal):
     async def _run(self, fn: Callable[Concatenate[sqlite3.Connection, P], T],
                    *args: P.args, **kwargs: P.kwargs) -> T:
         """`fn(db, ...)` as one transaction in a worker thread."""
-        return await asyncio.to_thread(self._transaction, fn, *args, **kwargs)
+        return await asyncio.to_thread(lambda: self._transaction(fn, *args, **kwargs))
 
     def _transaction(self, fn: Callable[Concatenate[sqlite3.Connection, P], T],
                      *args: P.args, **kwargs: P.kwargs) -> T:
@@ -92,17 +93,17 @@ class SqliteJournal(Journal):
         finally:
             db.close()
 
-    async def create(self, kind: str, target: str, params: dict[str, Any], steps: list[str],
-                     keys: list[str], now: float) -> OperationStatus:
+    async def create(self, kind: str, target: str, params: dict[str, Any], steps: builtins.list[str],
+                     keys: builtins.list[str], now: float) -> OperationStatus:
         return await self._run(_create, kind, target, params, steps, keys, now)
 
     async def get(self, op_id: int) -> OperationStatus | None:
         return await self._run(_get, op_id)
 
-    async def list(self, limit: int = 20) -> list[OperationStatus]:
+    async def list(self, limit: int = 20) -> builtins.list[OperationStatus]:
         return await self._run(_list, "SELECT id FROM operations ORDER BY id DESC LIMIT ?", (limit,))
 
-    async def unfinished(self) -> list[OperationStatus]:
+    async def unfinished(self) -> builtins.list[OperationStatus]:
         """Every operation not yet ended, however old (a plain `list` stops at its limit)."""
         marks = ", ".join("?" * len(FINISHED))
         return await self._run(_list, f"SELECT id FROM operations WHERE phase NOT IN ({marks}) ORDER BY id",
@@ -130,7 +131,7 @@ class SqliteJournal(Journal):
     async def request_cancel(self, op_id: int) -> None:
         await self._run(_execute, "UPDATE operations SET cancel_requested = 1 WHERE id = ?", (op_id,))
 
-    async def take_locks(self, op_id: int, keys: list[str]) -> None:
+    async def take_locks(self, op_id: int, keys: builtins.list[str]) -> None:
         await self._run(_lock, op_id, keys)
 
     async def locks(self) -> dict[str, int]:
@@ -141,7 +142,7 @@ class SqliteJournal(Journal):
         await self._run(_execute, "INSERT INTO audit (op_id, record) VALUES (?, ?)",
                         (entry.op_id, entry.model_dump_json()))
 
-    async def audit_log(self, limit: int = 50, op_id: int | None = None) -> list[AuditEntry]:
+    async def audit_log(self, limit: int = 50, op_id: int | None = None) -> builtins.list[AuditEntry]:
         where = "WHERE op_id = ?" if op_id is not None else "WHERE ? IS NULL"
         rows = await self._run(_rows, f"SELECT record FROM audit {where} ORDER BY id DESC LIMIT ?",
                                (op_id, limit))
@@ -174,7 +175,7 @@ class SqliteJournal(Journal):
     async def clear_maintenance(self, blade: str) -> None:
         await self._run(_execute, "DELETE FROM maintenance WHERE blade = ?", (blade,))
 
-    async def maintenance(self) -> list[Maintenance]:
+    async def maintenance(self) -> builtins.list[Maintenance]:
         rows = await self._run(_rows, "SELECT record FROM maintenance ORDER BY blade", ())
         return [Maintenance.model_validate_json(r["record"]) for r in rows]
 
@@ -186,7 +187,7 @@ class SqliteJournal(Journal):
         rows = await self._run(_rows, "SELECT vmid, blade, op_id FROM homes", ())
         return {r["vmid"]: (r["blade"], r["op_id"]) for r in rows}
 
-    async def forget_homes(self, vmids: list[int]) -> None:
+    async def forget_homes(self, vmids: builtins.list[int]) -> None:
         await self._run(_executemany, "DELETE FROM homes WHERE vmid = ?", [(v,) for v in vmids])
 
 

@@ -176,7 +176,7 @@ def _drain_nodes(snap: Snapshot, blade: str, findings: list[Finding], down: bool
     for key in sorted(affected, key=str):
         if not elsewhere[key] and here[key]:
             ns, kind, name = key
-            on = sorted({p.node for p in leaving if (p.namespace, p.owner_kind, p.owner_name) == key})
+            on = sorted({p.node or "" for p in leaving if (p.namespace, p.owner_kind, p.owner_name) == key})
             where = ", ".join(str(n) for n in on)
             message = (f"{kind} {ns}/{name} has all {here[key]} ready replicas on {where}"
                        if here[key] > 1 else

@@ -139,7 +139,7 @@ def parse_pods(items: Iterable[Json], replicasets: Iterable[Json] = ()) -> list[
         meta, spec, status = item.get("metadata", {}), item.get("spec", {}), item.get("status", {})
         ns = meta.get("namespace", "default")
         kind, owner = _controller(meta)
-        if kind == "ReplicaSet" and (ns, owner) in rs_owner:
+        if kind == "ReplicaSet" and owner is not None and (ns, owner) in rs_owner:
             kind, owner = rs_owner[(ns, owner)]
         annotations = meta.get("annotations") or {}
         pods.append(Pod(

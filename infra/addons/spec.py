@@ -95,6 +95,10 @@ class KubePrometheusStack(Chart):
 
 
 class AddonsConfig(BaseModel):
+    """`addons install`: per addon its chart (`repo`, `chart`, `version`, `namespace`, `values`) and
+    settings (`metallb.addresses`, `cert_manager.email|solver|cloudflare_api_token`,
+    `kube_prometheus_stack.webhook_url`); see docs/cluster.md for the defaults."""
+
     model_config = ConfigDict(extra="forbid")
 
     metallb: MetalLB = Field(default_factory=MetalLB)

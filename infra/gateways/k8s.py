@@ -22,6 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from infra.errors import Blocked, Conflict, GatewayError, NotFound, Unavailable, cause
 from infra.gateways._calls import Caller
+from infra.gateways.k8s_models import NodeInfo
 
 SYSTEM = "k8s"
 Json = dict[str, Any]
@@ -90,6 +91,11 @@ class K8sGateway:
         return self.caller.total
 
     # -- reads (raw JSON lists)
+    async def version(self) -> Json:
+        """The API server's version: the cheapest call that proves it answers us."""
+        return await self.caller.read("version", lambda: _json(
+            client.VersionApi(self.api).get_code(_preload_content=False)))
+
     async def list_nodes(self) -> list[Json]:
         return (await self.caller.read("list nodes", lambda: _json(
             self.core.list_node(_preload_content=False))))["items"]
@@ -97,6 +103,12 @@ class K8sGateway:
     async def get_node(self, name: str) -> Json:
         return await self.caller.read("get node", lambda: _json(
             self.core.read_node(name, _preload_content=False)))
+
+    async def node_info(self, name: str) -> NodeInfo:
+        return NodeInfo.of(await self.get_node(name))
+
+    async def nodes(self) -> list[NodeInfo]:
+        return [NodeInfo.of(n) for n in await self.list_nodes()]
 
     async def list_pods(self, node: str | None = None) -> list[Json]:
         selector = f"spec.nodeName={node}" if node else None
@@ -114,7 +126,8 @@ class K8sGateway:
     async def can_i(self, verb: str, resource: str, subresource: str = "", group: str = "") -> bool | None:
         """A SelfSubjectAccessReview (`kubectl auth can-i`); None when it cannot tell (the server does
         not serve reviews, or this identity may not ask)."""
-        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        # a plain dict: the client serializes it as is (its stubs ask for the model class)
+        body: Any = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                 "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group,
                                                 "subresource": subresource}}}
         try:
@@ -263,7 +276,7 @@ class K8sGateway:
                         resource_version: str | None = None) -> Json:
         """Create the Lease, or take/renew it at `resource_version` (Conflict if someone else did)."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        body: Any = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                 "metadata": {"name": name, "namespace": namespace},
                 "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration_seconds,
                          "renewTime": now, "acquireTime": now}}

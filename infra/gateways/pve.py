@@ -7,9 +7,7 @@ not. Tasks are polled on the node their UPID names.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +19,7 @@ from pydantic import BaseModel
 
 from infra.errors import Conflict, GatewayError, NotFound, Unavailable, cause, redact
 from infra.gateways._calls import Caller
+from infra.gateways.pve_models import Resource, Task, VmStatus
 
 log = logging.getLogger(__name__)
 SYSTEM = "pve"
@@ -143,7 +142,11 @@ class PveGateway:
         return await self.get("version")
 
     async def cluster_resources(self, type: str | None = None) -> list[dict[str, Any]]:
+        """The raw list, for the topology parsers; steps use `resources`."""
         return await self.get("cluster/resources", type=type)
+
+    async def resources(self, type: str | None = None) -> list[Resource]:
+        return [Resource.model_validate(e) for e in await self.cluster_resources(type)]
 
     async def cluster_status(self) -> list[dict[str, Any]]:
         return await self.get("cluster/status")
@@ -151,8 +154,8 @@ class PveGateway:
     async def ha_status(self) -> list[dict[str, Any]]:
         return await self.get("cluster/ha/status/current")
 
-    async def vm_status(self, node: str, vmid: int) -> dict[str, Any]:
-        return await self.get(f"nodes/{node}/qemu/{vmid}/status/current")
+    async def vm_status(self, node: str, vmid: int) -> VmStatus:
+        return VmStatus.model_validate(await self.get(f"nodes/{node}/qemu/{vmid}/status/current"))
 
     async def migrate_preconditions(self, node: str, vmid: int, target: str) -> dict[str, Any]:
         return await self.get(f"nodes/{node}/qemu/{vmid}/migrate", target=target)
@@ -166,9 +169,9 @@ class PveGateway:
     async def task_status(self, upid: str) -> dict[str, Any]:
         return await self.get(f"nodes/{upid_node(upid)}/tasks/{upid}/status")
 
-    async def node_tasks(self, node: str, **filters: Any) -> list[dict[str, Any]]:
-        """`GET /nodes/{node}/tasks` (newest first); a finished task's `status` is its exit status."""
-        return await self.get(f"nodes/{node}/tasks", **filters)
+    async def node_tasks(self, node: str, **filters: Any) -> list[Task]:
+        """`GET /nodes/{node}/tasks` (newest first)."""
+        return [Task.model_validate(t) for t in await self.get(f"nodes/{node}/tasks", **filters)]
 
     # -- changes
     async def migrate_vm(self, node: str, vmid: int, target: str, online: bool = True) -> str:
@@ -179,14 +182,10 @@ class PveGateway:
         """`reboot` or `shutdown` a blade."""
         return await self.post(f"nodes/{node}/status", command=command)
 
-    async def wait_task(self, upid: str, within: float = 600, poll: float = 1.0) -> TaskResult:
-        """Poll the task on its node until it stops; Unavailable if it outlives `within` seconds."""
-        deadline = time.monotonic() + within
-        while True:
-            status = await self.task_status(upid)
-            if status.get("status") == "stopped":
-                return TaskResult(upid=upid, node=upid_node(upid),
-                                  exitstatus=redact(status.get("exitstatus") or "unknown"))
-            if time.monotonic() >= deadline:
-                raise Unavailable(SYSTEM, f"task {upid} still running after {within:.0f}s", url=self.url)
-            await asyncio.sleep(poll)
+    async def task_result(self, upid: str) -> TaskResult | None:
+        """The task's exit status once it has stopped; None while it runs (polled on its node)."""
+        status = await self.task_status(upid)
+        if status.get("status") != "stopped":
+            return None
+        exitstatus = redact(status.get("exitstatus") or "unknown")
+        return TaskResult(upid=upid, node=upid_node(upid), exitstatus=exitstatus)

@@ -52,11 +52,14 @@ async def apply_all(k8s: K8sGateway, objs: list[Json]) -> dict[str, tuple[Json |
 
 async def until(ctx: Context, what: str, check: Callable[[], Awaitable[str | None]]) -> None:
     """Poll `check` (None: done; else what is still awaited) until done or the addon timeout."""
-    deadline = ctx.deadline(ctx.options.addon_timeout_seconds)
-    while (waiting := await check()) is not None:
-        if ctx.past(deadline):
-            raise Fatal(f"{what}: still {waiting} after {ctx.options.addon_timeout_seconds:.0f} s")
-        await ctx.sleep()
+    waiting = ""
+
+    async def done() -> bool | None:
+        nonlocal waiting
+        waiting = await check() or ""
+        return None if waiting else True
+
+    await ctx.poll_until(done, ctx.options.addon_timeout_seconds, lambda: f"{what} ({waiting})")
 
 
 async def install_chart(ctx: Context, a: Addon) -> str:

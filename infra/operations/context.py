@@ -1,25 +1,33 @@
-"""What every operation step needs: gateways, the journal, options and a clock."""
+"""What every operation step needs: gateways, the journal, options, and time.
+
+Time comes from here only: `clock` (wall seconds, journaled), `sleep` and `poll_until`, so the
+lab's time scale, tests and benchmarks control it, and a cancel ends any wait at the next poll.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from infra.addons.spec import AddonsConfig
-from infra.errors import Fatal
+from infra.errors import Fatal, TimedOut
 from infra.gateways.ceph import CephGateway
 from infra.gateways.charts import ChartRepos
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.gateways.pve_guests import PveGuests
 from infra.gather import gather
-from infra.journal import Journal
+from infra.journal import Journal, OperationStatus
 from infra.operations.bootstrap_spec import BootstrapOptions
+from infra.operations.cancel import nap
 from infra.operations.provision_spec import ProvisionOptions
 from infra.planner import PlanOptions
 from infra.topology import Snapshot
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,9 @@ class Context:
     charts: ChartRepos = field(default_factory=ChartRepos)
     provision: ProvisionOptions | None = None  # the config's `provision:` section, when there is one
     bootstrap: BootstrapOptions | None = None  # the config's `bootstrap:` section (defaults otherwise)
+    sleeper: Callable[[float], Awaitable[None]] = asyncio.sleep  # what `sleep` waits with
+    # told of every operation that ends here (the bot's metrics)
+    observers: list[Callable[[OperationStatus], None]] = field(default_factory=list)
 
     @property
     def ceph(self) -> CephGateway:
@@ -74,11 +85,19 @@ class Context:
                             await self.journal.homes())
 
     async def sleep(self, seconds: float | None = None) -> None:
-        await asyncio.sleep(self.options.poll_seconds if seconds is None else seconds)
+        """Wait `seconds` (default: one poll); raises Cancelled early if the operation is cancelled."""
+        await nap(self.sleeper, self.options.poll_seconds if seconds is None else seconds)
 
-    def deadline(self, seconds: float) -> float:
-        return time.monotonic() + seconds
-
-    @staticmethod
-    def past(deadline: float) -> bool:
-        return time.monotonic() >= deadline
+    async def poll_until(self, condition: Callable[[], Awaitable[T | None]], within: float,
+                         what: str | Callable[[], str],
+                         interval: float | Callable[[], float | None] | None = None) -> T:
+        """Ask `condition` every `interval` (default one poll) until it returns something other than
+        None; TimedOut names `what` (called then, so it can say what was seen last)."""
+        deadline = self.clock() + within
+        while True:
+            found = await condition()
+            if found is not None:
+                return found
+            if self.clock() >= deadline:
+                raise TimedOut(what() if callable(what) else what, within)
+            await self.sleep(interval() if callable(interval) else interval)

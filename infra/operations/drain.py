@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import Literal
 
-from infra.errors import Blocked, Fatal, GatewayError, NotFound, Retryable, Unavailable
+from infra.errors import Blocked, Fatal, GatewayError, NotFound, Retryable, TimedOut, Unavailable
 from infra.journal import Maintenance
 from infra.operations.context import Context
 from infra.operations.machine import Step
@@ -100,10 +100,10 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "",
         done = []
         for name in record.nodes:
             try:
-                node = await ctx.k8s.get_node(name)
+                node = await ctx.k8s.node_info(name)
             except NotFound:  # deleted since the plan: nothing to cordon, no pod to evict
                 continue
-            if node.get("spec", {}).get("unschedulable"):
+            if node.unschedulable:
                 continue
             record.cordoned = sorted({*record.cordoned, name})
             await ctx.journal.put_maintenance(record)
@@ -111,7 +111,7 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "",
                 await ctx.k8s.cordon(name)
             except GatewayError as exc:
                 if not isinstance(exc, Unavailable):
-                    if not (await ctx.k8s.get_node(name)).get("spec", {}).get("unschedulable"):
+                    if not (await ctx.k8s.node_info(name)).unschedulable:
                         record.cordoned.remove(name)
                     await _settle_record(ctx, record, op_id)
                 raise
@@ -120,33 +120,39 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "",
 
     async def evict() -> str:
         record = await _record(ctx, blade)
-        if ctx.k8s is None or not record.nodes:
+        k8s = ctx.k8s
+        if k8s is None or not record.nodes:
             return "nothing to evict"
-        deadline = ctx.deadline(ctx.options.drain_timeout_seconds)
         evicted: set[str] = set()
-        while True:
-            remaining, blocked = [], []
+        remaining: list[str] = []
+        blocked: list[str] = []
+
+        async def gone() -> str | None:
+            remaining.clear()
+            blocked.clear()
             for name in record.nodes:
-                for pod in parse_pods(await ctx.k8s.list_pods(node=name)):
+                for pod in parse_pods(await k8s.list_pods(node=name)):
                     if not pod.drained:
                         continue
                     remaining.append(pod.key)
                     if pod.deleting:
                         continue
                     try:
-                        await ctx.k8s.evict(pod.namespace, pod.name)
+                        await k8s.evict(pod.namespace, pod.name)
                         evicted.add(pod.key)
                     except Blocked as exc:
                         blocked.append(f"{pod.key} ({exc.detail})")
                     except NotFound:
                         pass
-            if not remaining:  # a resumed step may find the pods gone: it says so, not "evicted 0"
-                return f"evicted {len(evicted)} pod(s)" if evicted else "no pod left to evict"
-            if ctx.past(deadline):
-                stuck = blocked or remaining
-                raise Fatal(f"drain timed out after {ctx.options.drain_timeout_seconds:.0f}s; "
-                            f"stuck: {', '.join(stuck[:10])}")
-            await ctx.sleep(ctx.options.eviction_retry_seconds if blocked else None)
+            if remaining:
+                return None
+            # a resumed step may find the pods gone: it says so, not "evicted 0"
+            return f"evicted {len(evicted)} pod(s)" if evicted else "no pod left to evict"
+        return await ctx.poll_until(
+            gone, ctx.options.drain_timeout_seconds,
+            lambda: f"the pods to leave {', '.join(record.nodes)}; "
+                    f"stuck: {', '.join((blocked or remaining)[:10])}",
+            interval=lambda: ctx.options.eviction_retry_seconds if blocked else None)
 
     replanned: list[str] = []  # why a migration had to find a new target, for the journal
     ha_wait: list[float] = []  # when we started waiting for PVE HA to restart a VM a dead target took
@@ -156,11 +162,11 @@ def drain_steps(ctx: Context, op_id: int, blade: str, prefix: str = "",
         snap = await ctx.snapshot()
         waiting, _ = _stranded(snap, record)
         if waiting:  # a target died after the move: PVE HA restarts the VM somewhere, then we look again
-            ha_wait[:] = ha_wait or [ctx.deadline(ctx.options.migration_timeout_seconds)]
+            ha_wait[:] = ha_wait or [ctx.clock() + ctx.options.migration_timeout_seconds]
             names = ", ".join(f"{vm.name} ({vm.vmid}) on {vm.blade}" for vm in waiting)
-            if ctx.past(ha_wait[0]):
-                raise Fatal(f"PVE HA did not restart {names} within "
-                            f"{ctx.options.migration_timeout_seconds:.0f}s of its blade going offline")
+            if ctx.clock() >= ha_wait[0]:  # a wait across the step's retries, each a fresh look
+                raise TimedOut(f"PVE HA to restart {names} after its blade went offline",
+                               ctx.options.migration_timeout_seconds)
             raise Retryable(f"waiting for PVE HA to restart {names} (offline)",
                             delay=ctx.options.poll_seconds)
         p = plan(snap, Intent(kind="drain", blade=blade), ctx.plan_options())

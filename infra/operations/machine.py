@@ -8,6 +8,7 @@ already `done` in the journal are skipped on resume.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from infra import owner
 from infra.errors import Fatal, GatewayError, Retryable, Unavailable, redact
 from infra.journal import Journal, JournalError, OperationStatus, StepRecord
+from infra.operations.cancel import WATCHING, Cancelled, nap
 
 log = logging.getLogger(__name__)
 
@@ -28,28 +30,33 @@ class Step:
     run: Callable[[], Awaitable[str | None]]  # returns a short message for the journal
 
 
-Listener = Callable[[OperationStatus, StepRecord], None]
+# Progress, for any front end (rich on the CLI, the console, Slack): awaited at every step transition.
+# A listener that fails is logged and does not fail the operation.
+Listener = Callable[[OperationStatus, StepRecord], Awaitable[None]]
 
 
-class Cancelled(Exception):
-    pass
+__all__ = ["Cancelled", "Listener", "Machine", "Step"]
 
 
 class Machine:
     def __init__(self, journal: Journal, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 listener: Listener | None = None) -> None:
+                 listener: Listener | None = None, poll: float = 1.0) -> None:
         self.journal = journal
         self.clock = clock
         self.sleep = sleep
         self.listener = listener
+        self.poll = poll  # how often a cancel request is looked for while a step waits
 
     async def _record(self, op_id: int, step: StepRecord) -> None:
         await self.journal.record_step(op_id, step)
         if self.listener:
             op = await self.journal.get(op_id)
             assert op is not None
-            self.listener(op, step)
+            try:
+                await self.listener(op, step)
+            except Exception:
+                log.exception("a progress listener of operation %s failed", op_id)
 
     async def run(self, op_id: int, steps: list[Step]) -> OperationStatus:
         """Run every step not yet done; the operation ends Succeeded, Failed or Cancelled."""
@@ -58,6 +65,9 @@ class Machine:
         await self.journal.set_phase(op_id, "Running", self.clock(), owner=owner.me())
         owner.RUNNING.add(op_id)
         beating = asyncio.create_task(self._heartbeat(op_id))
+        stop = asyncio.Event()
+        watching = asyncio.create_task(self._watch_cancel(op_id, stop))
+        token = WATCHING.set(stop)
         try:
             for step in steps:
                 record = op.step(step.name)
@@ -71,8 +81,10 @@ class Machine:
         else:
             await self.journal.set_phase(op_id, "Succeeded", self.clock())
         finally:
+            WATCHING.reset(token)
             owner.RUNNING.discard(op_id)
             beating.cancel()
+            watching.cancel()
         final = await self.journal.get(op_id)
         assert final is not None
         log.info("operation %s %s %s: %s", op_id, final.kind, final.target, final.phase)
@@ -86,6 +98,18 @@ class Machine:
                 await self.journal.beat(op_id, self.clock())
             except JournalError:
                 log.warning("heartbeat of operation %s not journaled", op_id)
+
+    async def _watch_cancel(self, op_id: int, stop: asyncio.Event) -> None:
+        """Set `stop` once the journal says cancel (from `ops cancel`, here or in another process)."""
+        while True:
+            try:
+                current = await self.journal.get(op_id)
+            except JournalError:
+                current = None
+            if current is not None and current.cancel_requested:
+                stop.set()
+                return
+            await asyncio.sleep(self.poll)  # real time: the journal is polled, not the lab
 
     async def _run_step(self, op_id: int, step: Step, record: StepRecord) -> None:
         unavailable = 0
@@ -107,8 +131,13 @@ class Machine:
                     raise
                 record.outcome, record.message = "retrying", redact(exc)
                 await self._record(op_id, record)
-                await self.sleep(exc.delay if isinstance(exc, Retryable) else 2.0 * unavailable)
+                with contextlib.suppress(Cancelled):  # the top of the loop says it
+                    await nap(self.sleep, exc.delay if isinstance(exc, Retryable) else 2.0 * unavailable)
                 continue
+            except Cancelled:  # the step was waiting when the cancel came
+                record.outcome, record.finished = "cancelled", self.clock()
+                await self._record(op_id, record)
+                raise
             except (Fatal, GatewayError) as exc:
                 await self._fail(op_id, record, exc)
                 raise

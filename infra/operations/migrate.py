@@ -19,42 +19,44 @@ MIGRATING = "migrate"
 
 async def _where(ctx: Context, vmid: int) -> tuple[str, str, str | None, set[str]]:
     """(blade, status, lock) of a VM and the blades online, from one /cluster/resources read."""
-    entries = await ctx.pve.cluster_resources()
-    online = {e["node"] for e in entries if e.get("type") == "node" and e.get("status") == "online"}
+    entries = await ctx.pve.resources()
+    online = {e.node for e in entries if e.online and e.node}
     for entry in entries:
-        if entry.get("type") == "qemu" and int(entry.get("vmid", -1)) == vmid:
-            return entry["node"], entry.get("status", "unknown"), entry.get("lock") or None, online
+        if entry.type == "qemu" and entry.vmid == vmid and entry.node:
+            return entry.node, entry.status, entry.lock or None, online
     raise Fatal(f"VM {vmid} is gone from /cluster/resources")
 
 
-async def _settle(ctx: Context, vmid: int, deadline: float) -> tuple[str, str]:
+async def _settle(ctx: Context, vmid: int) -> tuple[str, str]:
     """Wait out a migration already under way (a resumed operation); returns (blade, status)."""
-    while True:
-        blade, status, lock, _ = await _where(ctx, vmid)
-        if lock != MIGRATING:
-            return blade, status
-        if ctx.past(deadline):
-            raise Fatal(f"VM {vmid} is still locked ({lock}) by a migration")
-        await ctx.sleep()
+    seen: list[str | None] = [None]
+
+    async def unlocked() -> tuple[str, str] | None:
+        blade, status, seen[0], _ = await _where(ctx, vmid)
+        return (blade, status) if seen[0] != MIGRATING else None
+    return await ctx.poll_until(unlocked, ctx.options.migration_timeout_seconds,
+                                lambda: f"VM {vmid} to be unlocked (lock {seen[0]}) by a migration")
 
 
 async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
-    deadline = ctx.deadline(ctx.options.migration_timeout_seconds)
-    source, status = await _settle(ctx, vmid, deadline)
+    timeout = ctx.options.migration_timeout_seconds
+    source, status = await _settle(ctx, vmid)
     if source == target:
         return f"{vmid} already on {target}"
     current = await ctx.pve.vm_status(source, vmid)
-    if current.get("lock"):
-        raise Fatal(f"VM {vmid} is locked ({current['lock']}) on {source}")
-    online = current.get("status", status) == "running"
+    if current.lock:
+        raise Fatal(f"VM {vmid} is locked ({current.lock}) on {source}")
+    online = current.status == "running"
     upid = await ctx.pve.migrate_vm(source, vmid, target, online=online)
-    result = await ctx.pve.wait_task(upid, within=ctx.options.migration_timeout_seconds,
-                                     poll=ctx.options.poll_seconds)
+    result = await ctx.poll_until(lambda: ctx.pve.task_result(upid), timeout, f"migration task {upid} to end")
     if not result.ok:
         await _failed(ctx, vmid, source, target, result.exitstatus)
     _, kind, started = upid_fields(upid)
-    while True:
+    seen = [f"{source}, {status}"]
+
+    async def arrived() -> str | None:
         blade, now_status, lock, up = await _where(ctx, vmid)
+        seen[0] = f"{blade}, {now_status}, lock {lock}"
         if target not in up and lock is None:  # it died under us: plan again rather than wait it out
             raise Retryable(f"target {target} went offline while VM {vmid} moved; VM {vmid} is on "
                             f"{blade} ({now_status}): planning a new target", delay=ctx.options.poll_seconds)
@@ -62,18 +64,15 @@ async def migrate_one(ctx: Context, vmid: int, target: str) -> str:
             return f"{vmid} {source} -> {target}"
         if kind == "hamigrate":
             await _ha_migration_failed(ctx, vmid, source, target, started)
-        if ctx.past(deadline):
-            raise Fatal(f"VM {vmid} not on {target} after {ctx.options.migration_timeout_seconds:.0f}s "
-                        f"(on {blade}, {now_status}, lock {lock})")
-        await ctx.sleep()
+        return None
+    return await ctx.poll_until(arrived, timeout, lambda: f"VM {vmid} to run on {target} (on {seen[0]})")
 
 
 async def _ha_migration_failed(ctx: Context, vmid: int, source: str, target: str, since: int) -> None:
     """The HA manager's own `qmigrate` task for the VM, if it already ended in an error."""
     for task in await ctx.pve.node_tasks(source, vmid=vmid, typefilter="qmigrate", source="all", limit=5):
-        status = task.get("status")
-        if int(task.get("starttime", 0)) >= since and task.get("endtime") and status:
-            result = TaskResult(upid=task["upid"], node=source, exitstatus=str(status))
+        if task.starttime >= since and task.endtime and task.status:
+            result = TaskResult(upid=task.upid, node=source, exitstatus=task.status)
             if not result.ok:
                 await _failed(ctx, vmid, source, target, result.exitstatus)
 

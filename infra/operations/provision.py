@@ -54,8 +54,8 @@ class VmSteps:
         return found
 
     async def wait(self, upid: str, what: str) -> None:
-        result = await self.ctx.pve.wait_task(upid, within=self.ctx.options.boot_timeout_seconds,
-                                              poll=self.ctx.options.poll_seconds)
+        result = await self.ctx.poll_until(lambda: self.ctx.pve.task_result(upid),
+                                           self.ctx.options.boot_timeout_seconds, f"{what} (task {upid})")
         if not result.ok:
             raise Fatal(f"{what} failed: {result.exitstatus}")
 
@@ -151,24 +151,28 @@ class VmSteps:
         if vm.status != "running":
             await self.wait(await self.ctx.guests.power(vm.node, vm.vmid, "start"), f"start of VM {vm.vmid}")
         # an HA start only queues the request for the CRM: wait until PVE says it runs
-        deadline = self.ctx.deadline(self.ctx.options.boot_timeout_seconds)
-        while (vm := await self.locate()).status != "running":
-            if self.ctx.past(deadline):
-                raise Fatal(f"VM {vm.vmid} did not start")
-            await self.ctx.sleep()
+        async def running() -> Guest | None:
+            found = await self.locate()
+            return found if found.status == "running" else None
+
+        vm = await self.ctx.poll_until(running, self.ctx.options.boot_timeout_seconds, f"VM {vm.vmid} to run")
         return f"VM {vm.vmid} running on {vm.node}"
 
     async def agent(self) -> str:
-        deadline = self.ctx.deadline(self.ctx.options.boot_timeout_seconds)
-        while True:
+        last = ""
+
+        async def answers() -> bool | None:
+            nonlocal last
             vm = await self.locate()
             try:
                 await self.ctx.guests.agent_ping(vm.node, vm.vmid)
-                break
+                return True
             except GatewayError as exc:  # 500 "QEMU guest agent is not running" while it boots
-                if self.ctx.past(deadline):
-                    raise Fatal(f"the guest agent of VM {vm.vmid} never answered: {exc.detail}") from exc
-                await self.ctx.sleep()
+                last = exc.detail
+                return None
+
+        await self.ctx.poll_until(answers, self.ctx.options.boot_timeout_seconds,
+                                  lambda: f"the guest agent of VM {self.vmid} to answer ({last})")
         sh = await provision_k3s.shell(self, "agent")
         done = await sh.run("cloud-init status --wait", within=self.ctx.options.boot_timeout_seconds)
         if done.code not in (0, 2):  # 2: done with recoverable errors (cloud-init 23.4+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from infra.errors import Fatal, NotFound
+from infra.errors import Fatal, NotFound, TimedOut
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve_guests import AgentShell
 from infra.gateways.shell import Shell, StillRunning
@@ -55,7 +55,7 @@ class K3sSteps:
 
     def script(self, token: bool) -> str:
         k3s = self.ctx.provisioning().k3s
-        words = [self.req.role]
+        words: list[str] = [self.req.role]
         words += ["--server", self.req.server_url] if self.req.server_url else (
             ["--cluster-init"] if self.req.role == "server" else [])
         words += ["--node-name", self.node_name, *(k3s.server_args if self.req.role == "server" else
@@ -119,12 +119,12 @@ class K3sSteps:
         return f"{self.unit} says: {log.tail(2) or 'nothing'}"
 
     async def join(self) -> str:
-        deadline = self.ctx.deadline(self.ctx.provisioning().join_timeout_seconds)
-        while await self.node() is None:
-            if self.ctx.past(deadline):
-                sh = await shell(self.vm, "agent")
-                raise Fatal(f"Node {self.node_name} did not register; {await self.unit_log(sh)}")
-            await self.ctx.sleep()
+        try:
+            await self.ctx.poll_until(self.node, self.ctx.provisioning().join_timeout_seconds,
+                                      f"Node {self.node_name} to register")
+        except TimedOut as exc:
+            sh = await shell(self.vm, "agent")
+            raise Fatal(f"Node {self.node_name} did not register; {await self.unit_log(sh)}") from exc
         self.vm.joined = True
         return f"Node {self.node_name} registered"
 
@@ -134,12 +134,12 @@ class K3sSteps:
         return f"{ZONE}={blade}"
 
     async def ready(self) -> str:
-        deadline = self.ctx.deadline(self.ctx.provisioning().ready_timeout_seconds)
-        while True:
+        async def ready() -> bool | None:
             node = await self.node() or {}
             conditions = (node.get("status") or {}).get("conditions") or []
-            if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
-                return f"Node {self.node_name} Ready"
-            if self.ctx.past(deadline):
-                raise Fatal(f"Node {self.node_name} registered but is not Ready")
-            await self.ctx.sleep()
+            return True if any(c.get("type") == "Ready" and c.get("status") == "True"
+                               for c in conditions) else None
+
+        await self.ctx.poll_until(ready, self.ctx.provisioning().ready_timeout_seconds,
+                                  f"Node {self.node_name} (registered) to be Ready")
+        return f"Node {self.node_name} Ready"

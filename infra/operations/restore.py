@@ -23,22 +23,21 @@ async def homeward(ctx: Context, blade: str) -> tuple[list[Move], list[int]]:
     whose home is `blade`."""
     record = await ctx.journal.get_maintenance(blade)
     homes = await ctx.journal.homes()
-    entries = await ctx.pve.cluster_resources()
-    usable = {e["node"] for e in entries if e.get("type") == "node" and e.get("status") == "online"}
+    entries = await ctx.pve.resources()
+    usable = {e.node for e in entries if e.online and e.node}
     usable -= {m.blade for m in await ctx.journal.maintenance() if m.blade != blade}
     wanted = {vmid: homes.get(vmid, (blade, 0))[0] for vmid in (record.placement if record else {})}
     wanted |= {vmid: home for vmid, (home, _) in homes.items() if home == blade}
     moves, arrived = [], []
     for e in entries:
-        vmid = int(e.get("vmid", -1))
-        if e.get("type") != "qemu" or vmid not in wanted:
+        if e.type != "qemu" or e.vmid not in wanted or e.node is None:
             continue
-        home = wanted[vmid]
+        vmid, home = e.vmid, wanted[e.vmid]
         target = home if home in usable or home == blade else blade
-        if e["node"] == home:
+        if e.node == home:
             arrived.append(vmid)
-        elif e["node"] != target and e.get("status") == "running":
-            moves.append((vmid, e["node"], target, home))
+        elif e.node != target and e.running:
+            moves.append((vmid, e.node, target, home))
     return moves, arrived
 
 
@@ -54,8 +53,7 @@ def restore_steps(ctx: Context, blade: str, migrate_back: bool, prefix: str = ""
         record = await ctx.journal.get_maintenance(blade)
         if ctx.k8s is None:
             return "no Kubernetes configured"
-        marked = [n["metadata"]["name"] for n in await ctx.k8s.list_nodes()
-                  if (n["metadata"].get("annotations") or {}).get(MAINTENANCE_ANNOTATION) == blade]
+        marked = [n.name for n in await ctx.k8s.nodes() if n.annotations.get(MAINTENANCE_ANNOTATION) == blade]
         cordoned, gone = [], []
         for name in record.cordoned if record else []:
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,9 @@ from infra.operations.machine import Listener, Machine, Step
 from infra.operations.provision import provision_locks, provision_steps
 from infra.operations.reboot import reboot_all_steps, reboot_steps
 from infra.operations.restore import restore_steps
+
+# The operation the running code works for: logs name it (tasks started inside inherit it).
+CURRENT_OPERATION: ContextVar[int | None] = ContextVar("drewburr_operation", default=None)
 
 StepsFor = Callable[[Context, int, str, dict[str, Any]], list[Step]]
 
@@ -72,7 +76,15 @@ async def run(ctx: Context, op_id: int, listener: Listener | None = None) -> Ope
     if op is None:
         raise KeyError(op_id)
     steps = steps_for(ctx, op.kind, op.id, op.target, op.params)
-    return await Machine(ctx.journal, clock=ctx.clock, listener=listener).run(op_id, steps)
+    token = CURRENT_OPERATION.set(op_id)
+    try:
+        final = await Machine(ctx.journal, clock=ctx.clock, sleep=ctx.sleeper, listener=listener,
+                              poll=ctx.options.poll_seconds).run(op_id, steps)
+    finally:
+        CURRENT_OPERATION.reset(token)
+    for observe in ctx.observers:
+        observe(final)
+    return final
 
 
 async def interrupted(ctx: Context) -> list[OperationStatus]:

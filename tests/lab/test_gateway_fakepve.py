@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from infra.errors import GatewayError
@@ -29,7 +31,7 @@ async def test_reads_parse_into_the_snapshot_models(pve):
     ceph = CephGateway(pve)
     health = parse_ceph(await ceph.status(), await ceph.flags(), await ceph.osd_tree("blade1"))
     assert health.health == "HEALTH_OK" and health.osds[0].host == "blade1"
-    assert (await pve.vm_status("blade1", 101))["status"] == "running"
+    assert (await pve.vm_status("blade1", 101)).status == "running"
     assert await pve.node_tasks("blade1", vmid=101, typefilter="qmigrate", source="all", limit=5) == []
 
 
@@ -41,10 +43,13 @@ async def test_changes_pass_pves_parameter_checks(pve):
     assert "local_disks" in await pve.migrate_preconditions("blade1", 101, "blade2")
 
 
-async def test_wait_task_reads_the_exit_status_on_the_upids_node(pve):
+async def test_task_result_reads_the_exit_status_on_the_upids_node(pve):
     upid = await pve.post("nodes/blade1/qemu/101/status/stop")
-    result = await pve.wait_task(upid, within=10, poll=0.05)
-    assert result.ok and result.exitstatus == "OK" and result.node == "blade1"
+    for _ in range(200):
+        if (result := await pve.task_result(upid)) is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert result is not None and result.ok and result.exitstatus == "OK" and result.node == "blade1"
 
 
 async def test_a_bad_parameter_is_a_400_naming_the_field(pve):

@@ -14,6 +14,7 @@ from lab.faults import apply_fault
 from lab.scenario import BladeSpec, Scenario, VmSpec
 from lab.tls import make_certificates
 from tests.conftest import RunningLab
+from tests.scenarios.opsctx import lab_context
 
 
 def gateway(lab: RunningLab, **kwargs) -> PveGateway:
@@ -42,13 +43,14 @@ async def test_snapshot_takes_a_fixed_number_of_calls_per_system(running_lab):
     assert (pve.calls, k8s.calls) == (6, 4)
 
 
-async def test_wait_task_polls_the_upids_node_until_the_migration_ends(running_lab):
+async def test_a_task_result_is_read_on_the_upids_node_once_the_migration_ends(running_lab):
     pve = gateway(running_lab)
     upid = await pve.migrate_vm("blade3", 105, "blade4", online=True)
     assert upid.startswith("UPID:blade3:") and ":qmigrate:105:" in upid
-    result = await pve.wait_task(upid, within=30, poll=0.1)
+    ctx = lab_context(running_lab)
+    result = await ctx.poll_until(lambda: pve.task_result(upid), 30, f"task {upid}", interval=0.1)
     assert result.ok and result.node == "blade3"
-    placed = {e["vmid"]: e["node"] for e in await pve.cluster_resources(type="vm")}
+    placed = {e.vmid: e.node for e in await pve.resources(type="vm")}
     assert placed[105] == "blade4"
 
 
@@ -56,7 +58,8 @@ async def test_ha_vm_migration_is_a_hamigrate_task_that_ends_early(running_lab):
     pve = gateway(running_lab)
     upid = await pve.migrate_vm("blade3", 103, "blade4")
     assert ":hamigrate:103:" in upid
-    assert (await pve.wait_task(upid, within=30, poll=0.1)).ok
+    ended = await lab_context(running_lab).poll_until(lambda: pve.task_result(upid), 30, upid, interval=0.1)
+    assert ended.ok
 
 
 async def test_reads_are_retried_through_flaky_answers_but_writes_are_not(running_lab):

@@ -199,7 +199,7 @@ async def test_pve_quorum_lost_refuses_the_drain(running_lab, pve, kube):
 
 
 async def test_a_target_blade_powered_off_mid_drain_is_not_used(running_lab, pve):
-    def power_off_blade4(op, step) -> None:
+    async def power_off_blade4(op, step) -> None:
         if step.name == "migrate" and step.outcome == "running" and step.attempts == 1:
             fault(running_lab, "power-off", "blade4")  # the plan had kube03 going there
 
@@ -234,7 +234,7 @@ async def test_a_target_blade_powered_off_during_a_migration_gets_a_new_target(r
 
 
 async def test_a_vm_that_arrives_on_the_blade_mid_drain_leaves_too_and_is_recorded(running_lab, pve):
-    def kube01_arrives(op, step) -> None:
+    async def kube01_arrives(op, step) -> None:
         if step.name == "migrate" and step.outcome == "running" and step.attempts == 1:
             move_vm(pve, 101, "blade1", "blade3")  # someone moves kube01 there while we drain
 
@@ -272,8 +272,8 @@ async def test_a_lab_that_dies_mid_drain_fails_with_one_short_error_per_round(ru
     """No urllib3 MaxRetryError per retry: what failed, where, and what to check, said once."""
     progress = Progress()
 
-    def lab_dies(op, step) -> None:
-        progress(op, step)
+    async def lab_dies(op, step) -> None:
+        await progress(op, step)
         if step.name == "migrate" and step.outcome == "running" and step.attempts == 1:
             stopped = asyncio.run_coroutine_threadsafe(running_lab.server.stop(), running_lab._loop)
             stopped.result(30)  # the lab's servers go away mid-drain

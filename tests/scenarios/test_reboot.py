@@ -40,7 +40,7 @@ async def test_reboot_all_stops_at_the_first_failure(running_lab):
 async def test_reboot_refuses_when_a_vm_came_back_to_the_blade_after_the_drain(running_lab):
     pve = pve_client(running_lab)
 
-    def kube04_arrives(op, step) -> None:
+    async def kube04_arrives(op, step) -> None:
         if step.name == "drain:mark" and step.outcome == "done":
             move_vm(pve, 104, "blade4", "blade3")
 

@@ -29,8 +29,8 @@ READER, OPERATOR = "U0READ", "U0OPER"  # oscar (U0OPER) is in the @oncall user g
 
 
 class Workspace:
-    def __init__(self, url: str, journal: Path) -> None:
-        self.url, self.journal = url, journal
+    def __init__(self, url: str, journal: Path, serve: subprocess.Popen[str], bot_url: str) -> None:
+        self.url, self.journal, self.serve, self.bot_url = url, journal, serve, bot_url
 
     def type(self, user: str, text: str) -> dict[str, Any]:
         answer = requests.post(f"{self.url}/lab/slack/command",
@@ -67,13 +67,17 @@ def slack(running_lab: RunningLab, tmp_path: Path) -> Iterator[Workspace]:
 
 
 @contextmanager
-def serving(running_lab: RunningLab, tmp_path: Path, mode: str) -> Iterator[Workspace]:
+def serving(running_lab: RunningLab, tmp_path: Path, mode: str, **sections: dict[str, Any]
+            ) -> Iterator[Workspace]:
+    """`serve` in `mode` on the lab's config, with `sections` merged into it."""
     config = yaml.safe_load((running_lab.workdir / "drewburr.yaml").read_text())
     config["slack"]["mode"] = mode
     port = free_port()
     config["server"] = {"host": "127.0.0.1", "port": port}
     config["permissions"] = {"read": ["*"], "operate": ["@oncall"], "admin": ["U0ADMIN"]}
     config["operations"] = FAST
+    for name, section in sections.items():
+        config[name] = {**config.get(name, {}), **section}
     path = tmp_path / "drewburr.yaml"
     path.write_text(yaml.safe_dump(config))
     proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(path), "serve"],
@@ -88,7 +92,8 @@ def serving(running_lab: RunningLab, tmp_path: Path, mode: str) -> Iterator[Work
             wait_for(lambda: _answers(events) or proc.poll() is not None, timeout=30, what="serve's HTTP")
             twin.people.request_url = events
         assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        yield Workspace(config["slack"]["api_url"].removesuffix("/api/"), Path(config["journal"]["path"]))
+        yield Workspace(config["slack"]["api_url"].removesuffix("/api/"), Path(config["journal"]["path"]),
+                        proc, f"http://127.0.0.1:{port}")
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -23,3 +23,9 @@ def test_the_readme_claims_no_folder_that_does_not_exist():
         if line.startswith("| `") and "coming" not in line:
             for folder in line.split("|")[1].replace("`", "").split(","):
                 assert (ROOT / folder.strip().rstrip("/")).is_dir(), folder
+
+
+def test_the_config_reference_is_current():
+    from bot.config_reference import reference
+    stale = "docs/config.md is stale: run `make docs`"
+    assert (ROOT / "docs" / "config.md").read_text() == reference(), stale

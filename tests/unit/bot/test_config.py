@@ -102,3 +102,14 @@ def test_a_bad_env_override_names_the_variable_not_the_file(tmp_path, monkeypatc
         load_settings(write(tmp_path, LAB_STYLE))
     assert str(caught.value).startswith("environment DREWBURR_PROXMOX__VERIFY_TLS: proxmox.verify_tls:")
     assert "drewburr.yaml" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("slack", "missing"), [
+    ({"mode": "socket", "bot_token": "xoxb-1"}, "slack.app_token"),
+    ({"mode": "socket"}, "slack.bot_token and slack.app_token"),
+    ({"mode": "http", "bot_token": "xoxb-1", "app_token": "xapp-1"}, "slack.signing_secret"),
+])
+def test_missing_slack_credentials_are_named_at_start(tmp_path, slack, missing):
+    path = write(tmp_path, {**LAB_STYLE, "slack": slack})
+    with pytest.raises(ConfigError, match=rf"{path}: slack: .*mode {slack['mode']} needs {missing}$"):
+        load_settings(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.output import Progress
 from infra.journal import OperationStatus, StepRecord
 
@@ -13,7 +15,8 @@ def test_a_retried_step_says_its_error_once_then_counts(capsys):
     op = OperationStatus(id=1, kind="drain", target="blade3", created=0, last_transition=0,
                          steps=[StepRecord(name="migrate")])
     for attempt in (1, 2, 3):
-        progress(op, StepRecord(name="migrate", outcome="retrying", attempts=attempt, message=ERROR))
+        step = StepRecord(name="migrate", outcome="retrying", attempts=attempt, message=ERROR)
+        asyncio.run(progress(op, step))
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and sum(ERROR in line for line in lines) == 1
     assert lines[1].endswith("migrate: retrying - attempt 2, same error")

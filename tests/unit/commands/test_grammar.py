@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from commands import provision
-from commands.grammar import MAX_TEXT, UsageError, help_text, parse
+from commands.grammar import MAX_TEXT, VERBS, UsageError, help_text, parse
 from commands.permissions import Grants, allows, level_of
 
 
@@ -82,3 +82,8 @@ def test_permissions_by_user_group_and_everyone() -> None:
 def test_installing_addons_needs_admin_and_their_status_only_read() -> None:
     assert parse("addons install metallb").spec.permission == "admin"
     assert parse("addons status").spec.permission == "read"
+
+
+def test_every_verb_of_the_grammar_has_a_runner() -> None:
+    from commands.dispatch import RUN
+    assert set(RUN) == set(VERBS)

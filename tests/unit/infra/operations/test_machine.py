@@ -100,6 +100,18 @@ async def test_cancel_request_stops_before_the_next_step(journal):
 async def test_listener_sees_every_transition(journal):
     seen: list[tuple[str, str]] = []
     op = await journal.create("drain", "blade3", {}, ["a"], [], now=0)
-    m = Machine(journal, sleep=no_sleep, listener=lambda o, s: seen.append((s.name, s.outcome)))
+
+    async def listener(o, s) -> None:
+        seen.append((s.name, s.outcome))
+    m = Machine(journal, sleep=no_sleep, listener=listener)
     await m.run(op.id, [counting([], "a", [Retryable("wait"), "ok"])])
     assert seen == [("a", "running"), ("a", "retrying"), ("a", "running"), ("a", "done")]
+
+
+async def test_a_failing_listener_does_not_fail_the_operation(journal):
+    op = await journal.create("drain", "blade3", {}, ["a"], [], now=0)
+
+    async def broken(o, s) -> None:
+        raise RuntimeError("Slack is down")
+    final = await Machine(journal, sleep=no_sleep, listener=broken).run(op.id, [counting([], "a")])
+    assert final.phase == "Succeeded" and final.step("a").outcome == "done"
