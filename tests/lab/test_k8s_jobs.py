@@ -184,7 +184,7 @@ def test_an_unreachable_repository_fails_with_helms_words(api: client.ApiClient)
 def test_a_chart_version_the_repository_lacks_fails_with_helms_words(api: client.ApiClient) -> None:
     ns, co = fresh_namespace(api), client.CustomObjectsApi(api)
     co.create_namespaced_custom_object(*HELMCHARTS, ns, "helmcharts", _chart(
-        "lb", chart="metallb", version="9.9.9", repo="https://metallb.github.io/metallb"))
+        "lb", chart="metallb", version="9.9.9", repo="https://metallb.github.io/metallb", backOffLimit=1))
 
     def failed_log() -> str | None:
         for pod in _pods(api, ns, "helm-install-lb"):
