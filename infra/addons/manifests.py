@@ -147,5 +147,6 @@ def addon(config: AddonsConfig, name: str, *, webhook_token: str, bundled_traefi
     return kube_prometheus_stack(config.kube_prometheus_stack, webhook_token)
 
 
-def is_bundled(chart: Obj | None) -> bool:
-    return chart is not None and str(chart.get("spec", {}).get("chart", "")).startswith(BUNDLED)
+def is_bundled(spec: Obj | None) -> bool:
+    """Whether a HelmChart's spec names a chart K3s ships."""
+    return spec is not None and str(spec.get("chart", "")).startswith(BUNDLED)

@@ -11,28 +11,20 @@ from typing import Any
 
 from infra.addons.manifests import ACME, CHARTS_NAMESPACE, Addon
 from infra.gateways.k8s import K8sGateway
+from infra.gateways.k8s_models import ObjectInfo
 
-Json = dict[str, Any]
 RELEASE = "meta.helm.sh/release-name"
-WORKLOADS = (("deployments", "Deployment"), ("statefulsets", "StatefulSet"), ("daemonsets", "DaemonSet"))
+WORKLOADS = ("deployments", "statefulsets", "daemonsets")
 
 
-def condition(obj: Json | None, kind: str) -> Json:
-    conditions = ((obj or {}).get("status") or {}).get("conditions") or []
-    return next((c for c in conditions if c.get("type") == kind), {})
-
-
-def job_outcome(job: Json | None) -> str:
+def job_outcome(job: ObjectInfo | None) -> str:
     """Complete, Failed, Running, or absent (no Job: not installed by the helm-controller yet)."""
     if job is None:
         return "absent"
-    for kind in ("Complete", "Failed"):
-        if condition(job, kind).get("status") == "True":
-            return kind
-    return "Running"
+    return next((kind for kind in ("Complete", "Failed") if job.true(kind)), "Running")
 
 
-async def install_job(k8s: K8sGateway, release: str) -> Json | None:
+async def install_job(k8s: K8sGateway, release: str) -> ObjectInfo | None:
     return await k8s.get_object("batch/v1", "jobs", CHARTS_NAMESPACE, f"helm-install-{release}")
 
 
@@ -41,28 +33,21 @@ async def missing_crds(k8s: K8sGateway, names: tuple[str, ...]) -> list[str]:
     missing = []
     for name in names:
         crd = await k8s.get_object("apiextensions.k8s.io/v1", "customresourcedefinitions", None, name)
-        if condition(crd, "Established").get("status") != "True":
+        if crd is None or not crd.true("Established"):
             missing.append(name)
     return missing
-
-
-def _ready(kind: str, obj: Json) -> bool:
-    status, spec = obj.get("status") or {}, obj.get("spec") or {}
-    if kind == "DaemonSet":
-        return int(status.get("numberReady") or 0) >= int(status.get("desiredNumberScheduled") or 0)
-    return int(status.get("readyReplicas") or 0) >= int(spec.get("replicas", 1))
 
 
 async def unready_workloads(k8s: K8sGateway, namespace: str, release: str) -> tuple[int, list[str]]:
     """How many workloads the release has, and those not ready (`Deployment/metallb-controller`)."""
     total, unready = 0, []
-    for plural, kind in WORKLOADS:
+    for plural in WORKLOADS:
         for obj in await k8s.list_objects("apps/v1", plural, namespace):
-            if (obj["metadata"].get("annotations") or {}).get(RELEASE) != release:
+            if obj.annotations.get(RELEASE) != release:
                 continue
             total += 1
-            if not _ready(kind, obj):
-                unready.append(f"{kind}/{obj['metadata']['name']}")
+            if obj.ready < obj.wanted:
+                unready.append(f"{obj.kind}/{obj.name}")
     return total, unready
 
 
@@ -71,9 +56,11 @@ async def unready_issuers(k8s: K8sGateway) -> dict[str, str]:
     found = {}
     for name in ACME:
         issuer = await k8s.get_object("cert-manager.io/v1", "clusterissuers", None, name)
-        ready = condition(issuer, "Ready")
-        if ready.get("status") != "True":
-            found[name] = "absent" if issuer is None else str(ready.get("message") or "not Ready yet")
+        if issuer is None:
+            found[name] = "absent"
+        elif not issuer.true("Ready"):
+            ready = issuer.conditions.get("Ready")
+            found[name] = ready.message if ready and ready.message else "not Ready yet"
     return found
 
 
@@ -97,10 +84,10 @@ async def state(k8s: K8sGateway, addon: Addon) -> AddonState:
     job = job_outcome(await install_job(k8s, addon.release))
     if chart is None:
         return AddonState(addon.name, "", "", job, False, "not installed")
-    version = str((chart.get("spec") or {}).get("version") or "")
+    version = str(chart.spec.get("version") or "")
     if addon.chart["kind"] == "HelmChartConfig":  # K3s' bundled chart: its version is in its URL
         bundled = await k8s.get_object("helm.cattle.io/v1", "helmcharts", CHARTS_NAMESPACE, addon.release)
-        url = str((bundled or {}).get("spec", {}).get("chart", ""))
+        url = str(bundled.spec.get("chart", "")) if bundled else ""
         version = url.rsplit("/", 1)[-1].removesuffix(".tgz").removeprefix(f"{addon.release}-")
     problems = []
     if missing := await missing_crds(k8s, addon.crds):
@@ -112,4 +99,4 @@ async def state(k8s: K8sGateway, addon: Addon) -> AddonState:
     ready = job == "Complete" and not problems and total > 0
     counted = f"{total} workload{'s' * (total != 1)} ready" if total else "no workloads yet"
     detail = "; ".join(problems) or counted
-    return AddonState(addon.name, chart["kind"], version, job, ready, detail)
+    return AddonState(addon.name, chart.kind, version, job, ready, detail)

@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from infra.errors import Blocked, Conflict, GatewayError, NotFound, Unavailable, cause
 from infra.gateways._calls import Caller
-from infra.gateways.k8s_models import NodeInfo
+from infra.gateways.k8s_models import NodeInfo, ObjectInfo
 
 SYSTEM = "k8s"
 Json = dict[str, Any]
@@ -208,31 +208,33 @@ class K8sGateway:
             w.stop()
 
     # -- any kind, by its path (custom resources included): server-side apply and reads
-    async def apply(self, obj: Json, plural: str, field_manager: str, force: bool = True) -> Json:
+    async def apply(self, obj: Json, plural: str, field_manager: str, force: bool = True) -> ObjectInfo:
         """Server-side apply (`kubectl apply --server-side`): `field_manager` owns what `obj` names;
         `force` takes fields another manager set (an installer declares its objects whole)."""
         meta = obj["metadata"]
         path = object_path(obj["apiVersion"], plural, meta.get("namespace"), meta["name"])
         query = [("fieldManager", field_manager), ("force", "true" if force else "false")]
-        return await self.caller.write(f"apply {obj['kind']}", lambda: self._call(
-            "PATCH", path, query, json.dumps(obj), "application/apply-patch+yaml"))
+        return ObjectInfo.of(await self.caller.write(f"apply {obj['kind']}", lambda: self._call(
+            "PATCH", path, query, json.dumps(obj), "application/apply-patch+yaml")))
 
     async def get_object(self, api_version: str, plural: str, namespace: str | None,
-                         name: str) -> Json | None:
+                         name: str) -> ObjectInfo | None:
         try:
-            return await self.caller.read(f"get {plural}", lambda: self._call(
-                "GET", object_path(api_version, plural, namespace, name)))
+            return ObjectInfo.of(await self.caller.read(f"get {plural}", lambda: self._call(
+                "GET", object_path(api_version, plural, namespace, name))))
         except NotFound:
             return None
 
-    async def list_objects(self, api_version: str, plural: str, namespace: str | None = None) -> list[Json]:
+    async def list_objects(self, api_version: str, plural: str,
+                           namespace: str | None = None) -> list[ObjectInfo]:
         """Every object of a kind; an empty list when the kind is not served (its CRD not there yet)."""
         try:
             found = await self.caller.read(f"list {plural}", lambda: self._call(
                 "GET", object_path(api_version, plural, namespace)))
         except NotFound:
             return []
-        return list(found.get("items") or [])
+        kind = str(found.get("kind", "")).removesuffix("List")  # items of a list carry no kind
+        return [ObjectInfo.of({"kind": kind, **item}) for item in found.get("items") or []]
 
     async def pod_failure(self, namespace: str, selector: str) -> str | None:
         """Why a pod matching `selector` failed (a Job's pod that exited non-zero, or restarted after

@@ -18,6 +18,7 @@ from infra.addons.manifests import CHARTS_NAMESPACE, PLURALS, Addon, addon, is_b
 from infra.addons.spec import FIELD_MANAGER
 from infra.errors import Fatal
 from infra.gateways.k8s import K8sGateway
+from infra.gateways.k8s_models import ObjectInfo
 from infra.operations.context import Context
 from infra.operations.machine import Step
 
@@ -33,10 +34,14 @@ def _k8s(ctx: Context) -> K8sGateway:
 async def resolve(ctx: Context, name: str) -> Addon:
     """The addon's objects for this cluster (Traefik: is K3s' own chart there?)."""
     bundled = await _k8s(ctx).get_object("helm.cattle.io/v1", "helmcharts", CHARTS_NAMESPACE, "traefik")
-    return addon(ctx.addons, name, webhook_token=ctx.webhook_token or "", bundled_traefik=is_bundled(bundled))
+    return addon(ctx.addons, name, webhook_token=ctx.webhook_token or "",
+                 bundled_traefik=is_bundled(bundled.spec if bundled else None))
 
 
-async def apply_all(k8s: K8sGateway, objs: list[Json]) -> dict[str, tuple[Json | None, Json]]:
+Applied = dict[str, tuple[ObjectInfo | None, ObjectInfo]]
+
+
+async def apply_all(k8s: K8sGateway, objs: list[Json]) -> Applied:
     """Apply each object: `Kind/name` -> (the object before, after) for those the apply changed
     (a new resourceVersion; a first apply over another manager's object changes managedFields only)."""
     changed = {}
@@ -45,7 +50,7 @@ async def apply_all(k8s: K8sGateway, objs: list[Json]) -> dict[str, tuple[Json |
         plural = PLURALS[obj["kind"]]
         before = await k8s.get_object(obj["apiVersion"], plural, meta.get("namespace"), meta["name"])
         after = await k8s.apply(obj, plural, FIELD_MANAGER)
-        if before is None or before["metadata"]["resourceVersion"] != after["metadata"]["resourceVersion"]:
+        if before is None or before.resource_version != after.resource_version:
             changed[f"{obj['kind']}/{meta['name']}"] = (before, after)
     return changed
 
@@ -68,18 +73,18 @@ async def install_chart(ctx: Context, a: Addon) -> str:
     changed = await apply_all(k8s, [*a.before, a.chart])
     before, after = changed.get(f"{a.chart['kind']}/{a.release}", (None, None))
     # a new spec makes the helm-controller replace the Job: wait for the new one, not the old outcome
-    respec = before is not None and after is not None and before.get("spec") != after.get("spec")
-    old_uid = old["metadata"]["uid"] if old and respec else None
+    respec = before is not None and after is not None and before.spec != after.spec
+    old_uid = old.uid if old and respec else None
 
     async def installed() -> str | None:
         job = await readiness.install_job(k8s, a.release)
-        if job is None or job["metadata"]["uid"] == old_uid:  # the controller has not replaced it yet
+        if job is None or job.uid == old_uid:  # the controller has not replaced it yet
             return "waiting for the helm-controller's Job"
         outcome = readiness.job_outcome(job)
         if outcome == "Complete":
             return None
         # helm retries a failed install up to the chart's backOffLimit (1000): its first error is the answer
-        if why := await k8s.pod_failure(CHARTS_NAMESPACE, f"job-name={job['metadata']['name']}"):
+        if why := await k8s.pod_failure(CHARTS_NAMESPACE, f"job-name={job.name}"):
             raise Fatal(f"helm-install-{a.release} failed: {why}")
         return f"Job helm-install-{a.release} {outcome.lower()}"
 
