@@ -47,7 +47,7 @@ async def timed(lab: RunningLab) -> dict[str, float]:
     started: dict[str, float] = {}
     took: dict[str, float] = {}
 
-    def clock(op, step) -> None:  # type: ignore[no-untyped-def]
+    async def clock(op, step) -> None:  # type: ignore[no-untyped-def]
         now = lab.lab.clock.now()
         if step.outcome == "running":
             started.setdefault(step.name, now)

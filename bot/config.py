@@ -159,6 +159,7 @@ class OperationsConfig(_Section):
 
 
 class SshConfig(_Section):
+    """Installing K3s over SSH (provision.install: ssh)."""
     host: str = Field("{ip}", description="what to dial: {ip} (the guest's address), {name}, or a host")
     port: int = Field(22, ge=1, le=65535)
     user: str | None = Field(None, description="default: provision.ciuser")
@@ -168,6 +169,7 @@ class SshConfig(_Section):
 
 
 class K3sConfig(_Section):
+    """The K3s cluster new VMs join."""
     url: HttpUrl | None = Field(None, description="the cluster's API to join, e.g. https://192.168.1.121:6443")
     token: SecretStr | None = Field(None, description="absent: read from a server through its guest agent")
     token_from: str | None = Field(None, description="the server VM to read the token from (default: any)")
@@ -177,26 +179,30 @@ class K3sConfig(_Section):
 
 
 class ProvisionConfig(_Section):
+    """VMs cloned from the cloud-init template and joined to K3s (absent: `provision` is refused)."""
     template: str = Field(description="the cloud-init template's name or VMID")
-    storage: str = "ceph-rbd"
+    storage: str = Field("ceph-rbd", description="shared storage the full clones go on")
     disk: str = Field("scsi0", description="the template's boot disk, grown to the VM's size")
-    ciuser: str = "ubuntu"
+    ciuser: str = Field("ubuntu", description="cloud-init's user")
     sshkeys: str = Field("", description="public keys, one a line")
-    nameserver: str | None = None
-    searchdomain: str | None = None
+    nameserver: str | None = Field(None, description="cloud-init's DNS servers")
+    searchdomain: str | None = Field(None, description="cloud-init's DNS search domain")
     subnet: IPv4Network | None = Field(None, description="static addresses go in it: 192.168.1.0/24")
-    gateway: IPv4Address | None = None
-    name_pattern: str = "kube{n:02d}"
-    cores: int = Field(4, ge=1)
-    memory_mib: int = Field(4096, ge=256)
-    disk_gib: int = Field(64, ge=1)
-    ha: bool = True
-    ha_rule: str | None = None
-    install: Literal["agent", "ssh"] = "agent"
-    k3s: K3sConfig = Field(default_factory=K3sConfig)
-    ssh: SshConfig = Field(default_factory=SshConfig)
-    join_timeout_seconds: float = Field(300, gt=0)
-    ready_timeout_seconds: float = Field(300, gt=0)
+    gateway: IPv4Address | None = Field(None, description="the gateway of static addresses (--gw)")
+    name_pattern: str = Field("kube{n:02d}", description="names when none is given: the next n")
+    cores: int = Field(4, ge=1, description="--cores by default")
+    memory_mib: int = Field(4096, ge=256, description="--memory by default")
+    disk_gib: int = Field(64, ge=1, description="--disk by default")
+    ha: bool = Field(True, description="register new VMs as PVE HA resources")
+    ha_rule: str | None = Field(None, description="an HA rule new VMs join; honoured choosing the blade")
+    install: Literal["agent", "ssh"] = Field("agent", description="install K3s through the guest agent "
+                                             "or over SSH")
+    k3s: K3sConfig = Field(default_factory=K3sConfig, description="url, token (absent: read from a "
+                           "server through its agent), token_from, installer_url, server_args, agent_args")
+    ssh: SshConfig = Field(default_factory=SshConfig, description="host ({ip} or {name}), port, user, "
+                           "key_file, known_hosts, connect_timeout_seconds")
+    join_timeout_seconds: float = Field(300, gt=0, description="from the K3s install to the Node registered")
+    ready_timeout_seconds: float = Field(300, gt=0, description="from the Node registered to Ready")
 
     def options(self) -> ProvisionOptions:
         k3s, ssh = self.k3s, self.ssh

@@ -51,16 +51,16 @@ def _op_id(req: CommandRequest) -> int:
         raise UsageError(f"{req.verb} takes an operation ID (a number), not {req.args[0]!r}") from None
 
 
-async def _help(ctx: Context, req: CommandRequest, mode: Mode) -> Result:
-    return Result(DONE, verb_help(req.args[0]) if req.args else help_text())
-
-
-async def _provision(ctx: Context, req: CommandRequest, m: Mode) -> Result:
+async def _provision(ctx: Context, req: CommandRequest, mode: Mode) -> Result:
     try:
         ask = provision.ask_from(req.args, req.flags)
     except ValueError as exc:
         raise UsageError(f"{exc}; usage: {req.spec.usage(req.verb)}") from None
-    return await provision.provision(ctx, ask, dry_run=m.dry_run, yes=m.yes, listener=m.listener)
+    return await provision.provision(ctx, ask, dry_run=mode.dry_run, yes=mode.yes, listener=mode.listener)
+
+
+async def _help(ctx: Context, req: CommandRequest, mode: Mode) -> Result:
+    return Result(DONE, verb_help(req.args[0]) if req.args else help_text())
 
 
 async def _bootstrap(ctx: Context, req: CommandRequest, m: Mode) -> Result:

@@ -3,20 +3,22 @@ power, delete, cloud-init and the QEMU guest agent.
 
 Reads go through `PveGateway.get` (retried), changes through `post`/`put`/`delete` (never
 retried here: the operation's step looks at the system again and decides). Asynchronous calls
-return a UPID for `PveGateway.wait_task`.
+return a UPID for `PveGateway.task_result`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel
 
 from infra.gateways.pve import PveGateway
-from infra.gateways.shell import ShellResult, StillRunning
+from infra.gateways.shell import ShellResult
+
+# Context.poll_until: ask a condition until it returns something, within so many seconds
+PollUntil = Callable[[Callable[[], Awaitable[Any]], float, str], Awaitable[Any]]
 
 
 def encode_sshkeys(keys: str) -> str:
@@ -149,17 +151,19 @@ class PveGuests:
 
 
 class AgentShell:
-    """A guest's shell through the guest agent: `exec` of `sh -c`, then `exec-status` until it exits."""
+    """A guest's shell through the guest agent: `exec` of `sh -c`, then `exec-status` until it exits,
+    polled with the operation's `poll_until` (its clock, its cancel)."""
 
-    def __init__(self, guests: PveGuests, node: str, vmid: int, poll: float = 1.0) -> None:
-        self.guests, self.node, self.vmid, self.poll = guests, node, vmid, poll
+    def __init__(self, guests: PveGuests, node: str, vmid: int, poll_until: PollUntil) -> None:
+        self.guests, self.node, self.vmid, self.poll_until = guests, node, vmid, poll_until
 
     async def run(self, command: str, stdin: str | None = None, within: float = 600) -> ShellResult:
         pid = await self.guests.agent_exec(self.node, self.vmid, ["sh", "-c", command], stdin)
-        deadline = time.monotonic() + within
-        while not (status := await self.guests.agent_exec_status(self.node, self.vmid, pid)).exited:
-            if time.monotonic() >= deadline:
-                raise StillRunning(f"`{command[:60]}` still running in VM {self.vmid} after {within:.0f}s")
-            await asyncio.sleep(self.poll)
+
+        async def exited() -> ExecStatus | None:
+            status = await self.guests.agent_exec_status(self.node, self.vmid, pid)
+            return status if status.exited else None
+
+        status = await self.poll_until(exited, within, f"`{command[:60]}` to end in VM {self.vmid}")
         return ShellResult(code=status.exitcode if status.exitcode is not None else 255, out=status.out,
                            err=status.err)

@@ -7,10 +7,6 @@ from typing import Protocol
 from pydantic import BaseModel
 
 
-class StillRunning(Exception):
-    """The command had not ended within the time given (it may still be running in the guest)."""
-
-
 class ShellResult(BaseModel):
     code: int
     out: str = ""
@@ -24,5 +20,6 @@ class ShellResult(BaseModel):
 
 class Shell(Protocol):
     async def run(self, command: str, stdin: str | None = None, within: float = 600) -> ShellResult:
-        """`sh -c command` in the guest, with `stdin`; StillRunning past `within` seconds."""
+        """`sh -c command` in the guest, with `stdin`; infra.errors.TimedOut past `within` seconds
+        (the command may still be running in the guest)."""
         ...

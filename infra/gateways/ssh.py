@@ -7,8 +7,8 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
-from infra.errors import GatewayError, Unavailable
-from infra.gateways.shell import ShellResult, StillRunning
+from infra.errors import GatewayError, TimedOut, Unavailable
+from infra.gateways.shell import ShellResult
 
 SYSTEM = "ssh"
 
@@ -41,7 +41,7 @@ class SshShell:
                 feed = {"input": stdin} if stdin else {"stdin": asyncssh.DEVNULL}
                 done = await conn.run(command, timeout=within, check=False, **feed)
         except asyncssh.TimeoutError as exc:
-            raise StillRunning(f"`{command[:60]}` still running on {self.where} after {within:.0f}s") from exc
+            raise TimedOut(f"`{command[:60]}` to end on {self.where}", within) from exc
         except (OSError, asyncssh.misc.ConnectionLost, TimeoutError) as exc:
             raise Unavailable(SYSTEM, f"{self.where}: {exc or type(exc).__name__}",
                               hint="provision.ssh (host, port) and that the guest's sshd is up") from exc

@@ -55,7 +55,7 @@ class VmSteps:
 
     async def wait(self, upid: str, what: str) -> None:
         result = await self.ctx.poll_until(lambda: self.ctx.pve.task_result(upid),
-                                           self.ctx.options.boot_timeout_seconds, f"{what} (task {upid})")
+                                           self.ctx.options.boot_timeout_seconds, f"the {what} task to end")
         if not result.ok:
             raise Fatal(f"{what} failed: {result.exitstatus}")
 
@@ -155,24 +155,26 @@ class VmSteps:
             found = await self.locate()
             return found if found.status == "running" else None
 
-        vm = await self.ctx.poll_until(running, self.ctx.options.boot_timeout_seconds, f"VM {vm.vmid} to run")
+        vm = await self.ctx.poll_until(running, self.ctx.options.boot_timeout_seconds,
+                                       f"VM {vm.vmid} to run")
         return f"VM {vm.vmid} running on {vm.node}"
 
     async def agent(self) -> str:
-        last = ""
+        said = ["nothing"]
 
         async def answers() -> bool | None:
-            nonlocal last
             vm = await self.locate()
             try:
                 await self.ctx.guests.agent_ping(vm.node, vm.vmid)
-                return True
+            except Unavailable:
+                raise
             except GatewayError as exc:  # 500 "QEMU guest agent is not running" while it boots
-                last = exc.detail
+                said[0] = exc.detail
                 return None
+            return True
 
         await self.ctx.poll_until(answers, self.ctx.options.boot_timeout_seconds,
-                                  lambda: f"the guest agent of VM {self.vmid} to answer ({last})")
+                                  lambda: f"the guest agent of VM {self.vmid} (it said: {said[0]})")
         sh = await provision_k3s.shell(self, "agent")
         done = await sh.run("cloud-init status --wait", within=self.ctx.options.boot_timeout_seconds)
         if done.code not in (0, 2):  # 2: done with recoverable errors (cloud-init 23.4+)

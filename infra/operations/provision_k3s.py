@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from infra.errors import Fatal, NotFound, TimedOut
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve_guests import AgentShell
-from infra.gateways.shell import Shell, StillRunning
+from infra.gateways.shell import Shell
 from infra.gateways.ssh import SshShell
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ async def shell(vm: VmSteps, how: str) -> Shell:
     """The guest's shell: through its agent, or over SSH to its address."""
     guest = await vm.locate()
     if how == "agent":
-        return AgentShell(vm.ctx.guests, guest.node, guest.vmid, vm.ctx.options.poll_seconds)
+        return AgentShell(vm.ctx.guests, guest.node, guest.vmid, vm.ctx.poll_until)
     opts = vm.ctx.provisioning()
     ip = vm.req.ipconfig0.partition("ip=")[2].split(",")[0].split("/")[0]
     if ip in ("", "dhcp"):
@@ -108,7 +108,7 @@ class K3sSteps:
                     raise Fatal(f"could not write {path} over SSH (exit {wrote.code}): {wrote.tail(2)}")
         try:
             done = await sh.run(f"sh {SCRIPT}", within=opts.join_timeout_seconds)
-        except StillRunning as exc:
+        except TimedOut as exc:
             raise Fatal(f"the K3s install did not finish: {exc}; {await self.unit_log(sh)}") from exc
         if done.code != 0:
             raise Fatal(f"the K3s install failed (exit {done.code}): {done.tail(4)}")
@@ -123,8 +123,7 @@ class K3sSteps:
             await self.ctx.poll_until(self.node, self.ctx.provisioning().join_timeout_seconds,
                                       f"Node {self.node_name} to register")
         except TimedOut as exc:
-            sh = await shell(self.vm, "agent")
-            raise Fatal(f"Node {self.node_name} did not register; {await self.unit_log(sh)}") from exc
+            raise Fatal(f"{exc}; {await self.unit_log(await shell(self.vm, 'agent'))}") from exc
         self.vm.joined = True
         return f"Node {self.node_name} registered"
 
@@ -137,9 +136,8 @@ class K3sSteps:
         async def ready() -> bool | None:
             node = await self.node() or {}
             conditions = (node.get("status") or {}).get("conditions") or []
-            return True if any(c.get("type") == "Ready" and c.get("status") == "True"
-                               for c in conditions) else None
+            return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions) or None
 
         await self.ctx.poll_until(ready, self.ctx.provisioning().ready_timeout_seconds,
-                                  f"Node {self.node_name} (registered) to be Ready")
+                                  f"Node {self.node_name} to be Ready")
         return f"Node {self.node_name} Ready"
