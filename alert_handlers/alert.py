@@ -22,7 +22,7 @@ class Alert(BaseModel):
     annotations: dict[str, str]
     fingerprint: str
     starts_at: datetime
-    source: Literal["alertmanager", "grafana"]
+    source: Literal["alertmanager", "grafana", "watcher"]
 
     @property
     def key(self) -> tuple[str, str, datetime]:

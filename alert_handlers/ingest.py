@@ -44,3 +44,7 @@ class Ingest:
 
     def grafana(self, body: bytes) -> Ingested:
         return self._enqueue("grafana", from_grafana(parse(GrafanaPayload, body)))
+
+    def findings(self, alerts: list[Alert]) -> Ingested:
+        """The watcher's findings: the same dedup and queue as the webhooks' alerts."""
+        return self._enqueue("watcher", alerts)

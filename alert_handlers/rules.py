@@ -16,7 +16,7 @@ from alert_handlers.alert import Alert
 from infra.topology import Snapshot
 
 Mode = Literal["auto", "approve", "notify"]
-Target = Literal["node", "down-osds", "none"]
+Target = Literal["node", "blade", "down-osds", "none"]
 Action = Literal["evacuate", "fence", "notify", "resolve", "ignore"]
 
 
@@ -24,7 +24,8 @@ class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     alert: str  # the alertname, or a Ceph health check's name (ceph_health_detail{name=...})
-    target: Target  # node: the alert's `node` label; down-osds: the hosts of the OSDs down now
+    target: Target  # node: the alert's `node` label (a K8s node); blade: its `blade` label (a PVE node);
+    # down-osds: the hosts of the OSDs down now
     mode: Mode = "approve"
     keep_noout: bool = True  # False for a failing OSD: its data must re-replicate elsewhere
 
@@ -35,6 +36,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(alert="CephOSDDown", target="down-osds", keep_noout=False),
     Rule(alert="CephOSDHostDown", target="down-osds", keep_noout=False),
     Rule(alert="OSD_DOWN", target="down-osds", keep_noout=False),
+    # the watcher's own findings from PVE (alert_handlers/watcher.py)
+    Rule(alert="PveNodeOffline", target="blade"),
+    Rule(alert="PveHaFenced", target="blade"),
 )
 OWN_CHECKS = frozenset({"OSDMAP_FLAGS"})  # our own noout raises it: never news
 
@@ -65,6 +69,11 @@ def _blade(alert: Alert, rule: Rule, snap: Snapshot) -> tuple[str | None, str]:
         node = alert.labels.get("node", "")
         blade = snap.blade_of_node(node)
         return blade, f"node {node} is on {blade}" if blade else f"node {node!r} is not a node of a known VM"
+    if rule.target == "blade":
+        blade = alert.labels.get("blade", "")
+        if blade not in snap.blades:
+            return None, f"{blade!r} is not a PVE node"
+        return blade, f"PVE node {blade}"
     if rule.target == "down-osds":
         hosts = sorted({o.host for o in snap.ceph.osds if not o.up})
         if len(hosts) == 1:

@@ -41,7 +41,7 @@ async def migrate_makespan(lab: RunningLab, per_nic: int) -> float:
     ctx = context(lab, migrations_per_nic=per_nic)
     marks: dict[str, float] = {}
 
-    def clock(op, step) -> None:  # type: ignore[no-untyped-def]
+    async def clock(op, step) -> None:  # type: ignore[no-untyped-def]
         if step.name == "migrate" and step.outcome in ("running", "done"):
             marks.setdefault(step.outcome, lab.lab.clock.now())
 

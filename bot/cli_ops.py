@@ -1,4 +1,4 @@
-"""The maintenance verbs on the command line: status, plan, drain, restore, reboot, ops.
+"""The maintenance verbs on the command line: status, plan, whatif, drain, restore, reboot, ops.
 
 Exit codes: 0 done, 1 the operation failed, 2 usage error or refused before anything
 changed. Output: rich (tables, wrapping, colour) on a terminal, plain when piped, and
@@ -24,6 +24,7 @@ from commands import plan as plan_verb
 from commands import reboot as reboot_verb
 from commands import restore as restore_verb
 from commands import status as status_verb
+from commands import whatif as whatif_verb
 from commands.render import plain
 from commands.render_ops import render_operation
 from commands.result import FAILED, REFUSED, Result
@@ -155,6 +156,12 @@ def plan(ctx: typer.Context, blade: str = Blade,
     execute(ctx, lambda c, _: plan_verb.show_plan(c, blade, kind), as_json=as_json)  # type: ignore[arg-type]
 
 
+def whatif(ctx: typer.Context, blade: str = Blade, as_json: bool = Json) -> None:
+    """What happens if BLADE dies now: HA restarts, pods lost and for how long, quorum, Ceph (changes
+    nothing)."""
+    execute(ctx, lambda c, _: whatif_verb.whatif(c, blade), as_json=as_json)
+
+
 def drain(ctx: typer.Context, blade: str = Blade, dry_run: bool = DryRun, yes: bool = Yes,
           admin_override: bool = AdminOverride) -> None:
     """Move every VM and pod off BLADE and mark it in maintenance."""
@@ -217,7 +224,7 @@ def ops_audit(ctx: typer.Context, op_id: int | None = typer.Argument(
 
 @ops_app.command("cancel")
 def ops_cancel(ctx: typer.Context, op_id: int = OpId, dry_run: bool = DryRun, yes: bool = Yes) -> None:
-    """Stop an operation before its next step."""
+    """Stop a running operation (within a poll interval, even mid-step)."""
     execute(ctx, lambda c, _: ops_verb.cancel(c, op_id, dry_run=dry_run, yes=yes, confirm=_confirm))
 
 
@@ -232,7 +239,7 @@ def ops_resume(ctx: typer.Context, op_id: int | None = typer.Argument(
 
 def register(app: typer.Typer) -> None:
     """Add the maintenance verbs to the root `drewburr` app."""
-    for fn in (status, plan, drain, restore, reboot):
+    for fn in (status, plan, whatif, drain, restore, reboot):
         app.command(fn.__name__)(fn)
     app.add_typer(ops_app, name="ops")
 

@@ -130,6 +130,13 @@ class RemediationConfig(_Section):
     paused: bool = Field(False, description="start with automation paused")
 
 
+class WatcherConfig(_Section):
+    """A K8s node watch, a PVE/Ceph poll and the zone-label keeper (docs/alerts.md)."""
+
+    enabled: bool = Field(True, description="watch K8s nodes, poll PVE and Ceph, keep zone labels true")
+    poll_seconds: float = Field(10, gt=0, description="how often PVE and Ceph are polled")
+
+
 class PlannerConfig(_Section):
     """How plans are made."""
     headroom_gib: float = Field(1.0, ge=0, description="memory kept free on every target blade")
@@ -253,6 +260,7 @@ class Settings(BaseSettings):
     journal: JournalConfig = Field(default_factory=JournalConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     remediation: RemediationConfig = Field(default_factory=RemediationConfig)
+    watcher: WatcherConfig = Field(default_factory=WatcherConfig)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
     # the addons' charts (repository, version, namespace, values) and settings (infra/addons/spec.py)

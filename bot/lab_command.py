@@ -1,7 +1,8 @@
 """`drewburr lab ...`: the one place the product reaches into the lab (a dev tool).
 
-`drewburr lab` alone runs the lab with drewburr pointed at it and a console reading
-drewburr's verbs from stdin: typed at a terminal, or piped (`echo status | drewburr lab`).
+`drewburr lab` alone runs the lab, the real bot (`drewburr serve`, in Socket Mode against
+the lab's Slack twin, its log in DIR/serve.log) and a console that is a person in the twin's
+workspace (`bot/console.py`): typed at a terminal, or piped (`echo status | drewburr lab`).
 It stops at `exit` or at the end of input; `drewburr lab up` serves the lab alone until
 SIGINT/SIGTERM.
 """
@@ -14,24 +15,30 @@ from typing import Annotated
 
 import typer
 
-from bot.console import console
+from bot.console import Console
+from bot.console_view import Twin
+from bot.lab_serve import serving
 from lab.cli import app, prepare, refused_start
 
 __all__ = ["app"]
 
 BANNER = """\
 {where}
-Type drewburr's verbs: status, plan blade3, drain blade3 --yes, restore blade3, ops list,
-lab fault --dir {dir} power-off blade3, help; exit (or Ctrl-D) stops the lab.
+drewburr serves the lab's Slack (#homelab-ops) in Socket Mode; its log: {log}
+You are alice (admin) in #homelab-ops: type /drewburr's verbs (status, plan blade3, whatif blade3,
+drain blade3, ops list, help); a number presses that button; `as oscar` (operator) or `as rita`
+(reader); lab fault power-off blade3; exit (or Ctrl-D) stops the lab.
 In another terminal: DREWBURR_CONFIG={config} .venv/bin/drewburr status"""
 
 
 def _piped(prompt: str) -> str:
-    """A line of piped input, echoed after the prompt so the transcript reads like a session."""
+    """A line of piped input, shown after the prompt so the transcript reads like a session."""
+    typer.echo(prompt, nl=False)
+    sys.stdout.flush()
     line = sys.stdin.readline()
     if not line:
         raise EOFError
-    typer.echo(prompt + line.rstrip("\n"))
+    typer.echo(line.rstrip("\n"))
     return line
 
 
@@ -52,7 +59,11 @@ def lab_main(
     from bot.cli import app as root
     from lab.background import BackgroundLab
 
-    with refused_start(), BackgroundLab(workdir, spec, time_scale, port_base) as running:
-        banner = BANNER.format(where=running.server.describe(), dir=workdir,
-                               config=running.config_file.absolute())
-        console(root, running.config_file, read=input if sys.stdin.isatty() else _piped, banner=banner)
+    with refused_start(), BackgroundLab(workdir, spec, time_scale, port_base) as running, \
+            serving(running, workdir) as twin_url:
+        typer.echo(BANNER.format(where=running.server.describe(), log=workdir / "serve.log",
+                                 config=running.config_file.absolute()))
+        channel = next(iter(running.lab.slack.workspace.channels))
+        piped = not sys.stdin.isatty()
+        Console(root, running.config_file, workdir, Twin(twin_url, channel), piped).run(
+            _piped if piped else input)

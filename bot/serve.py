@@ -23,11 +23,13 @@ from alert_handlers.alert import Alert
 from alert_handlers.gates import Paused
 from alert_handlers.ingest import Ingest, Ingested
 from alert_handlers.remediate import Outcome, Policy, Remediator
+from alert_handlers.watcher import Watcher
+from alert_handlers.zones import ZoneKeeper
 from bot import health, webhooks
 from bot.cli_ops import build_context
 from bot.config import Settings
 from bot.metrics import Metrics
-from bot.slack_app import SlackFront
+from bot.slack_app import SlackFront, ignore_unknown_envelope
 from commands import ops
 from infra.errors import GatewayError
 from infra.journal import JournalError, OperationStatus
@@ -57,6 +59,11 @@ class Bot:
         self.slack = SlackFront(settings, context, self.metrics) if settings.slack.mode != "off" else None
         self.remediator = Remediator(context.snapshot, context.journal, _policy(settings), time.time,
                                      self.say, observe=self._count)
+        self.ingest = Ingest(self.queue, time.time, observe=self._ingested)
+        poll = settings.watcher.poll_seconds  # the watcher and the zone keeper: docs/alerts.md
+        self.watchers: list[Watcher | ZoneKeeper] = [
+            Watcher(context.pve, context.k8s, self.ingest.findings, poll_seconds=poll),
+            ZoneKeeper(context, self.say, poll)] if settings.watcher.enabled else []
         self.consumer: asyncio.Task[None] | None = None
         self.socket: AsyncSocketModeHandler | None = None
         self.resuming: asyncio.Task[None] | None = None
@@ -144,7 +151,7 @@ class Bot:
         if token is None:
             log.warning("webhooks.token is not set: /alerts/* refuse every request")
         hooks = self.settings.webhooks
-        webhooks.add_routes(app, Ingest(self.queue, time.time, observe=self._ingested),
+        webhooks.add_routes(app, self.ingest,
                             token.get_secret_value() if token else "",
                             hooks.grafana_secret.get_secret_value() if hooks.grafana_secret else None,
                             hooks.grafana_timestamp_header)
@@ -167,10 +174,12 @@ class Bot:
         site = web.TCPSite(runner, server.host, server.port)
         await site.start()
         self.consumer = asyncio.create_task(self.remediator.run(self.queue))
+        watching = [asyncio.create_task(w.run()) for w in self.watchers]
         self.resuming = asyncio.create_task(self._resume())
         if self.slack is not None and self.settings.slack.mode == "socket":
             token = self.settings.slack.app_token
             self.socket = AsyncSocketModeHandler(self.slack.app, token.get_secret_value() if token else "")
+            self.socket.client.socket_mode_request_listeners.insert(0, ignore_unknown_envelope)
             await self.socket.connect_async()
             self.socket_watch = asyncio.create_task(self._watch_socket())
         log.info("serving on http://%s:%s (webhooks, /healthz, /readyz, /metrics)", server.host, server.port)
@@ -183,6 +192,8 @@ class Bot:
                 await self.socket.close_async()
             self.consumer.cancel()
             self.resuming.cancel()
+            for task in watching:
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.consumer
             await runner.cleanup()

@@ -15,20 +15,34 @@ import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.config import Settings
 from bot.metrics import Metrics
-from bot.slack_blocks import plan_blocks, text_blocks
+from bot.slack_blocks import fits, plan_blocks, text_blocks
 from bot.slack_client import SlackClient
+from bot.slack_progress import LiveMessage, blocks_or_file, ending
 from commands import dispatch
 from commands.grammar import UsageError, parse
 from commands.permissions import Grants, allows, denial
-from infra.journal import AuditEntry, OperationStatus, StepRecord
+from infra.journal import AuditEntry
 from infra.operations.context import Context
 
 log = logging.getLogger(__name__)
 OUTCOMES = {0: "done", 1: "failed", 2: "refused"}  # a verb's exit code, said
 GROUPS_TTL = 60.0  # seconds a user group's members are trusted before asking Slack again
+ENVELOPES = frozenset({"slash_commands", "interactive", "events_api"})  # what the app handles
+
+
+async def ignore_unknown_envelope(client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
+    """A Socket Mode envelope of a type the app does not know (a feature Slack added) is acked and
+    logged, so Slack does not send it again; bolt's own listener answers it as unhandled."""
+    if req.type not in ENVELOPES:
+        log.warning("ignored a Socket Mode envelope of unknown type %r (envelope %s)", req.type,
+                    req.envelope_id)
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
 
 class SlackFront:
@@ -108,8 +122,12 @@ class SlackFront:
         self._count(req.verb, "plan-shown" if shown.confirmation else OUTCOMES[shown.result.code])
         await self._audit(user, channel, text, "plan shown" if shown.confirmation else shown.result.text)
         if shown.confirmation is None:
-            await self.client.chat_postMessage(channel=channel, text=shown.result.text[:3000],
-                                               blocks=text_blocks(f"<@{user}>: `{text}`", shown.result.text))
+            title = f"<@{user}>: `{text}`"
+            posted = await self.client.chat_postMessage(channel=channel, text=shown.result.text[:3000],
+                                                        blocks=text_blocks(title, shown.result.text))
+            if not fits(shown.result.text):
+                blocks = await blocks_or_file(self.client, channel, posted["ts"], title, shown.result.text)
+                await self.client.chat_update(channel=channel, ts=posted["ts"], text=title, blocks=blocks)
             return
         posted = await self.client.chat_postMessage(channel=channel, text=f"Plan: {text}", blocks=plan_blocks(
             f"<@{user}> asked: `{text}`", shown.result.text, shown.confirmation.id))
@@ -157,26 +175,13 @@ class SlackFront:
                                       blocks=text_blocks(title, body))
 
     async def _run(self, req: Any, pending: Any, user: str, channel: str, ts: str) -> None:
-        started = time.monotonic()
-        await self._edit(channel, ts, f"Confirmed by <@{user}>: `{pending.text}` running...")
-        steps: asyncio.Queue[StepRecord | None] = asyncio.Queue()
-
-        async def listener(op: OperationStatus, step: StepRecord) -> None:
-            if step.outcome in ("done", "failed"):
-                steps.put_nowait(step)
-
-        async def poster() -> None:
-            while (step := await steps.get()) is not None:
-                await self.client.chat_postMessage(channel=channel, thread_ts=ts,
-                                                   text=f"{step.name}: {step.outcome} {step.message}"[:3000])
-        posting = asyncio.create_task(poster())
-        result = await dispatch.confirmed(self.context, req, pending, listener)
-        steps.put_nowait(None)
-        await posting
-        seconds = time.monotonic() - started
-        outcome = OUTCOMES[result.code]
-        self._count(req.verb, outcome)
-        title = f"`{pending.text}` {outcome} in {seconds:.0f} s (confirmed by <@{user}>)"
-        await self._audit(user, channel, f"Confirm `{pending.text}`", f"{outcome} in {seconds:.0f} s",
+        live = LiveMessage(self.client, channel, ts, f"`{pending.text}` running (confirmed by <@{user}>)")
+        live.show(f"Confirmed by <@{user}>: `{pending.text}` running...")
+        result = await dispatch.confirmed(self.context, req, pending, live)
+        self._count(req.verb, OUTCOMES[result.code])
+        summary, title = ending(pending.text, user, live.seconds, result)
+        await self._audit(user, channel, f"Confirm `{pending.text}`", summary,
                           result.operation.id if result.operation else None)
-        await self._edit(channel, ts, title, result.text)
+        blocks = await blocks_or_file(self.client, channel, ts, title, result.text)
+        await live.close(blocks, title.splitlines()[0])
+

@@ -1,7 +1,8 @@
 """Block Kit messages within Slack's limits: 3,000 characters a section, 50 blocks a message.
 
 Long output is cut into code-block sections at line ends; past the block limit it is cut
-with a note saying how much was left out.
+with a note saying how much was left out (and where the rest is: `fits` tells the Slack front
+when to upload it as a file).
 """
 
 from __future__ import annotations
@@ -28,20 +29,26 @@ def _chunks(text: str) -> list[str]:
     return [*chunks, current] if current.strip() else chunks
 
 
-def _body(text: str, room: int) -> list[Block]:
+def fits(text: str, room: int = MAX_BLOCKS - 1) -> bool:
+    """Whether `text` fits in `room` sections of a message."""
+    return len(_chunks(text)) <= room
+
+
+def _body(text: str, room: int, rest: str = "the CLI (`drewburr`) prints it all") -> list[Block]:
     chunks = _chunks(text) or ["(no output)"]
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"```{c.rstrip()}```"))
                            for c in chunks[:room]]
     if len(chunks) > room:
         left = sum(len(c) for c in chunks[room:])
         blocks[-1] = ContextBlock(elements=[MarkdownTextObject(
-            text=f"… {left} more characters not shown; the CLI (`drewburr`) prints it all")])
+            text=f"… {left} more characters not shown; {rest}")])
     return blocks
 
 
-def text_blocks(title: str, text: str | None = None) -> list[dict[str, Any]]:
+def text_blocks(title: str, text: str | None = None, rest: str | None = None) -> list[dict[str, Any]]:
+    """A title and `text` in code blocks; `rest` says where what did not fit is."""
     head: list[Block] = [SectionBlock(text=MarkdownTextObject(text=title[:SECTION]))]
-    body = _body(text, MAX_BLOCKS - 1) if text is not None else []
+    body = [] if text is None else _body(text, MAX_BLOCKS - 1, rest) if rest else _body(text, MAX_BLOCKS - 1)
     return [b.to_dict() for b in head + body]
 
 

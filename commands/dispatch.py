@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from commands import addons, audit, bootstrap, drain, ops, plan, provision, reboot, restore, status
+from commands import addons, audit, bootstrap, drain, ops, plan, provision, reboot, restore, status, whatif
 from commands.grammar import CommandRequest, UsageError, help_text, verb_help
 from commands.result import DONE, Result, refused
 from infra.journal import Confirmation
@@ -76,6 +76,7 @@ RUN: dict[str, Run] = {
     "help": _help,
     "status": lambda ctx, req, mode: status.status(ctx),
     "plan": lambda ctx, req, mode: plan.show_plan(ctx, req.args[0], req.flags.get("--for", "drain")),  # type: ignore[arg-type]
+    "whatif": lambda ctx, req, mode: whatif.whatif(ctx, req.args[0]),
     "drain": lambda ctx, req, m: drain.drain(ctx, req.args[0], dry_run=m.dry_run, yes=m.yes,
                                              listener=m.listener),
     "restore": lambda ctx, req, m: restore.restore(ctx, req.args[0], stay=req.flag("--stay"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from commands import addons, audit, bootstrap, drain, ops, plan, provision, reboot, restore, status
+from commands import addons, audit, bootstrap, drain, ops, plan, provision, reboot, restore, status, whatif
 
 MAX_TEXT = 2000  # a command line, not a document: longer text is refused, not parsed
 
@@ -35,6 +35,7 @@ VERBS: dict[str, Verb] = {
     "help": Verb((), frozenset(), "read", "what drewburr can do", ("VERB",)),
     "status": Verb((), frozenset(), status.PERMISSION, "blades, VMs, K8s nodes, Ceph"),
     "plan": Verb(("BLADE",), frozenset({"--for=drain|reboot|down"}), plan.PERMISSION, "what it would do"),
+    "whatif": Verb(("BLADE",), frozenset(), whatif.PERMISSION, "what happens if BLADE dies now"),
     "drain": Verb(("BLADE",), CHANGING, drain.PERMISSION, "move everything off a blade"),
     "restore": Verb(("BLADE",), CHANGING | {"--stay"}, restore.PERMISSION, "bring a blade back, VMs home"),
     "reboot": Verb(("BLADE|all",), CHANGING, reboot.PERMISSION, "drain, reboot, wait, restore"),

@@ -50,7 +50,7 @@ async def cancel(ctx: Context, op_id: int, dry_run: bool = False, yes: bool = Fa
     if op.phase in FINISHED:
         return refused(f"operation {op_id} already ended: {op.phase}")
     plan = Group(render_operation(op, steps=False), line(
-        "Cancel it: it stops before its next step; nothing is undone (a drained blade stays in "
+        "Cancel it: it stops within a poll interval; nothing is undone (a drained blade stays in "
         "maintenance until `drewburr restore`)."))
     if (stop := asked(plan, dry_run=dry_run, yes=yes, confirm=confirm)) is not None:
         return stop
@@ -58,7 +58,7 @@ async def cancel(ctx: Context, op_id: int, dry_run: bool = False, yes: bool = Fa
         cancelled = await ops.cancel_interrupted(ctx, op)
         return shown(DONE, render_operation(cancelled), cancelled.model_dump(mode="json"))
     await ctx.journal.request_cancel(op_id)
-    return Result(DONE, f"operation {op_id}: cancel requested; it stops before its next step")
+    return Result(DONE, f"operation {op_id}: cancel requested; it stops within a poll interval")
 
 
 async def resume(ctx: Context, op_id: int | None = None, dry_run: bool = False, yes: bool = False,

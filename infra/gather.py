@@ -1,6 +1,6 @@
 """Gather a topology snapshot: a fixed set of calls per system, issued concurrently.
 
-PVE: /cluster/resources, /cluster/status, /cluster/ha/status/current; Ceph (via PVE):
+PVE: /cluster/resources, /cluster/status, /cluster/ha/status/current, /cluster/ha/rules; Ceph (via PVE):
 status, flags, one OSD tree; Kubernetes: one list each of nodes, pods, ReplicaSets, PDBs.
 The count never depends on the number of VMs or pods. A system that cannot be reached
 leaves its part empty and says so in `snapshot.errors`.
@@ -57,11 +57,12 @@ async def _pve_part(pve: PveGateway, errors: list[str]) -> RawTopology:
     resources, cluster_status = await asyncio.gather(pve.cluster_resources(), pve.cluster_status())
     online = sorted(e["name"] for e in cluster_status if e.get("type") == "node" and e.get("online"))
     empty: list[dict[str, Any]] = []
-    ha, ceph_status, flags, tree = await asyncio.gather(
-        _soft(pve.ha_status(), empty, errors), _soft(ceph.status(), {}, errors),
+    ha, rules, ceph_status, flags, tree = await asyncio.gather(
+        _soft(pve.ha_status(), empty, errors), _soft(pve.ha_rules(), empty, errors),
+        _soft(ceph.status(), {}, errors),
         _soft(ceph.flags(), empty, errors),
         _soft(ceph.osd_tree(online[0]), {}, errors) if online else asyncio.sleep(0, {}))
-    return RawTopology(resources=resources, cluster_status=cluster_status, ha_status=ha,
+    return RawTopology(resources=resources, cluster_status=cluster_status, ha_status=ha, ha_rules=rules,
                        ceph_status=ceph_status, ceph_flags=flags, osd_tree=tree)
 
 

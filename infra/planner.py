@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from infra.ceph_capacity import after_out
+from infra.ha_recovery import quorate_without, restarts
 from infra.topology import GIB, Snapshot, Vm
 
 # Ceph checks that mean data is already less redundant: rebooting a blade now risks it.
@@ -22,7 +24,7 @@ RISKY_CEPH_CHECKS = frozenset({"OSD_DOWN", "OSD_HOST_DOWN", "PG_DEGRADED", "PG_A
 IntentKind = Literal["drain", "reboot", "down"]
 OVERRIDE_FLAG = "--admin-override"  # how an admin lifts the one-blade-in-maintenance rule
 # Warnings that mean some service goes down: a plan with one is not "ready to go" without a thought.
-DOWNTIME_CODES = frozenset({"downtime", "unmanaged", "not-ha"})
+DOWNTIME_CODES = frozenset({"downtime", "unmanaged", "not-ha", "not-restarted"})
 
 
 class UnknownBlade(ValueError):
@@ -277,6 +279,17 @@ def _check_ceph(snap: Snapshot, intent: Intent, findings: list[Finding]) -> None
                              f"Ceph is {snap.ceph.health} for a reason other than noout: {text}"))
 
 
+def _check_ceph_capacity(snap: Snapshot, intent: Intent, findings: list[Finding]) -> None:
+    """The blade's OSD out for good (noout lapses, the blade never comes back): can Ceph heal?"""
+    capacity = after_out(snap.ceph, intent.blade)
+    if capacity is None or not capacity.risks:
+        return
+    when = "once its OSD is marked out" if intent.kind == "down" else \
+        "if its OSD is marked out (noout lifted, or the blade does not come back)"
+    findings.append(_finding("warning", "ceph-capacity",
+                             f"{intent.blade} {when}: {'; '.join(capacity.risks)}"))
+
+
 def plan(snap: Snapshot, intent: Intent, opts: PlanOptions | None = None) -> Plan:
     """What draining, rebooting or losing `intent.blade` means for this snapshot."""
     opts = opts or PlanOptions()
@@ -304,6 +317,7 @@ def plan(snap: Snapshot, intent: Intent, opts: PlanOptions | None = None) -> Pla
     _check_storm(snap, intent, findings)
     _check_quorum(snap, intent, moves, findings)
     _check_ceph(snap, intent, findings)
+    _check_ceph_capacity(snap, intent, findings)
     for line in snap.mismatches:
         findings.append(_finding("warning", "mismatch", line))
     for error in snap.errors:  # a system we could not see: draining blind is not safe
@@ -321,12 +335,17 @@ def _why_it_stays(vm: Vm, kind: IntentKind) -> str:
 
 
 def _recoveries(snap: Snapshot, blade: str, findings: list[Finding]) -> list[VmMove]:
-    """A dead blade: PVE HA restarts its HA VMs elsewhere; the others wait for the blade (they
-    stay in `stays`, with a warning each)."""
-    lost = [vm for vm in snap.vms_on(blade) if not vm.template and vm.status != "stopped"]
-    for vm in lost:
-        if not vm.ha:
+    """A dead blade: PVE HA restarts its HA VMs elsewhere (by its rules and free memory); the others
+    wait for the blade (they stay in `stays`, with a warning each)."""
+    moves, _ = restarts(snap, blade, quorate_without(snap, blade))
+    servers = _server_vms(snap)
+    for vm in snap.vms_on(blade):
+        if vm.running and not vm.template and not vm.ha:
             findings.append(_finding("warning", "not-ha",
                                      f"{vm.name} ({vm.vmid}) is not HA-managed: it stays down "
                                      f"until {blade} is back"))
-    return _place_vms(snap, blade, [vm for vm in lost if vm.ha], PlanOptions(headroom_gib=0), findings)
+    for r in moves:
+        if r.target is None:
+            findings.append(_finding("warning", "not-restarted", f"{r.name} ({r.vmid}) is HA, but {r.why}"))
+    return [VmMove(vmid=r.vmid, name=r.name, source=blade, target=r.target, memory=snap.vms[r.vmid].maxmem,
+                   server=r.vmid in servers, ha=True) for r in moves]

@@ -77,6 +77,7 @@ class Pod(_Model):
     mirror: bool = False
     deleting: bool = False
     local_storage: bool = False  # emptyDir: its data goes away on eviction
+    pinned: str | None = None  # the node its nodeSelector kubernetes.io/hostname names: it runs nowhere else
 
     @property
     def key(self) -> str:
@@ -124,6 +125,8 @@ class Osd(_Model):
     host: str
     up: bool = True
     in_: bool = Field(True, alias="in")
+    total_bytes: int = 0  # the OSD tree's total_space and bytes_used (0: not reported)
+    used_bytes: int = 0
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -132,6 +135,13 @@ class Mon(_Model):
     name: str
     host: str
     in_quorum: bool = True
+
+
+class HaRule(_Model):
+    """A PVE 9 HA node-affinity rule: where ha-manager may (strict) or prefers to run its resources."""
+    resources: list[str]  # "vm:101"
+    nodes: dict[str, int]  # blade -> priority (higher first)
+    strict: bool = False
 
 
 class Ceph(_Model):
@@ -153,6 +163,7 @@ class Snapshot(_Model):
     pods: list[Pod] = Field(default_factory=list)
     pdbs: list[Pdb] = Field(default_factory=list)
     ceph: Ceph = Field(default_factory=Ceph)
+    ha_rules: list[HaRule] = Field(default_factory=list)  # enabled node-affinity rules
     pve_quorate: bool = True
     mismatches: list[str] = Field(default_factory=list)  # name/zone disagreements, reported as is
     moved: list[str] = Field(default_factory=list)  # zone labels a maintenance made stale (expected)

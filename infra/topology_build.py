@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from infra.topology import Blade, Ceph, K8sNode, Mon, Osd, Pdb, Pod, Snapshot, Taint, Vm
+from infra.topology import Blade, Ceph, HaRule, K8sNode, Mon, Osd, Pdb, Pod, Snapshot, Taint, Vm
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 MAINTENANCE_ANNOTATION = "drewburr.io/maintenance"
@@ -25,6 +25,7 @@ class RawTopology:
     resources: list[Json]  # /cluster/resources
     cluster_status: list[Json]  # /cluster/status
     ha_status: list[Json] = field(default_factory=list)  # /cluster/ha/status/current
+    ha_rules: list[Json] = field(default_factory=list)  # /cluster/ha/rules (PVE 9)
     ceph_status: Json = field(default_factory=dict)  # /cluster/ceph/status
     ceph_flags: list[Json] = field(default_factory=list)  # /cluster/ceph/flags
     osd_tree: Json = field(default_factory=dict)  # /nodes/{n}/ceph/osd
@@ -148,7 +149,8 @@ def parse_pods(items: Iterable[Json], replicasets: Iterable[Json] = ()) -> list[
             owner_kind=kind, owner_name=owner, labels=meta.get("labels") or {},
             mirror="kubernetes.io/config.mirror" in annotations,
             deleting=meta.get("deletionTimestamp") is not None,
-            local_storage=any("emptyDir" in v for v in spec.get("volumes") or [])))
+            local_storage=any("emptyDir" in v for v in spec.get("volumes") or []),
+            pinned=(spec.get("nodeSelector") or {}).get("kubernetes.io/hostname")))
     return pods
 
 
@@ -171,7 +173,8 @@ def parse_pdbs(items: Iterable[Json]) -> list[Pdb]:
 def _osds(tree: Json, host: str | None = None) -> Iterable[Osd]:
     if tree.get("type") == "osd":
         yield Osd(id=int(tree["id"]), host=tree.get("host") or host or "?",
-                  up=tree.get("status") == "up", in_=bool(tree.get("in", 1)))
+                  up=tree.get("status") == "up", in_=bool(tree.get("in", 1)),
+                  total_bytes=int(tree.get("total_space") or 0), used_bytes=int(tree.get("bytes_used") or 0))
     if tree.get("type") == "host":
         host = tree.get("name")
     for child in tree.get("children") or []:
@@ -191,6 +194,22 @@ def parse_ceph(status: Json, flags: Iterable[Json] = (), osd_tree: Json | None =
                 osds=list(_osds(tree)), mons=mons)
 
 
+def parse_ha_rules(items: Iterable[Json]) -> list[HaRule]:
+    """Enabled node-affinity rules, in order; `nodes` is `blade1:2,blade2` (no priority = 0)."""
+    rules = []
+    for item in items:
+        if item.get("type") != "node-affinity" or item.get("disable") or item.get("errors"):
+            continue
+        nodes = {}
+        for entry in str(item.get("nodes") or "").split(","):
+            name, _, priority = entry.strip().partition(":")
+            if name:
+                nodes[name] = int(priority or 0)
+        rules.append(HaRule(resources=[r.strip() for r in str(item.get("resources") or "").split(",")
+                                       if r.strip()], nodes=nodes, strict=bool(item.get("strict"))))
+    return rules
+
+
 def build_snapshot(raw: RawTopology, pattern: str = "{vm}", maintenance: Iterable[str] = (),
                    now: float = 0.0, homes: Mapping[int, tuple[str, int]] | None = None) -> Snapshot:
     vms = parse_vms(raw.resources, raw.ha_status)
@@ -199,5 +218,6 @@ def build_snapshot(raw: RawTopology, pattern: str = "{vm}", maintenance: Iterabl
     return Snapshot(blades=blades, vms=vms, nodes=nodes, moved=moved,
                     pods=parse_pods(raw.pods, raw.replicasets), pdbs=parse_pdbs(raw.pdbs),
                     ceph=parse_ceph(raw.ceph_status, raw.ceph_flags, raw.osd_tree),
+                    ha_rules=parse_ha_rules(raw.ha_rules),
                     pve_quorate=pve_quorate(raw.cluster_status), mismatches=mismatches,
                     taken_at=now)

@@ -82,6 +82,7 @@ class Scenario(_Strict):
     storage: str = Field("ceph-rbd", pattern=STORAGE_ID)
     timings: Timings = Field(default_factory=Timings)
     workloads: Literal["default", "none"] = "default"
+    ceph_used_share: float = Field(0.18, ge=0, le=0.95, description="share of the OSDs' raw space in use")
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

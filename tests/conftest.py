@@ -15,6 +15,8 @@ REFERENCE = Path(os.environ.get("DREWBURR_REFERENCE",
                               Path(__file__).resolve().parents[2] / "shared" / "reference"))
 
 
+pytest_plugins = ["tests.lab.slack_client"]  # the `twin` fixture: the Slack twin alone, in-process
+
 # Tests call the in-process lab a RunningLab.
 RunningLab = BackgroundLab
 

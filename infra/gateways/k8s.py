@@ -100,6 +100,12 @@ class K8sGateway:
         return (await self.caller.read("list nodes", lambda: _json(
             self.core.list_node(_preload_content=False))))["items"]
 
+    async def list_nodes_at(self) -> tuple[list[Json], str]:
+        """The nodes and the list's resourceVersion, where a watch starts so that it misses nothing."""
+        body = await self.caller.read("list nodes", lambda: _json(
+            self.core.list_node(_preload_content=False)))
+        return body["items"], str(body["metadata"].get("resourceVersion") or "")
+
     async def get_node(self, name: str) -> Json:
         return await self.caller.read("get node", lambda: _json(
             self.core.read_node(name, _preload_content=False)))

@@ -154,6 +154,19 @@ class PveGateway:
     async def ha_status(self) -> list[dict[str, Any]]:
         return await self.get("cluster/ha/status/current")
 
+    async def ha_rules(self) -> list[dict[str, Any]]:
+        """PVE 9's HA rules; PVE 8 has groups instead and no such path (501): no rules, then."""
+        try:
+            return await self.get("cluster/ha/rules")
+        except GatewayError as exc:
+            if exc.status == 501:
+                return []
+            raise
+
+    async def ha_manager_status(self) -> dict[str, Any]:
+        """The CRM master's view: node_status (online|unknown|fence|...), service_status, lrm_status."""
+        return await self.get("cluster/ha/status/manager_status")
+
     async def vm_status(self, node: str, vmid: int) -> VmStatus:
         return VmStatus.model_validate(await self.get(f"nodes/{node}/qemu/{vmid}/status/current"))
 

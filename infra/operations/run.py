@@ -17,6 +17,7 @@ from infra.operations.machine import Listener, Machine, Step
 from infra.operations.provision import provision_locks, provision_steps
 from infra.operations.reboot import reboot_all_steps, reboot_steps
 from infra.operations.restore import restore_steps
+from infra.operations.zone import zone_steps
 
 # The operation the running code works for: logs name it (tasks started inside inherit it).
 CURRENT_OPERATION: ContextVar[int | None] = ContextVar("drewburr_operation", default=None)
@@ -47,6 +48,9 @@ KINDS: dict[str, Kind] = {
     # the addons are the cluster's: one such operation at a time, whatever the addon
     "addons": Kind(lambda ctx, op_id, target, params: addons_steps(ctx, list(params["addons"])),
                    lambda target, params: [locks.CLUSTER]),
+    # a node's zone label follows its VM (target: the node); no blade lock: it moves nothing
+    "zone": Kind(lambda ctx, op_id, target, params: zone_steps(ctx, target, params),
+                 lambda target, params: []),
 }
 
 

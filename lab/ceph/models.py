@@ -76,8 +76,11 @@ class CephCluster:
     num_pgs = 129  # the VM pool's 128 and .mgr's 1
     num_objects = 61_440
 
-    def __init__(self, osds: list[Osd], mons: list[Mon], down_out_interval: float, now: float) -> None:
+    def __init__(self, osds: list[Osd], mons: list[Mon], down_out_interval: float, now: float,
+                 used_share: float = 0.18) -> None:
         self.osds = {o.id: o for o in osds}
+        # the data stored (all copies) is fixed; marking OSDs out spreads it over the ones left
+        self.stored = int(sum(o.size for o in osds) * used_share)
         self.mons = {m.name: m for m in mons}
         self.flags: set[str] = set()
         self.down_out_interval = down_out_interval
@@ -93,7 +96,7 @@ class CephCluster:
         osds = [Osd(i, b.name, b.osd_gb * GB, up=b.online, in_=True, in_since=now, up_since=now)
                 for i, b in enumerate(hosts)]
         mons = [Mon(b.name, b.name, rank) for rank, b in enumerate(b for b in scenario.blades if b.mon)]
-        return cls(osds, mons, scenario.timings.mon_osd_down_out_interval, now)
+        return cls(osds, mons, scenario.timings.mon_osd_down_out_interval, now, scenario.ceph_used_share)
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -186,6 +189,11 @@ class CephCluster:
     def quorum(self) -> list[Mon]:
         up = [m for m in self.mons.values() if m.up]
         return up if len(up) * 2 > len(self.mons) else []
+
+    def osd_used(self, osd: Osd) -> int:
+        """Bytes used on an OSD: its share by size of the data stored, among the OSDs in."""
+        room = sum(o.size for o in self.osds.values() if o.in_)
+        return int(self.stored * osd.size / room) if osd.in_ and room else 0
 
     def recovery_left(self, now: float) -> float:
         """Share of PGs still backfilling after OSDs were marked out (0 when redundancy is back)."""

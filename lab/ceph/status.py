@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 CEPH_VERSION = "ceph version 19.2.3 (2f3d3e8e3f0ab8c2b6d6a7b4f0c1e5d9a7b3c2e1) squid (stable)"
 CEPH_VERSION_SHORT = "19.2.3"
-USED_SHARE = 0.18  # of raw space, for the usage figures
 
 
 def _iso(ts: float) -> str:
@@ -30,7 +29,7 @@ def cluster_ceph_status(ceph: CephCluster, now: float) -> dict[str, Any]:
     quorum = ceph.quorum
     osds = list(ceph.osds.values())
     raw = sum(o.size for o in osds if o.in_)
-    used = int(raw * USED_SHARE)
+    used = min(ceph.stored, raw)
     return {
         "fsid": ceph.fsid,
         "health": {"status": overall(checks), "checks": {c.name: c.as_json() for c in checks}, "mutes": []},
@@ -87,9 +86,8 @@ def _monmap(ceph: CephCluster) -> dict[str, Any]:
             "mons": mons}
 
 
-def _osd_entry(osd: Osd, pgs: int) -> dict[str, Any]:
+def _osd_entry(osd: Osd, pgs: int, used: int) -> dict[str, Any]:
     total = osd.size
-    used = int(total * USED_SHARE) if osd.in_ else 0
     return {
         "id": osd.id, "name": osd.name, "type": "osd", "host": osd.host, "leaf": 1,
         "status": "up" if osd.up else "down", "in": int(osd.in_),
@@ -106,7 +104,8 @@ def node_ceph_osd(ceph: CephCluster) -> dict[str, Any]:
     pgs = pgs_per_osd(ceph)
     hosts = []
     for i, host in enumerate(sorted({o.host for o in ceph.osds.values()})):
-        osds = [_osd_entry(o, pgs[o.id]) for o in sorted(ceph.osds.values(), key=lambda o: o.id)
+        osds = [_osd_entry(o, pgs[o.id], ceph.osd_used(o))
+                for o in sorted(ceph.osds.values(), key=lambda o: o.id)
                 if o.host == host]
         hosts.append({"id": -3 - i, "name": host, "type": "host", "leaf": 0, "children": osds,
                       "crush_weight": sum(o["crush_weight"] for o in osds), "version": CEPH_VERSION_SHORT})

@@ -10,7 +10,7 @@ from lab.slack.errors import RateLimited
 TIERS = {"chat.postMessage": 60, "chat.update": 50, "chat.postEphemeral": 100, "chat.delete": 50,
          "conversations.history": 50, "conversations.replies": 50, "conversations.info": 100,
          "usergroups.list": 20, "usergroups.users.list": 20, "users.info": 100, "auth.test": 600,
-         "apps.connections.open": 50}
+         "apps.connections.open": 50, "files.getUploadURLExternal": 20, "files.completeUploadExternal": 20}
 WINDOW = 60.0
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from lab.slack import blocks as block_kit
 from lab.slack.errors import SlackError, missing
+from lab.slack.files import Files
 
 Obj = dict[str, Any]
 MAX_TEXT = 40_000  # chat.postMessage truncates longer text; the lab refuses it as msg_too_long
@@ -52,6 +53,7 @@ class Message:
     thread_ts: str | None = None
     edited: Obj | None = None
     replies: list[str] = field(default_factory=list)
+    files: list[Obj] = field(default_factory=list)
 
     def as_dict(self) -> Obj:
         out: Obj = {"type": "message", "ts": self.ts, "user": self.user, "text": self.text,
@@ -64,6 +66,8 @@ class Message:
             out.update(reply_count=len(self.replies), latest_reply=self.replies[-1])
         if self.edited:
             out["edited"] = self.edited
+        if self.files:
+            out["files"] = self.files
         return out
 
 
@@ -104,6 +108,7 @@ class Workspace:
         self.usergroups = {"S0ONCALL": Usergroup("S0ONCALL", "oncall", "On-call", ["U0OPER"])}
         self.channels = {"C0OPS": Channel("C0OPS", "homelab-ops", set(self.users))}
         self.ephemeral: list[Ephemeral] = []
+        self.files = Files()
         self._last_ts = now
 
     def _ts(self, now: float) -> str:
@@ -141,17 +146,23 @@ class Workspace:
         missing(args, "channel")
         channel = self.channel(args)
         text, checked = _content(args)
+        message = self._post(channel, args, now, text, checked, user)
+        return {"channel": channel.id, "ts": message.ts, "message": message.as_dict()}
+
+    def _post(self, channel: Channel, args: Obj, now: float, text: str, blocks: list[Obj],
+              user: str | None = None, files: list[Obj] | None = None) -> Message:
+        """A new message in the channel, or in a thread when `thread_ts` names one of its messages."""
         thread = str(args.get("thread_ts") or "") or None
         if thread is not None and thread not in channel.messages:
             raise SlackError("thread_not_found")
-        message = Message(self._ts(now), channel.id, user or self.bot.id, text, checked,
-                          bot_id=None if user else self.bot_id, thread_ts=thread)
+        message = Message(self._ts(now), channel.id, user or self.bot.id, text, blocks,
+                          bot_id=None if user else self.bot_id, thread_ts=thread, files=files or [])
         channel.messages[message.ts] = message
         if thread is not None:
             parent = channel.messages[thread]
             parent.thread_ts = parent.thread_ts or parent.ts
             parent.replies.append(message.ts)
-        return {"channel": channel.id, "ts": message.ts, "message": message.as_dict()}
+        return message
 
     def chat_update(self, args: Obj, now: float) -> Obj:
         missing(args, "channel", "ts")
@@ -182,6 +193,19 @@ class Workspace:
             raise SlackError("cant_delete_message")
         del channel.messages[message.ts]
         return {"channel": channel.id, "ts": message.ts}
+
+    # files (the upload itself is `Files.upload`, at the URL handed out)
+
+    def files_getUploadURLExternal(self, args: Obj, host: str) -> Obj:
+        return self.files.get_upload_url(args, host)
+
+    def files_completeUploadExternal(self, args: Obj, now: float) -> Obj:
+        done = self.files.complete(args)
+        shared = [f.info() for f in done]
+        if args.get("channel_id"):  # else the files stay private to the bot, as in Slack
+            channel = self.channel({"channel": args["channel_id"]})
+            self._post(channel, args, now, str(args.get("initial_comment") or ""), [], files=shared)
+        return {"files": shared}
 
     # conversations
 

@@ -48,6 +48,10 @@ METHODS: dict[str, tuple[frozenset[str], Method]] = {
     "users.info": (frozenset({BOT}), lambda c: c.twin.workspace.users_info(c.args)),
     "usergroups.list": (frozenset({BOT}), lambda c: c.twin.workspace.usergroups_list()),
     "usergroups.users.list": (frozenset({BOT}), lambda c: c.twin.workspace.usergroups_users_list(c.args)),
+    "files.getUploadURLExternal": (frozenset({BOT}), lambda c: c.twin.workspace.files_getUploadURLExternal(
+        c.args, c.host)),
+    "files.completeUploadExternal": (frozenset({BOT}),
+                                     lambda c: c.twin.workspace.files_completeUploadExternal(c.args, c.now)),
     "apps.connections.open": (frozenset({APP}), lambda c: {"url": c.twin.socket.open_url(c.host)}),
 }
 
@@ -112,6 +116,23 @@ async def web_api(request: web.Request) -> web.Response:
     return _answer({"ok": True, **result})
 
 
+async def upload(request: web.Request) -> web.Response:
+    """The upload URL of `files.getUploadURLExternal`: the file's bytes, raw or as a form's file."""
+    twin = twin_of(request)
+    twin.calls.append(("upload", {}))
+    if request.content_type.startswith("multipart/"):
+        form = await request.post()
+        part = next((v for v in form.values() if isinstance(v, web.FileField)), None)
+        content = part.file.read() if part else b""
+    else:
+        content = await request.read()
+    try:
+        file = twin.workspace.files.upload(request.match_info["token"], content)
+    except SlackError as exc:
+        return web.Response(status=404, text=exc.code)
+    return web.Response(text=f"OK - {len(file.content or b'')}")
+
+
 async def link(request: web.Request) -> web.StreamResponse:
     return await twin_of(request).socket.serve(request)
 
@@ -119,3 +140,4 @@ async def link(request: web.Request) -> web.StreamResponse:
 def add_routes(app: web.Application) -> None:
     app.router.add_route("*", "/api/{method}", web_api)
     app.router.add_get("/link/", link)
+    app.router.add_post("/upload/v1/{token}", upload)

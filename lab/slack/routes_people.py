@@ -97,6 +97,17 @@ async def fault(request: web.Request) -> web.Response:
     raise SlackError(f"unknown fault {body['fault']!r}: choose one of {choices}")
 
 
+async def envelope(request: web.Request) -> web.Response:
+    """Deliver a raw Socket Mode envelope of any `type` (what Slack sends for features the app may
+    not know); answers whether the app acked it."""
+    body = await _body(request, "type")
+    payload = body.get("payload", {})
+    if not isinstance(payload, dict):
+        raise SlackError("payload must be a JSON object")
+    delivery = await twin_of(request).socket.deliver(body["type"], payload, False)
+    return web.json_response({"ok": True, "envelope_id": delivery.envelope_id, "acked": delivery.acked})
+
+
 async def request_url(request: web.Request) -> web.Response:
     """HTTP mode: where the app receives commands and button presses (its /slack/events)."""
     body = await _body(request, "url")
@@ -109,6 +120,6 @@ async def request_url(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     for path, handler in {"/lab/slack/command": command, "/lab/slack/press": press,
                           "/lab/slack/response/{token}": response_url, "/lab/slack/fault": fault,
-                          "/lab/slack/request-url": request_url}.items():
+                          "/lab/slack/request-url": request_url, "/lab/slack/envelope": envelope}.items():
         app.router.add_post(path, _handled(handler))
     app.router.add_get("/lab/slack/messages", _handled(messages))

@@ -6,7 +6,6 @@ import asyncio
 import gzip
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,43 +20,13 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
-from slack_sdk.web.async_client import AsyncWebClient
 
-from lab.slack.app import SlackTwin, make_app
 from lab.slack.people import sign
 from lab.slack.routes import METHODS
 from tests.conftest import REFERENCE, RunningLab
+from tests.lab.slack_client import Twin, serve_app
 
 OPS = "C0OPS"
-
-
-class Twin:
-    def __init__(self, twin: SlackTwin, url: str) -> None:
-        self.twin, self.url = twin, url
-        self.api = f"{url}/api/"
-
-    def client(self, token: str | None = None, **kwargs: Any) -> AsyncWebClient:
-        return AsyncWebClient(token=token or self.twin.workspace.bot_token, base_url=self.api, **kwargs)
-
-    async def lab(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with aiohttp.ClientSession() as s, s.post(f"{self.url}/lab/slack/{path}", json=body) as r:
-            return {"status": r.status, **await r.json()}
-
-
-async def _serve(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-
-@pytest.fixture
-async def twin() -> AsyncIterator[Twin]:
-    slack = SlackTwin(time.time)
-    runner, port = await _serve(make_app(slack))
-    yield Twin(slack, f"http://127.0.0.1:{port}")
-    await runner.cleanup()
 
 
 async def test_auth_test_names_the_bot_for_its_token_and_refuses_others(twin: Twin) -> None:
@@ -231,7 +200,7 @@ async def test_http_mode_requests_are_signed_as_slack_signs_them(twin: Twin) -> 
         return web.json_response({"text": "got it"})
     app = web.Application()
     app.router.add_post("/slack/events", events)
-    runner, port = await _serve(app)
+    runner, port = await serve_app(app)
     try:
         await twin.lab("request-url", {"url": f"http://127.0.0.1:{port}/slack/events"})
         outcome = await twin.lab("command", {"user": "U0OPER", "channel": OPS, "text": "status"})

@@ -56,7 +56,9 @@ def served(running_lab: RunningLab, tmp_path: Path) -> Iterator[Served]:
 
 
 @contextmanager
-def serving(running_lab: RunningLab, tmp_path: Path) -> Iterator[Served]:
+def serving(running_lab: RunningLab, tmp_path: Path, watcher: bool = False) -> Iterator[Served]:
+    """`watcher`: also watch and poll the lab (off by default: these tests count the decisions that
+    the webhooks' alerts alone make)."""
     config = yaml.safe_load((running_lab.workdir / "drewburr.yaml").read_text())
     port = free_port()
     config["server"] = {"host": "127.0.0.1", "port": port}
@@ -64,6 +66,7 @@ def serving(running_lab: RunningLab, tmp_path: Path) -> Iterator[Served]:
                           "grafana_timestamp_header": "X-Grafana-Alerting-Timestamp"}
     config["remediation"] = {"mode": "auto", "hold_seconds": 0, "cooldown_seconds": 1800, "paused": False}
     config["operations"] = FAST
+    config["watcher"] = {"enabled": watcher, "poll_seconds": 0.5}
     path = tmp_path / "drewburr.yaml"
     path.write_text(yaml.safe_dump(config))
     proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(path), "serve"],

@@ -114,3 +114,15 @@ def test_build_snapshot_marks_blades_in_maintenance_from_journal_and_annotations
                       nodes=[node("kube03", "blade3", **{"drewburr.io/maintenance": "blade3"})])
     snap = tb.build_snapshot(raw, maintenance=["blade1"])
     assert snap.maintenance_blades() == ["blade1", "blade3"]
+
+
+def test_ha_rules_keep_enabled_node_affinity_rules_with_their_priorities():
+    rules = tb.parse_ha_rules([
+        {"rule": "a", "type": "node-affinity", "resources": "vm:101,vm:102", "nodes": "blade1:2,blade2",
+         "strict": 1},
+        {"rule": "b", "type": "node-affinity", "resources": "vm:103", "nodes": "blade3", "disable": 1},
+        {"rule": "c", "type": "resource-affinity", "resources": "vm:101,vm:102", "affinity": "negative"},
+        {"rule": "d", "type": "node-affinity", "resources": "vm:104", "nodes": "blade9",
+         "errors": {"nodes": "unknown node"}}])
+    assert [(r.resources, r.nodes, r.strict) for r in rules] == [
+        (["vm:101", "vm:102"], {"blade1": 2, "blade2": 0}, True)]

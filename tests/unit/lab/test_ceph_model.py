@@ -121,3 +121,19 @@ def test_a_homelab_without_ceph_is_healthy_but_not_initialized(clock: ManualCloc
     assert ceph.health_status(clock.now()) == "HEALTH_OK"
     with pytest.raises(PveError, match="pveceph configuration not initialized"):
         ceph.cluster_ceph_status(clock.now())
+
+
+def percent_used(ceph: CephCluster, now: float) -> dict[int, float]:
+    hosts = ceph.node_ceph_osd(now)["root"]["children"][0]["children"]
+    return {o["id"]: o["percent_used"] for h in hosts for o in h["children"]}
+
+
+def test_an_osd_marked_out_spreads_its_data_over_the_others(ceph: CephCluster, clock: ManualClock) -> None:
+    used = percent_used(ceph, clock.now())
+    assert used == pytest.approx({0: 18.0, 1: 18.0, 2: 18.0, 3: 18.0})
+    ceph.osd_down(2, clock.now())
+    ceph.advance(clock.advance(ceph.down_out_interval + 1), ALL)
+    used = percent_used(ceph, clock.now())
+    assert used == pytest.approx({0: 24.0, 1: 24.0, 2: 0.0, 3: 24.0})  # the same data on three OSDs
+    status = ceph.cluster_ceph_status(clock.now())["pgmap"]
+    assert status["bytes_used"] == ceph.stored and status["bytes_total"] == 3 * 500 * 1000**3
