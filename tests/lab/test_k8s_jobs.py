@@ -116,7 +116,7 @@ def test_kubectl_shows_jobs_and_their_logs(kubectl: Kubectl, api: client.ApiClie
 
 # the helm-controller's Jobs
 
-HELMCHARTS = ("helm.cattle.io", "v1")
+HELMCHARTS = HELMCHARTCONFIGS = ("helm.cattle.io", "v1")
 
 
 def _chart(name: str, **spec: Any) -> dict[str, Any]:
@@ -225,6 +225,25 @@ def test_a_helmchart_installs_after_its_job_and_uninstalls_through_helm_delete(a
              timeout=20, what="the chart gone")
     assert _release_secrets(api, ns, "podinfo") == []
     assert apps.list_namespaced_deployment(ns).items == []
+
+
+def test_a_helmchartconfig_merges_over_the_charts_values_and_set_wins_over_both(
+        api: client.ApiClient) -> None:
+    ns, co, apps = fresh_namespace(api), client.CustomObjectsApi(api), client.AppsV1Api(api)
+    co.create_namespaced_custom_object(*HELMCHARTCONFIGS, ns, "helmchartconfigs", {
+        "apiVersion": "helm.cattle.io/v1", "kind": "HelmChartConfig", "metadata": {"name": "info"},
+        "spec": {"valuesContent": "replicaCount: 3\n"}})
+    co.create_namespaced_custom_object(*HELMCHARTS, ns, "helmcharts", _chart(
+        "info", chart="podinfo", version="6.7.1", repo="https://stefanprodan.github.io/podinfo",
+        valuesContent="replicaCount: 1\nimage:\n  repository: ghcr.io/stefanprodan/podinfo\n  tag: 6.7.1\n"))
+    deploy = wait_for(lambda: apps.list_namespaced_deployment(ns).items, timeout=20, what="the release")
+    container = deploy[0].spec.template.spec.containers[0]
+    assert (deploy[0].spec.replicas, container.image) == (3, "ghcr.io/stefanprodan/podinfo:6.7.1")
+
+    co.patch_namespaced_custom_object(*HELMCHARTS, ns, "helmcharts", "info",
+                                      {"spec": {"set": {"replicaCount": 2}}})
+    wait_for(lambda: apps.read_namespaced_deployment("info", ns).spec.replicas == 2, timeout=20,
+             what="the upgrade with --set replicaCount=2")
 
 
 @pytest.fixture(scope="module")
