@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import NamedTuple
 
 from alert_handlers.watcher import every
+from infra.locks import blade as blade_lock
 from infra.operations import run as operations
 from infra.operations.context import Context
 from infra.topology import Snapshot
@@ -41,12 +42,13 @@ def zone_fixes(snap: Snapshot, homes: Mapping[int, tuple[str, int]], locks: Mapp
             continue  # a node without a zone label is left so: zones are the operator's choice
         home = homes.get(vm.vmid, ("", 0))[0]
         held = sorted({b for b in (node.zone, home) if b in maintenance})
-        busy = sorted({b for b in (node.zone, vm.blade) if b in locks})
+        busy = sorted({b for b in (node.zone, vm.blade) if blade_lock(b) in locks})
         if held:
             kept.append(f"{node.name}: zone {node.zone} kept while {', '.join(held)} is in maintenance "
                         f"({vm.name} on {vm.blade} comes home)")
         elif busy:
-            kept.append(f"{node.name}: operation {locks[busy[0]]} holds {busy[0]}; looked at again after it")
+            kept.append(f"{node.name}: operation {locks[blade_lock(busy[0])]} holds {busy[0]}; "
+                        "looked at again after it")
         elif not vm.running or vm.lock or vm.ha_state not in (None, "started") \
                 or not snap.blades[vm.blade].online:
             kept.append(f"{node.name}: {vm.name} on {vm.blade} is not settled ({vm.status}, "

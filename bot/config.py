@@ -106,6 +106,8 @@ class ServerConfig(_Section):
     """serve's HTTP server: webhooks, /healthz, /readyz, /metrics and /slack/events."""
     host: str = Field("127.0.0.1", description="0.0.0.0 in a container")
     port: int = Field(8080, ge=0, le=65535)
+    shutdown_seconds: float = Field(60, ge=0, description="on SIGTERM, how long running operations "
+                                    "may take to finish their current step (under the pod's grace period)")
 
 
 class JournalConfig(_Section):

@@ -31,6 +31,7 @@ from bot.config import Settings
 from bot.metrics import Metrics
 from bot.slack_app import SlackFront, ignore_unknown_envelope
 from commands import ops
+from infra import owner
 from infra.errors import GatewayError
 from infra.journal import JournalError, OperationStatus
 from infra.operations import run as operations
@@ -145,6 +146,21 @@ class Bot:
         result = await ops.resume(self.context, yes=True)  # resuming was agreed when it started
         await self.say(result.text)
 
+    async def _finish_steps(self) -> None:
+        """Running operations finish their current step and stop there, journaled, to be resumed."""
+        self.context.stopping.set()
+        limit = self.settings.server.shutdown_seconds
+        if owner.RUNNING:
+            log.info("stopping: waiting up to %.0f s for operations %s to finish their current step",
+                     limit, sorted(owner.RUNNING))
+        deadline = time.monotonic() + limit
+        # RUNNING is a set the machines change as they end: there is no event to wait on
+        while owner.RUNNING and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        if owner.RUNNING:
+            log.warning("operations %s were still in a step after %.0f s; they resume from it",
+                        sorted(owner.RUNNING), limit)
+
     def app(self) -> web.Application:
         app = web.Application(client_max_size=webhooks.MAX_BODY)
         token = self.settings.webhooks.token
@@ -185,6 +201,7 @@ class Bot:
         log.info("serving on http://%s:%s (webhooks, /healthz, /readyz, /metrics)", server.host, server.port)
         try:
             await stop.wait()
+            await self._finish_steps()
         finally:
             if self.socket_watch is not None:
                 self.socket_watch.cancel()

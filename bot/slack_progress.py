@@ -44,7 +44,9 @@ def ending(text: str, user: str, seconds: float, result: Result) -> tuple[str, s
     why and what was left as is."""
     op = result.operation
     outcome = "done" if result.code == 0 else "refused" if op is None or op.phase == "Refused" else (
-        "cancelled" if op.phase == "Cancelled" else "failed")
+        "cancelled" if op.phase == "Cancelled" else
+        "stopped by a restart of drewburr after its current step; it resumes when drewburr is back"
+        if op.phase == "Running" else "failed")
     summary = f"{outcome} in {seconds:.0f} s"
     title = f"`{text}` {summary} (confirmed by <@{user}>)"
     if op is not None and op.phase in ("Failed", "Cancelled"):

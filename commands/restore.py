@@ -7,6 +7,7 @@ from rich.console import Group, RenderableType
 from commands.operate import confirmed_start, held_lock, privileges
 from commands.render import line
 from commands.result import Confirm, Result, check_blade, refused
+from infra import locks
 from infra.journal import Maintenance
 from infra.operations.context import Context
 from infra.operations.machine import Listener
@@ -54,7 +55,8 @@ async def restore(ctx: Context, blade: str, stay: bool = False, dry_run: bool = 
     refusal = None
     if not dry_run:
         vmids = [] if stay else [vmid for vmid, *_ in moves]
-        refusal = await held_lock(ctx, [blade]) or await privileges(ctx, "restore", [blade], vmids)
+        refusal = (await held_lock(ctx, [locks.blade(blade)])
+                   or await privileges(ctx, "restore", [blade], vmids))
     return await confirmed_start(ctx, "restore", blade, {"migrate_back": not stay},
                                  _preview(blade, snap, record, moves, stay), dry_run=dry_run, yes=yes,
                                  confirm=confirm, listener=listener, refusal=refusal)

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from pydantic import BaseModel
 
 from infra.gateways.pve import PveGateway
+from infra.gateways.pve_models import Resource
 from infra.gateways.shell import ShellResult
 
 # Context.poll_until: ask a condition until it returns something, within so many seconds
@@ -37,14 +38,12 @@ class ExecStatus(BaseModel):
     truncated: bool = False
 
 
-class Guest(BaseModel):
-    """A guest as `/cluster/resources` lists it."""
+class Guest(Resource):
+    """A VM of `/cluster/resources`, with what provisioning reads of it besides."""
     vmid: int
-    name: str = ""
     node: str
-    status: str = "unknown"
+    name: str = ""
     template: bool = False
-    lock: str | None = None
     maxmem: int = 0
     hastate: str | None = None
 
@@ -59,10 +58,7 @@ class PveGuests:
         return int(await self.pve.get("cluster/nextid"))
 
     async def guests(self) -> list[Guest]:
-        return [Guest(vmid=r["vmid"], name=r.get("name", ""), node=r["node"],
-                      status=r.get("status", "unknown"), template=bool(r.get("template")),
-                      lock=r.get("lock") or None, maxmem=r.get("maxmem", 0), hastate=r.get("hastate"))
-                for r in await self.pve.cluster_resources(type="vm")]
+        return [Guest.model_validate(r) for r in await self.pve.cluster_resources(type="vm")]
 
     async def guest(self, vmid: int) -> Guest | None:
         return next((g for g in await self.guests() if g.vmid == vmid), None)

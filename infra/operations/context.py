@@ -58,6 +58,8 @@ class Context:
     provision: ProvisionOptions | None = None  # the config's `provision:` section, when there is one
     bootstrap: BootstrapOptions | None = None  # the config's `bootstrap:` section (defaults otherwise)
     sleeper: Callable[[float], Awaitable[None]] = asyncio.sleep  # what `sleep` waits with
+    # set when the process is asked to stop: operations stop after their current step
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # told of every operation that ends here (the bot's metrics)
     observers: list[Callable[[OperationStatus], None]] = field(default_factory=list)
 

@@ -38,15 +38,21 @@ Listener = Callable[[OperationStatus, StepRecord], Awaitable[None]]
 __all__ = ["Cancelled", "Listener", "Machine", "Step"]
 
 
+class Stopped(Exception):
+    """The process stops: the operation stops between two steps, to be resumed."""
+
+
 class Machine:
     def __init__(self, journal: Journal, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 listener: Listener | None = None, poll: float = 1.0) -> None:
+                 listener: Listener | None = None, poll: float = 1.0,
+                 stopping: asyncio.Event | None = None) -> None:
         self.journal = journal
         self.clock = clock
         self.sleep = sleep
         self.listener = listener
         self.poll = poll  # how often a cancel request is looked for while a step waits
+        self.stopping = stopping  # the process is stopping: no new step starts
 
     async def _record(self, op_id: int, step: StepRecord) -> None:
         await self.journal.record_step(op_id, step)
@@ -73,7 +79,15 @@ class Machine:
                 record = op.step(step.name)
                 if record.outcome == "done":
                     continue
+                if self.stopping is not None and self.stopping.is_set():
+                    raise Stopped(step.name)
                 await self._run_step(op_id, step, record)
+        except Stopped as exc:
+            # left Running, its owner's heartbeat dated zero: the next process (this one restarted,
+            # or another replica) sees it interrupted at once and resumes it at `exc`'s step
+            await self.journal.beat(op_id, 0.0)
+            log.info("operation %s stopped before step %s: the process is stopping; it resumes there",
+                     op_id, exc)
         except Cancelled:
             await self.journal.set_phase(op_id, "Cancelled", self.clock(), error="cancelled by request")
         except (Fatal, GatewayError) as exc:

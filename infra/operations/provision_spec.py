@@ -23,7 +23,7 @@ class SshOptions:
     port: int = 22
     user: str | None = None  # None: the cloud-init user
     key_file: Path | None = None  # the private key whose public half is in `sshkeys`
-    known_hosts: Path | None = None  # None: the host key is not checked (said in the journal)
+    known_hosts: Path | None = None  # None: the host key is not checked
     connect_timeout_seconds: float = 30
 
 

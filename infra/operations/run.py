@@ -83,7 +83,7 @@ async def run(ctx: Context, op_id: int, listener: Listener | None = None) -> Ope
     token = CURRENT_OPERATION.set(op_id)
     try:
         final = await Machine(ctx.journal, clock=ctx.clock, sleep=ctx.sleeper, listener=listener,
-                              poll=ctx.options.poll_seconds).run(op_id, steps)
+                              poll=ctx.options.poll_seconds, stopping=ctx.stopping).run(op_id, steps)
     finally:
         CURRENT_OPERATION.reset(token)
     for observe in ctx.observers:

@@ -121,3 +121,13 @@ async def test_status_and_restore_say_noout_as_ceph_has_it(running_lab):
     assert "noout set by it, but cleared since" in shown
     result = await restore(ctx, "blade3", yes=True)
     assert result.code == DONE and result.operation.step("noout-clear").message == "noout was already clear"
+
+
+async def test_restore_is_refused_before_asking_while_another_operation_holds_the_blade(running_lab):
+    ctx = lab_context(running_lab)
+    assert (await drain(ctx, "blade3", yes=True)).code == DONE
+    holder = await ctx.journal.create("reboot", "blade3", {}, ["plan"], ["blade:blade3"], now=ctx.clock())
+    asked: list[object] = []
+    refused = await restore(ctx, "blade3", confirm=lambda plan: asked.append(plan) or True)
+    assert refused.code == REFUSED and asked == []
+    assert f"blade3 is locked by operation {holder.id} (reboot)" in refused.text

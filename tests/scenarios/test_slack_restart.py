@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from infra.journal import OperationStatus
 from infra.journal_sqlite import SqliteJournal
 from tests.conftest import RunningLab
 from tests.lab.pve_client import wait_for
@@ -77,3 +78,29 @@ def test_answers_rate_limited_by_slack_are_sent_after_retry_after_not_dropped(
         assert slack.type(READER, "status")["via"] == mode
         wait_for(lambda: slack.message(f"<@{READER}>: `status`"), timeout=30, what="the status")
         assert running_lab.call(twin.count, "chat.postMessage") - before == 3  # two 429s, then posted
+
+
+def journal_ops(slack: Workspace) -> list[OperationStatus]:
+    return [op for op in asyncio.run(SqliteJournal(slack.journal).list(50)) if op.kind == "drain"]
+
+
+def test_sigterm_mid_drain_finishes_the_step_exits_0_and_the_next_start_carries_on(
+        running_lab: RunningLab, tmp_path: Path) -> None:
+    fault(running_lab, "slow-api", "0.3")  # each step takes a few seconds: SIGTERM lands between two
+    with serving(running_lab, tmp_path, "socket") as slack:
+        ts = _plan(slack, "drain blade3")
+        slack.press(OPERATOR, ts, "drewburr_confirm")
+        wait_for(lambda: any(st.outcome == "done" for op in journal_ops(slack) for st in op.steps),
+                 timeout=60, what="the drain's first step")
+    assert slack.serve.returncode == 0  # serving() sent SIGTERM and waited
+    [stopped] = journal_ops(slack)
+    assert stopped.phase == "Running" and stopped.heartbeat == 0.0  # released for the next owner
+    assert not any(st.outcome == "running" for st in stopped.steps), "a step was cut, not finished"
+    assert stopped.pending, "the drain had ended before SIGTERM: the test proved nothing"
+    said = slack.message("`drain blade3`")
+    assert said is not None and "stopped by a restart" in _all_text(said)
+    fault(running_lab, "api-ok")
+    with serving(running_lab, tmp_path, "socket") as slack:
+        wait_for(lambda: journal_ops(slack)[0].phase == "Succeeded", timeout=120, what="the resumed drain")
+    [done] = journal_ops(slack)
+    assert all(st.attempts == 1 for st in done.steps), "a step done before SIGTERM ran again"

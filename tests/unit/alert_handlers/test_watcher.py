@@ -115,7 +115,7 @@ def test_zone_labels_follow_a_vm_moved_for_good_but_not_during_a_maintenance():
                                     "(kube03 on blade1 comes home)"]
     snap.blades["blade3"].maintenance = False  # `restore blade3 --stay`: home remembered, no maintenance
     assert [f.new for f in zone_fixes(snap, {103: ("blade3", 7)}, {})[0]] == ["blade1"]
-    assert zone_fixes(snap, {}, {"blade1": 9})[1] == [
+    assert zone_fixes(snap, {}, {"blade:blade1": 9})[1] == [
         "kube03: operation 9 holds blade1; looked at again after it"]
     snap.vms[103].ha_state = "recovery"
     assert zone_fixes(snap, {}, {})[0] == []  # not settled yet
