@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict, Field
 
 from alert_handlers.rules import Decision
+from infra.journal import Paused
 from infra.planner import Intent, plan
 from infra.topology import Snapshot
 
@@ -20,12 +21,6 @@ class Hold(BaseModel):
     model_config = ConfigDict(frozen=True)
     gate: str
     reason: str
-
-
-class Paused(BaseModel):
-    by: str
-    reason: str
-    since: float
 
 
 class GateContext(BaseModel):

@@ -13,15 +13,21 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from alert_handlers.alert import Alert
-from alert_handlers.gates import GateContext, Hold, Paused, hold
+from alert_handlers.gates import GateContext, Hold, hold
 from alert_handlers.rules import DEFAULT_RULES, Decision, Mode, Rule, decide
 from infra.journal import Journal
 from infra.topology import Snapshot
 
 log = logging.getLogger(__name__)
-Say = Callable[[str], Awaitable[None]]
+AUTOMATIC = frozenset({"evacuate", "fence"})  # the operation kinds remediation starts
+
+
+class Say(Protocol):
+    """Say `text` in Slack; `alert` when it is about one (the message then offers a Silence button)."""
+    async def __call__(self, text: str, alert: Alert | None = None) -> None: ...
 
 
 @dataclass
@@ -30,7 +36,6 @@ class Policy:
     mode: Mode = "approve"
     hold_seconds: float = 60.0
     cooldown_seconds: float = 1800.0
-    paused: Paused | None = None
     blocking_alerts: list[str] = field(default_factory=list)
 
 
@@ -63,23 +68,34 @@ class Remediator:
                 self.first_seen.pop(f"evacuate:{decision.blade}", None)
                 self.first_seen.pop(f"fence:{decision.blade}", None)
             if decision.action != "ignore":
-                await self.say(f"{alert.name} ({alert.status}): {decision.reason}")
+                await self.say(f"{alert.name} ({alert.status}): {decision.reason}", alert)
             return Outcome(decision, None)
         first = self.first_seen.setdefault(decision.fact, now)
         context = GateContext(
             decision=decision, snapshot=snap, first_seen=first, hold_seconds=self.policy.hold_seconds,
-            cooldown_seconds=self.policy.cooldown_seconds, paused=self.policy.paused,
+            cooldown_seconds=self.policy.cooldown_seconds, paused=await self.journal.paused(),
             running=[f"{op.kind} {op.target} (op {op.id})" for op in await self.journal.unfinished()],
-            firing=self.firing, blocking_alerts=self.policy.blocking_alerts)
+            last_action=await self._last_actions(), firing=self.firing,
+            blocking_alerts=self.policy.blocking_alerts)
         held = hold(context, now) or self._not_built(decision)
         op = await self.journal.refuse(decision.action, decision.blade or "", {
             "alert": alert.name, "fingerprint": alert.fingerprint, "fact": decision.fact,
             "gate": held.gate, "decision": decision.reason}, f"{held.gate}: {held.reason}", now)
         await self.say(f"Held back: {decision.action} {decision.blade} ({decision.reason}). "
-                       f"{held.reason} [op {op.id}]")
+                       f"{held.reason} [op {op.id}]", alert)
         if held.gate == "held":
             self._recheck(alert, first + self.policy.hold_seconds - now)
         return Outcome(decision, held, op.id)
+
+    async def _last_actions(self) -> dict[str, float]:
+        """Blade -> when drewburr last started an automatic operation on it (from the journal, so the
+        cooldown survives a restart); decisions held back (Refused) are not actions."""
+        ops = await self.journal.list(limit=200)  # newest first: the first seen per blade wins
+        acted: dict[str, float] = {}
+        for op in ops:
+            if op.kind in AUTOMATIC and op.phase != "Refused":
+                acted.setdefault(op.target, op.created)
+        return acted
 
     def _not_built(self, decision: Decision) -> Hold:
         if decision.mode == "approve":
@@ -103,7 +119,7 @@ class Remediator:
             outcome = await self.handle(alert)
         except Exception as exc:  # a gateway down must not end remediation for good
             log.exception("remediation of %s failed", alert.name)
-            await self.say(f"Could not handle {alert.name}: {exc}")
+            await self.say(f"Could not handle {alert.name}: {exc}", alert)
             return
         if self.observe:
             self.observe(outcome)

@@ -5,11 +5,17 @@ constant time; each check returns why it refused, or None."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
+import math
 
 MAX_SKEW_SECONDS = 300.0  # a signed body older (or newer) than this is a replay, not an alert
+
+
+def _raw(header: str) -> bytes:
+    """A header value's bytes: the server decodes non-UTF-8 bytes as surrogates, which a plain
+    `.encode()` refuses (a 500 for a header like `Bearer \x80`, found by fuzzing)."""
+    return header.encode("utf-8", "surrogateescape")
 
 
 def check_token(authorization: str | None, token: str) -> str | None:
@@ -21,11 +27,11 @@ def check_token(authorization: str | None, token: str) -> str | None:
     if scheme.lower() == "basic":
         try:
             value = base64.b64decode(value, validate=True).decode().partition(":")[2]
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 inside
             return "malformed basic credentials"
     elif scheme.lower() != "bearer":
         return f"unsupported authorization scheme {scheme!r}"
-    if not hmac.compare_digest(value.strip().encode(), token.encode()):
+    if not hmac.compare_digest(_raw(value.strip()), token.encode()):
         return "wrong token"
     return None
 
@@ -45,10 +51,12 @@ def check_grafana(secret: str, body: bytes, signature: str | None, timestamp: st
         try:
             sent = float(timestamp)
         except ValueError:
+            sent = math.nan
+        if not math.isfinite(sent):  # "nan" would pass any comparison with the skew below
             return f"timestamp {timestamp[:40]!r} is not a number"
         if abs(now - sent) > MAX_SKEW_SECONDS:
             return f"timestamp is {abs(now - sent):.0f} s away from now (more than {MAX_SKEW_SECONDS:.0f} s)"
     expected = grafana_signature(secret, body, timestamp)
-    if not hmac.compare_digest(signature.strip().lower().encode(), expected.encode()):
+    if not hmac.compare_digest(_raw(signature.strip().lower()), expected.encode()):
         return "signature does not match"
     return None

@@ -30,6 +30,7 @@ from commands.render_ops import render_operation
 from commands.result import FAILED, REFUSED, Result
 from infra import owner
 from infra.errors import GatewayError
+from infra.gateways.alertmanager import AlertmanagerGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.journal import JournalError
@@ -79,8 +80,9 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
         raise ConfigError(f"journal.path: {exc}") from None
     token = settings.webhooks.token
     provision = settings.provision.options() if settings.provision else None
+    alertmanager = AlertmanagerGateway(settings.alertmanager.url) if settings.alertmanager else None
     return Context(pve=pve, k8s=k8s, journal=journal, options=options, provision=provision,
-                   bootstrap=settings.bootstrap.options(), addons=settings.addons,
+                   alertmanager=alertmanager, bootstrap=settings.bootstrap.options(), addons=settings.addons,
                    webhook_token=token.get_secret_value() if token else None)
 
 

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
+from commands.grammar import VERBS
 from infra.addons.spec import AddonsConfig
 from infra.operations.bootstrap_spec import BootstrapOptions
 from infra.operations.provision_spec import HOMELAB_SERVER_ARGS, K3sOptions, ProvisionOptions, SshOptions
@@ -84,6 +85,7 @@ class SlackConfig(_Section):
     signing_secret: SecretStr | None = Field(None, description="verifies requests (HTTP mode)")
     channel: str | None = Field(None, description="channel ID for notices and remediation threads")
     api_url: str = Field("https://slack.com/api/", description="the Web API base (tests: the lab's twin)")
+    channels: list[str] = Field(default_factory=list, description="channel IDs that may command; empty: any")
 
     @model_validator(mode="after")
     def _credentials(self) -> SlackConfig:
@@ -119,9 +121,20 @@ class JournalConfig(_Section):
 class PermissionsConfig(_Section):
     """Who may do what from Slack: user IDs, "@usergroup" handles, "*" for everyone. Each level
     includes the ones below (admin > operate > read)."""
-    read: list[str] = Field(default_factory=lambda: ["*"], description="status, plan, ops list/show")
-    operate: list[str] = Field(default_factory=list, description="drain, restore, reboot, ops cancel")
+    read: list[str] = Field(default_factory=lambda: ["*"], description="status, plan, ops list/show, "
+                            "silence list, automation status")
+    operate: list[str] = Field(default_factory=list, description="drain, restore, reboot, ops cancel, "
+                               "silence")
     admin: list[str] = Field(default_factory=list, description="overrides, automation, provisioning")
+    two_person: list[str] = Field(default_factory=list, description="verbs a second person must confirm")
+
+    @field_validator("two_person")
+    @classmethod
+    def _known_verbs(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(VERBS))
+        if unknown:
+            raise ValueError(f"unknown verb(s) {', '.join(unknown)}; verbs: {', '.join(sorted(VERBS))}")
+        return value
 
 
 class RemediationConfig(_Section):
@@ -130,6 +143,8 @@ class RemediationConfig(_Section):
     hold_seconds: float = Field(60, ge=0, description="a condition must hold this long before acting")
     cooldown_seconds: float = Field(1800, ge=0, description="between two automatic actions on one blade")
     paused: bool = Field(False, description="start with automation paused")
+    blocking_alerts: list[str] = Field(default_factory=list, description="alert names that stop automatic "
+                                       "action while they fire")
 
 
 class WatcherConfig(_Section):

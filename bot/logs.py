@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Iterable
 from typing import Literal
 
@@ -49,6 +50,23 @@ class Scrub(logging.Filter):
         return True
 
 
+def _route_stray_errors() -> None:
+    """Errors Python would print straight to stderr (in a thread, in a finalizer) become log lines,
+    so every line of the log is in its format and scrubbed."""
+    log = logging.getLogger("drewburr.unhandled")
+
+    def in_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is not SystemExit:
+            log.error("unhandled error in thread %s", args.thread.name if args.thread else "?",
+                      exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback))
+
+    def unraisable(args: sys.UnraisableHookArgs) -> None:
+        log.warning("%s: %r", args.err_msg or "exception ignored", args.exc_value)
+
+    threading.excepthook = in_thread
+    sys.unraisablehook = unraisable
+
+
 def setup(fmt: Format = "json", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Replace the root logger's handlers with one on stderr, in `fmt`."""
     handler = logging.StreamHandler(sys.stderr)
@@ -63,4 +81,5 @@ def setup(fmt: Format = "json", level: str = "INFO", secrets: Iterable[str] = ()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    _route_stray_errors()
     logging.captureWarnings(True)  # a library's warning is a log line too, in the same format

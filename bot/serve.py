@@ -20,7 +20,6 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from alert_handlers.alert import Alert
-from alert_handlers.gates import Paused
 from alert_handlers.ingest import Ingest, Ingested
 from alert_handlers.remediate import Outcome, Policy, Remediator
 from alert_handlers.watcher import Watcher
@@ -30,22 +29,23 @@ from bot.cli_ops import build_context
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.slack_app import SlackFront, ignore_unknown_envelope
+from bot.slack_blocks import alert_blocks
 from commands import ops
 from infra import owner
 from infra.errors import GatewayError
-from infra.journal import JournalError, OperationStatus
+from infra.journal import JournalError, OperationStatus, Paused
 from infra.operations import run as operations
 from infra.operations.context import Context
 
 log = logging.getLogger("drewburr")
 SOCKET_CHECK_SECONDS = 5.0
+SAY_LAST_SECONDS = 5.0  # at a stop, for Slack messages still being written
 
 
 def _policy(settings: Settings) -> Policy:
     r = settings.remediation
-    paused = Paused(by="config", reason="remediation.paused is true", since=time.time()) if r.paused else None
     return Policy(mode=r.mode, hold_seconds=r.hold_seconds, cooldown_seconds=r.cooldown_seconds,
-                  paused=paused)
+                  blocking_alerts=r.blocking_alerts)
 
 
 class Bot:
@@ -70,14 +70,16 @@ class Bot:
         self.resuming: asyncio.Task[None] | None = None
         self.socket_watch: asyncio.Task[None] | None = None
 
-    async def say(self, text: str) -> None:
-        """To the configured channel, or the log when Slack is off (or refuses)."""
+    async def say(self, text: str, alert: Alert | None = None) -> None:
+        """To the configured channel, or the log when Slack is off (or refuses); a notice about an alert
+        gets a Silence button."""
         channel = self.settings.slack.channel
         if self.slack is None or channel is None:
             log.info("slack (off): %s", text)
             return
         try:
-            await self.slack.client.chat_postMessage(channel=channel, text=text[:3000])
+            await self.slack.client.chat_postMessage(channel=channel, text=text[:3000],
+                                                     blocks=alert_blocks(text, alert) if alert else None)
         except SlackApiError as exc:
             log.warning("slack refused a notice (%s): %s", exc.response.get("error"), text)
 
@@ -160,6 +162,8 @@ class Bot:
         if owner.RUNNING:
             log.warning("operations %s were still in a step after %.0f s; they resume from it",
                         sorted(owner.RUNNING), limit)
+        if self.slack is not None and self.slack.tasks:  # the last words about them, in Slack
+            await asyncio.wait(self.slack.tasks, timeout=SAY_LAST_SECONDS)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=webhooks.MAX_BODY)
@@ -189,6 +193,10 @@ class Bot:
         server = self.settings.server
         site = web.TCPSite(runner, server.host, server.port)
         await site.start()
+        if self.settings.remediation.paused and await self.context.journal.paused() is None:
+            # the config pauses at every start; `automation resume` lifts it until the next one
+            await self.context.journal.set_paused(Paused(by="config", reason="remediation.paused is true",
+                                                         since=time.time()))
         self.consumer = asyncio.create_task(self.remediator.run(self.queue))
         watching = [asyncio.create_task(w.run()) for w in self.watchers]
         self.resuming = asyncio.create_task(self._resume())

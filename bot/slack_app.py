@@ -26,7 +26,8 @@ from bot.slack_client import SlackClient
 from bot.slack_progress import LiveMessage, blocks_or_file, ending
 from commands import dispatch
 from commands.grammar import UsageError, parse
-from commands.permissions import Grants, allows, denial
+from commands.permissions import Grants, allows, channel_refusal, denial, second_person
+from infra.errors import GatewayError
 from infra.journal import AuditEntry
 from infra.operations.context import Context
 
@@ -55,6 +56,7 @@ class SlackFront:
         self.app = AsyncApp(client=self.client, signing_secret=secret,
                             request_verification_enabled=cfg.mode == "http")
         self.context, self.grants = context, Grants(**settings.permissions.model_dump())
+        self.channels = cfg.channels
         self._handles = {g[1:] for lvl in ("read", "operate", "admin") for g in getattr(self.grants, lvl)
                          if g.startswith("@")}
         self._members: dict[str, set[str]] = {}  # handle -> user IDs, as last read
@@ -62,6 +64,7 @@ class SlackFront:
         self.app.command("/drewburr")(self.on_command)
         self.app.action("drewburr_confirm")(self.on_confirm)
         self.app.action("drewburr_cancel")(self.on_cancel)
+        self.app.action("drewburr_silence")(self.on_silence)
         self.tasks: set[asyncio.Task[None]] = set()
 
     def _later(self, work: Any) -> None:
@@ -102,11 +105,25 @@ class SlackFront:
         await ack()
         self._later(self._command(command["user_id"], command["channel_id"], command.get("text", "")))
 
+    async def on_silence(self, ack: Any, body: dict[str, Any]) -> None:
+        """An alert's Silence button: its value is the `silence ...` command, run as if typed."""
+        await ack()
+        user, channel = body["user"]["id"], body["channel"]["id"]
+        command = str(body["actions"][0].get("value", ""))
+        if command.startswith("silence "):
+            self._later(self._command(user, channel, command))
+        else:  # a forged value must not become some other command
+            self._later(self._tell(channel, user, "This button is not one of drewburr's: nothing changed.",
+                                   "an unknown Silence button"))
+
     def _count(self, verb: str, outcome: str) -> None:
         if self.metrics is not None:
             self.metrics.commands.labels(verb, outcome).inc()
 
     async def _command(self, user: str, channel: str, text: str) -> None:
+        if refused := channel_refusal(self.channels, channel):
+            await self._tell(channel, user, refused, text)
+            return
         try:
             req = parse(text)
         except UsageError as exc:
@@ -118,7 +135,12 @@ class SlackFront:
             self._count(req.verb, "denied")
             await self._tell(channel, user, denial(user, req.verb, req.spec.permission), text)
             return
-        shown = await dispatch.preview(self.context, req, user, channel, text, time.time())
+        try:
+            shown = await dispatch.preview(self.context, req, user, channel, text, time.time())
+        except GatewayError as exc:  # a system down (Alertmanager, PVE): said, not lost in a task
+            self._count(req.verb, "failed")
+            await self._tell(channel, user, f"`{text}` failed, nothing changed: {exc}", text)
+            return
         self._count(req.verb, "plan-shown" if shown.confirmation else OUTCOMES[shown.result.code])
         await self._audit(user, channel, text, "plan shown" if shown.confirmation else shown.result.text)
         if shown.confirmation is None:
@@ -156,6 +178,9 @@ class SlackFront:
             return
         if pending.expires < time.time():
             await self._tell(channel, user, f"This plan expired; run `/drewburr {pending.text}` again.", what)
+            return
+        if confirm and (refused := second_person(self.grants, req.verb, pending.user, user)):
+            await self._tell(channel, user, refused, what)
             return
         journal = self.context.journal
         if not await journal.settle_confirmation(pending.id, "confirmed" if confirm else "cancelled"):

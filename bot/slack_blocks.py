@@ -7,10 +7,13 @@ when to upload it as a file).
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+
+from alert_handlers.alert import Alert
 
 SECTION = 2900  # under 3,000 with the code fences
 MAX_BLOCKS = 50
@@ -58,3 +61,23 @@ def plan_blocks(title: str, plan: str, confirmation_id: str) -> list[dict[str, A
         ButtonElement(text="Cancel", action_id="drewburr_cancel", value=confirmation_id)])
     head: list[Block] = [SectionBlock(text=MarkdownTextObject(text=title[:SECTION]))]
     return [b.to_dict() for b in [*head, *_body(plan, MAX_BLOCKS - 2), buttons]]
+
+
+SILENCE_FOR = "2h"
+
+
+def silence_command(alert: Alert) -> str:
+    """What the Silence button runs: Alertmanager's alerts by fingerprint (exactly that alert), others by
+    name (Grafana's fingerprints are not Alertmanager's)."""
+    target = alert.fingerprint if alert.source == "alertmanager" else alert.name
+    return shlex.join(["silence", target, SILENCE_FOR])
+
+
+def alert_blocks(text: str, alert: Alert) -> list[dict[str, Any]]:
+    """A notice about an alert, with a Silence button (2 h; `silence` typed in full for more)."""
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text[:SECTION]))]
+    command = silence_command(alert)
+    if len(command) <= 2000:  # a button's value is at most 2,000 characters
+        blocks.append(ActionsBlock(block_id="drewburr_alert", elements=[ButtonElement(
+            text=f"Silence {SILENCE_FOR}", action_id="drewburr_silence", value=command)]))
+    return [b.to_dict() for b in blocks]

@@ -28,9 +28,14 @@ def _error(status: int, message: str) -> web.Response:
 async def _body(request: web.Request) -> bytes | web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY:
         return _error(413, f"body of {request.content_length} bytes is over the limit of {MAX_BODY}")
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        return _error(413, f"body is over the limit of {MAX_BODY} bytes")
+    # `content.read(n)` returns what has arrived so far, not the whole body: read to the end, bounded
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return _error(413, f"body is over the limit of {MAX_BODY} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
     if request.content_type not in ("application/json", "application/octet-stream", ""):
         return _error(415, f"body must be JSON, not {request.content_type}")
     return body

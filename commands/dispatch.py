@@ -12,7 +12,21 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from commands import addons, audit, bootstrap, drain, ops, plan, provision, reboot, restore, status, whatif
+from commands import (
+    addons,
+    audit,
+    automation,
+    bootstrap,
+    drain,
+    ops,
+    plan,
+    provision,
+    reboot,
+    restore,
+    silence,
+    status,
+    whatif,
+)
 from commands.grammar import CommandRequest, UsageError, help_text, verb_help
 from commands.result import DONE, Result, refused
 from infra.journal import Confirmation
@@ -93,6 +107,25 @@ RUN: dict[str, Run] = {
     "ops show": lambda ctx, req, mode: ops.show(ctx, _op_id(req)),
     # typed in full: the cancel is the answer, no second confirmation
     "ops cancel": lambda ctx, req, mode: ops.cancel(ctx, _op_id(req), yes=True),
+    "silence list": lambda ctx, req, mode: silence.list_silences(ctx),
+    "automation status": lambda ctx, req, mode: automation.status(ctx),
+}
+Act = Callable[[Context, CommandRequest, str], Awaitable[Result]]
+
+
+def _reason(req: CommandRequest) -> str | None:
+    """The optional REASON after the fixed arguments (the grammar joined the rest of the line)."""
+    return req.args[-1] if len(req.args) > len(req.spec.args) else None
+
+
+# The verbs that act at once, typed in full (no plan to confirm), and need who typed them.
+ACT: dict[str, Act] = {
+    "silence": lambda ctx, req, who: silence.create(ctx, req.args[0], req.args[1], _reason(req), who,
+                                                    dry_run=req.flag("--dry-run")),
+    "silence expire": lambda ctx, req, who: silence.expire(ctx, req.args[0], dry_run=req.flag("--dry-run")),
+    "automation pause": lambda ctx, req, who: automation.pause(ctx, _reason(req), who,
+                                                               dry_run=req.flag("--dry-run")),
+    "automation resume": lambda ctx, req, who: automation.resume(ctx, who, dry_run=req.flag("--dry-run")),
 }
 
 
@@ -107,7 +140,10 @@ async def read(ctx: Context, req: CommandRequest) -> Result:
 
 async def preview(ctx: Context, req: CommandRequest, user: str, channel: str, text: str,
                   now: float) -> Preview:
-    """A read verb's answer, or a changing verb's plan and its pending confirmation."""
+    """A read verb's answer, an acting verb's outcome, or a changing verb's plan and its pending
+    confirmation."""
+    if req.verb in ACT:
+        return Preview(await ACT[req.verb](ctx, req, user), None)
     if not changing(req):
         return Preview(await read(ctx, req), None)
     shown = await RUN[req.verb](ctx, req, Mode(dry_run=True, yes=False))

@@ -12,7 +12,21 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from commands import addons, audit, bootstrap, drain, ops, plan, provision, reboot, restore, status, whatif
+from commands import (
+    addons,
+    audit,
+    automation,
+    bootstrap,
+    drain,
+    ops,
+    plan,
+    provision,
+    reboot,
+    restore,
+    silence,
+    status,
+    whatif,
+)
 
 MAX_TEXT = 2000  # a command line, not a document: longer text is refused, not parsed
 
@@ -23,7 +37,7 @@ class Verb:
     flags: frozenset[str]
     permission: str  # read | operate | admin
     help: str
-    optional: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()  # a last one ending in "..." takes the rest of the words (a reason)
 
     def usage(self, name: str) -> str:
         optional = [f"[{o}]" for o in self.optional] + [f"[{f}]" for f in sorted(self.flags)]
@@ -48,13 +62,24 @@ VERBS: dict[str, Verb] = {
     "ops show": Verb(("ID",), frozenset(), ops.PERMISSIONS["show"], "one operation"),
     "ops audit": Verb((), frozenset(), audit.PERMISSION, "who ran what, and what came of it", ("ID",)),
     "ops cancel": Verb(("ID",), frozenset(), ops.PERMISSIONS["cancel"], "cancel a running operation"),
+    # these act at once when typed (--yes is what they do anyway); --dry-run says what they would do
+    "silence": Verb(("ALERTNAME|FINGERPRINT", "DURATION"), CHANGING, silence.PERMISSIONS["create"],
+                    "silence an alert in Alertmanager (30m, 2h, 1d)", ("REASON...",)),
+    "silence list": Verb((), frozenset(), silence.PERMISSIONS["list"], "active and pending silences"),
+    "silence expire": Verb(("ID",), CHANGING, silence.PERMISSIONS["expire"], "end a silence now"),
+    "automation status": Verb((), frozenset(), automation.PERMISSIONS["status"],
+                              "paused or not, by whom, and what is held back"),
+    "automation pause": Verb((), CHANGING, automation.PERMISSIONS["pause"],
+                             "hold every automatic remediation back", ("REASON...",)),
+    "automation resume": Verb((), CHANGING, automation.PERMISSIONS["resume"],
+                              "let automatic remediation act again"),
     "addons install": Verb(("metallb|cert-manager|traefik|kube-prometheus-stack|all",), CHANGING,
                            addons.PERMISSIONS["install"], "install addons through K3s' helm-controller"),
     "addons status": Verb((), frozenset(), addons.PERMISSIONS["status"],
                           "each addon's chart, Job and readiness"),
 }
-# verbs of two words: the first alone means the default subcommand (None: there is none)
-FAMILIES: dict[str, str | None] = {"ops": "list", "addons": None}
+# verb groups and their default subverb
+GROUPS = {"ops": "list", "automation": "status", "silence": "", "addons": ""}
 
 
 class CommandRequest(BaseModel):
@@ -82,15 +107,16 @@ def help_text() -> str:
 def _verb(words: list[str]) -> tuple[str, list[str]]:
     if not words:
         return "help", []
-    if words[0] in FAMILIES:
-        family = words[0]
-        sub = words[1] if len(words) > 1 else FAMILIES[family]
-        if f"{family} {sub}" not in VERBS:
-            choices = ", ".join(VERBS[n].usage(n).split(" ", 1)[1] for n in VERBS
-                                if n.startswith(f"{family} "))
-            raise UsageError(f"unknown {family} subcommand {sub!r}; choose {choices}" if sub else
-                             f"{family} needs a subcommand: {choices}")
-        return f"{family} {sub}", words[2:]
+    group = words[0]
+    if group in GROUPS:
+        sub = words[1] if len(words) > 1 else GROUPS[group]
+        if f"{group} {sub}" in VERBS:
+            return f"{group} {sub}", words[2:]
+        if group in VERBS:  # `silence NAME 2h`: the group is a verb of its own
+            return group, words[1:]
+        subs = ", ".join(n.split(" ", 1)[1] for n in VERBS if n.startswith(f"{group} "))
+        raise UsageError(f"unknown {group} subcommand {sub!r}; choose {subs}" if sub else
+                         f"{group} needs a subcommand: choose {subs}")
     if words[0] not in VERBS:
         raise UsageError(f"unknown verb {words[0]!r}; try `help`. Verbs: {', '.join(sorted(VERBS))}")
     return words[0], words[1:]
@@ -138,7 +164,10 @@ def parse(text: str) -> CommandRequest:
             flags[name] = value
         else:
             args.append(word)
-    if not len(spec.args) <= len(args) <= len(spec.args) + len(spec.optional):
+    most = len(spec.args) + len(spec.optional)
+    if spec.optional and spec.optional[-1].endswith("...") and len(args) > most:
+        args[most - 1:] = [" ".join(args[most - 1:])]
+    if not len(spec.args) <= len(args) <= most:
         wanted = " ".join([*spec.args, *(f"[{o}]" for o in spec.optional)]) or "no arguments"
         raise UsageError(f"{verb} takes {wanted}, got {' '.join(args) or 'none'}; usage: {spec.usage(verb)}")
     if verb == "help" and args and not verb_help(args[0]):

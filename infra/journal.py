@@ -98,6 +98,14 @@ class Confirmation(BaseModel):
     message_ts: str | None = None
 
 
+class Paused(BaseModel):
+    """Automatic remediation paused: by whom, why, since when. In the journal, so a restart and a
+    second replica see it."""
+    by: str
+    reason: str
+    since: float
+
+
 class AuditEntry(BaseModel):
     """Who did what, where, and what came of it: every command, decision and button press."""
     at: float
@@ -195,6 +203,13 @@ class Journal(ABC):
     @abstractmethod
     async def audit_log(self, limit: int = 50, op_id: int | None = None) -> builtins.list[AuditEntry]:
         """Newest first; with `op_id`, only what concerns that operation."""
+
+    @abstractmethod
+    async def set_paused(self, paused: Paused | None) -> None:
+        """Pause automatic remediation (a Paused) or resume it (None)."""
+
+    @abstractmethod
+    async def paused(self) -> Paused | None: ...
 
     async def refuse(self, kind: str, target: str, params: dict[str, Any], reason: str,
                      now: float) -> OperationStatus:

@@ -24,6 +24,7 @@ from infra.journal import (
     Locked,
     Maintenance,
     OperationStatus,
+    Paused,
     Phase,
     StepRecord,
 )
@@ -42,6 +43,7 @@ CREATE TABLE IF NOT EXISTS maintenance (blade TEXT PRIMARY KEY, record TEXT NOT 
 CREATE TABLE IF NOT EXISTS homes (vmid INTEGER PRIMARY KEY, blade TEXT NOT NULL, op_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, op_id INTEGER, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS confirmations (id TEXT PRIMARY KEY, state TEXT NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pause (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL);
 """
 BUSY_TIMEOUT = 30  # seconds a call waits for another process (an `ops resume` beside a drain)
 
@@ -163,6 +165,17 @@ class SqliteJournal(Journal):
     async def settle_confirmation(self, confirmation_id: str, state: str) -> bool:
         sql = "UPDATE confirmations SET state = ? WHERE id = ? AND state = 'pending'"
         return bool(await self._run(_rowcount, sql, (state, confirmation_id)))
+
+    async def set_paused(self, paused: Paused | None) -> None:
+        if paused is None:
+            await self._run(_execute, "DELETE FROM pause", ())
+        else:
+            await self._run(_execute, "INSERT OR REPLACE INTO pause (id, record) VALUES (1, ?)",
+                            (paused.model_dump_json(),))
+
+    async def paused(self) -> Paused | None:
+        rows = await self._run(_rows, "SELECT record FROM pause", ())
+        return Paused.model_validate_json(rows[0]["record"]) if rows else None
 
     async def put_maintenance(self, record: Maintenance) -> None:
         await self._run(_execute, "INSERT OR REPLACE INTO maintenance (blade, record) VALUES (?, ?)",

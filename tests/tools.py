@@ -59,3 +59,13 @@ def _ready(url: str) -> bool:
         return requests.get(f"{url}/-/ready", timeout=1).status_code == 200
     except requests.ConnectionError:
         return False
+
+
+def offline_config(path: Path, **sections: Any) -> Path:
+    """A drewburr config for verbs that never reach PVE (silences, the automation switch): its journal
+    beside it, plus `sections`."""
+    config: dict[str, Any] = {
+        "proxmox": {"url": "https://127.0.0.1:1", "token_id": "root@pam!drewburr", "token_secret": "x"},
+        "journal": {"path": str(path.parent / "journal.sqlite")}, **sections}
+    path.write_text(yaml.safe_dump(config))
+    return path

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from infra.addons.spec import AddonsConfig
 from infra.errors import Fatal, TimedOut
+from infra.gateways.alertmanager import AlertmanagerGateway
 from infra.gateways.ceph import CephGateway
 from infra.gateways.charts import ChartRepos
 from infra.gateways.k8s import K8sGateway
@@ -52,6 +53,7 @@ class Context:
     journal: Journal
     options: OpsOptions = field(default_factory=OpsOptions)
     clock: Callable[[], float] = time.time
+    alertmanager: AlertmanagerGateway | None = None  # alertmanager.url: silences
     addons: AddonsConfig = field(default_factory=AddonsConfig)
     webhook_token: str | None = None  # drewburr's own webhook token, for Alertmanager's receiver
     charts: ChartRepos = field(default_factory=ChartRepos)

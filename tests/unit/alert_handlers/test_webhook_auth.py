@@ -39,6 +39,21 @@ def test_an_old_or_unsigned_body_is_refused() -> None:
     assert check_grafana("k", BODY, signature, "soon", now=1700000000) == "timestamp 'soon' is not a number"
 
 
+def test_a_nan_timestamp_signed_by_the_secret_is_not_a_fresh_one() -> None:
+    """NaN compares false with everything, so it used to pass the skew check (found by fuzzing)."""
+    for stamp in ("nan", "NaN", "inf"):
+        signed = grafana_signature("k", BODY, stamp)
+        refused = check_grafana("k", BODY, signed, stamp, now=1700000000)
+        assert refused == f"timestamp {stamp!r} is not a number"
+
+
 def test_without_a_timestamp_header_configured_the_body_alone_is_signed() -> None:
     signature = grafana_signature("k", BODY, None)
     assert check_grafana("k", BODY, signature, None, now=0, timestamp_required=False) is None
+
+
+def test_header_bytes_that_are_not_utf8_are_a_wrong_credential_not_a_crash() -> None:
+    assert check_token("Bearer \udc80", "t") == "wrong token"  # b"\x80" as the server decodes it
+    assert check_token("Basic \udc80", "t") == "malformed basic credentials"
+    refused = check_grafana("k", BODY, "\udc80", None, now=0, timestamp_required=False)
+    assert refused == "signature does not match"

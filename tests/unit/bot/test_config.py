@@ -57,6 +57,9 @@ def test_the_file_can_come_from_drewburr_config(tmp_path, monkeypatch):
     ({"proxmox": {**LAB_STYLE["proxmox"], "url": "https://pve1:99999"}}, "proxmox.url"),
     ({"proxmox": {**LAB_STYLE["proxmox"], "url": "pve1:8006"}}, "proxmox.url"),
     ({"prometheus": {"url": "http://:9090"}}, "prometheus.url"),
+    ({"permissions": {"two_person": ["reboot", "nuke"]}}, "permissions.two_person"),
+    ({"slack": {"channels": "C0OPS"}}, "slack.channels"),
+    ({"remediation": {"blocking_alerts": {"CephDataMigration": True}}}, "remediation.blocking_alerts"),
 ])
 def test_a_bad_file_is_refused_naming_the_field(tmp_path, change, field):
     path = write(tmp_path, {**LAB_STYLE, **change})
@@ -102,6 +105,11 @@ def test_a_bad_env_override_names_the_variable_not_the_file(tmp_path, monkeypatc
         load_settings(write(tmp_path, LAB_STYLE))
     assert str(caught.value).startswith("environment DREWBURR_PROXMOX__VERIFY_TLS: proxmox.verify_tls:")
     assert "drewburr.yaml" not in str(caught.value)
+
+
+def test_two_person_names_the_unknown_verb(tmp_path):
+    with pytest.raises(ConfigError, match="unknown verb\\(s\\) nuke; verbs: "):
+        load_settings(write(tmp_path, {**LAB_STYLE, "permissions": {"two_person": ["reboot", "nuke"]}}))
 
 
 @pytest.mark.parametrize(("slack", "missing"), [

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -19,12 +21,14 @@ from infra.operations.run import CURRENT_OPERATION
 def captured() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     saved = root.handlers[:], root.level
+    hooks = threading.excepthook, sys.unraisablehook
     out = io.StringIO()
     logs.setup("json", "INFO", ["s3cret-token-value", "xoxb-abc"])
     root.handlers[0].setStream(out)  # type: ignore[attr-defined]
     yield out
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
+    threading.excepthook, sys.unraisablehook = hooks
 
 
 def test_a_line_is_json_and_names_its_operation(captured: io.StringIO) -> None:
@@ -57,3 +61,13 @@ def test_every_secret_of_the_settings_is_found() -> None:
                         slack={"bot_token": "xoxb-1", "app_token": "xapp-1", "signing_secret": "sign-1"},
                         webhooks={"token": "hook-1", "grafana_secret": "graf-1"})
     assert sorted(settings.secrets()) == sorted(["pve-s", "xoxb-1", "xapp-1", "sign-1", "hook-1", "graf-1"])
+
+
+def test_an_error_in_a_thread_is_a_json_log_line_too(captured: io.StringIO) -> None:
+    def boom() -> None:
+        raise ValueError("token xoxb-abc refused")
+    thread = threading.Thread(target=boom, name="pump")
+    thread.start()
+    thread.join()
+    [line] = [json.loads(text) for text in captured.getvalue().splitlines()]
+    assert line["level"] == "ERROR" and "pump" in line["message"] and "xoxb-abc" not in json.dumps(line)
