@@ -38,6 +38,7 @@ class GateContext(BaseModel):
     firing: set[str] = Field(default_factory=set)  # alert names firing now
     blocking_alerts: list[str] = Field(default_factory=list)  # kured's idea: these stop automatic action
     confirmed_off: set[str] = Field(default_factory=set)  # blades PVE HA fenced, or an admin confirmed off
+    fence_reason: str = ""  # what PVE's HA manager says about the blade (infra/fencing.py)
 
 
 Gate = Callable[[GateContext, float], str | None]
@@ -110,8 +111,9 @@ def confirmed_off(ctx: GateContext, now: float) -> str | None:
     blade = ctx.decision.blade
     if ctx.decision.action != "fence" or blade in ctx.confirmed_off:
         return None
-    return (f"{blade} is offline in PVE but not confirmed off: PVE HA has not fenced it and no admin "
-            "confirmed it powered off (a partitioned blade keeps running its VMs)")
+    why = ctx.fence_reason or ("PVE HA has not fenced it and no admin confirmed it powered off "
+                               "(a partitioned blade keeps running its VMs)")
+    return f"{blade} is offline in PVE but not confirmed off: {why}"
 
 
 GATES: tuple[tuple[str, Gate], ...] = (

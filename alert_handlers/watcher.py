@@ -21,6 +21,7 @@ from infra.errors import GatewayError
 from infra.gateways.ceph import CephGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
+from infra.gateways.pve_models import HaManager
 from infra.topology_build import parse_ceph
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,13 @@ def node_fact(node: Json) -> Fact:
     return Fact("KubeNodeNotReady", {"node": name}, bad, summary)
 
 
-def pve_facts(cluster_status: Iterable[Json], manager: Json, fencing: set[str],
+def pve_facts(cluster_status: Iterable[Json], manager: HaManager, fencing: set[str],
               fenced: set[str]) -> list[Fact]:
     """PveNodeOffline per blade; PveHaFenced once HA has fenced an offline blade. The HA manager shows
     a node as `fence` only while the fence is under way (then `unknown`), so `fencing` and `fenced`
     carry what it said in earlier rounds; both are updated here."""
     nodes = {e["name"]: bool(e.get("online")) for e in cluster_status if e.get("type") == "node"}
-    ha_state = (manager.get("manager_status") or {}).get("node_status") or {}
+    ha_state = manager.nodes
     facts = []
     for blade, online in sorted(nodes.items()):
         state = ha_state.get(blade, "")
@@ -154,7 +155,7 @@ class Watcher:
             manager = await self.pve.ha_manager_status()
         except GatewayError as exc:  # blades online or not still count; "fenced" waits for it
             log.warning("watcher: the HA manager status could not be read: %s", exc)
-            manager = {"manager_status": {"node_status": {b: "fence" for b in self.fencing}}}
+            manager = HaManager(quorate=True, nodes={b: "fence" for b in self.fencing}, services={}, lrms={})
         facts = pve_facts(status, manager, self.fencing, self.fenced)
         online = sorted(e["name"] for e in status if e.get("type") == "node" and e.get("online"))
         if online:

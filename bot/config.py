@@ -145,6 +145,8 @@ class RemediationConfig(_Section):
     paused: bool = Field(False, description="start with automation paused")
     blocking_alerts: list[str] = Field(default_factory=list, description="alert names that stop automatic "
                                        "action while they fire")
+    poll_seconds: float = Field(5, gt=0, description="how often a fence PVE HA is still doing, and fenced "
+                                "nodes back Ready, are looked at again")
 
 
 class WatcherConfig(_Section):

@@ -20,6 +20,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from alert_handlers.alert import Alert
+from alert_handlers.incidents import Incidents
 from alert_handlers.ingest import Ingest, Ingested
 from alert_handlers.remediate import Outcome, Policy, Remediator
 from alert_handlers.watcher import Watcher
@@ -29,7 +30,7 @@ from bot.cli_ops import build_context
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.slack_app import SlackFront, ignore_unknown_envelope
-from bot.slack_blocks import alert_blocks
+from bot.slack_blocks import alert_blocks, question_blocks
 from commands import ops
 from infra import owner
 from infra.errors import GatewayError
@@ -45,7 +46,7 @@ SAY_LAST_SECONDS = 5.0  # at a stop, for Slack messages still being written
 def _policy(settings: Settings) -> Policy:
     r = settings.remediation
     return Policy(mode=r.mode, hold_seconds=r.hold_seconds, cooldown_seconds=r.cooldown_seconds,
-                  blocking_alerts=r.blocking_alerts)
+                  blocking_alerts=r.blocking_alerts, poll_seconds=r.poll_seconds)
 
 
 class Bot:
@@ -58,8 +59,11 @@ class Bot:
         context.observers.append(self._operation_done)
         self.queue: asyncio.Queue[Alert] = asyncio.Queue()
         self.slack = SlackFront(settings, context, self.metrics) if settings.slack.mode != "off" else None
-        self.remediator = Remediator(context.snapshot, context.journal, _policy(settings), time.time,
-                                     self.say, observe=self._count)
+        self.incidents = Incidents(context.journal, self.post, time.time, settings.slack.channel)
+        self.remediator = Remediator(context, _policy(settings), time.time, self.incidents,
+                                     observe=self._count)
+        if self.slack is not None:
+            self.slack.on_approval = self.remediator.approved
         self.ingest = Ingest(self.queue, time.time, observe=self._ingested)
         poll = settings.watcher.poll_seconds  # the watcher and the zone keeper: docs/alerts.md
         self.watchers: list[Watcher | ZoneKeeper] = [
@@ -73,15 +77,25 @@ class Bot:
     async def say(self, text: str, alert: Alert | None = None) -> None:
         """To the configured channel, or the log when Slack is off (or refuses); a notice about an alert
         gets a Silence button."""
+        await self.post(text, None, None, alert)
+
+    async def post(self, text: str, thread_ts: str | None, confirmation: str | None,
+                   alert: Alert | None = None) -> str | None:
+        """An incident's message (in its thread when `thread_ts`); its ts, None when not posted. A
+        question has Confirm/Cancel; a notice about an alert a Silence button."""
         channel = self.settings.slack.channel
         if self.slack is None or channel is None:
             log.info("slack (off): %s", text)
-            return
+            return None
+        blocks = (question_blocks(text, confirmation) if confirmation else
+                  alert_blocks(text, alert) if alert else None)
         try:
-            await self.slack.client.chat_postMessage(channel=channel, text=text[:3000],
-                                                     blocks=alert_blocks(text, alert) if alert else None)
+            posted = await self.slack.client.chat_postMessage(channel=channel, text=text[:3000],
+                                                              thread_ts=thread_ts, blocks=blocks)
         except SlackApiError as exc:
             log.warning("slack refused a notice (%s): %s", exc.response.get("error"), text)
+            return None
+        return str(posted["ts"])
 
     async def _slack_ok(self) -> str | None:
         """Socket Mode: connected and its pings answered (a link that stalls silently fails here)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -19,6 +20,7 @@ from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from alert_handlers import approvals
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.slack_blocks import fits, plan_blocks, text_blocks
@@ -28,7 +30,7 @@ from commands import dispatch
 from commands.grammar import UsageError, parse
 from commands.permissions import Grants, allows, channel_refusal, denial, second_person
 from infra.errors import GatewayError
-from infra.journal import AuditEntry
+from infra.journal import AuditEntry, Confirmation
 from infra.operations.context import Context
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ class SlackFront:
         self.app.action("drewburr_cancel")(self.on_cancel)
         self.app.action("drewburr_silence")(self.on_silence)
         self.tasks: set[asyncio.Task[None]] = set()
+        # remediation's approval requests: (the confirmation, who approved) -> what came of it
+        self.on_approval: Callable[[Confirmation, str], Awaitable[str]] | None = None
 
     def _later(self, work: Any) -> None:
         """Work after the ack, kept referenced until done."""
@@ -171,15 +175,20 @@ class SlackFront:
             await self._tell(channel, user, "This button is not one of drewburr's: nothing changed.",
                              "an unknown button")
             return
-        req = parse(pending.text)
         what = f"{'Confirm' if confirm else 'Cancel'} `{pending.text}`"
-        if not await self._allowed(user, req.spec.permission):
-            await self._tell(channel, user, denial(user, req.verb, req.spec.permission), what)
+        remediation = pending.id.startswith(approvals.PREFIX)
+        req = None if remediation else parse(pending.text)
+        verb, needed = (pending.text.split()[0], approvals.permission(pending.text)) if req is None else \
+            (req.verb, req.spec.permission)
+        if not await self._allowed(user, needed):
+            await self._tell(channel, user, denial(user, verb, needed), what)
             return
         if pending.expires < time.time():
-            await self._tell(channel, user, f"This plan expired; run `/drewburr {pending.text}` again.", what)
+            expired = ("This request expired; a new alert about it asks again." if remediation
+                       else f"This plan expired; run `/drewburr {pending.text}` again.")
+            await self._tell(channel, user, expired, what)
             return
-        if confirm and (refused := second_person(self.grants, req.verb, pending.user, user)):
+        if confirm and (refused := second_person(self.grants, verb, pending.user, user)):
             await self._tell(channel, user, refused, what)
             return
         journal = self.context.journal
@@ -193,7 +202,16 @@ class SlackFront:
             await self._audit(user, channel, what, "cancelled: nothing changed")
             await self._edit(channel, ts, f"Cancelled by <@{user}>: nothing changed.")
             return
+        if req is None:
+            await self._approved(pending, user, channel, ts, what)
+            return
         await self._run(req, pending, user, channel, ts)
+
+    async def _approved(self, pending: Confirmation, user: str, channel: str, ts: str, what: str) -> None:
+        """Remediation's request approved: it looks again and acts, saying so in the incident's thread."""
+        await self._edit(channel, ts, f"Confirmed by <@{user}>: `{pending.text}`")
+        result = await self.on_approval(pending, user) if self.on_approval else "remediation is not running"
+        await self._audit(user, channel, what, result)
 
     async def _edit(self, channel: str, ts: str, title: str, body: str | None = None) -> None:
         await self.client.chat_update(channel=channel, ts=ts, text=title[:3000],

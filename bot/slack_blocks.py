@@ -55,12 +55,21 @@ def text_blocks(title: str, text: str | None = None, rest: str | None = None) ->
     return [b.to_dict() for b in head + body]
 
 
-def plan_blocks(title: str, plan: str, confirmation_id: str) -> list[dict[str, Any]]:
-    buttons = ActionsBlock(block_id="drewburr_confirmation", elements=[
+def _buttons(confirmation_id: str) -> ActionsBlock:
+    return ActionsBlock(block_id="drewburr_confirmation", elements=[
         ButtonElement(text="Confirm", action_id="drewburr_confirm", value=confirmation_id, style="primary"),
         ButtonElement(text="Cancel", action_id="drewburr_cancel", value=confirmation_id)])
+
+
+def plan_blocks(title: str, plan: str, confirmation_id: str) -> list[dict[str, Any]]:
     head: list[Block] = [SectionBlock(text=MarkdownTextObject(text=title[:SECTION]))]
-    return [b.to_dict() for b in [*head, *_body(plan, MAX_BLOCKS - 2), buttons]]
+    return [b.to_dict() for b in [*head, *_body(plan, MAX_BLOCKS - 2), _buttons(confirmation_id)]]
+
+
+def question_blocks(text: str, confirmation_id: str) -> list[dict[str, Any]]:
+    """A question in plain words (remediation's approval request) with Confirm/Cancel."""
+    return [b.to_dict() for b in [SectionBlock(text=MarkdownTextObject(text=text[:SECTION])),
+                                  _buttons(confirmation_id)]]
 
 
 SILENCE_FOR = "2h"

@@ -44,7 +44,7 @@ class StepRecord(BaseModel):
 
 class OperationStatus(BaseModel):
     id: int
-    kind: str  # drain | restore | reboot | reboot-all
+    kind: str  # drain | restore | reboot | reboot-all | evacuate | fence (infra.operations.run.KINDS)
     target: str  # a blade, or "all"
     params: dict[str, Any] = Field(default_factory=dict)
     phase: Phase = "Pending"
@@ -104,6 +104,20 @@ class Paused(BaseModel):
     by: str
     reason: str
     since: float
+
+
+class Incident(BaseModel):
+    """One fact (`fence:blade3`) and its Slack thread: every alert, watcher finding, decision and
+    step about it is said there. Kept in the journal so a restart keeps talking in the same thread."""
+    fact: str
+    opened: float
+    channel: str | None = None
+    ts: str | None = None  # the thread's first message; None while Slack is off
+    fingerprints: list[str] = Field(default_factory=list)  # the alerts that reported it
+    op_id: int | None = None  # the operation remediation started for it
+    said: str | None = None  # the last hold's gate said in the thread: a repeat is not said again soon
+    said_at: float | None = None  # when it was said
+    approval: str | None = None  # the Confirmation ID of the approval request last posted
 
 
 class AuditEntry(BaseModel):
@@ -198,6 +212,13 @@ class Journal(ABC):
         """pending -> state, atomically; False when it was not pending (used, cancelled, unknown)."""
 
     @abstractmethod
+    async def put_incident(self, incident: Incident) -> None: ...
+
+    @abstractmethod
+    async def incidents(self) -> builtins.list[Incident]:
+        """Every incident, oldest first."""
+
+    @abstractmethod
     async def audit(self, entry: AuditEntry) -> None: ...
 
     @abstractmethod
@@ -222,3 +243,7 @@ class Journal(ABC):
 
     async def unfinished(self) -> builtins.list[OperationStatus]:
         return [op for op in await self.list(limit=1000) if op.phase not in FINISHED]
+
+    @abstractmethod
+    async def since(self, when: float) -> builtins.list[OperationStatus]:
+        """Operations created at `when` or later, newest first, however many (a cooldown's window)."""

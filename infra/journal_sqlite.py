@@ -19,6 +19,7 @@ from infra.journal import (
     FINISHED,
     AuditEntry,
     Confirmation,
+    Incident,
     Journal,
     JournalError,
     Locked,
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS homes (vmid INTEGER PRIMARY KEY, blade TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, op_id INTEGER, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS confirmations (id TEXT PRIMARY KEY, state TEXT NOT NULL, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pause (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS incidents (fact TEXT PRIMARY KEY, opened REAL NOT NULL, record TEXT NOT NULL);
 """
 BUSY_TIMEOUT = 30  # seconds a call waits for another process (an `ops resume` beside a drain)
 
@@ -111,6 +113,10 @@ class SqliteJournal(Journal):
         return await self._run(_list, f"SELECT id FROM operations WHERE phase NOT IN ({marks}) ORDER BY id",
                                tuple(sorted(FINISHED)))
 
+    async def since(self, when: float) -> builtins.list[OperationStatus]:
+        return await self._run(_list, "SELECT id FROM operations WHERE created >= ? ORDER BY id DESC",
+                               (when,))
+
     async def set_phase(self, op_id: int, phase: Phase, now: float, error: str | None = None,
                         owner: str | None = None) -> None:
         await self._run(_set_phase, op_id, phase, now, error, owner)
@@ -176,6 +182,13 @@ class SqliteJournal(Journal):
     async def paused(self) -> Paused | None:
         rows = await self._run(_rows, "SELECT record FROM pause", ())
         return Paused.model_validate_json(rows[0]["record"]) if rows else None
+    async def put_incident(self, incident: Incident) -> None:
+        await self._run(_execute, "INSERT OR REPLACE INTO incidents (fact, opened, record) VALUES (?, ?, ?)",
+                        (incident.fact, incident.opened, incident.model_dump_json()))
+
+    async def incidents(self) -> builtins.list[Incident]:
+        rows = await self._run(_rows, "SELECT record FROM incidents ORDER BY opened, fact", ())
+        return [Incident.model_validate_json(r["record"]) for r in rows]
 
     async def put_maintenance(self, record: Maintenance) -> None:
         await self._run(_execute, "INSERT OR REPLACE INTO maintenance (blade, record) VALUES (?, ?)",

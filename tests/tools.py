@@ -40,13 +40,34 @@ def alertmanager(workdir: Path, config: dict[str, Any]) -> Iterator[str]:
     command = [require("prometheus-alertmanager"), f"--config.file={workdir / 'alertmanager.yml'}",
                f"--storage.path={workdir / 'alertmanager-data'}", f"--web.listen-address=127.0.0.1:{port}",
                "--cluster.listen-address="]
+    with _running(command, f"http://127.0.0.1:{port}", "alertmanager") as url:
+        yield url
+
+
+@contextmanager
+def prometheus(workdir: Path, config: dict[str, Any], rules: dict[str, Any] | None = None) -> Iterator[str]:
+    """A real Prometheus (Debian's) on loopback with `config` and, when given, one rule file; yields
+    its URL. Alerts are re-sent every second, so one that fired before Alertmanager was found goes out."""
+    if rules is not None:
+        (workdir / "rules.yml").write_text(yaml.safe_dump(rules))
+        config = {**config, "rule_files": [str(workdir / "rules.yml")]}
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    command = [require("prometheus"), f"--config.file={workdir / 'prometheus.yml'}",
+               f"--storage.tsdb.path={workdir / 'prometheus-data'}", f"--web.listen-address=127.0.0.1:{port}",
+               "--rules.alert.resend-delay=1s"]
+    with _running(command, f"http://127.0.0.1:{port}", "prometheus") as url:
+        yield url
+
+
+@contextmanager
+def _running(command: list[str], url: str, what: str) -> Iterator[str]:
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while not _ready(url):
-            assert proc.poll() is None, f"alertmanager exited with {proc.returncode}"
-            assert time.monotonic() < deadline, "alertmanager did not start within 30 s"
+            assert proc.poll() is None, f"{what} exited with {proc.returncode}"
+            assert time.monotonic() < deadline, f"{what} did not start within 30 s"
             time.sleep(0.1)
         yield url
     finally:

@@ -7,6 +7,7 @@ deserialization, which is slow for tens of thousands of pods; the topology parse
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import threading
@@ -202,7 +203,8 @@ class K8sGateway:
                     loop.call_soon_threadsafe(queue.put_nowait, (event["type"], raw))
                 loop.call_soon_threadsafe(queue.put_nowait, None)
             except Exception as exc:
-                loop.call_soon_threadsafe(queue.put_nowait, translate(exc))
+                with contextlib.suppress(RuntimeError):  # the loop closed (serve stopping): nobody waits
+                    loop.call_soon_threadsafe(queue.put_nowait, translate(exc))
 
         threading.Thread(target=pump, daemon=True, name="k8s-node-watch").start()
         try:

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from infra.errors import Conflict, GatewayError, NotFound, Unavailable, cause, redact
 from infra.gateways._calls import Caller
-from infra.gateways.pve_models import Resource, Task, VmStatus
+from infra.gateways.pve_models import HaManager, Resource, Task, VmStatus
 
 log = logging.getLogger(__name__)
 SYSTEM = "pve"
@@ -163,9 +163,8 @@ class PveGateway:
                 return []
             raise
 
-    async def ha_manager_status(self) -> dict[str, Any]:
-        """The CRM master's view: node_status (online|unknown|fence|...), service_status, lrm_status."""
-        return await self.get("cluster/ha/status/manager_status")
+    async def ha_manager_status(self) -> HaManager:
+        return HaManager.parse(await self.get("cluster/ha/status/manager_status") or {})
 
     async def vm_status(self, node: str, vmid: int) -> VmStatus:
         return VmStatus.model_validate(await self.get(f"nodes/{node}/qemu/{vmid}/status/current"))

@@ -6,6 +6,8 @@ these models are for the steps' own quick looks (where a VM is, its lock, a task
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -48,3 +50,34 @@ class Task(BaseModel):
     starttime: int = 0
     endtime: int | None = None
     status: str | None = None
+
+
+class HaService(BaseModel):
+    node: str
+    state: str  # the CRM's: started, stopped, fence, recovery, migrate, freeze, ...
+
+
+class Lrm(BaseModel):
+    state: str = "unknown"  # active (runs HA services: watchdog armed), wait_for_agent_lock (idle), ...
+    mode: str = "unknown"
+    timestamp: int = 0
+
+
+class HaManager(BaseModel):
+    """`GET /cluster/ha/status/manager_status`: the CRM master's view and every node's LRM status
+    (an unreachable node's is what it last wrote)."""
+    quorate: bool
+    nodes: dict[str, str]  # node -> online, unknown, fence, maintenance, gone
+    services: dict[str, HaService]  # sid -> where and in which state
+    lrms: dict[str, Lrm]
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> HaManager:
+        # PVE nests the CRM's file under manager_status; some clients' mocks put its keys beside it
+        manager = {**data, **(data.get("manager_status") or {})}
+        return cls(quorate=bool((data.get("quorum") or {}).get("quorate")),
+                   nodes=dict(manager.get("node_status") or {}),
+                   services={sid: HaService(node=str(s.get("node", "")), state=str(s.get("state", "")))
+                             for sid, s in (manager.get("service_status") or {}).items()},
+                   lrms={n: Lrm(**{k: v for k, v in (lrm or {}).items() if k in Lrm.model_fields})
+                         for n, lrm in (data.get("lrm_status") or {}).items()})

@@ -13,6 +13,8 @@ from infra.operations.addons import addons_steps
 from infra.operations.bootstrap import bootstrap_locks, bootstrap_steps
 from infra.operations.context import Context
 from infra.operations.drain import drain_steps
+from infra.operations.evacuate import evacuate_steps
+from infra.operations.fence import fence_steps
 from infra.operations.machine import Listener, Machine, Step
 from infra.operations.provision import provision_locks, provision_steps
 from infra.operations.reboot import reboot_all_steps, reboot_steps
@@ -37,6 +39,10 @@ KINDS: dict[str, Kind] = {
     "restore": Kind(lambda ctx, op_id, target, params:
                     restore_steps(ctx, target, bool(params.get("migrate_back")))),
     "reboot": Kind(lambda ctx, op_id, target, params: reboot_steps(ctx, op_id, target)),
+    # started by remediation (alert_handlers/remediate.py); a failing OSD's evacuation sets no noout
+    "evacuate": Kind(lambda ctx, op_id, target, params:
+                     evacuate_steps(ctx, op_id, target, bool(params.get("keep_noout", True)))),
+    "fence": Kind(lambda ctx, op_id, target, params: fence_steps(ctx, op_id, target)),
     # `reboot all` names its blades and holds them all
     "reboot-all": Kind(lambda ctx, op_id, target, params:
                        reboot_all_steps(ctx, op_id, list(params["blades"])),

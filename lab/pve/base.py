@@ -30,6 +30,7 @@ class PveState:
         self.timings = timings
         self.task_table = TaskTable()
         self.fence_due: dict[str, float] = {}  # blade -> when HA has fenced it
+        self.lrm_was_active: dict[str, bool] = {}  # an unreachable blade's LRM state, as it last wrote it
         self.ha_rules: dict[str, dict[str, Any]] = {}  # rule id -> its options (ha_rules.py)
         self.quorum_lost = False  # the cluster-wide lose_quorum fault, on top of the votes
         self.tokens: dict[str, str] = {}  # "user@realm!tokenid" -> secret

@@ -33,6 +33,9 @@ class HaRecovery(HaPlacement):
         self.run_task(vm.node, "qmstart", vm.vmid, now, QEMU_START, start, cleanup=started)
 
     def ha_node_lost(self, node: str, now: float) -> None:
+        # its lrm_status file keeps what the LRM last wrote: `active` if it ran HA services (watchdog armed)
+        self.lrm_was_active.setdefault(node, any(vm.ha and vm.node == node and vm.ha_request == "started"
+                                                 for vm in self.vms.values()))
         services = [vm for vm in self.vms.values()
                     if vm.ha and vm.node == node and vm.ha_request == "started" and vm.ha_state != "freeze"]
         if not services:
@@ -45,6 +48,7 @@ class HaRecovery(HaPlacement):
     def ha_node_back(self, node: str, now: float) -> None:
         """Back before it was fenced (or after a reboot): its services start there again."""
         self.fence_due.pop(node, None)
+        self.lrm_was_active.pop(node, None)
         for vm in self.vms.values():
             if not (vm.ha and vm.node == node and vm.ha_request == "started"):
                 continue

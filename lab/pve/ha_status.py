@@ -37,6 +37,8 @@ class HaStatusApi(PveState):
         blade = self.blades[node]
         reachable = blade.reachable(now)
         active = any(vm.ha and vm.node == node and vm.ha_request == "started" for vm in self.vms.values())
+        if not reachable:  # nobody writes its file: after a fence its services run elsewhere, the file stays
+            active = self.lrm_was_active.get(node, active)
         return {"mode": "restart" if blade.shutting_down else "active",
                 "state": "active" if active else "wait_for_agent_lock", "results": {},
                 "timestamp": int(now if reachable else blade.down_since)}

@@ -116,3 +116,14 @@ def viewer_kubeconfig(running_lab: Any, api: Any, folder: Path) -> Path:
     ca = (running_lab.workdir / "pve-ca.pem").read_bytes()
     write_kubeconfig(path, running_lab.server.ports.k8s, token, ca)
     return path
+
+
+async def idle_lrm(running_lab: Any, ctx: Context, vmid: int, blade: str) -> None:
+    """Take `vmid`, `blade`'s only HA service, out of PVE HA and wait until the blade's LRM idles:
+    its watchdog is disarmed, so PVE HA will never fence it."""
+    pve_client(running_lab).cluster.ha.resources(f"vm:{vmid}").delete()
+    for _ in range(200):
+        if (await ctx.pve.ha_manager_status()).lrms[blade].state != "active":
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{blade}'s LRM never idled")

@@ -10,6 +10,7 @@ from alert_handlers.alert import Alert
 from alert_handlers.rules import decide
 from alert_handlers.watcher import Watcher, node_fact, osd_facts, pve_facts
 from alert_handlers.zones import zone_fixes
+from infra.gateways.pve_models import HaManager
 from infra.topology import Snapshot
 from tests.conftest import REFERENCE
 from tests.unit.infra.homelab import homelab
@@ -56,7 +57,7 @@ def test_pve_findings_follow_the_ha_manager_from_fence_to_fenced_and_back_online
     lost = [{**e, "online": 0} if e.get("name") == names[0] else e for e in status]
 
     def facts(cluster: list[dict], state: str) -> dict[str, bool]:
-        manager = {"manager_status": {"node_status": {names[0]: state}}}
+        manager = HaManager.parse({"manager_status": {"node_status": {names[0]: state}}})
         return {f"{f.name}:{f.labels['blade']}": f.bad for f in pve_facts(cluster, manager, fencing, fenced)
                 if f.labels["blade"] == names[0]}
 
@@ -96,7 +97,7 @@ def test_an_alert_and_the_watchers_findings_about_blade3_are_one_fact():
                   fingerprint="a1b2", starts_at=datetime(2026, 12, 6, tzinfo=UTC))
     status = [{"type": "node", "name": b, "online": int(b != "blade3")} for b in snap.blades]
     findings = [_finding(w, node_fact(node("kube03", NOT_READY))),
-                *w.update(pve_facts(status, {}, set(), set())),
+                *w.update(pve_facts(status, HaManager.parse({}), set(), set())),
                 *w.update(osd_facts({"children": [{"id": 2, "type": "osd", "host": "blade3",
                                                    "status": "down"}]}))]
     assert {f.name for f in findings} == {"KubeNodeNotReady", "PveNodeOffline", "CephOSDDown"}

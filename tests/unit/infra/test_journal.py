@@ -115,6 +115,15 @@ async def test_unfinished_operations_are_found_however_many_came_after(journal):
     assert (await journal.list(1))[0].phase == "Refused" and await journal.locks() == {"blade3": old.id}
 
 
+async def test_since_finds_every_operation_of_a_window_however_many(journal):
+    older = await journal.create("evacuate", "blade3", {}, [], [], now=1)
+    acted = await journal.create("evacuate", "blade2", {"by": "drewburr"}, [], [], now=10)
+    for i in range(250):
+        await journal.refuse("evacuate", "blade4", {}, f"storm {i}", now=11 + i)
+    window = await journal.since(10)
+    assert len(window) == 251 and window[-1].id == acted.id and older.id not in [o.id for o in window]
+
+
 async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(journal, tmp_path):
     ticks = 0
 

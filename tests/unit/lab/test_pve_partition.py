@@ -135,3 +135,20 @@ def test_k3s_nodes_on_an_isolated_blade_go_unknown_while_their_vms_run_and_recov
     w.pve.regain_quorum(w.now, "blade3")
     w.run(15)
     assert w.ready("kube05")["status"] == "True"
+
+
+def test_a_lost_blades_lrm_status_is_what_it_last_wrote_until_it_is_back(
+        pve: PveCluster, clock: ManualClock) -> None:
+    def lrm(name: str) -> str:
+        return str(pve.ha_manager_status(clock.now())["lrm_status"][name]["state"])
+    pve.power_off("blade3", clock.now())
+    run(pve, clock, pve.timings.ha_fence_delay + 10)
+    status = pve.ha_manager_status(clock.now())["manager_status"]
+    assert status["node_status"]["blade3"] == "unknown" and pve.vms[103].node != "blade3"  # fenced
+    assert lrm("blade3") == "active"  # its file says it ran HA services: its watchdog was armed
+    pve.vms[104].ha = False  # blade4 runs no HA service now: its LRM is idle
+    pve.lose_quorum(clock.now(), "blade4")
+    assert lrm("blade4") == "wait_for_agent_lock"
+    pve.power_on("blade3", clock.now())
+    run(pve, clock, pve.timings.blade_boot + 5)
+    assert lrm("blade3") == "wait_for_agent_lock"  # back: its LRM writes again, with no service there
