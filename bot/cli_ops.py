@@ -33,7 +33,8 @@ from infra.errors import GatewayError
 from infra.gateways.alertmanager import AlertmanagerGateway
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
-from infra.journal import JournalError
+from infra.journal import Journal, JournalError
+from infra.journal_k8s import KubernetesJournal
 from infra.journal_sqlite import SqliteJournal
 from infra.operations.context import Context, OpsOptions
 
@@ -74,16 +75,23 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
     options = OpsOptions(**settings.operations.model_dump(), headroom_gib=settings.planner.headroom_gib,
                          node_pattern=settings.planner.node_pattern,
                          allow_more_maintenance=admin_override)
-    try:
-        journal = SqliteJournal(settings.journal.path)
-    except JournalError as exc:
-        raise ConfigError(f"journal.path: {exc}") from None
     token = settings.webhooks.token
     provision = settings.provision.options() if settings.provision else None
     alertmanager = AlertmanagerGateway(settings.alertmanager.url) if settings.alertmanager else None
-    return Context(pve=pve, k8s=k8s, journal=journal, options=options, provision=provision,
-                   alertmanager=alertmanager, bootstrap=settings.bootstrap.options(), addons=settings.addons,
-                   webhook_token=token.get_secret_value() if token else None)
+    return Context(pve=pve, k8s=k8s, journal=open_journal(settings, k8s), options=options,
+                   provision=provision, alertmanager=alertmanager, bootstrap=settings.bootstrap.options(),
+                   addons=settings.addons, webhook_token=token.get_secret_value() if token else None)
+
+
+def open_journal(settings: Settings, k8s: K8sGateway | None) -> Journal:
+    if settings.journal.backend == "kubernetes":
+        if k8s is None:
+            raise ConfigError("journal.backend: kubernetes needs kubernetes.kubeconfig (or to run in a pod)")
+        return KubernetesJournal(k8s, settings.journal.namespace)
+    try:
+        return SqliteJournal(settings.journal.path)
+    except JournalError as exc:
+        raise ConfigError(f"journal.path: {exc}") from None
 
 
 def _confirm(plan: RenderableType) -> bool:

@@ -114,8 +114,30 @@ class ServerConfig(_Section):
 
 class JournalConfig(_Section):
     """Where operations, confirmations, locks and the audit trail are kept."""
-    backend: Literal["sqlite"] = "sqlite"
-    path: Path = Field(Path("journal.sqlite"), description="relative to the config file's folder")
+    backend: Literal["sqlite", "kubernetes"] = Field(
+        "sqlite", description="sqlite: one process; kubernetes: ConfigMaps, shared by replicas")
+    path: Path = Field(Path("journal.sqlite"),
+                       description="the SQLite file (backend sqlite), relative to the config file's folder")
+    namespace: str = Field("drewburr", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
+                           description="where the ConfigMaps live (backend kubernetes)")
+
+
+class LeaderConfig(_Section):
+    """Leader election through a coordination.k8s.io/v1 Lease, as client-go's leaderelection does."""
+    enabled: bool = Field(False, description="only the Lease holder runs remediation and resumes operations")
+    namespace: str = Field("drewburr", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    lease_name: str = "drewburr-leader"
+    identity: str | None = Field(None, description="this replica's name (default: the pod's hostname)")
+    lease_seconds: int = Field(15, ge=1, description="leaseDurationSeconds: a silent holder keeps it so long")
+    renew_seconds: float = Field(10, gt=0, description="a leader that cannot renew so long steps down")
+    retry_seconds: float = Field(2, gt=0, description="how often to try to take or renew the Lease")
+
+    @model_validator(mode="after")
+    def _renew_inside_lease(self) -> LeaderConfig:
+        if not self.retry_seconds < self.renew_seconds < self.lease_seconds:
+            raise ValueError("need retry_seconds < renew_seconds < lease_seconds (a leader steps down "
+                             "before another may take its Lease)")
+        return self
 
 
 class PermissionsConfig(_Section):
@@ -277,6 +299,7 @@ class Settings(BaseSettings):
     webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
+    leader: LeaderConfig = Field(default_factory=LeaderConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     remediation: RemediationConfig = Field(default_factory=RemediationConfig)
     watcher: WatcherConfig = Field(default_factory=WatcherConfig)

@@ -2,6 +2,9 @@
 HTTP mode, `/slack/events`) on `server.host:port`, the Slack app (Socket Mode by default), and
 the remediation loop, until SIGTERM or SIGINT.
 
+With `leader.enabled` the replicas elect a leader through a Lease (bot/leader.py): every replica
+answers Slack and webhooks; only the leader runs remediation and resumes interrupted operations.
+
 With `slack.mode: off` what would be said in Slack goes to the log; every decision goes to
 the journal either way.
 """
@@ -13,6 +16,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -27,15 +31,15 @@ from alert_handlers.watcher import Watcher
 from alert_handlers.zones import ZoneKeeper
 from bot import health, webhooks
 from bot.cli_ops import build_context
-from bot.config import Settings
+from bot.config import ConfigError, Settings
+from bot.leader import Elector
 from bot.metrics import Metrics
+from bot.resumer import Resumer
 from bot.slack_app import SlackFront, ignore_unknown_envelope
 from bot.slack_blocks import alert_blocks, question_blocks
-from commands import ops
 from infra import owner
 from infra.errors import GatewayError
-from infra.journal import JournalError, OperationStatus, Paused
-from infra.operations import run as operations
+from infra.journal import AuditEntry, JournalError, OperationStatus, Paused
 from infra.operations.context import Context
 
 log = logging.getLogger("drewburr")
@@ -55,7 +59,6 @@ class Bot:
     def __init__(self, settings: Settings, context: Context) -> None:
         self.settings, self.context = settings, context
         self.metrics = Metrics()
-        self.metrics.leader.set(1)  # one process: it leads
         context.observers.append(self._operation_done)
         self.queue: asyncio.Queue[Alert] = asyncio.Queue()
         self.slack = SlackFront(settings, context, self.metrics) if settings.slack.mode != "off" else None
@@ -69,10 +72,13 @@ class Bot:
         self.watchers: list[Watcher | ZoneKeeper] = [
             Watcher(context.pve, context.k8s, self.ingest.findings, poll_seconds=poll),
             ZoneKeeper(context, self.say, poll)] if settings.watcher.enabled else []
-        self.consumer: asyncio.Task[None] | None = None
         self.socket: AsyncSocketModeHandler | None = None
-        self.resuming: asyncio.Task[None] | None = None
+        self.resumer = Resumer(context, self.slack.client if self.slack else None, settings.slack.channel)
+        self.leading: list[asyncio.Task[None]] = []  # the leader's work: remediation, watchers, resumption
+        self.elector = _elector(settings, context, self._lead)
+        self.electing: asyncio.Task[None] | None = None
         self.socket_watch: asyncio.Task[None] | None = None
+        self.recording: set[asyncio.Task[None]] = set()  # audit writes of what a follower received
 
     async def say(self, text: str, alert: Alert | None = None) -> None:
         """To the configured channel, or the log when Slack is off (or refuses); a notice about an alert
@@ -141,6 +147,14 @@ class Bot:
     def _ingested(self, source: str, result: Ingested) -> None:
         self.metrics.alerts.labels(source, "queued").inc(result.accepted)
         self.metrics.alerts.labels(source, "duplicate").inc(result.duplicates)
+        if self.elector is not None and not self.elector.leading and result.accepted:
+            # a follower decides nothing: it records what it received, which waits until it leads
+            entry = AuditEntry(at=time.time(), who=source, where="webhook",
+                               what=f"{result.accepted} alerts ({result.duplicates} repeated)",
+                               result=f"received by {self.elector.identity}, not the leader: queued")
+            task = asyncio.create_task(self.context.journal.audit(entry))
+            self.recording.add(task)
+            task.add_done_callback(self.recording.discard)
 
     async def _journal_ok(self) -> str | None:
         try:
@@ -150,17 +164,23 @@ class Bot:
         return None
 
     async def _remediation_ok(self) -> str | None:
-        if self.consumer is None or self.consumer.done():
+        if self.electing is not None and self.electing.done():
+            return "leader election stopped (see the log)"
+        if self.elector is not None and not self.elector.leading:
+            return None  # a follower: the leader remediates
+        if not self.leading or any(task.done() for task in self.leading):
             return "the remediation loop is not running"
         return None
 
-    async def _resume(self) -> None:
-        """Operations a previous life left unfinished carry on, before anything new (as `ops resume`)."""
-        if not await operations.interrupted(self.context):
-            return
-        await self.say("Resuming the operations a previous run left unfinished...")
-        result = await ops.resume(self.context, yes=True)  # resuming was agreed when it started
-        await self.say(result.text)
+    def _lead(self, leading: bool) -> None:
+        """Start the leader's work, or stop it (stepped down: another replica takes over)."""
+        self.metrics.leader.set(1 if leading else 0)
+        for task in self.leading:
+            task.cancel()
+        self.leading = []
+        if leading:
+            work = [self.remediator.run(self.queue), self.resumer.run(), *(w.run() for w in self.watchers)]
+            self.leading = [asyncio.create_task(job) for job in work]
 
     async def _finish_steps(self) -> None:
         """Running operations finish their current step and stop there, journaled, to be resumed."""
@@ -211,9 +231,9 @@ class Bot:
             # the config pauses at every start; `automation resume` lifts it until the next one
             await self.context.journal.set_paused(Paused(by="config", reason="remediation.paused is true",
                                                          since=time.time()))
-        self.consumer = asyncio.create_task(self.remediator.run(self.queue))
-        watching = [asyncio.create_task(w.run()) for w in self.watchers]
-        self.resuming = asyncio.create_task(self._resume())
+        self.electing = electing = asyncio.create_task(self.elector.run()) if self.elector else None
+        if self.elector is None:
+            self._lead(True)
         if self.slack is not None and self.settings.slack.mode == "socket":
             token = self.settings.slack.app_token
             self.socket = AsyncSocketModeHandler(self.slack.app, token.get_secret_value() if token else "")
@@ -225,18 +245,29 @@ class Bot:
             await stop.wait()
             await self._finish_steps()
         finally:
+            if electing is not None:  # first: the next leader need not wait for the rest
+                electing.cancel()  # which releases the Lease, after stopping the leader's work
+                with contextlib.suppress(asyncio.CancelledError):
+                    await electing
             if self.socket_watch is not None:
                 self.socket_watch.cancel()
             if self.socket is not None:
                 await self.socket.close_async()
-            self.consumer.cancel()
-            self.resuming.cancel()
-            for task in watching:
+            leading, self.leading = self.leading, []
+            for task in leading:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.consumer
+            await asyncio.gather(*leading, return_exceptions=True)
             await runner.cleanup()
             log.info("stopped")
+
+
+def _elector(settings: Settings, context: Context, on_change: Callable[[bool], None]) -> Elector | None:
+    cfg = settings.leader
+    if not cfg.enabled:
+        return None
+    if context.k8s is None:
+        raise ConfigError("leader.enabled needs kubernetes.kubeconfig (or to run in a pod)")
+    return Elector(context.k8s, cfg, cfg.identity or owner.me(), on_change)
 
 
 async def serve(settings: Settings) -> None:

@@ -30,7 +30,7 @@ from commands import dispatch
 from commands.grammar import UsageError, parse
 from commands.permissions import Grants, allows, channel_refusal, denial, second_person
 from infra.errors import GatewayError
-from infra.journal import AuditEntry, Confirmation
+from infra.journal import AuditEntry, Confirmation, OperationStatus, StepRecord
 from infra.operations.context import Context
 
 log = logging.getLogger(__name__)
@@ -220,7 +220,14 @@ class SlackFront:
     async def _run(self, req: Any, pending: Any, user: str, channel: str, ts: str) -> None:
         live = LiveMessage(self.client, channel, ts, f"`{pending.text}` running (confirmed by <@{user}>)")
         live.show(f"Confirmed by <@{user}>: `{pending.text}` running...")
-        result = await dispatch.confirmed(self.context, req, pending, live)
+        thread = {"channel": channel, "ts": ts}
+
+        async def listener(op: OperationStatus, step: StepRecord) -> None:
+            if op.params.get("slack_thread") != thread:  # a replica resuming it writes in this thread too
+                op.params["slack_thread"] = thread
+                await self.context.journal.update_params(op.id, {"slack_thread": thread})
+            await live(op, step)
+        result = await dispatch.confirmed(self.context, req, pending, listener)
         self._count(req.verb, OUTCOMES[result.code])
         summary, title = ending(pending.text, user, live.seconds, result)
         await self._audit(user, channel, f"Confirm `{pending.text}`", summary,

@@ -26,12 +26,14 @@ def _boot_id() -> str:
 
 
 def process_start(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None."""
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None when
+    there is no such process or it has ended (a zombie its parent has not reaped yet)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]  # after the command name, which may hold spaces
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return None if fields[0] == "Z" else fields[19]  # a zombie is dead, only not yet reaped
 
 
 @functools.cache

@@ -12,7 +12,7 @@ import json
 import ssl
 import threading
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +274,35 @@ class K8sGateway:
             raise ApiException.from_response(http_resp=response, body=response.data.decode(), data=None)
         return _json(response)
 
-    # -- Leases (coordination.k8s.io/v1), for leader election
+    # -- ConfigMaps: the `kubernetes` journal's records (raw JSON; writes are conditional on resourceVersion)
+    async def get_configmap(self, namespace: str, name: str) -> Json | None:
+        try:
+            return await self.caller.read("get configmap", lambda: _json(
+                self.core.read_namespaced_config_map(name, namespace, _preload_content=False)))
+        except NotFound:
+            return None
+
+    async def list_configmaps(self, namespace: str, selector: str) -> list[Json]:
+        return (await self.caller.read("list configmaps", lambda: _json(self.core.list_namespaced_config_map(
+            namespace, label_selector=selector, _preload_content=False))))["items"]
+
+    async def create_configmap(self, namespace: str, body: Any) -> Json:
+        """Conflict when the name is taken."""
+        return await self.caller.write("create configmap", lambda: _json(
+            self.core.create_namespaced_config_map(namespace, body, _preload_content=False)))
+
+    async def replace_configmap(self, namespace: str, body: Any) -> Json:
+        """PUT at the body's `metadata.resourceVersion`: Conflict when another writer came first."""
+        name = body["metadata"]["name"]
+        return await self.caller.write("replace configmap", lambda: _json(
+            self.core.replace_namespaced_config_map(name, namespace, body, _preload_content=False)))
+
+    async def delete_configmap(self, namespace: str, name: str) -> None:
+        with contextlib.suppress(NotFound):
+            await self.caller.write("delete configmap", lambda: self.core.delete_namespaced_config_map(
+                name, namespace, _preload_content=False))
+
+    # -- Leases (coordination.k8s.io/v1), for leader election: times in the spec as datetimes
     async def get_lease(self, namespace: str, name: str) -> Json | None:
         try:
             return await self.caller.read("get lease", lambda: _json(
@@ -282,17 +310,29 @@ class K8sGateway:
         except NotFound:
             return None
 
-    async def put_lease(self, namespace: str, name: str, holder: str, duration_seconds: int,
-                        resource_version: str | None = None) -> Json:
-        """Create the Lease, or take/renew it at `resource_version` (Conflict if someone else did)."""
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    async def create_lease(self, namespace: str, name: str, spec: Json) -> Json:
+        """Conflict (409 AlreadyExists) when another replica created it first."""
         body: Any = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": {"name": name, "namespace": namespace},
-                "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration_seconds,
-                         "renewTime": now, "acquireTime": now}}
-        if resource_version is None:
-            return await self.caller.write("create lease", lambda: _json(
-                self.coordination.create_namespaced_lease(namespace, body, _preload_content=False)))
-        body["metadata"]["resourceVersion"] = resource_version
+                     "metadata": {"name": name, "namespace": namespace}, "spec": _sendable(spec)}
+        return await self.caller.write("create lease", lambda: _json(
+            self.coordination.create_namespaced_lease(namespace, body, _preload_content=False)))
+
+    async def replace_lease(self, namespace: str, name: str, spec: Json, resource_version: str) -> Json:
+        """Write the Lease at `resource_version`: Conflict when another replica wrote it meanwhile."""
+        body: Any = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                     "metadata": {"name": name, "namespace": namespace, "resourceVersion": resource_version},
+                     "spec": _sendable(spec)}
         return await self.caller.write("replace lease", lambda: _json(
             self.coordination.replace_namespaced_lease(name, namespace, body, _preload_content=False)))
+
+
+def _sendable(spec: Json) -> Json:
+    """The client's models (pydantic) parse every MicroTime into a datetime and send `isoformat()`, which
+    drops a zero fraction that the API server's RFC3339Micro layout requires: such a time goes one
+    microsecond later (a time read back from the server, a string, too)."""
+    def sent(key: str, value: Any) -> Any:
+        if key in ("acquireTime", "renewTime") and isinstance(value, str):
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        whole = isinstance(value, datetime) and not value.microsecond
+        return value.replace(microsecond=1) if whole else value
+    return {key: sent(key, value) for key, value in spec.items()}

@@ -94,6 +94,11 @@ def _micro_time(text: str) -> bool:
     return True
 
 
+def _utc_micro(text: str) -> str:
+    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _layout_part(text: str) -> tuple[str, str]:
     """What is left of `text` and the layout element where Go's time.Parse stopped."""
     pieces = (("2006", r"\d{4}"), ("-01", r"-\d{2}"), ("-02", r"-\d{2}"), ("T", "T"), ("15", r"\d{2}"),
@@ -163,6 +168,8 @@ def _fields(obj: dict[str, Any], key: str, path: str, where: str, unknown: list[
                 unknown.append(here)
                 continue
         _walk(value, spec["fields"][name], struct, f"{path}.{name}" if path else name, here, unknown)
+        if spec["fields"][name] == "MicroTime" and value:
+            obj[name] = _utc_micro(value)  # decoded and encoded again: in UTC, as MarshalJSON writes it
 
 
 def check(kind: str, obj: dict[str, Any]) -> list[str]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from infra.errors import Blocked, Conflict, NotFound
 from infra.gateways.k8s import K8sGateway
@@ -105,10 +108,36 @@ async def test_node_watch_sees_a_cordon(running_lab):
 async def test_lease_is_created_renewed_and_a_stale_renewal_conflicts(running_lab):
     gw = k8s(running_lab)
     assert await gw.get_lease("default", "drewburr-leader") is None
-    lease = await gw.put_lease("default", "drewburr-leader", "pod-a", 15)
-    first = lease["metadata"]["resourceVersion"]
-    renewed = await gw.put_lease("default", "drewburr-leader", "pod-a", 15, resource_version=first)
-    assert renewed["spec"]["holderIdentity"] == "pod-a"
+    spec = {"holderIdentity": "pod-a", "leaseDurationSeconds": 15, "renewTime": datetime.now(UTC)}
+    first = (await gw.create_lease("default", "drewburr-leader", spec))["metadata"]["resourceVersion"]
+    with pytest.raises(Conflict):  # a second replica creating it too
+        await gw.create_lease("default", "drewburr-leader", {**spec, "holderIdentity": "pod-b"})
+    later = {**spec, "renewTime": datetime.now(UTC) + timedelta(seconds=1)}
+    renewed = await gw.replace_lease("default", "drewburr-leader", later, first)
+    assert renewed["spec"]["holderIdentity"] == "pod-a" and renewed["metadata"]["resourceVersion"] != first
     with pytest.raises(Conflict):
-        await gw.put_lease("default", "drewburr-leader", "pod-b", 15, resource_version=first)
+        await gw.replace_lease("default", "drewburr-leader", {**spec, "holderIdentity": "pod-b"}, first)
     assert (await gw.get_lease("default", "drewburr-leader"))["spec"]["holderIdentity"] == "pod-a"
+
+
+@pytest.mark.parametrize("when", [datetime(2026, 12, 6, 17, 0, 0, tzinfo=UTC),
+                                  datetime(2026, 12, 6, 17, 0, 0, 123456, tzinfo=UTC)])
+async def test_lease_times_the_python_client_sends_are_judged_like_the_api_server(running_lab, when):
+    """The client's models send `datetime.isoformat()`: `+00:00` is a zone Go's RFC3339Micro layout accepts,
+    but a whole second comes without a fraction, which it refuses (a string is parsed into a datetime
+    first, so it fares the same). The gateway never sends such a time."""
+    gw = k8s(running_lab)
+    model = client.V1Lease(metadata=client.V1ObjectMeta(name="model"),
+                           spec=client.V1LeaseSpec(holder_identity="a", renew_time=when))
+    text = {"metadata": {"name": "text"}, "spec": {"renewTime": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}}
+    for body in (model, text):
+        if when.microsecond:
+            assert gw.coordination.create_namespaced_lease("default", body).spec.renew_time == when
+        else:
+            with pytest.raises(ApiException, match=r"cannot parse .{0,4}\+00:00.{0,4} as .{0,4}\.000000"):
+                gw.coordination.create_namespaced_lease("default", body)
+    ours = await gw.create_lease("default", "ours", {"holderIdentity": "a", "renewTime": when,
+                                                     "acquireTime": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
+    assert ours["spec"]["renewTime"].endswith("Z")  # the server writes MicroTime back in UTC
+    sent = datetime.fromisoformat(ours["spec"]["renewTime"].replace("Z", "+00:00"))
+    assert timedelta(0) <= sent - when <= timedelta(microseconds=1)

@@ -144,6 +144,7 @@ def test_a_drain_confirmed_by_an_operator_runs_and_reports_in_the_message_and_it
     assert ran[0].result.startswith("done in")
     assert f"confirmed by <@{OPERATOR}>" in _all_text(done) and done.get("reply_count", 0) >= 3
     assert not any(b.get("type") == "actions" for b in done["blocks"])  # no button left to press
+    assert drains[0].params["slack_thread"] == {"channel": OPS, "ts": plan["ts"]}  # for a replica resuming it
 
 
 def test_cancel_changes_nothing(slack: Workspace) -> None:

@@ -89,3 +89,9 @@ def test_the_operations_and_planner_sections_reach_the_operations(tmp_path):
     options = build_context(load_settings(path), admin_override=True).options
     assert {k: getattr(options, k) for k in operations} == operations
     assert options.headroom_gib == 4 and options.node_pattern == "k-{vm}" and options.allow_more_maintenance
+
+
+def test_the_kubernetes_journal_without_a_cluster_is_refused(tmp_path):
+    data = {**with_files(tmp_path), "journal": {"backend": "kubernetes"}}
+    assert_refused(run(tmp_path, data, "ops", "list"),
+                   "journal.backend: kubernetes needs kubernetes.kubeconfig")

@@ -5,13 +5,25 @@ import sqlite3
 
 import pytest
 
-from infra.journal import JournalError, Locked, Maintenance, StepRecord
+from infra.gateways.k8s import K8sGateway
+from infra.journal import (
+    Confirmation,
+    Incident,
+    Journal,
+    JournalError,
+    Locked,
+    Maintenance,
+    Paused,
+    StepRecord,
+)
+from infra.journal_k8s import KubernetesJournal
 from infra.journal_sqlite import SqliteJournal
+from tests.unit.infra.conftest import Opener
 
 
 @pytest.fixture
-def journal(tmp_path):
-    return SqliteJournal(tmp_path / "journal.sqlite")
+def journal(opener: Opener) -> Journal:
+    return opener()
 
 
 async def test_operation_starts_pending_with_its_steps(journal):
@@ -46,11 +58,11 @@ async def test_finishing_an_operation_releases_its_locks(journal):
     assert (await journal.get(op.id)).last_error == "boom"
 
 
-async def test_step_records_have_one_shape_and_survive_reopening(journal, tmp_path):
+async def test_step_records_have_one_shape_and_survive_reopening(journal, opener):
     op = await journal.create("drain", "blade3", {}, ["cordon"], ["blade3"], now=1)
     await journal.record_step(op.id, StepRecord(name="cordon", outcome="done", started=1, finished=2,
                                                 attempts=2, message="kube03, kube05 cordoned"))
-    reopened = SqliteJournal(tmp_path / "journal.sqlite")
+    reopened = opener()
     step = (await reopened.get(op.id)).step("cordon")
     assert (step.outcome, step.attempts, step.message) == ("done", 2, "kube03, kube05 cordoned")
 
@@ -98,7 +110,7 @@ def test_a_corrupt_or_unopenable_journal_is_a_journal_error_naming_the_path(tmp_
         SqliteJournal(tmp_path)  # a directory
 
 
-async def test_a_journal_that_breaks_after_opening_says_so(tmp_path):
+async def test_a_sqlite_journal_that_breaks_after_opening_says_so(tmp_path):
     path = tmp_path / "journal.sqlite"
     journal = SqliteJournal(path)
     path.write_text("overwritten " * 100)
@@ -124,7 +136,8 @@ async def test_since_finds_every_operation_of_a_window_however_many(journal):
     assert len(window) == 251 and window[-1].id == acted.id and older.id not in [o.id for o in window]
 
 
-async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(journal, tmp_path):
+async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(tmp_path):
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
     ticks = 0
 
     async def ticker() -> None:
@@ -150,20 +163,31 @@ async def test_the_loop_runs_on_while_a_write_waits_for_another_process_lock(jou
     assert (await journal.get_maintenance("blade3")).op_id == 1  # then it went through
 
 
-async def test_a_confirmation_is_used_at_most_once_and_survives_a_new_journal_object(tmp_path):
-    from infra.journal import Confirmation
-    from infra.journal_sqlite import SqliteJournal
-
-    first = SqliteJournal(tmp_path / "j.sqlite")
+async def test_a_confirmation_is_used_at_most_once_and_survives_a_new_journal_object(opener):
+    first = opener()
     await first.put_confirmation(Confirmation(id="c1", user="U1", channel="C1", text="drain blade3",
                                               fingerprint="f", expires=100.0))
-    again = SqliteJournal(tmp_path / "j.sqlite")  # another process, or the same after a restart
+    again = opener()  # another process, or the same after a restart
     assert (await again.get_confirmation("c1")).state == "pending"
     results = await asyncio.gather(*(again.settle_confirmation("c1", "confirmed") for _ in range(5)))
     assert sorted(results) == [False, False, False, False, True]
     assert (await first.get_confirmation("c1")).state == "confirmed"
     assert not await first.settle_confirmation("c1", "cancelled")
     assert await first.get_confirmation("nosuch") is None
+
+
+async def test_locks_of_several_keys_are_taken_together_or_not_at_all(journal):
+    first = await journal.create("drain", "blade2", {}, ["a"], ["blade:blade2"], now=1)
+    with pytest.raises(Locked, match="blade2"):
+        await journal.create("reboot", "all", {}, ["a"], ["blade:blade1", "blade:blade2"], now=2)
+    assert await journal.locks() == {"blade:blade2": first.id}  # blade1 was not taken either
+
+
+async def test_a_kubernetes_journal_whose_namespace_is_missing_says_which(journal_lab):
+    journal = KubernetesJournal(K8sGateway(journal_lab.workdir / "kubeconfig"), "nosuch")
+    with pytest.raises(JournalError, match="journal \\(Kubernetes namespace nosuch\\)"):
+        await journal.create("drain", "blade3", {}, ["a"], ["blade:blade3"], now=1)
+    assert await journal.list() == []
 
 
 async def test_a_journal_from_before_lock_keys_keeps_its_blade_locks_as_keys(tmp_path):
@@ -183,3 +207,21 @@ async def test_a_journal_from_before_lock_keys_keeps_its_blade_locks_as_keys(tmp
     assert await journal.locks() == {"blade:blade3": 1}
     with pytest.raises(Locked, match="blade3 is locked by operation 1 \\(drain\\)"):
         await journal.create("drain", "blade3", {}, ["a"], ["blade:blade3"], now=2)
+
+
+async def test_the_automation_pause_is_kept_until_lifted_and_seen_by_another_process(journal, opener):
+    assert await journal.paused() is None
+    await journal.set_paused(Paused(by="U0ADMIN", reason="ceph work tonight", since=5.0))
+    await journal.set_paused(Paused(by="U0OTHER", reason="still", since=6.0))  # a second pause replaces it
+    assert await opener().paused() == Paused(by="U0OTHER", reason="still", since=6.0)
+    await journal.set_paused(None)
+    assert await opener().paused() is None
+
+
+async def test_incidents_are_kept_by_fact_oldest_first_and_seen_by_another_process(journal, opener):
+    await journal.put_incident(Incident(fact="fence:blade3", opened=20.0))
+    await journal.put_incident(Incident(fact="evacuate:blade2", opened=10.0, fingerprints=["a1"]))
+    await journal.put_incident(Incident(fact="fence:blade3", opened=20.0, ts="1.000100", op_id=7))
+    found = await opener().incidents()
+    assert [(i.fact, i.ts, i.op_id) for i in found] == [("evacuate:blade2", None, None),
+                                                        ("fence:blade3", "1.000100", 7)]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import time
+from pathlib import Path
 
 from infra import owner
 from infra.journal_sqlite import SqliteJournal
@@ -26,6 +29,22 @@ def test_on_this_host_the_pid_and_its_start_time_must_both_match() -> None:
     assert not owner.alive(1, f"{HOST}|{BOOT}|{2**22 + 12345}|1", None, 0)  # no such process
     # pid 1 again after a container restart: the same pid, another start time
     assert not owner.alive(1, f"{HOST}|{BOOT}|{PID}|{int(START) + 1}", None, 0)
+
+
+def test_a_killed_process_is_dead_before_its_parent_reaps_it() -> None:
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        start = owner.process_start(child.pid)
+        assert start is not None and owner.alive(1, f"{HOST}|{BOOT}|{child.pid}|{start}", None, 0)
+        child.kill()
+        for _ in range(200):  # until it has ended (a zombie: not reaped, its /proc entry stays)
+            if Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        assert not owner.alive(1, f"{HOST}|{BOOT}|{child.pid}|{start}", None, 0)
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_on_another_host_the_heartbeat_decides() -> None:
