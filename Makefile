@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -rs
 # passed to `drewburr lab`, e.g. make lab ARGS="--time-scale 10 --scenario my.yaml"
 ARGS ?=
 
-.PHONY: lab test lint bench debs venv clean docs
+.PHONY: lab test lint lock bench debs venv clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,6 +41,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+
+# the image's locks, pinned with their hashes: requirements.lock (the runtime dependencies, no extras) and
+# requirements-build.lock (the build backend that makes drewburr's wheel)
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
+lock: $(STAMP)
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --allow-unsafe --only-build-deps --build-deps-for wheel \
+	  --output-file requirements-build.lock pyproject.toml
 
 test: $(STAMP) debs lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

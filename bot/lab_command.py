@@ -9,6 +9,7 @@ SIGINT/SIGTERM.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +22,7 @@ from bot.lab_serve import serving
 from lab.cli import app, prepare, refused_start
 
 __all__ = ["app"]
+LAB_EXTRA = ("cryptography", "kubernetes_validate")  # the `lab` extra in pyproject.toml
 
 BANNER = """\
 {where}
@@ -42,6 +44,15 @@ def _piped(prompt: str) -> str:
     return line
 
 
+def _lab_extra_installed() -> None:
+    """The lab's own dependencies are an extra (the image leaves them out): say so, not a traceback."""
+    missing = [name for name in LAB_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        typer.echo(f"error: the lab needs drewburr's `lab` extra ({', '.join(missing)} missing): "
+                   "pip install 'drewburr[lab]'", err=True)
+        raise typer.Exit(2)
+
+
 @app.callback(invoke_without_command=True)
 def lab_main(
     ctx: typer.Context,
@@ -52,6 +63,8 @@ def lab_main(
         help="PVE on P, Kubernetes on P+1, metrics on P+2; 0 = free ports.")] = 18006,
 ) -> None:
     """The embedded lab. Alone: the lab, drewburr pointed at it, and a console."""
+    if ctx.invoked_subcommand in (None, "up"):
+        _lab_extra_installed()
     if ctx.invoked_subcommand is not None:
         return
     spec = prepare(workdir, scenario, time_scale, port_base)

@@ -13,13 +13,19 @@ import asyncio
 from infra.operations.context import Context
 
 CEPH_FLAGS = ("/", "Sys.Modify")  # PUT /cluster/ceph/flags/{flag}
+# /cluster/resources hides every VM the token may not audit, without an error: a token short of VM.Audit
+# would plan a blade as empty and reboot it with its VMs on it. So both are checked for every kind.
+SEES_ALL = (("/", "Sys.Audit"), ("/vms", "VM.Audit"))
+VM = ("VM.Audit", "VM.Migrate")  # GET .../qemu/{vmid}/status/current; GET and POST .../migrate
 K8S_DRAIN = (("patch", "nodes", ""), ("list", "pods", ""), ("create", "pods", "eviction"))
 K8S_PROVISION = (("get", "nodes", ""), ("patch", "nodes", ""))
 
 
 def pve_needs(kind: str, blades: list[str], vmids: list[int]) -> list[tuple[str, str]]:
-    """(path, privilege) pairs: noout, the migrations, and for a reboot the blades' power."""
-    needs = [CEPH_FLAGS, *((f"/vms/{vmid}", "VM.Migrate") for vmid in sorted(set(vmids)))]
+    """(path, privilege) pairs: noout, the migrations (and reading the VM's status around each), and for
+    a reboot the blades' power."""
+    needs = [*SEES_ALL, CEPH_FLAGS,
+             *((f"/vms/{vmid}", privilege) for vmid in sorted(set(vmids)) for privilege in VM)]
     if kind in ("reboot", "reboot-all"):
         needs += [(f"/nodes/{blade}", "Sys.PowerMgmt") for blade in blades]
     return needs

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from itertools import count
 from typing import Any
 
+from lab.pve.access import AccessConfig
 from lab.pve.domain import ConfigLocked, NodeOffline, NoSuchNode, NotQuorate, PveError, VmNotFound
 from lab.pve.links import Links
 from lab.pve.objects import HOST_RESERVED, Blade, Vm
@@ -36,6 +37,7 @@ class PveState:
         self.tokens: dict[str, str] = {}  # "user@realm!tokenid" -> secret
         self.passwords: dict[str, str] = {}  # "user@realm" -> password, for ticket auth
         self.privileges: dict[str, frozenset[str]] = {}  # a limited token's privileges (permissions.py)
+        self.access = AccessConfig()  # roles, users, tokens' privilege separation, ACLs (access.py)
         self.now = now
         self.links = Links(lambda node: self.blades[node].nic_bandwidth, self.at, now)
         self._events: list[tuple[float, int, Callable[[float], None]]] = []

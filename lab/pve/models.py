@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.guest.programs import ubuntu
+from lab.pve.access import AccessApi
 from lab.pve.agent_info import AgentInfoApi
 from lab.pve.base import ROOT
 from lab.pve.clone import CloneApi
@@ -26,7 +27,8 @@ from lab.pve.tasks import Task, make_upid, task_log, tasks_list
 __all__ = ["GIB", "MIB", "Blade", "Disk", "PveCluster", "Task", "Vm", "make_upid"]
 
 
-class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, HaStatusApi, AgentInfoApi):
+class PveCluster(NodesApi, PowerApi, QemuApi, CloneApi, MigrateApi, HaApi, HaStatusApi, AgentInfoApi,
+                 AccessApi):
     """The PVE cluster's state and API methods."""
 
     def __init__(self, blades: dict[str, Blade], vms: dict[int, Vm], storage: str,

@@ -35,3 +35,33 @@ def access_permissions(c: Call) -> object:
     held = c.pve.privileges.get(userid, ALL_PRIVILEGES)
     paths = [c.text("path")] if c.text("path") else TOP_PATHS
     return {path: {privilege: 1 for privilege in sorted(held)} for path in paths}
+
+
+@table.post("/api2/json/access/roles")
+@answers
+def create_role(c: Call) -> object:
+    c.pve.create_role(str(c.text("roleid")), c.text("privs"))
+    return None
+
+
+@table.post("/api2/json/access/users")
+@answers
+def create_user(c: Call) -> object:
+    c.pve.create_user(str(c.text("userid")), c.text("password"))
+    return None
+
+
+@table.post("/api2/json/access/users/{userid}/token/{tokenid}")
+@answers
+def generate_token(c: Call) -> object:
+    return c.pve.generate_token(str(c.text("userid")), str(c.text("tokenid")), c.flag("privsep"),
+                                c.text("comment"))
+
+
+@table.put("/api2/json/access/acl")
+@answers
+def update_acl(c: Call) -> object:
+    c.pve.update_acl(str(c.text("path")), str(c.text("roles")), c.text("users"), c.text("tokens"),
+                     c.text("groups"), bool(c.flag("delete")))
+    return None
+

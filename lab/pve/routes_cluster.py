@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from lab.pve.handlers import Call, answers
+from lab.pve.permissions import visible_resources
 
 table = web.RouteTableDef()
 BASE = "/api2/json/cluster"
@@ -19,7 +20,7 @@ def cluster_status(c: Call) -> object:
 @table.get(f"{BASE}/resources")
 @answers
 def cluster_resources(c: Call) -> object:
-    return c.pve.cluster_resources(c.now, c.text("type"))
+    return visible_resources(c.pve.cluster_resources(c.now, c.text("type")), c.pve.privileges.get(c.user))
 
 
 @table.get(f"{BASE}/nextid")

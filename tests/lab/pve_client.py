@@ -16,10 +16,11 @@ from tests.conftest import REFERENCE, RunningLab
 T = TypeVar("T")
 
 
-def proxmox(lab: RunningLab, token: str = "drewburr", secret: str | None = None) -> ProxmoxAPI:
-    """proxmoxer as root@pam's `token` (by default drewburr's, whose secret the lab made)."""
+def proxmox(lab: RunningLab, token: str = "drewburr", secret: str | None = None,
+            user: str = "root@pam") -> ProxmoxAPI:
+    """proxmoxer as `user`'s `token` (by default root@pam's drewburr, whose secret the lab made)."""
     host, port = lab.pve_url.removeprefix("https://").split(":")
-    return ProxmoxAPI(host, port=int(port), user="root@pam", token_name=token,
+    return ProxmoxAPI(host, port=int(port), user=user, token_name=token,
                       token_value=secret or lab.server.token_secret, verify_ssl=lab.ca_file)
 
 

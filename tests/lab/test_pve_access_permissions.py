@@ -41,3 +41,22 @@ def test_a_token_may_dump_its_own_permissions_and_a_bad_userid_is_400(running_la
     with pytest.raises(ResourceException) as bad:
         proxmox(running_lab).access.permissions.get(userid="not a user")
     assert bad.value.status_code == 400 and "userid" in str(bad.value.errors)
+
+
+def test_cluster_resources_hides_what_a_token_may_not_audit(running_lab):
+    pve = running_lab.lab.pve
+
+    def limited() -> None:  # a privilege-separated token with neither VM.Audit nor Sys.Audit
+        pve.tokens["root@pam!blind"] = "blind-secret"
+        pve.privileges["root@pam!blind"] = frozenset({"VM.Migrate"})
+
+    running_lab.call(limited)
+    host, port = running_lab.pve_url.removeprefix("https://").split(":")
+    blind = ProxmoxAPI(host, port=int(port), user="root@pam", token_name="blind", token_value="blind-secret",
+                       verify_ssl=running_lab.ca_file)
+    seen = blind.cluster.resources.get()
+    assert not [e for e in seen if e["type"] in ("qemu", "lxc", "storage")]  # no error: just not there
+    nodes = [e for e in seen if e["type"] == "node"]
+    assert len(nodes) == 4 and all("maxmem" not in e and e["status"] == "online" for e in nodes)
+    assert [e for e in proxmox(running_lab).cluster.resources.get() if e["type"] == "qemu"]
+

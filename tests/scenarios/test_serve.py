@@ -63,10 +63,11 @@ def served(running_lab: RunningLab, tmp_path: Path) -> Iterator[Served]:
 
 
 @contextmanager
-def serving(running_lab: RunningLab, tmp_path: Path, watcher: bool = False) -> Iterator[Served]:
+def serving(running_lab: RunningLab, tmp_path: Path, watcher: bool = False,
+            base: Path | None = None) -> Iterator[Served]:
     """`watcher`: also watch and poll the lab (off by default: these tests count the decisions that
-    the webhooks' alerts alone make)."""
-    config = yaml.safe_load((running_lab.workdir / "drewburr.yaml").read_text())
+    the webhooks' alerts alone make). `base`: the config to start from (else the lab's drewburr.yaml)."""
+    config = yaml.safe_load((base or running_lab.workdir / "drewburr.yaml").read_text())
     port = free_port()
     config["server"] = {"host": "127.0.0.1", "port": port}
     config["webhooks"] = {"token": TOKEN, "grafana_secret": GRAFANA_SECRET,
