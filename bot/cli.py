@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from bot import cli_chat, cli_ops, cli_provision, logs
+from bot import cli_addons, cli_bootstrap, cli_chat, cli_ops, cli_provision, logs
 from bot import serve as bot_serve
 from bot.config import ConfigError, load_settings
 from bot.lab_command import app as lab_app
@@ -17,6 +17,8 @@ app = typer.Typer(help="drewburr: ChatOps for a Proxmox VE + Ceph + K3s homelab.
                   no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(lab_app, name="lab")
 cli_ops.register(app)
+cli_addons.register(app)
+cli_bootstrap.register(app)
 cli_provision.register(app)
 cli_chat.register(app)
 

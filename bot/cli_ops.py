@@ -75,10 +75,12 @@ def build_context(settings: Settings, admin_override: bool = False) -> Context:
     options = OpsOptions(**settings.operations.model_dump(), headroom_gib=settings.planner.headroom_gib,
                          node_pattern=settings.planner.node_pattern,
                          allow_more_maintenance=admin_override)
+    token = settings.webhooks.token
     provision = settings.provision.options() if settings.provision else None
     alertmanager = AlertmanagerGateway(settings.alertmanager.url) if settings.alertmanager else None
     return Context(pve=pve, k8s=k8s, journal=open_journal(settings, k8s), options=options,
-                   provision=provision, alertmanager=alertmanager)
+                   provision=provision, alertmanager=alertmanager, bootstrap=settings.bootstrap.options(),
+                   addons=settings.addons, webhook_token=token.get_secret_value() if token else None)
 
 
 def open_journal(settings: Settings, k8s: K8sGateway | None) -> Journal:

@@ -7,7 +7,7 @@ Unknown keys and wrong types are refused with the field's dotted path, never ign
 from __future__ import annotations
 
 import os
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -26,6 +26,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from commands.grammar import VERBS
+from infra.addons.spec import AddonsConfig
+from infra.operations.bootstrap_spec import BootstrapOptions
 from infra.operations.provision_spec import HOMELAB_SERVER_ARGS, K3sOptions, ProvisionOptions, SshOptions
 
 ENV_FILE_VAR = "DREWBURR_CONFIG"
@@ -201,13 +203,7 @@ class OperationsConfig(_Section):
     migration_timeout_seconds: float = Field(900, gt=0)
     poll_seconds: float = Field(1, gt=0)
     boot_timeout_seconds: float = Field(900, gt=0)
-
-
-class LogConfig(_Section):
-    """The process's logs (stderr)."""
-    format: Literal["json", "text"] = Field("json", description="json: one object per line, for a log "
-                                           "pipeline; text: for a terminal")
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    addon_timeout_seconds: float = Field(900, gt=0, description="an addon's install Job, workloads, issuers")
 
 
 class SshConfig(_Section):
@@ -268,6 +264,29 @@ class ProvisionConfig(_Section):
             ssh=SshOptions(**ssh.model_dump()))
 
 
+class BootstrapConfig(_Section):
+    """`bootstrap`: the new cluster's API name and where its kubeconfig goes (docs/cluster.md)."""
+
+    api_name: str = Field("k3s.homelab.lan", pattern=r"^[A-Za-z0-9.-]+$",
+                          description="the API's DNS name or address: --tls-san, the kubeconfig's server")
+    api_port: int = Field(6443, ge=1, le=65535)
+    kubeconfig: Path = Field(Path("k3s.yaml"), description="where the new cluster's kubeconfig is stored")
+    first_address: IPv4Interface = Field(IPv4Interface("192.168.1.121/24"),
+                                         description="servers, then agents, take addresses from here on")
+    servers: int = Field(3, ge=1)
+    agents: int = Field(0, ge=0)
+
+    def options(self) -> BootstrapOptions:
+        return BootstrapOptions(**{**self.model_dump(), "first_address": str(self.first_address)})
+
+
+class LogConfig(_Section):
+    """The process's logs (stderr)."""
+    format: Literal["json", "text"] = Field("json", description="json: one object per line, for a log "
+                                           "pipeline; text: for a terminal")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DREWBURR_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -286,7 +305,10 @@ class Settings(BaseSettings):
     watcher: WatcherConfig = Field(default_factory=WatcherConfig)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     operations: OperationsConfig = Field(default_factory=OperationsConfig)
+    # the addons' charts (repository, version, namespace, values) and settings (infra/addons/spec.py)
+    addons: AddonsConfig = Field(default_factory=AddonsConfig)
     provision: ProvisionConfig | None = None
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     log: LogConfig = Field(default_factory=LogConfig)
 
     def secrets(self) -> list[str]:
@@ -368,4 +390,6 @@ def load_settings(path: Path | str | None = None) -> Settings:
     base = Path(path).parent if path else Path.cwd()
     if not settings.journal.path.is_absolute():
         settings.journal.path = base / settings.journal.path
+    if not settings.bootstrap.kubeconfig.is_absolute():
+        settings.bootstrap.kubeconfig = base / settings.bootstrap.kubeconfig
     return settings

@@ -12,7 +12,21 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from commands import audit, automation, drain, ops, plan, provision, reboot, restore, silence, status, whatif
+from commands import (
+    addons,
+    audit,
+    automation,
+    bootstrap,
+    drain,
+    ops,
+    plan,
+    provision,
+    reboot,
+    restore,
+    silence,
+    status,
+    whatif,
+)
 from commands.grammar import CommandRequest, UsageError, help_text, verb_help
 from commands.result import DONE, Result, refused
 from infra.journal import Confirmation
@@ -63,6 +77,14 @@ async def _help(ctx: Context, req: CommandRequest, mode: Mode) -> Result:
     return Result(DONE, verb_help(req.args[0]) if req.args else help_text())
 
 
+async def _bootstrap(ctx: Context, req: CommandRequest, m: Mode) -> Result:
+    try:
+        servers, agents = bootstrap.counts_from(ctx, req.flags)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; usage: {req.spec.usage(req.verb)}") from None
+    return await bootstrap.bootstrap(ctx, servers, agents, dry_run=m.dry_run, yes=m.yes, listener=m.listener)
+
+
 # One runner per verb of the grammar; a verb that takes --yes changes something and is confirmed first.
 RUN: dict[str, Run] = {
     "help": _help,
@@ -75,7 +97,11 @@ RUN: dict[str, Run] = {
                                                    dry_run=m.dry_run, yes=m.yes, listener=m.listener),
     "reboot": lambda ctx, req, m: reboot.reboot(ctx, req.args[0], dry_run=m.dry_run, yes=m.yes,
                                                 listener=m.listener),
-    "provision": lambda ctx, req, m: _provision(ctx, req, m),
+    "provision": _provision,
+    "bootstrap": _bootstrap,
+    "addons install": lambda ctx, req, m: addons.install(ctx, req.args[0], dry_run=m.dry_run, yes=m.yes,
+                                                         listener=m.listener),
+    "addons status": lambda ctx, req, mode: addons.status(ctx),
     "ops list": lambda ctx, req, mode: ops.list_ops(ctx),
     "ops audit": lambda ctx, req, mode: audit.audit(ctx, _op_id(req) if req.args else None),
     "ops show": lambda ctx, req, mode: ops.show(ctx, _op_id(req)),

@@ -12,7 +12,21 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from commands import audit, automation, drain, ops, plan, provision, reboot, restore, silence, status, whatif
+from commands import (
+    addons,
+    audit,
+    automation,
+    bootstrap,
+    drain,
+    ops,
+    plan,
+    provision,
+    reboot,
+    restore,
+    silence,
+    status,
+    whatif,
+)
 
 MAX_TEXT = 2000  # a command line, not a document: longer text is refused, not parsed
 
@@ -42,6 +56,8 @@ VERBS: dict[str, Verb] = {
     "provision": Verb((), CHANGING | {"--role=server|agent", "--blade=B", "--cores=N", "--memory=MIB",
                                       "--disk=GIB", "--ip=CIDR", "--gw=IP", "--dhcp"},
                       provision.PERMISSION, "a new VM from the template, joined to K3s", ("NAME",)),
+    "bootstrap": Verb((), CHANGING | {"--servers=N", "--agents=N"}, bootstrap.PERMISSION,
+                      "a new HA K3s cluster (embedded etcd) from the template"),
     "ops list": Verb((), frozenset(), ops.PERMISSIONS["list"], "the journal's operations"),
     "ops show": Verb(("ID",), frozenset(), ops.PERMISSIONS["show"], "one operation"),
     "ops audit": Verb((), frozenset(), audit.PERMISSION, "who ran what, and what came of it", ("ID",)),
@@ -57,8 +73,13 @@ VERBS: dict[str, Verb] = {
                              "hold every automatic remediation back", ("REASON...",)),
     "automation resume": Verb((), CHANGING, automation.PERMISSIONS["resume"],
                               "let automatic remediation act again"),
+    "addons install": Verb(("metallb|cert-manager|traefik|kube-prometheus-stack|all",), CHANGING,
+                           addons.PERMISSIONS["install"], "install addons through K3s' helm-controller"),
+    "addons status": Verb((), frozenset(), addons.PERMISSIONS["status"],
+                          "each addon's chart, Job and readiness"),
 }
-GROUPS = {"ops": "list", "automation": "status", "silence": ""}  # verb groups and their default subverb
+# verb groups and their default subverb
+GROUPS = {"ops": "list", "automation": "status", "silence": "", "addons": ""}
 
 
 class CommandRequest(BaseModel):
@@ -94,7 +115,8 @@ def _verb(words: list[str]) -> tuple[str, list[str]]:
         if group in VERBS:  # `silence NAME 2h`: the group is a verb of its own
             return group, words[1:]
         subs = ", ".join(n.split(" ", 1)[1] for n in VERBS if n.startswith(f"{group} "))
-        raise UsageError(f"unknown {group} subcommand {sub!r}; choose {subs}")
+        raise UsageError(f"unknown {group} subcommand {sub!r}; choose {subs}" if sub else
+                         f"{group} needs a subcommand: choose {subs}")
     if words[0] not in VERBS:
         raise UsageError(f"unknown verb {words[0]!r}; try `help`. Verbs: {', '.join(sorted(VERBS))}")
     return words[0], words[1:]

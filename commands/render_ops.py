@@ -23,13 +23,15 @@ def next_step(op: OperationStatus, interrupted: bool = False,
                 f"`drewburr ops cancel {op.id}` stops it for good")
     if op.phase not in ("Failed", "Cancelled") or not any(s.outcome == "done" for s in op.steps):
         return None
+    then = "fix the cause, then " if op.phase == "Failed" else ""
+    if op.kind == "addons":  # no maintenance: every step re-applies and looks again
+        return f"{then}`drewburr addons install {op.target} --yes` again (a re-run redoes only what is amiss)"
     stopped = next((s.name for s in op.steps if s.outcome != "done"), "")
     if op.kind == "provision":
         return _provision_next(op, stopped)
     blade, _, step = stopped.rpartition("/") if op.kind == "reboot-all" else (op.target, "", stopped)
     if maintenance is not None and blade not in maintenance:
         return None
-    then = "fix the cause, then " if op.phase == "Failed" else ""
     if op.kind == "restore" or step.startswith("restore:"):
         return f"{then}`drewburr restore {blade}` again (each step is safe to repeat)"
     if step in ("reboot", "wait-online", "wait-ceph"):

@@ -1,4 +1,5 @@
-"""The lab's own loopback HTTP endpoint: /metrics for Prometheus, /lab/status and /lab/fault.
+"""The lab's own loopback HTTP endpoint: /metrics for Prometheus, /lab/status and /lab/fault, and
+the mirror of the addons' chart repositories (/charts/SLUG/index.yaml, lab/k8s/chart_index.py).
 
 `POST /lab/fault` takes `{"fault": "power-off", "target": "blade3"}`; bad input gets 400 with
 `{"error": "...", "faults": {name: target}}` naming the valid choices.
@@ -15,6 +16,7 @@ from prometheus_client import generate_latest
 
 from lab.ceph.health import overall
 from lab.faults import FAULTS, FaultError, apply_fault
+from lab.k8s.chart_index import index
 from lab.metrics import make_registry
 
 if TYPE_CHECKING:
@@ -108,6 +110,13 @@ async def fault(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "message": message})
 
 
+async def chart_index(request: web.Request) -> web.Response:
+    text = index(request.match_info["slug"])
+    if text is None:  # as a static site answers a path it does not have
+        return web.Response(status=404, text="404 page not found\n")
+    return web.Response(text=text, content_type="application/x-yaml")
+
+
 def make_app(lab: Lab) -> web.Application:
     app = web.Application()
     app[LAB_KEY] = lab
@@ -116,4 +125,5 @@ def make_app(lab: Lab) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/lab/status", status)
     app.router.add_post("/lab/fault", fault)
+    app.router.add_get("/charts/{slug}/index.yaml", chart_index)
     return app

@@ -126,7 +126,15 @@ def write_client_files(workdir: Path, lab: Lab, ports: Endpoints, token_secret: 
         "permissions": {"read": ["*"], "operate": ["*"], "admin": ["*"]},
         "remediation": {"mode": "approve", "hold_seconds": 60, "cooldown_seconds": 1800,
                         "paused": False},
+        # the addons' charts come from the lab's mirror of their repositories (lab/k8s/chart_index.py)
+        "addons": {key: {"repo": f"http://127.0.0.1:{ports.control}/charts/{slug}"}
+                   for key, slug in (("metallb", "metallb"), ("cert_manager", "jetstack"),
+                                     ("traefik", "traefik"),
+                                     ("kube_prometheus_stack", "prometheus-community"))},
         "provision": provision_config(lab),
+        # the API name of a cluster `bootstrap` makes: the lab's Kubernetes API, for its kubeconfig
+        "bootstrap": {"api_name": "127.0.0.1", "api_port": ports.k8s, "kubeconfig": str(workdir / "k3s.yaml"),
+                      "first_address": "192.168.1.121/24"},
     }
     write_kubeconfig(workdir / "kubeconfig", ports.k8s, k8s_token, ca_pem)
     path = workdir / "drewburr.yaml"
@@ -191,6 +199,7 @@ class LabServer:
         for blade in self.lab.pve.blades.values():
             blade.ssl_fingerprint = certs.fingerprint
         self.lab.k8s.ca_pem = certs.ca_pem
+        self.lab.k8s.admin_token = self.k8s_token
         slack_recorder = self.lab.recorder.middleware("slack")
         self._runners = [web.AppRunner(pve_app.make_app(self.lab), access_log=None),
                          web.AppRunner(control.make_app(self.lab), access_log=None),

@@ -23,7 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from infra.errors import Blocked, Conflict, GatewayError, NotFound, Unavailable, cause
 from infra.gateways._calls import Caller
-from infra.gateways.k8s_models import NodeInfo
+from infra.gateways.k8s_models import NodeInfo, ObjectInfo
 
 SYSTEM = "k8s"
 Json = dict[str, Any]
@@ -60,6 +60,13 @@ def translate(exc: Exception) -> GatewayError:
 
 def _json(response: Any) -> Json:
     return json.loads(response.data)
+
+
+def object_path(api_version: str, plural: str, namespace: str | None, name: str | None = None) -> str:
+    """`/api/v1/namespaces/NS/pods/NAME`, `/apis/GROUP/VERSION/PLURAL` (cluster-scoped, or a list)."""
+    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    where = f"/namespaces/{namespace}" if namespace else ""
+    return f"{base}{where}/{plural}" + (f"/{name}" if name else "")
 
 
 class K8sGateway:
@@ -207,6 +214,65 @@ class K8sGateway:
                 yield item
         finally:
             w.stop()
+
+    # -- any kind, by its path (custom resources included): server-side apply and reads
+    async def apply(self, obj: Json, plural: str, field_manager: str, force: bool = True) -> ObjectInfo:
+        """Server-side apply (`kubectl apply --server-side`): `field_manager` owns what `obj` names;
+        `force` takes fields another manager set (an installer declares its objects whole)."""
+        meta = obj["metadata"]
+        path = object_path(obj["apiVersion"], plural, meta.get("namespace"), meta["name"])
+        query = [("fieldManager", field_manager), ("force", "true" if force else "false")]
+        return ObjectInfo.of(await self.caller.write(f"apply {obj['kind']}", lambda: self._call(
+            "PATCH", path, query, json.dumps(obj), "application/apply-patch+yaml")))
+
+    async def get_object(self, api_version: str, plural: str, namespace: str | None,
+                         name: str) -> ObjectInfo | None:
+        try:
+            return ObjectInfo.of(await self.caller.read(f"get {plural}", lambda: self._call(
+                "GET", object_path(api_version, plural, namespace, name))))
+        except NotFound:
+            return None
+
+    async def list_objects(self, api_version: str, plural: str,
+                           namespace: str | None = None) -> list[ObjectInfo]:
+        """Every object of a kind; an empty list when the kind is not served (its CRD not there yet)."""
+        try:
+            found = await self.caller.read(f"list {plural}", lambda: self._call(
+                "GET", object_path(api_version, plural, namespace)))
+        except NotFound:
+            return []
+        kind = str(found.get("kind", "")).removesuffix("List")  # items of a list carry no kind
+        return [ObjectInfo.of({"kind": kind, **item}) for item in found.get("items") or []]
+
+    async def pod_failure(self, namespace: str, selector: str) -> str | None:
+        """Why a pod matching `selector` failed (a Job's pod that exited non-zero, or restarted after
+        doing so): the last line it printed; None while none has failed."""
+        pods = (await self.caller.read("list pods", lambda: _json(self.core.list_namespaced_pod(
+            namespace, label_selector=selector, _preload_content=False))))["items"]
+        for pod in sorted(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "", reverse=True):
+            statuses = pod.get("status", {}).get("containerStatuses") or []
+            restarted = any(c.get("restartCount") for c in statuses)
+            if not restarted and pod.get("status", {}).get("phase") != "Failed":
+                continue
+            name = pod["metadata"]["name"]
+            try:
+                text = await self.caller.read("read log", lambda n=name, r=restarted: (  # type: ignore[misc]
+                    self.core.read_namespaced_pod_log(n, namespace, tail_lines=1, previous=r)))
+            except GatewayError:
+                text = ""
+            return str(text).strip() or f"pod {name} failed"
+        return None
+
+    def _call(self, method: str, path: str, query: list[tuple[str, str]] | None = None,
+              body: str | None = None, content_type: str = "application/json") -> Json:
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        request = self.api.param_serialize(method, path, query_params=query or [], header_params=headers,
+                                           body=body, auth_settings=["BearerToken"])
+        response = self.api.call_api(*request)
+        response.read()
+        if not 200 <= response.status <= 299:
+            raise ApiException.from_response(http_resp=response, body=response.data.decode(), data=None)
+        return _json(response)
 
     # -- ConfigMaps: the `kubernetes` journal's records (raw JSON; writes are conditional on resourceVersion)
     async def get_configmap(self, namespace: str, name: str) -> Json | None:

@@ -12,14 +12,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from infra.addons.spec import AddonsConfig
 from infra.errors import Fatal, TimedOut
 from infra.gateways.alertmanager import AlertmanagerGateway
 from infra.gateways.ceph import CephGateway
+from infra.gateways.charts import ChartRepos
 from infra.gateways.k8s import K8sGateway
 from infra.gateways.pve import PveGateway
 from infra.gateways.pve_guests import PveGuests
 from infra.gather import gather
 from infra.journal import Journal, OperationStatus
+from infra.operations.bootstrap_spec import BootstrapOptions
 from infra.operations.cancel import nap
 from infra.operations.provision_spec import ProvisionOptions
 from infra.planner import PlanOptions
@@ -36,6 +39,7 @@ class OpsOptions:
     migration_timeout_seconds: float = 900.0
     poll_seconds: float = 1.0
     boot_timeout_seconds: float = 900.0
+    addon_timeout_seconds: float = 900.0  # a chart's install Job, its workloads, an issuer's Ready
     headroom_gib: float = 1.0
     node_pattern: str = "{vm}"
     allow_more_maintenance: bool = False  # admin override of one blade in maintenance
@@ -50,12 +54,16 @@ class Context:
     options: OpsOptions = field(default_factory=OpsOptions)
     clock: Callable[[], float] = time.time
     alertmanager: AlertmanagerGateway | None = None  # alertmanager.url: silences
+    addons: AddonsConfig = field(default_factory=AddonsConfig)
+    webhook_token: str | None = None  # drewburr's own webhook token, for Alertmanager's receiver
+    charts: ChartRepos = field(default_factory=ChartRepos)
+    provision: ProvisionOptions | None = None  # the config's `provision:` section, when there is one
+    bootstrap: BootstrapOptions | None = None  # the config's `bootstrap:` section (defaults otherwise)
     sleeper: Callable[[float], Awaitable[None]] = asyncio.sleep  # what `sleep` waits with
     # set when the process is asked to stop: operations stop after their current step
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # told of every operation that ends here (the bot's metrics)
     observers: list[Callable[[OperationStatus], None]] = field(default_factory=list)
-    provision: ProvisionOptions | None = None  # the config's `provision:` section, when there is one
 
     @property
     def ceph(self) -> CephGateway:

@@ -9,6 +9,8 @@ from typing import Any
 
 from infra import locks, owner
 from infra.journal import OperationStatus
+from infra.operations.addons import addons_steps
+from infra.operations.bootstrap import bootstrap_locks, bootstrap_steps
 from infra.operations.context import Context
 from infra.operations.drain import drain_steps
 from infra.operations.evacuate import evacuate_steps
@@ -47,6 +49,11 @@ KINDS: dict[str, Kind] = {
                        lambda target, params: [locks.blade(b) for b in params["blades"]]),
     # a VM name, its blade, and its VMID once taken (infra/operations/provision.py)
     "provision": Kind(provision_steps, provision_locks),
+    # a new cluster: the cluster, and each VM's name, blade and VMID (infra/operations/bootstrap.py)
+    "bootstrap": Kind(bootstrap_steps, bootstrap_locks),
+    # the addons are the cluster's: one such operation at a time, whatever the addon
+    "addons": Kind(lambda ctx, op_id, target, params: addons_steps(ctx, list(params["addons"])),
+                   lambda target, params: [locks.CLUSTER]),
     # a node's zone label follows its VM (target: the node); no blade lock: it moves nothing
     "zone": Kind(lambda ctx, op_id, target, params: zone_steps(ctx, target, params),
                  lambda target, params: []),

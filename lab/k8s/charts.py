@@ -9,6 +9,7 @@ Deployment named after the release, `replicaCount` replicas. Any other chart fai
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -229,6 +230,31 @@ REPOS: dict[str, frozenset[str]] = {
     "https://stefanprodan.github.io/podinfo": frozenset({"podinfo"}),
 }
 BUNDLED_PREFIX = "https://%{KUBERNETES_API}%/static/charts/"
+# the versions each repository publishes (a few real ones around the homelab's; helm refuses others)
+VERSIONS: dict[str, tuple[str, ...]] = {
+    "kube-prometheus-stack": ("62.7.0", "65.1.1", "66.2.1"),
+    "metallb": ("0.14.5", "0.14.8", "0.14.9"),
+    "cert-manager": ("v1.15.3", "v1.16.1", "v1.16.2"),
+    "traefik": ("27.0.2", "32.1.0", "33.2.1"),
+    "podinfo": ("6.7.0", "6.7.1"),
+}
+# the lab's mirror of each repository, served at /charts/SLUG/ on its own HTTP endpoint
+MIRRORS: dict[str, str] = {
+    "prometheus-community": "https://prometheus-community.github.io/helm-charts",
+    "metallb": "https://metallb.github.io/metallb",
+    "jetstack": "https://charts.jetstack.io",
+    "traefik": "https://traefik.github.io/charts",
+    "podinfo": "https://stefanprodan.github.io/podinfo",
+}
+
+
+def repository(url: str) -> frozenset[str] | None:
+    """The charts a repository URL serves: a public one, or the lab's mirror of it."""
+    base = url.rstrip("/")
+    if base in REPOS:
+        return REPOS[base]
+    match = re.fullmatch(r"https?://[^/]+/charts/([a-z-]+)", base)
+    return REPOS[MIRRORS[match.group(1)]] if match and match.group(1) in MIRRORS else None
 
 
 def chart_name_version(chart: str, version: str | None) -> tuple[str, str]:

@@ -106,7 +106,7 @@ def _write_files(cluster: K8sCluster, guest: Guest, join: K3sJoin, env: dict[str
         "".join(f"{k}='{v}'\n" for k, v in sorted(env.items()) if k.startswith("K3S_")).encode(),
     )
     if join.failure is None and join.role == "server" and cluster.k3s_token:
-        k3s_cli.write_server_files(guest, cluster.k3s_token)
+        k3s_cli.write_server_files(guest, cluster)
 
 
 def _uninstall(cluster: K8sCluster, unit: str) -> object:

@@ -3,6 +3,7 @@ cluster, `k3s --version`. Only servers have a kubeconfig (/etc/rancher/k3s/k3s.y
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import TYPE_CHECKING
 
@@ -18,19 +19,23 @@ if TYPE_CHECKING:
 KUBECONFIG = "/etc/rancher/k3s/k3s.yaml"
 
 
-def write_server_files(guest: Guest, token: str) -> None:
+def write_server_files(guest: Guest, cluster: K8sCluster) -> None:
     """What a server writes once it runs: the join token and its admin kubeconfig."""
     for name in ("node-token", "token"):
-        guest.write(f"/var/lib/rancher/k3s/server/{name}", f"{token}\n".encode())
-    guest.write(KUBECONFIG, _kubeconfig().encode())
+        guest.write(f"/var/lib/rancher/k3s/server/{name}", f"{cluster.k3s_token}\n".encode())
+    guest.write(KUBECONFIG, _kubeconfig(cluster.ca_pem, cluster.admin_token).encode())
 
 
-def _kubeconfig() -> str:
+def _kubeconfig(ca_pem: bytes, token: str) -> str:
+    """K3s' admin kubeconfig, for its local API (127.0.0.1:6443), signed by the cluster's CA. K3s
+    authenticates the admin with a client certificate; the lab's API takes bearer tokens only, so
+    the lab's admin token stands in for it."""
+    ca = base64.b64encode(ca_pem).decode()
     return (
-        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTi...\n"
+        f"apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n"
         "    server: https://127.0.0.1:6443\n  name: default\ncontexts:\n- context:\n    cluster: default\n"
         "    user: default\n  name: default\ncurrent-context: default\nkind: Config\npreferences: {}\n"
-        "users:\n- name: default\n  user:\n    client-certificate-data: LS0tLS1CRUdJTi...\n"
+        f"users:\n- name: default\n  user:\n    token: {token}\n"
     )
 
 

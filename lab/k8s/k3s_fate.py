@@ -154,7 +154,7 @@ def retry_joins(cluster: K8sCluster, now: float) -> None:
             join.past_failure, join.past_fatal, join.failed_until = failure, fatal, now
             vm.k3s_role = join.role if join.failure is None else None
             if join.failure is None and join.role == "server" and cluster.k3s_token:
-                k3s_cli.write_server_files(cluster.pve.guest(vm), cluster.k3s_token)
+                k3s_cli.write_server_files(cluster.pve.guest(vm), cluster)
 
 
 def deploy_manifests(cluster: K8sCluster, now: float) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from lab.k8s.charts import BUNDLED_PREFIX, CHARTS, REPOS, chart_name_version
+from lab.k8s.charts import BUNDLED_PREFIX, CHARTS, VERSIONS, chart_name_version, repository
 
 Obj = dict[str, Any]
 # a repository's index and archive; a chart K3s' API server serves
@@ -35,15 +35,20 @@ def _unreachable(url: str) -> str:
     return f'dial tcp: lookup {host} on {CLUSTER_DNS}: no such host'
 
 
-def install_error(chart: str, repo: str) -> str | None:
-    """Helm's error for a chart it cannot fetch, or None when the lab knows the chart."""
+def install_error(chart: str, repo: str, version: str = "") -> str | None:
+    """Helm's error for a chart (or chart version) it cannot fetch, or None when the lab knows it."""
     if repo:
-        base = repo.rstrip("/")
-        if base not in REPOS:
+        served = repository(repo)
+        if served is None:
+            base = repo.rstrip("/")
             return (f'looks like "{repo}" is not a valid chart repository or cannot be reached: '
                     f'Get "{base}/index.yaml": {_unreachable(repo)}')
         name = chart.rsplit("/", 1)[-1]
-        return None if name in REPOS[base] else f'chart "{name}" not found in {repo} repository'
+        if name not in served:
+            return f'chart "{name}" not found in {repo} repository'
+        if version and version not in VERSIONS.get(name, ()):
+            return f'chart "{name}" version "{version}" not found in {repo} repository'
+        return None
     if chart.startswith(("http://", "https://")):
         name, _ = chart_name_version(chart, None)
         if chart.startswith(BUNDLED_PREFIX) and name in CHARTS:
@@ -73,7 +78,7 @@ def helm_run(container: Obj) -> tuple[float, int, Log]:
     command = f"+ helm_v3 install --namespace {target} {name} {chart}"
     if env.get("VERSION"):
         command += f" --version {env['VERSION']}"
-    error = install_error(chart, repo)
+    error = install_error(chart, repo, env.get("VERSION", ""))
     pull = PULL_SECONDS["repo" if repo else "bundled"]
     if error is not None:
         log += [(0.0, command), (pull, f"Error: INSTALLATION FAILED: {error}")]

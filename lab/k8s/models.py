@@ -81,6 +81,7 @@ class K8sCluster:
         self.rbd_usable: Callable[[float], bool] = lambda now: True
         self.token_key = secrets.token_bytes(32)  # signs ServiceAccount tokens (lab/k8s/tokens.py)
         self.ca_pem = b""  # the cluster CA that token Secrets carry; the runner sets it
+        self.admin_token = ""  # what the servers' admin kubeconfig authenticates with; the runner sets it
         self.recorder = Recorder(self)
         self.node_agent = NodeAgent(self)
         self.seeding = False  # setting up the scenario's state, as it was before the lab started

@@ -116,7 +116,7 @@ def test_kubectl_shows_jobs_and_their_logs(kubectl: Kubectl, api: client.ApiClie
 
 # the helm-controller's Jobs
 
-HELMCHARTS = ("helm.cattle.io", "v1")
+HELMCHARTS = HELMCHARTCONFIGS = ("helm.cattle.io", "v1")
 
 
 def _chart(name: str, **spec: Any) -> dict[str, Any]:
@@ -181,6 +181,23 @@ def test_an_unreachable_repository_fails_with_helms_words(api: client.ApiClient)
         "repository or cannot be reached")
 
 
+def test_a_chart_version_the_repository_lacks_fails_with_helms_words(api: client.ApiClient) -> None:
+    ns, co = fresh_namespace(api), client.CustomObjectsApi(api)
+    co.create_namespaced_custom_object(*HELMCHARTS, ns, "helmcharts", _chart(
+        "lb", chart="metallb", version="9.9.9", repo="https://metallb.github.io/metallb", backOffLimit=1))
+
+    def failed_log() -> str | None:
+        for pod in _pods(api, ns, "helm-install-lb"):
+            statuses = pod.status.container_statuses or []
+            if statuses and statuses[0].restart_count:
+                return client.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, ns, previous=True)
+        return None
+
+    log = wait_for(failed_log, timeout=20, what="the install pod's failure")
+    assert log.splitlines()[-1] == ('Error: INSTALLATION FAILED: chart "metallb" version "9.9.9" not found '
+                                    "in https://metallb.github.io/metallb repository")
+
+
 def test_a_helmchart_installs_after_its_job_and_uninstalls_through_helm_delete(api: client.ApiClient) -> None:
     ns, co, batch = fresh_namespace(api), client.CustomObjectsApi(api), client.BatchV1Api(api)
     apps = client.AppsV1Api(api)
@@ -208,6 +225,25 @@ def test_a_helmchart_installs_after_its_job_and_uninstalls_through_helm_delete(a
              timeout=20, what="the chart gone")
     assert _release_secrets(api, ns, "podinfo") == []
     assert apps.list_namespaced_deployment(ns).items == []
+
+
+def test_a_helmchartconfig_merges_over_the_charts_values_and_set_wins_over_both(
+        api: client.ApiClient) -> None:
+    ns, co, apps = fresh_namespace(api), client.CustomObjectsApi(api), client.AppsV1Api(api)
+    co.create_namespaced_custom_object(*HELMCHARTCONFIGS, ns, "helmchartconfigs", {
+        "apiVersion": "helm.cattle.io/v1", "kind": "HelmChartConfig", "metadata": {"name": "info"},
+        "spec": {"valuesContent": "replicaCount: 3\n"}})
+    co.create_namespaced_custom_object(*HELMCHARTS, ns, "helmcharts", _chart(
+        "info", chart="podinfo", version="6.7.1", repo="https://stefanprodan.github.io/podinfo",
+        valuesContent="replicaCount: 1\nimage:\n  repository: ghcr.io/stefanprodan/podinfo\n  tag: 6.7.1\n"))
+    deploy = wait_for(lambda: apps.list_namespaced_deployment(ns).items, timeout=20, what="the release")
+    container = deploy[0].spec.template.spec.containers[0]
+    assert (deploy[0].spec.replicas, container.image) == (3, "ghcr.io/stefanprodan/podinfo:6.7.1")
+
+    co.patch_namespaced_custom_object(*HELMCHARTS, ns, "helmcharts", "info",
+                                      {"spec": {"set": {"replicaCount": 2}}})
+    wait_for(lambda: apps.read_namespaced_deployment("info", ns).spec.replicas == 2, timeout=20,
+             what="the upgrade with --set replicaCount=2")
 
 
 @pytest.fixture(scope="module")

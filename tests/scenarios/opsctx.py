@@ -9,8 +9,10 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from kubernetes import client
 from proxmoxer import ProxmoxAPI
 
 from bot.cli_ops import build_context
@@ -19,6 +21,7 @@ from infra import owner
 from infra.gateways.pve import PveGateway
 from infra.journal_sqlite import SqliteJournal
 from infra.operations.context import Context
+from lab.runner import write_kubeconfig
 
 # an owner on this host whose process is gone: its operations are interrupted
 DEAD_OWNER = "|".join([*owner.me().split("|")[:2], str(2**22 + 12345), "1"])
@@ -96,6 +99,23 @@ async def kill_when(command: list[str], journal: SqliteJournal, kind: str, targe
         raise AssertionError(f"step {step} of {kind} {target} never finished")
     finally:
         await asyncio.wait_for(proc.wait(), 10)
+
+
+def viewer_kubeconfig(running_lab: Any, api: Any, folder: Path) -> Path:
+    """A kubeconfig for a ServiceAccount that may read everything and change nothing."""
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    core.create_namespaced_service_account("default", {"metadata": {"name": "viewer"}})
+    rbac.create_cluster_role({"metadata": {"name": "read-all"}, "rules": [
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]})
+    rbac.create_cluster_role_binding({
+        "metadata": {"name": "viewer-reads"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                          "kind": "ClusterRole", "name": "read-all"},
+        "subjects": [{"kind": "ServiceAccount", "name": "viewer", "namespace": "default"}]})
+    token = running_lab.service_account_token("default", "viewer")
+    path = folder / "viewer"
+    ca = (running_lab.workdir / "pve-ca.pem").read_bytes()
+    write_kubeconfig(path, running_lab.server.ports.k8s, token, ca)
+    return path
 
 
 async def idle_lrm(running_lab: Any, ctx: Context, vmid: int, blade: str) -> None:

@@ -15,9 +15,8 @@ from commands.status import status
 from infra.gateways.k8s import K8sGateway
 from infra.journal import Maintenance
 from infra.operations import run as ops
-from lab.runner import write_kubeconfig
 
-from .opsctx import auditor_context, fault, lab_context, move_vm, pve_client, settled
+from .opsctx import auditor_context, fault, lab_context, move_vm, pve_client, settled, viewer_kubeconfig
 
 
 @pytest.fixture
@@ -292,19 +291,8 @@ async def test_a_lab_that_dies_mid_drain_fails_with_one_short_error_per_round(ru
 async def test_a_kubernetes_identity_that_may_not_cordon_is_refused_before_anything_changes(
         running_lab, pve, kube, tmp_path):
     """A ServiceAccount that may read everything and change nothing: the drain names what it lacks."""
-    core, rbac = client.CoreV1Api(kube), client.RbacAuthorizationV1Api(kube)
-    core.create_namespaced_service_account("default", {"metadata": {"name": "viewer"}})
-    rbac.create_cluster_role({"metadata": {"name": "read-all"}, "rules": [
-        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]})
-    rbac.create_cluster_role_binding({
-        "metadata": {"name": "viewer-reads"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
-                                                          "kind": "ClusterRole", "name": "read-all"},
-        "subjects": [{"kind": "ServiceAccount", "name": "viewer", "namespace": "default"}]})
-    token = running_lab.service_account_token("default", "viewer")
-    write_kubeconfig(tmp_path / "viewer", running_lab.server.ports.k8s, token,
-                     (running_lab.workdir / "pve-ca.pem").read_bytes())
     ctx = lab_context(running_lab)
-    ctx.k8s = K8sGateway(tmp_path / "viewer")
+    ctx.k8s = K8sGateway(viewer_kubeconfig(running_lab, kube, tmp_path))
     result = await drain(ctx, "blade3", yes=True)
     assert result.code == REFUSED, result.text
     assert "Kubernetes patch nodes" in result.text and "Kubernetes create pods/eviction" in result.text

@@ -191,13 +191,15 @@ class HelmController:
         if not spec_of(chart).get("chart"):
             raise ValueError("spec.chart is required")
         values = _mapping(spec_of(chart).get("valuesContent"))
-        for path, value in (spec_of(chart).get("set") or {}).items():
-            _set_path(values, str(path), value)
         config = self.cluster.store.find(
             HELMCHARTCONFIG, chart["metadata"]["namespace"], chart["metadata"]["name"]
         )
+        # klipper-helm passes the chart's values, then the HelmChartConfig's, as --values files, and
+        # spec.set as --set flags, which helm applies over every file
         if config is not None:
             values = merge(values, _mapping(spec_of(config).get("valuesContent")))
+        for path, value in (spec_of(chart).get("set") or {}).items():
+            _set_path(values, str(path), value)
         return values
 
     def _install(

@@ -16,6 +16,9 @@ from commands.permissions import Grants, allows, level_of
     ("restore blade3 --stay --dry-run", "restore", ["blade3"], {"--stay": True, "--dry-run": True}),
     ("ops", "ops list", [], {}), ("ops show 7", "ops show", ["7"], {}), ("", "help", [], {}),
     ("help drain", "help", ["drain"], {}),
+    ("addons install all --yes", "addons install", ["all"], {"--yes": True}),
+    ("addons status", "addons status", [], {}),
+    ("bootstrap --servers 3 --agents=1", "bootstrap", [], {"--servers": "3", "--agents": "1"}),
     ("provision kube06 --role server --cores=2 --memory 2048 --ip 192.168.1.126/24 --gw=192.168.1.1 --yes",
      "provision", ["kube06"], {"--role": "server", "--cores": "2", "--memory": "2048",
                                "--ip": "192.168.1.126/24", "--gw": "192.168.1.1", "--yes": True}),
@@ -45,6 +48,8 @@ def test_commands_parse_into_one_request(text: str, verb: str, args: list[str],
     ("silence", "silence takes ALERTNAME|FINGERPRINT DURATION [REASON...], got none"),
     ("silence expire", "silence expire takes ID, got none"),
     ("automation resume now", "automation resume takes no arguments, got now"),
+    ("addons", "addons needs a subcommand: choose install, status"),
+    ("addons remove metallb", "unknown addons subcommand 'remove'; choose install, status"),
     ('drain "blade3', "cannot read the command: No closing quotation"),
     ("help nuke", "no verb 'nuke'"),
     ("provision --role boss", "--role takes one of server, agent"),
@@ -82,6 +87,11 @@ def test_permissions_by_user_group_and_everyone() -> None:
     assert allows(grants, "U0ADMIN", [], "operate")  # admin includes operate
     assert not allows(grants, "U0READ", [], "operate")
     assert level_of(Grants(read=[], operate=[], admin=[]), "U1", []) is None
+
+
+def test_installing_addons_needs_admin_and_their_status_only_read() -> None:
+    assert parse("addons install metallb").spec.permission == "admin"
+    assert parse("addons status").spec.permission == "read"
 
 
 def test_every_verb_of_the_grammar_has_a_runner() -> None:
