@@ -194,3 +194,16 @@ def confirm_no_escalation(authz: Authorizer, user: User, res: Resource, obj: Obj
 def _forbidden(res: Resource, name: str, message: str) -> Forbidden:
     return Forbidden(f'{qualified(res.plural, res.group)} "{name}" is forbidden: {message}',
                      object_details(res.plural, name, res.group))
+
+
+def confirm_create_on_apply(authz: Authorizer, user: User, attrs: Attributes) -> None:
+    """A server-side apply that creates its object needs `create` besides `patch` (the patch handler's
+    withAuthorization around createValidation); its 403 carries the authorizer's reason, empty for RBAC."""
+    if MASTERS in user.groups:
+        return
+    create = Attributes("create", namespace=attrs.namespace, group=attrs.group, version=attrs.version,
+                        resource=attrs.resource, name=attrs.name, path=attrs.path)
+    allowed, reason = authz.authorize(user, create)
+    if not allowed:
+        raise Forbidden(f'{qualified(attrs.resource, attrs.group)} "{attrs.name}" is forbidden: {reason}',
+                        object_details(attrs.resource, attrs.name, attrs.group))

@@ -54,6 +54,7 @@ from lab.k8s.http import (
     truthy,
     writer,
 )
+from lab.k8s.requestinfo import request_attributes
 from lab.k8s.resources import BY_KIND, CREATE_ONLY, Resource
 
 if TYPE_CHECKING:
@@ -324,6 +325,8 @@ def _apply(request: web.Request, t: Target, current: Obj | None, raw: bytes) -> 
     merged = managed.apply(current, config, writer(request, t), truthy(request.query.get("force")))
     validation.check_patched(t.res, merged)
     if current is None:
+        asked = request_attributes(request.method, request.path, request.query)
+        rbac_admission.confirm_create_on_apply(request.app[AUTHZ_KEY], request[USER_KEY], asked)  # type: ignore[arg-type]
         merged["metadata"].pop("resourceVersion", None)
         return _create_checked(request, t, merged, applied=True)
     return _update(request, t, current, _same_version(t, current, merged), applied=True)

@@ -315,3 +315,19 @@ def test_kubectl_get_prints_the_servers_columns_for_bindings(api: client.ApiClie
     header, row = kubectl("get", "rolebindings", "-n", ns, "-o", "wide").splitlines()
     assert header.split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
     assert row.split()[:2] == ["b", "ClusterRole/view"] and row.split()[-2:] == ["devs", f"{ns}/bot"]
+
+
+def test_a_server_side_apply_that_creates_needs_create_besides_patch(api: client.ApiClient) -> None:
+    ns = fresh_namespace(api)
+    _service_account(api, ns)
+    _grant(api, ns, [{"verbs": ["patch", "get"], "apiGroups": [""], "resources": ["configmaps"]}], ns)
+    sa = service_account_client(api, ns, "bot")
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"a": "1"}}
+    core = client.CoreV1Api(sa)
+    status = _denied(core.patch_namespaced_config_map, "cm", ns, body, field_manager="bot",
+                     _content_type="application/apply-patch+yaml")
+    assert status["code"] == 403 and status["message"] == 'configmaps "cm" is forbidden: ', status
+    client.CoreV1Api(api).create_namespaced_config_map(ns, body)  # made by someone else: patch suffices
+    applied = core.patch_namespaced_config_map("cm", ns, {**body, "data": {"a": "2"}}, field_manager="bot",
+                                               force=True, _content_type="application/apply-patch+yaml")
+    assert applied.data == {"a": "2"}
