@@ -50,15 +50,19 @@ async def _rbac(ctx: Context, addons: list[Addon]) -> str | None:
     """What the Kubernetes identity may not do of this install: create and patch (server-side apply)
     every kind it applies, read the install Jobs, and the pods' logs that say why one failed."""
     assert ctx.k8s is not None
-    needs = {("get", "jobs", "", "batch"), ("list", "pods", "", ""), ("get", "pods", "log", "")}
+    needs = {("get", "jobs", "", "batch", "", ""), ("list", "pods", "", "", "", ""),
+             ("get", "pods", "log", "", "", "")}
     for obj in (o for a in addons for o in (*a.before, a.chart, *a.after)):
-        group = obj["apiVersion"].rpartition("/")[0]
-        needs |= {(verb, PLURALS[obj["kind"]], "", group) for verb in ("create", "patch")}
+        group, meta = obj["apiVersion"].rpartition("/")[0], obj["metadata"]
+        # each object by its name: a rule limited to resourceNames (the Secrets) grants just these
+        needs |= {(verb, PLURALS[obj["kind"]], "", group, meta.get("namespace", ""), meta["name"])
+                  for verb in ("create", "patch")}
     asked = sorted(needs)
-    answers = await asyncio.gather(*(ctx.k8s.can_i(verb, res, sub, group) for verb, res, sub, group in asked))
+    answers = await asyncio.gather(*(ctx.k8s.can_i(*need) for need in asked))
     lacking = [f"Kubernetes {verb} {res}{'.' + group if group else ''}{'/' + sub if sub else ''}"
-               for (verb, res, sub, group), allowed in zip(asked, answers, strict=True) if allowed is False]
-    return privilege_refusal(lacking)
+               for (verb, res, sub, group, _, _), allowed in zip(asked, answers, strict=True)
+               if allowed is False]
+    return privilege_refusal(list(dict.fromkeys(lacking)))
 
 
 async def _refusal(ctx: Context, addons: list[Addon]) -> str | None:

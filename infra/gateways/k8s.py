@@ -130,13 +130,16 @@ class K8sGateway:
         return (await self.caller.read("list pdbs", lambda: _json(
             self.policy.list_pod_disruption_budget_for_all_namespaces(_preload_content=False))))["items"]
 
-    async def can_i(self, verb: str, resource: str, subresource: str = "", group: str = "") -> bool | None:
+    async def can_i(self, verb: str, resource: str, subresource: str = "", group: str = "",
+                    namespace: str = "", name: str = "") -> bool | None:
         """A SelfSubjectAccessReview (`kubectl auth can-i`); None when it cannot tell (the server does
-        not serve reviews, or this identity may not ask)."""
+        not serve reviews, or this identity may not ask). With a name, a rule limited to resourceNames
+        can answer yes."""
         # a plain dict: the client serializes it as is (its stubs ask for the model class)
         body: Any = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                 "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group,
-                                                "subresource": subresource}}}
+                                                "subresource": subresource, "namespace": namespace,
+                                                "name": name}}}
         try:
             review = await self.caller.write("access review", lambda: _json(
                 self.authorization.create_self_subject_access_review(body, _preload_content=False)))
