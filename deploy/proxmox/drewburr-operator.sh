@@ -16,6 +16,8 @@
 #   VM.PowerMgmt   POST .../status/start
 #   VM.GuestAgent.Unrestricted  the guest agent's exec, file-read and file-write (installing K3s)
 #   Sys.Console    POST/DELETE /cluster/ha/resources, PUT /cluster/ha/rules/{rule} (provision.ha)
+# bootstrap: provision's, for each VM; the new cluster's admin kubeconfig is a guest agent file-read
+#   (VM.GuestAgent.Unrestricted). `addons` calls no PVE API.
 set -eu
 # one line, sorted: the README quotes it
 pveum role add DrewburrOperator --privs "Datastore.AllocateSpace Sys.Audit Sys.Console Sys.Modify Sys.PowerMgmt VM.Allocate VM.Audit VM.Clone VM.Config.CPU VM.Config.Cloudinit VM.Config.Disk VM.Config.Memory VM.GuestAgent.Unrestricted VM.Migrate VM.PowerMgmt"
