@@ -8,6 +8,7 @@ the operator (and for `addons`), never used with the ServiceAccount's rights."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +44,15 @@ def test_bootstrap_succeeds_as_the_service_account_and_the_operator_token(
     assert "topology.kubernetes.io/zone" in nodes[0].metadata.labels  # labelled as the ServiceAccount
     stored = yaml.safe_load(Path(yaml.safe_load(config.read_text())["bootstrap"]["kubeconfig"]).read_text())
     assert stored["users"][0]["user"] != {"token": kube_lab.service_account_token("drewburr", "drewburr")}
+
+
+def test_the_addons_install_on_the_new_cluster_as_the_service_account(
+        kube_lab: RunningLab, tmp_path: Path) -> None:
+    """On the cluster bootstrap made (no HelmChart of the homelab's yet): every object is created, so the
+    `create` of each apply rule is exercised, not only `patch`."""
+    config = drewburr_config(kube_lab, tmp_path / "drewburr.yaml", sa_kubeconfig(kube_lab, tmp_path / "sa"),
+                             pve_token(kube_lab, operator_privileges()))
+    code, out = drewburr(config, "addons install all --yes")
+    assert code == 0, out
+    code, out = drewburr(config, "addons status --json")
+    assert code == 0 and all(row["ready"] for row in json.loads(out)), out

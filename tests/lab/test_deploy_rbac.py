@@ -4,6 +4,7 @@ changes anything); every rule has such a call."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -181,3 +182,42 @@ def test_without_the_eviction_rule_a_drain_is_refused_before_anything_changes(
     assert code == 2, out
     assert "Kubernetes create pods/eviction" in out
     assert not any(n.spec.unschedulable for n in client.CoreV1Api(api).list_node().items)
+
+
+@contextmanager
+def only_patch(api: client.ApiClient, resource: str) -> Iterator[None]:
+    """The ClusterRole's `patch, create` rule of `resource` left with `patch` alone, put back afterwards."""
+    rbac = client.RbacAuthorizationV1Api(api)
+    role = rbac.read_cluster_role("drewburr")
+    rules = [client.V1PolicyRule(**r.to_dict()) for r in role.rules]
+    for rule in role.rules:
+        if rule.resources == [resource] and rule.verbs == ["patch", "create"]:
+            rule.verbs = ["patch"]
+    rbac.replace_cluster_role("drewburr", role)
+    try:
+        yield
+    finally:
+        role = rbac.read_cluster_role("drewburr")
+        role.rules = rules
+        rbac.replace_cluster_role("drewburr", role)
+
+
+def test_without_create_an_apply_that_creates_is_forbidden_and_addons_install_refused(
+        deployed: Deployed, api: client.ApiClient) -> None:
+    """`patch` alone: the apply that would make a HelmChart is 403 (the patch handler's create check),
+    and `addons install` refuses before it creates anything, naming the missing verb."""
+    k8s = K8sGateway(deployed.kubeconfig)
+    custom = client.CustomObjectsApi(api)
+    charts = lambda: {c["metadata"]["name"]: c["metadata"]["resourceVersion"]  # noqa: E731
+                      for c in custom.list_namespaced_custom_object("helm.cattle.io", "v1", "kube-system",
+                                                                    "helmcharts")["items"]}
+    before = charts()
+    with only_patch(api, "helmcharts"):
+        with pytest.raises(GatewayError) as denied:
+            asyncio.run(NEEDS[("helm.cattle.io", "helmcharts", "patch")](k8s))  # type: ignore[arg-type]
+        assert denied.value.status == 403
+        assert 'helmcharts.helm.cattle.io "probe" is forbidden' in str(denied.value)
+        code, out = drewburr(deployed.config, "addons install metallb --yes")
+    assert code == 2, out
+    assert "Kubernetes create helmcharts.helm.cattle.io" in out
+    assert charts() == before  # nothing applied
