@@ -20,6 +20,7 @@ import yaml
 
 from infra import locks
 from infra.errors import Fatal
+from infra.gateways.k8s import K8sGateway
 from infra.operations.bootstrap_spec import BootstrapOptions
 from infra.operations.context import Context
 from infra.operations.machine import Step
@@ -67,6 +68,10 @@ def bootstrap_steps(ctx: Context, op_id: int, target: str, params: dict[str, Any
     requests = [VmRequest.model_validate(r) for r in params["requests"]]
     opts = options(ctx)
     with_san = with_tls_san(ctx, opts.api_name) if ctx.provision is not None else ctx
+    # The new cluster's API is reached with its own admin kubeconfig, fetched once the first server
+    # runs (there is no API before it; `kubernetes.kubeconfig` may name another cluster, or none).
+    stored = opts.kubeconfig.is_file()
+    cluster = dataclasses.replace(with_san, k8s=K8sGateway(opts.kubeconfig) if stored else None)
     first = requests[0]
 
     async def kubeconfig() -> str:
@@ -75,13 +80,16 @@ def bootstrap_steps(ctx: Context, op_id: int, target: str, params: dict[str, Any
             raise Fatal(f"the first server {first.name} is gone")
         text = await ctx.guests.agent_file_read(guest.node, guest.vmid, ADMIN_KUBECONFIG)
         store(opts.kubeconfig, rewritten(text, opts.api_url))
+        cluster.k8s = K8sGateway(opts.kubeconfig)
         return f"the admin kubeconfig of {first.name} stored at {opts.kubeconfig} (server {opts.api_url})"
 
     steps: list[Step] = []
     for i, req in enumerate(requests):
-        steps += vm_steps(with_san, op_id, req, params, prefix=f"{req.name}/")
-        if i == 0:
-            steps.append(Step("kubeconfig", kubeconfig))
+        made = vm_steps(cluster, op_id, req, params, prefix=f"{req.name}/")
+        if i == 0:  # right after the first server's K3s starts, before anything asks its API
+            at = next(n for n, s in enumerate(made) if s.name == f"{req.name}/join")
+            made.insert(at, Step("kubeconfig", kubeconfig))
+        steps += made
     return steps
 
 

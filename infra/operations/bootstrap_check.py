@@ -39,6 +39,9 @@ async def resolve(ctx: Context, opts: BootstrapOptions, servers: int, agents: in
     if snap.nodes:
         raise Refusal(f"a K3s cluster exists already (nodes {', '.join(sorted(snap.nodes))}): bootstrap "
                       "makes a new one; `provision` adds VMs to this one")
+    if opts.kubeconfig.is_file():  # with no Kubernetes access configured, the one a bootstrap stored
+        raise Refusal(f"a K3s cluster exists already (its admin kubeconfig is {opts.kubeconfig}): bootstrap "
+                      "makes a new one; `provision` adds VMs to this one")
     check_size(snap, prov.cores, prov.memory_mib, ctx.options.headroom_gib)
     memory = prov.memory_mib * 1024**2
     free = free_memory(snap, ctx.options.headroom_gib)

@@ -48,6 +48,8 @@ class K3sSteps:
         return self.ctx.k8s
 
     async def node(self) -> dict[str, Any] | None:
+        if self.ctx.k8s is None:  # a bootstrap before its first server answers: nothing has joined
+            return None
         try:
             return await self.k8s.get_node(self.node_name)
         except NotFound:

@@ -20,6 +20,7 @@ from commands import ops
 from commands.addons import install, status
 from commands.bootstrap import bootstrap
 from commands.result import DONE, REFUSED
+from infra.gateways.k8s import K8sGateway
 from infra.journal import StepRecord
 from infra.operations.bootstrap import bootstrap_locks
 from lab.scenario import load_scenario
@@ -71,7 +72,9 @@ async def test_more_servers_than_distinct_healthy_blades_is_refused(bare_lab: Ru
 
 
 async def test_bootstrap_makes_an_ha_cluster_and_the_addons_install_on_it(bare_lab: RunningLab) -> None:
-    ctx = _context(bare_lab)
+    # no Kubernetes access configured, as before any cluster exists: bootstrap reaches the new
+    # cluster with the admin kubeconfig it fetches from the first server
+    ctx = dataclasses.replace(_context(bare_lab), k8s=None)
     result = await bootstrap(ctx, 3, 1, yes=True)
     assert result.code == DONE, result.text
 
@@ -109,6 +112,7 @@ async def test_bootstrap_makes_an_ha_cluster_and_the_addons_install_on_it(bare_l
     again = await bootstrap(ctx, 3, 0, yes=True)
     assert again.code == REFUSED and "a K3s cluster exists already" in again.text
 
+    ctx = dataclasses.replace(ctx, k8s=K8sGateway(path))  # kubernetes.kubeconfig: the fetched one
     addons = await install(ctx, "all", yes=True)
     assert addons.code == DONE, addons.text
     rows = {r["addon"]: r for r in (await status(ctx)).data}
