@@ -123,7 +123,7 @@ def test_blade3_powered_off_is_fenced_after_pve_ha_and_postgres_runs_ready_on_an
     assert _postgres_moved(api)
     assert OUT_OF_SERVICE in taints(api, "kube05")
     thread = wait_for(lambda: (t := stack.thread("Starting fence blade3")) and any(
-        "fence blade3 succeeded" in m for m in t) and t, timeout=20, what="the fence's thread")
+        "fence blade3 succeeded" in m for m in t) and t, timeout=60, what="the fence's thread")
     said = "\n".join(thread)
     assert "PVE HA restarted kube03 (103) on" in said and "default/postgres-0 Ready on" in said
     assert "kube05 (105) is not HA: it stays down on blade3" in said
@@ -138,7 +138,7 @@ def test_blade3_powered_off_is_fenced_after_pve_ha_and_postgres_runs_ready_on_an
     fault(running_lab, "power-on", "blade3")
     wait_for(lambda: OUT_OF_SERVICE not in taints(api, "kube05"), timeout=90, what="kube05 untainted")
     wait_for(lambda: any("kube05 Ready again: out-of-service taint removed" in m
-                         for m in stack.thread("Starting fence blade3")), timeout=20,
+                         for m in stack.thread("Starting fence blade3")), timeout=60,
              what="the thread updated")
     wait_for(lambda: any(m.startswith("Resolved: KubeNodeNotReady kube05")
                          for m in stack.thread("Starting fence blade3")), timeout=60,
@@ -153,7 +153,7 @@ def test_a_partitioned_blade_without_ha_services_is_not_fenced_and_the_bot_says_
     message = wait_for(lambda: stack.slack.message("blade4's LRM is idle"), timeout=90, what="the reason")
     text = _all_text(message)
     assert "Held back: fence blade4" in text and "PVE HA will never fence it" in text
-    question = wait_for(lambda: stack.slack.message("Confirm blade4 is powered off"), timeout=10,
+    question = wait_for(lambda: stack.slack.message("Confirm blade4 is powered off"), timeout=30,
                         what="the question to an admin")
     assert any(b.get("type") == "actions" for b in question.get("blocks") or [])
     assert question.get("thread_ts") == message.get("thread_ts", message["ts"])  # one incident, one thread
