@@ -29,6 +29,9 @@ def next_step(op: OperationStatus, interrupted: bool = False,
     stopped = next((s.name for s in op.steps if s.outcome != "done"), "")
     if op.kind == "provision":
         return _provision_next(op, stopped)
+    if op.kind not in BLADE_KINDS:  # bootstrap, fence, zone: no maintenance to finish or undo
+        return (f"what its done steps did stays: {then}see `drewburr ops show {op.id}` for what is left "
+                "(docs/operations.md, the runbooks)")
     blade, _, step = stopped.rpartition("/") if op.kind == "reboot-all" else (op.target, "", stopped)
     if maintenance is not None and blade not in maintenance:
         return None
@@ -39,6 +42,9 @@ def next_step(op: OperationStatus, interrupted: bool = False,
                 f"`drewburr restore {blade}` ends it")
     return (f"{blade} stays in maintenance with what was done (noout, cordons, VMs moved): {then}"
             f"`drewburr drain {blade} --yes` to finish, or `drewburr restore {blade}` to undo")
+
+
+BLADE_KINDS = frozenset({"drain", "evacuate", "restore", "reboot", "reboot-all"})  # a blade in maintenance
 
 
 def _provision_next(op: OperationStatus, stopped: str) -> str:

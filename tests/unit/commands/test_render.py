@@ -108,3 +108,13 @@ def test_a_long_pending_list_is_summarised():
     assert "pending: blade1/step0, blade1/step1, blade1/step2 and 41 more" in text
     listed = text_of(render_operations([op], set(), set()), width=80)
     assert max(len(line) for line in listed.splitlines()) <= 80 and "step5" not in listed
+
+
+def test_a_failed_bootstrap_is_not_told_to_drain_a_blade() -> None:
+    from commands.render_ops import next_step
+    from infra.journal import OperationStatus, StepRecord
+    op = OperationStatus(id=4, kind="bootstrap", target="3 servers, 1 agents", phase="Failed", created=0,
+                         last_transition=0, steps=[StepRecord(name="kube01/place", outcome="done"),
+                                                   StepRecord(name="kube01/clone", outcome="failed")])
+    hint = next_step(op) or ""
+    assert "drain" not in hint and "maintenance" not in hint and "ops show 4" in hint
